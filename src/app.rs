@@ -1,0 +1,262 @@
+//! Turns a parsed command into validated configurations and runs it.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use crate::cli::{Command, GenFormat, InputEncoding, QueryFormat};
+use crate::error::{Error, Result};
+use crate::generate::{self, Format};
+use crate::ingest::Encoding;
+use crate::pipeline::{self, RunConfig, RunReport};
+use crate::query::{self, OutputFormat};
+
+/// The cut-off of the demo: end of October 2026, inside 2026-T3.
+const DEMO_CUTOFF: (i32, u32, u32) = (2026, 10, 31);
+/// The last complete period at the demo's cut-off.
+const DEMO_PERIOD: &str = "2026-T2";
+
+fn parse_cutoff(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| Error::Config(format!("--cutoff `{s}` is not a date YYYY-MM-DD")))
+}
+
+/// Executes one command.
+pub fn execute(command: Command) -> Result<()> {
+    match command {
+        Command::Generate {
+            out,
+            persons,
+            seed,
+            format,
+            defects,
+        } => {
+            let summary = generate::generate(&generate::Options {
+                out: out.clone(),
+                persons,
+                seed,
+                format: match format {
+                    GenFormat::Csv => Format::Csv,
+                    GenFormat::Parquet => Format::Parquet,
+                },
+                defects,
+            })?;
+            println!(
+                "wrote {} sessions, {} persons, {} positionings, {} events to {} ({} injected defects)",
+                summary.sessions,
+                summary.individus,
+                summary.positionnements,
+                summary.evenements,
+                out.display(),
+                summary.defects
+            );
+            Ok(())
+        }
+        Command::Run {
+            extracts,
+            out,
+            cutoff,
+            periods,
+            encoding,
+            motifs,
+            memory_limit,
+            threads,
+            keep_stage,
+            recipients,
+            policy,
+        } => {
+            let mut cfg = RunConfig::new(extracts, out, parse_cutoff(&cutoff)?);
+            cfg.periods = periods;
+            cfg.encoding = match encoding {
+                InputEncoding::Utf8 => Encoding::Utf8,
+                InputEncoding::Windows1252 => Encoding::Windows1252,
+            };
+            cfg.motifs = motifs;
+            cfg.memory_limit = memory_limit;
+            cfg.threads = threads;
+            cfg.keep_stage = keep_stage;
+            cfg.recipients = recipients;
+            cfg.policy = policy;
+            let report = pipeline::run(&cfg)?;
+            print_reconciliation(&report);
+            println!("outputs in {}", cfg.out.display());
+            Ok(())
+        }
+        Command::Demo { dir, persons, seed } => demo(&dir, persons, seed),
+        Command::Keygen { out } => {
+            crate::pseudonymise::SecretKey::generate(&out)?;
+            let key = crate::pseudonymise::SecretKey::from_file(&out)?;
+            println!("wrote a new key to {} (fingerprint {})", out.display(), key.fingerprint());
+            Ok(())
+        }
+        Command::Verify { dir } => {
+            let m = crate::deliver::verify(&dir)?;
+            println!(
+                "{}: {} files match manifest.json (recipient {}, policy {}, cut-off {})",
+                dir.display(),
+                m.fichiers.len(),
+                m.destinataire,
+                m.politique_version,
+                m.date_arrete
+            );
+            Ok(())
+        }
+        Command::Query { sql, out, format } => {
+            let batches = query::query(&out, &sql)?;
+            let format = match format {
+                QueryFormat::Table => OutputFormat::Table,
+                QueryFormat::Csv => OutputFormat::Csv,
+                QueryFormat::Json => OutputFormat::Json,
+            };
+            print!("{}", query::render(&batches, format)?);
+            if format == OutputFormat::Table {
+                println!();
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_reconciliation(report: &RunReport) {
+    println!("{:<16} {:>10} {:>10} {:>12}", "extract", "read", "accepted", "quarantined");
+    for (name, r) in &report.reconciliation {
+        println!("{name:<16} {:>10} {:>10} {:>12}", r.lues, r.acceptees, r.quarantaine);
+    }
+}
+
+/// French number formatting: `12 345`, `45,3 %`.
+pub fn fr_int(n: i64) -> String {
+    let digits = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+pub fn fr_pct(rate: f64) -> String {
+    format!("{:.1}\u{202f}%", rate * 100.0).replace('.', ",")
+}
+
+fn demo(dir: &Path, persons: u64, seed: u64) -> Result<()> {
+    let extracts = dir.join("extraits");
+    let out = dir.join("sortie");
+    println!("ouistat demo: {persons} synthetic persons (seed {seed}) in {}", dir.display());
+    let summary = generate::generate(&generate::Options {
+        out: extracts.clone(),
+        persons,
+        seed,
+        format: Format::Csv,
+        defects: 0.001,
+    })?;
+    println!(
+        "  generated {} sessions, {} persons, {} positionings, {} events ({} defects injected on purpose)",
+        summary.sessions, summary.individus, summary.positionnements, summary.evenements, summary.defects
+    );
+    let recipients = demo_recipients(dir)?;
+    let (y, m, d) = DEMO_CUTOFF;
+    let cutoff = NaiveDate::from_ymd_opt(y, m, d).expect("valid demo cut-off");
+    let mut cfg = RunConfig::new(&extracts, &out, cutoff);
+    cfg.recipients = Some(recipients.clone());
+    let report = pipeline::run(&cfg)?;
+    println!("\nValidation (cut-off {}):", report.date_arrete);
+    print_reconciliation(&report);
+
+    let conn = query::open(&out)?;
+    let (pos, entrees, taux, pers, elig): (i64, i64, Option<f64>, i64, i64) = conn.query_row(
+        "select e.nb_positionnements, e.nb_entrees, e.taux_entree, p.nb_personnes_positionnees, p.nb_eligibles_pic_positionnes
+         from entonnoir e join pic p using (periode, niveau_geo, dimension, modalite)
+         where e.periode = ? and e.niveau_geo = 'france' and e.dimension = 'ensemble'",
+        [DEMO_PERIOD],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )?;
+    let (places, entres): (i64, i64) = conn.query_row(
+        "select coalesce(sum(places_conventionnees), 0), coalesce(sum(nb_entres), 0) from sessions_remplissage where periode = ?",
+        [DEMO_PERIOD],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    println!("\nHeadline, France, {DEMO_PERIOD}:");
+    println!("  positionings        {:>10}", fr_int(pos));
+    println!("  entries             {:>10}", fr_int(entrees));
+    println!("  entry rate          {:>10}", taux.map_or("n/a".into(), fr_pct));
+    if places > 0 {
+        println!("  session fill rate   {:>10}", fr_pct(entres as f64 / places as f64));
+    }
+    if pers > 0 {
+        println!("  PIC-eligible share  {:>10}", fr_pct(elig as f64 / pers as f64));
+    }
+    println!("\nOutputs:");
+    println!("  {}/indicateurs/   sessions_remplissage, entonnoir, delais, pic, abandons (Parquet)", out.display());
+    println!("  {}/quarantaine/   rejected rows with file, line and rule", out.display());
+    println!("  {}/run.json       inputs, reconciliation, warnings, timings", out.display());
+    for (name, rows) in &report.livraisons {
+        println!("  {}/livraisons/{name}/   delivery: {} rows, manifest.json, dictionnaire.md", out.display(), fr_int(*rows as i64));
+    }
+    println!("  (recipients and their keys: {}; keys stay outside the outputs)", recipients.display());
+    println!("\nTry next:");
+    println!(
+        "  cargo run -- query --out {} \"select periode, code_geo, nb_positionnements, nb_entrees, round(taux_entree, 3) as taux \
+         from entonnoir where niveau_geo = 'region' and dimension = 'ensemble' and periode = '{DEMO_PERIOD}' order by code_geo\"",
+        out.display()
+    );
+    println!("  cargo run -- verify {}/livraisons/ministere", out.display());
+    Ok(())
+}
+
+/// Writes the demo's recipients file and creates missing keys beside it.
+fn demo_recipients(dir: &Path) -> Result<std::path::PathBuf> {
+    let keys = dir.join("cles");
+    for name in ["ministere", "financeur-region", "departement-62"] {
+        let k = keys.join(format!("{name}.cle"));
+        if !k.exists() {
+            crate::pseudonymise::SecretKey::generate(&k)?;
+        }
+    }
+    let path = dir.join("destinataires.toml");
+    let text = r#"# Recipients of the demo's deliveries (SPEC §4). Keys are relative to this file.
+[[destinataires]]
+nom = "pole_emploi"
+classe = "pole_emploi"
+
+[[destinataires]]
+nom = "financeur-region"
+classe = "financeur"
+financeur_code = 2
+cle = "cles/financeur-region.cle"
+
+[[destinataires]]
+nom = "departement-62"
+classe = "partenaire"
+departement = "62"
+public = "beneficiaire_rsa"
+cle = "cles/departement-62.cle"
+
+[[destinataires]]
+nom = "ministere"
+classe = "ministere"
+cle = "cles/ministere.cle"
+seuil_secret = 11
+"#;
+    std::fs::write(&path, text).map_err(Error::io(&path))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn french_numbers() {
+        assert_eq!(fr_int(12345), "12\u{202f}345");
+        assert_eq!(fr_int(999), "999");
+        assert_eq!(fr_int(1_234_567), "1\u{202f}234\u{202f}567");
+        assert_eq!(fr_pct(0.4532), "45,3\u{202f}%");
+    }
+}

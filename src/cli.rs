@@ -1,0 +1,122 @@
+//! Command-line parsing. Clap types stay here; the library sees validated
+//! configurations (`RunConfig`, `generate::Options`).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "ouistat", version, about = "Statistics, anonymised deliveries and committee reports from OuiForm extracts")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GenFormat {
+    Csv,
+    Parquet,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum InputEncoding {
+    #[value(name = "utf-8")]
+    Utf8,
+    #[value(name = "windows-1252")]
+    Windows1252,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum QueryFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate synthetic OuiForm extracts (deterministic for a given seed).
+    Generate {
+        /// Directory to write the four extracts into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of persons.
+        #[arg(long, default_value_t = 10_000)]
+        persons: u64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: GenFormat,
+        /// Share of rows (0 to 1) that receive a defect; the list of injected
+        /// defects is written to defauts_injectes.csv.
+        #[arg(long, default_value_t = 0.0)]
+        defects: f64,
+    },
+    /// Validate, stage and compute every indicator as of a cut-off date.
+    Run {
+        /// Directory holding sessions, individus, positionnements and evenements (.csv or .parquet).
+        #[arg(long)]
+        extracts: PathBuf,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Cut-off date (YYYY-MM-DD), whole day included.
+        #[arg(long)]
+        cutoff: String,
+        /// Four-month periods to compute (YYYY-T1..T3); default: every period with data.
+        #[arg(long = "period")]
+        periods: Vec<String>,
+        /// Encoding of CSV extracts.
+        #[arg(long, value_enum, default_value = "utf-8")]
+        encoding: InputEncoding,
+        /// Reason-code list replacing the shipped one (type;motif_code;libelle).
+        #[arg(long)]
+        motifs: Option<PathBuf>,
+        /// DuckDB memory cap; larger data spills to disk.
+        #[arg(long, default_value = "2GB")]
+        memory_limit: String,
+        /// DuckDB threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Keep the staging database (holds raw personal data) in OUT/.ouistat.
+        #[arg(long)]
+        keep_stage: bool,
+        /// Recipients to deliver to (TOML); deliveries go to OUT/livraisons/<nom>/.
+        #[arg(long)]
+        recipients: Option<PathBuf>,
+        /// A policy replacing the shipped Annex 1 policy (TOML).
+        #[arg(long)]
+        policy: Option<PathBuf>,
+    },
+    /// Create a new random 32-byte pseudonymisation key (hex) for one recipient.
+    Keygen {
+        /// Key file to create (refuses to overwrite); keep it outside the outputs.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Re-check a delivery against its manifest (hashes, row counts, schemas).
+    Verify {
+        /// The delivery folder (holding manifest.json).
+        dir: PathBuf,
+    },
+    /// Generate a realistic dataset, run the pipeline and print a summary.
+    Demo {
+        /// Working directory for the demo's extracts and outputs.
+        #[arg(long, default_value = "ouistat-demo")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 20_000)]
+        persons: u64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Run DuckDB SQL over a run's output tables (views named after the files).
+    Query {
+        /// The SQL statement.
+        sql: String,
+        /// The run's output directory.
+        #[arg(long, default_value = "ouistat-demo/sortie")]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "table")]
+        format: QueryFormat,
+    },
+}

@@ -1,0 +1,512 @@
+//! Recipient deliveries under the Annex 1 policy (SPEC §4).
+//!
+//! `deliver` writes nothing the policy does not grant: the SQL that reads the
+//! staged extracts selects only the columns the policy grants the
+//! recipient's class, so other columns never leave DuckDB. Identifiers to be
+//! pseudonymised go straight to `pseudonymise`. A delivery is written to a
+//! temporary folder and renamed into place, so a failed run leaves the
+//! previous delivery intact.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Int32Array, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::policy::{Policy, RecipientClass, Treatment};
+use crate::pseudonymise::{Pseudonymiser, SecretKey};
+use crate::schema::Extract;
+use crate::stage::Stage;
+
+/// One recipient, as configured.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipient {
+    /// Folder name under `livraisons/`.
+    pub nom: String,
+    pub classe: RecipientClass,
+    /// For a funder: its LHEO code-financeur.
+    pub financeur_code: Option<i32>,
+    /// For a partner: the département of the sessions.
+    pub departement: Option<String>,
+    /// For a partner: its public (`beneficiaire_rsa`, `travailleur_handicape`, `beneficiaire_aah`).
+    pub public: Option<String>,
+    /// Key file (hex), relative to the recipients file.
+    pub cle: Option<PathBuf>,
+    /// Statistical-secrecy threshold for its aggregates.
+    pub seuil_secret: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecipientsFile {
+    destinataires: Vec<Recipient>,
+}
+
+/// Loads the recipients file; key paths are resolved against its folder.
+pub fn load_recipients(path: &Path) -> Result<Vec<Recipient>> {
+    let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+    let file: RecipientsFile = toml::from_str(&text)
+        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut names = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for mut r in file.destinataires {
+        if r.nom.is_empty() || !r.nom.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(Error::Config(format!("{}: recipient name `{}` must be letters, digits, - or _", path.display(), r.nom)));
+        }
+        if !names.insert(r.nom.clone()) {
+            return Err(Error::Config(format!("{}: recipient `{}` appears twice", path.display(), r.nom)));
+        }
+        match r.classe {
+            RecipientClass::Financeur if r.financeur_code.is_none() => {
+                return Err(Error::Config(format!("{}: funder `{}` needs financeur_code", path.display(), r.nom)))
+            }
+            RecipientClass::Partenaire if r.departement.is_none() || r.public.is_none() => {
+                return Err(Error::Config(format!(
+                    "{}: partner `{}` needs departement and public",
+                    path.display(),
+                    r.nom
+                )))
+            }
+            _ => {}
+        }
+        if let Some(p) = &r.public {
+            if !matches!(p.as_str(), "beneficiaire_rsa" | "travailleur_handicape" | "beneficiaire_aah") {
+                return Err(Error::Config(format!("{}: unknown public `{p}`", path.display())));
+            }
+        }
+        if let Some(d) = &r.departement {
+            if !crate::rules::is_departement(d) {
+                return Err(Error::Config(format!("{}: `{d}` is not a département code", path.display())));
+            }
+        }
+        r.cle = r.cle.map(|k| if k.is_absolute() { k } else { base.join(k) });
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// One delivered file, as the manifest records it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ManifestFile {
+    pub nom: String,
+    pub sha256: String,
+    /// Rows for Parquet files; absent for the dictionary.
+    pub lignes: Option<u64>,
+    /// Column name → Arrow type, for Parquet files.
+    pub schema: Option<Vec<(String, String)>>,
+}
+
+/// `manifest.json` of a delivery.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub logiciel: String,
+    pub version: String,
+    pub destinataire: String,
+    pub classe: RecipientClass,
+    pub politique_version: String,
+    pub politique_sha256: String,
+    pub date_arrete: String,
+    pub empreinte_cle: Option<String>,
+    pub entrees: BTreeMap<String, String>,
+    pub fichiers: Vec<ManifestFile>,
+}
+
+/// What a run passes to the deliveries.
+pub struct Context<'a> {
+    pub stage: &'a Stage,
+    pub policy: &'a Policy,
+    pub cutoff: chrono::NaiveDate,
+    /// Input file name → SHA-256.
+    pub inputs: BTreeMap<String, String>,
+    pub out: &'a Path,
+}
+
+fn sql_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The rows a recipient may receive: positionings (existing at the
+/// cut-off) in its perimeter, and the sessions it sees.
+fn perimeter_sql(r: &Recipient) -> (String, String) {
+    match r.classe {
+        RecipientClass::PoleEmploi | RecipientClass::Ministere => ("true".into(), "true".into()),
+        RecipientClass::Financeur => {
+            let code = r.financeur_code.unwrap_or_default();
+            (format!("s.financeur_code = {code}"), format!("s.financeur_code = {code}"))
+        }
+        RecipientClass::Partenaire => {
+            let dep = sql_str(r.departement.as_deref().unwrap_or_default());
+            let public = r.public.as_deref().unwrap_or("beneficiaire_rsa");
+            (
+                format!("s.departement = {dep} and coalesce(i.{public}, false)"),
+                "s.session_id in (select session_id from dlv_positionnements)".into(),
+            )
+        }
+    }
+}
+
+fn to_utf8(a: &ArrayRef) -> Result<ArrayRef> {
+    Ok(arrow::compute::cast(a, &DataType::Utf8)?)
+}
+
+/// Applies the column treatments to a batch read with only granted columns.
+fn treat(
+    batch: &RecordBatch,
+    treatments: &[Treatment],
+    pseudonymiser: Option<&Pseudonymiser>,
+) -> Result<RecordBatch> {
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (i, field) in batch.schema().fields().iter().enumerate() {
+        let col = batch.column(i);
+        match treatments[i] {
+            Treatment::Supprimer => {
+                return Err(Error::Internal(format!("dropped column {} was selected", field.name())))
+            }
+            Treatment::Garder | Treatment::StructureSeulement => {
+                fields.push(Field::new(field.name(), field.data_type().clone(), true));
+                columns.push(col.clone());
+            }
+            Treatment::CommuneSeulement => {
+                let text = to_utf8(col)?;
+                let s = text.as_string::<i32>();
+                let kept: StringArray = s
+                    .iter()
+                    .map(|v| v.filter(|c| crate::rules::is_commune(c)))
+                    .collect();
+                fields.push(Field::new(field.name(), DataType::Utf8, true));
+                columns.push(Arc::new(kept));
+            }
+            Treatment::Pseudonymiser => {
+                let p = pseudonymiser.ok_or_else(|| Error::Internal("no key for a pseudonymised column".into()))?;
+                let text = to_utf8(col)?;
+                let s = text.as_string::<i32>();
+                let ids: Vec<Option<&str>> = s.iter().collect();
+                let pseudo: StringArray = p.pseudonyms(&ids).into_iter().collect();
+                fields.push(Field::new(format!("{}_pseudo", field.name()), DataType::Utf8, true));
+                columns.push(Arc::new(pseudo));
+            }
+            Treatment::AnneeEtTrancheAge => {
+                let dates = arrow::compute::cast(col, &DataType::Date32)?;
+                let d = dates.as_primitive::<arrow::datatypes::Date32Type>();
+                let years: Int32Array = d
+                    .iter()
+                    .map(|v| {
+                        v.and_then(|days| {
+                            use chrono::Datelike;
+                            chrono::DateTime::from_timestamp(i64::from(days) * 86_400, 0).map(|t| t.year())
+                        })
+                    })
+                    .collect();
+                fields.push(Field::new("annee_naissance", DataType::Int32, true));
+                columns.push(Arc::new(years));
+            }
+        }
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+fn sha256_bytes(b: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(b))
+}
+
+fn schema_of(schema: &Schema) -> Vec<(String, String)> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().to_string()))
+        .collect()
+}
+
+/// A zstd Parquet file being written batch by batch.
+struct ParquetFile {
+    writer: ArrowWriter<std::io::BufWriter<std::fs::File>>,
+}
+
+impl ParquetFile {
+    fn create(path: &Path, schema: Arc<Schema>) -> Result<Self> {
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .set_created_by(format!("ouistat {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        let file = std::fs::File::create(path).map_err(Error::io(path))?;
+        Ok(ParquetFile {
+            writer: ArrowWriter::try_new(std::io::BufWriter::new(file), schema, Some(props))?,
+        })
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        Ok(self.writer.write(batch)?)
+    }
+
+    fn close(self) -> Result<()> {
+        self.writer.close()?;
+        Ok(())
+    }
+}
+
+/// Checks every recipient's key before anything is written.
+pub fn load_keys(recipients: &[Recipient], policy: &Policy) -> Result<Vec<Option<SecretKey>>> {
+    recipients
+        .iter()
+        .map(|r| {
+            let needs_key = policy
+                .columns
+                .iter()
+                .any(|c| c.treatment(r.classe) == Treatment::Pseudonymiser);
+            match (&r.cle, needs_key) {
+                (Some(path), true) => SecretKey::from_file(path).map(Some),
+                (None, true) => Err(Error::Policy(format!(
+                    "recipient `{}` receives pseudonyms and needs a key: add `cle = \"...\"` (create one with `ouistat keygen`)",
+                    r.nom
+                ))),
+                (_, false) => Ok(None),
+            }
+        })
+        .collect()
+}
+
+/// Writes one recipient's delivery under `OUT/livraisons/<nom>/`.
+pub fn deliver(ctx: &Context<'_>, r: &Recipient, key: Option<&SecretKey>) -> Result<Manifest> {
+    let root = ctx.out.join("livraisons");
+    let final_dir = root.join(&r.nom);
+    let tmp_dir = root.join(format!(".tmp-{}", r.nom));
+    if tmp_dir.exists() {
+        std::fs::remove_dir_all(&tmp_dir).map_err(Error::io(&tmp_dir))?;
+    }
+    std::fs::create_dir_all(&tmp_dir).map_err(Error::io(&tmp_dir))?;
+    let pseudonymiser = key.map(Pseudonymiser::new);
+
+    let (pos_filter, session_filter) = perimeter_sql(r);
+    let conn = &ctx.stage.conn;
+    conn.execute_batch(&format!(
+        "create or replace temp table dlv_positionnements as
+         select p.positionnement_id, p.identifiant_spe, p.session_id
+         from int_positionnements p
+         inner join stg_sessions s using (session_id)
+         inner join stg_individus i using (identifiant_spe)
+         where {pos_filter};"
+    ))?;
+    let everyone = matches!(r.classe, RecipientClass::PoleEmploi | RecipientClass::Ministere);
+    let cutoff = sql_str(&ctx.cutoff.format("%Y-%m-%d").to_string());
+    let mut files = Vec::new();
+    let mut dictionary = DictionaryWriter::new(r, ctx.policy, ctx.cutoff);
+    for extract in Extract::ALL {
+        let table = extract.name();
+        let granted: Vec<(&str, Treatment)> = extract
+            .columns()
+            .iter()
+            .map(|c| (c.name, ctx.policy.treatment(table, c.name, r.classe)))
+            .filter(|(_, t)| *t != Treatment::Supprimer)
+            .collect();
+        if granted.is_empty() {
+            continue;
+        }
+        let select: Vec<String> = granted.iter().map(|(c, _)| format!("t.\"{c}\"")).collect();
+        let rows = match extract {
+            Extract::Sessions if everyone => "true".to_string(),
+            Extract::Sessions => session_filter.replace("s.", "t."),
+            Extract::Individus if everyone => "true".to_string(),
+            Extract::Individus => "t.identifiant_spe in (select identifiant_spe from dlv_positionnements)".into(),
+            Extract::Positionnements => "t.positionnement_id in (select positionnement_id from dlv_positionnements)".into(),
+            Extract::Evenements => format!(
+                "t.positionnement_id in (select positionnement_id from dlv_positionnements) \
+                 and t.enregistre_le < cast({cutoff} as date) + interval 1 day"
+            ),
+        };
+        let sql = format!(
+            "select {} from stg_{table} t where {rows} order by t.ligne",
+            select.join(", ")
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let stream = stmt.stream_arrow([])?;
+        let treatments: Vec<Treatment> = granted.iter().map(|(_, t)| *t).collect();
+        let schema = treat(&RecordBatch::new_empty(stream.get_schema()), &treatments, pseudonymiser.as_ref())?.schema();
+        let name = format!("{table}.parquet");
+        let path = tmp_dir.join(&name);
+        let mut writer = ParquetFile::create(&path, schema.clone())?;
+        let mut rows = 0usize;
+        for batch in stream {
+            let treated = treat(&batch?, &treatments, pseudonymiser.as_ref())?;
+            rows += treated.num_rows();
+            writer.write(&treated)?;
+        }
+        writer.close()?;
+        dictionary.table(table, &schema, &granted, rows);
+        files.push(ManifestFile {
+            nom: name,
+            sha256: crate::ingest::sha256_file(&path)?,
+            lignes: Some(rows as u64),
+            schema: Some(schema_of(&schema)),
+        });
+    }
+    let dict = dictionary.finish();
+    let dict_path = tmp_dir.join("dictionnaire.md");
+    std::fs::write(&dict_path, &dict).map_err(Error::io(&dict_path))?;
+    files.push(ManifestFile {
+        nom: "dictionnaire.md".into(),
+        sha256: sha256_bytes(dict.as_bytes()),
+        lignes: None,
+        schema: None,
+    });
+    let manifest = Manifest {
+        logiciel: "ouistat".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        destinataire: r.nom.clone(),
+        classe: r.classe,
+        politique_version: ctx.policy.version.clone(),
+        politique_sha256: ctx.policy.sha256.clone(),
+        date_arrete: ctx.cutoff.format("%Y-%m-%d").to_string(),
+        empreinte_cle: key.map(SecretKey::fingerprint),
+        entrees: ctx.inputs.clone(),
+        fichiers: files,
+    };
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
+    let manifest_path = tmp_dir.join("manifest.json");
+    std::fs::write(&manifest_path, json).map_err(Error::io(&manifest_path))?;
+
+    // Swap into place: the previous delivery survives until the new one is complete.
+    let old_dir = root.join(format!(".old-{}", r.nom));
+    if old_dir.exists() {
+        std::fs::remove_dir_all(&old_dir).map_err(Error::io(&old_dir))?;
+    }
+    if final_dir.exists() {
+        std::fs::rename(&final_dir, &old_dir).map_err(Error::io(&final_dir))?;
+    }
+    std::fs::rename(&tmp_dir, &final_dir).map_err(Error::io(&tmp_dir))?;
+    if old_dir.exists() {
+        std::fs::remove_dir_all(&old_dir).map_err(Error::io(&old_dir))?;
+    }
+    Ok(manifest)
+}
+
+struct DictionaryWriter<'a> {
+    policy: &'a Policy,
+    class: RecipientClass,
+    text: String,
+}
+
+fn class_label(c: RecipientClass) -> &'static str {
+    match c {
+        RecipientClass::PoleEmploi => "Pôle emploi (France Travail) — nominatif",
+        RecipientClass::Financeur => "financeur — nominatif, positionnements sur les sessions qu'il finance",
+        RecipientClass::Partenaire => "partenaire — son public et son territoire",
+        RecipientClass::Ministere => "ministère du travail — données pseudonymisées et généralisées",
+    }
+}
+
+impl<'a> DictionaryWriter<'a> {
+    fn new(r: &Recipient, policy: &'a Policy, cutoff: chrono::NaiveDate) -> Self {
+        let mut text = format!(
+            "# Dictionnaire des données — livraison « {} »\n\n\
+             Destinataire : {}.\n\n\
+             Date d'arrêté : {}. Politique appliquée : version {} (SHA-256 `{}`), transcrite de : {}.\n\n\
+             Toute colonne que la politique n'accorde pas à ce destinataire est absente (règle « fail-closed »).\n",
+            r.nom,
+            class_label(r.classe),
+            cutoff.format("%d/%m/%Y"),
+            policy.version,
+            policy.sha256,
+            policy.source
+        );
+        if let Some(c) = r.financeur_code {
+            text.push_str(&format!("\nPérimètre : positionnements sur les sessions du financeur {c}.\n"));
+        }
+        if let (Some(d), Some(p)) = (&r.departement, &r.public) {
+            text.push_str(&format!("\nPérimètre : personnes `{p}` positionnées sur des sessions du département {d}.\n"));
+        }
+        DictionaryWriter {
+            policy,
+            class: r.classe,
+            text,
+        }
+    }
+
+    fn table(&mut self, table: &str, schema: &Schema, granted: &[(&str, Treatment)], rows: usize) {
+        self.text.push_str(&format!(
+            "\n## {table}.parquet ({rows} lignes)\n\n| colonne | signification | type | traitement | rubrique de l'annexe 1 | motif |\n|---|---|---|---|---|---|\n"
+        ));
+        for (field, (source, t)) in schema.fields().iter().zip(granted) {
+            let entry = self.policy.entry(table, source);
+            self.text.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                field.name(),
+                entry.map_or("", |e| e.description.as_str()),
+                field.data_type(),
+                t.label(),
+                entry.map_or("", |e| e.rubrique.as_str()),
+                entry.map_or("", |e| e.motif.as_str())
+            ));
+        }
+        let withheld: Vec<String> = self
+            .policy
+            .columns
+            .iter()
+            .filter(|c| c.table == table && c.treatment(self.class) == Treatment::Supprimer)
+            .map(|c| {
+                if c.motif.is_empty() {
+                    format!("`{}`", c.colonne)
+                } else {
+                    format!("`{}` ({})", c.colonne, c.motif)
+                }
+            })
+            .collect();
+        if !withheld.is_empty() {
+            self.text.push_str(&format!("\nNon transmis : {}.\n", withheld.join(" ; ")));
+        }
+    }
+
+    fn finish(self) -> String {
+        self.text
+    }
+}
+
+/// Re-checks a delivery against its manifest: every file's SHA-256, row
+/// count and schema, and no file that the manifest does not list.
+pub fn verify(dir: &Path) -> Result<Manifest> {
+    let manifest_path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
+        Error::Verify(format!("{}: cannot read the manifest: {e}", manifest_path.display()))
+    })?;
+    let manifest: Manifest = serde_json::from_str(&text)
+        .map_err(|e| Error::Verify(format!("{}: not a manifest: {e}", manifest_path.display())))?;
+    let mut listed = std::collections::HashSet::new();
+    for f in &manifest.fichiers {
+        listed.insert(f.nom.clone());
+        let path = dir.join(&f.nom);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Error::Verify(format!("{}: missing or unreadable: {e}", path.display())))?;
+        if sha256_bytes(&bytes) != f.sha256 {
+            return Err(Error::Verify(format!("{}: SHA-256 differs from the manifest", path.display())));
+        }
+        if let (Some(rows), Some(schema)) = (f.lignes, &f.schema) {
+            let file = std::fs::File::open(&path).map_err(Error::io(&path))?;
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                .map_err(|e| Error::Verify(format!("{}: not readable Parquet: {e}", path.display())))?;
+            let n = reader.metadata().file_metadata().num_rows() as u64;
+            if n != rows {
+                return Err(Error::Verify(format!("{}: {n} rows, manifest says {rows}", path.display())));
+            }
+            if &schema_of(reader.schema()) != schema {
+                return Err(Error::Verify(format!("{}: schema differs from the manifest", path.display())));
+            }
+        }
+    }
+    for e in std::fs::read_dir(dir).map_err(Error::io(dir))? {
+        let name = e.map_err(Error::io(dir))?.file_name().to_string_lossy().into_owned();
+        if name != "manifest.json" && !listed.contains(&name) {
+            return Err(Error::Verify(format!("{}: not listed in the manifest", dir.join(name).display())));
+        }
+    }
+    Ok(manifest)
+}

@@ -1,0 +1,105 @@
+//! The one error type of the library, and the exit codes it maps to.
+//!
+//! A user's mistake (bad arguments, an unreadable extract, a refused key)
+//! names what to fix; a bug in ouistat says so (`Internal`).
+
+use std::path::PathBuf;
+
+/// Result alias used across the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can stop a command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad command-line arguments or configuration.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// An extract that cannot be read at all (missing file, bad header, wrong encoding).
+    #[error("{file}: {problem}")]
+    Unreadable { file: PathBuf, problem: String },
+
+    /// A file system operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A refusal under the data-protection policy (key, recipient, column).
+    #[error("refused by policy: {0}")]
+    Policy(String),
+
+    /// A delivery that does not match its manifest.
+    #[error("verification failed: {0}")]
+    Verify(String),
+
+    /// DuckDB failed while running a named query.
+    #[error("query `{query}` failed: {source}")]
+    Query {
+        query: String,
+        #[source]
+        source: duckdb::Error,
+    },
+
+    /// A SQL statement given by the user failed.
+    #[error("SQL error: {0}")]
+    UserSql(String),
+
+    /// Something that should not happen: a bug in ouistat.
+    #[error("internal error (this is a bug in ouistat): {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Config(_) => ExitCode::Usage,
+            Error::Unreadable { .. } | Error::UserSql(_) => ExitCode::BadInput,
+            Error::Policy(_) => ExitCode::Refused,
+            Error::Verify(_) => ExitCode::VerifyFailed,
+            Error::Io { .. } | Error::Query { .. } | Error::Internal(_) => ExitCode::Failed,
+        }
+    }
+}
+
+impl From<duckdb::Error> for Error {
+    fn from(source: duckdb::Error) -> Self {
+        Error::Query {
+            query: "(inline)".into(),
+            source,
+        }
+    }
+}
+
+impl From<arrow::error::ArrowError> for Error {
+    fn from(e: arrow::error::ArrowError) -> Self {
+        Error::Internal(format!("arrow: {e}"))
+    }
+}
+
+impl From<parquet::errors::ParquetError> for Error {
+    fn from(e: parquet::errors::ParquetError) -> Self {
+        Error::Internal(format!("parquet: {e}"))
+    }
+}
+
+/// Process exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExitCode {
+    Ok = 0,
+    Failed = 1,
+    Usage = 2,
+    BadInput = 3,
+    Refused = 4,
+    VerifyFailed = 5,
+}

@@ -1,0 +1,28 @@
+//! ouistat turns OuiForm extracts into statistics, anonymised deliveries and
+//! committee reports.
+//!
+//! ```text
+//! extracts ─▶ ingest ─▶ validate ─▶ stage (DuckDB) ─▶ indicators (queries/*.sql)
+//!                           │
+//!                           ▼
+//!                      quarantine
+//! ```
+
+pub mod app;
+pub mod cli;
+pub mod deliver;
+pub mod error;
+pub mod generate;
+pub mod ingest;
+pub mod pipeline;
+pub mod policy;
+pub mod progress;
+pub mod pseudonymise;
+pub mod queries;
+pub mod query;
+pub mod rules;
+pub mod schema;
+pub mod stage;
+pub mod validate;
+
+pub use error::{Error, ExitCode, Result};

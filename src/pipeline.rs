@@ -1,0 +1,355 @@
+//! The `run` command: extracts → validated staging → indicators, quarantine
+//! and `run.json` under the output directory (SPEC §6).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+
+use crate::deliver;
+use crate::error::{Error, Result};
+use crate::policy::Policy;
+use crate::ingest::{self, Encoding, FileFormat};
+use crate::progress::Progress;
+use crate::schema::Extract;
+use crate::stage::{Reconciliation, Stage, MOTIFS_DEFAUT};
+
+/// A validated configuration for one run.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub extracts: PathBuf,
+    pub out: PathBuf,
+    pub cutoff: NaiveDate,
+    /// Requested four-month periods (`YYYY-Tn`); empty = every period with data.
+    pub periods: Vec<String>,
+    pub encoding: Encoding,
+    /// A replacement reason-code list (`type;motif_code;libelle`).
+    pub motifs: Option<PathBuf>,
+    /// DuckDB memory cap, e.g. `2GB`.
+    pub memory_limit: String,
+    pub threads: Option<usize>,
+    /// Keep the staging database (raw personal data) after the run.
+    pub keep_stage: bool,
+    /// Recipients to deliver to (TOML), if any.
+    pub recipients: Option<PathBuf>,
+    /// A policy replacing the shipped Annex 1 policy.
+    pub policy: Option<PathBuf>,
+}
+
+impl RunConfig {
+    pub fn new(extracts: impl Into<PathBuf>, out: impl Into<PathBuf>, cutoff: NaiveDate) -> Self {
+        RunConfig {
+            extracts: extracts.into(),
+            out: out.into(),
+            cutoff,
+            periods: Vec::new(),
+            encoding: Encoding::Utf8,
+            motifs: None,
+            memory_limit: "2GB".into(),
+            threads: None,
+            keep_stage: false,
+            recipients: None,
+            policy: None,
+        }
+    }
+}
+
+/// The indicator tables written under `indicateurs/`, with their query.
+pub const INDICATORS: &[(&str, &str)] = &[
+    ("sessions_remplissage", "out_sessions_remplissage"),
+    ("entonnoir", "out_entonnoir"),
+    ("delais", "out_delais"),
+    ("pic", "out_pic"),
+    ("abandons", "out_abandons"),
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFile {
+    pub extrait: String,
+    pub fichier: String,
+    pub format: FileFormat,
+    pub octets: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Warning {
+    pub extrait: String,
+    pub regle: String,
+    pub colonne: String,
+    pub nb: u64,
+}
+
+/// What `run.json` records.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub logiciel: String,
+    pub version: String,
+    pub date_arrete: String,
+    pub periodes: Vec<String>,
+    pub entrees: Vec<InputFile>,
+    pub reconciliation: BTreeMap<String, Reconciliation>,
+    pub avertissements: Vec<Warning>,
+    pub sorties: BTreeMap<String, u64>,
+    /// Rows delivered per recipient.
+    pub livraisons: BTreeMap<String, u64>,
+    pub durees_secondes: BTreeMap<String, f64>,
+}
+
+/// The four-month period of a day: `2026-T2`.
+pub fn period_of(d: NaiveDate) -> String {
+    format!("{}-T{}", d.year(), (d.month() - 1) / 4 + 1)
+}
+
+/// Parses `YYYY-Tn` into (year, n).
+pub fn parse_period(p: &str) -> Option<(i32, u32)> {
+    let (y, t) = p.split_once("-T")?;
+    let year: i32 = y.parse().ok()?;
+    let n: u32 = t.parse().ok()?;
+    (y.len() == 4 && (1..=3).contains(&n)).then_some((year, n))
+}
+
+/// The four-month periods and months from `first` to `last`, restricted to
+/// `requested` (and their months) when it is not empty.
+pub fn periods_between(first: NaiveDate, last: NaiveDate, requested: &[String]) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    let mut seen_t = std::collections::BTreeSet::new();
+    let (mut y, mut m) = (first.year(), first.month());
+    while (y, m) <= (last.year(), last.month()) {
+        let day = NaiveDate::from_ymd_opt(y, m, 1).expect("valid month");
+        let t = period_of(day);
+        if requested.is_empty() || requested.contains(&t) {
+            if seen_t.insert(t.clone()) {
+                out.push((t, "quadrimestre"));
+            }
+            out.push((format!("{y}-{m:02}"), "mois"));
+        }
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    for r in requested {
+        if !seen_t.contains(r) {
+            out.push((r.clone(), "quadrimestre"));
+            let (year, n) = parse_period(r).expect("validated period");
+            for month in (n - 1) * 4 + 1..=n * 4 {
+                out.push((format!("{year}-{month:02}"), "mois"));
+            }
+        }
+    }
+    out
+}
+
+fn sql_path(p: &Path) -> String {
+    p.to_string_lossy().replace('\'', "''")
+}
+
+/// Runs the pipeline.
+///
+/// ```no_run
+/// use ouistat::pipeline::{run, RunConfig};
+/// let cutoff = chrono::NaiveDate::from_ymd_opt(2026, 8, 31).unwrap();
+/// let report = run(&RunConfig::new("extraits", "sortie", cutoff))?;
+/// assert!(report.reconciliation.values().all(|r| r.reconcilie));
+/// # Ok::<(), ouistat::Error>(())
+/// ```
+pub fn run(cfg: &RunConfig) -> Result<RunReport> {
+    for p in &cfg.periods {
+        if parse_period(p).is_none() {
+            return Err(Error::Config(format!("period `{p}` is not of the form YYYY-T1, YYYY-T2 or YYYY-T3")));
+        }
+    }
+    let mut timings = BTreeMap::new();
+    let clock = Instant::now();
+    // Policy, recipients and keys are checked before anything is written.
+    let policy = Policy::load(cfg.policy.as_deref())?;
+    let recipients = match &cfg.recipients {
+        Some(p) => deliver::load_recipients(p)?,
+        None => Vec::new(),
+    };
+    let keys = deliver::load_keys(&recipients, &policy)?;
+    let sources = ingest::find_sources(&cfg.extracts)?;
+    let motifs = match &cfg.motifs {
+        Some(p) => std::fs::read_to_string(p).map_err(Error::io(p))?,
+        None => MOTIFS_DEFAUT.to_string(),
+    };
+    for dir in ["indicateurs", "quarantaine", ".ouistat"] {
+        let d = cfg.out.join(dir);
+        std::fs::create_dir_all(&d).map_err(Error::io(&d))?;
+    }
+    let stage_path = cfg.out.join(".ouistat").join("stage.duckdb");
+    let stage = Stage::open(&stage_path, &cfg.memory_limit, cfg.threads)?;
+    stage.load_motifs(&motifs)?;
+
+    let mut inputs = Vec::new();
+    let mut read = BTreeMap::new();
+    for source in &sources {
+        let meta = std::fs::metadata(&source.path).map_err(Error::io(&source.path))?;
+        inputs.push(InputFile {
+            extrait: source.extract.name().into(),
+            fichier: source.file_name(),
+            format: source.format,
+            octets: meta.len(),
+            sha256: ingest::sha256_file(&source.path)?,
+        });
+        read.insert(source.extract, stage.load(source, cfg.encoding)?);
+    }
+    timings.insert("lecture_validation".to_string(), clock.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    stage.apply_set_rules(&sources, cfg.encoding)?;
+    let mut reconciliation = BTreeMap::new();
+    for source in &sources {
+        let r = stage.reconcile(source, read[&source.extract])?;
+        if !r.reconcilie {
+            return Err(Error::Internal(format!(
+                "{}: {} rows read but {} accepted + {} quarantined",
+                r.fichier, r.lues, r.acceptees, r.quarantaine
+            )));
+        }
+        reconciliation.insert(source.extract.name().to_string(), r);
+    }
+    timings.insert("regles_ensemblistes".to_string(), t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    let first: Option<String> = stage.conn.query_row(
+        "select cast(least(
+            (select min(cast(date_positionnement as date)) from stg_positionnements),
+            (select min(date_debut) from stg_sessions)) as varchar)",
+        [],
+        |r| r.get(0),
+    )?;
+    let first = first
+        .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+        .unwrap_or(cfg.cutoff)
+        .min(cfg.cutoff);
+    let periods = periods_between(first, cfg.cutoff, &cfg.periods);
+    stage.set_parameters(cfg.cutoff, &periods)?;
+    stage.run("avertissements", &[])?;
+    let progress = Progress::new("indicateurs", 0);
+    for name in [
+        "int_positionnements",
+        "int_lignes",
+        "int_cohorte",
+        "int_entrees",
+        "agg_cohorte",
+        "agg_entrees",
+        "agg_abandons_motifs",
+    ] {
+        progress.message(name);
+        stage.run(name, &[])?;
+    }
+    let mut outputs = BTreeMap::new();
+    for (table, query) in INDICATORS {
+        let path = cfg.out.join("indicateurs").join(format!("{table}.parquet"));
+        let sql = crate::queries::render(query, &[]);
+        copy_to_parquet(&stage, &sql, &path, query)?;
+        let n: i64 = stage.conn.query_row(
+            &format!("select count(*) from read_parquet('{}')", sql_path(&path)),
+            [],
+            |r| r.get(0),
+        )?;
+        outputs.insert(format!("indicateurs/{table}.parquet"), n as u64);
+    }
+    for extract in Extract::ALL {
+        let path = cfg.out.join("quarantaine").join(format!("{}.parquet", extract.name()));
+        let sql = format!(
+            "select fichier, ligne, regle, detail, contenu from quarantaine where extrait = '{}' order by ligne, regle",
+            extract.name()
+        );
+        copy_to_parquet(&stage, &sql, &path, "quarantaine")?;
+        outputs.insert(
+            format!("quarantaine/{}.parquet", extract.name()),
+            reconciliation[extract.name()].quarantaine,
+        );
+    }
+    progress.done();
+    timings.insert("indicateurs".to_string(), t.elapsed().as_secs_f64());
+
+    let mut stmt = stage
+        .conn
+        .prepare("select extrait, regle, colonne, nb from avertissements order by all")?;
+    let avertissements = stmt
+        .query_map([], |r| {
+            Ok(Warning {
+                extrait: r.get(0)?,
+                regle: r.get(1)?,
+                colonne: r.get(2)?,
+                nb: r.get::<_, i64>(3)? as u64,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(stmt);
+
+    let t = Instant::now();
+    let mut livraisons = BTreeMap::new();
+    if !recipients.is_empty() {
+        let ctx = deliver::Context {
+            stage: &stage,
+            policy: &policy,
+            cutoff: cfg.cutoff,
+            inputs: inputs.iter().map(|i| (i.fichier.clone(), i.sha256.clone())).collect(),
+            out: &cfg.out,
+        };
+        for (r, key) in recipients.iter().zip(&keys) {
+            let m = deliver::deliver(&ctx, r, key.as_ref())?;
+            let rows: u64 = m.fichiers.iter().filter_map(|f| f.lignes).sum();
+            livraisons.insert(r.nom.clone(), rows);
+        }
+        timings.insert("livraisons".to_string(), t.elapsed().as_secs_f64());
+    }
+    drop(keys);
+    drop(stage);
+    if !cfg.keep_stage {
+        let dir = cfg.out.join(".ouistat");
+        std::fs::remove_dir_all(&dir).map_err(Error::io(&dir))?;
+    }
+    timings.insert("total".to_string(), clock.elapsed().as_secs_f64());
+    let report = RunReport {
+        logiciel: "ouistat".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        date_arrete: cfg.cutoff.format("%Y-%m-%d").to_string(),
+        periodes: periods.iter().map(|(p, _)| p.clone()).collect(),
+        entrees: inputs,
+        reconciliation,
+        avertissements,
+        sorties: outputs,
+        livraisons,
+        durees_secondes: timings,
+    };
+    let path = cfg.out.join("run.json");
+    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
+    std::fs::write(&path, json).map_err(Error::io(&path))?;
+    Ok(report)
+}
+
+/// Writes the result of `sql` to a zstd Parquet file.
+pub fn copy_to_parquet(stage: &Stage, sql: &str, path: &Path, query: &str) -> Result<()> {
+    let copy = format!(
+        "copy ({sql}) to '{}' (format parquet, compression zstd)",
+        sql_path(path)
+    );
+    stage.conn.execute_batch(&copy).map_err(|source| Error::Query {
+        query: query.to_string(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(period_of(d(2026, 4, 30)), "2026-T1");
+        assert_eq!(period_of(d(2026, 5, 1)), "2026-T2");
+        assert_eq!(period_of(d(2026, 12, 31)), "2026-T3");
+        let all = periods_between(d(2026, 3, 15), d(2026, 5, 2), &[]);
+        let names: Vec<&str> = all.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(names, ["2026-T1", "2026-03", "2026-04", "2026-T2", "2026-05"]);
+        let only = periods_between(d(2026, 1, 1), d(2026, 12, 1), &["2026-T2".into()]);
+        assert_eq!(only.len(), 5);
+        assert!(parse_period("2026-T4").is_none());
+    }
+}

@@ -1,0 +1,218 @@
+//! The Annex 1 policy as data: for each extract column and each class of
+//! recipient, one treatment.
+//!
+//! Fail-closed in both directions: a column the policy does not name is
+//! never delivered, and a policy naming a column the extracts do not have is
+//! refused at load. The policy's SHA-256 goes into every manifest.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::schema::Extract;
+
+/// The policy shipped with the engine, transcribed from Annex 1.
+pub const ANNEXE1: &str = include_str!("policy/annexe1.toml");
+
+/// What a recipient receives of a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Treatment {
+    /// The value as it is.
+    Garder,
+    /// Not delivered.
+    Supprimer,
+    /// Keyed pseudonym (column renamed `<column>_pseudo`).
+    Pseudonymiser,
+    /// A commune code and nothing finer (an address is reduced to it).
+    CommuneSeulement,
+    /// A prescriber reduced to its structure (type or structure id).
+    StructureSeulement,
+    /// A date of birth reduced to the year (`annee_naissance`).
+    AnneeEtTrancheAge,
+}
+
+impl Treatment {
+    /// French label for the data dictionary.
+    pub fn label(self) -> &'static str {
+        match self {
+            Treatment::Garder => "transmis tel quel",
+            Treatment::Supprimer => "non transmis",
+            Treatment::Pseudonymiser => "pseudonymisé (HMAC-SHA256 à clé, 128 bits)",
+            Treatment::CommuneSeulement => "réduit au code commune",
+            Treatment::StructureSeulement => "réduit à la structure",
+            Treatment::AnneeEtTrancheAge => "réduit à l'année de naissance",
+        }
+    }
+}
+
+/// The classes of recipients of SPEC §4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientClass {
+    PoleEmploi,
+    Financeur,
+    Partenaire,
+    Ministere,
+}
+
+/// One column's entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnPolicy {
+    pub table: String,
+    pub colonne: String,
+    pub rubrique: String,
+    pub description: String,
+    pub pole_emploi: Treatment,
+    pub financeur: Treatment,
+    pub partenaire: Treatment,
+    pub ministere: Treatment,
+    #[serde(default)]
+    pub motif: String,
+}
+
+impl ColumnPolicy {
+    pub fn treatment(&self, class: RecipientClass) -> Treatment {
+        match class {
+            RecipientClass::PoleEmploi => self.pole_emploi,
+            RecipientClass::Financeur => self.financeur,
+            RecipientClass::Partenaire => self.partenaire,
+            RecipientClass::Ministere => self.ministere,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    version: String,
+    source: String,
+    colonnes: Vec<ColumnPolicy>,
+}
+
+/// A loaded, checked policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub version: String,
+    pub source: String,
+    pub columns: Vec<ColumnPolicy>,
+    /// SHA-256 of the policy text.
+    pub sha256: String,
+}
+
+/// Anonymised recipients must never get these as they are.
+fn anonymised_forbidden(c: &ColumnPolicy) -> bool {
+    let free_text = c.rubrique.contains("texte libre");
+    let direct = matches!(
+        c.colonne.as_str(),
+        "nir" | "nom_naissance" | "nom_usage" | "prenom" | "telephone" | "email" | "adresse" | "prescripteur_nom" | "prescripteur_email"
+    );
+    free_text || direct
+}
+
+impl Policy {
+    /// Parses and checks a policy text.
+    pub fn parse(text: &str, origin: &str) -> Result<Self> {
+        let file: PolicyFile = toml::from_str(text)
+            .map_err(|e| Error::Policy(format!("{origin}: not a valid policy: {e}")))?;
+        for c in &file.colonnes {
+            let extract = Extract::ALL
+                .into_iter()
+                .find(|e| e.name() == c.table)
+                .ok_or_else(|| Error::Policy(format!("{origin}: unknown table `{}`", c.table)))?;
+            if extract.column_index(&c.colonne).is_none() {
+                return Err(Error::Policy(format!(
+                    "{origin}: column `{}.{}` does not exist in the extracts",
+                    c.table, c.colonne
+                )));
+            }
+            if anonymised_forbidden(c)
+                && !matches!(c.ministere, Treatment::Supprimer)
+            {
+                return Err(Error::Policy(format!(
+                    "{origin}: `{}.{}` is a direct identifier or free text and cannot be delivered to the ministry",
+                    c.table, c.colonne
+                )));
+            }
+            if c.ministere == Treatment::Garder
+                && (c.colonne.starts_with("identifiant") || c.colonne == "numero_imilo" || c.colonne == "positionnement_id")
+            {
+                return Err(Error::Policy(format!(
+                    "{origin}: identifier `{}.{}` must be pseudonymised or dropped for the ministry",
+                    c.table, c.colonne
+                )));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for c in &file.colonnes {
+            if !seen.insert((c.table.as_str(), c.colonne.as_str())) {
+                return Err(Error::Policy(format!("{origin}: `{}.{}` is named twice", c.table, c.colonne)));
+            }
+        }
+        Ok(Policy {
+            version: file.version,
+            source: file.source,
+            columns: file.colonnes,
+            sha256: hex::encode(Sha256::digest(text.as_bytes())),
+        })
+    }
+
+    /// The shipped Annex 1 policy.
+    pub fn annexe1() -> Self {
+        Policy::parse(ANNEXE1, "annexe1.toml").expect("the shipped policy is valid (tested)")
+    }
+
+    pub fn load(path: Option<&Path>) -> Result<Self> {
+        match path {
+            None => Ok(Policy::annexe1()),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(Error::io(p))?;
+                Policy::parse(&text, &p.display().to_string())
+            }
+        }
+    }
+
+    /// The treatment of a column for a class; `Supprimer` when not named (fail-closed).
+    pub fn treatment(&self, table: &str, column: &str, class: RecipientClass) -> Treatment {
+        self.columns
+            .iter()
+            .find(|c| c.table == table && c.colonne == column)
+            .map_or(Treatment::Supprimer, |c| c.treatment(class))
+    }
+
+    pub fn entry(&self, table: &str, column: &str) -> Option<&ColumnPolicy> {
+        self.columns.iter().find(|c| c.table == table && c.colonne == column)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_policy_names_every_column_once() {
+        let p = Policy::annexe1();
+        for e in Extract::ALL {
+            for c in e.columns() {
+                assert!(p.entry(e.name(), c.name).is_some(), "{}.{} not in the policy", e.name(), c.name);
+            }
+        }
+        assert_eq!(p.treatment("individus", "nir", RecipientClass::Ministere), Treatment::Supprimer);
+        assert_eq!(p.treatment("individus", "colonne_inconnue", RecipientClass::PoleEmploi), Treatment::Supprimer);
+    }
+
+    #[test]
+    fn unknown_columns_and_unsafe_ministry_grants_are_refused() {
+        let bad_column = ANNEXE1.replacen("colonne = \"nir\"", "colonne = \"numero_secu\"", 1);
+        assert!(Policy::parse(&bad_column, "t").is_err());
+        let leaky = ANNEXE1.replace(
+            "colonne = \"prenom\"\nrubrique = \"Nom de naissance, nom d'usage, prénom\"\ndescription = \"Prénom\"\npole_emploi = \"garder\"\nfinanceur = \"garder\"\npartenaire = \"garder\"\nministere = \"supprimer\"",
+            "colonne = \"prenom\"\nrubrique = \"Nom de naissance, nom d'usage, prénom\"\ndescription = \"Prénom\"\npole_emploi = \"garder\"\nfinanceur = \"garder\"\npartenaire = \"garder\"\nministere = \"garder\"",
+        );
+        assert_ne!(leaky, ANNEXE1);
+        assert!(Policy::parse(&leaky, "t").is_err());
+    }
+}

@@ -1,0 +1,116 @@
+//! The SQL of the engine: one statement per file under `queries/`, compiled
+//! in and looked up by name, so a missing file fails the build.
+//!
+//! A few statements are templates: `{{name}}` placeholders filled by
+//! [`render`], so the list of dimensions lives in one place ([`DIMENSIONS`]).
+
+/// Dimensions of the cubes (SPEC §6), besides `ensemble`.
+pub const DIMENSIONS: &[&str] = &[
+    "dispositif",
+    "financeur_code",
+    "prescripteur_type",
+    "sexe",
+    "tranche_age",
+    "niveau",
+    "eligible_pic",
+    "beneficiaire_rsa",
+    "travailleur_handicape",
+];
+
+/// Key columns shared by every cube.
+pub const CUBE_KEYS: &[&str] = &["periode", "type_periode", "niveau_geo", "code_geo"];
+
+macro_rules! queries {
+    ($($name:literal),* $(,)?) => {
+        const QUERIES: &[(&str, &str)] = &[
+            $(($name, include_str!(concat!("../queries/", $name, ".sql")))),*
+        ];
+    };
+}
+
+queries!(
+    "macro_periode",
+    "macro_age",
+    "chk_sessions",
+    "chk_individus",
+    "chk_positionnements",
+    "chk_evenements",
+    "stage_quarantine",
+    "stage_accept",
+    "avertissements",
+    "int_positionnements",
+    "int_lignes",
+    "int_cohorte",
+    "int_entrees",
+    "agg_cohorte",
+    "agg_entrees",
+    "agg_abandons_motifs",
+    "out_sessions_remplissage",
+    "out_entonnoir",
+    "out_delais",
+    "out_pic",
+    "out_abandons",
+);
+
+/// The SQL of a named query.
+///
+/// # Panics
+/// On an unknown name: names are literals of this crate, so that is a bug
+/// that the test below catches.
+pub fn get(name: &str) -> &'static str {
+    QUERIES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, sql)| *sql)
+        .unwrap_or_else(|| panic!("no query named {name}"))
+}
+
+fn grouping_sets(extra: &[&str]) -> String {
+    let keys: Vec<&str> = CUBE_KEYS.iter().chain(extra).copied().collect();
+    let mut sets = vec![format!("({})", keys.join(", "))];
+    for d in DIMENSIONS {
+        sets.push(format!("({}, {d})", keys.join(", ")));
+    }
+    sets.join(",\n        ")
+}
+
+fn case_over_dimensions(value: impl Fn(&str) -> String) -> String {
+    let arms: Vec<String> = DIMENSIONS
+        .iter()
+        .map(|d| format!("when grouping({d}) = 0 then {}", value(d)))
+        .collect();
+    format!("case {} else 'ensemble' end", arms.join(" "))
+}
+
+/// A named query with its placeholders filled: the cube templates, and any
+/// `{{key}}` from `vars`.
+pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
+    let mut sql = get(name).to_string();
+    if sql.contains("{{") {
+        sql = sql
+            .replace("{{grouping_sets}}", &grouping_sets(&[]))
+            .replace("{{grouping_sets_motif}}", &grouping_sets(&["motif_code"]))
+            .replace("{{dimension}}", &case_over_dimensions(|d| format!("'{d}'")))
+            .replace("{{modalite}}", &case_over_dimensions(|d| d.to_string()));
+        for (k, v) in vars {
+            sql = sql.replace(&format!("{{{{{k}}}}}"), v);
+        }
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_query_is_found_and_templates_are_filled() {
+        for (name, _) in QUERIES {
+            let sql = render(
+                name,
+                &[("extrait", "sessions"), ("fichier", "sessions.csv"), ("cle", "session_id")],
+            );
+            assert!(!sql.contains("{{"), "{name} keeps a placeholder");
+        }
+    }
+}

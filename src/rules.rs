@@ -1,0 +1,202 @@
+//! Pure field rules: parsing of the French export conventions and the key
+//! checks of identifiers (NIR, SIRET). Shared by `validate` and `generate`.
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+/// Days from 1970-01-01 to a date (Arrow's Date32).
+pub fn days_since_epoch(d: NaiveDate) -> i32 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
+/// Parses `YYYY-MM-DD` or `DD/MM/YYYY`.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    match b.len() {
+        10 if b[4] == b'-' && b[7] == b'-' => NaiveDate::parse_from_str(s, "%Y-%m-%d").ok(),
+        10 if b[2] == b'/' && b[5] == b'/' => NaiveDate::parse_from_str(s, "%d/%m/%Y").ok(),
+        _ => None,
+    }
+}
+
+/// Parses `YYYY-MM-DD HH:MM:SS` or `DD/MM/YYYY HH:MM:SS` (a `T` separator and
+/// fractional seconds, as typed Parquet renders them, are accepted too).
+pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
+    if s.len() < 19 {
+        return None;
+    }
+    let (date, rest) = s.split_at(10);
+    let d = parse_date(date)?;
+    let rest = rest.strip_prefix(' ').or_else(|| rest.strip_prefix('T'))?;
+    let t = chrono::NaiveTime::parse_from_str(rest, "%H:%M:%S%.f").ok()?;
+    Some(d.and_time(t))
+}
+
+/// `O`/`N` (and `true`/`false` from typed Parquet).
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "O" | "true" => Some(true),
+        "N" | "false" => Some(false),
+        _ => None,
+    }
+}
+
+fn all_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+pub fn is_formacode(s: &str) -> bool {
+    s.len() == 5 && all_digits(s)
+}
+
+pub fn is_commune(s: &str) -> bool {
+    s.len() == 5 && (all_digits(s) || ((s.starts_with("2A") || s.starts_with("2B")) && all_digits(&s[2..])))
+}
+
+pub fn is_departement(s: &str) -> bool {
+    match s.len() {
+        2 => all_digits(s) || s == "2A" || s == "2B",
+        3 => all_digits(s),
+        _ => false,
+    }
+}
+
+pub fn is_region(s: &str) -> bool {
+    s.len() == 2 && all_digits(s)
+}
+
+pub fn is_zone_emploi(s: &str) -> bool {
+    s.len() == 4 && all_digits(s)
+}
+
+/// Luhn sum of a digit string (doubling every second digit from the right).
+fn luhn_sum(digits: &[u8]) -> u32 {
+    digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let v = u32::from(d - b'0');
+            if i % 2 == 1 {
+                let v2 = v * 2;
+                if v2 > 9 { v2 - 9 } else { v2 }
+            } else {
+                v
+            }
+        })
+        .sum()
+}
+
+/// SIREN of La Poste, whose establishments are exempt from Luhn.
+pub const SIREN_LA_POSTE: &str = "356000000";
+
+/// 14 digits with a valid Luhn key; La Poste's SIRETs instead have a digit sum
+/// that is a multiple of 5.
+pub fn is_siret(s: &str) -> bool {
+    if s.len() != 14 || !all_digits(s) {
+        return false;
+    }
+    if s.starts_with(SIREN_LA_POSTE) {
+        let sum: u32 = s.bytes().map(|b| u32::from(b - b'0')).sum();
+        return sum % 5 == 0;
+    }
+    luhn_sum(s.as_bytes()) % 10 == 0
+}
+
+/// The Luhn check digit that completes a 13-digit prefix into a SIRET.
+pub fn siret_check_digit(prefix13: &str) -> u8 {
+    let mut with_zero = prefix13.as_bytes().to_vec();
+    with_zero.push(b'0');
+    let r = luhn_sum(&with_zero) % 10;
+    ((10 - r) % 10) as u8
+}
+
+/// The numeric value of the first 13 characters of a NIR, with Corsica's
+/// 2A/2B counted as 19/18. `None` when not digits.
+fn nir_number(first13: &str) -> Option<u64> {
+    let mut normalised = String::with_capacity(13);
+    normalised.push_str(&first13[..5]);
+    match &first13[5..7] {
+        "2A" => normalised.push_str("19"),
+        "2B" => normalised.push_str("18"),
+        other => normalised.push_str(other),
+    }
+    normalised.push_str(&first13[7..]);
+    if !all_digits(&normalised) {
+        return None;
+    }
+    normalised.parse().ok()
+}
+
+/// The two-digit key of a NIR's first 13 characters.
+pub fn nir_key(first13: &str) -> Option<u8> {
+    nir_number(first13).map(|n| (97 - n % 97) as u8)
+}
+
+/// Why a NIR is invalid, or `None` when it is valid.
+pub fn nir_problem(s: &str) -> Option<&'static str> {
+    if s.len() != 15 || !s.is_ascii() {
+        return Some("15 caractères attendus");
+    }
+    if !matches!(s.as_bytes()[0], b'1' | b'2' | b'3' | b'4' | b'7' | b'8') {
+        return Some("premier chiffre (sexe) invalide");
+    }
+    let month: u32 = match s[3..5].parse() {
+        Ok(m) => m,
+        Err(_) => return Some("mois de naissance invalide"),
+    };
+    if !((1..=12).contains(&month) || (20..=42).contains(&month) || (50..=99).contains(&month)) {
+        return Some("mois de naissance invalide");
+    }
+    let Some(expected) = nir_key(&s[..13]) else {
+        return Some("caractères non numériques");
+    };
+    match s[13..].parse::<u8>() {
+        Ok(k) if k == expected => None,
+        _ => Some("clé de contrôle incorrecte"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nir_keys() {
+        // 1 84 12 76 451 089 → key 46 (textbook example).
+        assert_eq!(nir_key("1841276451089"), Some(46));
+        assert_eq!(nir_problem("184127645108946"), None);
+        assert_eq!(nir_problem("184127645108947"), Some("clé de contrôle incorrecte"));
+        // Corsica: 2A counts as 19.
+        let k = nir_key("2850519001002").unwrap();
+        let corsica = format!("28505{}001002{:02}", "2A", k);
+        assert_eq!(nir_problem(&corsica), None);
+        assert!(nir_problem("584127645108946").is_some());
+        assert!(nir_problem("184137645108946").is_some());
+    }
+
+    #[test]
+    fn siret_luhn() {
+        // A well-known valid SIRET (Luhn).
+        assert!(is_siret("73282932000074"));
+        assert!(!is_siret("73282932000075"));
+        let prefix = "1234567890123";
+        let full = format!("{prefix}{}", siret_check_digit(prefix));
+        assert!(is_siret(&full));
+        // La Poste: digit sum multiple of 5.
+        assert!(is_siret("35600000000001"));
+        assert!(!is_siret("35600000000002"));
+    }
+
+    #[test]
+    fn dates_both_formats() {
+        assert_eq!(parse_date("2026-03-01"), parse_date("01/03/2026"));
+        assert!(parse_date("2026-02-30").is_none());
+        assert!(parse_date("2026/03/01").is_none());
+        assert_eq!(
+            parse_timestamp("01/03/2026 10:11:12"),
+            parse_timestamp("2026-03-01 10:11:12")
+        );
+        assert!(parse_timestamp("2026-03-01").is_none());
+        assert!(parse_timestamp("2026-03-01 25:00:00").is_none());
+    }
+}

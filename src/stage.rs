@@ -1,0 +1,284 @@
+//! Staging in DuckDB: validated rows land in `raw_<extract>`, set-level rules
+//! (duplicates, foreign keys, the cascade) split them into `stg_<extract>`
+//! and the `quarantaine` table.
+//!
+//! What always holds, per extract: rows read = rows accepted + rows
+//! quarantined ([`Reconciliation`]).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use duckdb::{params, Connection};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::ingest::{self, Encoding, FileFormat, Record, Source};
+use crate::progress::Progress;
+use crate::queries;
+use crate::schema::Extract;
+use crate::validate::{self, Rejected, Validator};
+
+/// The reason codes shipped with the engine (overridable with `--motifs`).
+pub const MOTIFS_DEFAUT: &str = include_str!("reference/motifs.csv");
+
+/// Per-extract counts, reconciled.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Reconciliation {
+    pub fichier: String,
+    pub lues: u64,
+    pub acceptees: u64,
+    pub quarantaine: u64,
+    pub reconcilie: bool,
+    /// Quarantined rows per rule.
+    pub par_regle: BTreeMap<String, u64>,
+}
+
+/// A DuckDB database holding the staged extracts.
+pub struct Stage {
+    pub conn: Connection,
+}
+
+fn duck_type(dt: &arrow::datatypes::DataType) -> &'static str {
+    use arrow::datatypes::DataType;
+    match dt {
+        DataType::Int64 => "bigint",
+        DataType::Int32 => "integer",
+        DataType::Date32 => "date",
+        DataType::Timestamp(..) => "timestamp",
+        DataType::Boolean => "boolean",
+        _ => "varchar",
+    }
+}
+
+impl Stage {
+    /// Opens (creating) the staging database at `path`, with DuckDB's memory
+    /// capped so that large runs spill to disk instead of growing.
+    pub fn open(path: &Path, memory_limit: &str, threads: Option<usize>) -> Result<Self> {
+        if path.exists() {
+            std::fs::remove_file(path).map_err(Error::io(path))?;
+        }
+        let conn = Connection::open(path)?;
+        let mut settings = format!(
+            "set memory_limit = '{memory_limit}'; set preserve_insertion_order = true; set temp_directory = '{}';",
+            path.with_extension("tmp").to_string_lossy().replace('\'', "''")
+        );
+        if let Some(t) = threads {
+            settings.push_str(&format!(" set threads = {t};"));
+        }
+        conn.execute_batch(&settings)?;
+        let stage = Stage { conn };
+        stage.create_tables()?;
+        Ok(stage)
+    }
+
+    /// Runs a named query (with template variables).
+    pub fn run(&self, name: &str, vars: &[(&str, &str)]) -> Result<()> {
+        let sql = queries::render(name, vars);
+        self.conn.execute_batch(&sql).map_err(|source| Error::Query {
+            query: name.to_string(),
+            source,
+        })
+    }
+
+    fn create_tables(&self) -> Result<()> {
+        for extract in Extract::ALL {
+            let schema = validate::staged_schema(extract);
+            let cols: Vec<String> = schema
+                .fields()
+                .iter()
+                .map(|f| format!("\"{}\" {}", f.name(), duck_type(f.data_type())))
+                .collect();
+            self.conn.execute_batch(&format!(
+                "create table raw_{} ({});",
+                extract.name(),
+                cols.join(", ")
+            ))?;
+        }
+        self.conn.execute_batch(
+            "create table quarantaine (extrait varchar, fichier varchar, ligne bigint, regle varchar, \
+             detail varchar, contenu varchar, cle varchar);",
+        )?;
+        self.run("macro_periode", &[])?;
+        self.run("macro_age", &[])?;
+        Ok(())
+    }
+
+    /// Loads the reason-code reference list (`type;motif_code;libelle`).
+    pub fn load_motifs(&self, csv_text: &str) -> Result<()> {
+        self.conn.execute_batch(
+            "create or replace table ref_motifs (type varchar, motif_code varchar, libelle varchar);",
+        )?;
+        let mut app = self.conn.appender("ref_motifs")?;
+        for (i, line) in csv_text.lines().enumerate().skip(1) {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let parts: Vec<&str> = line.split(';').collect();
+            if parts.len() != 3 {
+                return Err(Error::Config(format!(
+                    "reason codes, line {}: expected type;motif_code;libelle",
+                    i + 1
+                )));
+            }
+            app.append_row(params![parts[0].trim(), parts[1].trim(), parts[2].trim()])?;
+        }
+        Ok(())
+    }
+
+    /// Sets the cut-off date and the periods to compute.
+    pub fn set_parameters(&self, cutoff: chrono::NaiveDate, periods: &[(String, &str)]) -> Result<()> {
+        self.conn.execute_batch(
+            "create or replace table parametres (date_arrete date);
+             create or replace table int_periodes (periode varchar, type_periode varchar);",
+        )?;
+        self.conn.execute(
+            "insert into parametres values (cast(? as date))",
+            params![cutoff.format("%Y-%m-%d").to_string()],
+        )?;
+        let mut app = self.conn.appender("int_periodes")?;
+        for (p, kind) in periods {
+            app.append_row(params![p, kind])?;
+        }
+        Ok(())
+    }
+
+    /// Reads, validates and appends one extract; returns the rows read.
+    pub fn load(&self, source: &Source, encoding: Encoding) -> Result<u64> {
+        let table = format!("raw_{}", source.extract.name());
+        let mut validator = Validator::new(source.extract);
+        let mut rejected: Vec<Rejected> = Vec::new();
+        let mut appender = self.conn.appender(&table)?;
+        let mut q_appender = self.conn.appender("quarantaine")?;
+        let file_name = source.file_name();
+        let progress = Progress::new(source.extract.name(), 0);
+        let mut seen = 0u64;
+        let mut flush_rejected = |rejected: &mut Vec<Rejected>| -> Result<()> {
+            for r in rejected.drain(..) {
+                q_appender.append_row(params![
+                    source.extract.name(),
+                    file_name,
+                    r.line as i64,
+                    r.rule,
+                    r.detail,
+                    r.content,
+                    r.key
+                ])?;
+            }
+            Ok(())
+        };
+        let mut sink = |rec: Record<'_>| -> Result<()> {
+            seen += 1;
+            progress.tick(seen);
+            match rec {
+                Record::Row { line, fields } => {
+                    if let Some(r) = validator.push(line, fields) {
+                        rejected.push(r);
+                    }
+                }
+                Record::Rejected {
+                    line,
+                    rule,
+                    detail,
+                    content,
+                    key,
+                } => rejected.push(Rejected {
+                    line,
+                    rule,
+                    detail,
+                    content,
+                    key,
+                }),
+            }
+            if validator.buffered() >= validate::BATCH_ROWS {
+                if let Some(batch) = validator.take_batch()? {
+                    appender.append_record_batch(batch)?;
+                }
+                flush_rejected(&mut rejected)?;
+            }
+            Ok(())
+        };
+        let read = match source.format {
+            FileFormat::Csv => ingest::read_csv(source, encoding, &mut sink)?,
+            FileFormat::Parquet => {
+                let reader = self.conn.try_clone()?;
+                ingest::read_parquet(&reader, source, &mut sink)?
+            }
+        };
+        if let Some(batch) = validator.take_batch()? {
+            appender.append_record_batch(batch)?;
+        }
+        flush_rejected(&mut rejected)?;
+        appender.flush()?;
+        progress.done();
+        Ok(read)
+    }
+
+    /// Applies the set-level rules in dependency order and fills in the raw
+    /// content of the rows they reject.
+    pub fn apply_set_rules(&self, sources: &[Source], encoding: Encoding) -> Result<()> {
+        for source in sources {
+            let extract = source.extract;
+            let name = extract.name();
+            let file = source.file_name().replace('\'', "''");
+            let vars = [("extrait", name), ("fichier", file.as_str()), ("cle", extract.key())];
+            self.run(&format!("chk_{name}"), &[])?;
+            self.run("stage_quarantine", &vars)?;
+            self.run("stage_accept", &vars)?;
+            self.fill_contents(source, encoding)?;
+        }
+        Ok(())
+    }
+
+    fn fill_contents(&self, source: &Source, encoding: Encoding) -> Result<()> {
+        let name = source.extract.name();
+        let mut stmt = self
+            .conn
+            .prepare("select ligne from quarantaine where extrait = ? and contenu is null")?;
+        let lines: HashSet<u64> = stmt
+            .query_map(params![name], |r| r.get::<_, i64>(0))?
+            .map(|r| r.map(|l| l as u64))
+            .collect::<Result<_, _>>()?;
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let reader = self.conn.try_clone()?;
+        let contents = ingest::raw_lines(&reader, source, encoding, &lines)?;
+        self.conn
+            .execute_batch("create or replace temp table contenus (ligne bigint, contenu varchar);")?;
+        {
+            let mut app = self.conn.appender("contenus")?;
+            for (line, content) in &contents {
+                app.append_row(params![*line as i64, content])?;
+            }
+        }
+        self.conn.execute(
+            "update quarantaine set contenu = contenus.contenu from contenus \
+             where quarantaine.extrait = ? and quarantaine.ligne = contenus.ligne and quarantaine.contenu is null",
+            params![name],
+        )?;
+        Ok(())
+    }
+
+    /// Reconciles read = accepted + quarantined for one extract.
+    pub fn reconcile(&self, source: &Source, read: u64) -> Result<Reconciliation> {
+        let name = source.extract.name();
+        let accepted: i64 =
+            self.conn
+                .query_row(&format!("select count(*) from stg_{name}"), [], |r| r.get(0))?;
+        let mut stmt = self.conn.prepare(
+            "select regle, count(*) from quarantaine where extrait = ? group by regle order by regle",
+        )?;
+        let par_regle: BTreeMap<String, u64> = stmt
+            .query_map(params![name], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect::<Result<_, _>>()?;
+        let quarantined: u64 = par_regle.values().sum();
+        Ok(Reconciliation {
+            fichier: source.file_name(),
+            lues: read,
+            acceptees: accepted as u64,
+            quarantaine: quarantined,
+            reconcilie: read == accepted as u64 + quarantined,
+            par_regle,
+        })
+    }
+}

@@ -1,0 +1,332 @@
+//! Row-level validation (SPEC §2, severity *error*): types, enums, mandatory
+//! fields, formats, identifier keys and date order.
+//!
+//! What always holds: a row either becomes one typed row of the output batch
+//! or one quarantine entry naming its line, rule and raw content; nothing is
+//! dropped. Set-level rules (duplicates, foreign keys, the cascade) need
+//! every row and run in DuckDB afterwards (`stage`); warnings are counted
+//! there too, on accepted rows only.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Date32Builder, Int32Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+
+use crate::error::Result;
+use crate::rules;
+use crate::schema::{rule, Check, Column, Extract, Kind};
+
+/// Rows per batch handed to the stage.
+pub const BATCH_ROWS: usize = 65_536;
+
+/// One quarantined row.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    pub line: u64,
+    pub rule: &'static str,
+    pub detail: String,
+    pub content: String,
+    /// The row's key (for the cascade), when readable.
+    pub key: Option<String>,
+}
+
+/// The Arrow type of a validated column.
+pub fn arrow_type(kind: Kind) -> DataType {
+    match kind {
+        Kind::Text | Kind::Enum(_) => DataType::Utf8,
+        Kind::Int => DataType::Int32,
+        Kind::Date => DataType::Date32,
+        Kind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+        Kind::Bool => DataType::Boolean,
+    }
+}
+
+/// The schema of validated rows: `ligne` then the extract's columns.
+pub fn staged_schema(extract: Extract) -> SchemaRef {
+    let mut fields = vec![Field::new("ligne", DataType::Int64, false)];
+    fields.extend(
+        extract
+            .columns()
+            .iter()
+            .map(|c| Field::new(c.name, arrow_type(c.kind), true)),
+    );
+    Arc::new(Schema::new(fields))
+}
+
+enum Value<'a> {
+    Null,
+    Text(&'a str),
+    Int(i32),
+    Date(i32),
+    Timestamp(i64),
+    Bool(bool),
+}
+
+enum Builder {
+    Text(StringBuilder),
+    Int(Int32Builder),
+    Date(Date32Builder),
+    Timestamp(TimestampMicrosecondBuilder),
+    Bool(BooleanBuilder),
+}
+
+impl Builder {
+    fn new(kind: Kind) -> Self {
+        match kind {
+            Kind::Text | Kind::Enum(_) => Builder::Text(StringBuilder::new()),
+            Kind::Int => Builder::Int(Int32Builder::new()),
+            Kind::Date => Builder::Date(Date32Builder::new()),
+            Kind::Timestamp => Builder::Timestamp(TimestampMicrosecondBuilder::new()),
+            Kind::Bool => Builder::Bool(BooleanBuilder::new()),
+        }
+    }
+
+    fn push(&mut self, v: &Value<'_>) {
+        match (self, v) {
+            (Builder::Text(b), Value::Text(s)) => b.append_value(s),
+            (Builder::Text(b), _) => b.append_null(),
+            (Builder::Int(b), Value::Int(i)) => b.append_value(*i),
+            (Builder::Int(b), _) => b.append_null(),
+            (Builder::Date(b), Value::Date(d)) => b.append_value(*d),
+            (Builder::Date(b), _) => b.append_null(),
+            (Builder::Timestamp(b), Value::Timestamp(t)) => b.append_value(*t),
+            (Builder::Timestamp(b), _) => b.append_null(),
+            (Builder::Bool(b), Value::Bool(x)) => b.append_value(*x),
+            (Builder::Bool(b), _) => b.append_null(),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Builder::Text(b) => Arc::new(b.finish()),
+            Builder::Int(b) => Arc::new(b.finish()),
+            Builder::Date(b) => Arc::new(b.finish()),
+            Builder::Timestamp(b) => Arc::new(b.finish()),
+            Builder::Bool(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// Validates the rows of one extract into typed Arrow batches.
+pub struct Validator {
+    extract: Extract,
+    schema: SchemaRef,
+    lines: Int64Builder,
+    builders: Vec<Builder>,
+    rows: usize,
+    key_index: usize,
+}
+
+type Failure = (&'static str, String);
+
+fn parse<'a>(col: &Column, raw: &'a str) -> Result<Value<'a>, Failure> {
+    let v = raw.trim();
+    if v.is_empty() {
+        if col.required {
+            return Err((rule::REQUIRED, format!("{} est obligatoire", col.name)));
+        }
+        return Ok(Value::Null);
+    }
+    let bad_type = |what: &str| (rule::TYPE, format!("{} : « {v} » n'est pas {what}", col.name));
+    let value = match col.kind {
+        Kind::Text => Value::Text(v),
+        Kind::Enum(allowed) => {
+            if !allowed.contains(&v) {
+                return Err((rule::ENUM, format!("{} : valeur « {v} » inconnue", col.name)));
+            }
+            Value::Text(v)
+        }
+        Kind::Int => Value::Int(v.parse().map_err(|_| bad_type("un entier"))?),
+        Kind::Date => Value::Date(rules::days_since_epoch(
+            rules::parse_date(v).ok_or_else(|| bad_type("une date AAAA-MM-JJ ou JJ/MM/AAAA"))?,
+        )),
+        Kind::Timestamp => Value::Timestamp(
+            rules::parse_timestamp(v)
+                .ok_or_else(|| bad_type("un horodatage AAAA-MM-JJ HH:MM:SS ou JJ/MM/AAAA HH:MM:SS"))?
+                .and_utc()
+                .timestamp_micros(),
+        ),
+        Kind::Bool => Value::Bool(rules::parse_bool(v).ok_or_else(|| bad_type("un booléen O/N"))?),
+    };
+    let format_err = |what: &str| (rule::FORMAT, format!("{} : « {v} » n'est pas {what}", col.name));
+    match (col.check, &value) {
+        (Check::None, _) => {}
+        (Check::Formacode, _) if !rules::is_formacode(v) => return Err(format_err("un formacode à 5 chiffres")),
+        (Check::Commune, _) if !rules::is_commune(v) => return Err(format_err("un code commune INSEE")),
+        (Check::Departement, _) if !rules::is_departement(v) => return Err(format_err("un code département")),
+        (Check::Region, _) if !rules::is_region(v) => return Err(format_err("un code région INSEE")),
+        (Check::ZoneEmploi, _) if !rules::is_zone_emploi(v) => return Err(format_err("un code zone d'emploi à 4 chiffres")),
+        (Check::Siret, _) if !rules::is_siret(v) => {
+            return Err((rule::SIRET, format!("{} : « {v} » n'est pas un SIRET valide (14 chiffres, clé de Luhn)", col.name)))
+        }
+        (Check::Nir, _) => {
+            if let Some(problem) = rules::nir_problem(v) {
+                return Err((rule::NIR, format!("{} : {problem}", col.name)));
+            }
+        }
+        (Check::Positive, Value::Int(i)) if *i <= 0 => {
+            return Err((rule::RANGE, format!("{} : {i} doit être strictement positif", col.name)))
+        }
+        _ => {}
+    }
+    Ok(value)
+}
+
+impl Validator {
+    pub fn new(extract: Extract) -> Self {
+        Validator {
+            extract,
+            schema: staged_schema(extract),
+            lines: Int64Builder::new(),
+            builders: extract.columns().iter().map(|c| Builder::new(c.kind)).collect(),
+            rows: 0,
+            key_index: extract.column_index(extract.key()).unwrap_or(0),
+        }
+    }
+
+    /// Validates one row of text fields (schema order). On success the row is
+    /// buffered and `Ok(None)` returned; otherwise the rejection.
+    pub fn push(&mut self, line: u64, fields: &[Cow<'_, str>]) -> Option<Rejected> {
+        let columns = self.extract.columns();
+        let mut values = Vec::with_capacity(columns.len());
+        let mut failure = None;
+        for (col, raw) in columns.iter().zip(fields) {
+            match parse(col, raw) {
+                Ok(v) => values.push(v),
+                Err(f) => {
+                    failure = Some(f);
+                    break;
+                }
+            }
+        }
+        let failure = failure.or_else(|| self.cross_field(&values));
+        if let Some((rule, detail)) = failure {
+            let content: Vec<&str> = fields.iter().map(|c| c.as_ref()).collect();
+            return Some(Rejected {
+                line,
+                rule,
+                detail,
+                content: content.join(";"),
+                key: fields.get(self.key_index).map(|k| k.trim().to_string()),
+            });
+        }
+        self.lines.append_value(line as i64);
+        for (b, v) in self.builders.iter_mut().zip(&values) {
+            b.push(v);
+        }
+        self.rows += 1;
+        None
+    }
+
+    /// Rules across fields of one row.
+    fn cross_field(&self, values: &[Value<'_>]) -> Option<Failure> {
+        let at = |name: &str| &values[self.extract.column_index(name).expect("schema column")];
+        match self.extract {
+            Extract::Sessions => {
+                if let (Value::Date(debut), Value::Date(fin)) = (at("date_debut"), at("date_fin")) {
+                    if fin < debut {
+                        return Some((rule::DATE_ORDER, "date_fin est antérieure à date_debut".into()));
+                    }
+                }
+            }
+            Extract::Evenements => {
+                let Value::Text(kind) = at("type") else { return None };
+                let allowed = crate::schema::statuts(kind);
+                match (at("statut"), allowed.is_empty()) {
+                    (Value::Null, false) => {
+                        return Some((rule::REQUIRED, format!("statut est obligatoire pour un événement {kind}")))
+                    }
+                    (Value::Text(s), true) => {
+                        return Some((rule::STATUS, format!("un événement {kind} n'a pas de statut (reçu « {s} »)")))
+                    }
+                    (Value::Text(s), false) if !allowed.contains(s) => {
+                        return Some((rule::STATUS, format!("statut « {s} » impossible pour un événement {kind}")))
+                    }
+                    _ => {}
+                }
+                if let (Value::Date(d), Value::Timestamp(t)) = (at("date_evenement"), at("enregistre_le")) {
+                    if *t < i64::from(*d) * 86_400_000_000 {
+                        return Some((rule::DATE_ORDER, "enregistre_le est antérieur à date_evenement".into()));
+                    }
+                }
+            }
+            Extract::Individus | Extract::Positionnements => {}
+        }
+        None
+    }
+
+    /// Rows buffered so far.
+    pub fn buffered(&self) -> usize {
+        self.rows
+    }
+
+    /// Takes the buffered rows as one batch.
+    pub fn take_batch(&mut self) -> Result<Option<RecordBatch>> {
+        if self.rows == 0 {
+            return Ok(None);
+        }
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(self.lines.finish())];
+        columns.extend(self.builders.iter_mut().map(Builder::finish));
+        self.rows = 0;
+        Ok(Some(RecordBatch::try_new(self.schema.clone(), columns)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(fields: &[&str]) -> Vec<Cow<'static, str>> {
+        fields.iter().map(|s| Cow::Owned(s.to_string())).collect()
+    }
+
+    #[test]
+    fn event_rules() {
+        let mut v = Validator::new(Extract::Evenements);
+        let ok = row(&["P1", "ICO", "PRESENT_RETENU", "", "2026-03-01", "01/03/2026 10:00:00"]);
+        assert!(v.push(2, &ok).is_none());
+        let cases: &[(&[&str], &str)] = &[
+            (&["P1", "ICO", "VALIDEE", "", "2026-03-01", "2026-03-01 10:00:00"], rule::STATUS),
+            (&["P1", "ABANDON", "VALIDEE", "", "2026-03-01", "2026-03-01 10:00:00"], rule::STATUS),
+            (&["P1", "ICO", "", "", "2026-03-01", "2026-03-01 10:00:00"], rule::REQUIRED),
+            (&["P1", "ICO", "FOO", "", "2026-03-01", "2026-03-01 10:00:00"], rule::ENUM),
+            (&["P1", "ICO", "ABSENT", "", "2026-03-02", "2026-03-01 23:59:59"], rule::DATE_ORDER),
+            (&["P1", "ICO", "ABSENT", "", "2026-02-30", "2026-03-01 10:00:00"], rule::TYPE),
+            (&["", "ICO", "ABSENT", "", "2026-03-01", "2026-03-01 10:00:00"], rule::REQUIRED),
+        ];
+        for (fields, expected) in cases {
+            let r = v.push(3, &row(fields)).expect("rejected");
+            assert_eq!(r.rule, *expected, "{fields:?}: {}", r.detail);
+        }
+        let batch = v.take_batch().unwrap().unwrap();
+        assert_eq!(batch.num_rows(), 1);
+    }
+
+    #[test]
+    fn session_rules() {
+        let good = [
+            "S1", "Cuisinier", "42752", "AFC", "4", "73282932000074", "OF", "62193", "62", "32",
+            "3205", "2026-03-01", "2026-06-01", "400", "12",
+        ];
+        let mut v = Validator::new(Extract::Sessions);
+        assert!(v.push(2, &row(&good)).is_none());
+        let mut check = |i: usize, value: &str, expected: &str| {
+            let mut f = good;
+            f[i] = value;
+            let r = v.push(3, &row(&f)).expect("rejected");
+            assert_eq!(r.rule, expected, "{value}: {}", r.detail);
+        };
+        check(2, "4275", rule::FORMAT);
+        check(5, "73282932000075", rule::SIRET);
+        check(7, "6219", rule::FORMAT);
+        check(12, "2026-02-01", rule::DATE_ORDER);
+        check(13, "0", rule::RANGE);
+        check(14, "douze", rule::TYPE);
+        check(3, "CPF", rule::ENUM);
+    }
+}

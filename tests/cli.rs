@@ -1,0 +1,825 @@
+//! End-to-end tests: the real `ouistat` binary in a temporary directory.
+//! Outputs are read back with the `parquet` crate, not with the DuckDB
+//! that wrote them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
+use arrow::util::display::array_value_to_string;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/parcours");
+
+/// A run of the CLI in a fresh temporary directory.
+struct Run {
+    dir: tempfile::TempDir,
+    args: Vec<String>,
+}
+
+impl Run {
+    fn new() -> Self {
+        Run {
+            dir: tempfile::tempdir().expect("temp dir"),
+            args: Vec::new(),
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Copies a fixture directory to `extraits/`.
+    fn extracts(self, fixture: &str) -> Self {
+        let to = self.path("extraits");
+        std::fs::create_dir_all(&to).unwrap();
+        for e in std::fs::read_dir(fixture).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+        self
+    }
+
+    fn args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Self {
+        let root = self.dir.path().to_string_lossy().into_owned();
+        self.args = args
+            .into_iter()
+            .map(|a| a.as_ref().replace("{tmp}", &root))
+            .collect();
+        self
+    }
+
+    fn output(&self) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_ouistat"))
+            .args(&self.args)
+            .current_dir(self.dir.path())
+            .output()
+            .expect("run ouistat")
+    }
+
+    fn succeeds(&self) -> Output {
+        let out = self.output();
+        assert!(
+            out.status.success(),
+            "ouistat {:?} failed:\n{}",
+            self.args,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn fails(&self) -> (i32, String) {
+        let out = self.output();
+        assert!(!out.status.success(), "ouistat {:?} should have failed", self.args);
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn read_parquet(path: &Path) -> Vec<RecordBatch> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Every row as column → displayed value ("" for null).
+fn rows(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut out = Vec::new();
+    for b in read_parquet(path) {
+        for r in 0..b.num_rows() {
+            let mut row = HashMap::new();
+            for (i, f) in b.schema().fields().iter().enumerate() {
+                let col = b.column(i);
+                let v = if col.is_null(r) {
+                    String::new()
+                } else {
+                    array_value_to_string(col, r).unwrap()
+                };
+                row.insert(f.name().clone(), v);
+            }
+            out.push(row);
+        }
+    }
+    out
+}
+
+/// The one row matching every `(column, value)`.
+fn one<'a>(rows: &'a [HashMap<String, String>], filter: &[(&str, &str)]) -> &'a HashMap<String, String> {
+    let found: Vec<_> = rows
+        .iter()
+        .filter(|r| filter.iter().all(|(k, v)| r.get(*k).map(String::as_str) == Some(*v)))
+        .collect();
+    assert_eq!(found.len(), 1, "expected one row for {filter:?}, found {}", found.len());
+    found[0]
+}
+
+fn assert_measures(row: &HashMap<String, String>, expected: &[(&str, &str)]) {
+    for (k, v) in expected {
+        assert_eq!(row.get(*k).map(String::as_str), Some(*v), "column {k} in {row:?}");
+    }
+}
+
+fn cube_row<'a>(rows: &'a [HashMap<String, String>], periode: &str, niveau: &str, code: &str, dim: &str, modalite: &str) -> &'a HashMap<String, String> {
+    one(
+        rows,
+        &[
+            ("periode", periode),
+            ("niveau_geo", niveau),
+            ("code_geo", code),
+            ("dimension", dim),
+            ("modalite", modalite),
+        ],
+    )
+}
+
+fn run_fixture() -> Run {
+    let run = Run::new()
+        .extracts(FIXTURE)
+        .args(["run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-06-30"]);
+    run.succeeds();
+    run
+}
+
+/// Expected numbers worked out by hand in tests/fixtures/parcours/README.md.
+#[test]
+fn funnel_on_hand_computed_fixture() {
+    let run = run_fixture();
+    let e = rows(&run.path("sortie/indicateurs/entonnoir.parquet"));
+    assert_measures(
+        cube_row(&e, "2026-T1", "france", "", "ensemble", "ensemble"),
+        &[
+            ("nb_positionnements", "5"),
+            ("nb_presents_ico", "5"),
+            ("nb_retenus", "4"),
+            ("nb_ais_validees", "3"),
+            ("nb_entrees", "3"),
+            ("nb_abandons", "1"),
+            ("taux_entree", "0.6"),
+            ("nb_personnes_positionnees", "4"),
+            ("nb_personnes_entrees", "3"),
+        ],
+    );
+    // P7 is positioned on the cut-off day at 23:00: it exists. P6 (the next day) does not.
+    assert_measures(
+        cube_row(&e, "2026-T2", "france", "", "ensemble", "ensemble"),
+        &[("nb_positionnements", "1"), ("nb_entrees", "0"), ("taux_entree", "0.0")],
+    );
+    // Person counts are distinct: I2 is positioned on both schemes.
+    assert_measures(
+        cube_row(&e, "2026-T1", "france", "", "dispositif", "AFC"),
+        &[("nb_positionnements", "2"), ("nb_entrees", "2"), ("nb_personnes_positionnees", "2")],
+    );
+    assert_measures(
+        cube_row(&e, "2026-T1", "france", "", "dispositif", "PRF"),
+        &[("nb_positionnements", "3"), ("nb_entrees", "1"), ("nb_personnes_positionnees", "3")],
+    );
+    assert_measures(
+        cube_row(&e, "2026-T1", "departement", "59", "ensemble", "ensemble"),
+        &[("nb_positionnements", "3"), ("nb_retenus", "2")],
+    );
+    assert_measures(
+        cube_row(&e, "2026-T1", "france", "", "tranche_age", "26-49"),
+        &[("nb_positionnements", "3"), ("nb_personnes_positionnees", "2")],
+    );
+    assert_measures(
+        cube_row(&e, "2026-02", "france", "", "ensemble", "ensemble"),
+        &[("nb_positionnements", "2"), ("nb_entrees", "2")],
+    );
+    // A group with no data has no row.
+    assert!(e
+        .iter()
+        .all(|r| !(r["periode"] == "2026-T1" && r["dimension"] == "dispositif" && r["modalite"] == "POEC")));
+}
+
+#[test]
+fn delays_pic_abandons_and_fill_on_hand_computed_fixture() {
+    let run = run_fixture();
+    let d = rows(&run.path("sortie/indicateurs/delais.parquet"));
+    assert_measures(
+        cube_row(&d, "2026-T1", "france", "", "ensemble", "ensemble"),
+        &[
+            ("nb_entrees", "3"),
+            ("mediane_jours_entree", "29.0"),
+            ("p75_jours_entree", "30.0"),
+            ("mediane_jours_ico", "9.0"),
+            ("p75_jours_ico", "10.5"),
+        ],
+    );
+    let p = rows(&run.path("sortie/indicateurs/pic.parquet"));
+    assert_measures(
+        cube_row(&p, "2026-T1", "france", "", "ensemble", "ensemble"),
+        &[
+            ("nb_personnes_positionnees", "4"),
+            ("nb_eligibles_pic_positionnes", "2"),
+            ("part_eligibles_pic_positionnes", "0.5"),
+            ("nb_personnes_entrees", "2"),
+            ("nb_eligibles_pic_entres", "1"),
+            ("part_eligibles_pic_entres", "0.5"),
+        ],
+    );
+    assert_measures(
+        cube_row(&p, "2026-T2", "france", "", "ensemble", "ensemble"),
+        &[
+            ("nb_personnes_positionnees", "1"),
+            ("nb_eligibles_pic_positionnes", "1"),
+            ("nb_personnes_entrees", "1"),
+            ("nb_eligibles_pic_entres", "0"),
+            ("part_eligibles_pic_entres", "0.0"),
+        ],
+    );
+    let a = rows(&run.path("sortie/indicateurs/abandons.parquet"));
+    let total = one(
+        &a,
+        &[("periode", "2026-T1"), ("niveau_geo", "france"), ("dimension", "ensemble"), ("motif_code", "ensemble")],
+    );
+    assert_measures(total, &[("nb_entrees", "3"), ("nb_abandons", "1")]);
+    assert!(total["taux_abandon"].starts_with("0.3333"), "{total:?}");
+    // The ABANDON of P4 precedes its entry: a withdrawal, not an abandon.
+    let motifs: BTreeSet<&str> = a
+        .iter()
+        .filter(|r| r["periode"] == "2026-T1" && r["niveau_geo"] == "france" && r["dimension"] == "ensemble")
+        .map(|r| r["motif_code"].as_str())
+        .collect();
+    assert_eq!(motifs, BTreeSet::from(["AB01", "ensemble"]));
+
+    let s = rows(&run.path("sortie/indicateurs/sessions_remplissage.parquet"));
+    assert_eq!(s.len(), 3);
+    assert_measures(
+        one(&s, &[("session_id", "S1")]),
+        &[("periode", "2026-T1"), ("nb_positionnes", "3"), ("nb_retenus", "2"), ("nb_entres", "2"), ("taux_remplissage", "0.2")],
+    );
+    // P3's later ICO was recorded after the cut-off; P5's entry too.
+    assert_measures(
+        one(&s, &[("session_id", "S2")]),
+        &[("periode", "2026-T2"), ("nb_positionnes", "3"), ("nb_retenus", "2"), ("nb_entres", "1"), ("taux_remplissage", "0.5")],
+    );
+    assert_measures(
+        one(&s, &[("session_id", "S3")]),
+        &[("nb_positionnes", "0"), ("nb_entres", "0"), ("taux_remplissage", "0.0")],
+    );
+}
+
+#[test]
+fn later_cutoff_revises_earlier_periods() {
+    let run = Run::new()
+        .extracts(FIXTURE)
+        .args(["run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-07-10"]);
+    run.succeeds();
+    let e = rows(&run.path("sortie/indicateurs/entonnoir.parquet"));
+    // P5's entry (recorded 5 July) and P3's second ICO (2 July) now exist.
+    assert_measures(
+        cube_row(&e, "2026-T1", "france", "", "ensemble", "ensemble"),
+        &[("nb_positionnements", "5"), ("nb_retenus", "5"), ("nb_entrees", "4")],
+    );
+}
+
+/// The contract of SPEC §6: column names and types, read by a second client.
+#[test]
+fn outputs_follow_the_contract() {
+    let run = run_fixture();
+    let keys = ["periode", "niveau_geo", "code_geo", "dimension", "modalite"];
+    let expected: &[(&str, &[&str])] = &[
+        (
+            "sessions_remplissage",
+            &[
+                "session_id", "periode", "dispositif", "financeur_code", "region", "departement", "zone_emploi",
+                "date_debut", "places_conventionnees", "nb_positionnes", "nb_retenus", "nb_entres", "taux_remplissage",
+            ],
+        ),
+        (
+            "entonnoir",
+            &[
+                "nb_positionnements", "nb_presents_ico", "nb_retenus", "nb_ais_validees", "nb_entrees", "nb_abandons",
+                "taux_entree", "nb_personnes_positionnees", "nb_personnes_entrees",
+            ],
+        ),
+        ("delais", &["nb_entrees", "mediane_jours_entree", "p75_jours_entree", "mediane_jours_ico", "p75_jours_ico"]),
+        (
+            "pic",
+            &[
+                "nb_personnes_positionnees", "nb_eligibles_pic_positionnes", "part_eligibles_pic_positionnes",
+                "nb_personnes_entrees", "nb_eligibles_pic_entres", "part_eligibles_pic_entres",
+            ],
+        ),
+        ("abandons", &["motif_code", "nb_entrees", "nb_abandons", "taux_abandon"]),
+    ];
+    for (table, columns) in expected {
+        let batches = read_parquet(&run.path(&format!("sortie/indicateurs/{table}.parquet")));
+        let schema = batches[0].schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let mut wanted: Vec<&str> = columns.to_vec();
+        if *table != "sessions_remplissage" {
+            wanted.extend(keys);
+        }
+        for c in wanted {
+            let field = schema
+                .field_with_name(c)
+                .unwrap_or_else(|_| panic!("{table} lacks column {c}; has {names:?}"));
+            let dt = field.data_type();
+            let ok = if c.starts_with("nb_") || c == "places_conventionnees" || c == "financeur_code" {
+                matches!(dt, DataType::Int64 | DataType::Int32)
+            } else if c.starts_with("taux_") || c.starts_with("part_") || c.starts_with("mediane_") || c.starts_with("p75_") {
+                dt == &DataType::Float64
+            } else if c == "date_debut" {
+                dt == &DataType::Date32
+            } else {
+                matches!(dt, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+            };
+            assert!(ok, "{table}.{c} has type {dt:?}");
+        }
+    }
+    let run_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.path("sortie/run.json")).unwrap()).unwrap();
+    for extract in ["sessions", "individus", "positionnements", "evenements"] {
+        assert_eq!(run_json["reconciliation"][extract]["reconcilie"], true, "{extract}");
+    }
+    assert_eq!(run_json["reconciliation"]["positionnements"]["lues"], 7);
+    assert_eq!(run_json["entrees"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn identical_inputs_give_identical_indicator_files() {
+    let a = run_fixture();
+    let b = run_fixture();
+    for table in ["sessions_remplissage", "entonnoir", "delais", "pic", "abandons"] {
+        let rel = format!("sortie/indicateurs/{table}.parquet");
+        assert_eq!(std::fs::read(a.path(&rel)).unwrap(), std::fs::read(b.path(&rel)).unwrap(), "{table}");
+    }
+}
+
+fn read_defects(path: &Path) -> BTreeSet<(String, u64, String)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let p: Vec<&str> = l.split(';').collect();
+            (p[0].to_string(), p[1].parse().unwrap(), p[2].to_string())
+        })
+        .collect()
+}
+
+fn quarantined(out: &Path) -> BTreeSet<(String, u64, String)> {
+    let mut all = BTreeSet::new();
+    for extract in ["sessions", "individus", "positionnements", "evenements"] {
+        for r in rows(&out.join(format!("quarantaine/{extract}.parquet"))) {
+            assert!(!r["contenu"].is_empty(), "quarantined row without content: {r:?}");
+            all.insert((r["fichier"].clone(), r["ligne"].parse().unwrap(), r["regle"].clone()));
+        }
+    }
+    all
+}
+
+/// Every injected defect is quarantined under its rule, the cascade follows,
+/// no clean row is quarantined, and the counts reconcile.
+#[test]
+fn injected_defects_are_quarantined_exactly() {
+    let run = Run::new().args([
+        "generate", "--out", "{tmp}/extraits", "--persons", "3000", "--seed", "11", "--defects", "0.02",
+    ]);
+    run.succeeds();
+    let expected = read_defects(&run.path("extraits/defauts_injectes.csv"));
+    let rules: BTreeSet<&str> = expected.iter().map(|(_, _, r)| r.as_str()).collect();
+    for rule in [
+        "nombre_champs", "encodage_invalide", "type_invalide", "valeur_inconnue", "obligatoire_manquant",
+        "format_invalide", "siret_invalide", "nir_invalide", "hors_bornes", "dates_incoherentes",
+        "statut_incoherent", "doublon", "cle_etrangere_absente", "parent_en_quarantaine",
+    ] {
+        assert!(rules.contains(rule), "the generator injected no {rule}");
+    }
+    let run2 = Run { dir: run.dir, args: Vec::new() }.args([
+        "run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-10-31",
+    ]);
+    run2.succeeds();
+    let got = quarantined(&run2.path("sortie"));
+    let missing: Vec<_> = expected.difference(&got).take(5).collect();
+    let extra: Vec<_> = got.difference(&expected).take(5).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}\nunexpected {extra:?}");
+
+    let run_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run2.path("sortie/run.json")).unwrap()).unwrap();
+    let mut total_q = 0;
+    for (extract, r) in run_json["reconciliation"].as_object().unwrap() {
+        let (read, acc, q) = (r["lues"].as_u64().unwrap(), r["acceptees"].as_u64().unwrap(), r["quarantaine"].as_u64().unwrap());
+        assert_eq!(read, acc + q, "{extract}");
+        total_q += q;
+    }
+    assert_eq!(total_q as usize, expected.len());
+}
+
+#[test]
+fn generator_is_deterministic_and_parquet_input_matches_csv() {
+    let run = Run::new().args(["generate", "--out", "{tmp}/a", "--persons", "800", "--seed", "5"]);
+    run.succeeds();
+    let run = Run { dir: run.dir, args: Vec::new() }.args(["generate", "--out", "{tmp}/b", "--persons", "800", "--seed", "5"]);
+    run.succeeds();
+    for f in ["sessions.csv", "individus.csv", "positionnements.csv", "evenements.csv"] {
+        assert_eq!(std::fs::read(run.path(&format!("a/{f}"))).unwrap(), std::fs::read(run.path(&format!("b/{f}"))).unwrap(), "{f}");
+    }
+    let run = Run { dir: run.dir, args: Vec::new() }
+        .args(["generate", "--out", "{tmp}/p", "--persons", "800", "--seed", "5", "--format", "parquet"]);
+    run.succeeds();
+    for (input, out) in [("a", "out-csv"), ("p", "out-parquet")] {
+        let r = Run { dir: tempfile::tempdir().unwrap(), args: Vec::new() };
+        let _ = r;
+        let cmd = Command::new(env!("CARGO_BIN_EXE_ouistat"))
+            .args(["run", "--extracts"])
+            .arg(run.path(input))
+            .arg("--out")
+            .arg(run.path(out))
+            .args(["--cutoff", "2026-10-31"])
+            .output()
+            .unwrap();
+        assert!(cmd.status.success(), "{}", String::from_utf8_lossy(&cmd.stderr));
+    }
+    for table in ["sessions_remplissage", "entonnoir", "delais", "pic", "abandons"] {
+        let a = rows(&run.path(&format!("out-csv/indicateurs/{table}.parquet")));
+        let b = rows(&run.path(&format!("out-parquet/indicateurs/{table}.parquet")));
+        assert!(!a.is_empty());
+        assert_eq!(a, b, "{table}");
+    }
+}
+
+#[test]
+fn unreadable_extracts_stop_the_run_naming_the_file() {
+    let run = Run::new().extracts(FIXTURE);
+    let path = run.path("extraits/sessions.csv");
+    let text = std::fs::read_to_string(&path).unwrap().replacen("places_conventionnees", "places", 1);
+    std::fs::write(&path, text).unwrap();
+    let run = run.args(["run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-06-30"]);
+    let (code, err) = run.fails();
+    assert_eq!(code, 3);
+    assert!(err.contains("sessions.csv") && err.contains("places_conventionnees"), "{err}");
+
+    let run = Run::new().extracts(FIXTURE);
+    std::fs::remove_file(run.path("extraits/evenements.csv")).unwrap();
+    let run = run.args(["run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-06-30"]);
+    let (_, err) = run.fails();
+    assert!(err.contains("evenements"), "{err}");
+
+    // A Windows-1252 file read as UTF-8 fails on its first bytes (the header).
+    let run = Run::new().extracts(FIXTURE);
+    let path = run.path("extraits/individus.csv");
+    let text = std::fs::read_to_string(&path).unwrap().replacen("prenom", "pr\u{e9}nom", 1);
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+    std::fs::write(&path, bytes).unwrap();
+    let run = run.args(["run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-06-30"]);
+    let (_, err) = run.fails();
+    assert!(err.contains("individus.csv") && err.contains("UTF-8"), "{err}");
+}
+
+/// BOM, CRLF and Windows-1252 give the same staged data as plain UTF-8.
+#[test]
+fn encodings_bom_and_crlf_are_accepted() {
+    let base = run_fixture();
+    let run = Run::new().extracts(FIXTURE);
+    for f in ["sessions.csv", "individus.csv", "positionnements.csv", "evenements.csv"] {
+        let path = run.path(&format!("extraits/{f}"));
+        let text = std::fs::read_to_string(&path).unwrap().replace('\n', "\r\n");
+        let bytes = if f == "individus.csv" {
+            encoding_rs::WINDOWS_1252.encode(&text).0.into_owned()
+        } else {
+            let mut b = b"\xEF\xBB\xBF".to_vec();
+            b.extend_from_slice(text.as_bytes());
+            b
+        };
+        std::fs::write(&path, bytes).unwrap();
+    }
+    // individus is Windows-1252 here: read every file as such except those with a BOM is not
+    // possible in one run, so convert the others back to Windows-1252 too (ASCII-only headers).
+    for f in ["sessions.csv", "positionnements.csv", "evenements.csv"] {
+        let path = run.path(&format!("extraits/{f}"));
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+        std::fs::write(&path, encoding_rs::WINDOWS_1252.encode(&text).0.into_owned()).unwrap();
+    }
+    let run = run.args([
+        "run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-06-30", "--encoding", "windows-1252",
+    ]);
+    run.succeeds();
+    let a = rows(&base.path("sortie/indicateurs/entonnoir.parquet"));
+    let b = rows(&run.path("sortie/indicateurs/entonnoir.parquet"));
+    assert_eq!(a, b);
+
+    // UTF-8 with BOM and CRLF.
+    let run = Run::new().extracts(FIXTURE);
+    for f in ["sessions.csv", "individus.csv", "positionnements.csv", "evenements.csv"] {
+        let path = run.path(&format!("extraits/{f}"));
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(std::fs::read_to_string(&path).unwrap().replace('\n', "\r\n").as_bytes());
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let run = run.args(["run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-06-30"]);
+    run.succeeds();
+    assert_eq!(a, rows(&run.path("sortie/indicateurs/entonnoir.parquet")));
+}
+
+#[test]
+fn query_prints_tables_csv_and_json() {
+    let run = run_fixture();
+    let q = |format: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_ouistat"))
+            .args([
+                "query",
+                "select modalite, nb_positionnements from entonnoir where periode = '2026-T1' and niveau_geo = 'france' and dimension = 'dispositif' order by modalite",
+                "--format",
+                format,
+                "--out",
+            ])
+            .arg(run.path("sortie"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(q("csv"), "modalite,nb_positionnements\nAFC,2\nPRF,3\n");
+    let json = q("json");
+    assert!(json.contains(r#"{"modalite":"AFC","nb_positionnements":2}"#), "{json}");
+    assert!(q("table").contains("| PRF"));
+    let bad = Command::new(env!("CARGO_BIN_EXE_ouistat"))
+        .args(["query", "select * from nulle_part", "--out"])
+        .arg(run.path("sortie"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(3));
+}
+
+#[test]
+fn warnings_are_counted_per_rule() {
+    let run = Run::new().extracts(FIXTURE);
+    let path = run.path("extraits/individus.csv");
+    // Drop I1's telephone and give I2 an implausible birth date.
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(";0600000001;", ";;")
+        .replace("01/01/1980", "01/01/1930");
+    std::fs::write(&path, text).unwrap();
+    let path = run.path("extraits/evenements.csv");
+    let text = std::fs::read_to_string(&path).unwrap().replace("AB01", "ZZ99");
+    std::fs::write(&path, text).unwrap();
+    let run = run.args(["run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-06-30"]);
+    run.succeeds();
+    let run_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.path("sortie/run.json")).unwrap()).unwrap();
+    let warnings: BTreeMap<String, u64> = run_json["avertissements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (format!("{}:{}", w["regle"].as_str().unwrap(), w["colonne"].as_str().unwrap()), w["nb"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(warnings.get("champ_recommande_manquant:telephone"), Some(&1), "{warnings:?}");
+    assert_eq!(warnings.get("age_improbable:date_naissance"), Some(&1), "{warnings:?}");
+    assert_eq!(warnings.get("motif_inconnu:motif_code"), Some(&1), "{warnings:?}");
+    // Warnings keep the row.
+    assert_eq!(run_json["reconciliation"]["individus"]["quarantaine"], 0);
+}
+
+// ---------------------------------------------------------------------------
+// Deliveries (Annex 1 policy, pseudonymisation, manifests).
+
+const RECIPIENTS: &str = r#"
+[[destinataires]]
+nom = "pole_emploi"
+classe = "pole_emploi"
+
+[[destinataires]]
+nom = "financeur-2"
+classe = "financeur"
+financeur_code = 2
+cle = "cles/f2.cle"
+
+[[destinataires]]
+nom = "departement-62"
+classe = "partenaire"
+departement = "62"
+public = "beneficiaire_rsa"
+cle = "cles/d62.cle"
+
+[[destinataires]]
+nom = "ministere"
+classe = "ministere"
+cle = "cles/min.cle"
+"#;
+
+/// Generates a small dataset, keys and recipients, and runs with deliveries.
+fn delivery_run(persons: &str) -> Run {
+    let mut run = Run::new().args(["generate", "--out", "{tmp}/extraits", "--persons", persons, "--seed", "3"]);
+    run.succeeds();
+    for k in ["f2", "d62", "min"] {
+        run = run.args(["keygen", "--out", &format!("{{tmp}}/cles/{k}.cle")]);
+        run.succeeds();
+    }
+    std::fs::write(run.path("destinataires.toml"), RECIPIENTS).unwrap();
+    let run = run.args([
+        "run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-10-31",
+        "--recipients", "{tmp}/destinataires.toml",
+    ]);
+    run.succeeds();
+    run
+}
+
+fn column_values(path: &Path, column: &str) -> Vec<String> {
+    rows(path).into_iter().map(|r| r[column].clone()).collect()
+}
+
+fn csv_column(path: &Path, column: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(';').collect();
+    let i = header.iter().position(|h| *h == column).unwrap();
+    lines
+        .filter_map(|l| l.split(';').nth(i).map(str::to_string))
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+#[test]
+fn deliveries_follow_the_policy_and_leak_no_identifier() {
+    let run = delivery_run("600");
+    let policy: toml::Value = toml::from_str(include_str!("../src/policy/annexe1.toml")).unwrap();
+    let entries = policy["colonnes"].as_array().unwrap();
+    for (recipient, class) in [
+        ("pole_emploi", "pole_emploi"),
+        ("financeur-2", "financeur"),
+        ("departement-62", "partenaire"),
+        ("ministere", "ministere"),
+    ] {
+        for table in ["sessions", "individus", "positionnements", "evenements"] {
+            let path = run.path(&format!("sortie/livraisons/{recipient}/{table}.parquet"));
+            let batches = read_parquet(&path);
+            let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| {
+                Arc::new(ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap()).unwrap().schema().as_ref().clone())
+            });
+            for field in schema.fields() {
+                let (source, pseudo) = match field.name().strip_suffix("_pseudo") {
+                    Some(s) => (s, true),
+                    None => (field.name().as_str(), false),
+                };
+                let entry = entries
+                    .iter()
+                    .find(|e| e["table"].as_str() == Some(table) && e["colonne"].as_str() == Some(source))
+                    .unwrap_or_else(|| panic!("{recipient}/{table}: column {} is not in the policy", field.name()));
+                let treatment = entry[class].as_str().unwrap();
+                assert_ne!(treatment, "supprimer", "{recipient}/{table}.{} is not granted", field.name());
+                assert_eq!(pseudo, treatment == "pseudonymiser", "{recipient}/{table}.{}", field.name());
+            }
+        }
+        assert!(run.path(&format!("sortie/livraisons/{recipient}/dictionnaire.md")).is_file());
+    }
+
+    // A byte scan of the ministry's files finds no raw identifier of the input.
+    let mut needles: BTreeSet<String> = BTreeSet::new();
+    for column in [
+        "identifiant_spe", "identifiant_national_pe", "identifiant_regional_pe", "nir", "nom_naissance", "prenom",
+        "email", "telephone", "adresse",
+    ] {
+        for v in csv_column(&run.path("extraits/individus.csv"), column) {
+            // Short generic values (a first name like "Léa") could appear by chance inside
+            // a compressed page; identifiers are long, names are checked when ≥ 6 bytes.
+            if v.len() >= 6 {
+                needles.insert(v);
+            }
+        }
+    }
+    for v in csv_column(&run.path("extraits/positionnements.csv"), "prescripteur_email") {
+        needles.insert(v);
+    }
+    assert!(needles.len() > 1000);
+    let dir = run.path("sortie/livraisons/ministere");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        // Parquet pages are compressed: scan the decoded values too.
+        let mut haystacks = vec![bytes];
+        if path.extension().and_then(|x| x.to_str()) == Some("parquet") {
+            let decoded: String = rows(&path).iter().flat_map(|r| r.values().cloned()).collect::<Vec<_>>().join("\n");
+            haystacks.push(decoded.into_bytes());
+        }
+        for hay in &haystacks {
+            for n in &needles {
+                assert!(
+                    !hay.windows(n.len()).any(|w| w == n.as_bytes()),
+                    "{} contains the raw value {n}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn funder_delivery_holds_exactly_its_positionings() {
+    let run = delivery_run("600");
+    // Independent computation from the generated CSV: sessions of funder 2.
+    let sessions_text = std::fs::read_to_string(run.path("extraits/sessions.csv")).unwrap();
+    let funded: BTreeSet<String> = sessions_text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(';').collect();
+            (f[4] == "2").then(|| f[0].to_string())
+        })
+        .collect();
+    let delivered = rows(&run.path("sortie/livraisons/financeur-2/positionnements.parquet"));
+    let pe = rows(&run.path("sortie/livraisons/pole_emploi/positionnements.parquet"));
+    let expected: usize = pe.iter().filter(|r| funded.contains(&r["session_id"])).count();
+    assert!(expected > 0);
+    assert_eq!(delivered.len(), expected);
+    assert!(delivered.iter().all(|r| funded.contains(&r["session_id"])));
+    let sessions = rows(&run.path("sortie/livraisons/financeur-2/sessions.parquet"));
+    assert!(sessions.iter().all(|r| r["financeur_code"] == "2"));
+    // The partner sees only RSA beneficiaries on sessions of département 62.
+    let partner = rows(&run.path("sortie/livraisons/departement-62/individus.parquet"));
+    assert!(!partner.is_empty());
+    assert!(partner.iter().all(|r| r["beneficiaire_rsa"] == "true"));
+}
+
+#[test]
+fn pseudonyms_are_stable_per_key_and_disjoint_across_keys() {
+    let run = delivery_run("400");
+    let first = column_values(&run.path("sortie/livraisons/ministere/individus.parquet"), "identifiant_spe_pseudo");
+    // Tables still join: every positioning's person is in the individus table.
+    let persons: BTreeSet<String> = first.iter().cloned().collect();
+    let pos = column_values(&run.path("sortie/livraisons/ministere/positionnements.parquet"), "identifiant_spe_pseudo");
+    assert!(pos.iter().all(|p| persons.contains(p)));
+    // Same key, second run: same pseudonyms, same bytes.
+    let before = std::fs::read(run.path("sortie/livraisons/ministere/individus.parquet")).unwrap();
+    let run = run.args([
+        "run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-10-31",
+        "--recipients", "{tmp}/destinataires.toml",
+    ]);
+    run.succeeds();
+    assert_eq!(before, std::fs::read(run.path("sortie/livraisons/ministere/individus.parquet")).unwrap());
+    // Another recipient's key: disjoint pseudonyms for the same persons.
+    let other: BTreeSet<String> =
+        column_values(&run.path("sortie/livraisons/financeur-2/individus.parquet"), "identifiant_spe_pseudo").into_iter().collect();
+    assert!(!other.is_empty());
+    assert!(other.is_disjoint(&persons));
+    assert!(first.iter().all(|p| p.len() == 32 && p.chars().all(|c| c.is_ascii_hexdigit())));
+}
+
+#[test]
+fn bad_keys_are_refused_and_nothing_is_written() {
+    let run = Run::new().extracts(FIXTURE);
+    std::fs::create_dir_all(run.path("cles")).unwrap();
+    let one = |key: Option<&[u8]>| {
+        let _ = std::fs::remove_dir_all(run.path("sortie"));
+        let key_path = run.path("cles/min.cle");
+        let _ = std::fs::remove_file(&key_path);
+        if let Some(k) = key {
+            std::fs::write(&key_path, k).unwrap();
+        }
+        std::fs::write(
+            run.path("destinataires.toml"),
+            "[[destinataires]]\nnom = \"ministere\"\nclasse = \"ministere\"\ncle = \"cles/min.cle\"\n",
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_ouistat"))
+            .args(["run", "--cutoff", "2026-06-30", "--extracts"])
+            .arg(run.path("extraits"))
+            .arg("--out")
+            .arg(run.path("sortie"))
+            .arg("--recipients")
+            .arg(run.path("destinataires.toml"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(4));
+        assert!(!run.path("sortie").exists(), "something was written");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(one(None).contains("cannot read key file"));
+    assert!(one(Some(b"00112233")).contains("key too short"));
+    assert!(one(Some(b"this is not hex at all, not even close!!")).contains("hex"));
+    let secret = "ab".repeat(40);
+    let err = one(Some(&secret.as_bytes()[..62]));
+    assert!(err.contains("key too short") && !err.contains(&secret[..20]), "{err}");
+}
+
+#[test]
+fn verify_passes_then_names_the_altered_file() {
+    let run = delivery_run("300");
+    let dir = run.path("sortie/livraisons/ministere");
+    let run = run.args(["verify", &dir.to_string_lossy()]);
+    run.succeeds();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["politique_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(manifest["empreinte_cle"].as_str().unwrap().len(), 16);
+    let key_hex = std::fs::read_to_string(run.path("cles/min.cle")).unwrap();
+    let manifest_text = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    assert!(!manifest_text.contains(key_hex.trim()));
+    let path = dir.join("positionnements.parquet");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+    let (code, err) = run.fails();
+    assert_eq!(code, 5);
+    assert!(err.contains("positionnements.parquet"), "{err}");
+}

@@ -34,10 +34,18 @@ fn main() {
     );
     let cutoff = chrono::NaiveDate::from_ymd_opt(2026, 10, 31).expect("date");
     let t = Instant::now();
-    let report = run(&RunConfig::new(&extracts, dir.path().join("sortie"), cutoff)).expect("run");
+    let report = run(&RunConfig::new(
+        &extracts,
+        dir.path().join("sortie"),
+        cutoff,
+    ))
+    .expect("run");
     let run_s = t.elapsed().as_secs_f64();
     for (stage, secs) in &report.durees_secondes {
         println!("run/{stage:<20} {secs:8.2} s");
     }
-    println!("run        {rows} rows in {run_s:.2} s ({:.0} rows/s)", rows as f64 / run_s);
+    println!(
+        "run        {rows} rows in {run_s:.2} s ({:.0} rows/s)",
+        rows as f64 / run_s
+    );
 }

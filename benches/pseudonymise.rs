@@ -23,7 +23,9 @@ fn rate(n: usize, f: impl FnOnce()) -> f64 {
 
 fn main() {
     let n = 2_000_000usize;
-    let ids: Vec<String> = (0..n).map(|i| format!("{:09}{}", i, (b'A' + (i % 26) as u8) as char)).collect();
+    let ids: Vec<String> = (0..n)
+        .map(|i| format!("{:09}{}", i, (b'A' + (i % 26) as u8) as char))
+        .collect();
     let key_bytes = vec![0x5au8; 32];
     let key = SecretKey::from_bytes(key_bytes.clone()).expect("key");
     let p = Pseudonymiser::new(&key);
@@ -73,11 +75,26 @@ fn main() {
         black_box(p.pseudonyms(&refs));
     });
 
-    println!("sha256 compressions/s (1 core)     {compressions:>14.0}  ({:.1} ns each)", 1e9 / compressions);
+    println!(
+        "sha256 compressions/s (1 core)     {compressions:>14.0}  ({:.1} ns each)",
+        1e9 / compressions
+    );
     println!("limit: HMAC of a short id /s/core  {limit:>14.0}");
-    println!("ouistat mac        1 core  ids/s   {mac_rate:>14.0}  {:5.1} % of limit", 100.0 * mac_rate / limit);
+    println!(
+        "ouistat mac        1 core  ids/s   {mac_rate:>14.0}  {:5.1} % of limit",
+        100.0 * mac_rate / limit
+    );
     println!("ouistat pseudonym  1 core  ids/s   {pseudo_rate:>14.0}  {:5.1} % of limit (with trim, upper-case, hex)", 100.0 * pseudo_rate / limit);
-    println!("hmac crate, cloned 1 core  ids/s   {crate_rate:>14.0}  {:5.1} % of limit", 100.0 * crate_rate / limit);
-    println!("ouistat mac       {cores} cores ids/s   {par_rate:>14.0}  {:5.2}x one core", par_rate / mac_rate);
-    println!("ouistat pseudonyms {cores} cores ids/s  {par_pseudo_rate:>14.0}  {:5.2}x one core", par_pseudo_rate / pseudo_rate);
+    println!(
+        "hmac crate, cloned 1 core  ids/s   {crate_rate:>14.0}  {:5.1} % of limit",
+        100.0 * crate_rate / limit
+    );
+    println!(
+        "ouistat mac       {cores} cores ids/s   {par_rate:>14.0}  {:5.2}x one core",
+        par_rate / mac_rate
+    );
+    println!(
+        "ouistat pseudonyms {cores} cores ids/s  {par_pseudo_rate:>14.0}  {:5.2}x one core",
+        par_pseudo_rate / pseudo_rate
+    );
 }

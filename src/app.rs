@@ -86,7 +86,11 @@ pub fn execute(command: Command) -> Result<()> {
         Command::Keygen { out } => {
             crate::pseudonymise::SecretKey::generate(&out)?;
             let key = crate::pseudonymise::SecretKey::from_file(&out)?;
-            println!("wrote a new key to {} (fingerprint {})", out.display(), key.fingerprint());
+            println!(
+                "wrote a new key to {} (fingerprint {})",
+                out.display(),
+                key.fingerprint()
+            );
             Ok(())
         }
         Command::Verify { dir } => {
@@ -118,9 +122,15 @@ pub fn execute(command: Command) -> Result<()> {
 }
 
 fn print_reconciliation(report: &RunReport) {
-    println!("{:<16} {:>10} {:>10} {:>12}", "extract", "read", "accepted", "quarantined");
+    println!(
+        "{:<16} {:>10} {:>10} {:>12}",
+        "extract", "read", "accepted", "quarantined"
+    );
     for (name, r) in &report.reconciliation {
-        println!("{name:<16} {:>10} {:>10} {:>12}", r.lues, r.acceptees, r.quarantaine);
+        println!(
+            "{name:<16} {:>10} {:>10} {:>12}",
+            r.lues, r.acceptees, r.quarantaine
+        );
     }
 }
 
@@ -129,7 +139,7 @@ pub fn fr_int(n: i64) -> String {
     let digits = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('\u{202f}');
         }
         out.push(c);
@@ -148,7 +158,10 @@ pub fn fr_pct(rate: f64) -> String {
 fn demo(dir: &Path, persons: u64, seed: u64) -> Result<()> {
     let extracts = dir.join("extraits");
     let out = dir.join("sortie");
-    println!("ouistat demo: {persons} synthetic persons (seed {seed}) in {}", dir.display());
+    println!(
+        "ouistat demo: {persons} synthetic persons (seed {seed}) in {}",
+        dir.display()
+    );
     let summary = generate::generate(&generate::Options {
         out: extracts.clone(),
         persons,
@@ -185,28 +198,56 @@ fn demo(dir: &Path, persons: u64, seed: u64) -> Result<()> {
     println!("\nHeadline, France, {DEMO_PERIOD}:");
     println!("  positionings        {:>10}", fr_int(pos));
     println!("  entries             {:>10}", fr_int(entrees));
-    println!("  entry rate          {:>10}", taux.map_or("n/a".into(), fr_pct));
+    println!(
+        "  entry rate          {:>10}",
+        taux.map_or("n/a".into(), fr_pct)
+    );
     if places > 0 {
-        println!("  session fill rate   {:>10}", fr_pct(entres as f64 / places as f64));
+        println!(
+            "  session fill rate   {:>10}",
+            fr_pct(entres as f64 / places as f64)
+        );
     }
     if pers > 0 {
-        println!("  PIC-eligible share  {:>10}", fr_pct(elig as f64 / pers as f64));
+        println!(
+            "  PIC-eligible share  {:>10}",
+            fr_pct(elig as f64 / pers as f64)
+        );
     }
     println!("\nOutputs:");
-    println!("  {}/indicateurs/   sessions_remplissage, entonnoir, delais, pic, abandons (Parquet)", out.display());
-    println!("  {}/quarantaine/   rejected rows with file, line and rule", out.display());
-    println!("  {}/run.json       inputs, reconciliation, warnings, timings", out.display());
+    println!(
+        "  {}/indicateurs/   sessions_remplissage, entonnoir, delais, pic, abandons (Parquet)",
+        out.display()
+    );
+    println!(
+        "  {}/quarantaine/   rejected rows with file, line and rule",
+        out.display()
+    );
+    println!(
+        "  {}/run.json       inputs, reconciliation, warnings, timings",
+        out.display()
+    );
     for (name, rows) in &report.livraisons {
-        println!("  {}/livraisons/{name}/   delivery: {} rows, manifest.json, dictionnaire.md", out.display(), fr_int(*rows as i64));
+        println!(
+            "  {}/livraisons/{name}/   delivery: {} rows, manifest.json, dictionnaire.md",
+            out.display(),
+            fr_int(*rows as i64)
+        );
     }
-    println!("  (recipients and their keys: {}; keys stay outside the outputs)", recipients.display());
+    println!(
+        "  (recipients and their keys: {}; keys stay outside the outputs)",
+        recipients.display()
+    );
     println!("\nTry next:");
     println!(
         "  cargo run -- query --out {} \"select periode, code_geo, nb_positionnements, nb_entrees, round(taux_entree, 3) as taux \
          from entonnoir where niveau_geo = 'region' and dimension = 'ensemble' and periode = '{DEMO_PERIOD}' order by code_geo\"",
         out.display()
     );
-    println!("  cargo run -- verify {}/livraisons/ministere", out.display());
+    println!(
+        "  cargo run -- verify {}/livraisons/ministere",
+        out.display()
+    );
     Ok(())
 }
 

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "ouistat", version, about = "Statistics, anonymised deliveries and committee reports from OuiForm extracts")]
+#[command(
+    name = "ouistat",
+    version,
+    about = "Statistics, anonymised deliveries and committee reports from OuiForm extracts"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

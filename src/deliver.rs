@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int32Array, StringArray};
+use arrow::array::{ArrayRef, AsArray, Int32Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
@@ -53,21 +53,38 @@ struct RecipientsFile {
 /// Loads the recipients file; key paths are resolved against its folder.
 pub fn load_recipients(path: &Path) -> Result<Vec<Recipient>> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-    let file: RecipientsFile = toml::from_str(&text)
-        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let file: RecipientsFile =
+        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut names = std::collections::HashSet::new();
     let mut out = Vec::new();
     for mut r in file.destinataires {
-        if r.nom.is_empty() || !r.nom.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(Error::Config(format!("{}: recipient name `{}` must be letters, digits, - or _", path.display(), r.nom)));
+        if r.nom.is_empty()
+            || !r
+                .nom
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(Error::Config(format!(
+                "{}: recipient name `{}` must be letters, digits, - or _",
+                path.display(),
+                r.nom
+            )));
         }
         if !names.insert(r.nom.clone()) {
-            return Err(Error::Config(format!("{}: recipient `{}` appears twice", path.display(), r.nom)));
+            return Err(Error::Config(format!(
+                "{}: recipient `{}` appears twice",
+                path.display(),
+                r.nom
+            )));
         }
         match r.classe {
             RecipientClass::Financeur if r.financeur_code.is_none() => {
-                return Err(Error::Config(format!("{}: funder `{}` needs financeur_code", path.display(), r.nom)))
+                return Err(Error::Config(format!(
+                    "{}: funder `{}` needs financeur_code",
+                    path.display(),
+                    r.nom
+                )))
             }
             RecipientClass::Partenaire if r.departement.is_none() || r.public.is_none() => {
                 return Err(Error::Config(format!(
@@ -79,16 +96,27 @@ pub fn load_recipients(path: &Path) -> Result<Vec<Recipient>> {
             _ => {}
         }
         if let Some(p) = &r.public {
-            if !matches!(p.as_str(), "beneficiaire_rsa" | "travailleur_handicape" | "beneficiaire_aah") {
-                return Err(Error::Config(format!("{}: unknown public `{p}`", path.display())));
+            if !matches!(
+                p.as_str(),
+                "beneficiaire_rsa" | "travailleur_handicape" | "beneficiaire_aah"
+            ) {
+                return Err(Error::Config(format!(
+                    "{}: unknown public `{p}`",
+                    path.display()
+                )));
             }
         }
         if let Some(d) = &r.departement {
             if !crate::rules::is_departement(d) {
-                return Err(Error::Config(format!("{}: `{d}` is not a département code", path.display())));
+                return Err(Error::Config(format!(
+                    "{}: `{d}` is not a département code",
+                    path.display()
+                )));
             }
         }
-        r.cle = r.cle.map(|k| if k.is_absolute() { k } else { base.join(k) });
+        r.cle = r
+            .cle
+            .map(|k| if k.is_absolute() { k } else { base.join(k) });
         out.push(r);
     }
     Ok(out)
@@ -141,7 +169,10 @@ fn perimeter_sql(r: &Recipient) -> (String, String) {
         RecipientClass::PoleEmploi | RecipientClass::Ministere => ("true".into(), "true".into()),
         RecipientClass::Financeur => {
             let code = r.financeur_code.unwrap_or_default();
-            (format!("s.financeur_code = {code}"), format!("s.financeur_code = {code}"))
+            (
+                format!("s.financeur_code = {code}"),
+                format!("s.financeur_code = {code}"),
+            )
         }
         RecipientClass::Partenaire => {
             let dep = sql_str(r.departement.as_deref().unwrap_or_default());
@@ -170,7 +201,10 @@ fn treat(
         let col = batch.column(i);
         match treatments[i] {
             Treatment::Supprimer => {
-                return Err(Error::Internal(format!("dropped column {} was selected", field.name())))
+                return Err(Error::Internal(format!(
+                    "dropped column {} was selected",
+                    field.name()
+                )))
             }
             Treatment::Garder | Treatment::StructureSeulement => {
                 fields.push(Field::new(field.name(), field.data_type().clone(), true));
@@ -187,12 +221,17 @@ fn treat(
                 columns.push(Arc::new(kept));
             }
             Treatment::Pseudonymiser => {
-                let p = pseudonymiser.ok_or_else(|| Error::Internal("no key for a pseudonymised column".into()))?;
+                let p = pseudonymiser
+                    .ok_or_else(|| Error::Internal("no key for a pseudonymised column".into()))?;
                 let text = to_utf8(col)?;
                 let s = text.as_string::<i32>();
                 let ids: Vec<Option<&str>> = s.iter().collect();
                 let pseudo: StringArray = p.pseudonyms(&ids).into_iter().collect();
-                fields.push(Field::new(format!("{}_pseudo", field.name()), DataType::Utf8, true));
+                fields.push(Field::new(
+                    format!("{}_pseudo", field.name()),
+                    DataType::Utf8,
+                    true,
+                ));
                 columns.push(Arc::new(pseudo));
             }
             Treatment::AnneeEtTrancheAge => {
@@ -203,7 +242,8 @@ fn treat(
                     .map(|v| {
                         v.and_then(|days| {
                             use chrono::Datelike;
-                            chrono::DateTime::from_timestamp(i64::from(days) * 86_400, 0).map(|t| t.year())
+                            chrono::DateTime::from_timestamp(i64::from(days) * 86_400, 0)
+                                .map(|t| t.year())
                         })
                     })
                     .collect();
@@ -212,7 +252,10 @@ fn treat(
             }
         }
     }
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 fn sha256_bytes(b: &[u8]) -> String {
@@ -297,7 +340,10 @@ pub fn deliver(ctx: &Context<'_>, r: &Recipient, key: Option<&SecretKey>) -> Res
          inner join stg_individus i using (identifiant_spe)
          where {pos_filter};"
     ))?;
-    let everyone = matches!(r.classe, RecipientClass::PoleEmploi | RecipientClass::Ministere);
+    let everyone = matches!(
+        r.classe,
+        RecipientClass::PoleEmploi | RecipientClass::Ministere
+    );
     let cutoff = sql_str(&ctx.cutoff.format("%Y-%m-%d").to_string());
     let mut files = Vec::new();
     let mut dictionary = DictionaryWriter::new(r, ctx.policy, ctx.cutoff);
@@ -317,8 +363,12 @@ pub fn deliver(ctx: &Context<'_>, r: &Recipient, key: Option<&SecretKey>) -> Res
             Extract::Sessions if everyone => "true".to_string(),
             Extract::Sessions => session_filter.replace("s.", "t."),
             Extract::Individus if everyone => "true".to_string(),
-            Extract::Individus => "t.identifiant_spe in (select identifiant_spe from dlv_positionnements)".into(),
-            Extract::Positionnements => "t.positionnement_id in (select positionnement_id from dlv_positionnements)".into(),
+            Extract::Individus => {
+                "t.identifiant_spe in (select identifiant_spe from dlv_positionnements)".into()
+            }
+            Extract::Positionnements => {
+                "t.positionnement_id in (select positionnement_id from dlv_positionnements)".into()
+            }
             Extract::Evenements => format!(
                 "t.positionnement_id in (select positionnement_id from dlv_positionnements) \
                  and t.enregistre_le < cast({cutoff} as date) + interval 1 day"
@@ -331,7 +381,12 @@ pub fn deliver(ctx: &Context<'_>, r: &Recipient, key: Option<&SecretKey>) -> Res
         let mut stmt = conn.prepare(&sql)?;
         let stream = stmt.stream_arrow([])?;
         let treatments: Vec<Treatment> = granted.iter().map(|(_, t)| *t).collect();
-        let schema = treat(&RecordBatch::new_empty(stream.get_schema()), &treatments, pseudonymiser.as_ref())?.schema();
+        let schema = treat(
+            &RecordBatch::new_empty(stream.get_schema()),
+            &treatments,
+            pseudonymiser.as_ref(),
+        )?
+        .schema();
         let name = format!("{table}.parquet");
         let path = tmp_dir.join(&name);
         let mut writer = ParquetFile::create(&path, schema.clone())?;
@@ -371,7 +426,8 @@ pub fn deliver(ctx: &Context<'_>, r: &Recipient, key: Option<&SecretKey>) -> Res
         entrees: ctx.inputs.clone(),
         fichiers: files,
     };
-    let json = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
+    let json =
+        serde_json::to_string_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
     let manifest_path = tmp_dir.join("manifest.json");
     std::fs::write(&manifest_path, json).map_err(Error::io(&manifest_path))?;
 
@@ -399,9 +455,13 @@ struct DictionaryWriter<'a> {
 fn class_label(c: RecipientClass) -> &'static str {
     match c {
         RecipientClass::PoleEmploi => "Pôle emploi (France Travail) — nominatif",
-        RecipientClass::Financeur => "financeur — nominatif, positionnements sur les sessions qu'il finance",
+        RecipientClass::Financeur => {
+            "financeur — nominatif, positionnements sur les sessions qu'il finance"
+        }
         RecipientClass::Partenaire => "partenaire — son public et son territoire",
-        RecipientClass::Ministere => "ministère du travail — données pseudonymisées et généralisées",
+        RecipientClass::Ministere => {
+            "ministère du travail — données pseudonymisées et généralisées"
+        }
     }
 }
 
@@ -420,10 +480,14 @@ impl<'a> DictionaryWriter<'a> {
             policy.source
         );
         if let Some(c) = r.financeur_code {
-            text.push_str(&format!("\nPérimètre : positionnements sur les sessions du financeur {c}.\n"));
+            text.push_str(&format!(
+                "\nPérimètre : positionnements sur les sessions du financeur {c}.\n"
+            ));
         }
         if let (Some(d), Some(p)) = (&r.departement, &r.public) {
-            text.push_str(&format!("\nPérimètre : personnes `{p}` positionnées sur des sessions du département {d}.\n"));
+            text.push_str(&format!(
+                "\nPérimètre : personnes `{p}` positionnées sur des sessions du département {d}.\n"
+            ));
         }
         DictionaryWriter {
             policy,
@@ -462,7 +526,8 @@ impl<'a> DictionaryWriter<'a> {
             })
             .collect();
         if !withheld.is_empty() {
-            self.text.push_str(&format!("\nNon transmis : {}.\n", withheld.join(" ; ")));
+            self.text
+                .push_str(&format!("\nNon transmis : {}.\n", withheld.join(" ; ")));
         }
     }
 
@@ -476,7 +541,10 @@ impl<'a> DictionaryWriter<'a> {
 pub fn verify(dir: &Path) -> Result<Manifest> {
     let manifest_path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
-        Error::Verify(format!("{}: cannot read the manifest: {e}", manifest_path.display()))
+        Error::Verify(format!(
+            "{}: cannot read the manifest: {e}",
+            manifest_path.display()
+        ))
     })?;
     let manifest: Manifest = serde_json::from_str(&text)
         .map_err(|e| Error::Verify(format!("{}: not a manifest: {e}", manifest_path.display())))?;
@@ -484,28 +552,48 @@ pub fn verify(dir: &Path) -> Result<Manifest> {
     for f in &manifest.fichiers {
         listed.insert(f.nom.clone());
         let path = dir.join(&f.nom);
-        let bytes = std::fs::read(&path)
-            .map_err(|e| Error::Verify(format!("{}: missing or unreadable: {e}", path.display())))?;
+        let bytes = std::fs::read(&path).map_err(|e| {
+            Error::Verify(format!("{}: missing or unreadable: {e}", path.display()))
+        })?;
         if sha256_bytes(&bytes) != f.sha256 {
-            return Err(Error::Verify(format!("{}: SHA-256 differs from the manifest", path.display())));
+            return Err(Error::Verify(format!(
+                "{}: SHA-256 differs from the manifest",
+                path.display()
+            )));
         }
         if let (Some(rows), Some(schema)) = (f.lignes, &f.schema) {
             let file = std::fs::File::open(&path).map_err(Error::io(&path))?;
-            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                .map_err(|e| Error::Verify(format!("{}: not readable Parquet: {e}", path.display())))?;
+            let reader =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                    .map_err(|e| {
+                        Error::Verify(format!("{}: not readable Parquet: {e}", path.display()))
+                    })?;
             let n = reader.metadata().file_metadata().num_rows() as u64;
             if n != rows {
-                return Err(Error::Verify(format!("{}: {n} rows, manifest says {rows}", path.display())));
+                return Err(Error::Verify(format!(
+                    "{}: {n} rows, manifest says {rows}",
+                    path.display()
+                )));
             }
             if &schema_of(reader.schema()) != schema {
-                return Err(Error::Verify(format!("{}: schema differs from the manifest", path.display())));
+                return Err(Error::Verify(format!(
+                    "{}: schema differs from the manifest",
+                    path.display()
+                )));
             }
         }
     }
     for e in std::fs::read_dir(dir).map_err(Error::io(dir))? {
-        let name = e.map_err(Error::io(dir))?.file_name().to_string_lossy().into_owned();
+        let name = e
+            .map_err(Error::io(dir))?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         if name != "manifest.json" && !listed.contains(&name) {
-            return Err(Error::Verify(format!("{}: not listed in the manifest", dir.join(name).display())));
+            return Err(Error::Verify(format!(
+                "{}: not listed in the manifest",
+                dir.join(name).display()
+            )));
         }
     }
     Ok(manifest)

@@ -57,12 +57,34 @@ const REGIONS: &[(&str, &[&str], u32)] = &[
     ("27", &["21", "25", "39", "58", "70", "71", "89", "90"], 4),
     ("28", &["14", "27", "50", "61", "76"], 5),
     ("32", &["02", "59", "60", "62", "80"], 14),
-    ("44", &["08", "10", "51", "52", "54", "55", "57", "67", "68", "88"], 8),
+    (
+        "44",
+        &["08", "10", "51", "52", "54", "55", "57", "67", "68", "88"],
+        8,
+    ),
     ("52", &["44", "49", "53", "72", "85"], 5),
     ("53", &["22", "29", "35", "56"], 5),
-    ("75", &["16", "17", "19", "23", "24", "33", "40", "47", "64", "79", "86", "87"], 9),
-    ("76", &["09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82"], 10),
-    ("84", &["01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74"], 11),
+    (
+        "75",
+        &[
+            "16", "17", "19", "23", "24", "33", "40", "47", "64", "79", "86", "87",
+        ],
+        9,
+    ),
+    (
+        "76",
+        &[
+            "09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82",
+        ],
+        10,
+    ),
+    (
+        "84",
+        &[
+            "01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74",
+        ],
+        11,
+    ),
     ("93", &["04", "05", "06", "13", "83", "84"], 8),
     ("94", &["2A", "2B"], 1),
     ("01", &["971"], 1),
@@ -95,8 +117,22 @@ const PRENOMS_F: &[&str] = &[
     "Aurélie", "Fatima", "Émilie", "Laura", "Océane", "Yasmine",
 ];
 const PRENOMS_M: &[&str] = &[
-    "Thomas", "Lucas", "Hugo", "Nicolas", "Kévin", "Mehdi", "Julien", "Maxime", "Romain",
-    "Antoine", "Karim", "Dylan", "Théo", "Sébastien", "Mamadou", "Yanis",
+    "Thomas",
+    "Lucas",
+    "Hugo",
+    "Nicolas",
+    "Kévin",
+    "Mehdi",
+    "Julien",
+    "Maxime",
+    "Romain",
+    "Antoine",
+    "Karim",
+    "Dylan",
+    "Théo",
+    "Sébastien",
+    "Mamadou",
+    "Yanis",
 ];
 const NOMS: &[&str] = &[
     "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Petit", "Durand", "Leroy", "Moreau",
@@ -104,7 +140,16 @@ const NOMS: &[&str] = &[
     "Fournier", "Morel", "Girard", "Lefèvre", "Mercier", "Dupont", "Lambert", "Bonnet", "Benali",
     "Nguyen", "Diallo", "Da Silva",
 ];
-const PAYS: &[&str] = &["France", "France", "France", "France", "Maroc", "Algérie", "Portugal", "Sénégal"];
+const PAYS: &[&str] = &[
+    "France",
+    "France",
+    "France",
+    "France",
+    "Maroc",
+    "Algérie",
+    "Portugal",
+    "Sénégal",
+];
 const NIVEAUX_W: &[(&str, u32)] = &[
     ("AFS", 6),
     ("CP4", 4),
@@ -125,7 +170,9 @@ const DISPOSITIFS_W: &[(&str, u32)] = &[
     ("PARCOURS_INTEGRE", 10),
     ("AUTRE", 10),
 ];
-const MOTIFS_ABANDON: &[&str] = &["AB01", "AB02", "AB03", "AB04", "AB05", "AB06", "AB07", "AB99"];
+const MOTIFS_ABANDON: &[&str] = &[
+    "AB01", "AB02", "AB03", "AB04", "AB05", "AB06", "AB07", "AB99",
+];
 const MOTIFS_ICO: &[&str] = &["IC01", "IC02", "IC03", "IC04", "IC05"];
 const MOTIFS_AIS: &[&str] = &["AI01", "AI02", "AI03"];
 
@@ -198,7 +245,11 @@ impl Writer {
             path,
             line: 0,
         };
-        let header: Vec<String> = extract.columns().iter().map(|c| c.name.to_string()).collect();
+        let header: Vec<String> = extract
+            .columns()
+            .iter()
+            .map(|c| c.name.to_string())
+            .collect();
         w.write_raw(header.join(";").as_bytes())?;
         Ok(w)
     }
@@ -212,37 +263,13 @@ impl Writer {
 
     /// Writes a row and returns its physical line number.
     fn row(&mut self, fields: &[String]) -> Result<u64> {
-        let mut buf = Vec::with_capacity(256);
-        for (i, f) in fields.iter().enumerate() {
-            if i > 0 {
-                buf.push(b';');
-            }
-            if f.contains([';', '"', '\n', '\r']) {
-                buf.push(b'"');
-                buf.extend_from_slice(f.replace('"', "\"\"").as_bytes());
-                buf.push(b'"');
-            } else {
-                buf.extend_from_slice(f.as_bytes());
-            }
-        }
-        self.write_raw(&buf)?;
+        self.write_raw(&encode_row(fields, None))?;
         Ok(self.line)
     }
 
     /// Writes a row whose `field` holds bytes that are not UTF-8.
     fn row_with_bad_bytes(&mut self, fields: &[String], field: usize) -> Result<u64> {
-        let mut buf = Vec::with_capacity(256);
-        for (i, f) in fields.iter().enumerate() {
-            if i > 0 {
-                buf.push(b';');
-            }
-            buf.extend_from_slice(f.as_bytes());
-            if i == field {
-                // "é" in Windows-1252: an invalid byte in a UTF-8 file.
-                buf.extend_from_slice(b" soci\xe9t\xe9");
-            }
-        }
-        self.write_raw(&buf)?;
+        self.write_raw(&encode_row(fields, Some(field)))?;
         Ok(self.line)
     }
 
@@ -250,6 +277,32 @@ impl Writer {
         self.out.flush().map_err(Error::io(&self.path))?;
         Ok(self.path)
     }
+}
+
+/// One CSV row, quoted where needed; `bad_field` gets Windows-1252 bytes
+/// (invalid in a UTF-8 file) appended.
+fn encode_row(fields: &[String], bad_field: Option<usize>) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(256);
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            buf.push(b';');
+        }
+        let quoted = f.contains([';', '"', '\n', '\r']);
+        if quoted {
+            buf.push(b'"');
+            buf.extend_from_slice(f.replace('"', "\"\"").as_bytes());
+        } else {
+            buf.extend_from_slice(f.as_bytes());
+        }
+        if bad_field == Some(i) {
+            // "é" in Windows-1252: an invalid byte in a UTF-8 file.
+            buf.extend_from_slice(b" soci\xe9t\xe9");
+        }
+        if quoted {
+            buf.push(b'"');
+        }
+    }
+    buf
 }
 
 /// Records every injected defect: file, line, expected rule.
@@ -304,8 +357,12 @@ fn yes_no(b: bool) -> String {
 }
 
 fn at_time(rng: &mut ChaCha8Rng, d: NaiveDate) -> NaiveDateTime {
-    d.and_hms_opt(rng.gen_range(8..18), rng.gen_range(0..60), rng.gen_range(0..60))
-        .expect("valid time")
+    d.and_hms_opt(
+        rng.gen_range(8..18),
+        rng.gen_range(0..60),
+        rng.gen_range(0..60),
+    )
+    .expect("valid time")
 }
 
 /// The defect kinds each extract can receive, as the rule that must catch them.
@@ -356,13 +413,18 @@ struct Gen {
     rng: ChaCha8Rng,
     opts: Options,
     defects: DefectLog,
+    turns: [usize; 4],
 }
 
 impl Gen {
+    /// Whether the next row gets a defect, and which: kinds take turns per
+    /// extract, so that every kind appears as soon as there are enough defects.
     fn defect(&mut self, extract: Extract) -> Option<&'static str> {
         if self.opts.defects > 0.0 && self.rng.gen_bool(self.opts.defects.min(1.0)) {
             let kinds = defect_kinds(extract, self.opts.format);
-            Some(kinds[self.rng.gen_range(0..kinds.len())])
+            let turn = &mut self.turns[extract as usize];
+            *turn += 1;
+            Some(kinds[(*turn - 1) % kinds.len()])
         } else {
             None
         }
@@ -401,7 +463,9 @@ impl Gen {
                     fields.push("en trop".into());
                 }
             }
-            (Extract::Sessions, k) if k == rule::TYPE => fields[idx("duree_heures")] = "120h".into(),
+            (Extract::Sessions, k) if k == rule::TYPE => {
+                fields[idx("duree_heures")] = "120h".into()
+            }
             (Extract::Sessions, k) if k == rule::ENUM => fields[idx("dispositif")] = "CPF".into(),
             (Extract::Sessions, k) if k == rule::REQUIRED => fields[idx("intitule")].clear(),
             (Extract::Sessions, k) if k == rule::FORMAT => fields[idx("formacode")] = "4205".into(),
@@ -416,9 +480,12 @@ impl Gen {
             }
             (Extract::Sessions, k) if k == rule::DATE_ORDER => {
                 let debut = rules::parse_date(&fields[idx("date_debut")]).expect("generated date");
-                fields[idx("date_fin")] = (debut - Duration::days(10)).format("%Y-%m-%d").to_string();
+                fields[idx("date_fin")] =
+                    (debut - Duration::days(10)).format("%Y-%m-%d").to_string();
             }
-            (Extract::Sessions, k) if k == rule::RANGE => fields[idx("places_conventionnees")] = "0".into(),
+            (Extract::Sessions, k) if k == rule::RANGE => {
+                fields[idx("places_conventionnees")] = "0".into()
+            }
             (Extract::Individus, k) if k == rule::NIR => {
                 let nir = &mut fields[idx("nir")];
                 if nir.len() == 15 {
@@ -430,27 +497,44 @@ impl Gen {
             }
             (Extract::Individus, k) if k == rule::ENUM => fields[idx("civilite")] = "MLLE".into(),
             (Extract::Individus, k) if k == rule::REQUIRED => fields[idx("prenom")].clear(),
-            (Extract::Individus, k) if k == rule::TYPE => fields[idx("date_naissance")] = "31/02/1990".into(),
+            (Extract::Individus, k) if k == rule::TYPE => {
+                fields[idx("date_naissance")] = "31/02/1990".into()
+            }
             (Extract::Positionnements, k) if k == rule::FOREIGN_KEY => {
                 fields[idx("session_id")] = "S-INCONNUE".into();
             }
-            (Extract::Positionnements, k) if k == rule::ENUM => fields[idx("prescripteur_type")] = "APEC".into(),
+            (Extract::Positionnements, k) if k == rule::ENUM => {
+                fields[idx("prescripteur_type")] = "APEC".into()
+            }
             (Extract::Positionnements, k) if k == rule::TYPE => {
                 fields[idx("date_positionnement")] = "2026-13-01 10:00:00".into();
             }
-            (Extract::Positionnements, k) if k == rule::REQUIRED => fields[idx("date_positionnement")].clear(),
-            (Extract::Evenements, k) if k == rule::FOREIGN_KEY => fields[idx("positionnement_id")] = "P-INCONNU".into(),
+            (Extract::Positionnements, k) if k == rule::REQUIRED => {
+                fields[idx("date_positionnement")].clear()
+            }
+            (Extract::Evenements, k) if k == rule::FOREIGN_KEY => {
+                fields[idx("positionnement_id")] = "P-INCONNU".into()
+            }
             (Extract::Evenements, k) if k == rule::STATUS => {
                 let t = fields[idx("type")].clone();
                 fields[idx("statut")] = if t == "AIS" { "AES_RECUE" } else { "VALIDEE" }.into();
             }
             (Extract::Evenements, k) if k == rule::DATE_ORDER => {
                 let d = rules::parse_date(&fields[idx("date_evenement")]).expect("generated date");
-                fields[idx("enregistre_le")] = (d - Duration::days(3)).format("%Y-%m-%d 09:00:00").to_string();
+                fields[idx("enregistre_le")] = (d - Duration::days(3))
+                    .format("%Y-%m-%d 09:00:00")
+                    .to_string();
             }
             (Extract::Evenements, k) if k == rule::ENUM => fields[idx("type")] = "RELANCE".into(),
-            (Extract::Evenements, k) if k == rule::TYPE => fields[idx("date_evenement")] = "2026-02-30".into(),
-            _ => return Err(Error::Internal(format!("no defect {kind} for {}", extract.name()))),
+            (Extract::Evenements, k) if k == rule::TYPE => {
+                fields[idx("date_evenement")] = "2026-02-30".into()
+            }
+            _ => {
+                return Err(Error::Internal(format!(
+                    "no defect {kind} for {}",
+                    extract.name()
+                )))
+            }
         }
         let line = w.row(&fields)?;
         self.defects.record(w.name, line, kind)?;
@@ -485,6 +569,7 @@ pub fn generate(opts: &Options) -> Result<Summary> {
         rng: ChaCha8Rng::seed_from_u64(opts.seed),
         opts: opts.clone(),
         defects: DefectLog::create(&opts.out)?,
+        turns: [0; 4],
     };
     let mut summary = Summary::default();
     let sessions = write_sessions(&mut g, &csv_dir, &mut summary)?;
@@ -528,7 +613,11 @@ fn write_sessions(g: &mut Gen, dir: &Path, summary: &mut Summary) -> Result<Vec<
             s.push(char::from(b'0' + ((5 - sum % 5) % 5) as u8));
             s
         } else {
-            let prefix = format!("{:09}{:04}", rng.gen_range(100_000_000u64..999_999_999), rng.gen_range(1..100));
+            let prefix = format!(
+                "{:09}{:04}",
+                rng.gen_range(100_000_000u64..999_999_999),
+                rng.gen_range(1..100)
+            );
             format!("{prefix}{}", rules::siret_check_digit(&prefix))
         };
         let style = DateStyle(rng.gen_bool(0.2));
@@ -536,7 +625,11 @@ fn write_sessions(g: &mut Gen, dir: &Path, summary: &mut Summary) -> Result<Vec<
         let fields = vec![
             id.clone(),
             intitule.to_string(),
-            if rng.gen_bool(0.97) { formacode.to_string() } else { String::new() },
+            if rng.gen_bool(0.97) {
+                formacode.to_string()
+            } else {
+                String::new()
+            },
             dispositif.to_string(),
             financeur.to_string(),
             siret,
@@ -594,7 +687,12 @@ struct Person {
     th: bool,
 }
 
-fn write_people(g: &mut Gen, dir: &Path, sessions: &[Session], summary: &mut Summary) -> Result<()> {
+fn write_people(
+    g: &mut Gen,
+    dir: &Path,
+    sessions: &[Session],
+    summary: &mut Summary,
+) -> Result<()> {
     let mut wi = Writer::create(dir, Extract::Individus)?;
     let mut wp = Writer::create(dir, Extract::Positionnements)?;
     let mut we = Writer::create(dir, Extract::Evenements)?;
@@ -630,7 +728,11 @@ fn write_people(g: &mut Gen, dir: &Path, sessions: &[Session], summary: &mut Sum
             rsa: rng.gen_bool(if young { 0.05 } else { 0.18 }),
             th: rng.gen_bool(0.08),
         };
-        let prenom = if male { pick(rng, PRENOMS_M) } else { pick(rng, PRENOMS_F) };
+        let prenom = if male {
+            pick(rng, PRENOMS_M)
+        } else {
+            pick(rng, PRENOMS_F)
+        };
         let nom = pick(rng, NOMS);
         let style = DateStyle(rng.gen_bool(0.2));
         let commune_res = commune(dept, rng.gen_range(1..400));
@@ -645,17 +747,27 @@ fn write_people(g: &mut Gen, dir: &Path, sessions: &[Session], summary: &mut Sum
         let email_suffix = p % 1000;
         let fields = vec![
             person.id.clone(),
-            some(rng, 0.9, &|r| format!("{:07}{}", r.gen_range(0..10_000_000), char::from(b'A' + r.gen_range(0..26u8)))),
+            some(rng, 0.9, &|r| {
+                format!(
+                    "{:07}{}",
+                    r.gen_range(0..10_000_000),
+                    char::from(b'A' + r.gen_range(0..26u8))
+                )
+            }),
             some(rng, 0.8, &|r| format!("{:08}", r.gen_range(0..100_000_000))),
             if young {
-                some(rng, 0.7, &|r| format!("{:010}", r.gen_range(0..10_000_000_000u64)))
+                some(rng, 0.7, &|r| {
+                    format!("{:010}", r.gen_range(0..10_000_000_000u64))
+                })
             } else {
                 String::new()
             },
             some(rng, 0.85, &|r| nir_for(r, male, birth, dept)),
             if male { "M" } else { "MME" }.to_string(),
             nom.to_string(),
-            some(rng, if male { 0.0 } else { 0.3 }, &|r| pick(r, NOMS).to_string()),
+            some(rng, if male { 0.0 } else { 0.3 }, &|r| {
+                pick(r, NOMS).to_string()
+            }),
             prenom.to_string(),
             style.date(birth),
             some(rng, 0.96, &|r| {
@@ -665,7 +777,9 @@ fn write_people(g: &mut Gen, dir: &Path, sessions: &[Session], summary: &mut Sum
             }),
             some(rng, 0.97, &|r| pick(r, PAYS).to_string()),
             some(rng, 0.97, &|_| "française".to_string()),
-            some(rng, 0.95, &|r| format!("06{:08}", r.gen_range(0..100_000_000))),
+            some(rng, 0.95, &|r| {
+                format!("06{:08}", r.gen_range(0..100_000_000))
+            }),
             some(rng, 0.9, &|_| {
                 format!(
                     "{}.{}{email_suffix}@exemple.fr",
@@ -673,7 +787,9 @@ fn write_people(g: &mut Gen, dir: &Path, sessions: &[Session], summary: &mut Sum
                     nom.to_lowercase().replace(' ', "")
                 )
             }),
-            some(rng, 0.96, &|r| format!("{} rue des Lilas, {commune_res}", r.gen_range(1..200))),
+            some(rng, 0.96, &|r| {
+                format!("{} rue des Lilas, {commune_res}", r.gen_range(1..200))
+            }),
             commune_res.clone(),
             weighted(rng, NIVEAUX_W).to_string(),
             some(rng, 0.6, &|_| "CAP".to_string()),
@@ -687,7 +803,8 @@ fn write_people(g: &mut Gen, dir: &Path, sessions: &[Session], summary: &mut Sum
             },
             yes_no(inscrit),
             if inscrit {
-                let d = NaiveDate::from_ymd_opt(2024, 1, 1).expect("date") + Duration::days(rng.gen_range(0..700));
+                let d = NaiveDate::from_ymd_opt(2024, 1, 1).expect("date")
+                    + Duration::days(rng.gen_range(0..700));
                 style.date(d)
             } else {
                 String::new()
@@ -720,7 +837,15 @@ fn write_people(g: &mut Gen, dir: &Path, sessions: &[Session], summary: &mut Sum
             };
             let session = &sessions[s_idx];
             let parent_defective = person_defective || session.defective;
-            let n = write_positionnement(g, &mut wp, &mut we, &person, session, positionnement_seq, parent_defective)?;
+            let n = write_positionnement(
+                g,
+                &mut wp,
+                &mut we,
+                &person,
+                session,
+                positionnement_seq,
+                parent_defective,
+            )?;
             summary.positionnements += 1;
             summary.evenements += n;
         }
@@ -755,7 +880,16 @@ fn write_positionnement(
     } else if person.rsa && rng.gen_bool(0.4) {
         "CD"
     } else {
-        *weighted(rng, &[("PE", 75), ("REGION", 8), ("AUTRE", 7), ("CD", 5), ("ML", 5)])
+        *weighted(
+            rng,
+            &[
+                ("PE", 75),
+                ("REGION", 8),
+                ("AUTRE", 7),
+                ("CD", 5),
+                ("ML", 5),
+            ],
+        )
     };
     let dept = REGIONS[person.region_index].1[0];
     let structure = format!("{prescripteur}{dept}{:03}", rng.gen_range(1..40));
@@ -769,13 +903,25 @@ fn write_positionnement(
         prescripteur.to_string(),
         structure,
         format!("{} {}", pick(rng, PRENOMS_F), conseiller),
-        format!("{}@{}.exemple.fr", conseiller.to_lowercase().replace(' ', ""), prescripteur.to_lowercase()),
+        format!(
+            "{}@{}.exemple.fr",
+            conseiller.to_lowercase().replace(' ', ""),
+            prescripteur.to_lowercase()
+        ),
         yes_no(matches!(prescripteur, "CD" | "REGION" | "AUTRE")),
         style.ts(at),
         yes_no(rng.gen_bool(0.4)),
         yes_no(rng.gen_bool(0.3)),
-        if rng.gen_bool(0.5) { "Projet de reconversion vers le métier visé; stage d'immersion réalisé".into() } else { String::new() },
-        if rng.gen_bool(0.2) { "Mobilité: pas de permis, garde d'enfants".into() } else { String::new() },
+        if rng.gen_bool(0.5) {
+            "Projet de reconversion vers le métier visé; stage d'immersion réalisé".into()
+        } else {
+            String::new()
+        },
+        if rng.gen_bool(0.2) {
+            "Mobilité: pas de permis, garde d'enfants".into()
+        } else {
+            String::new()
+        },
     ];
     let defect = g.defect(Extract::Positionnements);
     let (line, own_defect) = g.emit(wp, Extract::Positionnements, fields, defect)?;
@@ -863,18 +1009,32 @@ fn parcours(rng: &mut ChaCha8Rng, day: NaiveDate, session: &Session) -> Vec<Even
     }
     let ais = *weighted(rng, &[("VALIDEE", 86), ("REFUSEE", 9), ("ANNULEE", 5)]);
     let ais_day = (ico_day + Duration::days(rng.gen_range(2..12))).min(session.date_debut);
-    let motif = if ais == "VALIDEE" { None } else { Some(pick(rng, MOTIFS_AIS)) };
+    let motif = if ais == "VALIDEE" {
+        None
+    } else {
+        Some(pick(rng, MOTIFS_AIS))
+    };
     push(rng, "AIS", Some(ais), motif, ais_day);
     if ais != "VALIDEE" || rng.gen_bool(0.08) {
         if rng.gen_bool(0.05) {
             // Withdrawal before entry: an ABANDON that is not an abandon.
             let motif = pick(rng, MOTIFS_ABANDON);
-            push(rng, "ABANDON", None, Some(motif), ais_day + Duration::days(1));
+            push(
+                rng,
+                "ABANDON",
+                None,
+                Some(motif),
+                ais_day + Duration::days(1),
+            );
         }
         return out;
     }
     let entry = session.date_debut + Duration::days(rng.gen_range(0..3));
-    let aes = if rng.gen_bool(0.9) { "AES_RECUE" } else { "AES_NON_RECUE" };
+    let aes = if rng.gen_bool(0.9) {
+        "AES_RECUE"
+    } else {
+        "AES_NON_RECUE"
+    };
     push(rng, "ENTREE", Some(aes), None, entry);
     let length = (session.date_fin - entry).num_days().max(1);
     if rng.gen_bool(0.2) {
@@ -884,11 +1044,18 @@ fn parcours(rng: &mut ChaCha8Rng, day: NaiveDate, session: &Session) -> Vec<Even
     }
     if rng.gen_bool(0.1) {
         let d = entry + Duration::days(rng.gen_range(0..length));
-        let motif = if rng.gen_bool(0.02) { "ZZ42" } else { pick(rng, MOTIFS_ABANDON) };
+        let motif = if rng.gen_bool(0.02) {
+            "ZZ42"
+        } else {
+            pick(rng, MOTIFS_ABANDON)
+        };
         push(rng, "ABANDON", None, Some(motif), d);
         return out;
     }
-    let bilan = *weighted(rng, &[("TERMINE", 40), ("CERTIFIE", 45), ("NON_CERTIFIE", 15)]);
+    let bilan = *weighted(
+        rng,
+        &[("TERMINE", 40), ("CERTIFIE", 45), ("NON_CERTIFIE", 15)],
+    );
     push(rng, "BILAN", Some(bilan), None, session.date_fin);
     out
 }

@@ -76,11 +76,17 @@ pub fn find_sources(dir: &Path) -> Result<Vec<Source>> {
                 }),
                 (true, true) => Err(Error::Unreadable {
                     file: csv,
-                    problem: format!("both {0}.csv and {0}.parquet exist; keep one", extract.name()),
+                    problem: format!(
+                        "both {0}.csv and {0}.parquet exist; keep one",
+                        extract.name()
+                    ),
                 }),
                 (false, false) => Err(Error::Unreadable {
                     file: csv,
-                    problem: format!("missing extract: expected {0}.csv or {0}.parquet", extract.name()),
+                    problem: format!(
+                        "missing extract: expected {0}.csv or {0}.parquet",
+                        extract.name()
+                    ),
                 }),
             }
         })
@@ -90,7 +96,10 @@ pub fn find_sources(dir: &Path) -> Result<Vec<Source>> {
 /// One record handed to the sink.
 pub enum Record<'a> {
     /// A record with the right number of decodable fields, in schema order.
-    Row { line: u64, fields: &'a [Cow<'a, str>] },
+    Row {
+        line: u64,
+        fields: &'a [Cow<'a, str>],
+    },
     /// A record rejected before typing.
     Rejected {
         line: u64,
@@ -159,6 +168,71 @@ fn join_lossy(record: &csv::ByteRecord) -> String {
     parts.join(";")
 }
 
+/// Turns CRLF into LF on the fly. The `csv` crate reports the line of a
+/// record that follows a CRLF one line too early; with LF only, its line
+/// numbers are the physical ones. A lone CR is left as it is.
+struct CrlfToLf<R> {
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    eof: bool,
+}
+
+impl<R: Read> CrlfToLf<R> {
+    fn new(inner: R) -> Self {
+        CrlfToLf {
+            inner,
+            buf: vec![0; 1 << 16],
+            pos: 0,
+            len: 0,
+            eof: false,
+        }
+    }
+}
+
+impl<R: Read> Read for CrlfToLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let mut written = 0;
+            while written < out.len() && self.pos < self.len {
+                let b = self.buf[self.pos];
+                if b == b'\r' {
+                    if self.pos + 1 < self.len {
+                        if self.buf[self.pos + 1] == b'\n' {
+                            self.pos += 1;
+                            continue;
+                        }
+                    } else if !self.eof {
+                        break; // a CR ends the chunk: look at the next byte first
+                    }
+                }
+                out[written] = b;
+                written += 1;
+                self.pos += 1;
+            }
+            if written > 0 {
+                return Ok(written);
+            }
+            if self.eof && self.pos >= self.len {
+                return Ok(0);
+            }
+            let remaining = self.len - self.pos;
+            self.buf.copy_within(self.pos..self.len, 0);
+            self.pos = 0;
+            self.len = remaining;
+            let n = self.inner.read(&mut self.buf[remaining..])?;
+            if n == 0 {
+                self.eof = true;
+            }
+            self.len += n;
+        }
+    }
+}
+
 /// Reads a CSV extract (`;`, header, UTF-8 with or without BOM or
 /// Windows-1252, CRLF or LF) and feeds every record to `sink`.
 /// Returns the number of data records read.
@@ -173,7 +247,7 @@ pub fn read_csv(
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(1 << 20)
-        .from_reader(file);
+        .from_reader(CrlfToLf::new(file));
     let unreadable = |problem: String| Error::Unreadable {
         file: source.path.clone(),
         problem,
@@ -218,7 +292,10 @@ pub fn read_csv(
     let mut read = 0u64;
     loop {
         let more = reader.read_byte_record(&mut record).map_err(|e| {
-            unreadable(format!("unreadable CSV after line {}: {e}", record.position().map_or(0, |p| p.line())))
+            unreadable(format!(
+                "unreadable CSV after line {}: {e}",
+                record.position().map_or(0, |p| p.line())
+            ))
         })?;
         if !more {
             break;
@@ -252,7 +329,11 @@ pub fn read_csv(
                         break;
                     }
                 },
-                Encoding::Windows1252 => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0,
+                Encoding::Windows1252 => {
+                    encoding_rs::WINDOWS_1252
+                        .decode_without_bom_handling(bytes)
+                        .0
+                }
             };
             fields.push(text);
         }
@@ -324,7 +405,10 @@ pub fn read_parquet(
     let mut read = 0u64;
     for batch in batches {
         let batch = batch.map_err(|e| unreadable(format!("cannot read: {e}")))?;
-        let rows = batch.column(0).as_primitive::<arrow::datatypes::Int64Type>().clone();
+        let rows = batch
+            .column(0)
+            .as_primitive::<arrow::datatypes::Int64Type>()
+            .clone();
         let texts: Vec<_> = (1..batch.num_columns())
             .map(|i| batch.column(i).as_string::<i32>().clone())
             .collect();
@@ -388,4 +472,30 @@ pub fn csv_dir_to_text_parquet(csv_dir: &Path, out: &Path) -> Result<()> {
         conn.execute_batch(&sql)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf_becomes_lf_across_chunk_boundaries() {
+        let input = b"a;b\r\nc;d\r\n\re\r".to_vec();
+        for chunk in 1..6 {
+            struct Chunked(Vec<u8>, usize, usize);
+            impl Read for Chunked {
+                fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                    let n = self.1.min(out.len()).min(self.0.len() - self.2);
+                    out[..n].copy_from_slice(&self.0[self.2..self.2 + n]);
+                    self.2 += n;
+                    Ok(n)
+                }
+            }
+            let mut r = CrlfToLf::new(Chunked(input.clone(), chunk, 0));
+            r.buf = vec![0; 2];
+            let mut got = Vec::new();
+            r.read_to_end(&mut got).unwrap();
+            assert_eq!(got, b"a;b\nc;d\n\re\r", "chunk {chunk}");
+        }
+    }
 }

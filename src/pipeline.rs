@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use crate::deliver;
 use crate::error::{Error, Result};
-use crate::policy::Policy;
 use crate::ingest::{self, Encoding, FileFormat};
+use crate::policy::Policy;
 use crate::progress::Progress;
 use crate::schema::Extract;
 use crate::stage::{Reconciliation, Stage, MOTIFS_DEFAUT};
@@ -113,7 +113,11 @@ pub fn parse_period(p: &str) -> Option<(i32, u32)> {
 
 /// The four-month periods and months from `first` to `last`, restricted to
 /// `requested` (and their months) when it is not empty.
-pub fn periods_between(first: NaiveDate, last: NaiveDate, requested: &[String]) -> Vec<(String, &'static str)> {
+pub fn periods_between(
+    first: NaiveDate,
+    last: NaiveDate,
+    requested: &[String],
+) -> Vec<(String, &'static str)> {
     let mut out = Vec::new();
     let mut seen_t = std::collections::BTreeSet::new();
     let (mut y, mut m) = (first.year(), first.month());
@@ -156,7 +160,9 @@ fn sql_path(p: &Path) -> String {
 pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     for p in &cfg.periods {
         if parse_period(p).is_none() {
-            return Err(Error::Config(format!("period `{p}` is not of the form YYYY-T1, YYYY-T2 or YYYY-T3")));
+            return Err(Error::Config(format!(
+                "period `{p}` is not of the form YYYY-T1, YYYY-T2 or YYYY-T3"
+            )));
         }
     }
     let mut timings = BTreeMap::new();
@@ -194,7 +200,10 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         });
         read.insert(source.extract, stage.load(source, cfg.encoding)?);
     }
-    timings.insert("lecture_validation".to_string(), clock.elapsed().as_secs_f64());
+    timings.insert(
+        "lecture_validation".to_string(),
+        clock.elapsed().as_secs_f64(),
+    );
 
     let t = Instant::now();
     stage.apply_set_rules(&sources, cfg.encoding)?;
@@ -252,7 +261,10 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         outputs.insert(format!("indicateurs/{table}.parquet"), n as u64);
     }
     for extract in Extract::ALL {
-        let path = cfg.out.join("quarantaine").join(format!("{}.parquet", extract.name()));
+        let path = cfg
+            .out
+            .join("quarantaine")
+            .join(format!("{}.parquet", extract.name()));
         let sql = format!(
             "select fichier, ligne, regle, detail, contenu from quarantaine where extrait = '{}' order by ligne, regle",
             extract.name()
@@ -288,7 +300,10 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
             stage: &stage,
             policy: &policy,
             cutoff: cfg.cutoff,
-            inputs: inputs.iter().map(|i| (i.fichier.clone(), i.sha256.clone())).collect(),
+            inputs: inputs
+                .iter()
+                .map(|i| (i.fichier.clone(), i.sha256.clone()))
+                .collect(),
             out: &cfg.out,
         };
         for (r, key) in recipients.iter().zip(&keys) {
@@ -329,10 +344,13 @@ pub fn copy_to_parquet(stage: &Stage, sql: &str, path: &Path, query: &str) -> Re
         "copy ({sql}) to '{}' (format parquet, compression zstd)",
         sql_path(path)
     );
-    stage.conn.execute_batch(&copy).map_err(|source| Error::Query {
-        query: query.to_string(),
-        source,
-    })
+    stage
+        .conn
+        .execute_batch(&copy)
+        .map_err(|source| Error::Query {
+            query: query.to_string(),
+            source,
+        })
 }
 
 #[cfg(test)]
@@ -347,7 +365,10 @@ mod tests {
         assert_eq!(period_of(d(2026, 12, 31)), "2026-T3");
         let all = periods_between(d(2026, 3, 15), d(2026, 5, 2), &[]);
         let names: Vec<&str> = all.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(names, ["2026-T1", "2026-03", "2026-04", "2026-T2", "2026-05"]);
+        assert_eq!(
+            names,
+            ["2026-T1", "2026-03", "2026-04", "2026-T2", "2026-05"]
+        );
         let only = periods_between(d(2026, 1, 1), d(2026, 12, 1), &["2026-T2".into()]);
         assert_eq!(only.len(), 5);
         assert!(parse_period("2026-T4").is_none());

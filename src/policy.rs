@@ -108,7 +108,15 @@ fn anonymised_forbidden(c: &ColumnPolicy) -> bool {
     let free_text = c.rubrique.contains("texte libre");
     let direct = matches!(
         c.colonne.as_str(),
-        "nir" | "nom_naissance" | "nom_usage" | "prenom" | "telephone" | "email" | "adresse" | "prescripteur_nom" | "prescripteur_email"
+        "nir"
+            | "nom_naissance"
+            | "nom_usage"
+            | "prenom"
+            | "telephone"
+            | "email"
+            | "adresse"
+            | "prescripteur_nom"
+            | "prescripteur_email"
     );
     free_text || direct
 }
@@ -129,16 +137,16 @@ impl Policy {
                     c.table, c.colonne
                 )));
             }
-            if anonymised_forbidden(c)
-                && !matches!(c.ministere, Treatment::Supprimer)
-            {
+            if anonymised_forbidden(c) && !matches!(c.ministere, Treatment::Supprimer) {
                 return Err(Error::Policy(format!(
                     "{origin}: `{}.{}` is a direct identifier or free text and cannot be delivered to the ministry",
                     c.table, c.colonne
                 )));
             }
             if c.ministere == Treatment::Garder
-                && (c.colonne.starts_with("identifiant") || c.colonne == "numero_imilo" || c.colonne == "positionnement_id")
+                && (c.colonne.starts_with("identifiant")
+                    || c.colonne == "numero_imilo"
+                    || c.colonne == "positionnement_id")
             {
                 return Err(Error::Policy(format!(
                     "{origin}: identifier `{}.{}` must be pseudonymised or dropped for the ministry",
@@ -149,7 +157,10 @@ impl Policy {
         let mut seen = std::collections::HashSet::new();
         for c in &file.colonnes {
             if !seen.insert((c.table.as_str(), c.colonne.as_str())) {
-                return Err(Error::Policy(format!("{origin}: `{}.{}` is named twice", c.table, c.colonne)));
+                return Err(Error::Policy(format!(
+                    "{origin}: `{}.{}` is named twice",
+                    c.table, c.colonne
+                )));
             }
         }
         Ok(Policy {
@@ -184,7 +195,9 @@ impl Policy {
     }
 
     pub fn entry(&self, table: &str, column: &str) -> Option<&ColumnPolicy> {
-        self.columns.iter().find(|c| c.table == table && c.colonne == column)
+        self.columns
+            .iter()
+            .find(|c| c.table == table && c.colonne == column)
     }
 }
 
@@ -197,11 +210,22 @@ mod tests {
         let p = Policy::annexe1();
         for e in Extract::ALL {
             for c in e.columns() {
-                assert!(p.entry(e.name(), c.name).is_some(), "{}.{} not in the policy", e.name(), c.name);
+                assert!(
+                    p.entry(e.name(), c.name).is_some(),
+                    "{}.{} not in the policy",
+                    e.name(),
+                    c.name
+                );
             }
         }
-        assert_eq!(p.treatment("individus", "nir", RecipientClass::Ministere), Treatment::Supprimer);
-        assert_eq!(p.treatment("individus", "colonne_inconnue", RecipientClass::PoleEmploi), Treatment::Supprimer);
+        assert_eq!(
+            p.treatment("individus", "nir", RecipientClass::Ministere),
+            Treatment::Supprimer
+        );
+        assert_eq!(
+            p.treatment("individus", "colonne_inconnue", RecipientClass::PoleEmploi),
+            Treatment::Supprimer
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ impl Progress {
 
     /// Reports `done` items; redraws every 65,536 items.
     pub fn tick(&self, done: u64) {
-        if self.enabled && done % 65_536 == 0 {
+        if self.enabled && done.is_multiple_of(65_536) {
             let mut err = std::io::stderr().lock();
             if self.total > 0 {
                 let _ = write!(err, "\r{}: {done}/{} ", self.label, self.total);

@@ -50,13 +50,15 @@ impl SecretKey {
 
     /// Reads a key file holding hex (as `ouistat keygen` writes it).
     pub fn from_file(path: &Path) -> Result<Self> {
-        let mut text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Policy(format!("cannot read key file {}: {e}", path.display()))
-        })?;
+        let mut text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Policy(format!("cannot read key file {}: {e}", path.display())))?;
         let decoded = hex::decode(text.trim());
         text.zeroize();
         let bytes = decoded.map_err(|_| {
-            Error::Policy(format!("key file {} does not hold a hex-encoded key", path.display()))
+            Error::Policy(format!(
+                "key file {} does not hold a hex-encoded key",
+                path.display()
+            ))
         })?;
         SecretKey::from_bytes(bytes).map_err(|e| match e {
             Error::Policy(m) => Error::Policy(format!("{}: {m}", path.display())),
@@ -68,7 +70,10 @@ impl SecretKey {
     pub fn generate(path: &Path) -> Result<()> {
         use rand::RngCore;
         if path.exists() {
-            return Err(Error::Config(format!("{} already exists; refusing to overwrite a key", path.display())));
+            return Err(Error::Config(format!(
+                "{} already exists; refusing to overwrite a key",
+                path.display()
+            )));
         }
         let mut bytes = vec![0u8; MIN_KEY_BYTES];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
@@ -217,7 +222,9 @@ mod tests {
     use hmac::{Hmac, Mac};
 
     fn key(bytes: &[u8]) -> SecretKey {
-        SecretKey { bytes: bytes.to_vec() }
+        SecretKey {
+            bytes: bytes.to_vec(),
+        }
     }
 
     /// RFC 4231 test cases 1–4, 6 and 7 (case 5 is about truncation).
@@ -257,7 +264,11 @@ mod tests {
             let msg: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
             let mut reference = Hmac::<Sha256>::new_from_slice(&[7u8; 32]).unwrap();
             reference.update(&msg);
-            assert_eq!(p.mac(&msg).to_vec(), reference.finalize().into_bytes().to_vec(), "len {len}");
+            assert_eq!(
+                p.mac(&msg).to_vec(),
+                reference.finalize().into_bytes().to_vec(),
+                "len {len}"
+            );
         }
     }
 
@@ -268,7 +279,10 @@ mod tests {
         assert_eq!(a.pseudonym(" 123abc "), a.pseudonym("123ABC"));
         assert_ne!(a.pseudonym("123ABC"), b.pseudonym("123ABC"));
         assert_eq!(a.pseudonym("x").len(), PSEUDONYM_HEX);
-        assert_eq!(a.pseudonyms(&[Some("123abc"), None]), vec![Some(a.pseudonym("123ABC")), None]);
+        assert_eq!(
+            a.pseudonyms(&[Some("123abc"), None]),
+            vec![Some(a.pseudonym("123ABC")), None]
+        );
     }
 
     #[test]

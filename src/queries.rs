@@ -108,7 +108,11 @@ mod tests {
         for (name, _) in QUERIES {
             let sql = render(
                 name,
-                &[("extrait", "sessions"), ("fichier", "sessions.csv"), ("cle", "session_id")],
+                &[
+                    ("extrait", "sessions"),
+                    ("fichier", "sessions.csv"),
+                    ("cle", "session_id"),
+                ],
             );
             assert!(!sql.contains("{{"), "{name} keeps a placeholder");
         }

@@ -23,14 +23,19 @@ pub fn open(out: &Path) -> Result<Connection> {
     let mut found = 0;
     for (dir, prefix) in [("indicateurs", ""), ("quarantaine", "quarantaine_")] {
         let d = out.join(dir);
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         paths.sort();
         for path in paths {
             if path.extension().and_then(|e| e.to_str()) != Some("parquet") {
                 continue;
             }
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
             conn.execute_batch(&format!(
                 "create view \"{prefix}{stem}\" as select * from read_parquet('{}')",
                 path.to_string_lossy().replace('\'', "''")
@@ -51,7 +56,9 @@ pub fn open(out: &Path) -> Result<Connection> {
 /// Runs `sql` over the outputs of `out` and returns the result batches.
 pub fn query(out: &Path, sql: &str) -> Result<Vec<RecordBatch>> {
     let conn = open(out)?;
-    let mut stmt = conn.prepare(sql).map_err(|e| Error::UserSql(e.to_string()))?;
+    let mut stmt = conn
+        .prepare(sql)
+        .map_err(|e| Error::UserSql(e.to_string()))?;
     let batches = stmt
         .query_arrow([])
         .map_err(|e| Error::UserSql(e.to_string()))?
@@ -66,7 +73,9 @@ pub fn render(batches: &[RecordBatch], format: OutputFormat) -> Result<String> {
         OutputFormat::Csv => {
             let mut buf = Vec::new();
             {
-                let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut buf);
+                let mut w = arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(&mut buf);
                 for b in batches {
                     w.write(b)?;
                 }

@@ -49,7 +49,8 @@ pub fn is_formacode(s: &str) -> bool {
 }
 
 pub fn is_commune(s: &str) -> bool {
-    s.len() == 5 && (all_digits(s) || ((s.starts_with("2A") || s.starts_with("2B")) && all_digits(&s[2..])))
+    s.len() == 5
+        && (all_digits(s) || ((s.starts_with("2A") || s.starts_with("2B")) && all_digits(&s[2..])))
 }
 
 pub fn is_departement(s: &str) -> bool {
@@ -78,7 +79,11 @@ fn luhn_sum(digits: &[u8]) -> u32 {
             let v = u32::from(d - b'0');
             if i % 2 == 1 {
                 let v2 = v * 2;
-                if v2 > 9 { v2 - 9 } else { v2 }
+                if v2 > 9 {
+                    v2 - 9
+                } else {
+                    v2
+                }
             } else {
                 v
             }
@@ -97,9 +102,9 @@ pub fn is_siret(s: &str) -> bool {
     }
     if s.starts_with(SIREN_LA_POSTE) {
         let sum: u32 = s.bytes().map(|b| u32::from(b - b'0')).sum();
-        return sum % 5 == 0;
+        return sum.is_multiple_of(5);
     }
-    luhn_sum(s.as_bytes()) % 10 == 0
+    luhn_sum(s.as_bytes()).is_multiple_of(10)
 }
 
 /// The Luhn check digit that completes a 13-digit prefix into a SIRET.
@@ -165,7 +170,10 @@ mod tests {
         // 1 84 12 76 451 089 → key 46 (textbook example).
         assert_eq!(nir_key("1841276451089"), Some(46));
         assert_eq!(nir_problem("184127645108946"), None);
-        assert_eq!(nir_problem("184127645108947"), Some("clé de contrôle incorrecte"));
+        assert_eq!(
+            nir_problem("184127645108947"),
+            Some("clé de contrôle incorrecte")
+        );
         // Corsica: 2A counts as 19.
         let k = nir_key("2850519001002").unwrap();
         let corsica = format!("28505{}001002{:02}", "2A", k);

@@ -74,10 +74,12 @@ impl Stage {
     /// Runs a named query (with template variables).
     pub fn run(&self, name: &str, vars: &[(&str, &str)]) -> Result<()> {
         let sql = queries::render(name, vars);
-        self.conn.execute_batch(&sql).map_err(|source| Error::Query {
-            query: name.to_string(),
-            source,
-        })
+        self.conn
+            .execute_batch(&sql)
+            .map_err(|source| Error::Query {
+                query: name.to_string(),
+                source,
+            })
     }
 
     fn create_tables(&self) -> Result<()> {
@@ -126,7 +128,11 @@ impl Stage {
     }
 
     /// Sets the cut-off date and the periods to compute.
-    pub fn set_parameters(&self, cutoff: chrono::NaiveDate, periods: &[(String, &str)]) -> Result<()> {
+    pub fn set_parameters(
+        &self,
+        cutoff: chrono::NaiveDate,
+        periods: &[(String, &str)],
+    ) -> Result<()> {
         self.conn.execute_batch(
             "create or replace table parametres (date_arrete date);
              create or replace table int_periodes (periode varchar, type_periode varchar);",
@@ -220,7 +226,11 @@ impl Stage {
             let extract = source.extract;
             let name = extract.name();
             let file = source.file_name().replace('\'', "''");
-            let vars = [("extrait", name), ("fichier", file.as_str()), ("cle", extract.key())];
+            let vars = [
+                ("extrait", name),
+                ("fichier", file.as_str()),
+                ("cle", extract.key()),
+            ];
             self.run(&format!("chk_{name}"), &[])?;
             self.run("stage_quarantine", &vars)?;
             self.run("stage_accept", &vars)?;
@@ -243,8 +253,9 @@ impl Stage {
         }
         let reader = self.conn.try_clone()?;
         let contents = ingest::raw_lines(&reader, source, encoding, &lines)?;
-        self.conn
-            .execute_batch("create or replace temp table contenus (ligne bigint, contenu varchar);")?;
+        self.conn.execute_batch(
+            "create or replace temp table contenus (ligne bigint, contenu varchar);",
+        )?;
         {
             let mut app = self.conn.appender("contenus")?;
             for (line, content) in &contents {
@@ -264,12 +275,16 @@ impl Stage {
         let name = source.extract.name();
         let accepted: i64 =
             self.conn
-                .query_row(&format!("select count(*) from stg_{name}"), [], |r| r.get(0))?;
+                .query_row(&format!("select count(*) from stg_{name}"), [], |r| {
+                    r.get(0)
+                })?;
         let mut stmt = self.conn.prepare(
             "select regle, count(*) from quarantaine where extrait = ? group by regle order by regle",
         )?;
         let par_regle: BTreeMap<String, u64> = stmt
-            .query_map(params![name], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .query_map(params![name], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })?
             .collect::<Result<_, _>>()?;
         let quarantined: u64 = par_regle.values().sum();
         Ok(Reconciliation {

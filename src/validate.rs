@@ -132,12 +132,20 @@ fn parse<'a>(col: &Column, raw: &'a str) -> Result<Value<'a>, Failure> {
         }
         return Ok(Value::Null);
     }
-    let bad_type = |what: &str| (rule::TYPE, format!("{} : « {v} » n'est pas {what}", col.name));
+    let bad_type = |what: &str| {
+        (
+            rule::TYPE,
+            format!("{} : « {v} » n'est pas {what}", col.name),
+        )
+    };
     let value = match col.kind {
         Kind::Text => Value::Text(v),
         Kind::Enum(allowed) => {
             if !allowed.contains(&v) {
-                return Err((rule::ENUM, format!("{} : valeur « {v} » inconnue", col.name)));
+                return Err((
+                    rule::ENUM,
+                    format!("{} : valeur « {v} » inconnue", col.name),
+                ));
             }
             Value::Text(v)
         }
@@ -147,22 +155,45 @@ fn parse<'a>(col: &Column, raw: &'a str) -> Result<Value<'a>, Failure> {
         )),
         Kind::Timestamp => Value::Timestamp(
             rules::parse_timestamp(v)
-                .ok_or_else(|| bad_type("un horodatage AAAA-MM-JJ HH:MM:SS ou JJ/MM/AAAA HH:MM:SS"))?
+                .ok_or_else(|| {
+                    bad_type("un horodatage AAAA-MM-JJ HH:MM:SS ou JJ/MM/AAAA HH:MM:SS")
+                })?
                 .and_utc()
                 .timestamp_micros(),
         ),
         Kind::Bool => Value::Bool(rules::parse_bool(v).ok_or_else(|| bad_type("un booléen O/N"))?),
     };
-    let format_err = |what: &str| (rule::FORMAT, format!("{} : « {v} » n'est pas {what}", col.name));
+    let format_err = |what: &str| {
+        (
+            rule::FORMAT,
+            format!("{} : « {v} » n'est pas {what}", col.name),
+        )
+    };
     match (col.check, &value) {
         (Check::None, _) => {}
-        (Check::Formacode, _) if !rules::is_formacode(v) => return Err(format_err("un formacode à 5 chiffres")),
-        (Check::Commune, _) if !rules::is_commune(v) => return Err(format_err("un code commune INSEE")),
-        (Check::Departement, _) if !rules::is_departement(v) => return Err(format_err("un code département")),
-        (Check::Region, _) if !rules::is_region(v) => return Err(format_err("un code région INSEE")),
-        (Check::ZoneEmploi, _) if !rules::is_zone_emploi(v) => return Err(format_err("un code zone d'emploi à 4 chiffres")),
+        (Check::Formacode, _) if !rules::is_formacode(v) => {
+            return Err(format_err("un formacode à 5 chiffres"))
+        }
+        (Check::Commune, _) if !rules::is_commune(v) => {
+            return Err(format_err("un code commune INSEE"))
+        }
+        (Check::Departement, _) if !rules::is_departement(v) => {
+            return Err(format_err("un code département"))
+        }
+        (Check::Region, _) if !rules::is_region(v) => {
+            return Err(format_err("un code région INSEE"))
+        }
+        (Check::ZoneEmploi, _) if !rules::is_zone_emploi(v) => {
+            return Err(format_err("un code zone d'emploi à 4 chiffres"))
+        }
         (Check::Siret, _) if !rules::is_siret(v) => {
-            return Err((rule::SIRET, format!("{} : « {v} » n'est pas un SIRET valide (14 chiffres, clé de Luhn)", col.name)))
+            return Err((
+                rule::SIRET,
+                format!(
+                    "{} : « {v} » n'est pas un SIRET valide (14 chiffres, clé de Luhn)",
+                    col.name
+                ),
+            ))
         }
         (Check::Nir, _) => {
             if let Some(problem) = rules::nir_problem(v) {
@@ -170,7 +201,10 @@ fn parse<'a>(col: &Column, raw: &'a str) -> Result<Value<'a>, Failure> {
             }
         }
         (Check::Positive, Value::Int(i)) if *i <= 0 => {
-            return Err((rule::RANGE, format!("{} : {i} doit être strictement positif", col.name)))
+            return Err((
+                rule::RANGE,
+                format!("{} : {i} doit être strictement positif", col.name),
+            ))
         }
         _ => {}
     }
@@ -183,7 +217,11 @@ impl Validator {
             extract,
             schema: staged_schema(extract),
             lines: Int64Builder::new(),
-            builders: extract.columns().iter().map(|c| Builder::new(c.kind)).collect(),
+            builders: extract
+                .columns()
+                .iter()
+                .map(|c| Builder::new(c.kind))
+                .collect(),
             rows: 0,
             key_index: extract.column_index(extract.key()).unwrap_or(0),
         }
@@ -230,28 +268,47 @@ impl Validator {
             Extract::Sessions => {
                 if let (Value::Date(debut), Value::Date(fin)) = (at("date_debut"), at("date_fin")) {
                     if fin < debut {
-                        return Some((rule::DATE_ORDER, "date_fin est antérieure à date_debut".into()));
+                        return Some((
+                            rule::DATE_ORDER,
+                            "date_fin est antérieure à date_debut".into(),
+                        ));
                     }
                 }
             }
             Extract::Evenements => {
-                let Value::Text(kind) = at("type") else { return None };
+                let Value::Text(kind) = at("type") else {
+                    return None;
+                };
                 let allowed = crate::schema::statuts(kind);
                 match (at("statut"), allowed.is_empty()) {
                     (Value::Null, false) => {
-                        return Some((rule::REQUIRED, format!("statut est obligatoire pour un événement {kind}")))
+                        return Some((
+                            rule::REQUIRED,
+                            format!("statut est obligatoire pour un événement {kind}"),
+                        ))
                     }
                     (Value::Text(s), true) => {
-                        return Some((rule::STATUS, format!("un événement {kind} n'a pas de statut (reçu « {s} »)")))
+                        return Some((
+                            rule::STATUS,
+                            format!("un événement {kind} n'a pas de statut (reçu « {s} »)"),
+                        ))
                     }
                     (Value::Text(s), false) if !allowed.contains(s) => {
-                        return Some((rule::STATUS, format!("statut « {s} » impossible pour un événement {kind}")))
+                        return Some((
+                            rule::STATUS,
+                            format!("statut « {s} » impossible pour un événement {kind}"),
+                        ))
                     }
                     _ => {}
                 }
-                if let (Value::Date(d), Value::Timestamp(t)) = (at("date_evenement"), at("enregistre_le")) {
+                if let (Value::Date(d), Value::Timestamp(t)) =
+                    (at("date_evenement"), at("enregistre_le"))
+                {
                     if *t < i64::from(*d) * 86_400_000_000 {
-                        return Some((rule::DATE_ORDER, "enregistre_le est antérieur à date_evenement".into()));
+                        return Some((
+                            rule::DATE_ORDER,
+                            "enregistre_le est antérieur à date_evenement".into(),
+                        ));
                     }
                 }
             }
@@ -288,16 +345,72 @@ mod tests {
     #[test]
     fn event_rules() {
         let mut v = Validator::new(Extract::Evenements);
-        let ok = row(&["P1", "ICO", "PRESENT_RETENU", "", "2026-03-01", "01/03/2026 10:00:00"]);
+        let ok = row(&[
+            "P1",
+            "ICO",
+            "PRESENT_RETENU",
+            "",
+            "2026-03-01",
+            "01/03/2026 10:00:00",
+        ]);
         assert!(v.push(2, &ok).is_none());
         let cases: &[(&[&str], &str)] = &[
-            (&["P1", "ICO", "VALIDEE", "", "2026-03-01", "2026-03-01 10:00:00"], rule::STATUS),
-            (&["P1", "ABANDON", "VALIDEE", "", "2026-03-01", "2026-03-01 10:00:00"], rule::STATUS),
-            (&["P1", "ICO", "", "", "2026-03-01", "2026-03-01 10:00:00"], rule::REQUIRED),
-            (&["P1", "ICO", "FOO", "", "2026-03-01", "2026-03-01 10:00:00"], rule::ENUM),
-            (&["P1", "ICO", "ABSENT", "", "2026-03-02", "2026-03-01 23:59:59"], rule::DATE_ORDER),
-            (&["P1", "ICO", "ABSENT", "", "2026-02-30", "2026-03-01 10:00:00"], rule::TYPE),
-            (&["", "ICO", "ABSENT", "", "2026-03-01", "2026-03-01 10:00:00"], rule::REQUIRED),
+            (
+                &[
+                    "P1",
+                    "ICO",
+                    "VALIDEE",
+                    "",
+                    "2026-03-01",
+                    "2026-03-01 10:00:00",
+                ],
+                rule::STATUS,
+            ),
+            (
+                &[
+                    "P1",
+                    "ABANDON",
+                    "VALIDEE",
+                    "",
+                    "2026-03-01",
+                    "2026-03-01 10:00:00",
+                ],
+                rule::STATUS,
+            ),
+            (
+                &["P1", "ICO", "", "", "2026-03-01", "2026-03-01 10:00:00"],
+                rule::REQUIRED,
+            ),
+            (
+                &["P1", "ICO", "FOO", "", "2026-03-01", "2026-03-01 10:00:00"],
+                rule::ENUM,
+            ),
+            (
+                &[
+                    "P1",
+                    "ICO",
+                    "ABSENT",
+                    "",
+                    "2026-03-02",
+                    "2026-03-01 23:59:59",
+                ],
+                rule::DATE_ORDER,
+            ),
+            (
+                &[
+                    "P1",
+                    "ICO",
+                    "ABSENT",
+                    "",
+                    "2026-02-30",
+                    "2026-03-01 10:00:00",
+                ],
+                rule::TYPE,
+            ),
+            (
+                &["", "ICO", "ABSENT", "", "2026-03-01", "2026-03-01 10:00:00"],
+                rule::REQUIRED,
+            ),
         ];
         for (fields, expected) in cases {
             let r = v.push(3, &row(fields)).expect("rejected");
@@ -310,8 +423,21 @@ mod tests {
     #[test]
     fn session_rules() {
         let good = [
-            "S1", "Cuisinier", "42752", "AFC", "4", "73282932000074", "OF", "62193", "62", "32",
-            "3205", "2026-03-01", "2026-06-01", "400", "12",
+            "S1",
+            "Cuisinier",
+            "42752",
+            "AFC",
+            "4",
+            "73282932000074",
+            "OF",
+            "62193",
+            "62",
+            "32",
+            "3205",
+            "2026-03-01",
+            "2026-06-01",
+            "400",
+            "12",
         ];
         let mut v = Validator::new(Extract::Sessions);
         assert!(v.push(2, &row(&good)).is_none());

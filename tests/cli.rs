@@ -73,8 +73,15 @@ impl Run {
 
     fn fails(&self) -> (i32, String) {
         let out = self.output();
-        assert!(!out.status.success(), "ouistat {:?} should have failed", self.args);
-        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+        assert!(
+            !out.status.success(),
+            "ouistat {:?} should have failed",
+            self.args
+        );
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 }
 
@@ -110,22 +117,45 @@ fn rows(path: &Path) -> Vec<HashMap<String, String>> {
 }
 
 /// The one row matching every `(column, value)`.
-fn one<'a>(rows: &'a [HashMap<String, String>], filter: &[(&str, &str)]) -> &'a HashMap<String, String> {
+fn one<'a>(
+    rows: &'a [HashMap<String, String>],
+    filter: &[(&str, &str)],
+) -> &'a HashMap<String, String> {
     let found: Vec<_> = rows
         .iter()
-        .filter(|r| filter.iter().all(|(k, v)| r.get(*k).map(String::as_str) == Some(*v)))
+        .filter(|r| {
+            filter
+                .iter()
+                .all(|(k, v)| r.get(*k).map(String::as_str) == Some(*v))
+        })
         .collect();
-    assert_eq!(found.len(), 1, "expected one row for {filter:?}, found {}", found.len());
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one row for {filter:?}, found {}",
+        found.len()
+    );
     found[0]
 }
 
 fn assert_measures(row: &HashMap<String, String>, expected: &[(&str, &str)]) {
     for (k, v) in expected {
-        assert_eq!(row.get(*k).map(String::as_str), Some(*v), "column {k} in {row:?}");
+        assert_eq!(
+            row.get(*k).map(String::as_str),
+            Some(*v),
+            "column {k} in {row:?}"
+        );
     }
 }
 
-fn cube_row<'a>(rows: &'a [HashMap<String, String>], periode: &str, niveau: &str, code: &str, dim: &str, modalite: &str) -> &'a HashMap<String, String> {
+fn cube_row<'a>(
+    rows: &'a [HashMap<String, String>],
+    periode: &str,
+    niveau: &str,
+    code: &str,
+    dim: &str,
+    modalite: &str,
+) -> &'a HashMap<String, String> {
     one(
         rows,
         &[
@@ -139,9 +169,15 @@ fn cube_row<'a>(rows: &'a [HashMap<String, String>], periode: &str, niveau: &str
 }
 
 fn run_fixture() -> Run {
-    let run = Run::new()
-        .extracts(FIXTURE)
-        .args(["run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-06-30"]);
+    let run = Run::new().extracts(FIXTURE).args([
+        "run",
+        "--extracts",
+        "{tmp}/extraits",
+        "--out",
+        "{tmp}/sortie",
+        "--cutoff",
+        "2026-06-30",
+    ]);
     run.succeeds();
     run
 }
@@ -168,16 +204,28 @@ fn funnel_on_hand_computed_fixture() {
     // P7 is positioned on the cut-off day at 23:00: it exists. P6 (the next day) does not.
     assert_measures(
         cube_row(&e, "2026-T2", "france", "", "ensemble", "ensemble"),
-        &[("nb_positionnements", "1"), ("nb_entrees", "0"), ("taux_entree", "0.0")],
+        &[
+            ("nb_positionnements", "1"),
+            ("nb_entrees", "0"),
+            ("taux_entree", "0.0"),
+        ],
     );
     // Person counts are distinct: I2 is positioned on both schemes.
     assert_measures(
         cube_row(&e, "2026-T1", "france", "", "dispositif", "AFC"),
-        &[("nb_positionnements", "2"), ("nb_entrees", "2"), ("nb_personnes_positionnees", "2")],
+        &[
+            ("nb_positionnements", "2"),
+            ("nb_entrees", "2"),
+            ("nb_personnes_positionnees", "2"),
+        ],
     );
     assert_measures(
         cube_row(&e, "2026-T1", "france", "", "dispositif", "PRF"),
-        &[("nb_positionnements", "3"), ("nb_entrees", "1"), ("nb_personnes_positionnees", "3")],
+        &[
+            ("nb_positionnements", "3"),
+            ("nb_entrees", "1"),
+            ("nb_personnes_positionnees", "3"),
+        ],
     );
     assert_measures(
         cube_row(&e, "2026-T1", "departement", "59", "ensemble", "ensemble"),
@@ -185,16 +233,19 @@ fn funnel_on_hand_computed_fixture() {
     );
     assert_measures(
         cube_row(&e, "2026-T1", "france", "", "tranche_age", "26-49"),
-        &[("nb_positionnements", "3"), ("nb_personnes_positionnees", "2")],
+        &[
+            ("nb_positionnements", "3"),
+            ("nb_personnes_positionnees", "2"),
+        ],
     );
     assert_measures(
         cube_row(&e, "2026-02", "france", "", "ensemble", "ensemble"),
         &[("nb_positionnements", "2"), ("nb_entrees", "2")],
     );
     // A group with no data has no row.
-    assert!(e
-        .iter()
-        .all(|r| !(r["periode"] == "2026-T1" && r["dimension"] == "dispositif" && r["modalite"] == "POEC")));
+    assert!(e.iter().all(|r| !(r["periode"] == "2026-T1"
+        && r["dimension"] == "dispositif"
+        && r["modalite"] == "POEC")));
 }
 
 #[test]
@@ -236,14 +287,21 @@ fn delays_pic_abandons_and_fill_on_hand_computed_fixture() {
     let a = rows(&run.path("sortie/indicateurs/abandons.parquet"));
     let total = one(
         &a,
-        &[("periode", "2026-T1"), ("niveau_geo", "france"), ("dimension", "ensemble"), ("motif_code", "ensemble")],
+        &[
+            ("periode", "2026-T1"),
+            ("niveau_geo", "france"),
+            ("dimension", "ensemble"),
+            ("motif_code", "ensemble"),
+        ],
     );
     assert_measures(total, &[("nb_entrees", "3"), ("nb_abandons", "1")]);
     assert!(total["taux_abandon"].starts_with("0.3333"), "{total:?}");
     // The ABANDON of P4 precedes its entry: a withdrawal, not an abandon.
     let motifs: BTreeSet<&str> = a
         .iter()
-        .filter(|r| r["periode"] == "2026-T1" && r["niveau_geo"] == "france" && r["dimension"] == "ensemble")
+        .filter(|r| {
+            r["periode"] == "2026-T1" && r["niveau_geo"] == "france" && r["dimension"] == "ensemble"
+        })
         .map(|r| r["motif_code"].as_str())
         .collect();
     assert_eq!(motifs, BTreeSet::from(["AB01", "ensemble"]));
@@ -252,30 +310,56 @@ fn delays_pic_abandons_and_fill_on_hand_computed_fixture() {
     assert_eq!(s.len(), 3);
     assert_measures(
         one(&s, &[("session_id", "S1")]),
-        &[("periode", "2026-T1"), ("nb_positionnes", "3"), ("nb_retenus", "2"), ("nb_entres", "2"), ("taux_remplissage", "0.2")],
+        &[
+            ("periode", "2026-T1"),
+            ("nb_positionnes", "3"),
+            ("nb_retenus", "2"),
+            ("nb_entres", "2"),
+            ("taux_remplissage", "0.2"),
+        ],
     );
     // P3's later ICO was recorded after the cut-off; P5's entry too.
     assert_measures(
         one(&s, &[("session_id", "S2")]),
-        &[("periode", "2026-T2"), ("nb_positionnes", "3"), ("nb_retenus", "2"), ("nb_entres", "1"), ("taux_remplissage", "0.5")],
+        &[
+            ("periode", "2026-T2"),
+            ("nb_positionnes", "3"),
+            ("nb_retenus", "2"),
+            ("nb_entres", "1"),
+            ("taux_remplissage", "0.5"),
+        ],
     );
     assert_measures(
         one(&s, &[("session_id", "S3")]),
-        &[("nb_positionnes", "0"), ("nb_entres", "0"), ("taux_remplissage", "0.0")],
+        &[
+            ("nb_positionnes", "0"),
+            ("nb_entres", "0"),
+            ("taux_remplissage", "0.0"),
+        ],
     );
 }
 
 #[test]
 fn later_cutoff_revises_earlier_periods() {
-    let run = Run::new()
-        .extracts(FIXTURE)
-        .args(["run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-07-10"]);
+    let run = Run::new().extracts(FIXTURE).args([
+        "run",
+        "--extracts",
+        "{tmp}/extraits",
+        "--out",
+        "{tmp}/sortie",
+        "--cutoff",
+        "2026-07-10",
+    ]);
     run.succeeds();
     let e = rows(&run.path("sortie/indicateurs/entonnoir.parquet"));
     // P5's entry (recorded 5 July) and P3's second ICO (2 July) now exist.
     assert_measures(
         cube_row(&e, "2026-T1", "france", "", "ensemble", "ensemble"),
-        &[("nb_positionnements", "5"), ("nb_retenus", "5"), ("nb_entrees", "4")],
+        &[
+            ("nb_positionnements", "5"),
+            ("nb_retenus", "5"),
+            ("nb_entrees", "4"),
+        ],
     );
 }
 
@@ -288,26 +372,60 @@ fn outputs_follow_the_contract() {
         (
             "sessions_remplissage",
             &[
-                "session_id", "periode", "dispositif", "financeur_code", "region", "departement", "zone_emploi",
-                "date_debut", "places_conventionnees", "nb_positionnes", "nb_retenus", "nb_entres", "taux_remplissage",
+                "session_id",
+                "periode",
+                "dispositif",
+                "financeur_code",
+                "region",
+                "departement",
+                "zone_emploi",
+                "date_debut",
+                "places_conventionnees",
+                "nb_positionnes",
+                "nb_retenus",
+                "nb_entres",
+                "taux_remplissage",
             ],
         ),
         (
             "entonnoir",
             &[
-                "nb_positionnements", "nb_presents_ico", "nb_retenus", "nb_ais_validees", "nb_entrees", "nb_abandons",
-                "taux_entree", "nb_personnes_positionnees", "nb_personnes_entrees",
+                "nb_positionnements",
+                "nb_presents_ico",
+                "nb_retenus",
+                "nb_ais_validees",
+                "nb_entrees",
+                "nb_abandons",
+                "taux_entree",
+                "nb_personnes_positionnees",
+                "nb_personnes_entrees",
             ],
         ),
-        ("delais", &["nb_entrees", "mediane_jours_entree", "p75_jours_entree", "mediane_jours_ico", "p75_jours_ico"]),
+        (
+            "delais",
+            &[
+                "nb_entrees",
+                "mediane_jours_entree",
+                "p75_jours_entree",
+                "mediane_jours_ico",
+                "p75_jours_ico",
+            ],
+        ),
         (
             "pic",
             &[
-                "nb_personnes_positionnees", "nb_eligibles_pic_positionnes", "part_eligibles_pic_positionnes",
-                "nb_personnes_entrees", "nb_eligibles_pic_entres", "part_eligibles_pic_entres",
+                "nb_personnes_positionnees",
+                "nb_eligibles_pic_positionnes",
+                "part_eligibles_pic_positionnes",
+                "nb_personnes_entrees",
+                "nb_eligibles_pic_entres",
+                "part_eligibles_pic_entres",
             ],
         ),
-        ("abandons", &["motif_code", "nb_entrees", "nb_abandons", "taux_abandon"]),
+        (
+            "abandons",
+            &["motif_code", "nb_entrees", "nb_abandons", "taux_abandon"],
+        ),
     ];
     for (table, columns) in expected {
         let batches = read_parquet(&run.path(&format!("sortie/indicateurs/{table}.parquet")));
@@ -322,22 +440,34 @@ fn outputs_follow_the_contract() {
                 .field_with_name(c)
                 .unwrap_or_else(|_| panic!("{table} lacks column {c}; has {names:?}"));
             let dt = field.data_type();
-            let ok = if c.starts_with("nb_") || c == "places_conventionnees" || c == "financeur_code" {
-                matches!(dt, DataType::Int64 | DataType::Int32)
-            } else if c.starts_with("taux_") || c.starts_with("part_") || c.starts_with("mediane_") || c.starts_with("p75_") {
-                dt == &DataType::Float64
-            } else if c == "date_debut" {
-                dt == &DataType::Date32
-            } else {
-                matches!(dt, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
-            };
+            let ok =
+                if c.starts_with("nb_") || c == "places_conventionnees" || c == "financeur_code" {
+                    matches!(dt, DataType::Int64 | DataType::Int32)
+                } else if c.starts_with("taux_")
+                    || c.starts_with("part_")
+                    || c.starts_with("mediane_")
+                    || c.starts_with("p75_")
+                {
+                    dt == &DataType::Float64
+                } else if c == "date_debut" {
+                    dt == &DataType::Date32
+                } else {
+                    matches!(
+                        dt,
+                        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+                    )
+                };
             assert!(ok, "{table}.{c} has type {dt:?}");
         }
     }
     let run_json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.path("sortie/run.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(run.path("sortie/run.json")).unwrap())
+            .unwrap();
     for extract in ["sessions", "individus", "positionnements", "evenements"] {
-        assert_eq!(run_json["reconciliation"][extract]["reconcilie"], true, "{extract}");
+        assert_eq!(
+            run_json["reconciliation"][extract]["reconcilie"], true,
+            "{extract}"
+        );
     }
     assert_eq!(run_json["reconciliation"]["positionnements"]["lues"], 7);
     assert_eq!(run_json["entrees"].as_array().unwrap().len(), 4);
@@ -347,9 +477,19 @@ fn outputs_follow_the_contract() {
 fn identical_inputs_give_identical_indicator_files() {
     let a = run_fixture();
     let b = run_fixture();
-    for table in ["sessions_remplissage", "entonnoir", "delais", "pic", "abandons"] {
+    for table in [
+        "sessions_remplissage",
+        "entonnoir",
+        "delais",
+        "pic",
+        "abandons",
+    ] {
         let rel = format!("sortie/indicateurs/{table}.parquet");
-        assert_eq!(std::fs::read(a.path(&rel)).unwrap(), std::fs::read(b.path(&rel)).unwrap(), "{table}");
+        assert_eq!(
+            std::fs::read(a.path(&rel)).unwrap(),
+            std::fs::read(b.path(&rel)).unwrap(),
+            "{table}"
+        );
     }
 }
 
@@ -369,8 +509,15 @@ fn quarantined(out: &Path) -> BTreeSet<(String, u64, String)> {
     let mut all = BTreeSet::new();
     for extract in ["sessions", "individus", "positionnements", "evenements"] {
         for r in rows(&out.join(format!("quarantaine/{extract}.parquet"))) {
-            assert!(!r["contenu"].is_empty(), "quarantined row without content: {r:?}");
-            all.insert((r["fichier"].clone(), r["ligne"].parse().unwrap(), r["regle"].clone()));
+            assert!(
+                !r["contenu"].is_empty(),
+                "quarantined row without content: {r:?}"
+            );
+            all.insert((
+                r["fichier"].clone(),
+                r["ligne"].parse().unwrap(),
+                r["regle"].clone(),
+            ));
         }
     }
     all
@@ -381,32 +528,69 @@ fn quarantined(out: &Path) -> BTreeSet<(String, u64, String)> {
 #[test]
 fn injected_defects_are_quarantined_exactly() {
     let run = Run::new().args([
-        "generate", "--out", "{tmp}/extraits", "--persons", "3000", "--seed", "11", "--defects", "0.02",
+        "generate",
+        "--out",
+        "{tmp}/extraits",
+        "--persons",
+        "6000",
+        "--seed",
+        "11",
+        "--defects",
+        "0.05",
     ]);
     run.succeeds();
     let expected = read_defects(&run.path("extraits/defauts_injectes.csv"));
     let rules: BTreeSet<&str> = expected.iter().map(|(_, _, r)| r.as_str()).collect();
     for rule in [
-        "nombre_champs", "encodage_invalide", "type_invalide", "valeur_inconnue", "obligatoire_manquant",
-        "format_invalide", "siret_invalide", "nir_invalide", "hors_bornes", "dates_incoherentes",
-        "statut_incoherent", "doublon", "cle_etrangere_absente", "parent_en_quarantaine",
+        "nombre_champs",
+        "encodage_invalide",
+        "type_invalide",
+        "valeur_inconnue",
+        "obligatoire_manquant",
+        "format_invalide",
+        "siret_invalide",
+        "nir_invalide",
+        "hors_bornes",
+        "dates_incoherentes",
+        "statut_incoherent",
+        "doublon",
+        "cle_etrangere_absente",
+        "parent_en_quarantaine",
     ] {
         assert!(rules.contains(rule), "the generator injected no {rule}");
     }
-    let run2 = Run { dir: run.dir, args: Vec::new() }.args([
-        "run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-10-31",
+    let run2 = Run {
+        dir: run.dir,
+        args: Vec::new(),
+    }
+    .args([
+        "run",
+        "--extracts",
+        "{tmp}/extraits",
+        "--out",
+        "{tmp}/sortie",
+        "--cutoff",
+        "2026-10-31",
     ]);
     run2.succeeds();
     let got = quarantined(&run2.path("sortie"));
     let missing: Vec<_> = expected.difference(&got).take(5).collect();
     let extra: Vec<_> = got.difference(&expected).take(5).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}\nunexpected {extra:?}");
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}\nunexpected {extra:?}"
+    );
 
     let run_json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run2.path("sortie/run.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(run2.path("sortie/run.json")).unwrap())
+            .unwrap();
     let mut total_q = 0;
     for (extract, r) in run_json["reconciliation"].as_object().unwrap() {
-        let (read, acc, q) = (r["lues"].as_u64().unwrap(), r["acceptees"].as_u64().unwrap(), r["quarantaine"].as_u64().unwrap());
+        let (read, acc, q) = (
+            r["lues"].as_u64().unwrap(),
+            r["acceptees"].as_u64().unwrap(),
+            r["quarantaine"].as_u64().unwrap(),
+        );
         assert_eq!(read, acc + q, "{extract}");
         total_q += q;
     }
@@ -415,18 +599,63 @@ fn injected_defects_are_quarantined_exactly() {
 
 #[test]
 fn generator_is_deterministic_and_parquet_input_matches_csv() {
-    let run = Run::new().args(["generate", "--out", "{tmp}/a", "--persons", "800", "--seed", "5"]);
+    let run = Run::new().args([
+        "generate",
+        "--out",
+        "{tmp}/a",
+        "--persons",
+        "800",
+        "--seed",
+        "5",
+    ]);
     run.succeeds();
-    let run = Run { dir: run.dir, args: Vec::new() }.args(["generate", "--out", "{tmp}/b", "--persons", "800", "--seed", "5"]);
-    run.succeeds();
-    for f in ["sessions.csv", "individus.csv", "positionnements.csv", "evenements.csv"] {
-        assert_eq!(std::fs::read(run.path(&format!("a/{f}"))).unwrap(), std::fs::read(run.path(&format!("b/{f}"))).unwrap(), "{f}");
+    let run = Run {
+        dir: run.dir,
+        args: Vec::new(),
     }
-    let run = Run { dir: run.dir, args: Vec::new() }
-        .args(["generate", "--out", "{tmp}/p", "--persons", "800", "--seed", "5", "--format", "parquet"]);
+    .args([
+        "generate",
+        "--out",
+        "{tmp}/b",
+        "--persons",
+        "800",
+        "--seed",
+        "5",
+    ]);
+    run.succeeds();
+    for f in [
+        "sessions.csv",
+        "individus.csv",
+        "positionnements.csv",
+        "evenements.csv",
+    ] {
+        assert_eq!(
+            std::fs::read(run.path(&format!("a/{f}"))).unwrap(),
+            std::fs::read(run.path(&format!("b/{f}"))).unwrap(),
+            "{f}"
+        );
+    }
+    let run = Run {
+        dir: run.dir,
+        args: Vec::new(),
+    }
+    .args([
+        "generate",
+        "--out",
+        "{tmp}/p",
+        "--persons",
+        "800",
+        "--seed",
+        "5",
+        "--format",
+        "parquet",
+    ]);
     run.succeeds();
     for (input, out) in [("a", "out-csv"), ("p", "out-parquet")] {
-        let r = Run { dir: tempfile::tempdir().unwrap(), args: Vec::new() };
+        let r = Run {
+            dir: tempfile::tempdir().unwrap(),
+            args: Vec::new(),
+        };
         let _ = r;
         let cmd = Command::new(env!("CARGO_BIN_EXE_ouistat"))
             .args(["run", "--extracts"])
@@ -436,9 +665,19 @@ fn generator_is_deterministic_and_parquet_input_matches_csv() {
             .args(["--cutoff", "2026-10-31"])
             .output()
             .unwrap();
-        assert!(cmd.status.success(), "{}", String::from_utf8_lossy(&cmd.stderr));
+        assert!(
+            cmd.status.success(),
+            "{}",
+            String::from_utf8_lossy(&cmd.stderr)
+        );
     }
-    for table in ["sessions_remplissage", "entonnoir", "delais", "pic", "abandons"] {
+    for table in [
+        "sessions_remplissage",
+        "entonnoir",
+        "delais",
+        "pic",
+        "abandons",
+    ] {
         let a = rows(&run.path(&format!("out-csv/indicateurs/{table}.parquet")));
         let b = rows(&run.path(&format!("out-parquet/indicateurs/{table}.parquet")));
         assert!(!a.is_empty());
@@ -450,57 +689,95 @@ fn generator_is_deterministic_and_parquet_input_matches_csv() {
 fn unreadable_extracts_stop_the_run_naming_the_file() {
     let run = Run::new().extracts(FIXTURE);
     let path = run.path("extraits/sessions.csv");
-    let text = std::fs::read_to_string(&path).unwrap().replacen("places_conventionnees", "places", 1);
+    let text =
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .replacen("places_conventionnees", "places", 1);
     std::fs::write(&path, text).unwrap();
-    let run = run.args(["run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-06-30"]);
+    let run = run.args([
+        "run",
+        "--extracts",
+        "{tmp}/extraits",
+        "--out",
+        "{tmp}/sortie",
+        "--cutoff",
+        "2026-06-30",
+    ]);
     let (code, err) = run.fails();
     assert_eq!(code, 3);
-    assert!(err.contains("sessions.csv") && err.contains("places_conventionnees"), "{err}");
+    assert!(
+        err.contains("sessions.csv") && err.contains("places_conventionnees"),
+        "{err}"
+    );
 
     let run = Run::new().extracts(FIXTURE);
     std::fs::remove_file(run.path("extraits/evenements.csv")).unwrap();
-    let run = run.args(["run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-06-30"]);
+    let run = run.args([
+        "run",
+        "--extracts",
+        "{tmp}/extraits",
+        "--out",
+        "{tmp}/sortie",
+        "--cutoff",
+        "2026-06-30",
+    ]);
     let (_, err) = run.fails();
     assert!(err.contains("evenements"), "{err}");
 
     // A Windows-1252 file read as UTF-8 fails on its first bytes (the header).
     let run = Run::new().extracts(FIXTURE);
     let path = run.path("extraits/individus.csv");
-    let text = std::fs::read_to_string(&path).unwrap().replacen("prenom", "pr\u{e9}nom", 1);
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replacen("prenom", "pr\u{e9}nom", 1);
     let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
     std::fs::write(&path, bytes).unwrap();
-    let run = run.args(["run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-06-30"]);
+    let run = run.args([
+        "run",
+        "--extracts",
+        "{tmp}/extraits",
+        "--out",
+        "{tmp}/sortie",
+        "--cutoff",
+        "2026-06-30",
+    ]);
     let (_, err) = run.fails();
-    assert!(err.contains("individus.csv") && err.contains("UTF-8"), "{err}");
+    assert!(
+        err.contains("individus.csv") && err.contains("UTF-8"),
+        "{err}"
+    );
 }
 
 /// BOM, CRLF and Windows-1252 give the same staged data as plain UTF-8.
 #[test]
 fn encodings_bom_and_crlf_are_accepted() {
     let base = run_fixture();
+    // Windows-1252 (the fixture has accented values) with CRLF.
     let run = Run::new().extracts(FIXTURE);
-    for f in ["sessions.csv", "individus.csv", "positionnements.csv", "evenements.csv"] {
+    for f in [
+        "sessions.csv",
+        "individus.csv",
+        "positionnements.csv",
+        "evenements.csv",
+    ] {
         let path = run.path(&format!("extraits/{f}"));
-        let text = std::fs::read_to_string(&path).unwrap().replace('\n', "\r\n");
-        let bytes = if f == "individus.csv" {
-            encoding_rs::WINDOWS_1252.encode(&text).0.into_owned()
-        } else {
-            let mut b = b"\xEF\xBB\xBF".to_vec();
-            b.extend_from_slice(text.as_bytes());
-            b
-        };
-        std::fs::write(&path, bytes).unwrap();
-    }
-    // individus is Windows-1252 here: read every file as such except those with a BOM is not
-    // possible in one run, so convert the others back to Windows-1252 too (ASCII-only headers).
-    for f in ["sessions.csv", "positionnements.csv", "evenements.csv"] {
-        let path = run.path(&format!("extraits/{f}"));
-        let bytes = std::fs::read(&path).unwrap();
-        let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
-        std::fs::write(&path, encoding_rs::WINDOWS_1252.encode(&text).0.into_owned()).unwrap();
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace('\n', "\r\n");
+        let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
+        assert!(!unmappable);
+        std::fs::write(&path, &bytes).unwrap();
     }
     let run = run.args([
-        "run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-06-30", "--encoding", "windows-1252",
+        "run",
+        "--extracts",
+        "{tmp}/extraits",
+        "--out",
+        "{tmp}/sortie",
+        "--cutoff",
+        "2026-06-30",
+        "--encoding",
+        "windows-1252",
     ]);
     run.succeeds();
     let a = rows(&base.path("sortie/indicateurs/entonnoir.parquet"));
@@ -509,13 +786,31 @@ fn encodings_bom_and_crlf_are_accepted() {
 
     // UTF-8 with BOM and CRLF.
     let run = Run::new().extracts(FIXTURE);
-    for f in ["sessions.csv", "individus.csv", "positionnements.csv", "evenements.csv"] {
+    for f in [
+        "sessions.csv",
+        "individus.csv",
+        "positionnements.csv",
+        "evenements.csv",
+    ] {
         let path = run.path(&format!("extraits/{f}"));
         let mut bytes = b"\xEF\xBB\xBF".to_vec();
-        bytes.extend_from_slice(std::fs::read_to_string(&path).unwrap().replace('\n', "\r\n").as_bytes());
+        bytes.extend_from_slice(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .replace('\n', "\r\n")
+                .as_bytes(),
+        );
         std::fs::write(&path, bytes).unwrap();
     }
-    let run = run.args(["run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-06-30"]);
+    let run = run.args([
+        "run",
+        "--extracts",
+        "{tmp}/extraits",
+        "--out",
+        "{tmp}/sortie",
+        "--cutoff",
+        "2026-06-30",
+    ]);
     run.succeeds();
     assert_eq!(a, rows(&run.path("sortie/indicateurs/entonnoir.parquet")));
 }
@@ -535,12 +830,19 @@ fn query_prints_tables_csv_and_json() {
             .arg(run.path("sortie"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     assert_eq!(q("csv"), "modalite,nb_positionnements\nAFC,2\nPRF,3\n");
     let json = q("json");
-    assert!(json.contains(r#"{"modalite":"AFC","nb_positionnements":2}"#), "{json}");
+    assert!(
+        json.contains(r#"{"modalite":"AFC","nb_positionnements":2}"#),
+        "{json}"
+    );
     assert!(q("table").contains("| PRF"));
     let bad = Command::new(env!("CARGO_BIN_EXE_ouistat"))
         .args(["query", "select * from nulle_part", "--out"])
@@ -561,21 +863,53 @@ fn warnings_are_counted_per_rule() {
         .replace("01/01/1980", "01/01/1930");
     std::fs::write(&path, text).unwrap();
     let path = run.path("extraits/evenements.csv");
-    let text = std::fs::read_to_string(&path).unwrap().replace("AB01", "ZZ99");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("AB01", "ZZ99");
     std::fs::write(&path, text).unwrap();
-    let run = run.args(["run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-06-30"]);
+    let run = run.args([
+        "run",
+        "--extracts",
+        "{tmp}/extraits",
+        "--out",
+        "{tmp}/sortie",
+        "--cutoff",
+        "2026-06-30",
+    ]);
     run.succeeds();
     let run_json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.path("sortie/run.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(run.path("sortie/run.json")).unwrap())
+            .unwrap();
     let warnings: BTreeMap<String, u64> = run_json["avertissements"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|w| (format!("{}:{}", w["regle"].as_str().unwrap(), w["colonne"].as_str().unwrap()), w["nb"].as_u64().unwrap()))
+        .map(|w| {
+            (
+                format!(
+                    "{}:{}",
+                    w["regle"].as_str().unwrap(),
+                    w["colonne"].as_str().unwrap()
+                ),
+                w["nb"].as_u64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(warnings.get("champ_recommande_manquant:telephone"), Some(&1), "{warnings:?}");
-    assert_eq!(warnings.get("age_improbable:date_naissance"), Some(&1), "{warnings:?}");
-    assert_eq!(warnings.get("motif_inconnu:motif_code"), Some(&1), "{warnings:?}");
+    assert_eq!(
+        warnings.get("champ_recommande_manquant:telephone"),
+        Some(&1),
+        "{warnings:?}"
+    );
+    assert_eq!(
+        warnings.get("age_improbable:date_naissance"),
+        Some(&1),
+        "{warnings:?}"
+    );
+    assert_eq!(
+        warnings.get("motif_inconnu:motif_code"),
+        Some(&1),
+        "{warnings:?}"
+    );
     // Warnings keep the row.
     assert_eq!(run_json["reconciliation"]["individus"]["quarantaine"], 0);
 }
@@ -609,7 +943,15 @@ cle = "cles/min.cle"
 
 /// Generates a small dataset, keys and recipients, and runs with deliveries.
 fn delivery_run(persons: &str) -> Run {
-    let mut run = Run::new().args(["generate", "--out", "{tmp}/extraits", "--persons", persons, "--seed", "3"]);
+    let mut run = Run::new().args([
+        "generate",
+        "--out",
+        "{tmp}/extraits",
+        "--persons",
+        persons,
+        "--seed",
+        "3",
+    ]);
     run.succeeds();
     for k in ["f2", "d62", "min"] {
         run = run.args(["keygen", "--out", &format!("{{tmp}}/cles/{k}.cle")]);
@@ -617,8 +959,15 @@ fn delivery_run(persons: &str) -> Run {
     }
     std::fs::write(run.path("destinataires.toml"), RECIPIENTS).unwrap();
     let run = run.args([
-        "run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-10-31",
-        "--recipients", "{tmp}/destinataires.toml",
+        "run",
+        "--extracts",
+        "{tmp}/extraits",
+        "--out",
+        "{tmp}/sortie",
+        "--cutoff",
+        "2026-10-31",
+        "--recipients",
+        "{tmp}/destinataires.toml",
     ]);
     run.succeeds();
     run
@@ -654,7 +1003,13 @@ fn deliveries_follow_the_policy_and_leak_no_identifier() {
             let path = run.path(&format!("sortie/livraisons/{recipient}/{table}.parquet"));
             let batches = read_parquet(&path);
             let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| {
-                Arc::new(ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap()).unwrap().schema().as_ref().clone())
+                Arc::new(
+                    ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap())
+                        .unwrap()
+                        .schema()
+                        .as_ref()
+                        .clone(),
+                )
             });
             for field in schema.fields() {
                 let (source, pseudo) = match field.name().strip_suffix("_pseudo") {
@@ -663,21 +1018,47 @@ fn deliveries_follow_the_policy_and_leak_no_identifier() {
                 };
                 let entry = entries
                     .iter()
-                    .find(|e| e["table"].as_str() == Some(table) && e["colonne"].as_str() == Some(source))
-                    .unwrap_or_else(|| panic!("{recipient}/{table}: column {} is not in the policy", field.name()));
+                    .find(|e| {
+                        e["table"].as_str() == Some(table) && e["colonne"].as_str() == Some(source)
+                    })
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "{recipient}/{table}: column {} is not in the policy",
+                            field.name()
+                        )
+                    });
                 let treatment = entry[class].as_str().unwrap();
-                assert_ne!(treatment, "supprimer", "{recipient}/{table}.{} is not granted", field.name());
-                assert_eq!(pseudo, treatment == "pseudonymiser", "{recipient}/{table}.{}", field.name());
+                assert_ne!(
+                    treatment,
+                    "supprimer",
+                    "{recipient}/{table}.{} is not granted",
+                    field.name()
+                );
+                assert_eq!(
+                    pseudo,
+                    treatment == "pseudonymiser",
+                    "{recipient}/{table}.{}",
+                    field.name()
+                );
             }
         }
-        assert!(run.path(&format!("sortie/livraisons/{recipient}/dictionnaire.md")).is_file());
+        assert!(run
+            .path(&format!("sortie/livraisons/{recipient}/dictionnaire.md"))
+            .is_file());
     }
 
     // A byte scan of the ministry's files finds no raw identifier of the input.
     let mut needles: BTreeSet<String> = BTreeSet::new();
     for column in [
-        "identifiant_spe", "identifiant_national_pe", "identifiant_regional_pe", "nir", "nom_naissance", "prenom",
-        "email", "telephone", "adresse",
+        "identifiant_spe",
+        "identifiant_national_pe",
+        "identifiant_regional_pe",
+        "nir",
+        "nom_naissance",
+        "prenom",
+        "email",
+        "telephone",
+        "adresse",
     ] {
         for v in csv_column(&run.path("extraits/individus.csv"), column) {
             // Short generic values (a first name like "Léa") could appear by chance inside
@@ -687,7 +1068,10 @@ fn deliveries_follow_the_policy_and_leak_no_identifier() {
             }
         }
     }
-    for v in csv_column(&run.path("extraits/positionnements.csv"), "prescripteur_email") {
+    for v in csv_column(
+        &run.path("extraits/positionnements.csv"),
+        "prescripteur_email",
+    ) {
         needles.insert(v);
     }
     assert!(needles.len() > 1000);
@@ -698,7 +1082,11 @@ fn deliveries_follow_the_policy_and_leak_no_identifier() {
         // Parquet pages are compressed: scan the decoded values too.
         let mut haystacks = vec![bytes];
         if path.extension().and_then(|x| x.to_str()) == Some("parquet") {
-            let decoded: String = rows(&path).iter().flat_map(|r| r.values().cloned()).collect::<Vec<_>>().join("\n");
+            let decoded: String = rows(&path)
+                .iter()
+                .flat_map(|r| r.values().cloned())
+                .collect::<Vec<_>>()
+                .join("\n");
             haystacks.push(decoded.into_bytes());
         }
         for hay in &haystacks {
@@ -728,7 +1116,10 @@ fn funder_delivery_holds_exactly_its_positionings() {
         .collect();
     let delivered = rows(&run.path("sortie/livraisons/financeur-2/positionnements.parquet"));
     let pe = rows(&run.path("sortie/livraisons/pole_emploi/positionnements.parquet"));
-    let expected: usize = pe.iter().filter(|r| funded.contains(&r["session_id"])).count();
+    let expected: usize = pe
+        .iter()
+        .filter(|r| funded.contains(&r["session_id"]))
+        .count();
     assert!(expected > 0);
     assert_eq!(delivered.len(), expected);
     assert!(delivered.iter().all(|r| funded.contains(&r["session_id"])));
@@ -743,25 +1134,47 @@ fn funder_delivery_holds_exactly_its_positionings() {
 #[test]
 fn pseudonyms_are_stable_per_key_and_disjoint_across_keys() {
     let run = delivery_run("400");
-    let first = column_values(&run.path("sortie/livraisons/ministere/individus.parquet"), "identifiant_spe_pseudo");
+    let first = column_values(
+        &run.path("sortie/livraisons/ministere/individus.parquet"),
+        "identifiant_spe_pseudo",
+    );
     // Tables still join: every positioning's person is in the individus table.
     let persons: BTreeSet<String> = first.iter().cloned().collect();
-    let pos = column_values(&run.path("sortie/livraisons/ministere/positionnements.parquet"), "identifiant_spe_pseudo");
+    let pos = column_values(
+        &run.path("sortie/livraisons/ministere/positionnements.parquet"),
+        "identifiant_spe_pseudo",
+    );
     assert!(pos.iter().all(|p| persons.contains(p)));
     // Same key, second run: same pseudonyms, same bytes.
     let before = std::fs::read(run.path("sortie/livraisons/ministere/individus.parquet")).unwrap();
     let run = run.args([
-        "run", "--extracts", "{tmp}/extraits", "--out", "{tmp}/sortie", "--cutoff", "2026-10-31",
-        "--recipients", "{tmp}/destinataires.toml",
+        "run",
+        "--extracts",
+        "{tmp}/extraits",
+        "--out",
+        "{tmp}/sortie",
+        "--cutoff",
+        "2026-10-31",
+        "--recipients",
+        "{tmp}/destinataires.toml",
     ]);
     run.succeeds();
-    assert_eq!(before, std::fs::read(run.path("sortie/livraisons/ministere/individus.parquet")).unwrap());
+    assert_eq!(
+        before,
+        std::fs::read(run.path("sortie/livraisons/ministere/individus.parquet")).unwrap()
+    );
     // Another recipient's key: disjoint pseudonyms for the same persons.
-    let other: BTreeSet<String> =
-        column_values(&run.path("sortie/livraisons/financeur-2/individus.parquet"), "identifiant_spe_pseudo").into_iter().collect();
+    let other: BTreeSet<String> = column_values(
+        &run.path("sortie/livraisons/financeur-2/individus.parquet"),
+        "identifiant_spe_pseudo",
+    )
+    .into_iter()
+    .collect();
     assert!(!other.is_empty());
     assert!(other.is_disjoint(&persons));
-    assert!(first.iter().all(|p| p.len() == 32 && p.chars().all(|c| c.is_ascii_hexdigit())));
+    assert!(first
+        .iter()
+        .all(|p| p.len() == 32 && p.chars().all(|c| c.is_ascii_hexdigit())));
 }
 
 #[test]
@@ -798,7 +1211,10 @@ fn bad_keys_are_refused_and_nothing_is_written() {
     assert!(one(Some(b"this is not hex at all, not even close!!")).contains("hex"));
     let secret = "ab".repeat(40);
     let err = one(Some(&secret.as_bytes()[..62]));
-    assert!(err.contains("key too short") && !err.contains(&secret[..20]), "{err}");
+    assert!(
+        err.contains("key too short") && !err.contains(&secret[..20]),
+        "{err}"
+    );
 }
 
 #[test]

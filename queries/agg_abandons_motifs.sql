@@ -1,12 +1,11 @@
 -- Abandons of the positioning cohort split by the reason of the latest
 -- abandon (a missing reason is `inconnu`).
-create or replace table agg_abandons_motifs as
 with
 
 lignes as (
     select *, coalesce(motif_abandon, 'inconnu') as motif_code
     from int_cohorte
-    where abandon
+    where abandon and niveau_geo = '{{niveau_geo}}' and type_periode = '{{type_periode}}'
 ),
 
 final as (

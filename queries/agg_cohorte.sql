@@ -1,10 +1,13 @@
 -- Every measure of the positioning cohort, by period, geography and
--- dimension. The france × ensemble row exists for every requested period.
-create or replace table agg_cohorte as
+-- dimension, for one geographic level and one kind of period at a time
+-- (holistic aggregates such as medians and distinct counts are held in
+-- memory: one slice at a time keeps large runs within the memory cap).
 with
 
 lignes as (
-    select * from int_cohorte
+    select *
+    from int_cohorte
+    where niveau_geo = '{{niveau_geo}}' and type_periode = '{{type_periode}}'
 ),
 
 agregats as (
@@ -30,37 +33,6 @@ agregats as (
         quantile_cont(jours_ico, 0.75) as p75_jours_ico,
     from lignes
     group by grouping sets ({{grouping_sets}})
-),
-
-vides as (
-    select
-        periode,
-        type_periode,
-        'france' as niveau_geo,
-        cast(null as varchar) as code_geo,
-        'ensemble' as dimension,
-        'ensemble' as modalite,
-        0 as nb_positionnements,
-        0 as nb_presents_ico,
-        0 as nb_retenus,
-        0 as nb_ais_validees,
-        0 as nb_entrees,
-        0 as nb_abandons,
-        0 as nb_personnes_positionnees,
-        0 as nb_personnes_entrees,
-        0 as nb_eligibles_pic_positionnes,
-        cast(null as double) as mediane_jours_entree,
-        cast(null as double) as p75_jours_entree,
-        cast(null as double) as mediane_jours_ico,
-        cast(null as double) as p75_jours_ico,
-    from int_periodes
-    anti join agregats using (periode, type_periode)
-),
-
-final as (
-    select * from agregats
-    union all by name
-    select * from vides
 )
 
-select * from final
+select * from agregats

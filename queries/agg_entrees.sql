@@ -1,10 +1,11 @@
 -- Distinct persons whose entry date falls in the period, and the
 -- PIC-eligible among them.
-create or replace table agg_entrees as
 with
 
 lignes as (
-    select * from int_entrees
+    select *
+    from int_entrees
+    where niveau_geo = '{{niveau_geo}}' and type_periode = '{{type_periode}}'
 ),
 
 final as (

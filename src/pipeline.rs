@@ -241,13 +241,15 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         "int_lignes",
         "int_cohorte",
         "int_entrees",
-        "agg_cohorte",
-        "agg_entrees",
-        "agg_abandons_motifs",
     ] {
         progress.message(name);
         stage.run(name, &[])?;
     }
+    for table in ["agg_cohorte", "agg_entrees", "agg_abandons_motifs"] {
+        progress.message(table);
+        stage.aggregate_in_slices(table)?;
+    }
+    stage.run("agg_cohorte_vides", &[])?;
     let mut outputs = BTreeMap::new();
     for (table, query) in INDICATORS {
         let path = cfg.out.join("indicateurs").join(format!("{table}.parquet"));

@@ -43,6 +43,7 @@ queries!(
     "int_cohorte",
     "int_entrees",
     "agg_cohorte",
+    "agg_cohorte_vides",
     "agg_entrees",
     "agg_abandons_motifs",
     "out_sessions_remplissage",
@@ -112,6 +113,8 @@ mod tests {
                     ("extrait", "sessions"),
                     ("fichier", "sessions.csv"),
                     ("cle", "session_id"),
+                    ("niveau_geo", "france"),
+                    ("type_periode", "mois"),
                 ],
             );
             assert!(!sql.contains("{{"), "{name} keeps a placeholder");

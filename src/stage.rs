@@ -59,7 +59,7 @@ impl Stage {
         }
         let conn = Connection::open(path)?;
         let mut settings = format!(
-            "set memory_limit = '{memory_limit}'; set preserve_insertion_order = true; set temp_directory = '{}';",
+            "set memory_limit = '{memory_limit}'; set preserve_insertion_order = false; set temp_directory = '{}';",
             path.with_extension("tmp").to_string_lossy().replace('\'', "''")
         );
         if let Some(t) = threads {
@@ -80,6 +80,34 @@ impl Stage {
                 query: name.to_string(),
                 source,
             })
+    }
+
+    /// Builds an aggregate table one geographic level and one kind of period
+    /// at a time: the named query selects one slice, given by the
+    /// `niveau_geo` and `type_periode` placeholders.
+    pub fn aggregate_in_slices(&self, table: &str) -> Result<()> {
+        let mut first = true;
+        for niveau_geo in ["france", "region", "departement", "zone_emploi"] {
+            for type_periode in ["quadrimestre", "mois"] {
+                let select = queries::render(
+                    table,
+                    &[("niveau_geo", niveau_geo), ("type_periode", type_periode)],
+                );
+                let sql = if first {
+                    format!("create or replace table {table} as {select}")
+                } else {
+                    format!("insert into {table} {select}")
+                };
+                first = false;
+                self.conn
+                    .execute_batch(&sql)
+                    .map_err(|source| Error::Query {
+                        query: format!("{table} ({niveau_geo}, {type_periode})"),
+                        source,
+                    })?;
+            }
+        }
+        Ok(())
     }
 
     fn create_tables(&self) -> Result<()> {

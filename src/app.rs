@@ -284,6 +284,11 @@ nom = "ministere"
 classe = "ministere"
 cle = "cles/ministere.cle"
 seuil_secret = 11
+
+[[destinataires]]
+nom = "comite-dreets"
+classe = "comite"
+seuil_secret = 11
 "#;
     std::fs::write(&path, text).map_err(Error::io(&path))?;
     Ok(path)

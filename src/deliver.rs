@@ -19,6 +19,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
+use crate::disclosure;
 use crate::error::{Error, Result};
 use crate::policy::{Policy, RecipientClass, Treatment};
 use crate::pseudonymise::{Pseudonymiser, SecretKey};
@@ -166,7 +167,9 @@ fn sql_str(s: &str) -> String {
 /// cut-off) in its perimeter, and the sessions it sees.
 fn perimeter_sql(r: &Recipient) -> (String, String) {
     match r.classe {
-        RecipientClass::PoleEmploi | RecipientClass::Ministere => ("true".into(), "true".into()),
+        RecipientClass::PoleEmploi | RecipientClass::Ministere | RecipientClass::Comite => {
+            ("true".into(), "true".into())
+        }
         RecipientClass::Financeur => {
             let code = r.financeur_code.unwrap_or_default();
             (
@@ -269,6 +272,114 @@ fn schema_of(schema: &Schema) -> Vec<(String, String)> {
         .iter()
         .map(|f| (f.name().clone(), f.data_type().to_string()))
         .collect()
+}
+
+/// The cubes published after disclosure control, with their measures.
+const CLEARED_CUBES: &[(&str, &str, &[&str])] = &[
+    (
+        "entonnoir",
+        "out_entonnoir",
+        &[
+            "nb_positionnements",
+            "nb_presents_ico",
+            "nb_retenus",
+            "nb_ais_validees",
+            "nb_entrees",
+            "nb_abandons",
+            "taux_entree",
+            "nb_personnes_positionnees",
+            "nb_personnes_entrees",
+        ],
+    ),
+    (
+        "delais",
+        "out_delais",
+        &[
+            "nb_entrees",
+            "mediane_jours_entree",
+            "p75_jours_entree",
+            "mediane_jours_ico",
+            "p75_jours_ico",
+        ],
+    ),
+    (
+        "pic",
+        "out_pic",
+        &[
+            "nb_personnes_positionnees",
+            "nb_eligibles_pic_positionnes",
+            "part_eligibles_pic_positionnes",
+            "nb_personnes_entrees",
+            "nb_eligibles_pic_entres",
+            "part_eligibles_pic_entres",
+        ],
+    ),
+];
+
+/// The ministry and the committee receive cleared aggregates (default threshold 11).
+fn aggregate_threshold(r: &Recipient) -> Option<u32> {
+    match r.classe {
+        RecipientClass::Ministere | RecipientClass::Comite => Some(r.seuil_secret.unwrap_or(11)),
+        _ => None,
+    }
+}
+
+/// The internal audit of a recipient's suppressions (never delivered):
+/// `OUT/secret/audit-<nom>.parquet`, one row per suppressed cell of each
+/// family, with its true population, flag and reason.
+fn write_audit(
+    out: &Path,
+    name: &str,
+    families: &[(disclosure::CubeCells, disclosure::Pattern)],
+) -> Result<()> {
+    use arrow::array::Int64Array;
+    let dir = out.join("secret");
+    std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+    let mut lines: Vec<AuditLine<'_>> = Vec::new();
+    for ((family, _), (cells, pattern)) in disclosure::FAMILIES.iter().zip(families) {
+        let measure = cells.count_names.first().map_or("", String::as_str);
+        for a in &pattern.audit {
+            lines.push(AuditLine {
+                family,
+                key: &cells.keys[a.cell],
+                measure,
+                value: cells.counts[a.cell][0],
+                entry: a,
+            });
+        }
+    }
+    let text = |f: &dyn Fn(&AuditLine<'_>) -> Option<String>| -> ArrayRef {
+        Arc::new(lines.iter().map(f).collect::<StringArray>())
+    };
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("famille", text(&|l| Some(l.family.to_string()))),
+        ("periode", text(&|l| Some(l.key.periode.clone()))),
+        ("type_periode", text(&|l| Some(l.key.type_periode.clone()))),
+        ("niveau_geo", text(&|l| Some(l.key.niveau_geo.clone()))),
+        ("code_geo", text(&|l| l.key.code_geo.clone())),
+        ("dimension", text(&|l| Some(l.key.dimension.clone()))),
+        ("modalite", text(&|l| Some(l.key.modalite.clone()))),
+        ("mesure", text(&|l| Some(l.measure.to_string()))),
+        (
+            "valeur",
+            Arc::new(lines.iter().map(|l| Some(l.value)).collect::<Int64Array>()),
+        ),
+        ("secret", text(&|l| Some(l.entry.flag.letter().to_string()))),
+        ("raison", text(&|l| Some(l.entry.reason.clone()))),
+    ];
+    let batch = RecordBatch::try_from_iter(columns)?;
+    let mut w = ParquetFile::create(&dir.join(format!("audit-{name}.parquet")), batch.schema())?;
+    w.write(&batch)?;
+    w.close()
+}
+
+/// One suppressed cell in the audit.
+struct AuditLine<'a> {
+    family: &'a str,
+    key: &'a disclosure::CellKey,
+    measure: &'a str,
+    value: i64,
+    entry: &'a disclosure::AuditEntry,
 }
 
 /// A zstd Parquet file being written batch by batch.
@@ -405,6 +516,39 @@ pub fn deliver(ctx: &Context<'_>, r: &Recipient, key: Option<&SecretKey>) -> Res
             schema: Some(schema_of(&schema)),
         });
     }
+    if let Some(threshold) = aggregate_threshold(r) {
+        let families: Vec<(disclosure::CubeCells, disclosure::Pattern)> = disclosure::FAMILIES
+            .iter()
+            .map(|(_, query)| {
+                let cells = disclosure::cube_cells(ctx.stage, query)?;
+                let pattern = cells.protect(i64::from(threshold));
+                Ok((cells, pattern))
+            })
+            .collect::<Result<_>>()?;
+        let dir = tmp_dir.join("agregats");
+        std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+        for (cube, query, measures) in CLEARED_CUBES {
+            let sql = crate::queries::render(query, &[]);
+            let mut stmt = conn.prepare(&sql)?;
+            let batches: Vec<RecordBatch> = stmt.query_arrow([])?.collect();
+            let schema = stmt.schema();
+            let batch = arrow::compute::concat_batches(&schema, &batches)?;
+            let cleared = disclosure::clear_cube(&batch, measures, &families)?;
+            let name = format!("agregats/{cube}.parquet");
+            let path = tmp_dir.join(&name);
+            let mut writer = ParquetFile::create(&path, cleared.batch().schema())?;
+            writer.write(cleared.batch())?;
+            writer.close()?;
+            dictionary.aggregate(cube, cleared.batch().num_rows(), threshold);
+            files.push(ManifestFile {
+                nom: name,
+                sha256: crate::ingest::sha256_file(&path)?,
+                lignes: Some(cleared.batch().num_rows() as u64),
+                schema: Some(schema_of(&cleared.batch().schema())),
+            });
+        }
+        write_audit(ctx.out, &r.nom, &families)?;
+    }
     let dict = dictionary.finish();
     let dict_path = tmp_dir.join("dictionnaire.md");
     std::fs::write(&dict_path, &dict).map_err(Error::io(&dict_path))?;
@@ -461,6 +605,9 @@ fn class_label(c: RecipientClass) -> &'static str {
         RecipientClass::Partenaire => "partenaire — son public et son territoire",
         RecipientClass::Ministere => {
             "ministère du travail — données pseudonymisées et généralisées"
+        }
+        RecipientClass::Comite => {
+            "comité régional de suivi (DREETS) — agrégats seulement, secret statistique appliqué"
         }
     }
 }
@@ -531,6 +678,17 @@ impl<'a> DictionaryWriter<'a> {
         }
     }
 
+    fn aggregate(&mut self, cube: &str, rows: usize, threshold: u32) {
+        self.text.push_str(&format!(
+            "\n## agregats/{cube}.parquet ({rows} lignes)\n\n\
+             Cube `{cube}` (colonnes du contrat de sortie v1) après contrôle du secret statistique : \
+             un effectif strictement positif inférieur à {threshold} est masqué (secret primaire, `secret` = `A`), \
+             ainsi que les cellules nécessaires pour qu'aucune cellule masquée ne puisse être recalculée \
+             à partir des marges, des totaux géographiques et des mois (secret secondaire, `secret` = `D`). \
+             Une cellule masquée l'est en entier : toutes ses mesures sont vides.\n"
+        ));
+    }
+
     fn finish(self) -> String {
         self.text
     }
@@ -583,17 +741,19 @@ pub fn verify(dir: &Path) -> Result<Manifest> {
             }
         }
     }
-    for e in std::fs::read_dir(dir).map_err(Error::io(dir))? {
-        let name = e
-            .map_err(Error::io(dir))?
-            .file_name()
-            .to_string_lossy()
-            .into_owned();
-        if name != "manifest.json" && !listed.contains(&name) {
-            return Err(Error::Verify(format!(
-                "{}: not listed in the manifest",
-                dir.join(name).display()
-            )));
+    let mut pending = vec![(dir.to_path_buf(), String::new())];
+    while let Some((folder, prefix)) = pending.pop() {
+        for e in std::fs::read_dir(&folder).map_err(Error::io(&folder))? {
+            let e = e.map_err(Error::io(&folder))?;
+            let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+            if e.path().is_dir() {
+                pending.push((e.path(), format!("{name}/")));
+            } else if name != "manifest.json" && !listed.contains(&name) {
+                return Err(Error::Verify(format!(
+                    "{}: not listed in the manifest",
+                    dir.join(name).display()
+                )));
+            }
         }
     }
     Ok(manifest)

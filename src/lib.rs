@@ -11,6 +11,7 @@
 pub mod app;
 pub mod cli;
 pub mod deliver;
+pub mod disclosure;
 pub mod error;
 pub mod generate;
 pub mod ingest;

@@ -56,6 +56,8 @@ pub enum RecipientClass {
     Financeur,
     Partenaire,
     Ministere,
+    /// The DREETS regional committee: aggregates only, never a row of microdata.
+    Comite,
 }
 
 /// One column's entry.
@@ -81,6 +83,7 @@ impl ColumnPolicy {
             RecipientClass::Financeur => self.financeur,
             RecipientClass::Partenaire => self.partenaire,
             RecipientClass::Ministere => self.ministere,
+            RecipientClass::Comite => Treatment::Supprimer,
         }
     }
 }

@@ -51,6 +51,8 @@ queries!(
     "out_delais",
     "out_pic",
     "out_abandons",
+    "sec_cellules_cohorte",
+    "sec_cellules_entrees",
 );
 
 /// The SQL of a named query.

@@ -939,6 +939,11 @@ cle = "cles/d62.cle"
 nom = "ministere"
 classe = "ministere"
 cle = "cles/min.cle"
+
+[[destinataires]]
+nom = "comite"
+classe = "comite"
+seuil_secret = 11
 "#;
 
 /// Generates a small dataset, keys and recipients, and runs with deliveries.
@@ -1238,4 +1243,94 @@ fn verify_passes_then_names_the_altered_file() {
     let (code, err) = run.fails();
     assert_eq!(code, 5);
     assert!(err.contains("positionnements.parquet"), "{err}");
+}
+
+/// The committee receives cleared cubes only: no published count is below
+/// the threshold, and no relation (modalities → ensemble, départements →
+/// region, months → period) holds exactly one suppressed cell.
+#[test]
+fn committee_aggregates_are_cleared() {
+    let run = delivery_run("1500");
+    let dir = run.path("sortie/livraisons/comite");
+    let names: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from([
+            "agregats".to_string(),
+            "dictionnaire.md".into(),
+            "manifest.json".into()
+        ]),
+        "the committee receives no microdata"
+    );
+    let e = rows(&dir.join("agregats/entonnoir.parquet"));
+    let mut primary = 0;
+    let mut secondary = 0;
+    for r in &e {
+        match r["secret"].as_str() {
+            "" => {
+                for (k, v) in r {
+                    if k.starts_with("nb_") {
+                        let n: i64 = v.parse().unwrap();
+                        assert!(n == 0 || n >= 11, "published {k} = {n} in {r:?}");
+                    }
+                }
+            }
+            flag => {
+                assert!(flag == "A" || flag == "D", "{flag}");
+                if flag == "A" {
+                    primary += 1;
+                } else {
+                    secondary += 1;
+                }
+                assert!(
+                    r.iter()
+                        .filter(|(k, _)| k.starts_with("nb_") || k.starts_with("taux_"))
+                        .all(|(_, v)| v.is_empty()),
+                    "{r:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        primary > 0 && secondary > 0,
+        "primary {primary}, secondary {secondary}"
+    );
+    // Singleton check on the modality relations.
+    let mut groups: BTreeMap<(String, String, String, String), (bool, usize)> = BTreeMap::new();
+    for r in &e {
+        let key = (
+            r["periode"].clone(),
+            r["niveau_geo"].clone(),
+            r["code_geo"].clone(),
+            r["dimension"].clone(),
+        );
+        if r["dimension"] == "ensemble" {
+            continue;
+        }
+        let g = groups.entry(key).or_insert((false, 0));
+        g.1 += usize::from(!r["secret"].is_empty());
+    }
+    for ((periode, niveau, code, dim), (_, suppressed)) in &groups {
+        let total_suppressed = e
+            .iter()
+            .find(|r| {
+                &r["periode"] == periode
+                    && &r["niveau_geo"] == niveau
+                    && &r["code_geo"] == code
+                    && r["dimension"] == "ensemble"
+            })
+            .map(|r| !r["secret"].is_empty())
+            .unwrap_or(false);
+        let n = suppressed + usize::from(total_suppressed);
+        assert!(
+            n != 1,
+            "{periode} {niveau} {code} {dim}: a lone suppressed cell"
+        );
+    }
+    let run = run.args(["verify", &dir.to_string_lossy()]);
+    run.succeeds();
+    assert!(run.path("sortie/secret/audit-comite.parquet").is_file());
 }

@@ -1,0 +1,29 @@
+-- The cells of the positioning cohort under disclosure control (entonnoir,
+-- delais and the positioned half of pic), with every count they publish.
+with
+
+cohorte as (
+    select * from agg_cohorte
+),
+
+final as (
+    select
+        periode,
+        type_periode,
+        niveau_geo,
+        code_geo,
+        dimension,
+        modalite,
+        nb_positionnements,
+        nb_presents_ico,
+        nb_retenus,
+        nb_ais_validees,
+        nb_entrees,
+        nb_abandons,
+        nb_personnes_positionnees,
+        nb_personnes_entrees,
+        nb_eligibles_pic_positionnes,
+    from cohorte
+)
+
+select * from final order by all

@@ -1,0 +1,731 @@
+//! Statistical secrecy (SPEC §5): primary and secondary suppression.
+//!
+//! Only this module can mark an aggregate releasable: [`Cleared`] has no
+//! public constructor, and publishing code takes a `Cleared`, never a raw
+//! batch. A cell is suppressed as a whole; its flag is `A` (primary) or `D`
+//! (secondary), as τ-Argus writes them.
+//!
+//! Secondary suppression works on the linear relations that published
+//! tables expose (modalities add up to `ensemble`, départements and zones
+//! to their region, regions to France, months to their period): no relation
+//! may hold exactly one suppressed cell, since that cell would then be its
+//! total minus the published others. Complements are chosen to lose little:
+//! the smallest unsuppressed inner cell of the relation first, the total
+//! only when no inner cell is left. The tests check the result against an
+//! attacker who solves the linear programmes.
+
+use std::collections::HashMap;
+
+use arrow::record_batch::RecordBatch;
+
+/// Why a cell is suppressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Flag {
+    /// Below the threshold (`A`).
+    Primary,
+    /// Complementary, so that a primary cell cannot be recomputed (`D`).
+    Secondary,
+}
+
+impl Flag {
+    /// The τ-Argus letter.
+    pub fn letter(self) -> &'static str {
+        match self {
+            Flag::Primary => "A",
+            Flag::Secondary => "D",
+        }
+    }
+}
+
+/// An additive relation: `total` = sum of `parts`.
+#[derive(Debug, Clone)]
+pub struct Relation {
+    pub total: usize,
+    pub parts: Vec<usize>,
+    /// Human-readable name for the audit (e.g. `dispositif, 2026-T2, region 32`).
+    pub label: String,
+}
+
+/// One line of the audit: which cell, which flag, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub cell: usize,
+    pub flag: Flag,
+    pub reason: String,
+}
+
+/// The pattern found for a table.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pub flags: Vec<Option<Flag>>,
+    pub audit: Vec<AuditEntry>,
+}
+
+impl Pattern {
+    pub fn suppressed(&self, cell: usize) -> bool {
+        self.flags[cell].is_some()
+    }
+
+    pub fn count(&self, flag: Flag) -> usize {
+        self.flags.iter().filter(|f| **f == Some(flag)).count()
+    }
+}
+
+/// A count is primary-sensitive when it is positive and below the threshold.
+pub fn is_primary(count: i64, threshold: i64) -> bool {
+    count > 0 && count < threshold
+}
+
+/// Finds a suppression pattern.
+///
+/// `size[i]` is the cell's main count (used to prefer small complements);
+/// `primary[i]` says whether the cell fails the threshold rule.
+///
+/// ```
+/// use ouistat::disclosure::{suppress, Flag, Relation};
+/// // total 30 = 3 + 12 + 15: the 3 is primary, and 12 is added so it cannot be recomputed.
+/// let p = suppress(&[30, 3, 12, 15], &[false, true, false, false],
+///                  &[Relation { total: 0, parts: vec![1, 2, 3], label: "t".into() }]);
+/// assert_eq!(p.flags, vec![None, Some(Flag::Primary), Some(Flag::Secondary), None]);
+/// ```
+pub fn suppress(size: &[i64], primary: &[bool], relations: &[Relation]) -> Pattern {
+    let mut flags: Vec<Option<Flag>> = primary.iter().map(|p| p.then_some(Flag::Primary)).collect();
+    let mut audit: Vec<AuditEntry> = flags
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.is_some())
+        .map(|(cell, _)| AuditEntry {
+            cell,
+            flag: Flag::Primary,
+            reason: "effectif inférieur au seuil".into(),
+        })
+        .collect();
+    // Relations a cell belongs to, to revisit only what a new suppression touches.
+    let mut member_of: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (r, rel) in relations.iter().enumerate() {
+        for &c in std::iter::once(&rel.total).chain(&rel.parts) {
+            member_of.entry(c).or_default().push(r);
+        }
+    }
+    let mut queue: Vec<usize> = (0..relations.len()).collect();
+    let mut queued = vec![true; relations.len()];
+    while let Some(r) = queue.pop() {
+        queued[r] = false;
+        let rel = &relations[r];
+        let suppressed = std::iter::once(&rel.total)
+            .chain(&rel.parts)
+            .filter(|&&c| flags[c].is_some())
+            .count();
+        if suppressed != 1 {
+            continue;
+        }
+        // The smallest unsuppressed inner cell, else the total.
+        let complement = rel
+            .parts
+            .iter()
+            .copied()
+            .filter(|&c| flags[c].is_none())
+            .min_by_key(|&c| (size[c], c))
+            .or_else(|| flags[rel.total].is_none().then_some(rel.total));
+        let Some(cell) = complement else { continue };
+        flags[cell] = Some(Flag::Secondary);
+        audit.push(AuditEntry {
+            cell,
+            flag: Flag::Secondary,
+            reason: format!("complément de la relation {}", rel.label),
+        });
+        for &other in member_of.get(&cell).into_iter().flatten() {
+            if !queued[other] {
+                queued[other] = true;
+                queue.push(other);
+            }
+        }
+    }
+    Pattern { flags, audit }
+}
+
+/// The key of a cube cell (SPEC §6).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CellKey {
+    pub periode: String,
+    pub type_periode: String,
+    pub niveau_geo: String,
+    pub code_geo: Option<String>,
+    pub dimension: String,
+    pub modalite: String,
+}
+
+/// The two families of cells: each has its own counts and relations, as
+/// the positioning cohort and the entry cohort are different populations.
+pub const FAMILIES: &[(&str, &str)] = &[
+    ("cohorte", "sec_cellules_cohorte"),
+    ("entrees", "sec_cellules_entrees"),
+];
+
+/// The cells of the cubes and the relations between them: modalities add
+/// up to `ensemble`, départements and zones to their region, regions to
+/// France, months to their four-month period.
+pub struct CubeCells {
+    /// Names of the counts, in the order of each `counts` row.
+    pub count_names: Vec<String>,
+    pub keys: Vec<CellKey>,
+    pub counts: Vec<Vec<i64>>,
+    pub relations: Vec<Relation>,
+}
+
+fn period_of_month(month: &str) -> Option<String> {
+    let (y, m) = month.split_once('-')?;
+    let m: u32 = m.parse().ok()?;
+    Some(format!("{y}-T{}", (m - 1) / 4 + 1))
+}
+
+impl CubeCells {
+    /// Builds the relations over `keys`; `parent_region` maps a
+    /// département or zone code to its region (codes mapped to several
+    /// regions are left out of the geographic relations).
+    pub fn new(
+        count_names: Vec<String>,
+        keys: Vec<CellKey>,
+        counts: Vec<Vec<i64>>,
+        parent_region: &HashMap<(String, String), String>,
+    ) -> Self {
+        let index: HashMap<&CellKey, usize> =
+            keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
+        let mut groups: HashMap<(CellKey, &'static str), Vec<usize>> = HashMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            // Modalities → ensemble of the same period and place.
+            if k.dimension != "ensemble" {
+                let total = CellKey {
+                    dimension: "ensemble".into(),
+                    modalite: "ensemble".into(),
+                    ..k.clone()
+                };
+                groups.entry((total, "modalites")).or_default().push(i);
+            }
+            // Places → their parent.
+            let parent = match (k.niveau_geo.as_str(), &k.code_geo) {
+                ("region", Some(_)) => Some(CellKey {
+                    niveau_geo: "france".into(),
+                    code_geo: None,
+                    ..k.clone()
+                }),
+                (level @ ("departement" | "zone_emploi"), Some(code)) => parent_region
+                    .get(&(level.to_string(), code.clone()))
+                    .map(|region| CellKey {
+                        niveau_geo: "region".into(),
+                        code_geo: Some(region.clone()),
+                        ..k.clone()
+                    }),
+                _ => None,
+            };
+            if let Some(p) = parent {
+                let kind = if k.niveau_geo == "zone_emploi" {
+                    "zones"
+                } else {
+                    "territoires"
+                };
+                groups.entry((p, kind)).or_default().push(i);
+            }
+            // Months → their period.
+            if k.type_periode == "mois" {
+                if let Some(t) = period_of_month(&k.periode) {
+                    let total = CellKey {
+                        periode: t,
+                        type_periode: "quadrimestre".into(),
+                        ..k.clone()
+                    };
+                    groups.entry((total, "mois")).or_default().push(i);
+                }
+            }
+        }
+        let mut relations: Vec<Relation> = groups
+            .into_iter()
+            .filter_map(|((total, kind), mut parts)| {
+                let &t = index.get(&total)?;
+                parts.sort_unstable();
+                // Within "modalites", one relation per dimension.
+                Some((t, kind, parts))
+            })
+            .flat_map(|(t, kind, parts)| {
+                if kind == "modalites" {
+                    let mut by_dim: std::collections::BTreeMap<&str, Vec<usize>> =
+                        Default::default();
+                    for p in parts {
+                        by_dim
+                            .entry(keys[p].dimension.as_str())
+                            .or_default()
+                            .push(p);
+                    }
+                    by_dim
+                        .into_iter()
+                        .map(|(d, parts)| (t, format!("{d} → ensemble"), parts))
+                        .collect::<Vec<_>>()
+                } else {
+                    vec![(t, kind.to_string(), parts)]
+                }
+            })
+            .map(|(t, what, parts)| {
+                let k = &keys[t];
+                Relation {
+                    total: t,
+                    parts,
+                    label: format!(
+                        "{what} ({} {}, {} {}, {} = {})",
+                        k.type_periode,
+                        k.periode,
+                        k.niveau_geo,
+                        k.code_geo.as_deref().unwrap_or("-"),
+                        k.dimension,
+                        k.modalite
+                    ),
+                }
+            })
+            .collect();
+        relations.sort_by_key(|r| (r.total, r.parts.first().copied()));
+        CubeCells {
+            count_names,
+            keys,
+            counts,
+            relations,
+        }
+    }
+
+    /// The suppression pattern at `threshold`.
+    pub fn protect(&self, threshold: i64) -> Pattern {
+        let primary: Vec<bool> = self
+            .counts
+            .iter()
+            .map(|c| c.iter().any(|&v| is_primary(v, threshold)))
+            .collect();
+        let size: Vec<i64> = self
+            .counts
+            .iter()
+            .map(|c| c.iter().copied().max().unwrap_or(0))
+            .collect();
+        suppress(&size, &primary, &self.relations)
+    }
+}
+
+/// Reads one family of cells (a query of [`FAMILIES`]) from the staged aggregates.
+pub fn cube_cells(stage: &crate::stage::Stage, query: &str) -> crate::Result<CubeCells> {
+    let conn = &stage.conn;
+    let mut parent_region = HashMap::new();
+    for level in ["departement", "zone_emploi"] {
+        let mut stmt = conn.prepare(&format!(
+            "select {level}, min(region) from stg_sessions where {level} is not null and region is not null \
+             group by {level} having count(distinct region) = 1"
+        ))?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (code, region) = row?;
+            parent_region.insert((level.to_string(), code), region);
+        }
+    }
+    let sql = crate::queries::render(query, &[]);
+    let mut stmt = conn.prepare(&sql)?;
+    stmt.execute([])?;
+    let count_names: Vec<String> = stmt.column_names().into_iter().skip(6).collect();
+    let n = count_names.len();
+    let mut keys = Vec::new();
+    let mut counts = Vec::new();
+    let rows = stmt.query_map([], |r| {
+        let key = CellKey {
+            periode: r.get(0)?,
+            type_periode: r.get(1)?,
+            niveau_geo: r.get(2)?,
+            code_geo: r.get(3)?,
+            dimension: r.get(4)?,
+            modalite: r.get(5)?,
+        };
+        let c: Vec<i64> = (0..n)
+            .map(|i| r.get::<_, i64>(6 + i))
+            .collect::<Result<_, _>>()?;
+        Ok((key, c))
+    })?;
+    for row in rows {
+        let (k, c) = row?;
+        keys.push(k);
+        counts.push(c);
+    }
+    Ok(CubeCells::new(count_names, keys, counts, &parent_region))
+}
+
+/// Clears a cube batch with the patterns of the cell families: a row is
+/// suppressed when any family suppresses its key (`A` over `D`); a row
+/// whose key no family knows is suppressed (fail-closed).
+pub fn clear_cube(
+    batch: &RecordBatch,
+    measures: &[&str],
+    families: &[(CubeCells, Pattern)],
+) -> crate::Result<Cleared> {
+    use arrow::array::AsArray;
+    let indexes: Vec<HashMap<&CellKey, usize>> = families
+        .iter()
+        .map(|(cells, _)| cells.keys.iter().enumerate().map(|(i, k)| (k, i)).collect())
+        .collect();
+    let text = |name: &str| -> crate::Result<arrow::array::StringArray> {
+        let col = batch
+            .column_by_name(name)
+            .ok_or_else(|| crate::Error::Internal(format!("cube lacks {name}")))?;
+        Ok(
+            arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8)?
+                .as_string::<i32>()
+                .clone(),
+        )
+    };
+    let cols = [
+        text("periode")?,
+        text("type_periode")?,
+        text("niveau_geo")?,
+        text("code_geo")?,
+        text("dimension")?,
+        text("modalite")?,
+    ];
+    let flags = (0..batch.num_rows())
+        .map(|r| {
+            let get = |c: &arrow::array::StringArray| {
+                use arrow::array::Array;
+                (!c.is_null(r)).then(|| c.value(r).to_string())
+            };
+            let key = CellKey {
+                periode: get(&cols[0]).unwrap_or_default(),
+                type_periode: get(&cols[1]).unwrap_or_default(),
+                niveau_geo: get(&cols[2]).unwrap_or_default(),
+                code_geo: get(&cols[3]),
+                dimension: get(&cols[4]).unwrap_or_default(),
+                modalite: get(&cols[5]).unwrap_or_default(),
+            };
+            let mut known = false;
+            let mut flag = None;
+            for ((_, pattern), index) in families.iter().zip(&indexes) {
+                if let Some(&i) = index.get(&key) {
+                    known = true;
+                    flag = match (flag, pattern.flags[i]) {
+                        (Some(Flag::Primary), _) | (_, Some(Flag::Primary)) => Some(Flag::Primary),
+                        (a, b) => a.or(b),
+                    };
+                }
+            }
+            if known {
+                flag
+            } else {
+                Some(Flag::Primary)
+            }
+        })
+        .collect();
+    clear(
+        batch,
+        measures,
+        &Pattern {
+            flags,
+            audit: Vec::new(),
+        },
+    )
+}
+
+/// An aggregate that went through disclosure control: suppressed measures
+/// are null and the `secret` column says why. Only this module builds one.
+#[derive(Debug, Clone)]
+pub struct Cleared {
+    batch: RecordBatch,
+}
+
+impl Cleared {
+    pub fn batch(&self) -> &RecordBatch {
+        &self.batch
+    }
+}
+
+/// Applies a pattern to a batch: measure columns of suppressed rows become
+/// null, and a `secret` column (null, `A` or `D`) is appended.
+pub fn clear(batch: &RecordBatch, measures: &[&str], pattern: &Pattern) -> crate::Result<Cleared> {
+    use arrow::array::{ArrayRef, BooleanArray, StringArray};
+    use std::sync::Arc;
+    if pattern.flags.len() != batch.num_rows() {
+        return Err(crate::Error::Internal(
+            "pattern and batch differ in length".into(),
+        ));
+    }
+    let keep: BooleanArray = pattern.flags.iter().map(|f| Some(f.is_none())).collect();
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (i, field) in batch.schema().fields().iter().enumerate() {
+        let col = batch.column(i);
+        let col = if measures.contains(&field.name().as_str()) {
+            arrow::compute::nullif(col, &arrow::compute::not(&keep)?)?
+        } else {
+            col.clone()
+        };
+        fields.push(field.as_ref().clone().with_nullable(true));
+        columns.push(col);
+    }
+    let secret: StringArray = pattern.flags.iter().map(|f| f.map(Flag::letter)).collect();
+    fields.push(arrow::datatypes::Field::new(
+        "secret",
+        arrow::datatypes::DataType::Utf8,
+        true,
+    ));
+    columns.push(Arc::new(secret));
+    let schema = Arc::new(arrow::datatypes::Schema::new(fields));
+    Ok(Cleared {
+        batch: RecordBatch::try_new(schema, columns)?,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod attacker {
+    //! The attacker: for each suppressed cell, minimise then maximise it
+    //! subject to every published value, every relation and non-negativity.
+    use super::*;
+    use minilp::{ComparisonOp, OptimizationDirection, Problem};
+
+    /// The interval the attacker can prove for each suppressed cell.
+    pub fn intervals(
+        values: &[i64],
+        relations: &[Relation],
+        pattern: &Pattern,
+    ) -> Vec<(usize, f64, f64)> {
+        let suppressed: Vec<usize> = (0..values.len())
+            .filter(|&c| pattern.suppressed(c))
+            .collect();
+        let upper: f64 = values.iter().map(|&v| v as f64).sum::<f64>() + 1.0;
+        suppressed
+            .iter()
+            .map(|&target| {
+                let mut bounds = [0.0; 2];
+                for (k, dir) in [
+                    OptimizationDirection::Minimize,
+                    OptimizationDirection::Maximize,
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    let mut lp = Problem::new(dir);
+                    let vars: Vec<_> = (0..values.len())
+                        .map(|c| {
+                            let obj = if c == target { 1.0 } else { 0.0 };
+                            if pattern.suppressed(c) {
+                                lp.add_var(obj, (0.0, upper))
+                            } else {
+                                lp.add_var(obj, (values[c] as f64, values[c] as f64))
+                            }
+                        })
+                        .collect();
+                    for rel in relations {
+                        let mut expr: Vec<(minilp::Variable, f64)> = vec![(vars[rel.total], 1.0)];
+                        expr.extend(rel.parts.iter().map(|&p| (vars[p], -1.0)));
+                        lp.add_constraint(&expr[..], ComparisonOp::Eq, 0.0);
+                    }
+                    bounds[k] = lp
+                        .solve()
+                        .expect("the true table is a solution")
+                        .objective();
+                }
+                (target, bounds[0], bounds[1])
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::attacker::intervals;
+    use super::*;
+
+    fn rel(total: usize, parts: &[usize]) -> Relation {
+        Relation {
+            total,
+            parts: parts.to_vec(),
+            label: format!("{total}"),
+        }
+    }
+
+    /// Asserts that no suppressed cell is pinned and each interval is at
+    /// least `protection` wide.
+    fn assert_protected(
+        values: &[i64],
+        relations: &[Relation],
+        pattern: &Pattern,
+        protection: f64,
+    ) {
+        for (cell, lo, hi) in intervals(values, relations, pattern) {
+            assert!(
+                hi - lo >= protection - 1e-6,
+                "cell {cell} (value {}) is pinned to [{lo}, {hi}]",
+                values[cell]
+            );
+        }
+    }
+
+    fn primary(values: &[i64], threshold: i64) -> Vec<bool> {
+        values.iter().map(|&v| is_primary(v, threshold)).collect()
+    }
+
+    #[test]
+    fn the_attacker_pins_a_lone_suppression() {
+        let values = [40, 4, 20, 16];
+        let rels = [rel(0, &[1, 2, 3])];
+        let lone = Pattern {
+            flags: vec![None, Some(Flag::Primary), None, None],
+            audit: vec![],
+        };
+        let found = intervals(&values, &rels, &lone);
+        assert_eq!(found.len(), 1);
+        let (_, lo, hi) = found[0];
+        assert!(
+            (lo - 4.0).abs() < 1e-6 && (hi - 4.0).abs() < 1e-6,
+            "[{lo}, {hi}]"
+        );
+    }
+
+    #[test]
+    fn a_single_small_cell_gets_one_complement() {
+        // total 0 = 1 + 2 + 3.
+        let values = [40, 4, 20, 16];
+        let rels = [rel(0, &[1, 2, 3])];
+        let p = suppress(&values, &primary(&values, 11), &rels);
+        assert_eq!(
+            p.flags,
+            vec![None, Some(Flag::Primary), None, Some(Flag::Secondary)]
+        );
+        assert_protected(&values, &rels, &p, 4.0);
+    }
+
+    #[test]
+    fn two_small_cells_in_one_row_protect_each_other() {
+        let values = [50, 3, 5, 42];
+        let rels = [rel(0, &[1, 2, 3])];
+        let p = suppress(&values, &primary(&values, 11), &rels);
+        assert_eq!(p.count(Flag::Primary), 2);
+        assert_eq!(p.count(Flag::Secondary), 0);
+        assert_protected(&values, &rels, &p, 3.0);
+    }
+
+    /// A 2 × 2 table of (département × dispositif) with both margins.
+    /// Cells: 0 total; 1, 2 dispositif margins; 3, 4 département margins;
+    /// 5 = (d1, a), 6 = (d1, b), 7 = (d2, a), 8 = (d2, b).
+    #[test]
+    fn small_cells_along_a_departement_and_a_dimension_margin() {
+        let values = [100, 45, 55, 30, 70, 5, 25, 40, 30];
+        let rels = [
+            rel(0, &[1, 2]),
+            rel(0, &[3, 4]),
+            rel(3, &[5, 6]),
+            rel(4, &[7, 8]),
+            rel(1, &[5, 7]),
+            rel(2, &[6, 8]),
+        ];
+        let p = suppress(&values, &primary(&values, 11), &rels);
+        assert_eq!(p.flags[5], Some(Flag::Primary));
+        // The whole 2 × 2 interior must go: a rectangle of suppressions.
+        for c in [6, 7, 8] {
+            assert!(p.suppressed(c), "cell {c}");
+        }
+        assert!(!p.suppressed(0));
+        assert_protected(&values, &rels, &p, 5.0);
+    }
+
+    #[test]
+    fn a_region_with_a_single_departement() {
+        // Region 0 has one département 1: they are equal, so suppressing one
+        // suppresses the other, and then a sibling pair in the dimension.
+        // Cells: 0 region, 1 département; 2, 3 = modalities of the region;
+        // 4, 5 = the same modalities for the département.
+        let values = [60, 60, 7, 53, 7, 53];
+        let rels = [
+            rel(0, &[1]),
+            rel(2, &[4]),
+            rel(3, &[5]),
+            rel(0, &[2, 3]),
+            rel(1, &[4, 5]),
+        ];
+        let p = suppress(&values, &primary(&values, 11), &rels);
+        for c in [2, 3, 4, 5] {
+            assert!(p.suppressed(c), "cell {c}");
+        }
+        assert_protected(&values, &rels, &p, 7.0);
+    }
+
+    #[test]
+    fn cleared_batches_null_every_measure_of_a_suppressed_cell() {
+        use arrow::array::{Array, AsArray, Int64Array, StringArray};
+        use std::sync::Arc;
+        let batch = RecordBatch::try_from_iter(vec![
+            ("modalite", Arc::new(StringArray::from(vec!["a", "b"])) as _),
+            ("nb", Arc::new(Int64Array::from(vec![3, 40])) as _),
+        ])
+        .unwrap();
+        let p = Pattern {
+            flags: vec![Some(Flag::Primary), None],
+            audit: vec![],
+        };
+        let c = clear(&batch, &["nb"], &p).unwrap();
+        let b = c.batch();
+        assert!(b.column(1).is_null(0));
+        assert_eq!(
+            b.column(1)
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .value(1),
+            40
+        );
+        assert_eq!(b.column(2).as_string::<i32>().value(0), "A");
+        assert!(b.column(2).is_null(1));
+        assert_eq!(b.column(0).as_string::<i32>().value(0), "a");
+    }
+
+    /// Property: on random two-level tables (région → départements, each
+    /// crossed with a dimension), the attacker pins no suppressed cell.
+    #[test]
+    fn random_cubes_resist_the_attacker() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..60 {
+            let depts = rng.gen_range(1..4);
+            let mods = rng.gen_range(2..4);
+            // interior[d][m]
+            let interior: Vec<Vec<i64>> = (0..depts)
+                .map(|_| {
+                    (0..mods)
+                        .map(|_| {
+                            if rng.gen_bool(0.3) {
+                                rng.gen_range(1..11)
+                            } else {
+                                rng.gen_range(11..60)
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let mut values = Vec::new();
+            let idx = |v: i64, values: &mut Vec<i64>| {
+                values.push(v);
+                values.len() - 1
+            };
+            let grand: i64 = interior.iter().flatten().sum();
+            let total = idx(grand, &mut values);
+            let mod_totals: Vec<usize> = (0..mods)
+                .map(|m| idx(interior.iter().map(|r| r[m]).sum(), &mut values))
+                .collect();
+            let dept_totals: Vec<usize> = interior
+                .iter()
+                .map(|r| idx(r.iter().sum(), &mut values))
+                .collect();
+            let cells: Vec<Vec<usize>> = interior
+                .iter()
+                .map(|r| r.iter().map(|&v| idx(v, &mut values)).collect())
+                .collect();
+            let mut rels = vec![rel(total, &mod_totals), rel(total, &dept_totals)];
+            for d in 0..depts {
+                rels.push(rel(dept_totals[d], &cells[d]));
+            }
+            for m in 0..mods {
+                rels.push(rel(
+                    mod_totals[m],
+                    &cells.iter().map(|r| r[m]).collect::<Vec<_>>(),
+                ));
+            }
+            let p = suppress(&values, &primary(&values, 11), &rels);
+            assert_protected(&values, &rels, &p, 1.0);
+        }
+    }
+}

@@ -93,6 +93,23 @@ pub fn execute(command: Command) -> Result<()> {
             );
             Ok(())
         }
+        Command::Report {
+            out,
+            region,
+            period,
+            from,
+            template,
+        } => {
+            let path = crate::report::render(&crate::report::ReportConfig {
+                out,
+                region,
+                period,
+                from,
+                template,
+            })?;
+            println!("report written to {}", path.display());
+            Ok(())
+        }
         Command::Verify { dir } => {
             let m = crate::deliver::verify(&dir)?;
             println!(
@@ -237,6 +254,17 @@ fn demo(dir: &Path, persons: u64, seed: u64) -> Result<()> {
     println!(
         "  (recipients and their keys: {}; keys stay outside the outputs)",
         recipients.display()
+    );
+    let report = crate::report::render(&crate::report::ReportConfig {
+        out: out.clone(),
+        region: "32".into(),
+        period: DEMO_PERIOD.into(),
+        from: "comite-dreets".into(),
+        template: None,
+    })?;
+    println!(
+        "  {}   committee report, Hauts-de-France, {DEMO_PERIOD}",
+        report.display()
     );
     println!("\nTry next:");
     println!(

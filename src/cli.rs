@@ -98,6 +98,24 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Render the DREETS committee report for a region and a period.
+    Report {
+        /// The run's output directory (the report goes to OUT/rapport/).
+        #[arg(long)]
+        out: PathBuf,
+        /// INSEE region code, e.g. 32 for Hauts-de-France.
+        #[arg(long)]
+        region: String,
+        /// Four-month period, e.g. 2026-T2.
+        #[arg(long)]
+        period: String,
+        /// The committee delivery whose cleared aggregates are read.
+        #[arg(long, default_value = "comite-dreets")]
+        from: String,
+        /// HTML template (default: reports/comite.html if present, else the built-in copy).
+        #[arg(long)]
+        template: Option<PathBuf>,
+    },
     /// Re-check a delivery against its manifest (hashes, row counts, schemas).
     Verify {
         /// The delivery folder (holding manifest.json).

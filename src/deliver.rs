@@ -274,12 +274,21 @@ fn schema_of(schema: &Schema) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The cubes published after disclosure control, with their measures.
-const CLEARED_CUBES: &[(&str, &str, &[&str])] = &[
-    (
-        "entonnoir",
-        "out_entonnoir",
-        &[
+/// A cube published after disclosure control: its query, its measures and
+/// the cell families whose patterns it must follow.
+struct ClearedCube {
+    name: &'static str,
+    query: &'static str,
+    measures: &'static [&'static str],
+    families: &'static [&'static str],
+    by_motif: bool,
+}
+
+const CLEARED_CUBES: &[ClearedCube] = &[
+    ClearedCube {
+        name: "entonnoir",
+        query: "out_entonnoir",
+        measures: &[
             "nb_positionnements",
             "nb_presents_ico",
             "nb_retenus",
@@ -290,22 +299,26 @@ const CLEARED_CUBES: &[(&str, &str, &[&str])] = &[
             "nb_personnes_positionnees",
             "nb_personnes_entrees",
         ],
-    ),
-    (
-        "delais",
-        "out_delais",
-        &[
+        families: &["cohorte"],
+        by_motif: false,
+    },
+    ClearedCube {
+        name: "delais",
+        query: "out_delais",
+        measures: &[
             "nb_entrees",
             "mediane_jours_entree",
             "p75_jours_entree",
             "mediane_jours_ico",
             "p75_jours_ico",
         ],
-    ),
-    (
-        "pic",
-        "out_pic",
-        &[
+        families: &["cohorte"],
+        by_motif: false,
+    },
+    ClearedCube {
+        name: "pic",
+        query: "out_pic",
+        measures: &[
             "nb_personnes_positionnees",
             "nb_eligibles_pic_positionnes",
             "part_eligibles_pic_positionnes",
@@ -313,7 +326,28 @@ const CLEARED_CUBES: &[(&str, &str, &[&str])] = &[
             "nb_eligibles_pic_entres",
             "part_eligibles_pic_entres",
         ],
-    ),
+        families: &["cohorte", "entrees"],
+        by_motif: false,
+    },
+    ClearedCube {
+        name: "abandons",
+        query: "out_abandons",
+        measures: &["nb_entrees", "nb_abandons", "taux_abandon", "part_abandons"],
+        families: &["cohorte"],
+        by_motif: true,
+    },
+    ClearedCube {
+        name: "remplissage",
+        query: "out_remplissage",
+        measures: &[
+            "nb_sessions",
+            "places_conventionnees",
+            "nb_entres",
+            "taux_remplissage",
+        ],
+        families: &["remplissage"],
+        by_motif: false,
+    },
 ];
 
 /// The ministry and the committee receive cleared aggregates (default threshold 11).
@@ -527,13 +561,24 @@ pub fn deliver(ctx: &Context<'_>, r: &Recipient, key: Option<&SecretKey>) -> Res
             .collect::<Result<_>>()?;
         let dir = tmp_dir.join("agregats");
         std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
-        for (cube, query, measures) in CLEARED_CUBES {
-            let sql = crate::queries::render(query, &[]);
+        for cube in CLEARED_CUBES {
+            let sql = crate::queries::render(cube.query, &[]);
             let mut stmt = conn.prepare(&sql)?;
             let batches: Vec<RecordBatch> = stmt.query_arrow([])?.collect();
             let schema = stmt.schema();
             let batch = arrow::compute::concat_batches(&schema, &batches)?;
-            let cleared = disclosure::clear_cube(&batch, measures, &families)?;
+            let own: Vec<&(disclosure::CubeCells, disclosure::Pattern)> = disclosure::FAMILIES
+                .iter()
+                .zip(&families)
+                .filter(|((name, _), _)| cube.families.contains(name))
+                .map(|(_, f)| f)
+                .collect();
+            let cleared = if cube.by_motif {
+                disclosure::clear_by_motif(&batch, cube.measures, &own, i64::from(threshold))?
+            } else {
+                disclosure::clear_cube(&batch, cube.measures, &own)?
+            };
+            let cube = cube.name;
             let name = format!("agregats/{cube}.parquet");
             let path = tmp_dir.join(&name);
             let mut writer = ParquetFile::create(&path, cleared.batch().schema())?;

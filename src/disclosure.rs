@@ -160,6 +160,7 @@ pub struct CellKey {
 pub const FAMILIES: &[(&str, &str)] = &[
     ("cohorte", "sec_cellules_cohorte"),
     ("entrees", "sec_cellules_entrees"),
+    ("remplissage", "sec_cellules_remplissage"),
 ];
 
 /// The cells of the cubes and the relations between them: modalities add
@@ -350,15 +351,14 @@ pub fn cube_cells(stage: &crate::stage::Stage, query: &str) -> crate::Result<Cub
     Ok(CubeCells::new(count_names, keys, counts, &parent_region))
 }
 
-/// Clears a cube batch with the patterns of the cell families: a row is
-/// suppressed when any family suppresses its key (`A` over `D`); a row
-/// whose key no family knows is suppressed (fail-closed).
-pub fn clear_cube(
+/// The flag of each row of a cube batch from the patterns of the cell
+/// families: a row is suppressed when any family suppresses its key (`A`
+/// over `D`); a row whose key no family knows is suppressed (fail-closed).
+fn key_flags(
     batch: &RecordBatch,
-    measures: &[&str],
-    families: &[(CubeCells, Pattern)],
-) -> crate::Result<Cleared> {
-    use arrow::array::AsArray;
+    families: &[&(CubeCells, Pattern)],
+) -> crate::Result<Vec<Option<Flag>>> {
+    use arrow::array::{Array, AsArray};
     let indexes: Vec<HashMap<&CellKey, usize>> = families
         .iter()
         .map(|(cells, _)| cells.keys.iter().enumerate().map(|(i, k)| (k, i)).collect())
@@ -381,19 +381,17 @@ pub fn clear_cube(
         text("dimension")?,
         text("modalite")?,
     ];
-    let flags = (0..batch.num_rows())
+    let get =
+        |c: &arrow::array::StringArray, r: usize| (!c.is_null(r)).then(|| c.value(r).to_string());
+    Ok((0..batch.num_rows())
         .map(|r| {
-            let get = |c: &arrow::array::StringArray| {
-                use arrow::array::Array;
-                (!c.is_null(r)).then(|| c.value(r).to_string())
-            };
             let key = CellKey {
-                periode: get(&cols[0]).unwrap_or_default(),
-                type_periode: get(&cols[1]).unwrap_or_default(),
-                niveau_geo: get(&cols[2]).unwrap_or_default(),
-                code_geo: get(&cols[3]),
-                dimension: get(&cols[4]).unwrap_or_default(),
-                modalite: get(&cols[5]).unwrap_or_default(),
+                periode: get(&cols[0], r).unwrap_or_default(),
+                type_periode: get(&cols[1], r).unwrap_or_default(),
+                niveau_geo: get(&cols[2], r).unwrap_or_default(),
+                code_geo: get(&cols[3], r),
+                dimension: get(&cols[4], r).unwrap_or_default(),
+                modalite: get(&cols[5], r).unwrap_or_default(),
             };
             let mut known = false;
             let mut flag = None;
@@ -412,7 +410,114 @@ pub fn clear_cube(
                 Some(Flag::Primary)
             }
         })
-        .collect();
+        .collect())
+}
+
+/// Clears a cube batch with the patterns of the cell families it publishes.
+pub fn clear_cube(
+    batch: &RecordBatch,
+    measures: &[&str],
+    families: &[&(CubeCells, Pattern)],
+) -> crate::Result<Cleared> {
+    let flags = key_flags(batch, families)?;
+    clear(
+        batch,
+        measures,
+        &Pattern {
+            flags,
+            audit: Vec::new(),
+        },
+    )
+}
+
+/// Clears the abandon cube: each key's rows first take the key's flag,
+/// then, within a key, reasons (`motif_code`) whose count is below the
+/// threshold are suppressed with a complement so that the `ensemble` row
+/// does not give them away.
+pub fn clear_by_motif(
+    batch: &RecordBatch,
+    measures: &[&str],
+    families: &[&(CubeCells, Pattern)],
+    threshold: i64,
+) -> crate::Result<Cleared> {
+    use arrow::array::{Array, AsArray};
+    let mut flags = key_flags(batch, families)?;
+    let motif = arrow::compute::cast(
+        batch
+            .column_by_name("motif_code")
+            .ok_or_else(|| crate::Error::Internal("abandons lacks motif_code".into()))?,
+        &arrow::datatypes::DataType::Utf8,
+    )?;
+    let motif = motif.as_string::<i32>();
+    let counts = arrow::compute::cast(
+        batch
+            .column_by_name("nb_abandons")
+            .ok_or_else(|| crate::Error::Internal("abandons lacks nb_abandons".into()))?,
+        &arrow::datatypes::DataType::Int64,
+    )?;
+    let counts = counts.as_primitive::<arrow::datatypes::Int64Type>();
+    let key_cols: Vec<arrow::array::StringArray> = [
+        "periode",
+        "type_periode",
+        "niveau_geo",
+        "code_geo",
+        "dimension",
+        "modalite",
+    ]
+    .iter()
+    .map(|n| {
+        let col = batch.column_by_name(n).expect("cube key column");
+        arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8)
+            .map(|a| a.as_string::<i32>().clone())
+    })
+    .collect::<Result<_, _>>()?;
+    let mut groups: HashMap<Vec<Option<String>>, Vec<usize>> = HashMap::new();
+    for r in 0..batch.num_rows() {
+        let key: Vec<Option<String>> = key_cols
+            .iter()
+            .map(|c| (!c.is_null(r)).then(|| c.value(r).to_string()))
+            .collect();
+        groups.entry(key).or_default().push(r);
+    }
+    for rows in groups.values() {
+        let Some(&total) = rows.iter().find(|&&r| motif.value(r) == "ensemble") else {
+            continue;
+        };
+        let parts: Vec<usize> = rows.iter().copied().filter(|&r| r != total).collect();
+        if parts.is_empty() {
+            continue;
+        }
+        // Local indices: 0 = ensemble, 1.. = reasons.
+        let local: Vec<usize> = std::iter::once(total)
+            .chain(parts.iter().copied())
+            .collect();
+        let size: Vec<i64> = local
+            .iter()
+            .map(|&r| {
+                if counts.is_null(r) {
+                    0
+                } else {
+                    counts.value(r)
+                }
+            })
+            .collect();
+        let primary: Vec<bool> = local
+            .iter()
+            .zip(&size)
+            .map(|(&r, &v)| flags[r].is_some() || is_primary(v, threshold))
+            .collect();
+        let relation = Relation {
+            total: 0,
+            parts: (1..local.len()).collect(),
+            label: "motifs".into(),
+        };
+        let pattern = suppress(&size, &primary, &[relation]);
+        for (i, &r) in local.iter().enumerate() {
+            if flags[r].is_none() {
+                flags[r] = pattern.flags[i];
+            }
+        }
+    }
     clear(
         batch,
         measures,

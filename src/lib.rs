@@ -21,6 +21,7 @@ pub mod progress;
 pub mod pseudonymise;
 pub mod queries;
 pub mod query;
+pub mod report;
 pub mod rules;
 pub mod schema;
 pub mod stage;

@@ -63,6 +63,7 @@ pub const INDICATORS: &[(&str, &str)] = &[
     ("delais", "out_delais"),
     ("pic", "out_pic"),
     ("abandons", "out_abandons"),
+    ("remplissage", "out_remplissage"),
 ];
 
 #[derive(Debug, Clone, Serialize)]
@@ -250,6 +251,11 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         stage.aggregate_in_slices(table)?;
     }
     stage.run("agg_cohorte_vides", &[])?;
+    stage.conn.execute_batch(&format!(
+        "create or replace table int_sessions_remplissage as {}",
+        crate::queries::render("out_sessions_remplissage", &[])
+    ))?;
+    stage.run("agg_remplissage", &[])?;
     let mut outputs = BTreeMap::new();
     for (table, query) in INDICATORS {
         let path = cfg.out.join("indicateurs").join(format!("{table}.parquet"));

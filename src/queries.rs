@@ -51,6 +51,9 @@ queries!(
     "out_delais",
     "out_pic",
     "out_abandons",
+    "agg_remplissage",
+    "out_remplissage",
+    "sec_cellules_remplissage",
     "sec_cellules_cohorte",
     "sec_cellules_entrees",
 );
@@ -100,6 +103,40 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
         }
     }
     sql
+}
+
+/// A cube template for one slice: one geographic level, one kind of
+/// period and one dimension (`None` for `ensemble`), so that holistic
+/// aggregates (medians, distinct counts) hold one slice at a time.
+pub fn render_slice(
+    name: &str,
+    niveau_geo: &str,
+    type_periode: &str,
+    dimension: Option<&str>,
+) -> String {
+    let (set, label, value) = match dimension {
+        Some(d) => (
+            format!("({}, {d})", CUBE_KEYS.join(", ")),
+            format!("'{d}'"),
+            d.to_string(),
+        ),
+        None => (
+            format!("({})", CUBE_KEYS.join(", ")),
+            "'ensemble'".to_string(),
+            "'ensemble'".to_string(),
+        ),
+    };
+    let set_motif = match dimension {
+        Some(d) => format!("({}, motif_code, {d})", CUBE_KEYS.join(", ")),
+        None => format!("({}, motif_code)", CUBE_KEYS.join(", ")),
+    };
+    get(name)
+        .replace("{{grouping_sets}}", &set)
+        .replace("{{grouping_sets_motif}}", &set_motif)
+        .replace("{{dimension}}", &label)
+        .replace("{{modalite}}", &value)
+        .replace("{{niveau_geo}}", niveau_geo)
+        .replace("{{type_periode}}", type_periode)
 }
 
 #[cfg(test)]

@@ -82,29 +82,33 @@ impl Stage {
             })
     }
 
-    /// Builds an aggregate table one geographic level and one kind of period
-    /// at a time: the named query selects one slice, given by the
-    /// `niveau_geo` and `type_periode` placeholders.
+    /// Builds an aggregate table one slice at a time (geographic level ×
+    /// kind of period × dimension): the named query is a cube template
+    /// rendered by [`queries::render_slice`].
     pub fn aggregate_in_slices(&self, table: &str) -> Result<()> {
         let mut first = true;
         for niveau_geo in ["france", "region", "departement", "zone_emploi"] {
             for type_periode in ["quadrimestre", "mois"] {
-                let select = queries::render(
-                    table,
-                    &[("niveau_geo", niveau_geo), ("type_periode", type_periode)],
-                );
-                let sql = if first {
-                    format!("create or replace table {table} as {select}")
-                } else {
-                    format!("insert into {table} {select}")
-                };
-                first = false;
-                self.conn
-                    .execute_batch(&sql)
-                    .map_err(|source| Error::Query {
-                        query: format!("{table} ({niveau_geo}, {type_periode})"),
-                        source,
-                    })?;
+                let dims =
+                    std::iter::once(None).chain(queries::DIMENSIONS.iter().map(|d| Some(*d)));
+                for dimension in dims {
+                    let select = queries::render_slice(table, niveau_geo, type_periode, dimension);
+                    let sql = if first {
+                        format!("create or replace table {table} as {select}")
+                    } else {
+                        format!("insert into {table} {select}")
+                    };
+                    first = false;
+                    self.conn
+                        .execute_batch(&sql)
+                        .map_err(|source| Error::Query {
+                            query: format!(
+                                "{table} ({niveau_geo}, {type_periode}, {})",
+                                dimension.unwrap_or("ensemble")
+                            ),
+                            source,
+                        })?;
+                }
             }
         }
         Ok(())

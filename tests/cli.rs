@@ -1081,8 +1081,22 @@ fn deliveries_follow_the_policy_and_leak_no_identifier() {
     }
     assert!(needles.len() > 1000);
     let dir = run.path("sortie/livraisons/ministere");
-    for e in std::fs::read_dir(&dir).unwrap() {
-        let path = e.unwrap().path();
+    let mut files = Vec::new();
+    let mut pending = vec![dir.clone()];
+    while let Some(d) = pending.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                pending.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    assert!(files
+        .iter()
+        .any(|p| p.ends_with("agregats/entonnoir.parquet")));
+    for path in files {
         let bytes = std::fs::read(&path).unwrap();
         // Parquet pages are compressed: scan the decoded values too.
         let mut haystacks = vec![bytes];
@@ -1333,4 +1347,170 @@ fn committee_aggregates_are_cleared() {
     let run = run.args(["verify", &dir.to_string_lossy()]);
     run.succeeds();
     assert!(run.path("sortie/secret/audit-comite.parquet").is_file());
+}
+
+// ---------------------------------------------------------------------------
+// The committee report.
+
+fn report_run() -> Run {
+    let run = delivery_run("3000");
+    let run = run.args([
+        "report",
+        "--out",
+        "{tmp}/sortie",
+        "--region",
+        "32",
+        "--period",
+        "2026-T2",
+        "--from",
+        "comite",
+    ]);
+    run.succeeds();
+    run
+}
+
+#[test]
+fn report_has_every_section_and_chart_and_no_suppressed_value() {
+    let run = report_run();
+    let html = std::fs::read_to_string(run.path("sortie/rapport/comite-32-2026-T2.html")).unwrap();
+    for section in [
+        "1. Chiffres clés",
+        "2. Remplissage des sessions",
+        "3. Du positionnement à l'entrée en formation",
+        "4. Entrées en formation des douze derniers mois",
+        "5. Éligibilité au Plan d'investissement",
+        "6. Délais",
+        "7. Abandons et motifs",
+        "8. Méthode",
+    ] {
+        assert!(html.contains(section), "missing section {section}");
+    }
+    for chart in [
+        "Taux de remplissage par dispositif",
+        "Taux de remplissage par département",
+        "Du positionnement à l'entrée",
+        "Entrées en formation par mois",
+        "Part des éligibles PIC",
+        "Délai médian",
+        "Abandons par motif",
+    ] {
+        assert!(
+            html.contains(&format!("aria-label=\"{}", chart.replace('\'', "&#x27;")))
+                || html.contains(&format!("aria-label=\"{chart}")),
+            "missing chart {chart}"
+        );
+    }
+    assert_eq!(html.matches("<svg").count(), 7);
+    assert!(
+        !html.contains("http://")
+            || html.matches("http://").count()
+                == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+    );
+    assert!(
+        !html.contains("https://"),
+        "the report must not fetch anything"
+    );
+    assert!(html.contains("\u{202f}%"), "French percentages");
+
+    // Every département row of the headline table: where the cleared cube
+    // suppresses positionings, the row shows `s` and not the true value.
+    let cleared = rows(&run.path("sortie/livraisons/comite/agregats/entonnoir.parquet"));
+    let raw = rows(&run.path("sortie/indicateurs/entonnoir.parquet"));
+    let mut checked = 0;
+    for r in cleared.iter().filter(|r| {
+        r["periode"] == "2026-T2"
+            && r["niveau_geo"] == "departement"
+            && r["dimension"] == "ensemble"
+    }) {
+        let code = &r["code_geo"];
+        let Some(start) = html.find(&format!("<tr data-code=\"{code}\">")) else {
+            continue;
+        };
+        let row = &html[start..start + html[start..].find("</tr>").unwrap()];
+        let first_cell = row.split("<td").nth(1).unwrap();
+        if r["secret"].is_empty() {
+            assert!(
+                !first_cell.starts_with(" class=\"s\""),
+                "{code}: published value shown as s"
+            );
+        } else {
+            checked += 1;
+            assert!(
+                first_cell.starts_with(" class=\"s\">s<"),
+                "{code}: suppressed value shown: {first_cell}"
+            );
+            let truth = &one(
+                &raw,
+                &[
+                    ("periode", "2026-T2"),
+                    ("niveau_geo", "departement"),
+                    ("code_geo", code),
+                    ("dimension", "ensemble"),
+                    ("modalite", "ensemble"),
+                ],
+            )["nb_positionnements"];
+            assert!(
+                !first_cell.contains(&format!(">{truth}<")),
+                "{code}: true value {truth} leaked"
+            );
+        }
+    }
+    let _ = checked;
+    // The methods page states the cut-off and the quarantine.
+    assert!(html.contains("31 octobre 2026"));
+    assert!(html.contains("mises en quarantaine"));
+}
+
+/// The page loads in headless Chromium without console errors and a
+/// screenshot can be taken. Skipped, with a message, where Chromium is not installed.
+#[test]
+fn report_loads_in_headless_chromium() {
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(chromium) = chromium else {
+        eprintln!(
+            "SKIPPED: Chromium is not installed (scripts/setup.sh installs Debian's chromium)"
+        );
+        return;
+    };
+    let run = report_run();
+    let page = run.path("sortie/rapport/comite-32-2026-T2.html");
+    let shot = run.path("capture.png");
+    let profile = run.path("profil-chromium");
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1240,1754",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "chromium failed: {log}");
+    let console_errors: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("CONSOLE") && (l.contains("ERROR") || l.contains("Uncaught")))
+        .collect();
+    assert!(
+        console_errors.is_empty(),
+        "console errors: {console_errors:?}"
+    );
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "screenshot of {} bytes",
+        png.len()
+    );
 }

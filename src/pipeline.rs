@@ -237,15 +237,26 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     stage.set_parameters(cfg.cutoff, &periods)?;
     stage.run("avertissements", &[])?;
     let progress = Progress::new("indicateurs", 0);
-    for name in [
-        "int_positionnements",
-        "int_lignes",
-        "int_cohorte",
-        "int_entrees",
-    ] {
+    for name in ["int_positionnements", "int_lignes"] {
         progress.message(name);
         stage.run(name, &[])?;
     }
+    stage.run(
+        "int_eclate",
+        &[
+            ("vue", "int_cohorte"),
+            ("jour", "jour_positionnement"),
+            ("filtre", "true"),
+        ],
+    )?;
+    stage.run(
+        "int_eclate",
+        &[
+            ("vue", "int_entrees"),
+            ("jour", "date_entree"),
+            ("filtre", "entre"),
+        ],
+    )?;
     for table in ["agg_cohorte", "agg_entrees", "agg_abandons_motifs"] {
         progress.message(table);
         stage.aggregate_in_slices(table)?;

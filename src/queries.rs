@@ -40,8 +40,7 @@ queries!(
     "avertissements",
     "int_positionnements",
     "int_lignes",
-    "int_cohorte",
-    "int_entrees",
+    "int_eclate",
     "agg_cohorte",
     "agg_cohorte_vides",
     "agg_entrees",
@@ -154,6 +153,9 @@ mod tests {
                     ("cle", "session_id"),
                     ("niveau_geo", "france"),
                     ("type_periode", "mois"),
+                    ("vue", "int_cohorte"),
+                    ("jour", "jour_positionnement"),
+                    ("filtre", "true"),
                 ],
             );
             assert!(!sql.contains("{{"), "{name} keeps a placeholder");

@@ -234,7 +234,7 @@ fn bar_chart(title: &str, labels: &[String], values: &[Val], percent: bool) -> R
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(60)
-            .build_cartesian_2d((0..n).into_segmented(), 0.0..top)
+            .build_cartesian_2d((0..n.saturating_sub(1).max(1)).into_segmented(), 0.0..top)
             .map_err(plot_err)?;
         let names: Vec<String> = labels
             .iter()
@@ -579,11 +579,11 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
 
     // 3. Funnel.
     let steps = [
-        ("nb_positionnements", "Positionnements"),
-        ("nb_presents_ico", "Présents en information collective"),
+        ("nb_positionnements", "Positionnés"),
+        ("nb_presents_ico", "Présents ICO"),
         ("nb_retenus", "Retenus"),
         ("nb_ais_validees", "AIS validées"),
-        ("nb_entrees", "Entrées en formation"),
+        ("nb_entrees", "Entrés"),
     ];
     let values: Vec<Val> = steps
         .iter()

@@ -1,11 +1,13 @@
--- The positioning cohorts: every existing positioning once per kind of period
--- (four-month and month, by the positioning's day) and per geographic level
--- (france, region, departement, zone_emploi of the session).
-create or replace view int_cohorte as
+-- A cohort exploded over periods and places: every row of int_lignes that
+-- matches `{{filtre}}`, once per kind of period (four-month and month, by
+-- `{{jour}}`) and per geographic level (france, region, departement,
+-- zone_emploi of the session). `int_cohorte` dates positionings by their
+-- day; `int_entrees` dates entered positionings by their entry.
+create or replace view {{vue}} as
 with
 
 lignes as (
-    select * from int_lignes
+    select * from int_lignes where {{filtre}}
 ),
 
 periodes_demandees as (
@@ -13,10 +15,10 @@ periodes_demandees as (
 ),
 
 par_periode as (
-    select lignes.*, periode_quadrimestre(jour_positionnement) as periode, 'quadrimestre' as type_periode
+    select lignes.*, periode_quadrimestre({{jour}}) as periode, 'quadrimestre' as type_periode
     from lignes
     union all
-    select lignes.*, strftime(jour_positionnement, '%Y-%m') as periode, 'mois' as type_periode
+    select lignes.*, strftime({{jour}}, '%Y-%m') as periode, 'mois' as type_periode
     from lignes
 ),
 

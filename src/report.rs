@@ -178,17 +178,16 @@ impl Data {
         Ok(Data { conn })
     }
 
-    /// One measure of one cell: `where` selects the cell.
+    /// One measure of one cell of a cube, for a place of `territory`.
     fn get(
         &self,
         cube: &str,
         measure: &str,
         periode: &str,
-        niveau: &str,
-        code: Option<&str>,
-        dim: &str,
-        modalite: &str,
+        territory: &Territory,
+        (dim, modalite): (&str, &str),
     ) -> Result<Val> {
+        let (niveau, code) = (territory.niveau, Some(territory.code.as_str()));
         let sql = format!(
             "select cast({measure} as double), secret from {cube} \
              where periode = ? and niveau_geo = ? and code_geo is not distinct from ? and dimension = ? and modalite = ?{}",
@@ -444,7 +443,7 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
     }));
 
     let get = |cube: &str, measure: &str, per: &str, t: &Territory, dim: &str, m: &str| {
-        data.get(cube, measure, per, t.niveau, Some(&t.code), dim, m)
+        data.get(cube, measure, per, t, (dim, m))
     };
 
     // 1. Headline figures.

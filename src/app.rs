@@ -233,7 +233,7 @@ fn demo(dir: &Path, persons: u64, seed: u64) -> Result<()> {
     }
     println!("\nOutputs:");
     println!(
-        "  {}/indicateurs/   sessions_remplissage, entonnoir, delais, pic, abandons (Parquet)",
+        "  {}/indicateurs/   sessions_remplissage, remplissage, entonnoir, delais, pic, abandons (Parquet)",
         out.display()
     );
     println!(

@@ -464,8 +464,13 @@ pub fn load_keys(recipients: &[Recipient], policy: &Policy) -> Result<Vec<Option
         .collect()
 }
 
-/// Writes one recipient's delivery under `OUT/livraisons/<nom>/`.
-pub fn deliver(ctx: &Context<'_>, r: &Recipient, key: Option<&SecretKey>) -> Result<Manifest> {
+/// Writes one recipient's delivery under `OUT/livraisons/<nom>/`; returns its
+/// manifest and, for cleared aggregates, the seconds disclosure control took.
+pub fn deliver(
+    ctx: &Context<'_>,
+    r: &Recipient,
+    key: Option<&SecretKey>,
+) -> Result<(Manifest, Option<f64>)> {
     let root = ctx.out.join("livraisons");
     let final_dir = root.join(&r.nom);
     let tmp_dir = root.join(format!(".tmp-{}", r.nom));
@@ -550,7 +555,9 @@ pub fn deliver(ctx: &Context<'_>, r: &Recipient, key: Option<&SecretKey>) -> Res
             schema: Some(schema_of(&schema)),
         });
     }
+    let mut secrecy_secs = None;
     if let Some(threshold) = aggregate_threshold(r) {
+        let started = std::time::Instant::now();
         let families: Vec<(disclosure::CubeCells, disclosure::Pattern)> = disclosure::FAMILIES
             .iter()
             .map(|(_, query)| {
@@ -593,6 +600,7 @@ pub fn deliver(ctx: &Context<'_>, r: &Recipient, key: Option<&SecretKey>) -> Res
             });
         }
         write_audit(ctx.out, &r.nom, &families)?;
+        secrecy_secs = Some(started.elapsed().as_secs_f64());
     }
     let dict = dictionary.finish();
     let dict_path = tmp_dir.join("dictionnaire.md");
@@ -632,7 +640,7 @@ pub fn deliver(ctx: &Context<'_>, r: &Recipient, key: Option<&SecretKey>) -> Res
     if old_dir.exists() {
         std::fs::remove_dir_all(&old_dir).map_err(Error::io(&old_dir))?;
     }
-    Ok(manifest)
+    Ok((manifest, secrecy_secs))
 }
 
 struct DictionaryWriter<'a> {

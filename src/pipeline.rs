@@ -326,7 +326,10 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
             out: &cfg.out,
         };
         for (r, key) in recipients.iter().zip(&keys) {
-            let m = deliver::deliver(&ctx, r, key.as_ref())?;
+            let (m, secrecy_secs) = deliver::deliver(&ctx, r, key.as_ref())?;
+            if let Some(secs) = secrecy_secs {
+                timings.insert(format!("secret_statistique_{}", r.nom), secs);
+            }
             let rows: u64 = m.fichiers.iter().filter_map(|f| f.lignes).sum();
             livraisons.insert(r.nom.clone(), rows);
         }

@@ -229,7 +229,7 @@ fn treat(
                 let text = to_utf8(col)?;
                 let s = text.as_string::<i32>();
                 let ids: Vec<Option<&str>> = s.iter().collect();
-                let pseudo: StringArray = p.pseudonyms(&ids).into_iter().collect();
+                let pseudo: StringArray = p.pseudonyms(&ids);
                 fields.push(Field::new(
                     format!("{}_pseudo", field.name()),
                     DataType::Utf8,

@@ -15,14 +15,20 @@ use ouistat::pseudonymise::{Pseudonymiser, SecretKey};
 use rayon::prelude::*;
 use sha2::digest::generic_array::GenericArray;
 
-fn rate(n: usize, f: impl FnOnce()) -> f64 {
-    let t = Instant::now();
-    f();
-    n as f64 / t.elapsed().as_secs_f64()
+/// Items per second, the best of five runs (the machine is shared: the
+/// best run is the one least disturbed).
+fn rate(n: usize, mut f: impl FnMut()) -> f64 {
+    (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            n as f64 / t.elapsed().as_secs_f64()
+        })
+        .fold(0.0, f64::max)
 }
 
 fn main() {
-    let n = 2_000_000usize;
+    let n = 1_000_000usize;
     let ids: Vec<String> = (0..n)
         .map(|i| format!("{:09}{}", i, (b'A' + (i % 26) as u8) as char))
         .collect();

@@ -3,9 +3,9 @@
 -- `{{jour}}`) and per geographic level (france, region, departement,
 -- zone_emploi of the session). `int_cohorte` dates positionings by their
 -- day; `int_entrees` dates entered positionings by their entry.
--- Stored sorted by slice so that each slice's aggregation reads only its
--- own row groups.
-create or replace table {{vue}} as
+-- A view, not a table: a sorted copy of 24 M rows at 2 M persons does not
+-- fit the memory cap, and each slice's filter is pushed into the view.
+create or replace view {{vue}} as
 with
 
 lignes as (
@@ -40,4 +40,4 @@ final as (
     select *, 'zone_emploi' as niveau_geo, zone_emploi as code_geo from retenues
 )
 
-select * from final order by niveau_geo, type_periode
+select * from final

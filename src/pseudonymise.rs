@@ -163,15 +163,21 @@ impl Pseudonymiser {
 
     /// The full HMAC-SHA256 of `message`.
     pub fn mac(&self, message: &[u8]) -> [u8; 32] {
-        let inner_digest = if message.len() <= 55 {
-            let mut block = [0u8; 64];
+        state_bytes(&self.mac_state(message))
+    }
+
+    /// HMAC-SHA256 as the eight state words of the outer hash: a short
+    /// message costs exactly two compressions and no other hashing.
+    fn mac_state(&self, message: &[u8]) -> [u32; 8] {
+        let mut block: GenericArray<u8, sha2::digest::consts::U64> = GenericArray::default();
+        let inner = if message.len() <= 55 {
             block[..message.len()].copy_from_slice(message);
             block[message.len()] = 0x80;
             let bits = ((64 + message.len()) as u64) * 8;
             block[56..].copy_from_slice(&bits.to_be_bytes());
             let mut state = self.inner;
-            sha2::compress256(&mut state, &[*GenericArray::from_slice(&block)]);
-            state_bytes(&state)
+            sha2::compress256(&mut state, std::slice::from_ref(&block));
+            state
         } else {
             let mut ipad = [0x36u8; 64];
             for (p, k) in ipad.iter_mut().zip(&self.key_block) {
@@ -181,15 +187,24 @@ impl Pseudonymiser {
             h.update(ipad);
             h.update(message);
             ipad.zeroize();
-            h.finalize().into()
+            let digest: [u8; 32] = h.finalize().into();
+            let mut words = [0u32; 8];
+            for (w, c) in words.iter_mut().zip(digest.chunks_exact(4)) {
+                *w = u32::from_be_bytes([c[0], c[1], c[2], c[3]]);
+            }
+            words
         };
-        let mut block = [0u8; 64];
-        block[..32].copy_from_slice(&inner_digest);
+        // Outer block: the inner digest, 0x80, zeros, length (64 + 32 bytes).
+        for (chunk, word) in block[..32].chunks_exact_mut(4).zip(&inner) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
         block[32] = 0x80;
+        block[33..56].fill(0);
         block[56..].copy_from_slice(&((64u64 + 32) * 8).to_be_bytes());
         let mut state = self.outer;
-        sha2::compress256(&mut state, &[*GenericArray::from_slice(&block)]);
-        state_bytes(&state)
+        sha2::compress256(&mut state, std::slice::from_ref(&block));
+        block.zeroize();
+        state
     }
 
     /// Writes the pseudonym of an identifier (trimmed, upper-cased, keyed,
@@ -198,17 +213,20 @@ impl Pseudonymiser {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let id = id.trim();
         let mut stack = [0u8; 64];
-        let mac = if id.len() <= stack.len() && id.is_ascii() {
+        let state = if id.len() <= stack.len() && id.is_ascii() {
             let normalised = &mut stack[..id.len()];
             normalised.copy_from_slice(id.as_bytes());
             normalised.make_ascii_uppercase();
-            self.mac(normalised)
+            self.mac_state(normalised)
         } else {
-            self.mac(id.to_uppercase().as_bytes())
+            self.mac_state(id.to_uppercase().as_bytes())
         };
-        for (i, b) in mac[..PSEUDONYM_HEX / 2].iter().enumerate() {
-            out[2 * i] = HEX[usize::from(b >> 4)];
-            out[2 * i + 1] = HEX[usize::from(b & 0x0f)];
+        // 128 bits = the first four words, big-endian, in hex.
+        for (i, word) in state[..PSEUDONYM_HEX / 8].iter().enumerate() {
+            for (j, b) in word.to_be_bytes().iter().enumerate() {
+                out[8 * i + 2 * j] = HEX[usize::from(b >> 4)];
+                out[8 * i + 2 * j + 1] = HEX[usize::from(b & 0x0f)];
+            }
         }
     }
 

@@ -1455,7 +1455,27 @@ fn report_has_every_section_and_chart_and_no_suppressed_value() {
             );
         }
     }
-    let _ = checked;
+    assert!(
+        checked > 0,
+        "no suppressed département in the headline table: the check checked nothing"
+    );
+    // Charts: a suppressed département's fill rate is not drawn, its label says (s).
+    let fill = rows(&run.path("sortie/livraisons/comite/agregats/remplissage.parquet"));
+    let hauts_de_france = ["02", "59", "60", "62", "80"];
+    for r in fill.iter().filter(|r| {
+        r["periode"] == "2026-T2"
+            && r["niveau_geo"] == "departement"
+            && r["dimension"] == "ensemble"
+            && hauts_de_france.contains(&r["code_geo"].as_str())
+    }) {
+        let label = format!(">\n{} (s)\n<", r["code_geo"]);
+        assert_eq!(
+            html.contains(&label),
+            !r["secret"].is_empty(),
+            "département {} in the fill chart",
+            r["code_geo"]
+        );
+    }
     // The methods page states the cut-off and the quarantine.
     assert!(html.contains("31 octobre 2026"));
     assert!(html.contains("mises en quarantaine"));

@@ -643,6 +643,19 @@ pub fn deliver(
     Ok((manifest, secrecy_secs))
 }
 
+/// A column type as the data dictionary names it.
+fn type_label(t: &DataType) -> String {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "texte".into(),
+        DataType::Int32 | DataType::Int64 => "entier".into(),
+        DataType::Float64 => "nombre décimal".into(),
+        DataType::Date32 => "date".into(),
+        DataType::Timestamp(..) => "date et heure".into(),
+        DataType::Boolean => "booléen (vrai/faux)".into(),
+        other => other.to_string(),
+    }
+}
+
 struct DictionaryWriter<'a> {
     policy: &'a Policy,
     class: RecipientClass,
@@ -706,7 +719,7 @@ impl<'a> DictionaryWriter<'a> {
                 "| {} | {} | {} | {} | {} | {} |\n",
                 field.name(),
                 entry.map_or("", |e| e.description.as_str()),
-                field.data_type(),
+                type_label(field.data_type()),
                 t.label(),
                 entry.map_or("", |e| e.rubrique.as_str()),
                 entry.map_or("", |e| e.motif.as_str())

@@ -85,6 +85,21 @@ impl Run {
     }
 }
 
+/// `run` on `{tmp}/extraits` into `{tmp}/sortie` at a cut-off.
+fn run_args(cutoff: &str) -> Vec<String> {
+    [
+        "run",
+        "--extracts",
+        "{tmp}/extraits",
+        "--out",
+        "{tmp}/sortie",
+        "--cutoff",
+        cutoff,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 fn read_parquet(path: &Path) -> Vec<RecordBatch> {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     ParquetRecordBatchReaderBuilder::try_new(file)
@@ -169,15 +184,7 @@ fn cube_row<'a>(
 }
 
 fn run_fixture() -> Run {
-    let run = Run::new().extracts(FIXTURE).args([
-        "run",
-        "--extracts",
-        "{tmp}/extraits",
-        "--out",
-        "{tmp}/sortie",
-        "--cutoff",
-        "2026-06-30",
-    ]);
+    let run = Run::new().extracts(FIXTURE).args(run_args("2026-06-30"));
     run.succeeds();
     run
 }
@@ -341,15 +348,7 @@ fn delays_pic_abandons_and_fill_on_hand_computed_fixture() {
 
 #[test]
 fn later_cutoff_revises_earlier_periods() {
-    let run = Run::new().extracts(FIXTURE).args([
-        "run",
-        "--extracts",
-        "{tmp}/extraits",
-        "--out",
-        "{tmp}/sortie",
-        "--cutoff",
-        "2026-07-10",
-    ]);
+    let run = Run::new().extracts(FIXTURE).args(run_args("2026-07-10"));
     run.succeeds();
     let e = rows(&run.path("sortie/indicateurs/entonnoir.parquet"));
     // P5's entry (recorded 5 July) and P3's second ICO (2 July) now exist.
@@ -563,15 +562,7 @@ fn injected_defects_are_quarantined_exactly() {
         dir: run.dir,
         args: Vec::new(),
     }
-    .args([
-        "run",
-        "--extracts",
-        "{tmp}/extraits",
-        "--out",
-        "{tmp}/sortie",
-        "--cutoff",
-        "2026-10-31",
-    ]);
+    .args(run_args("2026-10-31"));
     run2.succeeds();
     let got = quarantined(&run2.path("sortie"));
     let missing: Vec<_> = expected.difference(&got).take(5).collect();
@@ -694,15 +685,7 @@ fn unreadable_extracts_stop_the_run_naming_the_file() {
             .unwrap()
             .replacen("places_conventionnees", "places", 1);
     std::fs::write(&path, text).unwrap();
-    let run = run.args([
-        "run",
-        "--extracts",
-        "{tmp}/extraits",
-        "--out",
-        "{tmp}/sortie",
-        "--cutoff",
-        "2026-06-30",
-    ]);
+    let run = run.args(run_args("2026-06-30"));
     let (code, err) = run.fails();
     assert_eq!(code, 3);
     assert!(
@@ -712,15 +695,7 @@ fn unreadable_extracts_stop_the_run_naming_the_file() {
 
     let run = Run::new().extracts(FIXTURE);
     std::fs::remove_file(run.path("extraits/evenements.csv")).unwrap();
-    let run = run.args([
-        "run",
-        "--extracts",
-        "{tmp}/extraits",
-        "--out",
-        "{tmp}/sortie",
-        "--cutoff",
-        "2026-06-30",
-    ]);
+    let run = run.args(run_args("2026-06-30"));
     let (_, err) = run.fails();
     assert!(err.contains("evenements"), "{err}");
 
@@ -732,15 +707,7 @@ fn unreadable_extracts_stop_the_run_naming_the_file() {
         .replacen("prenom", "pr\u{e9}nom", 1);
     let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
     std::fs::write(&path, bytes).unwrap();
-    let run = run.args([
-        "run",
-        "--extracts",
-        "{tmp}/extraits",
-        "--out",
-        "{tmp}/sortie",
-        "--cutoff",
-        "2026-06-30",
-    ]);
+    let run = run.args(run_args("2026-06-30"));
     let (_, err) = run.fails();
     assert!(
         err.contains("individus.csv") && err.contains("UTF-8"),
@@ -802,15 +769,7 @@ fn encodings_bom_and_crlf_are_accepted() {
         );
         std::fs::write(&path, bytes).unwrap();
     }
-    let run = run.args([
-        "run",
-        "--extracts",
-        "{tmp}/extraits",
-        "--out",
-        "{tmp}/sortie",
-        "--cutoff",
-        "2026-06-30",
-    ]);
+    let run = run.args(run_args("2026-06-30"));
     run.succeeds();
     assert_eq!(a, rows(&run.path("sortie/indicateurs/entonnoir.parquet")));
 }
@@ -867,15 +826,7 @@ fn warnings_are_counted_per_rule() {
         .unwrap()
         .replace("AB01", "ZZ99");
     std::fs::write(&path, text).unwrap();
-    let run = run.args([
-        "run",
-        "--extracts",
-        "{tmp}/extraits",
-        "--out",
-        "{tmp}/sortie",
-        "--cutoff",
-        "2026-06-30",
-    ]);
+    let run = run.args(run_args("2026-06-30"));
     run.succeeds();
     let run_json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.path("sortie/run.json")).unwrap())
@@ -946,6 +897,16 @@ classe = "comite"
 seuil_secret = 11
 "#;
 
+/// `run` with the recipients of `RECIPIENTS`.
+fn delivery_args() -> Vec<String> {
+    let mut args = run_args("2026-10-31");
+    args.extend([
+        "--recipients".to_string(),
+        "{tmp}/destinataires.toml".to_string(),
+    ]);
+    args
+}
+
 /// Generates a small dataset, keys and recipients, and runs with deliveries.
 fn delivery_run(persons: &str) -> Run {
     let mut run = Run::new().args([
@@ -963,17 +924,7 @@ fn delivery_run(persons: &str) -> Run {
         run.succeeds();
     }
     std::fs::write(run.path("destinataires.toml"), RECIPIENTS).unwrap();
-    let run = run.args([
-        "run",
-        "--extracts",
-        "{tmp}/extraits",
-        "--out",
-        "{tmp}/sortie",
-        "--cutoff",
-        "2026-10-31",
-        "--recipients",
-        "{tmp}/destinataires.toml",
-    ]);
+    let run = run.args(delivery_args());
     run.succeeds();
     run
 }
@@ -1166,17 +1117,7 @@ fn pseudonyms_are_stable_per_key_and_disjoint_across_keys() {
     assert!(pos.iter().all(|p| persons.contains(p)));
     // Same key, second run: same pseudonyms, same bytes.
     let before = std::fs::read(run.path("sortie/livraisons/ministere/individus.parquet")).unwrap();
-    let run = run.args([
-        "run",
-        "--extracts",
-        "{tmp}/extraits",
-        "--out",
-        "{tmp}/sortie",
-        "--cutoff",
-        "2026-10-31",
-        "--recipients",
-        "{tmp}/destinataires.toml",
-    ]);
+    let run = run.args(delivery_args());
     run.succeeds();
     assert_eq!(
         before,

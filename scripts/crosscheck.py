@@ -4,7 +4,7 @@ ouistat's SQL on a clean generated dataset.
 
     cargo run -- generate --out /tmp/x/extraits --persons 3000 --seed 9
     cargo run -- run --extracts /tmp/x/extraits --out /tmp/x/sortie --cutoff 2026-10-31
-    python3 scripts/crosscheck.py /tmp/x/extraits /tmp/x/sortie 2026-10-31
+    OUISTAT_BIN=$CARGO_TARGET_DIR/debug/ouistat python3 scripts/crosscheck.py /tmp/x/extraits /tmp/x/sortie 2026-10-31
 
 It reads the extracts with the csv module, computes the funnel, delays, PIC
 and fill indicators from the specification's text alone, exports ouistat's
@@ -155,7 +155,9 @@ def main(extracts, out, cutoff_s):
         cols = list(measures)
         sql = (f"select periode, niveau_geo, coalesce(code_geo, '') as code_geo, dimension, modalite, {', '.join(cols)} "
                f"from {cube} where periode <= '{last}'")
-        text = subprocess.run(["cargo", "run", "-q", "--", "query", "--out", out, "--format", "csv", sql],
+        binary = os.environ.get("OUISTAT_BIN")
+        command = [binary] if binary else ["cargo", "run", "-q", "--"]
+        text = subprocess.run(command + ["query", "--out", out, "--format", "csv", sql],
                               check=True, capture_output=True, text=True).stdout
         for r in csv.DictReader(text.splitlines()):
             k = (cube, r["periode"], r["niveau_geo"], r["code_geo"], r["dimension"], r["modalite"])

@@ -217,15 +217,24 @@ impl Data {
     }
 }
 
-/// A bar chart as inline SVG; suppressed or missing values draw no bar.
-fn bar_chart(title: &str, labels: &[String], values: &[Val], percent: bool) -> Result<String> {
-    let mut svg = String::new();
-    let n = labels.len().max(1);
+/// The top of a chart's value axis: 15 % above the largest published value.
+fn y_ceiling(values: &[Val]) -> f64 {
     let max = values
         .iter()
         .filter_map(|v| v.num())
         .fold(0.0_f64, f64::max);
-    let top = if max <= 0.0 { 1.0 } else { max * 1.15 };
+    if max <= 0.0 {
+        1.0
+    } else {
+        max * 1.15
+    }
+}
+
+/// A bar chart as inline SVG; suppressed or missing values draw no bar.
+fn bar_chart(title: &str, labels: &[String], values: &[Val], percent: bool) -> Result<String> {
+    let mut svg = String::new();
+    let n = labels.len().max(1);
+    let top = y_ceiling(values);
     {
         let root = SVGBackend::with_string(&mut svg, (640, 300)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
@@ -286,11 +295,7 @@ fn bar_chart(title: &str, labels: &[String], values: &[Val], percent: bool) -> R
 fn line_chart(title: &str, labels: &[String], values: &[Val]) -> Result<String> {
     let mut svg = String::new();
     let n = labels.len().max(1);
-    let max = values
-        .iter()
-        .filter_map(|v| v.num())
-        .fold(0.0_f64, f64::max);
-    let top = if max <= 0.0 { 1.0 } else { max * 1.15 };
+    let top = y_ceiling(values);
     {
         let root = SVGBackend::with_string(&mut svg, (640, 280)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;

@@ -63,6 +63,7 @@ pub fn execute(command: Command) -> Result<()> {
             threads,
             keep_stage,
             recipients,
+            attack,
             policy,
         } => {
             let mut cfg = RunConfig::new(extracts, out, parse_cutoff(&cutoff)?);
@@ -76,6 +77,7 @@ pub fn execute(command: Command) -> Result<()> {
             cfg.threads = threads;
             cfg.keep_stage = keep_stage;
             cfg.recipients = recipients;
+            cfg.attack = attack;
             cfg.policy = policy;
             let report = pipeline::run(&cfg)?;
             print_reconciliation(&report);

@@ -88,6 +88,11 @@ pub enum Command {
         /// Recipients to deliver to (TOML); deliveries go to OUT/livraisons/<nom>/.
         #[arg(long)]
         recipients: Option<PathBuf>,
+        /// Attack each cleared cube with linear programmes and reinforce the
+        /// suppression until every suppressed count is proven protected
+        /// (slow: meant for small and medium runs; see the README).
+        #[arg(long)]
+        attack: bool,
         /// A policy replacing the shipped Annex 1 policy (TOML).
         #[arg(long)]
         policy: Option<PathBuf>,

@@ -43,6 +43,9 @@ pub struct Recipient {
     pub cle: Option<PathBuf>,
     /// Statistical-secrecy threshold for its aggregates.
     pub seuil_secret: Option<u32>,
+    /// Protection level: the narrowest interval, in whole units, to which an
+    /// attacker may recompute a suppressed count of its aggregates.
+    pub niveau_protection: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,6 +160,8 @@ pub struct Context<'a> {
     /// Input file name → SHA-256.
     pub inputs: BTreeMap<String, String>,
     pub out: &'a Path,
+    /// Attack the cleared cubes and reinforce until every suppressed count is proven protected.
+    pub attack: bool,
 }
 
 fn sql_str(s: &str) -> String {
@@ -356,6 +361,105 @@ fn aggregate_threshold(r: &Recipient) -> Option<u32> {
         RecipientClass::Ministere | RecipientClass::Comite => Some(r.seuil_secret.unwrap_or(11)),
         _ => None,
     }
+}
+
+/// The default protection level: no suppressed count can be recomputed to a
+/// single whole value.
+pub const DEFAULT_PROTECTION: u32 = 1;
+
+/// Attack-and-reinforce rounds before giving up (the attack file then lists what is left).
+const ATTACK_ROUNDS: usize = 8;
+
+/// The attacker's result for one recipient, written to
+/// `OUT/secret/attaque-<nom>.json` (internal, never delivered).
+#[derive(Debug, Serialize)]
+struct AttackSummary<'a> {
+    destinataire: &'a str,
+    seuil_secret: u32,
+    niveau_protection: u32,
+    familles: Vec<AttackFamily<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct AttackFamily<'a> {
+    famille: &'a str,
+    cellules_supprimees: usize,
+    effectifs_examines: usize,
+    composantes: usize,
+    plus_grande_composante: usize,
+    programmes_resolus: usize,
+    effectifs_prouves_proteges: usize,
+    relations_relachees: usize,
+    zeros_deduits: usize,
+    effectifs_recalcules: usize,
+    effectifs_sous_niveau_protection: usize,
+    effectifs_non_prouves: usize,
+    intervalle_le_plus_etroit: Option<AttackCell<'a>>,
+    cellules_exposees: Vec<AttackCell<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct AttackCell<'a> {
+    cle: &'a disclosure::CellKey,
+    mesure: &'a str,
+    valeur: i64,
+    minimum: f64,
+    maximum: f64,
+}
+
+fn write_attack(
+    out: &Path,
+    r: &Recipient,
+    threshold: u32,
+    protection: u32,
+    families: &[(disclosure::CubeCells, disclosure::Pattern)],
+    reports: &[crate::attack::Report],
+) -> Result<()> {
+    fn cell<'c>(cells: &'c disclosure::CubeCells, f: &crate::attack::Finding) -> AttackCell<'c> {
+        AttackCell {
+            cle: &cells.keys[f.cell],
+            mesure: &cells.count_names[f.measure],
+            valeur: f.value,
+            minimum: f.min,
+            maximum: f.max,
+        }
+    }
+    let summary = AttackSummary {
+        destinataire: &r.nom,
+        seuil_secret: threshold,
+        niveau_protection: protection,
+        familles: disclosure::FAMILIES
+            .iter()
+            .zip(families.iter().zip(reports))
+            .map(|((family, _), ((cells, _), rep))| AttackFamily {
+                famille: family,
+                cellules_supprimees: rep.cells,
+                effectifs_examines: rep.counts,
+                composantes: rep.components,
+                plus_grande_composante: rep.largest_component,
+                programmes_resolus: rep.programmes,
+                effectifs_prouves_proteges: rep.proven,
+                relations_relachees: rep.relaxed_relations,
+                zeros_deduits: rep.zeros_pinned,
+                effectifs_recalcules: rep.pinned.len(),
+                effectifs_sous_niveau_protection: rep.narrow.len(),
+                effectifs_non_prouves: rep.unproven.len(),
+                intervalle_le_plus_etroit: rep.narrowest.as_ref().map(|f| cell(cells, f)),
+                cellules_exposees: rep
+                    .narrow
+                    .iter()
+                    .chain(&rep.unproven)
+                    .map(|f| cell(cells, f))
+                    .collect(),
+            })
+            .collect(),
+    };
+    let dir = out.join("secret");
+    std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+    let path = dir.join(format!("attaque-{}.json", r.nom));
+    let json =
+        serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))?;
+    std::fs::write(&path, json).map_err(Error::io(&path))
 }
 
 /// The internal audit of a recipient's suppressions (never delivered):
@@ -558,14 +662,41 @@ pub fn deliver(
     let mut secrecy_secs = None;
     if let Some(threshold) = aggregate_threshold(r) {
         let started = std::time::Instant::now();
+        let protection = r.niveau_protection.unwrap_or(DEFAULT_PROTECTION);
+        let mut reports = Vec::new();
         let families: Vec<(disclosure::CubeCells, disclosure::Pattern)> = disclosure::FAMILIES
             .iter()
             .map(|(_, query)| {
                 let cells = disclosure::cube_cells(ctx.stage, query)?;
-                let pattern = cells.protect(i64::from(threshold));
+                let pattern = if ctx.attack {
+                    let (pattern, report) = cells.protect_against_attack(
+                        i64::from(threshold),
+                        f64::from(protection),
+                        ATTACK_ROUNDS,
+                    );
+                    reports.push(report);
+                    pattern
+                } else {
+                    cells.protect(i64::from(threshold))
+                };
                 Ok((cells, pattern))
             })
             .collect::<Result<_>>()?;
+        if ctx.attack {
+            write_attack(ctx.out, r, threshold, protection, &families, &reports)?;
+            let left: usize = reports
+                .iter()
+                .map(|rep| rep.narrow.len() + rep.unproven.len())
+                .sum();
+            if left > 0 {
+                // Fail closed: nothing is published that the attacker may recompute.
+                return Err(Error::Policy(format!(
+                    "recipient `{}`: after {ATTACK_ROUNDS} rounds of reinforcement the attacker still recomputes {left} suppressed counts too narrowly; see {}",
+                    r.nom,
+                    ctx.out.join("secret").join(format!("attaque-{}.json", r.nom)).display()
+                )));
+            }
+        }
         let dir = tmp_dir.join("agregats");
         std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
         for cube in CLEARED_CUBES {

@@ -89,8 +89,8 @@ pub fn is_primary(count: i64, threshold: i64) -> bool {
 /// assert_eq!(p.flags, vec![None, Some(Flag::Primary), Some(Flag::Secondary), None]);
 /// ```
 pub fn suppress(size: &[i64], primary: &[bool], relations: &[Relation]) -> Pattern {
-    let mut flags: Vec<Option<Flag>> = primary.iter().map(|p| p.then_some(Flag::Primary)).collect();
-    let mut audit: Vec<AuditEntry> = flags
+    let flags: Vec<Option<Flag>> = primary.iter().map(|p| p.then_some(Flag::Primary)).collect();
+    let audit: Vec<AuditEntry> = flags
         .iter()
         .enumerate()
         .filter(|(_, f)| f.is_some())
@@ -100,36 +100,62 @@ pub fn suppress(size: &[i64], primary: &[bool], relations: &[Relation]) -> Patte
             reason: "effectif inférieur au seuil".into(),
         })
         .collect();
-    // Relations a cell belongs to, to revisit only what a new suppression touches.
+    let mut pattern = Pattern { flags, audit };
+    propagate(
+        size,
+        &mut pattern,
+        relations,
+        (0..relations.len()).collect(),
+    );
+    pattern
+}
+
+/// The relations each cell belongs to.
+fn membership(relations: &[Relation]) -> HashMap<usize, Vec<usize>> {
     let mut member_of: HashMap<usize, Vec<usize>> = HashMap::new();
     for (r, rel) in relations.iter().enumerate() {
         for &c in std::iter::once(&rel.total).chain(&rel.parts) {
             member_of.entry(c).or_default().push(r);
         }
     }
-    let mut queue: Vec<usize> = (0..relations.len()).collect();
-    let mut queued = vec![true; relations.len()];
+    member_of
+}
+
+/// The complement chosen in a relation: the smallest unsuppressed inner
+/// cell, else the total. An empty cell protects nothing (its other
+/// relations may well say it is zero), so it comes last.
+fn complement(size: &[i64], flags: &[Option<Flag>], rel: &Relation) -> Option<usize> {
+    rel.parts
+        .iter()
+        .copied()
+        .filter(|&c| flags[c].is_none())
+        .min_by_key(|&c| (size[c] == 0, size[c], c))
+        .or_else(|| flags[rel.total].is_none().then_some(rel.total))
+}
+
+/// Adds complements until no relation holds a lone suppressed cell,
+/// starting from the relations in `queue`.
+fn propagate(size: &[i64], pattern: &mut Pattern, relations: &[Relation], mut queue: Vec<usize>) {
+    let member_of = membership(relations);
+    let mut queued = vec![false; relations.len()];
+    for &r in &queue {
+        queued[r] = true;
+    }
     while let Some(r) = queue.pop() {
         queued[r] = false;
         let rel = &relations[r];
         let suppressed = std::iter::once(&rel.total)
             .chain(&rel.parts)
-            .filter(|&&c| flags[c].is_some())
+            .filter(|&&c| pattern.flags[c].is_some())
             .count();
         if suppressed != 1 {
             continue;
         }
-        // The smallest unsuppressed inner cell, else the total.
-        let complement = rel
-            .parts
-            .iter()
-            .copied()
-            .filter(|&c| flags[c].is_none())
-            .min_by_key(|&c| (size[c], c))
-            .or_else(|| flags[rel.total].is_none().then_some(rel.total));
-        let Some(cell) = complement else { continue };
-        flags[cell] = Some(Flag::Secondary);
-        audit.push(AuditEntry {
+        let Some(cell) = complement(size, &pattern.flags, rel) else {
+            continue;
+        };
+        pattern.flags[cell] = Some(Flag::Secondary);
+        pattern.audit.push(AuditEntry {
             cell,
             flag: Flag::Secondary,
             reason: format!("complément de la relation {}", rel.label),
@@ -141,11 +167,63 @@ pub fn suppress(size: &[i64], primary: &[bool], relations: &[Relation]) -> Patte
             }
         }
     }
-    Pattern { flags, audit }
+}
+
+/// Strengthens a pattern around cells the attacker could recompute too
+/// narrowly: each relation of an exposed cell gets one more complement,
+/// then no relation is left with a lone suppressed cell. Returns how many
+/// cells were added.
+pub fn reinforce(
+    size: &[i64],
+    pattern: &mut Pattern,
+    relations: &[Relation],
+    exposed: &[usize],
+) -> usize {
+    let member_of = membership(relations);
+    let before = pattern.audit.len();
+    let mut touched = Vec::new();
+    for &cell in exposed {
+        // The cell's own relations first; when they are all suppressed
+        // already, those of the suppressed cells next to it, and so on.
+        let mut around = vec![cell];
+        let mut seen: std::collections::HashSet<usize> = around.iter().copied().collect();
+        for _ in 0..4 {
+            let mut added = false;
+            let mut next = Vec::new();
+            for &c in &around {
+                for &r in member_of.get(&c).into_iter().flatten() {
+                    let rel = &relations[r];
+                    if let Some(k) = complement(size, &pattern.flags, rel) {
+                        pattern.flags[k] = Some(Flag::Secondary);
+                        pattern.audit.push(AuditEntry {
+                            cell: k,
+                            flag: Flag::Secondary,
+                            reason: format!("renfort contre l'attaque, relation {}", rel.label),
+                        });
+                        touched.extend(member_of.get(&k).into_iter().flatten().copied());
+                        added = true;
+                    }
+                    for &m in std::iter::once(&rel.total).chain(&rel.parts) {
+                        if seen.insert(m) {
+                            next.push(m);
+                        }
+                    }
+                }
+            }
+            if added {
+                break;
+            }
+            around = next;
+        }
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    propagate(size, pattern, relations, touched);
+    pattern.audit.len() - before
 }
 
 /// The key of a cube cell (SPEC §6).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct CellKey {
     pub periode: String,
     pub type_periode: String,
@@ -291,6 +369,14 @@ impl CubeCells {
         }
     }
 
+    /// Each cell's largest count: complements are chosen small.
+    fn sizes(&self) -> Vec<i64> {
+        self.counts
+            .iter()
+            .map(|c| c.iter().copied().max().unwrap_or(0))
+            .collect()
+    }
+
     /// The suppression pattern at `threshold`.
     pub fn protect(&self, threshold: i64) -> Pattern {
         let primary: Vec<bool> = self
@@ -298,12 +384,38 @@ impl CubeCells {
             .iter()
             .map(|c| c.iter().any(|&v| is_primary(v, threshold)))
             .collect();
-        let size: Vec<i64> = self
-            .counts
-            .iter()
-            .map(|c| c.iter().copied().max().unwrap_or(0))
-            .collect();
-        suppress(&size, &primary, &self.relations)
+        suppress(&self.sizes(), &primary, &self.relations)
+    }
+
+    /// The pattern at `threshold`, then attacked and reinforced until the
+    /// attacker proves every positive count of every suppressed cell at
+    /// least `protection` wide (at most `rounds` times). Returns the
+    /// pattern and the last attack.
+    pub fn protect_against_attack(
+        &self,
+        threshold: i64,
+        protection: f64,
+        rounds: usize,
+    ) -> (Pattern, crate::attack::Report) {
+        let size = self.sizes();
+        let mut pattern = self.protect(threshold);
+        let mut report = crate::attack::attack_cells(self, &pattern, protection);
+        for _ in 0..rounds {
+            let mut exposed: Vec<usize> = report
+                .narrow
+                .iter()
+                .chain(&report.unproven)
+                .map(|f| f.cell)
+                .collect();
+            exposed.sort_unstable();
+            exposed.dedup();
+            if exposed.is_empty() || reinforce(&size, &mut pattern, &self.relations, &exposed) == 0
+            {
+                break;
+            }
+            report = crate::attack::attack_cells(self, &pattern, protection);
+        }
+        (pattern, report)
     }
 }
 
@@ -578,64 +690,21 @@ pub fn clear(batch: &RecordBatch, measures: &[&str], pattern: &Pattern) -> crate
 }
 
 #[cfg(test)]
-pub(crate) mod attacker {
-    //! The attacker: for each suppressed cell, minimise then maximise it
-    //! subject to every published value, every relation and non-negativity.
+mod tests {
     use super::*;
-    use minilp::{ComparisonOp, OptimizationDirection, Problem};
+    use crate::attack::{exact_intervals, Additivity};
 
-    /// The interval the attacker can prove for each suppressed cell.
-    pub fn intervals(
+    fn intervals(
         values: &[i64],
         relations: &[Relation],
         pattern: &Pattern,
     ) -> Vec<(usize, f64, f64)> {
-        let suppressed: Vec<usize> = (0..values.len())
-            .filter(|&c| pattern.suppressed(c))
-            .collect();
-        let upper: f64 = values.iter().map(|&v| v as f64).sum::<f64>() + 1.0;
-        suppressed
-            .iter()
-            .map(|&target| {
-                let mut bounds = [0.0; 2];
-                for (k, dir) in [
-                    OptimizationDirection::Minimize,
-                    OptimizationDirection::Maximize,
-                ]
-                .into_iter()
-                .enumerate()
-                {
-                    let mut lp = Problem::new(dir);
-                    let vars: Vec<_> = (0..values.len())
-                        .map(|c| {
-                            let obj = if c == target { 1.0 } else { 0.0 };
-                            if pattern.suppressed(c) {
-                                lp.add_var(obj, (0.0, upper))
-                            } else {
-                                lp.add_var(obj, (values[c] as f64, values[c] as f64))
-                            }
-                        })
-                        .collect();
-                    for rel in relations {
-                        let mut expr: Vec<(minilp::Variable, f64)> = vec![(vars[rel.total], 1.0)];
-                        expr.extend(rel.parts.iter().map(|&p| (vars[p], -1.0)));
-                        lp.add_constraint(&expr[..], ComparisonOp::Eq, 0.0);
-                    }
-                    bounds[k] = lp
-                        .solve()
-                        .expect("the true table is a solution")
-                        .objective();
-                }
-                (target, bounds[0], bounds[1])
-            })
+        let suppressed: Vec<bool> = (0..values.len()).map(|c| pattern.suppressed(c)).collect();
+        exact_intervals(values, relations, &suppressed, Additivity::Additive)
+            .into_iter()
+            .map(|f| (f.cell, f.min, f.max))
             .collect()
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::attacker::intervals;
-    use super::*;
 
     fn rel(total: usize, parts: &[usize]) -> Relation {
         Relation {

@@ -9,6 +9,7 @@
 //! ```
 
 pub mod app;
+pub mod attack;
 pub mod cli;
 pub mod deliver;
 pub mod disclosure;

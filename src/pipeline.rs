@@ -34,6 +34,8 @@ pub struct RunConfig {
     pub keep_stage: bool,
     /// Recipients to deliver to (TOML), if any.
     pub recipients: Option<PathBuf>,
+    /// Attack cleared cubes and reinforce their suppression.
+    pub attack: bool,
     /// A policy replacing the shipped Annex 1 policy.
     pub policy: Option<PathBuf>,
 }
@@ -50,6 +52,7 @@ impl RunConfig {
             memory_limit: "2GB".into(),
             threads: None,
             keep_stage: false,
+            attack: false,
             recipients: None,
             policy: None,
         }
@@ -324,6 +327,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
                 .map(|i| (i.fichier.clone(), i.sha256.clone()))
                 .collect(),
             out: &cfg.out,
+            attack: cfg.attack,
         };
         for (r, key) in recipients.iter().zip(&keys) {
             let (m, secrecy_secs) = deliver::deliver(&ctx, r, key.as_ref())?;

@@ -1475,3 +1475,57 @@ fn report_loads_in_headless_chromium() {
         png.len()
     );
 }
+
+/// `run --attack`: every suppressed count of the committee's cubes is
+/// proven at least `niveau_protection` wide, and the proof is on file.
+#[test]
+fn attacked_and_reinforced_aggregates_resist_the_attacker() {
+    let run = Run::new().extracts(FIXTURE);
+    std::fs::write(
+        run.path("destinataires.toml"),
+        "[[destinataires]]\nnom = \"comite\"\nclasse = \"comite\"\nniveau_protection = 1\n",
+    )
+    .unwrap();
+    let mut args = run_args("2026-06-30");
+    args.extend(["--recipients", "{tmp}/destinataires.toml", "--attack"].map(String::from));
+    let run = run.args(args);
+    run.succeeds();
+    let attack: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.path("sortie/secret/attaque-comite.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(attack["niveau_protection"], 1);
+    let families = attack["familles"].as_array().unwrap();
+    assert_eq!(families.len(), 3);
+    let mut suppressed = 0;
+    for f in families {
+        suppressed += f["cellules_supprimees"].as_u64().unwrap();
+        assert_eq!(f["cellules_exposees"].as_array().unwrap().len(), 0, "{f}");
+        assert_eq!(f["effectifs_recalcules"], 0);
+        assert_eq!(
+            f["effectifs_prouves_proteges"].as_u64().unwrap()
+                + f["zeros_deduits"].as_u64().unwrap(),
+            f["effectifs_examines"].as_u64().unwrap(),
+            "every positive count is proven protected: {f}"
+        );
+    }
+    assert!(suppressed > 0, "the fixture is small: cells are suppressed");
+    // The attack file is internal: it is not part of the delivery.
+    assert!(!run
+        .path("sortie/livraisons/comite/attaque-comite.json")
+        .exists());
+
+    // In this fixture a region's whole T1 holds a single entry: no pattern
+    // can keep it two units wide, so the run fails closed and delivers nothing.
+    std::fs::write(
+        run.path("destinataires.toml"),
+        "[[destinataires]]\nnom = \"comite\"\nclasse = \"comite\"\nniveau_protection = 2\n",
+    )
+    .unwrap();
+    std::fs::remove_dir_all(run.path("sortie")).unwrap();
+    let out = run.output();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("attaque-comite.json"), "{stderr}");
+    assert!(!run.path("sortie/livraisons/comite").exists());
+}

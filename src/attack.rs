@@ -437,6 +437,29 @@ fn attack_component(
             }
         }
     };
+    // The hidden cells one relation away from `frontier` not yet `seen`,
+    // following at most `branch` of them per relation (the largest first).
+    let ring = |frontier: &[usize], branch: usize, stamp: usize, seen: &mut [usize]| {
+        let mut next = Vec::new();
+        for &j in frontier {
+            for &k in &relations_of[j] {
+                let mut others: Vec<usize> = hidden[k]
+                    .iter()
+                    .copied()
+                    .filter(|&c| seen[c] != stamp)
+                    .collect();
+                if others.len() > branch {
+                    others.sort_by_key(|&c| std::cmp::Reverse(values[comp.cells[c]]));
+                    others.truncate(branch);
+                }
+                for c in others {
+                    seen[c] = stamp;
+                    next.push(c);
+                }
+            }
+        }
+        next
+    };
     let mut seen = vec![usize::MAX; n];
     let mut stamp = 0usize;
     for i in 0..n {
@@ -448,17 +471,7 @@ fn attack_component(
             let mut free = vec![i];
             let mut frontier = vec![i];
             for _ in 0..PATCH_RADIUS {
-                let mut next = Vec::new();
-                for &j in &frontier {
-                    for &k in &relations_of[j] {
-                        for &c in &hidden[k] {
-                            if seen[c] != stamp {
-                                seen[c] = stamp;
-                                next.push(c);
-                            }
-                        }
-                    }
-                }
+                let next = ring(&frontier, usize::MAX, stamp, &mut seen);
                 if free.len() + next.len() > PATCH_CAP {
                     break;
                 }
@@ -506,24 +519,7 @@ fn attack_component(
             let mut free = vec![i];
             let mut frontier = vec![i];
             for _ in 0..max_radius {
-                let mut next = Vec::new();
-                for &j in &frontier {
-                    for &k in &relations_of[j] {
-                        let mut others: Vec<usize> = hidden[k]
-                            .iter()
-                            .copied()
-                            .filter(|&c| seen[c] != stamp)
-                            .collect();
-                        if others.len() > branch {
-                            others.sort_by_key(|&c| std::cmp::Reverse(values[comp.cells[c]]));
-                            others.truncate(branch);
-                        }
-                        for c in others {
-                            seen[c] = stamp;
-                            next.push(c);
-                        }
-                    }
-                }
+                let next = ring(&frontier, branch, stamp, &mut seen);
                 if next.is_empty() || free.len() + next.len() > NEIGHBOURHOOD_CAP {
                     // Every hidden cell linked to `i` is free: the interval is exact.
                     exact[i] = next.is_empty() && branch == usize::MAX;

@@ -10,9 +10,12 @@
 //! to their region, regions to France, months to their period): no relation
 //! may hold exactly one suppressed cell, since that cell would then be its
 //! total minus the published others. Complements are chosen to lose little:
-//! the smallest unsuppressed inner cell of the relation first, the total
-//! only when no inner cell is left. The tests check the result against an
-//! attacker who solves the linear programmes.
+//! the smallest non-empty unsuppressed inner cell of the relation first, the
+//! total only when no inner cell is left. That rule alone can leave a cell
+//! pinned through several relations at once:
+//! [`CubeCells::protect_against_attack`] then runs the attacker of
+//! [`crate::attack`] and [`reinforce`]s the pattern until every suppressed
+//! count is proven protected.
 
 use std::collections::HashMap;
 

@@ -133,28 +133,45 @@ pub fn attack_cells(cells: &CubeCells, pattern: &Pattern, protection: f64) -> Re
         largest_component: components.iter().map(|c| c.cells.len()).max().unwrap_or(0),
         ..Report::default()
     };
-    for (m, name) in cells.count_names.iter().enumerate() {
-        let values: Vec<i64> = cells.counts.iter().map(|c| c[m]).collect();
-        let mut r = attack_components(
-            &values,
-            &cells.relations,
-            &suppressed,
-            &components,
-            Additivity::of(name),
-            protection,
-        );
-        for f in r
-            .pinned
-            .iter_mut()
-            .chain(r.narrow.iter_mut())
-            .chain(r.unproven.iter_mut())
-            .chain(r.narrowest.iter_mut())
-        {
-            f.measure = m;
-        }
-        r.components = 0;
-        report.merge(r);
-    }
+    let values: Vec<Vec<i64>> = (0..cells.count_names.len())
+        .map(|m| cells.counts.iter().map(|c| c[m]).collect())
+        .collect();
+    // Components in parallel; within one, the counts one after the other,
+    // so that the directions found for one count serve the next.
+    let found = components
+        .par_iter()
+        .map(|comp| {
+            let mut directions = Vec::new();
+            let mut report = Report::default();
+            for (m, name) in cells.count_names.iter().enumerate() {
+                let mut r = attack_component(
+                    &values[m],
+                    &cells.relations,
+                    &suppressed,
+                    comp,
+                    Additivity::of(name),
+                    protection,
+                    &mut directions,
+                );
+                for f in r
+                    .pinned
+                    .iter_mut()
+                    .chain(r.narrow.iter_mut())
+                    .chain(r.unproven.iter_mut())
+                    .chain(r.narrowest.iter_mut())
+                {
+                    f.measure = m;
+                }
+                r.components = 0;
+                report.merge(r);
+            }
+            report
+        })
+        .reduce(Report::default, |mut a, b| {
+            a.merge(b);
+            a
+        });
+    report.merge(found);
     report
 }
 
@@ -242,7 +259,17 @@ fn attack_components(
 ) -> Report {
     components
         .par_iter()
-        .map(|c| attack_component(values, relations, suppressed, c, additivity, protection))
+        .map(|c| {
+            attack_component(
+                values,
+                relations,
+                suppressed,
+                c,
+                additivity,
+                protection,
+                &mut Vec::new(),
+            )
+        })
         .reduce(Report::default, |mut a, b| {
             a.merge(b);
             a
@@ -348,6 +375,7 @@ fn attack_component(
     comp: &Component,
     additivity: Additivity,
     protection: f64,
+    directions: &mut Vec<Vec<(usize, f64)>>,
 ) -> Report {
     let n = comp.cells.len();
     let local: std::collections::HashMap<usize, usize> = comp
@@ -376,8 +404,8 @@ fn attack_component(
         largest_component: n,
         ..Report::default()
     };
+    let mut rows = Vec::new();
     {
-        let mut rows = Vec::new();
         let var = |c: usize| suppressed[c].then(|| local[&c]);
         for &r in &comp.relations {
             if relation_rows(&relations[r], values, &var, additivity, &mut rows) {
@@ -391,6 +419,76 @@ fn attack_component(
     let mut hi = lo.clone();
     let mut exact = vec![false; n];
     let wide = |lo: f64, hi: f64| whole_width(lo, hi) >= protection.max(1.0);
+    // Directions found for earlier counts: the true table moved along one,
+    // as far as this count's constraints allow, is another table the
+    // attacker cannot rule out.
+    let truth = lo.clone();
+    {
+        let mut rows_of: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (k, row) in rows.iter().enumerate() {
+            for &(v, _) in &row.terms {
+                rows_of[v].push(k);
+            }
+        }
+        let mut delta = vec![0.0; n];
+        for d in directions.iter() {
+            if d.iter().all(|&(v, _)| wide(lo[v], hi[v])) {
+                continue;
+            }
+            for &(v, dv) in d {
+                delta[v] = dv;
+            }
+            let (mut t_lo, mut t_hi) = (f64::NEG_INFINITY, f64::INFINITY);
+            for &(v, dv) in d {
+                if dv < 0.0 {
+                    t_hi = t_hi.min(truth[v] / -dv);
+                } else {
+                    t_lo = t_lo.max(-truth[v] / dv);
+                }
+            }
+            let mut touched: Vec<usize> = d
+                .iter()
+                .flat_map(|&(v, _)| rows_of[v].iter().copied())
+                .collect();
+            touched.sort_unstable();
+            touched.dedup();
+            for k in touched {
+                let row = &rows[k];
+                let slope: f64 = row.terms.iter().map(|&(v, c)| c * delta[v]).sum();
+                let at: f64 = row.terms.iter().map(|&(v, c)| c * truth[v]).sum();
+                if slope.abs() < EPS {
+                    continue;
+                }
+                // How far the row lets t go: rhs - at for ≤, at - rhs for ≥.
+                let (up, down) = match row.op {
+                    ComparisonOp::Eq => (0.0, 0.0),
+                    ComparisonOp::Le => ((row.rhs - at).max(0.0), f64::INFINITY),
+                    ComparisonOp::Ge => (f64::INFINITY, (at - row.rhs).max(0.0)),
+                };
+                // lhs(t) = at + t·slope must stay within [at - down, at + up].
+                if slope > 0.0 {
+                    t_hi = t_hi.min(up / slope);
+                    t_lo = t_lo.max(-down / slope);
+                } else {
+                    t_hi = t_hi.min(down / -slope);
+                    t_lo = t_lo.max(-up / -slope);
+                }
+            }
+            for &(v, dv) in d {
+                delta[v] = 0.0;
+                for t in [t_lo, t_hi] {
+                    if t.is_finite() {
+                        let x = truth[v] + t * dv;
+                        lo[v] = lo[v].min(x);
+                        hi[v] = hi[v].max(x);
+                    } else if (t > 0.0) == (dv > 0.0) {
+                        // An unbounded ray.
+                        hi[v] = f64::INFINITY;
+                    }
+                }
+            }
+        }
+    }
     // Solves with only `free` cells unknown and every other hidden cell at
     // its true value: a smaller feasible set, so any solution is a table the
     // attacker cannot rule out, and an unbounded one is unbounded in full.
@@ -463,6 +561,11 @@ fn attack_component(
     let mut seen = vec![usize::MAX; n];
     let mut stamp = 0usize;
     for i in 0..n {
+        // A zero is not sensitive: no programme of its own (other cells'
+        // programmes may still prove it wide).
+        if values[comp.cells[i]] == 0 {
+            continue;
+        }
         // First a patch around the cell, pushed in a random direction and its
         // opposite: one programme moves many hidden cells at once.
         if !wide(lo[i], hi[i]) {
@@ -499,10 +602,7 @@ fn attack_component(
                     &|j| flip * sign[position[&j]],
                     OptimizationDirection::Maximize,
                 ) {
-                    for (&j, &x) in free.iter().zip(&point) {
-                        lo[j] = lo[j].min(x);
-                        hi[j] = hi[j].max(x);
-                    }
+                    absorb(&free, &point, &truth, &mut lo, &mut hi, directions);
                 }
             }
         }
@@ -537,10 +637,7 @@ fn attack_component(
                     report.programmes += 1;
                     match solve(&free, &|j| if j == i { 1.0 } else { 0.0 }, dir) {
                         Some(point) => {
-                            for (&j, &x) in free.iter().zip(&point) {
-                                lo[j] = lo[j].min(x);
-                                hi[j] = hi[j].max(x);
-                            }
+                            absorb(&free, &point, &truth, &mut lo, &mut hi, directions);
                         }
                         None => hi[i] = f64::INFINITY,
                     }
@@ -586,6 +683,29 @@ fn attack_component(
         }
     }
     report
+}
+
+/// Widens the seen range of each `free` cell with a solution, and keeps the
+/// solution's direction from the true table for the next counts.
+fn absorb(
+    free: &[usize],
+    point: &[f64],
+    truth: &[f64],
+    lo: &mut [f64],
+    hi: &mut [f64],
+    directions: &mut Vec<Vec<(usize, f64)>>,
+) {
+    let mut direction = Vec::new();
+    for (&j, &x) in free.iter().zip(point) {
+        lo[j] = lo[j].min(x);
+        hi[j] = hi[j].max(x);
+        if (x - truth[j]).abs() > EPS {
+            direction.push((j, x - truth[j]));
+        }
+    }
+    if !direction.is_empty() {
+        directions.push(direction);
+    }
 }
 
 /// The exact interval of every suppressed cell (two programmes each, no
@@ -788,6 +908,56 @@ mod tests {
         // The singleton rule alone does leave cells exposed on such cubes:
         // the comparison above is not vacuous.
         assert!(exposed_seen > 0);
+    }
+
+    /// Directions found for one count are reused for the next: the result
+    /// must still be the exact attacker's, count by count.
+    #[test]
+    fn several_counts_share_directions_and_stay_exact() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+        for _ in 0..30 {
+            let (first, relations) = random_cube(&mut rng);
+            let is_leaf: Vec<bool> = {
+                let totals: std::collections::HashSet<usize> =
+                    relations.iter().map(|r| r.total).collect();
+                (0..first.len()).map(|c| !totals.contains(&c)).collect()
+            };
+            let derive = |f: &dyn Fn(i64) -> i64| {
+                let mut v: Vec<i64> = first
+                    .iter()
+                    .zip(&is_leaf)
+                    .map(|(&x, &leaf)| if leaf { f(x) } else { 0 })
+                    .collect();
+                for r in &relations {
+                    v[r.total] = r.parts.iter().map(|&p| v[p]).sum();
+                }
+                v
+            };
+            let measures = [first.clone(), derive(&|x| x / 2), derive(&|x| x % 5)];
+            let mut cube = cells(&first, &relations);
+            cube.count_names = vec!["a".into(), "b".into(), "c".into()];
+            cube.counts = (0..first.len())
+                .map(|c| measures.iter().map(|m| m[c]).collect())
+                .collect();
+            let pattern = cube.protect(11);
+            let suppressed: Vec<bool> = (0..first.len()).map(|c| pattern.suppressed(c)).collect();
+            let report = attack_cells(&cube, &pattern, 1.0);
+            assert!(report.unproven.is_empty());
+            for (m, values) in measures.iter().enumerate() {
+                let mut found: Vec<usize> = report
+                    .narrow
+                    .iter()
+                    .filter(|f| f.measure == m)
+                    .map(|f| f.cell)
+                    .collect();
+                found.sort_unstable();
+                assert_eq!(
+                    found,
+                    exactly_narrow(values, &relations, &suppressed, 1.0),
+                    "count {m}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -528,6 +528,9 @@ fn attack_component(
             lp.add_constraint(expr, row.op, row.rhs);
         }
         match lp.solve() {
+            // minilp may report an unbounded programme as an infinite
+            // objective with finite values.
+            Ok(s) if !s.objective().is_finite() => None,
             Ok(s) => Some(vars.iter().map(|&v| s[v]).collect::<Vec<f64>>()),
             Err(minilp::Error::Unbounded) => None,
             Err(minilp::Error::Infeasible) => {
@@ -862,12 +865,14 @@ mod tests {
             code_geo: None,
             dimension: String::new(),
             modalite: String::new(),
+            motif: None,
         };
         CubeCells {
             count_names: vec!["nb_positionnements".into()],
             keys: vec![key; values.len()],
             counts: values.iter().map(|&v| vec![v]).collect(),
             relations: relations.to_vec(),
+            parent_region: Default::default(),
         }
     }
 

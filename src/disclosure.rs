@@ -108,6 +108,7 @@ pub fn suppress(size: &[i64], primary: &[bool], relations: &[Relation]) -> Patte
         size,
         &mut pattern,
         relations,
+        &[],
         (0..relations.len()).collect(),
     );
     pattern
@@ -127,18 +128,31 @@ fn membership(relations: &[Relation]) -> HashMap<usize, Vec<usize>> {
 /// The complement chosen in a relation: the smallest unsuppressed inner
 /// cell, else the total. An empty cell protects nothing (its other
 /// relations may well say it is zero), so it comes last.
-fn complement(size: &[i64], flags: &[Option<Flag>], rel: &Relation) -> Option<usize> {
+fn complement(
+    size: &[i64],
+    flags: &[Option<Flag>],
+    locked: &[bool],
+    rel: &Relation,
+) -> Option<usize> {
+    let free = |c: usize| flags[c].is_none() && !locked.get(c).copied().unwrap_or(false);
     rel.parts
         .iter()
         .copied()
-        .filter(|&c| flags[c].is_none())
+        .filter(|&c| free(c))
         .min_by_key(|&c| (size[c] == 0, size[c], c))
-        .or_else(|| flags[rel.total].is_none().then_some(rel.total))
+        .or_else(|| free(rel.total).then_some(rel.total))
 }
 
 /// Adds complements until no relation holds a lone suppressed cell,
 /// starting from the relations in `queue`.
-fn propagate(size: &[i64], pattern: &mut Pattern, relations: &[Relation], mut queue: Vec<usize>) {
+/// Cells marked `locked` are published elsewhere and never chosen.
+fn propagate(
+    size: &[i64],
+    pattern: &mut Pattern,
+    relations: &[Relation],
+    locked: &[bool],
+    mut queue: Vec<usize>,
+) {
     let member_of = membership(relations);
     let mut queued = vec![false; relations.len()];
     for &r in &queue {
@@ -154,7 +168,7 @@ fn propagate(size: &[i64], pattern: &mut Pattern, relations: &[Relation], mut qu
         if suppressed != 1 {
             continue;
         }
-        let Some(cell) = complement(size, &pattern.flags, rel) else {
+        let Some(cell) = complement(size, &pattern.flags, locked, rel) else {
             continue;
         };
         pattern.flags[cell] = Some(Flag::Secondary);
@@ -196,7 +210,7 @@ pub fn reinforce(
             for &c in &around {
                 for &r in member_of.get(&c).into_iter().flatten() {
                     let rel = &relations[r];
-                    if let Some(k) = complement(size, &pattern.flags, rel) {
+                    if let Some(k) = complement(size, &pattern.flags, &[], rel) {
                         pattern.flags[k] = Some(Flag::Secondary);
                         pattern.audit.push(AuditEntry {
                             cell: k,
@@ -221,7 +235,7 @@ pub fn reinforce(
     }
     touched.sort_unstable();
     touched.dedup();
-    propagate(size, pattern, relations, touched);
+    propagate(size, pattern, relations, &[], touched);
     pattern.audit.len() - before
 }
 
@@ -234,6 +248,9 @@ pub struct CellKey {
     pub code_geo: Option<String>,
     pub dimension: String,
     pub modalite: String,
+    /// For the abandon cube: the reason (`ensemble` for all reasons).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub motif: Option<String>,
 }
 
 /// The two families of cells: each has its own counts and relations, as
@@ -253,6 +270,8 @@ pub struct CubeCells {
     pub keys: Vec<CellKey>,
     pub counts: Vec<Vec<i64>>,
     pub relations: Vec<Relation>,
+    /// Département or zone (level, code) → region, as used for the relations.
+    pub parent_region: HashMap<(String, String), String>,
 }
 
 fn period_of_month(month: &str) -> Option<String> {
@@ -307,6 +326,14 @@ impl CubeCells {
                     "territoires"
                 };
                 groups.entry((p, kind)).or_default().push(i);
+            }
+            // Reasons → all reasons.
+            if k.motif.as_deref().is_some_and(|m| m != "ensemble") {
+                let total = CellKey {
+                    motif: Some("ensemble".into()),
+                    ..k.clone()
+                };
+                groups.entry((total, "motifs")).or_default().push(i);
             }
             // Months → their period.
             if k.type_periode == "mois" {
@@ -369,6 +396,7 @@ impl CubeCells {
             keys,
             counts,
             relations,
+            parent_region: parent_region.clone(),
         }
     }
 
@@ -452,6 +480,7 @@ pub fn cube_cells(stage: &crate::stage::Stage, query: &str) -> crate::Result<Cub
             code_geo: r.get(3)?,
             dimension: r.get(4)?,
             modalite: r.get(5)?,
+            motif: None,
         };
         let c: Vec<i64> = (0..n)
             .map(|i| r.get::<_, i64>(6 + i))
@@ -466,18 +495,10 @@ pub fn cube_cells(stage: &crate::stage::Stage, query: &str) -> crate::Result<Cub
     Ok(CubeCells::new(count_names, keys, counts, &parent_region))
 }
 
-/// The flag of each row of a cube batch from the patterns of the cell
-/// families: a row is suppressed when any family suppresses its key (`A`
-/// over `D`); a row whose key no family knows is suppressed (fail-closed).
-fn key_flags(
-    batch: &RecordBatch,
-    families: &[&(CubeCells, Pattern)],
-) -> crate::Result<Vec<Option<Flag>>> {
+/// The cell key of each row of a cube batch (with its `motif_code` when
+/// `with_motif`).
+fn batch_keys(batch: &RecordBatch, with_motif: bool) -> crate::Result<Vec<CellKey>> {
     use arrow::array::{Array, AsArray};
-    let indexes: Vec<HashMap<&CellKey, usize>> = families
-        .iter()
-        .map(|(cells, _)| cells.keys.iter().enumerate().map(|(i, k)| (k, i)).collect())
-        .collect();
     let text = |name: &str| -> crate::Result<arrow::array::StringArray> {
         let col = batch
             .column_by_name(name)
@@ -496,18 +517,40 @@ fn key_flags(
         text("dimension")?,
         text("modalite")?,
     ];
+    let motif = if with_motif {
+        Some(text("motif_code")?)
+    } else {
+        None
+    };
     let get =
         |c: &arrow::array::StringArray, r: usize| (!c.is_null(r)).then(|| c.value(r).to_string());
     Ok((0..batch.num_rows())
-        .map(|r| {
-            let key = CellKey {
-                periode: get(&cols[0], r).unwrap_or_default(),
-                type_periode: get(&cols[1], r).unwrap_or_default(),
-                niveau_geo: get(&cols[2], r).unwrap_or_default(),
-                code_geo: get(&cols[3], r),
-                dimension: get(&cols[4], r).unwrap_or_default(),
-                modalite: get(&cols[5], r).unwrap_or_default(),
-            };
+        .map(|r| CellKey {
+            periode: get(&cols[0], r).unwrap_or_default(),
+            type_periode: get(&cols[1], r).unwrap_or_default(),
+            niveau_geo: get(&cols[2], r).unwrap_or_default(),
+            code_geo: get(&cols[3], r),
+            dimension: get(&cols[4], r).unwrap_or_default(),
+            modalite: get(&cols[5], r).unwrap_or_default(),
+            motif: motif.as_ref().map(|m| get(m, r).unwrap_or_default()),
+        })
+        .collect())
+}
+
+/// The flag of each row of a cube batch from the patterns of the cell
+/// families: a row is suppressed when any family suppresses its key (`A`
+/// over `D`); a row whose key no family knows is suppressed (fail-closed).
+fn key_flags(
+    batch: &RecordBatch,
+    families: &[&(CubeCells, Pattern)],
+) -> crate::Result<Vec<Option<Flag>>> {
+    let indexes: Vec<HashMap<&CellKey, usize>> = families
+        .iter()
+        .map(|(cells, _)| cells.keys.iter().enumerate().map(|(i, k)| (k, i)).collect())
+        .collect();
+    Ok(batch_keys(batch, false)?
+        .into_iter()
+        .map(|key| {
             let mut known = false;
             let mut flag = None;
             for ((_, pattern), index) in families.iter().zip(&indexes) {
@@ -545,10 +588,13 @@ pub fn clear_cube(
     )
 }
 
-/// Clears the abandon cube: each key's rows first take the key's flag,
-/// then, within a key, reasons (`motif_code`) whose count is below the
-/// threshold are suppressed with a complement so that the `ensemble` row
-/// does not give them away.
+/// Clears the abandon cube. Each row is a key and a reason (`motif_code`,
+/// `ensemble` for all reasons). Rows first take their key's flag from the
+/// families; a reason whose count is below the threshold is suppressed;
+/// then complements are added so that no relation holds a lone hidden row:
+/// reasons add up to `ensemble`, and each reason's rows follow the same
+/// geographic, modality and month relations as the cube. `ensemble` rows
+/// published in the funnel are never chosen as complements.
 pub fn clear_by_motif(
     batch: &RecordBatch,
     measures: &[&str],
@@ -556,14 +602,8 @@ pub fn clear_by_motif(
     threshold: i64,
 ) -> crate::Result<Cleared> {
     use arrow::array::{Array, AsArray};
-    let mut flags = key_flags(batch, families)?;
-    let motif = arrow::compute::cast(
-        batch
-            .column_by_name("motif_code")
-            .ok_or_else(|| crate::Error::Internal("abandons lacks motif_code".into()))?,
-        &arrow::datatypes::DataType::Utf8,
-    )?;
-    let motif = motif.as_string::<i32>();
+    let key_flag = key_flags(batch, families)?;
+    let keys = batch_keys(batch, true)?;
     let counts = arrow::compute::cast(
         batch
             .column_by_name("nb_abandons")
@@ -571,76 +611,46 @@ pub fn clear_by_motif(
         &arrow::datatypes::DataType::Int64,
     )?;
     let counts = counts.as_primitive::<arrow::datatypes::Int64Type>();
-    let key_cols: Vec<arrow::array::StringArray> = [
-        "periode",
-        "type_periode",
-        "niveau_geo",
-        "code_geo",
-        "dimension",
-        "modalite",
-    ]
-    .iter()
-    .map(|n| {
-        let col = batch.column_by_name(n).expect("cube key column");
-        arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8)
-            .map(|a| a.as_string::<i32>().clone())
-    })
-    .collect::<Result<_, _>>()?;
-    let mut groups: HashMap<Vec<Option<String>>, Vec<usize>> = HashMap::new();
-    for r in 0..batch.num_rows() {
-        let key: Vec<Option<String>> = key_cols
-            .iter()
-            .map(|c| (!c.is_null(r)).then(|| c.value(r).to_string()))
-            .collect();
-        groups.entry(key).or_default().push(r);
-    }
-    for rows in groups.values() {
-        let Some(&total) = rows.iter().find(|&&r| motif.value(r) == "ensemble") else {
-            continue;
-        };
-        let parts: Vec<usize> = rows.iter().copied().filter(|&r| r != total).collect();
-        if parts.is_empty() {
-            continue;
-        }
-        // Local indices: 0 = ensemble, 1.. = reasons.
-        let local: Vec<usize> = std::iter::once(total)
-            .chain(parts.iter().copied())
-            .collect();
-        let size: Vec<i64> = local
-            .iter()
-            .map(|&r| {
-                if counts.is_null(r) {
-                    0
-                } else {
-                    counts.value(r)
-                }
-            })
-            .collect();
-        let primary: Vec<bool> = local
-            .iter()
-            .zip(&size)
-            .map(|(&r, &v)| flags[r].is_some() || is_primary(v, threshold))
-            .collect();
-        let relation = Relation {
-            total: 0,
-            parts: (1..local.len()).collect(),
-            label: "motifs".into(),
-        };
-        let pattern = suppress(&size, &primary, &[relation]);
-        for (i, &r) in local.iter().enumerate() {
-            if flags[r].is_none() {
-                flags[r] = pattern.flags[i];
+    let count: Vec<i64> = (0..batch.num_rows())
+        .map(|r| {
+            if counts.is_null(r) {
+                0
+            } else {
+                counts.value(r)
             }
+        })
+        .collect();
+    let locked: Vec<bool> = keys
+        .iter()
+        .zip(&key_flag)
+        .map(|(k, f)| k.motif.as_deref() == Some("ensemble") && f.is_none())
+        .collect();
+    let mut flags = key_flag;
+    let mut audit = Vec::new();
+    for (r, f) in flags.iter_mut().enumerate() {
+        if f.is_none() && is_primary(count[r], threshold) {
+            *f = Some(Flag::Primary);
+            audit.push(AuditEntry {
+                cell: r,
+                flag: Flag::Primary,
+                reason: "effectif inférieur au seuil".into(),
+            });
         }
     }
-    clear(
-        batch,
-        measures,
-        &Pattern {
-            flags,
-            audit: Vec::new(),
-        },
-    )
+    let parent_region = families
+        .first()
+        .map(|(c, _)| c.parent_region.clone())
+        .unwrap_or_default();
+    let cells = CubeCells::new(
+        vec!["nb_abandons".into()],
+        keys,
+        count.iter().map(|&c| vec![c]).collect(),
+        &parent_region,
+    );
+    let mut pattern = Pattern { flags, audit };
+    let all = (0..cells.relations.len()).collect();
+    propagate(&count, &mut pattern, &cells.relations, &locked, all);
+    clear(batch, measures, &pattern)
 }
 
 /// An aggregate that went through disclosure control: suppressed measures
@@ -848,6 +858,107 @@ mod tests {
         assert_eq!(b.column(2).as_string::<i32>().value(0), "A");
         assert!(b.column(2).is_null(1));
         assert_eq!(b.column(0).as_string::<i32>().value(0), "a");
+    }
+
+    /// A reason hidden in one département must not be recomputable from
+    /// its region's row for the same reason and the other départements'.
+    #[test]
+    fn abandon_reasons_are_protected_across_departements() {
+        use arrow::array::{Array, AsArray, Int64Array, StringArray};
+        use std::sync::Arc;
+        let key = |geo: &str, code: &str| CellKey {
+            periode: "2026-T1".into(),
+            type_periode: "quadrimestre".into(),
+            niveau_geo: geo.into(),
+            code_geo: Some(code.into()),
+            dimension: "ensemble".into(),
+            modalite: "ensemble".into(),
+            motif: None,
+        };
+        let parent: HashMap<(String, String), String> = [("d1", "R"), ("d2", "R")]
+            .map(|(d, r)| (("departement".to_string(), d.to_string()), r.to_string()))
+            .into_iter()
+            .collect();
+        // The funnel publishes every key's abandons: 23, 45 and 68.
+        let funnel = CubeCells::new(
+            vec!["nb_abandons".into()],
+            vec![
+                key("region", "R"),
+                key("departement", "d1"),
+                key("departement", "d2"),
+            ],
+            vec![vec![68], vec![23], vec![45]],
+            &parent,
+        );
+        let published = Pattern {
+            flags: vec![None; 3],
+            audit: vec![],
+        };
+        let rows = [
+            ("region", "R", "ensemble", 68),
+            ("region", "R", "X", 18),
+            ("region", "R", "Y", 50),
+            ("departement", "d1", "ensemble", 23),
+            ("departement", "d1", "X", 3),
+            ("departement", "d1", "Y", 20),
+            ("departement", "d2", "ensemble", 45),
+            ("departement", "d2", "X", 15),
+            ("departement", "d2", "Y", 30),
+        ];
+        type Row = (&'static str, &'static str, &'static str, i64);
+        let text = |f: &dyn Fn(&Row) -> String| {
+            Arc::new(rows.iter().map(f).map(Some).collect::<StringArray>()) as _
+        };
+        let batch = RecordBatch::try_from_iter(vec![
+            ("periode", text(&|_| "2026-T1".into())),
+            ("type_periode", text(&|_| "quadrimestre".into())),
+            ("niveau_geo", text(&|r| r.0.into())),
+            ("code_geo", text(&|r| r.1.into())),
+            ("dimension", text(&|_| "ensemble".into())),
+            ("modalite", text(&|_| "ensemble".into())),
+            ("motif_code", text(&|r| r.2.into())),
+            (
+                "nb_abandons",
+                Arc::new(rows.iter().map(|r| Some(r.3)).collect::<Int64Array>()) as _,
+            ),
+        ])
+        .unwrap();
+        let cleared =
+            clear_by_motif(&batch, &["nb_abandons"], &[&(funnel, published)], 11).unwrap();
+        let secret = cleared
+            .batch()
+            .column_by_name("secret")
+            .unwrap()
+            .as_string::<i32>()
+            .clone();
+        let hidden: Vec<bool> = (0..rows.len()).map(|r| !secret.is_null(r)).collect();
+        // d1 X is primary; d2 X protects it in the region's X relation, and
+        // d1 Y, d2 Y protect both in their départements' reason relations.
+        assert_eq!(
+            hidden,
+            vec![false, false, false, false, true, true, false, true, true]
+        );
+        // The attacker, given the reason relations and the region relations
+        // of each reason, pins nothing.
+        let keys = batch_keys(&batch, true).unwrap();
+        let cells = CubeCells::new(
+            vec!["nb_abandons".into()],
+            keys,
+            rows.iter().map(|r| vec![r.3]).collect(),
+            &parent,
+        );
+        let values: Vec<i64> = rows.iter().map(|r| r.3).collect();
+        for (cell, lo, hi) in crate::attack::exact_intervals(
+            &values,
+            &cells.relations,
+            &hidden,
+            crate::attack::Additivity::Additive,
+        )
+        .into_iter()
+        .map(|f| (f.cell, f.min, f.max))
+        {
+            assert!(hi - lo >= 1.0, "row {cell} pinned to [{lo}, {hi}]");
+        }
     }
 
     /// Property: on random two-level tables (région → départements, each

@@ -520,13 +520,7 @@ fn attack_component(
             .iter()
             .map(|&i| lp.add_var(weight(i), (0.0, f64::INFINITY)))
             .collect();
-        for row in &rows {
-            let mut expr = LinearExpr::empty();
-            for &(v, coef) in &row.terms {
-                expr.add(vars[v], coef);
-            }
-            lp.add_constraint(expr, row.op, row.rhs);
-        }
+        add_rows(&mut lp, &vars, &rows);
         match lp.solve() {
             // minilp may report an unbounded programme as an infinite
             // objective with finite values.
@@ -688,6 +682,17 @@ fn attack_component(
     report
 }
 
+/// Adds the constraints, `vars[v]` standing for the rows' variable `v`.
+fn add_rows(lp: &mut Problem, vars: &[minilp::Variable], rows: &[Row]) {
+    for row in rows {
+        let mut expr = LinearExpr::empty();
+        for &(v, coef) in &row.terms {
+            expr.add(vars[v], coef);
+        }
+        lp.add_constraint(expr, row.op, row.rhs);
+    }
+}
+
 /// Widens the seen range of each `free` cell with a solution, and keeps the
 /// solution's direction from the true table for the next counts.
 fn absorb(
@@ -747,13 +752,7 @@ pub fn exact_intervals(
                     }
                 })
                 .collect();
-            for row in &rows {
-                let mut expr = LinearExpr::empty();
-                for &(v, coef) in &row.terms {
-                    expr.add(vars[v], coef);
-                }
-                lp.add_constraint(expr, row.op, row.rhs);
-            }
+            add_rows(&mut lp, &vars, &rows);
             bounds[k] = match lp.solve() {
                 Ok(s) => s.objective(),
                 Err(minilp::Error::Unbounded) => f64::INFINITY,

@@ -19,6 +19,8 @@
 //!   witness. Cells that stay narrow get both of their programmes solved
 //!   exactly, and only those can be reported as exposed.
 
+use std::collections::HashMap;
+
 use minilp::{ComparisonOp, LinearExpr, OptimizationDirection, Problem};
 use rayon::prelude::*;
 
@@ -138,10 +140,18 @@ pub fn attack_cells(cells: &CubeCells, pattern: &Pattern, protection: f64) -> Re
         .collect();
     // Components in parallel; within one, the counts one after the other,
     // so that the directions found for one count serve the next.
+    let boxes = Boxes::new(cells, &suppressed);
     let found = components
         .par_iter()
         .map(|comp| {
-            let mut directions = Vec::new();
+            let mut directions = match &boxes {
+                Some(b) => {
+                    let local: HashMap<usize, usize> =
+                        comp.cells.iter().enumerate().map(|(i, &c)| (c, i)).collect();
+                    b.directions(comp, &local, protection)
+                }
+                None => Vec::new(),
+            };
             let mut report = Report::default();
             for (m, name) in cells.count_names.iter().enumerate() {
                 let mut r = attack_component(
@@ -227,7 +237,7 @@ fn components(suppressed: &[bool], relations: &[Relation]) -> Vec<Component> {
             }
         }
     }
-    let mut index = std::collections::HashMap::new();
+    let mut index = HashMap::new();
     let mut out: Vec<Component> = Vec::new();
     for c in (0..suppressed.len()).filter(|&c| suppressed[c]) {
         let root = find(&mut parent, c);
@@ -378,7 +388,7 @@ fn attack_component(
     directions: &mut Vec<Vec<(usize, f64)>>,
 ) -> Report {
     let n = comp.cells.len();
-    let local: std::collections::HashMap<usize, usize> = comp
+    let local: HashMap<usize, usize> = comp
         .cells
         .iter()
         .enumerate()
@@ -424,19 +434,22 @@ fn attack_component(
     // attacker cannot rule out.
     let truth = lo.clone();
     {
-        let mut rows_of: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut rows_of: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
         for (k, row) in rows.iter().enumerate() {
-            for &(v, _) in &row.terms {
-                rows_of[v].push(k);
+            for &(v, c) in &row.terms {
+                rows_of[v].push((k, c));
             }
         }
-        let mut delta = vec![0.0; n];
+        // Each row's left-hand side on the true table.
+        let at: Vec<f64> = rows
+            .iter()
+            .map(|row| row.terms.iter().map(|&(v, c)| c * truth[v]).sum())
+            .collect();
+        let mut slope = vec![0.0; rows.len()];
+        let mut touched = Vec::new();
         for d in directions.iter() {
             if d.iter().all(|&(v, _)| wide(lo[v], hi[v])) {
                 continue;
-            }
-            for &(v, dv) in d {
-                delta[v] = dv;
             }
             let (mut t_lo, mut t_hi) = (f64::NEG_INFINITY, f64::INFINITY);
             for &(v, dv) in d {
@@ -445,25 +458,24 @@ fn attack_component(
                 } else {
                     t_lo = t_lo.max(-truth[v] / dv);
                 }
+                for &(k, c) in &rows_of[v] {
+                    slope[k] += c * dv;
+                    touched.push(k);
+                }
             }
-            let mut touched: Vec<usize> = d
-                .iter()
-                .flat_map(|&(v, _)| rows_of[v].iter().copied())
-                .collect();
             touched.sort_unstable();
             touched.dedup();
-            for k in touched {
-                let row = &rows[k];
-                let slope: f64 = row.terms.iter().map(|&(v, c)| c * delta[v]).sum();
-                let at: f64 = row.terms.iter().map(|&(v, c)| c * truth[v]).sum();
+            for &k in &touched {
+                let slope = std::mem::take(&mut slope[k]);
                 if slope.abs() < EPS {
                     continue;
                 }
+                let row = &rows[k];
                 // How far the row lets t go: rhs - at for ≤, at - rhs for ≥.
                 let (up, down) = match row.op {
                     ComparisonOp::Eq => (0.0, 0.0),
-                    ComparisonOp::Le => ((row.rhs - at).max(0.0), f64::INFINITY),
-                    ComparisonOp::Ge => (f64::INFINITY, (at - row.rhs).max(0.0)),
+                    ComparisonOp::Le => ((row.rhs - at[k]).max(0.0), f64::INFINITY),
+                    ComparisonOp::Ge => (f64::INFINITY, (at[k] - row.rhs).max(0.0)),
                 };
                 // lhs(t) = at + t·slope must stay within [at - down, at + up].
                 if slope > 0.0 {
@@ -474,8 +486,8 @@ fn attack_component(
                     t_lo = t_lo.max(-up / -slope);
                 }
             }
+            touched.clear();
             for &(v, dv) in d {
-                delta[v] = 0.0;
                 for t in [t_lo, t_hi] {
                     if t.is_finite() {
                         let x = truth[v] + t * dv;
@@ -493,7 +505,7 @@ fn attack_component(
     // its true value: a smaller feasible set, so any solution is a table the
     // attacker cannot rule out, and an unbounded one is unbounded in full.
     let solve = |free: &[usize], weight: &dyn Fn(usize) -> f64, dir: OptimizationDirection| {
-        let position: std::collections::HashMap<usize, usize> = free
+        let position: HashMap<usize, usize> = free
             .iter()
             .enumerate()
             .map(|(p, &i)| (comp.cells[i], p))
@@ -590,7 +602,7 @@ fn attack_component(
                     }
                 })
                 .collect();
-            let position: std::collections::HashMap<usize, usize> =
+            let position: HashMap<usize, usize> =
                 free.iter().enumerate().map(|(p, &j)| (j, p)).collect();
             for flip in [1.0, -1.0] {
                 report.programmes += 1;
@@ -680,6 +692,272 @@ fn attack_component(
         }
     }
     report
+}
+
+/// Box directions, built from the cube's coordinates.
+///
+/// A cell sits at (place, period, modality, reason). Along one axis, a
+/// *move* adds a unit to the cell and takes one from a hidden sibling (a
+/// total moved this way takes its hidden parts along). The product of one
+/// move per axis — the corners of a box, signs alternating — leaves every
+/// relation of every axis unchanged. If all corners are hidden, the true
+/// table moved along the box, as far as non-negativity allows, is a table
+/// the attacker cannot rule out: no programme is needed. Every box is
+/// checked against the relations before it is used, so a wrong guess costs
+/// time, never soundness.
+struct Boxes<'a> {
+    cells: &'a CubeCells,
+    suppressed: &'a [bool],
+    coords: Vec<[u32; AXES]>,
+    at: HashMap<[u32; AXES], usize>,
+    /// The one axis each relation runs along (its total and parts differ there only).
+    axis: Vec<Option<usize>>,
+    /// The relations of each cell: (relation, the cell is its total).
+    member: Vec<Vec<(usize, bool)>>,
+}
+
+/// Place, period, modality, reason.
+const AXES: usize = 4;
+
+/// Moves tried along each axis, and boxes tried per cell.
+const MOVES_PER_AXIS: usize = 4;
+const BOXES_PER_CELL: usize = 64;
+
+impl<'a> Boxes<'a> {
+    /// None when the keys do not identify the cells.
+    fn new(cells: &'a CubeCells, suppressed: &'a [bool]) -> Option<Self> {
+        let mut names: [HashMap<(&str, Option<&str>), u32>; AXES] = Default::default();
+        let coords: Vec<[u32; AXES]> = cells
+            .keys
+            .iter()
+            .map(|k| {
+                let parts = [
+                    (k.niveau_geo.as_str(), k.code_geo.as_deref()),
+                    (k.type_periode.as_str(), Some(k.periode.as_str())),
+                    (k.dimension.as_str(), Some(k.modalite.as_str())),
+                    ("", k.motif.as_deref()),
+                ];
+                let mut c = [0u32; AXES];
+                for (a, name) in parts.into_iter().enumerate() {
+                    let next = names[a].len() as u32;
+                    c[a] = *names[a].entry(name).or_insert(next);
+                }
+                c
+            })
+            .collect();
+        let at: HashMap<[u32; AXES], usize> =
+            coords.iter().enumerate().map(|(i, &c)| (c, i)).collect();
+        if at.len() != coords.len() {
+            return None;
+        }
+        let mut member = vec![Vec::new(); coords.len()];
+        let axis = cells
+            .relations
+            .iter()
+            .enumerate()
+            .map(|(r, rel)| {
+                member[rel.total].push((r, true));
+                for &p in &rel.parts {
+                    member[p].push((r, false));
+                }
+                let differ = |p: usize| {
+                    (0..AXES)
+                        .filter(|&a| coords[p][a] != coords[rel.total][a])
+                        .collect::<Vec<_>>()
+                };
+                let a = differ(*rel.parts.first()?);
+                (a.len() == 1 && rel.parts.iter().all(|&p| differ(p) == a)).then(|| a[0])
+            })
+            .collect();
+        Some(Boxes {
+            cells,
+            suppressed,
+            coords,
+            at,
+            axis,
+            member,
+        })
+    }
+
+    /// Prefer hidden cells whose every count is large: they leave the most room.
+    fn room(&self, c: usize) -> (i64, i64) {
+        let counts = &self.cells.counts[c];
+        (
+            counts.iter().copied().min().unwrap_or(0),
+            counts.iter().copied().max().unwrap_or(0),
+        )
+    }
+
+    /// Adds `y` with `sign` to a move along `axis`, with one hidden part of
+    /// each relation `y` is the total of (and so on down). False when a
+    /// total has no hidden part to move with it.
+    fn down(&self, y: usize, axis: usize, sign: f64, out: &mut Vec<(u32, f64)>) -> bool {
+        out.push((self.coords[y][axis], sign));
+        self.member[y]
+            .iter()
+            .filter(|&&(r, total)| total && self.axis[r] == Some(axis))
+            .all(|&(r, _)| {
+                self.cells.relations[r]
+                    .parts
+                    .iter()
+                    .copied()
+                    .filter(|&z| self.suppressed[z])
+                    .max_by_key(|&z| self.room(z))
+                    .is_some_and(|z| self.down(z, axis, sign, out))
+            })
+    }
+
+    /// The moves of cell `x` along `axis`, in `x`'s own slice: with each of
+    /// its largest hidden siblings, or alone when it has no parent there.
+    fn moves(&self, x: usize, axis: usize) -> Vec<Vec<(u32, f64)>> {
+        let up = self.member[x]
+            .iter()
+            .find(|&&(r, total)| !total && self.axis[r] == Some(axis));
+        let mut out = Vec::new();
+        match up {
+            None => {
+                let mut m = Vec::new();
+                if self.down(x, axis, 1.0, &mut m) {
+                    out.push(m);
+                }
+            }
+            Some(&(r, _)) => {
+                let mut siblings: Vec<usize> = self.cells.relations[r]
+                    .parts
+                    .iter()
+                    .copied()
+                    .filter(|&s| s != x && self.suppressed[s])
+                    .collect();
+                siblings.sort_by_key(|&s| std::cmp::Reverse(self.room(s)));
+                for s in siblings {
+                    let mut m = Vec::new();
+                    if self.down(x, axis, 1.0, &mut m) && self.down(s, axis, -1.0, &mut m) {
+                        out.push(m);
+                        if out.len() == MOVES_PER_AXIS {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The corners of the box made of one move per axis around `x`, if all
+    /// are hidden and it leaves every relation unchanged.
+    fn corners(&self, x: usize, moves: &[&Vec<(u32, f64)>]) -> Option<Vec<(usize, f64)>> {
+        let mut corners = vec![(self.coords[x], 1.0)];
+        for (a, m) in moves.iter().enumerate() {
+            corners = corners
+                .iter()
+                .flat_map(|&(c, s)| {
+                    m.iter().map(move |&(v, t)| {
+                        let mut c = c;
+                        c[a] = v;
+                        (c, s * t)
+                    })
+                })
+                .collect();
+        }
+        let cells: Vec<(usize, f64)> = corners
+            .into_iter()
+            .map(|(c, s)| {
+                let &cell = self.at.get(&c)?;
+                self.suppressed[cell].then_some((cell, s))
+            })
+            .collect::<Option<_>>()?;
+        let mut sums: Vec<(usize, f64)> = cells
+            .iter()
+            .flat_map(|&(c, s)| {
+                self.member[c]
+                    .iter()
+                    .map(move |&(r, total)| (r, if total { -s } else { s }))
+            })
+            .collect();
+        sums.sort_by_key(|&(r, _)| r);
+        let balanced = sums
+            .chunk_by(|a, b| a.0 == b.0)
+            .all(|g| g.iter().map(|&(_, s)| s).sum::<f64>().abs() < EPS);
+        balanced.then_some(cells)
+    }
+
+    /// Boxes through the component's cells until every positive count of
+    /// each is moved at least `protection` by non-negativity alone (the
+    /// attacker's other constraints are applied later, count by count).
+    /// Directions are in the component's local indices.
+    fn directions(
+        &self,
+        comp: &Component,
+        local: &HashMap<usize, usize>,
+        protection: f64,
+    ) -> Vec<Vec<(usize, f64)>> {
+        let counts = &self.cells.counts;
+        let measures = self.cells.count_names.len();
+        let mut directions: Vec<Vec<(usize, f64)>> = Vec::new();
+        // For each direction, per count: how far the corners of each sign
+        // let the table move (the smallest value among them).
+        let mut room: Vec<[Vec<i64>; 2]> = Vec::new();
+        let mut through: Vec<Vec<(usize, bool)>> = vec![Vec::new(); comp.cells.len()];
+        let covered = |x: usize, through: &[(usize, bool)], room: &[[Vec<i64>; 2]]| {
+            (0..measures).all(|m| {
+                let v = counts[x][m];
+                let (mut down, mut up) = (0, 0);
+                for &(d, plus) in through {
+                    let [p, n] = &room[d];
+                    let (a, b) = if plus { (p[m], n[m]) } else { (n[m], p[m]) };
+                    down = down.max(a);
+                    up = up.max(b);
+                }
+                v == 0 || whole_width((v - down) as f64, (v + up) as f64) >= protection.max(1.0)
+            })
+        };
+        for &x in &comp.cells {
+            if covered(x, &through[local[&x]], &room) {
+                continue;
+            }
+            let moves: Vec<Vec<Vec<(u32, f64)>>> = (0..AXES).map(|a| self.moves(x, a)).collect();
+            if moves.iter().any(|m| m.is_empty()) {
+                continue;
+            }
+            let mut choice = [0usize; AXES];
+            for _ in 0..BOXES_PER_CELL {
+                let picked: Vec<&Vec<(u32, f64)>> =
+                    (0..AXES).map(|a| &moves[a][choice[a]]).collect();
+                if let Some(cells) = self.corners(x, &picked) {
+                    if cells.iter().all(|(c, _)| local.contains_key(c)) {
+                        let d = directions.len();
+                        let mut r = [vec![i64::MAX; measures], vec![i64::MAX; measures]];
+                        for &(c, s) in &cells {
+                            let side = &mut r[usize::from(s < 0.0)];
+                            for m in 0..measures {
+                                side[m] = side[m].min(counts[c][m]);
+                            }
+                            through[local[&c]].push((d, s > 0.0));
+                        }
+                        room.push(r);
+                        directions.push(cells.iter().map(|&(c, s)| (local[&c], s)).collect());
+                        if covered(x, &through[local[&x]], &room) {
+                            break;
+                        }
+                    }
+                }
+                // Next combination, the first axis fastest.
+                let mut a = 0;
+                while a < AXES {
+                    choice[a] += 1;
+                    if choice[a] < moves[a].len() {
+                        break;
+                    }
+                    choice[a] = 0;
+                    a += 1;
+                }
+                if a == AXES {
+                    break;
+                }
+            }
+        }
+        directions
+    }
 }
 
 /// Adds the constraints, `vars[v]` standing for the rows' variable `v`.
@@ -779,23 +1057,54 @@ mod tests {
     /// A random region × four-month period × dimension cube with its
     /// départements, two months and modalities, every margin included.
     /// Some départements lack a modality, so some relations have one part.
-    fn random_cube(rng: &mut impl Rng) -> (Vec<i64>, Vec<Relation>) {
+    fn random_cube(rng: &mut impl Rng) -> (Vec<i64>, Vec<Relation>, Vec<CellKey>) {
         let depts = rng.gen_range(1..4);
         let mods = rng.gen_range(1..4);
-        let months = 2;
+        grid(depts, 2, mods, &mut || match rng.gen_range(0..10) {
+            0 => 0,
+            1..=3 => rng.gen_range(1..11),
+            _ => rng.gen_range(11..60),
+        })
+    }
+
+    /// A region × period × dimension cube of `depts` départements,
+    /// `months` months and `mods` modalities, every margin included, with
+    /// the keys the cube's cells would have.
+    fn grid(
+        depts: usize,
+        months: usize,
+        mods: usize,
+        leaf: &mut dyn FnMut() -> i64,
+    ) -> (Vec<i64>, Vec<Relation>, Vec<CellKey>) {
         // Index (g, t, m): g = 0 region, 1.. départements; t = 0 period,
         // 1.. months; m = 0 ensemble, 1.. modalities.
         let (ng, nt, nm) = (depts + 1, months + 1, mods + 1);
         let at = |g: usize, t: usize, m: usize| (g * nt + t) * nm + m;
         let mut values = vec![0i64; ng * nt * nm];
-        for g in 1..ng {
-            for t in 1..nt {
-                for m in 1..nm {
-                    values[at(g, t, m)] = match rng.gen_range(0..10) {
-                        0 => 0,
-                        1..=3 => rng.gen_range(1..11),
-                        _ => rng.gen_range(11..60),
-                    };
+        let mut keys = Vec::with_capacity(values.len());
+        for g in 0..ng {
+            for t in 0..nt {
+                for m in 0..nm {
+                    keys.push(CellKey {
+                        periode: if t == 0 {
+                            "2026-T1".into()
+                        } else {
+                            format!("2026-{t:02}")
+                        },
+                        type_periode: if t == 0 { "quadrimestre" } else { "mois" }.into(),
+                        niveau_geo: if g == 0 { "region" } else { "departement" }.into(),
+                        code_geo: Some(format!("g{g}")),
+                        dimension: if m == 0 { "ensemble" } else { "dim" }.into(),
+                        modalite: if m == 0 {
+                            "ensemble".into()
+                        } else {
+                            format!("m{m}")
+                        },
+                        motif: None,
+                    });
+                    if g > 0 && t > 0 && m > 0 {
+                        values[at(g, t, m)] = leaf();
+                    }
                 }
             }
         }
@@ -849,26 +1158,17 @@ mod tests {
                 label: String::new(),
             });
         }
-        (values, relations)
+        (values, relations, keys)
     }
 
     fn primary(values: &[i64]) -> Vec<bool> {
         values.iter().map(|&v| is_primary(v, 11)).collect()
     }
 
-    fn cells(values: &[i64], relations: &[Relation]) -> CubeCells {
-        let key = CellKey {
-            periode: String::new(),
-            type_periode: String::new(),
-            niveau_geo: String::new(),
-            code_geo: None,
-            dimension: String::new(),
-            modalite: String::new(),
-            motif: None,
-        };
+    fn cells(values: &[i64], relations: &[Relation], keys: &[CellKey]) -> CubeCells {
         CubeCells {
             count_names: vec!["nb_positionnements".into()],
-            keys: vec![key; values.len()],
+            keys: keys.to_vec(),
             counts: values.iter().map(|&v| vec![v]).collect(),
             relations: relations.to_vec(),
             parent_region: Default::default(),
@@ -894,19 +1194,25 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let mut exposed_seen = 0;
         for _ in 0..40 {
-            let (values, relations) = random_cube(&mut rng);
+            let (values, relations, keys) = random_cube(&mut rng);
             let pattern = suppress(&values, &primary(&values), &relations);
             let suppressed: Vec<bool> = (0..values.len()).map(|c| pattern.suppressed(c)).collect();
+            let cube = cells(&values, &relations, &keys);
             for p in [1.0, 5.0] {
-                let fast = attack(&values, &relations, &suppressed, Additivity::Additive, p);
-                assert!(
-                    fast.unproven.is_empty(),
-                    "small components are solved exactly"
-                );
-                let mut found: Vec<usize> = fast.narrow.iter().map(|f| f.cell).collect();
-                found.sort_unstable();
-                assert_eq!(found, exactly_narrow(&values, &relations, &suppressed, p));
-                exposed_seen += found.len();
+                let exact = exactly_narrow(&values, &relations, &suppressed, p);
+                // Without the cube's keys (programmes only), then with them (boxes first).
+                let plain = attack(&values, &relations, &suppressed, Additivity::Additive, p);
+                let boxed = attack_cells(&cube, &pattern, p);
+                for fast in [plain, boxed] {
+                    assert!(
+                        fast.unproven.is_empty(),
+                        "small components are solved exactly"
+                    );
+                    let mut found: Vec<usize> = fast.narrow.iter().map(|f| f.cell).collect();
+                    found.sort_unstable();
+                    assert_eq!(found, exact);
+                }
+                exposed_seen += exact.len();
             }
         }
         // The singleton rule alone does leave cells exposed on such cubes:
@@ -920,7 +1226,7 @@ mod tests {
     fn several_counts_share_directions_and_stay_exact() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
         for _ in 0..30 {
-            let (first, relations) = random_cube(&mut rng);
+            let (first, relations, keys) = random_cube(&mut rng);
             let is_leaf: Vec<bool> = {
                 let totals: std::collections::HashSet<usize> =
                     relations.iter().map(|r| r.total).collect();
@@ -938,7 +1244,7 @@ mod tests {
                 v
             };
             let measures = [first.clone(), derive(&|x| x / 2), derive(&|x| x % 5)];
-            let mut cube = cells(&first, &relations);
+            let mut cube = cells(&first, &relations, &keys);
             cube.count_names = vec!["a".into(), "b".into(), "c".into()];
             cube.counts = (0..first.len())
                 .map(|c| measures.iter().map(|m| m[c]).collect())
@@ -968,8 +1274,8 @@ mod tests {
     fn reinforced_patterns_resist_the_exact_attacker() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
         for _ in 0..40 {
-            let (values, relations) = random_cube(&mut rng);
-            let cube = cells(&values, &relations);
+            let (values, relations, keys) = random_cube(&mut rng);
+            let cube = cells(&values, &relations, &keys);
             for p in [1.0, 3.0] {
                 let (pattern, report) = cube.protect_against_attack(11, p, 20);
                 let suppressed: Vec<bool> =
@@ -986,6 +1292,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Small cells everywhere below the département margins: each hidden
+    /// cell is a corner of boxes of hidden cells, and the boxes alone prove
+    /// every count wide, with no programme.
+    #[test]
+    fn boxes_prove_a_grid_of_small_cells_without_programmes() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+        let (values, relations, keys) = grid(4, 4, 3, &mut || rng.gen_range(1..11));
+        let cube = cells(&values, &relations, &keys);
+        let pattern = cube.protect(11);
+        let suppressed: Vec<bool> = (0..values.len()).map(|c| pattern.suppressed(c)).collect();
+        // 4 × 4 × 3 small leaves, all hidden.
+        assert!(suppressed.iter().filter(|&&s| s).count() >= 48);
+        let report = attack_cells(&cube, &pattern, 1.0);
+        assert_eq!(report.programmes, 0);
+        assert_eq!(report.proven, report.counts);
+        assert!(exactly_narrow(&values, &relations, &suppressed, 1.0).is_empty());
+        // Without the keys the same proof takes programmes.
+        let plain = attack(&values, &relations, &suppressed, Additivity::Additive, 1.0);
+        assert!(plain.programmes > 0 && plain.narrow.is_empty());
     }
 
     #[test]

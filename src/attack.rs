@@ -80,6 +80,11 @@ pub struct Report {
     pub largest_component: usize,
     /// Linear programmes solved.
     pub programmes: usize,
+    /// Box directions built from the cube's coordinates.
+    pub boxes: usize,
+    /// Counts proven wide before any programme of their own (by boxes, or
+    /// by the directions found for an earlier count).
+    pub proven_without_programme: usize,
     /// Counts proven at least as wide as the protection level, by two
     /// tables the attacker cannot rule out.
     pub proven: usize,
@@ -108,6 +113,8 @@ impl Report {
         self.components += other.components;
         self.largest_component = self.largest_component.max(other.largest_component);
         self.programmes += other.programmes;
+        self.boxes += other.boxes;
+        self.proven_without_programme += other.proven_without_programme;
         self.proven += other.proven;
         self.unproven.extend(other.unproven);
         self.relaxed_relations += other.relaxed_relations;
@@ -146,13 +153,20 @@ pub fn attack_cells(cells: &CubeCells, pattern: &Pattern, protection: f64) -> Re
         .map(|comp| {
             let mut directions = match &boxes {
                 Some(b) => {
-                    let local: HashMap<usize, usize> =
-                        comp.cells.iter().enumerate().map(|(i, &c)| (c, i)).collect();
+                    let local: HashMap<usize, usize> = comp
+                        .cells
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &c)| (c, i))
+                        .collect();
                     b.directions(comp, &local, protection)
                 }
                 None => Vec::new(),
             };
-            let mut report = Report::default();
+            let mut report = Report {
+                boxes: directions.len(),
+                ..Report::default()
+            };
             for (m, name) in cells.count_names.iter().enumerate() {
                 let mut r = attack_component(
                     &values[m],
@@ -501,6 +515,9 @@ fn attack_component(
             }
         }
     }
+    report.proven_without_programme = (0..n)
+        .filter(|&i| values[comp.cells[i]] > 0 && wide(lo[i], hi[i]))
+        .count();
     // Solves with only `free` cells unknown and every other hidden cell at
     // its true value: a smaller feasible set, so any solution is a table the
     // attacker cannot rule out, and an unbounded one is unbounded in full.
@@ -722,6 +739,8 @@ const AXES: usize = 4;
 /// Moves tried along each axis, and boxes tried per cell.
 const MOVES_PER_AXIS: usize = 4;
 const BOXES_PER_CELL: usize = 64;
+/// Levels a move may climb when a cell has no hidden sibling.
+const CLIMB: usize = 2;
 
 impl<'a> Boxes<'a> {
     /// None when the keys do not identify the cells.
@@ -779,68 +798,100 @@ impl<'a> Boxes<'a> {
         })
     }
 
-    /// Prefer hidden cells whose every count is large: they leave the most room.
-    fn room(&self, c: usize) -> (i64, i64) {
-        let counts = &self.cells.counts[c];
-        (
-            counts.iter().copied().min().unwrap_or(0),
-            counts.iter().copied().max().unwrap_or(0),
-        )
-    }
-
     /// Adds `y` with `sign` to a move along `axis`, with one hidden part of
     /// each relation `y` is the total of (and so on down). False when a
     /// total has no hidden part to move with it.
-    fn down(&self, y: usize, axis: usize, sign: f64, out: &mut Vec<(u32, f64)>) -> bool {
+    fn down(
+        &self,
+        y: usize,
+        axis: usize,
+        sign: f64,
+        room: &dyn Fn(usize) -> i64,
+        out: &mut Vec<(u32, f64)>,
+    ) -> bool {
         out.push((self.coords[y][axis], sign));
         self.member[y]
             .iter()
             .filter(|&&(r, total)| total && self.axis[r] == Some(axis))
             .all(|&(r, _)| {
-                self.cells.relations[r]
-                    .parts
-                    .iter()
-                    .copied()
-                    .filter(|&z| self.suppressed[z])
-                    .max_by_key(|&z| self.room(z))
-                    .is_some_and(|z| self.down(z, axis, sign, out))
+                self.best_part(r, room)
+                    .is_some_and(|z| self.down(z, axis, sign, room, out))
             })
     }
 
-    /// The moves of cell `x` along `axis`, in `x`'s own slice: with each of
-    /// its largest hidden siblings, or alone when it has no parent there.
-    fn moves(&self, x: usize, axis: usize) -> Vec<Vec<(u32, f64)>> {
-        let up = self.member[x]
-            .iter()
-            .find(|&&(r, total)| !total && self.axis[r] == Some(axis));
+    /// The moves of cell `x` along `axis`, in `x`'s own slice: `x` gains
+    /// a unit (with its hidden parts), balanced in the relation above it.
+    fn moves(&self, x: usize, axis: usize, room: &dyn Fn(usize) -> i64) -> Vec<Vec<(u32, f64)>> {
+        let mut base = Vec::new();
         let mut out = Vec::new();
-        match up {
-            None => {
-                let mut m = Vec::new();
-                if self.down(x, axis, 1.0, &mut m) {
-                    out.push(m);
-                }
-            }
-            Some(&(r, _)) => {
-                let mut siblings: Vec<usize> = self.cells.relations[r]
-                    .parts
-                    .iter()
-                    .copied()
-                    .filter(|&s| s != x && self.suppressed[s])
-                    .collect();
-                siblings.sort_by_key(|&s| std::cmp::Reverse(self.room(s)));
-                for s in siblings {
-                    let mut m = Vec::new();
-                    if self.down(x, axis, 1.0, &mut m) && self.down(s, axis, -1.0, &mut m) {
-                        out.push(m);
-                        if out.len() == MOVES_PER_AXIS {
-                            break;
-                        }
-                    }
-                }
-            }
+        if self.down(x, axis, 1.0, room, &mut base) {
+            self.balance(x, axis, room, base, CLIMB, &mut out);
         }
         out
+    }
+
+    /// Completes `base`, where `y` has gained a unit, in the relation above
+    /// `y`: a hidden sibling (the roomiest first) loses a unit, or the
+    /// parent gains one too and is balanced in turn, at most `climb` levels up.
+    fn balance(
+        &self,
+        y: usize,
+        axis: usize,
+        room: &dyn Fn(usize) -> i64,
+        base: Vec<(u32, f64)>,
+        climb: usize,
+        out: &mut Vec<Vec<(u32, f64)>>,
+    ) {
+        let Some(&(r, _)) = self.member[y]
+            .iter()
+            .find(|&&(r, total)| !total && self.axis[r] == Some(axis))
+        else {
+            out.push(base);
+            return;
+        };
+        let rel = &self.cells.relations[r];
+        let mut siblings: Vec<usize> = rel
+            .parts
+            .iter()
+            .copied()
+            .filter(|&s| s != y && self.suppressed[s])
+            .collect();
+        siblings.sort_by_key(|&s| std::cmp::Reverse(room(s)));
+        for s in siblings {
+            if out.len() == MOVES_PER_AXIS {
+                return;
+            }
+            let mut m = base.clone();
+            if self.down(s, axis, -1.0, room, &mut m) {
+                out.push(m);
+            }
+        }
+        let p = rel.total;
+        if climb > 0 && out.len() < MOVES_PER_AXIS && self.suppressed[p] {
+            let mut m = base;
+            m.push((self.coords[p][axis], 1.0));
+            // The parent's other relations along the axis gain a unit too.
+            let balanced = self.member[p]
+                .iter()
+                .filter(|&&(r2, total)| total && r2 != r && self.axis[r2] == Some(axis))
+                .all(|&(r2, _)| {
+                    self.best_part(r2, room)
+                        .is_some_and(|z| self.down(z, axis, 1.0, room, &mut m))
+                });
+            if balanced {
+                self.balance(p, axis, room, m, climb - 1, out);
+            }
+        }
+    }
+
+    /// The hidden part of relation `r` with the most room.
+    fn best_part(&self, r: usize, room: &dyn Fn(usize) -> i64) -> Option<usize> {
+        self.cells.relations[r]
+            .parts
+            .iter()
+            .copied()
+            .filter(|&z| self.suppressed[z])
+            .max_by_key(|&z| room(z))
     }
 
     /// The corners of the box made of one move per axis around `x`, if all
@@ -898,61 +949,63 @@ impl<'a> Boxes<'a> {
         // let the table move (the smallest value among them).
         let mut room: Vec<[Vec<i64>; 2]> = Vec::new();
         let mut through: Vec<Vec<(usize, bool)>> = vec![Vec::new(); comp.cells.len()];
-        let covered = |x: usize, through: &[(usize, bool)], room: &[[Vec<i64>; 2]]| {
-            (0..measures).all(|m| {
-                let v = counts[x][m];
-                let (mut down, mut up) = (0, 0);
-                for &(d, plus) in through {
-                    let [p, n] = &room[d];
-                    let (a, b) = if plus { (p[m], n[m]) } else { (n[m], p[m]) };
-                    down = down.max(a);
-                    up = up.max(b);
-                }
-                v == 0 || whole_width((v - down) as f64, (v + up) as f64) >= protection.max(1.0)
-            })
+        let covered = |x: usize, m: usize, through: &[(usize, bool)], room: &[[Vec<i64>; 2]]| {
+            let v = counts[x][m];
+            let (mut down, mut up) = (0, 0);
+            for &(d, plus) in through {
+                let [p, n] = &room[d];
+                let (a, b) = if plus { (p[m], n[m]) } else { (n[m], p[m]) };
+                down = down.max(a);
+                up = up.max(b);
+            }
+            v == 0 || whole_width((v - down) as f64, (v + up) as f64) >= protection.max(1.0)
         };
         for &x in &comp.cells {
-            if covered(x, &through[local[&x]], &room) {
-                continue;
-            }
-            let moves: Vec<Vec<Vec<(u32, f64)>>> = (0..AXES).map(|a| self.moves(x, a)).collect();
-            if moves.iter().any(|m| m.is_empty()) {
-                continue;
-            }
-            let mut choice = [0usize; AXES];
-            for _ in 0..BOXES_PER_CELL {
-                let picked: Vec<&Vec<(u32, f64)>> =
-                    (0..AXES).map(|a| &moves[a][choice[a]]).collect();
-                if let Some(cells) = self.corners(x, &picked) {
-                    if cells.iter().all(|(c, _)| local.contains_key(c)) {
-                        let d = directions.len();
-                        let mut r = [vec![i64::MAX; measures], vec![i64::MAX; measures]];
-                        for &(c, s) in &cells {
-                            let side = &mut r[usize::from(s < 0.0)];
-                            for m in 0..measures {
-                                side[m] = side[m].min(counts[c][m]);
+            for m in 0..measures {
+                if covered(x, m, &through[local[&x]], &room) {
+                    continue;
+                }
+                let key = |c: usize| counts[c][m];
+                let moves: Vec<Vec<Vec<(u32, f64)>>> =
+                    (0..AXES).map(|a| self.moves(x, a, &key)).collect();
+                if moves.iter().any(|m| m.is_empty()) {
+                    continue;
+                }
+                let mut choice = [0usize; AXES];
+                for _ in 0..BOXES_PER_CELL {
+                    let picked: Vec<&Vec<(u32, f64)>> =
+                        (0..AXES).map(|a| &moves[a][choice[a]]).collect();
+                    if let Some(cells) = self.corners(x, &picked) {
+                        if cells.iter().all(|(c, _)| local.contains_key(c)) {
+                            let d = directions.len();
+                            let mut r = [vec![i64::MAX; measures], vec![i64::MAX; measures]];
+                            for &(c, s) in &cells {
+                                let side = &mut r[usize::from(s < 0.0)];
+                                for (k, v) in side.iter_mut().enumerate() {
+                                    *v = (*v).min(counts[c][k]);
+                                }
+                                through[local[&c]].push((d, s > 0.0));
                             }
-                            through[local[&c]].push((d, s > 0.0));
+                            room.push(r);
+                            directions.push(cells.iter().map(|&(c, s)| (local[&c], s)).collect());
+                            if covered(x, m, &through[local[&x]], &room) {
+                                break;
+                            }
                         }
-                        room.push(r);
-                        directions.push(cells.iter().map(|&(c, s)| (local[&c], s)).collect());
-                        if covered(x, &through[local[&x]], &room) {
+                    }
+                    // Next combination, the first axis fastest.
+                    let mut a = 0;
+                    while a < AXES {
+                        choice[a] += 1;
+                        if choice[a] < moves[a].len() {
                             break;
                         }
+                        choice[a] = 0;
+                        a += 1;
                     }
-                }
-                // Next combination, the first axis fastest.
-                let mut a = 0;
-                while a < AXES {
-                    choice[a] += 1;
-                    if choice[a] < moves[a].len() {
+                    if a == AXES {
                         break;
                     }
-                    choice[a] = 0;
-                    a += 1;
-                }
-                if a == AXES {
-                    break;
                 }
             }
         }

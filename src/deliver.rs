@@ -388,6 +388,9 @@ struct AttackFamily<'a> {
     composantes: usize,
     plus_grande_composante: usize,
     programmes_resolus: usize,
+    boites: usize,
+    effectifs_prouves_sans_programme: usize,
+    secondes: f64,
     effectifs_prouves_proteges: usize,
     relations_relachees: usize,
     zeros_deduits: usize,
@@ -413,7 +416,7 @@ fn write_attack(
     threshold: u32,
     protection: u32,
     families: &[(disclosure::CubeCells, disclosure::Pattern)],
-    reports: &[crate::attack::Report],
+    reports: &[(crate::attack::Report, f64)],
 ) -> Result<()> {
     fn cell<'c>(cells: &'c disclosure::CubeCells, f: &crate::attack::Finding) -> AttackCell<'c> {
         AttackCell {
@@ -431,13 +434,16 @@ fn write_attack(
         familles: disclosure::FAMILIES
             .iter()
             .zip(families.iter().zip(reports))
-            .map(|((family, _), ((cells, _), rep))| AttackFamily {
+            .map(|((family, _), ((cells, _), (rep, secs)))| AttackFamily {
                 famille: family,
                 cellules_supprimees: rep.cells,
                 effectifs_examines: rep.counts,
                 composantes: rep.components,
                 plus_grande_composante: rep.largest_component,
                 programmes_resolus: rep.programmes,
+                boites: rep.boxes,
+                effectifs_prouves_sans_programme: rep.proven_without_programme,
+                secondes: *secs,
                 effectifs_prouves_proteges: rep.proven,
                 relations_relachees: rep.relaxed_relations,
                 zeros_deduits: rep.zeros_pinned,
@@ -669,12 +675,13 @@ pub fn deliver(
             .map(|(_, query)| {
                 let cells = disclosure::cube_cells(ctx.stage, query)?;
                 let pattern = if ctx.attack {
+                    let attacked = std::time::Instant::now();
                     let (pattern, report) = cells.protect_against_attack(
                         i64::from(threshold),
                         f64::from(protection),
                         ATTACK_ROUNDS,
                     );
-                    reports.push(report);
+                    reports.push((report, attacked.elapsed().as_secs_f64()));
                     pattern
                 } else {
                     cells.protect(i64::from(threshold))
@@ -686,7 +693,7 @@ pub fn deliver(
             write_attack(ctx.out, r, threshold, protection, &families, &reports)?;
             let left: usize = reports
                 .iter()
-                .map(|rep| rep.narrow.len() + rep.unproven.len())
+                .map(|(rep, _)| rep.narrow.len() + rep.unproven.len())
                 .sum();
             if left > 0 {
                 // Fail closed: nothing is published that the attacker may recompute.

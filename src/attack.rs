@@ -151,16 +151,14 @@ pub fn attack_cells(cells: &CubeCells, pattern: &Pattern, protection: f64) -> Re
     let found = components
         .par_iter()
         .map(|comp| {
+            let local: HashMap<usize, usize> = comp
+                .cells
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| (c, i))
+                .collect();
             let mut directions = match &boxes {
-                Some(b) => {
-                    let local: HashMap<usize, usize> = comp
-                        .cells
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &c)| (c, i))
-                        .collect();
-                    b.directions(comp, &local, protection)
-                }
+                Some(b) => b.directions(comp, &local, protection),
                 None => Vec::new(),
             };
             let mut report = Report {
@@ -176,6 +174,10 @@ pub fn attack_cells(cells: &CubeCells, pattern: &Pattern, protection: f64) -> Re
                     Additivity::of(name),
                     protection,
                     &mut directions,
+                    &|i| match &boxes {
+                        Some(b) => b.region(comp.cells[i], m, &local),
+                        None => Vec::new(),
+                    },
                 );
                 for f in r
                     .pinned
@@ -292,6 +294,7 @@ fn attack_components(
                 additivity,
                 protection,
                 &mut Vec::new(),
+                &|_| Vec::new(),
             )
         })
         .reduce(Report::default, |mut a, b| {
@@ -400,6 +403,7 @@ fn attack_component(
     additivity: Additivity,
     protection: f64,
     directions: &mut Vec<Vec<(usize, f64)>>,
+    region: &dyn Fn(usize) -> Vec<usize>,
 ) -> Report {
     let n = comp.cells.len();
     let local: HashMap<usize, usize> = comp
@@ -592,7 +596,29 @@ fn attack_component(
         if values[comp.cells[i]] == 0 {
             continue;
         }
-        // First a patch around the cell, pushed in a random direction and its
+        // First the cell's box region: a small programme over the corners
+        // of every box tried around it, which may combine boxes.
+        if !wide(lo[i], hi[i]) {
+            let free = region(i);
+            if free.len() > 1 {
+                for dir in [
+                    OptimizationDirection::Maximize,
+                    OptimizationDirection::Minimize,
+                ] {
+                    report.programmes += 1;
+                    match solve(&free, &|j| if j == i { 1.0 } else { 0.0 }, dir) {
+                        Some(point) => {
+                            absorb(&free, &point, &truth, &mut lo, &mut hi, directions);
+                        }
+                        None => hi[i] = f64::INFINITY,
+                    }
+                    if wide(lo[i], hi[i]) {
+                        break;
+                    }
+                }
+            }
+        }
+        // Then a patch around the cell, pushed in a random direction and its
         // opposite: one programme moves many hidden cells at once.
         if !wide(lo[i], hi[i]) {
             stamp += 1;
@@ -739,6 +765,8 @@ const AXES: usize = 4;
 /// Moves tried along each axis, and boxes tried per cell.
 const MOVES_PER_AXIS: usize = 4;
 const BOXES_PER_CELL: usize = 64;
+/// Largest box region solved as one programme.
+const REGION_CAP: usize = 400;
 /// Levels a move may climb when a cell has no hidden sibling.
 const CLIMB: usize = 2;
 
@@ -892,6 +920,52 @@ impl<'a> Boxes<'a> {
             .copied()
             .filter(|&z| self.suppressed[z])
             .max_by_key(|&z| room(z))
+    }
+
+    /// The hidden cells of the component spanned by the moves of `x` along
+    /// every axis (the product of their coordinates), for count `m`: the
+    /// boxes tried around `x` and every combination of them. At most
+    /// `REGION_CAP` cells: fewer moves per axis are kept if needed.
+    fn region(&self, x: usize, m: usize, local: &HashMap<usize, usize>) -> Vec<usize> {
+        let room = |c: usize| self.cells.counts[c][m];
+        let moves: Vec<Vec<Vec<(u32, f64)>>> = (0..AXES).map(|a| self.moves(x, a, &room)).collect();
+        for keep in (1..=MOVES_PER_AXIS).rev() {
+            let axes: Vec<Vec<u32>> = (0..AXES)
+                .map(|a| {
+                    let mut v: Vec<u32> = moves[a]
+                        .iter()
+                        .take(keep)
+                        .flatten()
+                        .map(|&(c, _)| c)
+                        .chain([self.coords[x][a]])
+                        .collect();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                })
+                .collect();
+            if axes.iter().map(Vec::len).product::<usize>() > REGION_CAP {
+                continue;
+            }
+            let mut coords = vec![self.coords[x]];
+            for (a, values) in axes.iter().enumerate() {
+                coords = coords
+                    .iter()
+                    .flat_map(|&c| {
+                        values.iter().map(move |&v| {
+                            let mut c = c;
+                            c[a] = v;
+                            c
+                        })
+                    })
+                    .collect();
+            }
+            return coords
+                .iter()
+                .filter_map(|c| local.get(self.at.get(c)?).copied())
+                .collect();
+        }
+        Vec::new()
     }
 
     /// The corners of the box made of one move per axis around `x`, if all

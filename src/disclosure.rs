@@ -430,8 +430,21 @@ impl CubeCells {
     ) -> (Pattern, crate::attack::Report) {
         let size = self.sizes();
         let mut pattern = self.protect(threshold);
-        let mut report = crate::attack::attack_cells(self, &pattern, protection);
-        for _ in 0..rounds {
+        let progress = crate::progress::Progress::new("attack", 0);
+        let attack = |pattern: &Pattern, round: usize| {
+            let report = crate::attack::attack_cells(self, pattern, protection);
+            progress.message(&format!(
+                "round {round}: {} suppressed cells, {} counts, {} boxes, {} programmes, {} exposed",
+                report.cells,
+                report.counts,
+                report.boxes,
+                report.programmes,
+                report.narrow.len() + report.unproven.len()
+            ));
+            report
+        };
+        let mut report = attack(&pattern, 0);
+        for round in 1..=rounds {
             let mut exposed: Vec<usize> = report
                 .narrow
                 .iter()
@@ -444,8 +457,9 @@ impl CubeCells {
             {
                 break;
             }
-            report = crate::attack::attack_cells(self, &pattern, protection);
+            report = attack(&pattern, round);
         }
+        progress.done();
         (pattern, report)
     }
 }

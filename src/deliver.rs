@@ -7,8 +7,10 @@
 //! temporary folder and renamed into place, so a failed run leaves the
 //! previous delivery intact.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, Int32Array, StringArray};
@@ -162,6 +164,43 @@ pub struct Context<'a> {
     pub out: &'a Path,
     /// Attack the cleared cubes and reinforce until every suppressed count is proven protected.
     pub attack: bool,
+    /// Patterns already found, by (threshold, protection level): the cubes
+    /// are the same for every recipient, so recipients that share both
+    /// share the pattern (and the attack).
+    pub patterns: RefCell<HashMap<(u32, u32), Rc<Secrecy>>>,
+}
+
+/// The cleared families for one threshold and protection level.
+pub struct Secrecy {
+    families: Vec<(disclosure::CubeCells, disclosure::Pattern)>,
+    /// The attacker's last report on each family, and its seconds.
+    reports: Vec<(crate::attack::Report, f64)>,
+}
+
+impl Secrecy {
+    fn find(ctx: &Context, threshold: u32, protection: u32) -> Result<Self> {
+        let mut reports = Vec::new();
+        let families = disclosure::FAMILIES
+            .iter()
+            .map(|(_, query)| {
+                let cells = disclosure::cube_cells(ctx.stage, query)?;
+                let pattern = if ctx.attack {
+                    let attacked = std::time::Instant::now();
+                    let (pattern, report) = cells.protect_against_attack(
+                        i64::from(threshold),
+                        f64::from(protection),
+                        ATTACK_ROUNDS,
+                    );
+                    reports.push((report, attacked.elapsed().as_secs_f64()));
+                    pattern
+                } else {
+                    cells.protect(i64::from(threshold))
+                };
+                Ok((cells, pattern))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Secrecy { families, reports })
+    }
 }
 
 fn sql_str(s: &str) -> String {
@@ -669,28 +708,20 @@ pub fn deliver(
     if let Some(threshold) = aggregate_threshold(r) {
         let started = std::time::Instant::now();
         let protection = r.niveau_protection.unwrap_or(DEFAULT_PROTECTION);
-        let mut reports = Vec::new();
-        let families: Vec<(disclosure::CubeCells, disclosure::Pattern)> = disclosure::FAMILIES
-            .iter()
-            .map(|(_, query)| {
-                let cells = disclosure::cube_cells(ctx.stage, query)?;
-                let pattern = if ctx.attack {
-                    let attacked = std::time::Instant::now();
-                    let (pattern, report) = cells.protect_against_attack(
-                        i64::from(threshold),
-                        f64::from(protection),
-                        ATTACK_ROUNDS,
-                    );
-                    reports.push((report, attacked.elapsed().as_secs_f64()));
-                    pattern
-                } else {
-                    cells.protect(i64::from(threshold))
-                };
-                Ok((cells, pattern))
-            })
-            .collect::<Result<_>>()?;
+        let cached = ctx.patterns.borrow().get(&(threshold, protection)).cloned();
+        let secrecy = match cached {
+            Some(s) => s,
+            None => {
+                let s = Rc::new(Secrecy::find(ctx, threshold, protection)?);
+                ctx.patterns
+                    .borrow_mut()
+                    .insert((threshold, protection), Rc::clone(&s));
+                s
+            }
+        };
+        let (families, reports) = (&secrecy.families, &secrecy.reports);
         if ctx.attack {
-            write_attack(ctx.out, r, threshold, protection, &families, &reports)?;
+            write_attack(ctx.out, r, threshold, protection, families, reports)?;
             let left: usize = reports
                 .iter()
                 .map(|(rep, _)| rep.narrow.len() + rep.unproven.len())
@@ -714,7 +745,7 @@ pub fn deliver(
             let batch = arrow::compute::concat_batches(&schema, &batches)?;
             let own: Vec<&(disclosure::CubeCells, disclosure::Pattern)> = disclosure::FAMILIES
                 .iter()
-                .zip(&families)
+                .zip(families)
                 .filter(|((name, _), _)| cube.families.contains(name))
                 .map(|(_, f)| f)
                 .collect();
@@ -737,7 +768,7 @@ pub fn deliver(
                 schema: Some(schema_of(&cleared.batch().schema())),
             });
         }
-        write_audit(ctx.out, &r.nom, &families)?;
+        write_audit(ctx.out, &r.nom, families)?;
         secrecy_secs = Some(started.elapsed().as_secs_f64());
     }
     let dict = dictionary.finish();

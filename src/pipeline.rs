@@ -328,6 +328,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
                 .collect(),
             out: &cfg.out,
             attack: cfg.attack,
+            patterns: Default::default(),
         };
         for (r, key) in recipients.iter().zip(&keys) {
             let (m, secrecy_secs) = deliver::deliver(&ctx, r, key.as_ref())?;

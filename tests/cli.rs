@@ -1515,3 +1515,44 @@ fn attacked_and_reinforced_aggregates_resist_the_attacker() {
         .path("sortie/livraisons/comite/attaque-comite.json")
         .exists());
 }
+
+/// Two recipients with the same threshold and protection level get the
+/// same pattern, found once: same attack, same aggregates.
+#[test]
+fn recipients_with_the_same_secrecy_share_one_attack() {
+    let run = Run::new().extracts(FIXTURE);
+    std::fs::write(
+        run.path("destinataires.toml"),
+        "[[destinataires]]\nnom = \"comite\"\nclasse = \"comite\"\n\n\
+         [[destinataires]]\nnom = \"comite_bis\"\nclasse = \"comite\"\nseuil_secret = 11\nniveau_protection = 1\n",
+    )
+    .unwrap();
+    let mut args = run_args("2026-06-30");
+    args.extend(["--recipients", "{tmp}/destinataires.toml", "--attack"].map(String::from));
+    let run = run.args(args);
+    run.succeeds();
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(run.path(&format!("sortie/secret/attaque-{name}.json")))
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let (a, b) = (read("comite"), read("comite_bis"));
+    // Equal to the nanosecond (`secondes`): one attack, not two.
+    assert_eq!(a["familles"], b["familles"]);
+    assert!(a["familles"][0]["cellules_supprimees"].as_u64().unwrap() > 0);
+    let dir = run.path("sortie/livraisons/comite/agregats");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name();
+        assert_eq!(
+            std::fs::read(dir.join(&name)).unwrap(),
+            std::fs::read(
+                run.path("sortie/livraisons/comite_bis/agregats")
+                    .join(&name)
+            )
+            .unwrap(),
+            "{name:?}"
+        );
+    }
+}

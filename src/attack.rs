@@ -670,18 +670,27 @@ fn attack_component(
             seen[i] = stamp;
             let mut free = vec![i];
             let mut frontier = vec![i];
+            // Size of the last neighbourhood solved: the next is solved once
+            // it has doubled, so a cell costs a few programmes, not one per ring.
+            let mut solved = 0;
             for _ in 0..max_radius {
                 let next = ring(&frontier, branch, stamp, &mut seen);
-                if next.is_empty() || free.len() + next.len() > NEIGHBOURHOOD_CAP {
+                let last = next.is_empty() || free.len() + next.len() > NEIGHBOURHOOD_CAP;
+                if last {
                     // Every hidden cell linked to `i` is free: the interval is exact.
                     exact[i] = next.is_empty() && branch == usize::MAX;
-                    if !exact[i] {
+                    if free.len() == solved {
+                        // Already solved on this very neighbourhood.
                         break;
                     }
                 } else {
                     free.extend(&next);
                     frontier = next;
+                    if free.len() < 2 * solved {
+                        continue;
+                    }
                 }
+                solved = free.len();
                 for dir in [
                     OptimizationDirection::Maximize,
                     OptimizationDirection::Minimize,
@@ -697,7 +706,7 @@ fn attack_component(
                         break;
                     }
                 }
-                if exact[i] || wide(lo[i], hi[i]) {
+                if last || wide(lo[i], hi[i]) {
                     break;
                 }
             }

@@ -173,10 +173,12 @@ pub fn attack_cells(cells: &CubeCells, pattern: &Pattern, protection: f64) -> Re
                     comp,
                     Additivity::of(name),
                     protection,
-                    &mut directions,
-                    &|i| match &boxes {
-                        Some(b) => b.region(comp.cells[i], m, &local),
-                        None => Vec::new(),
+                    Hints {
+                        directions: &mut directions,
+                        region: &|i| match &boxes {
+                            Some(b) => b.region(comp.cells[i], m, &local),
+                            None => Vec::new(),
+                        },
                     },
                 );
                 for f in r
@@ -293,8 +295,10 @@ fn attack_components(
                 c,
                 additivity,
                 protection,
-                &mut Vec::new(),
-                &|_| Vec::new(),
+                Hints {
+                    directions: &mut Vec::new(),
+                    region: &|_| Vec::new(),
+                },
             )
         })
         .reduce(Report::default, |mut a, b| {
@@ -395,6 +399,15 @@ const PATCH_CAP: usize = 400;
 /// (hidden cells followed per relation, radius) of each neighbourhood tried.
 const ATTEMPTS: &[(usize, usize)] = &[(1, 4), (2, 3), (usize::MAX, usize::MAX)];
 
+/// What the attack of a component starts from, besides the true table.
+struct Hints<'a> {
+    /// Directions found earlier (boxes, earlier counts), in the
+    /// component's local indices; the directions found here are added.
+    directions: &'a mut Vec<Vec<(usize, f64)>>,
+    /// Each cell's box region (local indices), empty without keys.
+    region: &'a dyn Fn(usize) -> Vec<usize>,
+}
+
 fn attack_component(
     values: &[i64],
     relations: &[Relation],
@@ -402,9 +415,9 @@ fn attack_component(
     comp: &Component,
     additivity: Additivity,
     protection: f64,
-    directions: &mut Vec<Vec<(usize, f64)>>,
-    region: &dyn Fn(usize) -> Vec<usize>,
+    hints: Hints,
 ) -> Report {
+    let Hints { directions, region } = hints;
     let n = comp.cells.len();
     let local: HashMap<usize, usize> = comp
         .cells

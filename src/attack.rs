@@ -151,12 +151,7 @@ pub fn attack_cells(cells: &CubeCells, pattern: &Pattern, protection: f64) -> Re
     let found = components
         .par_iter()
         .map(|comp| {
-            let local: HashMap<usize, usize> = comp
-                .cells
-                .iter()
-                .enumerate()
-                .map(|(i, &c)| (c, i))
-                .collect();
+            let local = comp.local();
             let mut directions = match &boxes {
                 Some(b) => b.directions(comp, &local, protection),
                 None => Vec::new(),
@@ -230,6 +225,17 @@ pub fn attack(
 struct Component {
     cells: Vec<usize>,
     relations: Vec<usize>,
+}
+
+impl Component {
+    /// Cell → its index in the component.
+    fn local(&self) -> HashMap<usize, usize> {
+        self.cells
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (c, i))
+            .collect()
+    }
 }
 
 fn components(suppressed: &[bool], relations: &[Relation]) -> Vec<Component> {
@@ -419,12 +425,7 @@ fn attack_component(
 ) -> Report {
     let Hints { directions, region } = hints;
     let n = comp.cells.len();
-    let local: HashMap<usize, usize> = comp
-        .cells
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| (c, i))
-        .collect();
+    let local = comp.local();
     // The relations of each cell, and the hidden cells of each relation.
     let mut relations_of: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut hidden: Vec<Vec<usize>> = Vec::with_capacity(comp.relations.len());
@@ -578,6 +579,30 @@ fn attack_component(
             }
         }
     };
+    // Maximises, then minimises cell `i` over `free`, stopping once it is
+    // wide unless the bounds are wanted `exact`. Returns the programmes solved.
+    let bound = |free: &[usize],
+                 i: usize,
+                 exact: bool,
+                 lo: &mut [f64],
+                 hi: &mut [f64],
+                 directions: &mut Vec<Vec<(usize, f64)>>| {
+        let mut programmes = 0;
+        for dir in [
+            OptimizationDirection::Maximize,
+            OptimizationDirection::Minimize,
+        ] {
+            programmes += 1;
+            match solve(free, &|j| if j == i { 1.0 } else { 0.0 }, dir) {
+                Some(point) => absorb(free, &point, &truth, lo, hi, directions),
+                None => hi[i] = f64::INFINITY,
+            }
+            if !exact && wide(lo[i], hi[i]) {
+                break;
+            }
+        }
+        programmes
+    };
     // The hidden cells one relation away from `frontier` not yet `seen`,
     // following at most `branch` of them per relation (the largest first).
     let ring = |frontier: &[usize], branch: usize, stamp: usize, seen: &mut [usize]| {
@@ -614,21 +639,7 @@ fn attack_component(
         if !wide(lo[i], hi[i]) {
             let free = region(i);
             if free.len() > 1 {
-                for dir in [
-                    OptimizationDirection::Maximize,
-                    OptimizationDirection::Minimize,
-                ] {
-                    report.programmes += 1;
-                    match solve(&free, &|j| if j == i { 1.0 } else { 0.0 }, dir) {
-                        Some(point) => {
-                            absorb(&free, &point, &truth, &mut lo, &mut hi, directions);
-                        }
-                        None => hi[i] = f64::INFINITY,
-                    }
-                    if wide(lo[i], hi[i]) {
-                        break;
-                    }
-                }
+                report.programmes += bound(&free, i, false, &mut lo, &mut hi, directions);
             }
         }
         // Then a patch around the cell, pushed in a random direction and its
@@ -704,21 +715,7 @@ fn attack_component(
                     }
                 }
                 solved = free.len();
-                for dir in [
-                    OptimizationDirection::Maximize,
-                    OptimizationDirection::Minimize,
-                ] {
-                    report.programmes += 1;
-                    match solve(&free, &|j| if j == i { 1.0 } else { 0.0 }, dir) {
-                        Some(point) => {
-                            absorb(&free, &point, &truth, &mut lo, &mut hi, directions);
-                        }
-                        None => hi[i] = f64::INFINITY,
-                    }
-                    if !exact[i] && wide(lo[i], hi[i]) {
-                        break;
-                    }
-                }
+                report.programmes += bound(&free, i, exact[i], &mut lo, &mut hi, directions);
                 if last || wide(lo[i], hi[i]) {
                     break;
                 }

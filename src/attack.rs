@@ -131,7 +131,11 @@ impl Report {
 const EPS: f64 = 1e-6;
 
 /// Attacks every count of a family of cells under its suppression pattern.
-pub fn attack_cells(cells: &CubeCells, pattern: &Pattern, protection: f64) -> Report {
+///
+/// `cap` is the largest neighbourhood solved ([`FAST_CAP`] or
+/// [`NEIGHBOURHOOD_CAP`]); a count not proven within it is reported as not
+/// proven, and treated as exposed.
+pub fn attack_cells(cells: &CubeCells, pattern: &Pattern, protection: f64, cap: usize) -> Report {
     let suppressed: Vec<bool> = (0..cells.keys.len())
         .map(|c| pattern.suppressed(c))
         .collect();
@@ -169,6 +173,7 @@ pub fn attack_cells(cells: &CubeCells, pattern: &Pattern, protection: f64) -> Re
                     Additivity::of(name),
                     protection,
                     Hints {
+                        cap,
                         directions: &mut directions,
                         region: &|i| match &boxes {
                             Some(b) => b.region(comp.cells[i], m, &local),
@@ -302,6 +307,7 @@ fn attack_components(
                 additivity,
                 protection,
                 Hints {
+                    cap: NEIGHBOURHOOD_CAP,
                     directions: &mut Vec::new(),
                     region: &|_| Vec::new(),
                 },
@@ -395,8 +401,13 @@ fn relation_rows(
     relaxed
 }
 
-/// Largest neighbourhood solved.
-const NEIGHBOURHOOD_CAP: usize = 2000;
+/// Largest neighbourhood solved when a count must be settled.
+pub const NEIGHBOURHOOD_CAP: usize = 2000;
+
+/// Largest neighbourhood solved in the fast rounds of attack and
+/// reinforcement: what it cannot prove is reinforced, which costs a few
+/// more suppressions but spares the slowest programmes.
+pub const FAST_CAP: usize = 400;
 
 /// Radius and size of the patch pushed in a random direction around each unproven cell.
 const PATCH_RADIUS: usize = 2;
@@ -407,6 +418,8 @@ const ATTEMPTS: &[(usize, usize)] = &[(1, 4), (2, 3), (usize::MAX, usize::MAX)];
 
 /// What the attack of a component starts from, besides the true table.
 struct Hints<'a> {
+    /// Largest neighbourhood solved.
+    cap: usize,
     /// Directions found earlier (boxes, earlier counts), in the
     /// component's local indices; the directions found here are added.
     directions: &'a mut Vec<Vec<(usize, f64)>>,
@@ -423,7 +436,11 @@ fn attack_component(
     protection: f64,
     hints: Hints,
 ) -> Report {
-    let Hints { directions, region } = hints;
+    let Hints {
+        cap,
+        directions,
+        region,
+    } = hints;
     let n = comp.cells.len();
     let local = comp.local();
     // The relations of each cell, and the hidden cells of each relation.
@@ -699,7 +716,7 @@ fn attack_component(
             let mut solved = 0;
             for _ in 0..max_radius {
                 let next = ring(&frontier, branch, stamp, &mut seen);
-                let last = next.is_empty() || free.len() + next.len() > NEIGHBOURHOOD_CAP;
+                let last = next.is_empty() || free.len() + next.len() > cap;
                 if last {
                     // Every hidden cell linked to `i` is free: the interval is exact.
                     exact[i] = next.is_empty() && branch == usize::MAX;
@@ -1348,7 +1365,7 @@ mod tests {
                 let exact = exactly_narrow(&values, &relations, &suppressed, p);
                 // Without the cube's keys (programmes only), then with them (boxes first).
                 let plain = attack(&values, &relations, &suppressed, Additivity::Additive, p);
-                let boxed = attack_cells(&cube, &pattern, p);
+                let boxed = attack_cells(&cube, &pattern, p, NEIGHBOURHOOD_CAP);
                 for fast in [plain, boxed] {
                     assert!(
                         fast.unproven.is_empty(),
@@ -1397,7 +1414,7 @@ mod tests {
                 .collect();
             let pattern = cube.protect(11);
             let suppressed: Vec<bool> = (0..first.len()).map(|c| pattern.suppressed(c)).collect();
-            let report = attack_cells(&cube, &pattern, 1.0);
+            let report = attack_cells(&cube, &pattern, 1.0, NEIGHBOURHOOD_CAP);
             assert!(report.unproven.is_empty());
             for (m, values) in measures.iter().enumerate() {
                 let mut found: Vec<usize> = report
@@ -1452,7 +1469,7 @@ mod tests {
         let suppressed: Vec<bool> = (0..values.len()).map(|c| pattern.suppressed(c)).collect();
         // 4 × 4 × 3 small leaves, all hidden.
         assert!(suppressed.iter().filter(|&&s| s).count() >= 48);
-        let report = attack_cells(&cube, &pattern, 1.0);
+        let report = attack_cells(&cube, &pattern, 1.0, NEIGHBOURHOOD_CAP);
         assert_eq!(report.programmes, 0);
         assert_eq!(report.proven, report.counts);
         assert!(exactly_narrow(&values, &relations, &suppressed, 1.0).is_empty());

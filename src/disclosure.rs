@@ -431,8 +431,8 @@ impl CubeCells {
         let size = self.sizes();
         let mut pattern = self.protect(threshold);
         let progress = crate::progress::Progress::new("attack", 0);
-        let attack = |pattern: &Pattern, round: usize| {
-            let report = crate::attack::attack_cells(self, pattern, protection);
+        let attack = |pattern: &Pattern, round: usize, cap: usize| {
+            let report = crate::attack::attack_cells(self, pattern, protection, cap);
             progress.message(&format!(
                 "round {round}: {} suppressed cells, {} counts, {} boxes, {} programmes, {} exposed",
                 report.cells,
@@ -443,7 +443,11 @@ impl CubeCells {
             ));
             report
         };
-        let mut report = attack(&pattern, 0);
+        // Fast rounds first: what small neighbourhoods cannot prove is
+        // reinforced. The counts still not proven are then settled with the
+        // largest neighbourhoods.
+        let cap = crate::attack::FAST_CAP;
+        let mut report = attack(&pattern, 0, cap);
         for round in 1..=rounds {
             let mut exposed: Vec<usize> = report
                 .narrow
@@ -453,11 +457,16 @@ impl CubeCells {
                 .collect();
             exposed.sort_unstable();
             exposed.dedup();
-            if exposed.is_empty() || reinforce(&size, &mut pattern, &self.relations, &exposed) == 0
-            {
+            if exposed.is_empty() {
                 break;
             }
-            report = attack(&pattern, round);
+            if reinforce(&size, &mut pattern, &self.relations, &exposed) == 0 {
+                break;
+            }
+            report = attack(&pattern, round, cap);
+        }
+        if !report.unproven.is_empty() {
+            report = attack(&pattern, rounds + 1, crate::attack::NEIGHBOURHOOD_CAP);
         }
         progress.done();
         (pattern, report)

@@ -420,8 +420,9 @@ impl CubeCells {
 
     /// The pattern at `threshold`, then attacked and reinforced until the
     /// attacker proves every positive count of every suppressed cell at
-    /// least `protection` wide (at most `rounds` times). Returns the
-    /// pattern and the last attack.
+    /// least `protection` wide (at most `rounds` times). The rounds solve
+    /// small neighbourhoods only; counts still not proven after them are
+    /// settled with the largest ones. Returns the pattern and the last attack.
     pub fn protect_against_attack(
         &self,
         threshold: i64,
@@ -446,8 +447,7 @@ impl CubeCells {
         // Fast rounds first: what small neighbourhoods cannot prove is
         // reinforced. The counts still not proven are then settled with the
         // largest neighbourhoods.
-        let cap = crate::attack::FAST_CAP;
-        let mut report = attack(&pattern, 0, cap);
+        let mut report = attack(&pattern, 0, crate::attack::FAST_CAP);
         for round in 1..=rounds {
             let mut exposed: Vec<usize> = report
                 .narrow
@@ -457,13 +457,11 @@ impl CubeCells {
                 .collect();
             exposed.sort_unstable();
             exposed.dedup();
-            if exposed.is_empty() {
+            if exposed.is_empty() || reinforce(&size, &mut pattern, &self.relations, &exposed) == 0
+            {
                 break;
             }
-            if reinforce(&size, &mut pattern, &self.relations, &exposed) == 0 {
-                break;
-            }
-            report = attack(&pattern, round, cap);
+            report = attack(&pattern, round, crate::attack::FAST_CAP);
         }
         if !report.unproven.is_empty() {
             report = attack(&pattern, rounds + 1, crate::attack::NEIGHBOURHOOD_CAP);

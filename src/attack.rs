@@ -151,7 +151,7 @@ pub fn attack_cells(cells: &CubeCells, pattern: &Pattern, protection: f64, cap: 
         .collect();
     // Components in parallel; within one, the counts one after the other,
     // so that the directions found for one count serve the next.
-    let boxes = Boxes::new(cells, &suppressed);
+    let boxes = Boxes::new(cells, suppressed.clone());
     let found = components
         .par_iter()
         .map(|comp| {
@@ -409,6 +409,10 @@ pub const NEIGHBOURHOOD_CAP: usize = 2000;
 /// more suppressions but spares the slowest programmes.
 pub const FAST_CAP: usize = 400;
 
+/// No programme at all: only the boxes are tried. What they cannot prove is
+/// reinforced with a box of its own ([`Hider`]).
+pub const BOXES_ONLY: usize = 0;
+
 /// Radius and size of the patch pushed in a random direction around each unproven cell.
 const PATCH_RADIUS: usize = 2;
 const PATCH_CAP: usize = 400;
@@ -645,7 +649,9 @@ fn attack_component(
     };
     let mut seen = vec![usize::MAX; n];
     let mut stamp = 0usize;
-    for i in 0..n {
+    // With no room for programmes, the boxes are the whole attack.
+    let programmes = if cap == BOXES_ONLY { 0 } else { n };
+    for i in 0..programmes {
         // A zero is not sensitive: no programme of its own (other cells'
         // programmes may still prove it wide).
         if values[comp.cells[i]] == 0 {
@@ -786,7 +792,10 @@ fn attack_component(
 /// time, never soundness.
 struct Boxes<'a> {
     cells: &'a CubeCells,
-    suppressed: &'a [bool],
+    suppressed: Vec<bool>,
+    /// Every cell may be a corner (to choose the cells to hide), not only
+    /// the hidden ones (to attack).
+    open: bool,
     coords: Vec<[u32; AXES]>,
     at: HashMap<[u32; AXES], usize>,
     /// The one axis each relation runs along (its total and parts differ there only).
@@ -798,9 +807,11 @@ struct Boxes<'a> {
 /// Place, period, modality, reason.
 const AXES: usize = 4;
 
-/// Moves tried along each axis, and boxes tried per cell.
-const MOVES_PER_AXIS: usize = 4;
+/// Moves tried along each axis, and boxes kept per cell.
+const MOVES_PER_AXIS: usize = 8;
 const BOXES_PER_CELL: usize = 64;
+/// Moves tried in all when searching the boxes of a cell.
+const SEARCH_BUDGET: usize = 256;
 /// Largest box region solved as one programme.
 const REGION_CAP: usize = 400;
 /// Levels a move may climb when a cell has no hidden sibling.
@@ -808,7 +819,7 @@ const CLIMB: usize = 2;
 
 impl<'a> Boxes<'a> {
     /// None when the keys do not identify the cells.
-    fn new(cells: &'a CubeCells, suppressed: &'a [bool]) -> Option<Self> {
+    fn new(cells: &'a CubeCells, suppressed: Vec<bool>) -> Option<Self> {
         let mut names: [HashMap<(&str, Option<&str>), u32>; AXES] = Default::default();
         let coords: Vec<[u32; AXES]> = cells
             .keys
@@ -855,11 +866,17 @@ impl<'a> Boxes<'a> {
         Some(Boxes {
             cells,
             suppressed,
+            open: false,
             coords,
             at,
             axis,
             member,
         })
+    }
+
+    /// Whether `c` may be a corner.
+    fn hidden(&self, c: usize) -> bool {
+        self.open || self.suppressed[c]
     }
 
     /// Adds `y` with `sign` to a move along `axis`, with one hidden part of
@@ -918,7 +935,7 @@ impl<'a> Boxes<'a> {
             .parts
             .iter()
             .copied()
-            .filter(|&s| s != y && self.suppressed[s])
+            .filter(|&s| s != y && self.hidden(s))
             .collect();
         siblings.sort_by_key(|&s| std::cmp::Reverse(room(s)));
         for s in siblings {
@@ -931,7 +948,7 @@ impl<'a> Boxes<'a> {
             }
         }
         let p = rel.total;
-        if climb > 0 && out.len() < MOVES_PER_AXIS && self.suppressed[p] {
+        if climb > 0 && out.len() < MOVES_PER_AXIS && self.hidden(p) {
             let mut m = base;
             m.push((self.coords[p][axis], 1.0));
             // The parent's other relations along the axis gain a unit too.
@@ -954,7 +971,7 @@ impl<'a> Boxes<'a> {
             .parts
             .iter()
             .copied()
-            .filter(|&z| self.suppressed[z])
+            .filter(|&z| self.hidden(z))
             .max_by_key(|&z| room(z))
     }
 
@@ -1004,30 +1021,72 @@ impl<'a> Boxes<'a> {
         Vec::new()
     }
 
-    /// The corners of the box made of one move per axis around `x`, if all
-    /// are hidden and it leaves every relation unchanged.
-    fn corners(&self, x: usize, moves: &[&Vec<(u32, f64)>]) -> Option<Vec<(usize, f64)>> {
-        let mut corners = vec![(self.coords[x], 1.0)];
-        for (a, m) in moves.iter().enumerate() {
-            corners = corners
-                .iter()
-                .flat_map(|&(c, s)| {
-                    m.iter().map(move |&(v, t)| {
-                        let mut c = c;
-                        c[a] = v;
-                        (c, s * t)
-                    })
-                })
-                .collect();
+    /// Boxes around `x`, built one axis at a time: along each axis, the
+    /// moves of `x` (best ranked first) whose corners all exist and may be
+    /// corners. A cube is sparse (an empty group has no cell), so most
+    /// products of the best moves have a missing corner: building axis by
+    /// axis drops a move as soon as one of its corners is missing. `visit`
+    /// gets each box that leaves every relation unchanged, and returns
+    /// false to stop; at most `budget` moves are tried in all.
+    fn search(
+        &self,
+        x: usize,
+        rank: &dyn Fn(usize) -> i64,
+        budget: usize,
+        visit: &mut dyn FnMut(Vec<(usize, f64)>) -> bool,
+    ) {
+        let moves: Vec<Vec<Vec<(u32, f64)>>> = (0..AXES).map(|a| self.moves(x, a, rank)).collect();
+        if moves.iter().any(Vec::is_empty) {
+            return;
         }
-        let cells: Vec<(usize, f64)> = corners
-            .into_iter()
-            .map(|(c, s)| {
-                let &cell = self.at.get(&c)?;
-                self.suppressed[cell].then_some((cell, s))
-            })
-            .collect::<Option<_>>()?;
-        let mut sums: Vec<(usize, f64)> = cells
+        let mut budget = budget;
+        self.extend(vec![(x, 1.0)], 0, &moves, &mut budget, visit);
+    }
+
+    /// Extends a partial box (its corners so far) along `axis` and the
+    /// next ones. False when the search must stop.
+    fn extend(
+        &self,
+        corners: Vec<(usize, f64)>,
+        axis: usize,
+        moves: &[Vec<Vec<(u32, f64)>>],
+        budget: &mut usize,
+        visit: &mut dyn FnMut(Vec<(usize, f64)>) -> bool,
+    ) -> bool {
+        if axis == AXES {
+            return !self.balanced(&corners) || visit(corners);
+        }
+        for m in &moves[axis] {
+            if *budget == 0 {
+                return false;
+            }
+            *budget -= 1;
+            // Every move holds the cell's own coordinate first, so the
+            // corners so far are kept and new ones added.
+            let mut next = Vec::with_capacity(corners.len() * m.len());
+            let complete = corners.iter().all(|&(c, s)| {
+                m.iter().all(|&(v, t)| {
+                    let mut at = self.coords[c];
+                    at[axis] = v;
+                    match self.at.get(&at) {
+                        Some(&cell) if self.hidden(cell) => {
+                            next.push((cell, s * t));
+                            true
+                        }
+                        _ => false,
+                    }
+                })
+            });
+            if complete && !self.extend(next, axis + 1, moves, budget, visit) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Whether moving `corners` (cell, sign) leaves every relation unchanged.
+    fn balanced(&self, corners: &[(usize, f64)]) -> bool {
+        let mut sums: Vec<(usize, f64)> = corners
             .iter()
             .flat_map(|&(c, s)| {
                 self.member[c]
@@ -1036,10 +1095,8 @@ impl<'a> Boxes<'a> {
             })
             .collect();
         sums.sort_by_key(|&(r, _)| r);
-        let balanced = sums
-            .chunk_by(|a, b| a.0 == b.0)
-            .all(|g| g.iter().map(|&(_, s)| s).sum::<f64>().abs() < EPS);
-        balanced.then_some(cells)
+        sums.chunk_by(|a, b| a.0 == b.0)
+            .all(|g| g.iter().map(|&(_, s)| s).sum::<f64>().abs() < EPS)
     }
 
     /// Boxes through the component's cells until every positive count of
@@ -1076,50 +1133,105 @@ impl<'a> Boxes<'a> {
                     continue;
                 }
                 let key = |c: usize| counts[c][m];
-                let moves: Vec<Vec<Vec<(u32, f64)>>> =
-                    (0..AXES).map(|a| self.moves(x, a, &key)).collect();
-                if moves.iter().any(|m| m.is_empty()) {
-                    continue;
-                }
-                let mut choice = [0usize; AXES];
-                for _ in 0..BOXES_PER_CELL {
-                    let picked: Vec<&Vec<(u32, f64)>> =
-                        (0..AXES).map(|a| &moves[a][choice[a]]).collect();
-                    if let Some(cells) = self.corners(x, &picked) {
-                        if cells.iter().all(|(c, _)| local.contains_key(c)) {
-                            let d = directions.len();
-                            let mut r = [vec![i64::MAX; measures], vec![i64::MAX; measures]];
-                            for &(c, s) in &cells {
-                                let side = &mut r[usize::from(s < 0.0)];
-                                for (k, v) in side.iter_mut().enumerate() {
-                                    *v = (*v).min(counts[c][k]);
-                                }
-                                through[local[&c]].push((d, s > 0.0));
-                            }
-                            room.push(r);
-                            directions.push(cells.iter().map(|&(c, s)| (local[&c], s)).collect());
-                            if covered(x, m, &through[local[&x]], &room) {
-                                break;
-                            }
+                let mut found = 0;
+                self.search(x, &key, SEARCH_BUDGET, &mut |cells| {
+                    if !cells.iter().all(|(c, _)| local.contains_key(c)) {
+                        return true;
+                    }
+                    let d = directions.len();
+                    let mut r = [vec![i64::MAX; measures], vec![i64::MAX; measures]];
+                    for &(c, s) in &cells {
+                        let side = &mut r[usize::from(s < 0.0)];
+                        for (k, v) in side.iter_mut().enumerate() {
+                            *v = (*v).min(counts[c][k]);
                         }
+                        through[local[&c]].push((d, s > 0.0));
                     }
-                    // Next combination, the first axis fastest.
-                    let mut a = 0;
-                    while a < AXES {
-                        choice[a] += 1;
-                        if choice[a] < moves[a].len() {
-                            break;
-                        }
-                        choice[a] = 0;
-                        a += 1;
-                    }
-                    if a == AXES {
-                        break;
-                    }
-                }
+                    room.push(r);
+                    directions.push(cells.iter().map(|&(c, s)| (local[&c], s)).collect());
+                    found += 1;
+                    found < BOXES_PER_CELL && !covered(x, m, &through[local[&x]], &room)
+                });
             }
         }
         directions
+    }
+}
+
+/// Chooses the cells to hide so that a count the attacker could not prove
+/// becomes a corner of a box of hidden cells that moves it: the hypercube
+/// method of secondary suppression, used to reinforce a pattern. The
+/// attacker still has to find and check the box itself.
+pub struct Hider<'a> {
+    boxes: Boxes<'a>,
+    /// Cells hidden by this hider.
+    fresh: Vec<bool>,
+}
+
+impl<'a> Hider<'a> {
+    /// None when the keys do not identify the cells.
+    pub fn new(cells: &'a CubeCells, pattern: &Pattern) -> Option<Self> {
+        let suppressed = (0..cells.keys.len())
+            .map(|c| pattern.suppressed(c))
+            .collect();
+        let mut boxes = Boxes::new(cells, suppressed)?;
+        boxes.open = true;
+        let fresh = vec![false; cells.keys.len()];
+        Some(Hider { boxes, fresh })
+    }
+
+    /// The cells not hidden yet of the cheapest box found around count `m`
+    /// of cell `x` that moves it at least one unit (fewest new cells, then
+    /// smallest `size`); they count as hidden from now on. None when no
+    /// box is found, or when the best is hidden already and none of its
+    /// cells was hidden here (the attacker should have found it).
+    pub fn hide_box(&mut self, x: usize, m: usize, size: &[i64]) -> Option<Vec<usize>> {
+        let b = &self.boxes;
+        let counts = &b.cells.counts;
+        // Siblings ranked: hidden with room, then the smallest not hidden
+        // with room, then the rest.
+        const TIER: i64 = 1 << 40;
+        let rank = |c: usize| -> i64 {
+            let v = counts[c][m];
+            match (b.suppressed[c], v >= 1) {
+                (true, true) => 3 * TIER + v.min(TIER - 1),
+                (false, true) => 2 * TIER - size[c].min(TIER - 1),
+                (true, false) => TIER,
+                (false, false) => -size[c].min(TIER - 1),
+            }
+        };
+        let mut best: Option<((usize, i64), Vec<usize>)> = None;
+        let mut found = 0;
+        b.search(x, &rank, SEARCH_BUDGET, &mut |corners| {
+            let room = |negative: bool| {
+                corners
+                    .iter()
+                    .filter(|&&(_, s)| (s < 0.0) == negative)
+                    .map(|&(c, _)| counts[c][m])
+                    .min()
+                    .unwrap_or(i64::MAX)
+            };
+            if room(false) >= 1 || room(true) >= 1 {
+                let new: Vec<usize> = corners
+                    .iter()
+                    .map(|&(c, _)| c)
+                    .filter(|&c| !b.suppressed[c])
+                    .collect();
+                let fresh = corners.iter().any(|&(c, _)| self.fresh[c]);
+                let cost = (new.len(), new.iter().map(|&c| size[c]).sum::<i64>());
+                if (fresh || !new.is_empty()) && best.as_ref().is_none_or(|(k, _)| cost < *k) {
+                    best = Some((cost, new));
+                }
+                found += 1;
+            }
+            found < BOXES_PER_CELL
+        });
+        let (_, new) = best?;
+        for &c in &new {
+            self.boxes.suppressed[c] = true;
+            self.fresh[c] = true;
+        }
+        Some(new)
     }
 }
 
@@ -1306,8 +1418,16 @@ mod tests {
                 );
             }
         }
-        // The region's own modality and month relations.
-        for t in 1..nt {
+        // The modalities of the départements' periods, and the region's
+        // own modality and month relations.
+        for g in 1..ng {
+            relations.push(Relation {
+                total: at(g, 0, 0),
+                parts: (1..nm).map(|m| at(g, 0, m)).collect(),
+                label: String::new(),
+            });
+        }
+        for t in 0..nt {
             relations.push(Relation {
                 total: at(0, t, 0),
                 parts: (1..nm).map(|m| at(0, t, m)).collect(),
@@ -1476,6 +1596,49 @@ mod tests {
         // Without the keys the same proof takes programmes.
         let plain = attack(&values, &relations, &suppressed, Additivity::Additive, 1.0);
         assert!(plain.programmes > 0 && plain.narrow.is_empty());
+    }
+
+    /// Each count the boxes do not prove gets a box of its own, which the
+    /// attacker then finds: on random cubes, rounds of boxes (and of
+    /// relations where no box fits) end with every count proven by boxes
+    /// alone, and the exact attacker agrees.
+    #[test]
+    fn hidden_boxes_protect_random_cubes_without_programmes() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(19);
+        let mut boxed = 0;
+        for _ in 0..40 {
+            let (values, relations, keys) = random_cube(&mut rng);
+            let cube = cells(&values, &relations, &keys);
+            let mut pattern = cube.protect(11);
+            let mut report = attack_cells(&cube, &pattern, 1.0, BOXES_ONLY);
+            for _ in 0..20 {
+                let exposed: Vec<(usize, usize)> =
+                    report.unproven.iter().map(|f| (f.cell, f.measure)).collect();
+                if exposed.is_empty() {
+                    break;
+                }
+                let (_, left) = cube.hide_boxes(&values, &mut pattern, &exposed);
+                let left_cells: Vec<usize> = left.iter().map(|&(c, _)| c).collect();
+                crate::disclosure::reinforce(&values, &mut pattern, &relations, &left_cells);
+                report = attack_cells(&cube, &pattern, 1.0, BOXES_ONLY);
+                for f in &report.unproven {
+                    assert!(
+                        left.contains(&(f.cell, f.measure)) || !exposed.contains(&(f.cell, f.measure)),
+                        "a count given a box is proven by it"
+                    );
+                }
+                boxed += exposed.len() - left.len();
+            }
+            assert_eq!(report.programmes, 0);
+            assert!(report.unproven.is_empty() && report.narrow.is_empty());
+            let suppressed: Vec<bool> = (0..values.len()).map(|c| pattern.suppressed(c)).collect();
+            assert_eq!(
+                exactly_narrow(&values, &relations, &suppressed, 1.0),
+                Vec::<usize>::new()
+            );
+        }
+        // The singleton rule alone leaves counts the boxes do not prove.
+        assert!(boxed > 0);
     }
 
     #[test]

@@ -420,19 +420,26 @@ impl CubeCells {
 
     /// The pattern at `threshold`, then attacked and reinforced until the
     /// attacker proves every positive count of every suppressed cell at
-    /// least `protection` wide (at most `rounds` times). The rounds solve
-    /// small neighbourhoods only; counts still not proven after them are
-    /// settled with the largest ones. Returns the pattern and the last attack.
+    /// least `protection` wide. Returns the pattern and the last attack.
+    ///
+    /// Three stages, each of at most `rounds` rounds:
+    /// 1. the attacker tries boxes only, and each count they do not prove
+    ///    gets a box of its own ([`crate::attack::Hider`]);
+    /// 2. the attacker adds small programmes, and what they cannot prove is
+    ///    reinforced in its relations ([`reinforce`]);
+    /// 3. the counts still not proven are settled with the largest programmes.
     pub fn protect_against_attack(
         &self,
         threshold: i64,
         protection: f64,
         rounds: usize,
     ) -> (Pattern, crate::attack::Report) {
+        use crate::attack::{BOXES_ONLY, FAST_CAP, NEIGHBOURHOOD_CAP};
         let size = self.sizes();
         let mut pattern = self.protect(threshold);
         let progress = crate::progress::Progress::new("attack", 0);
-        let attack = |pattern: &Pattern, round: usize, cap: usize| {
+        let mut round = 0;
+        let mut attack = |pattern: &Pattern, cap: usize| {
             let report = crate::attack::attack_cells(self, pattern, protection, cap);
             progress.message(&format!(
                 "round {round}: {} suppressed cells, {} counts, {} boxes, {} programmes, {} exposed",
@@ -442,32 +449,101 @@ impl CubeCells {
                 report.programmes,
                 report.narrow.len() + report.unproven.len()
             ));
+            round += 1;
             report
         };
-        // Fast rounds first: what small neighbourhoods cannot prove is
-        // reinforced. The counts still not proven are then settled with the
-        // largest neighbourhoods.
-        let mut report = attack(&pattern, 0, crate::attack::FAST_CAP);
-        for round in 1..=rounds {
-            let mut exposed: Vec<usize> = report
+        let exposed = |report: &crate::attack::Report| {
+            let mut exposed: Vec<(usize, usize)> = report
                 .narrow
                 .iter()
                 .chain(&report.unproven)
-                .map(|f| f.cell)
+                .map(|f| (f.cell, f.measure))
                 .collect();
             exposed.sort_unstable();
             exposed.dedup();
-            if exposed.is_empty() || reinforce(&size, &mut pattern, &self.relations, &exposed) == 0
-            {
+            exposed
+        };
+        let cells_of = |exposed: &[(usize, usize)]| {
+            let mut cells: Vec<usize> = exposed.iter().map(|&(c, _)| c).collect();
+            cells.dedup();
+            cells
+        };
+        let mut report = attack(&pattern, BOXES_ONLY);
+        for _ in 0..rounds {
+            let exposed = exposed(&report);
+            if exposed.is_empty() {
                 break;
             }
-            report = attack(&pattern, round, crate::attack::FAST_CAP);
+            let (added, left) = self.hide_boxes(&size, &mut pattern, &exposed);
+            let added = added + reinforce(&size, &mut pattern, &self.relations, &cells_of(&left));
+            if added == 0 {
+                break;
+            }
+            report = attack(&pattern, BOXES_ONLY);
         }
         if !report.unproven.is_empty() {
-            report = attack(&pattern, rounds + 1, crate::attack::NEIGHBOURHOOD_CAP);
+            report = attack(&pattern, FAST_CAP);
+            for _ in 0..rounds {
+                let exposed = cells_of(&exposed(&report));
+                if exposed.is_empty() || reinforce(&size, &mut pattern, &self.relations, &exposed) == 0
+                {
+                    break;
+                }
+                report = attack(&pattern, FAST_CAP);
+            }
+        }
+        if !report.unproven.is_empty() {
+            report = attack(&pattern, NEIGHBOURHOOD_CAP);
         }
         progress.done();
         (pattern, report)
+    }
+
+    /// Hides a box around each (cell, count) of `exposed`. Returns how many
+    /// cells were added, and the counts no box was found for.
+    pub(crate) fn hide_boxes(
+        &self,
+        size: &[i64],
+        pattern: &mut Pattern,
+        exposed: &[(usize, usize)],
+    ) -> (usize, Vec<(usize, usize)>) {
+        let Some(mut hider) = crate::attack::Hider::new(self, pattern) else {
+            return (0, exposed.to_vec());
+        };
+        let mut added = 0;
+        let mut left = Vec::new();
+        for &(x, m) in exposed {
+            match hider.hide_box(x, m, size) {
+                Some(new) => {
+                    let k = &self.keys[x];
+                    let reason = format!(
+                        "renfort contre l'attaque, boîte autour de ({} {}, {} {}, {} = {}{})",
+                        k.type_periode,
+                        k.periode,
+                        k.niveau_geo,
+                        k.code_geo.as_deref().unwrap_or("-"),
+                        k.dimension,
+                        k.modalite,
+                        k.motif
+                            .as_deref()
+                            .map(|m| format!(", motif {m}"))
+                            .unwrap_or_default()
+                    );
+                    for c in new {
+                        pattern.flags[c] = Some(Flag::Secondary);
+                        pattern.audit.push(AuditEntry {
+                            cell: c,
+                            flag: Flag::Secondary,
+                            reason: reason.clone(),
+                        });
+                        added += 1;
+                    }
+                }
+                // No box: the count's relations are reinforced instead.
+                None => left.push((x, m)),
+            }
+        }
+        (added, left)
     }
 }
 

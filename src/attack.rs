@@ -810,8 +810,12 @@ const AXES: usize = 4;
 /// Moves tried along each axis, and boxes kept per cell.
 const MOVES_PER_AXIS: usize = 8;
 const BOXES_PER_CELL: usize = 64;
-/// Moves tried in all when searching the boxes of a cell.
+/// Moves tried in all when searching the boxes of a cell: by the attacker,
+/// and by the hider (which searches only around the counts left exposed).
 const SEARCH_BUDGET: usize = 256;
+const HIDER_BUDGET: usize = 512;
+/// Boxes with room the hider compares before choosing the cheapest.
+const HIDER_CHOICES: usize = 8;
 /// Largest box region solved as one programme.
 const REGION_CAP: usize = 400;
 /// Levels a move may climb when a cell has no hidden sibling.
@@ -940,15 +944,17 @@ impl<'a> Boxes<'a> {
         siblings.sort_by_key(|&s| std::cmp::Reverse(room(s)));
         for s in siblings {
             if out.len() == MOVES_PER_AXIS {
-                return;
+                break;
             }
             let mut m = base.clone();
             if self.down(s, axis, -1.0, room, &mut m) {
                 out.push(m);
             }
         }
+        // Climbing is tried even when siblings abound: in a sparse cube the
+        // siblings' boxes may all miss a corner.
         let p = rel.total;
-        if climb > 0 && out.len() < MOVES_PER_AXIS && self.hidden(p) {
+        if climb > 0 && self.hidden(p) {
             let mut m = base;
             m.push((self.coords[p][axis], 1.0));
             // The parent's other relations along the axis gain a unit too.
@@ -1112,24 +1118,18 @@ impl<'a> Boxes<'a> {
         let counts = &self.cells.counts;
         let measures = self.cells.count_names.len();
         let mut directions: Vec<Vec<(usize, f64)>> = Vec::new();
-        // For each direction, per count: how far the corners of each sign
-        // let the table move (the smallest value among them).
-        let mut room: Vec<[Vec<i64>; 2]> = Vec::new();
-        let mut through: Vec<Vec<(usize, bool)>> = vec![Vec::new(); comp.cells.len()];
-        let covered = |x: usize, m: usize, through: &[(usize, bool)], room: &[[Vec<i64>; 2]]| {
+        // For each cell of the component and each count: how far the boxes
+        // found so far move it down and up by non-negativity alone (the
+        // smallest value among the corners of each sign of a box).
+        let mut reach: Vec<[i64; 2]> = vec![[0, 0]; comp.cells.len() * measures];
+        let covered = |x: usize, m: usize, reach: &[[i64; 2]]| {
             let v = counts[x][m];
-            let (mut down, mut up) = (0, 0);
-            for &(d, plus) in through {
-                let [p, n] = &room[d];
-                let (a, b) = if plus { (p[m], n[m]) } else { (n[m], p[m]) };
-                down = down.max(a);
-                up = up.max(b);
-            }
+            let [down, up] = reach[local[&x] * measures + m];
             v == 0 || whole_width((v - down) as f64, (v + up) as f64) >= protection.max(1.0)
         };
         for &x in &comp.cells {
             for m in 0..measures {
-                if covered(x, m, &through[local[&x]], &room) {
+                if covered(x, m, &reach) {
                     continue;
                 }
                 let key = |c: usize| counts[c][m];
@@ -1138,19 +1138,37 @@ impl<'a> Boxes<'a> {
                     if !cells.iter().all(|(c, _)| local.contains_key(c)) {
                         return true;
                     }
-                    let d = directions.len();
                     let mut r = [vec![i64::MAX; measures], vec![i64::MAX; measures]];
                     for &(c, s) in &cells {
                         let side = &mut r[usize::from(s < 0.0)];
                         for (k, v) in side.iter_mut().enumerate() {
                             *v = (*v).min(counts[c][k]);
                         }
-                        through[local[&c]].push((d, s > 0.0));
                     }
-                    room.push(r);
+                    // A box that moves no count further than those found
+                    // already is not kept.
+                    let mut improves = false;
+                    for &(c, s) in &cells {
+                        let [with, against] = if s > 0.0 {
+                            [&r[0], &r[1]]
+                        } else {
+                            [&r[1], &r[0]]
+                        };
+                        for k in 0..measures {
+                            let e = &mut reach[local[&c] * measures + k];
+                            if with[k] > e[0] || against[k] > e[1] {
+                                improves = true;
+                                e[0] = e[0].max(with[k]);
+                                e[1] = e[1].max(against[k]);
+                            }
+                        }
+                    }
+                    if !improves {
+                        return true;
+                    }
                     directions.push(cells.iter().map(|&(c, s)| (local[&c], s)).collect());
                     found += 1;
-                    found < BOXES_PER_CELL && !covered(x, m, &through[local[&x]], &room)
+                    found < BOXES_PER_CELL && !covered(x, m, &reach)
                 });
             }
         }
@@ -1188,44 +1206,51 @@ impl<'a> Hider<'a> {
     pub fn hide_box(&mut self, x: usize, m: usize, size: &[i64]) -> Option<Vec<usize>> {
         let b = &self.boxes;
         let counts = &b.cells.counts;
-        // Siblings ranked: hidden with room, then the smallest not hidden
-        // with room, then the rest.
+        // Siblings ranked: hidden with room, then those not hidden with
+        // room (the smallest first, or the largest: a cube is sparse, and a
+        // large cell's neighbours are less often missing), then the rest.
         const TIER: i64 = 1 << 40;
-        let rank = |c: usize| -> i64 {
-            let v = counts[c][m];
-            match (b.suppressed[c], v >= 1) {
-                (true, true) => 3 * TIER + v.min(TIER - 1),
-                (false, true) => 2 * TIER - size[c].min(TIER - 1),
-                (true, false) => TIER,
-                (false, false) => -size[c].min(TIER - 1),
-            }
-        };
         let mut best: Option<((usize, i64), Vec<usize>)> = None;
-        let mut found = 0;
-        b.search(x, &rank, SEARCH_BUDGET, &mut |corners| {
-            let room = |negative: bool| {
-                corners
-                    .iter()
-                    .filter(|&&(_, s)| (s < 0.0) == negative)
-                    .map(|&(c, _)| counts[c][m])
-                    .min()
-                    .unwrap_or(i64::MAX)
-            };
-            if room(false) >= 1 || room(true) >= 1 {
-                let new: Vec<usize> = corners
-                    .iter()
-                    .map(|&(c, _)| c)
-                    .filter(|&c| !b.suppressed[c])
-                    .collect();
-                let fresh = corners.iter().any(|&(c, _)| self.fresh[c]);
-                let cost = (new.len(), new.iter().map(|&c| size[c]).sum::<i64>());
-                if (fresh || !new.is_empty()) && best.as_ref().is_none_or(|(k, _)| cost < *k) {
-                    best = Some((cost, new));
+        for largest in [false, true] {
+            let rank = |c: usize| -> i64 {
+                let v = counts[c][m];
+                let small = if largest { size[c] } else { -size[c] }.clamp(1 - TIER, TIER - 1);
+                match (b.suppressed[c], v >= 1) {
+                    (true, true) => 3 * TIER + v.min(TIER - 1),
+                    (false, true) => 2 * TIER + small,
+                    (true, false) => 0,
+                    (false, false) => -TIER + small,
                 }
-                found += 1;
+            };
+            let mut found = 0;
+            b.search(x, &rank, HIDER_BUDGET, &mut |corners| {
+                let room = |negative: bool| {
+                    corners
+                        .iter()
+                        .filter(|&&(_, s)| (s < 0.0) == negative)
+                        .map(|&(c, _)| counts[c][m])
+                        .min()
+                        .unwrap_or(i64::MAX)
+                };
+                if room(false) >= 1 || room(true) >= 1 {
+                    let new: Vec<usize> = corners
+                        .iter()
+                        .map(|&(c, _)| c)
+                        .filter(|&c| !b.suppressed[c])
+                        .collect();
+                    let fresh = corners.iter().any(|&(c, _)| self.fresh[c]);
+                    let cost = (new.len(), new.iter().map(|&c| size[c]).sum::<i64>());
+                    if (fresh || !new.is_empty()) && best.as_ref().is_none_or(|(k, _)| cost < *k) {
+                        best = Some((cost, new));
+                    }
+                    found += 1;
+                }
+                found < HIDER_CHOICES
+            });
+            if best.is_some() {
+                break;
             }
-            found < BOXES_PER_CELL
-        });
+        }
         let (_, new) = best?;
         for &c in &new {
             self.boxes.suppressed[c] = true;
@@ -1612,8 +1637,11 @@ mod tests {
             let mut pattern = cube.protect(11);
             let mut report = attack_cells(&cube, &pattern, 1.0, BOXES_ONLY);
             for _ in 0..20 {
-                let exposed: Vec<(usize, usize)> =
-                    report.unproven.iter().map(|f| (f.cell, f.measure)).collect();
+                let exposed: Vec<(usize, usize)> = report
+                    .unproven
+                    .iter()
+                    .map(|f| (f.cell, f.measure))
+                    .collect();
                 if exposed.is_empty() {
                     break;
                 }
@@ -1623,7 +1651,8 @@ mod tests {
                 report = attack_cells(&cube, &pattern, 1.0, BOXES_ONLY);
                 for f in &report.unproven {
                     assert!(
-                        left.contains(&(f.cell, f.measure)) || !exposed.contains(&(f.cell, f.measure)),
+                        left.contains(&(f.cell, f.measure))
+                            || !exposed.contains(&(f.cell, f.measure)),
                         "a count given a box is proven by it"
                     );
                 }

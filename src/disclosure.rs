@@ -440,14 +440,16 @@ impl CubeCells {
         let progress = crate::progress::Progress::new("attack", 0);
         let mut round = 0;
         let mut attack = |pattern: &Pattern, cap: usize| {
+            let start = std::time::Instant::now();
             let report = crate::attack::attack_cells(self, pattern, protection, cap);
             progress.message(&format!(
-                "round {round}: {} suppressed cells, {} counts, {} boxes, {} programmes, {} exposed",
+                "round {round}: {} suppressed cells, {} counts, {} boxes, {} programmes, {} exposed ({:.1}s)",
                 report.cells,
                 report.counts,
                 report.boxes,
                 report.programmes,
-                report.narrow.len() + report.unproven.len()
+                report.narrow.len() + report.unproven.len(),
+                start.elapsed().as_secs_f64()
             ));
             round += 1;
             report
@@ -474,8 +476,15 @@ impl CubeCells {
             if exposed.is_empty() {
                 break;
             }
-            let (added, left) = self.hide_boxes(&size, &mut pattern, &exposed);
-            let added = added + reinforce(&size, &mut pattern, &self.relations, &cells_of(&left));
+            let start = std::time::Instant::now();
+            let (boxed, left) = self.hide_boxes(&size, &mut pattern, &exposed);
+            let added = boxed + reinforce(&size, &mut pattern, &self.relations, &cells_of(&left));
+            progress.message(&format!(
+                "{} counts exposed: {boxed} cells hidden in boxes, {} in relations ({:.1}s)",
+                exposed.len(),
+                added - boxed,
+                start.elapsed().as_secs_f64()
+            ));
             if added == 0 {
                 break;
             }
@@ -485,7 +494,8 @@ impl CubeCells {
             report = attack(&pattern, FAST_CAP);
             for _ in 0..rounds {
                 let exposed = cells_of(&exposed(&report));
-                if exposed.is_empty() || reinforce(&size, &mut pattern, &self.relations, &exposed) == 0
+                if exposed.is_empty()
+                    || reinforce(&size, &mut pattern, &self.relations, &exposed) == 0
                 {
                     break;
                 }

@@ -136,10 +136,39 @@ const EPS: f64 = 1e-6;
 /// [`NEIGHBOURHOOD_CAP`]); a count not proven within it is reported as not
 /// proven, and treated as exposed.
 pub fn attack_cells(cells: &CubeCells, pattern: &Pattern, protection: f64, cap: usize) -> Report {
+    attack_cells_with(cells, pattern, protection, cap, &[])
+}
+
+/// [`attack_cells`], also trying `hints`: directions (cell, change) that
+/// move hidden cells only, such as the ones [`Hider`] hid cells for. Each
+/// is checked against every constraint like the attacker's own, so a hint
+/// can only prove what is true.
+pub fn attack_cells_with(
+    cells: &CubeCells,
+    pattern: &Pattern,
+    protection: f64,
+    cap: usize,
+    hints: &[Vec<(usize, f64)>],
+) -> Report {
     let suppressed: Vec<bool> = (0..cells.keys.len())
         .map(|c| pattern.suppressed(c))
         .collect();
     let components = components(&suppressed, &cells.relations);
+    let mut owner = vec![usize::MAX; suppressed.len()];
+    for (k, comp) in components.iter().enumerate() {
+        for &c in &comp.cells {
+            owner[c] = k;
+        }
+    }
+    let mut hints_of: Vec<Vec<&Vec<(usize, f64)>>> = vec![Vec::new(); components.len()];
+    for h in hints {
+        if let Some(&(first, _)) = h.first() {
+            let k = owner[first];
+            if k != usize::MAX && h.iter().all(|&(c, _)| owner[c] == k) {
+                hints_of[k].push(h);
+            }
+        }
+    }
     let mut report = Report {
         cells: suppressed.iter().filter(|&&s| s).count(),
         components: components.len(),
@@ -154,12 +183,16 @@ pub fn attack_cells(cells: &CubeCells, pattern: &Pattern, protection: f64, cap: 
     let boxes = Boxes::new(cells, suppressed.clone());
     let found = components
         .par_iter()
-        .map(|comp| {
+        .zip(&hints_of)
+        .map(|(comp, hints)| {
             let local = comp.local();
-            let mut directions = match &boxes {
-                Some(b) => b.directions(comp, &local, protection),
-                None => Vec::new(),
-            };
+            let mut directions: Vec<Vec<(usize, f64)>> = hints
+                .iter()
+                .map(|h| h.iter().map(|&(c, d)| (local[&c], d)).collect())
+                .collect();
+            if let Some(b) = &boxes {
+                directions.extend(b.directions(comp, &local, protection));
+            }
             let mut report = Report {
                 boxes: directions.len(),
                 ..Report::default()
@@ -1184,6 +1217,8 @@ pub struct Hider<'a> {
     boxes: Boxes<'a>,
     /// Cells hidden by this hider.
     fresh: Vec<bool>,
+    /// The boxes and the tables it hid cells for: (cell, change) each.
+    pub hints: Vec<Vec<(usize, f64)>>,
 }
 
 impl<'a> Hider<'a> {
@@ -1195,7 +1230,11 @@ impl<'a> Hider<'a> {
         let mut boxes = Boxes::new(cells, suppressed)?;
         boxes.open = true;
         let fresh = vec![false; cells.keys.len()];
-        Some(Hider { boxes, fresh })
+        Some(Hider {
+            boxes,
+            fresh,
+            hints: Vec::new(),
+        })
     }
 
     /// The cells not hidden yet of the cheapest box found around count `m`
@@ -1210,7 +1249,7 @@ impl<'a> Hider<'a> {
         // room (the smallest first, or the largest: a cube is sparse, and a
         // large cell's neighbours are less often missing), then the rest.
         const TIER: i64 = 1 << 40;
-        let mut best: Option<((usize, i64), Vec<usize>)> = None;
+        let mut best: Option<((usize, i64), Vec<usize>, Vec<(usize, f64)>)> = None;
         for largest in [false, true] {
             let rank = |c: usize| -> i64 {
                 let v = counts[c][m];
@@ -1240,8 +1279,9 @@ impl<'a> Hider<'a> {
                         .collect();
                     let fresh = corners.iter().any(|&(c, _)| self.fresh[c]);
                     let cost = (new.len(), new.iter().map(|&c| size[c]).sum::<i64>());
-                    if (fresh || !new.is_empty()) && best.as_ref().is_none_or(|(k, _)| cost < *k) {
-                        best = Some((cost, new));
+                    if (fresh || !new.is_empty()) && best.as_ref().is_none_or(|(k, _, _)| cost < *k)
+                    {
+                        best = Some((cost, new, corners));
                     }
                     found += 1;
                 }
@@ -1251,12 +1291,134 @@ impl<'a> Hider<'a> {
                 break;
             }
         }
-        let (_, new) = best?;
+        let (_, new, corners) = best?;
         for &c in &new {
             self.boxes.suppressed[c] = true;
             self.fresh[c] = true;
         }
+        self.hints.push(corners);
         Some(new)
+    }
+}
+
+impl Hider<'_> {
+    /// The cells to hide so that count `m` of cell `x` can move one unit
+    /// when no box does: one programme over the cells within `radius`
+    /// relations of `x` (at most `cap`), hidden or not, finds the table
+    /// closest to the true one (fewest units moved on cells not hidden yet,
+    /// the small ones cheaper) where `x` has moved one unit down (or up)
+    /// and every relation still holds. The cells it moves are hidden. None
+    /// when no such table exists within the neighbourhood.
+    pub fn hide_by_programme(
+        &mut self,
+        x: usize,
+        m: usize,
+        size: &[i64],
+        radius: usize,
+        cap: usize,
+    ) -> Option<Vec<usize>> {
+        let b = &self.boxes;
+        let relations = &b.cells.relations;
+        let value = |c: usize| b.cells.counts[c][m] as f64;
+        let mut index: HashMap<usize, usize> = HashMap::from([(x, 0)]);
+        let mut cells = vec![x];
+        let mut touched: Vec<usize> = Vec::new();
+        let mut frontier = vec![x];
+        for _ in 0..radius {
+            if frontier.is_empty() {
+                break;
+            }
+            let mut next = Vec::new();
+            for &c in &frontier {
+                for &(r, _) in &b.member[c] {
+                    touched.push(r);
+                    let rel = &relations[r];
+                    for &y in std::iter::once(&rel.total).chain(&rel.parts) {
+                        if cells.len() < cap && !index.contains_key(&y) {
+                            index.insert(y, cells.len());
+                            cells.push(y);
+                            next.push(y);
+                        }
+                    }
+                }
+            }
+            frontier = next;
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        // The relations of the outer ring too: their other cells stay fixed.
+        let outer: Vec<usize> = frontier
+            .iter()
+            .flat_map(|&c| b.member[c].iter().map(|&(r, _)| r))
+            .collect();
+        touched.extend(outer);
+        touched.sort_unstable();
+        touched.dedup();
+        for direction in [-1.0, 1.0] {
+            if direction < 0.0 && value(x) < 1.0 {
+                continue;
+            }
+            let mut lp = Problem::new(OptimizationDirection::Minimize);
+            // Each cell moves by up − down, and stays non-negative.
+            let vars: Vec<(minilp::Variable, minilp::Variable)> = cells
+                .iter()
+                .map(|&c| {
+                    let cost = if c == x || b.suppressed[c] {
+                        0.0
+                    } else {
+                        1.0 + (size[c].max(0) as f64).ln_1p()
+                    };
+                    if c == x {
+                        let (up, down) = if direction > 0.0 {
+                            (1.0, 0.0)
+                        } else {
+                            (0.0, 1.0)
+                        };
+                        (lp.add_var(0.0, (up, up)), lp.add_var(0.0, (down, down)))
+                    } else {
+                        (
+                            lp.add_var(cost, (0.0, f64::INFINITY)),
+                            lp.add_var(cost, (0.0, value(c))),
+                        )
+                    }
+                })
+                .collect();
+            for &r in &touched {
+                let rel = &relations[r];
+                let mut expr = LinearExpr::empty();
+                for (c, coef) in
+                    std::iter::once((rel.total, -1.0)).chain(rel.parts.iter().map(|&p| (p, 1.0)))
+                {
+                    if let Some(&i) = index.get(&c) {
+                        expr.add(vars[i].0, coef);
+                        expr.add(vars[i].1, -coef);
+                    }
+                }
+                lp.add_constraint(expr, ComparisonOp::Eq, 0.0);
+            }
+            let solved = lp.solve();
+            let Ok(solution) = solved else {
+                continue;
+            };
+            let moved: Vec<(usize, f64)> = cells
+                .iter()
+                .zip(&vars)
+                .map(|(&c, &(up, down))| (c, solution[up] - solution[down]))
+                .filter(|&(_, d)| d.abs() > EPS)
+                .collect();
+            let new: Vec<usize> = moved
+                .iter()
+                .map(|&(c, _)| c)
+                .filter(|&c| !b.suppressed[c])
+                .collect();
+            for &c in &new {
+                self.boxes.suppressed[c] = true;
+                self.fresh[c] = true;
+            }
+            self.hints.push(moved);
+            return Some(new);
+        }
+        None
     }
 }
 
@@ -1645,7 +1807,18 @@ mod tests {
                 if exposed.is_empty() {
                     break;
                 }
-                let (_, left) = cube.hide_boxes(&values, &mut pattern, &exposed);
+                let mut hider = Hider::new(&cube, &pattern).unwrap();
+                let mut left = Vec::new();
+                for &(x, m) in &exposed {
+                    match hider.hide_box(x, m, &values) {
+                        Some(new) => {
+                            for c in new {
+                                pattern.flags[c] = Some(crate::disclosure::Flag::Secondary);
+                            }
+                        }
+                        None => left.push((x, m)),
+                    }
+                }
                 let left_cells: Vec<usize> = left.iter().map(|&(c, _)| c).collect();
                 crate::disclosure::reinforce(&values, &mut pattern, &relations, &left_cells);
                 report = attack_cells(&cube, &pattern, 1.0, BOXES_ONLY);
@@ -1668,6 +1841,39 @@ mod tests {
         }
         // The singleton rule alone leaves counts the boxes do not prove.
         assert!(boxed > 0);
+    }
+
+    /// The programme that chooses cells to hide gives each count it is run
+    /// for a table, with only hidden cells moved, where the count has moved
+    /// one unit: the exact attacker then finds it at least one unit wide.
+    #[test]
+    fn cells_hidden_by_a_programme_move_the_count_one_unit() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(23);
+        let mut tried = 0;
+        for _ in 0..40 {
+            let (values, relations, keys) = random_cube(&mut rng);
+            let cube = cells(&values, &relations, &keys);
+            let mut pattern = cube.protect(11);
+            let suppressed: Vec<bool> = (0..values.len()).map(|c| pattern.suppressed(c)).collect();
+            let exposed = exactly_narrow(&values, &relations, &suppressed, 1.0);
+            let Some(&x) = exposed.first() else {
+                continue;
+            };
+            let mut hider = Hider::new(&cube, &pattern).unwrap();
+            let new = hider
+                .hide_by_programme(x, 0, &values, usize::MAX, usize::MAX)
+                .expect("a whole cube always lets a cell move");
+            assert!(!new.is_empty());
+            for c in new {
+                pattern.flags[c] = Some(crate::disclosure::Flag::Secondary);
+            }
+            let suppressed: Vec<bool> = (0..values.len()).map(|c| pattern.suppressed(c)).collect();
+            let after = exact_intervals(&values, &relations, &suppressed, Additivity::Additive);
+            let f = after.iter().find(|f| f.cell == x).unwrap();
+            assert!(f.width() >= 1.0 - EPS, "{f:?}");
+            tried += 1;
+        }
+        assert!(tried > 0);
     }
 
     #[test]

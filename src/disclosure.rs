@@ -422,12 +422,16 @@ impl CubeCells {
     /// attacker proves every positive count of every suppressed cell at
     /// least `protection` wide. Returns the pattern and the last attack.
     ///
-    /// Three stages, each of at most `rounds` rounds:
-    /// 1. the attacker tries boxes only, and each count they do not prove
-    ///    gets a box of its own ([`crate::attack::Hider`]);
-    /// 2. the attacker adds small programmes, and what they cannot prove is
-    ///    reinforced in its relations ([`reinforce`]);
-    /// 3. the counts still not proven are settled with the largest programmes.
+    /// Three stages of at most `rounds` rounds each, the attacker trying
+    /// harder at each stage:
+    /// 1. boxes only; each count they do not prove gets a box of its own
+    ///    ([`crate::attack::Hider::hide_box`]), else its relations are
+    ///    reinforced ([`reinforce`]);
+    /// 2. boxes, then small programmes; a count still exposed gets a box,
+    ///    else the cells that one programme moves it with
+    ///    ([`crate::attack::Hider::hide_by_programme`]), else its relations
+    ///    are reinforced;
+    /// 3. the same with the largest programmes, until nothing is exposed.
     pub fn protect_against_attack(
         &self,
         threshold: i64,
@@ -439,9 +443,12 @@ impl CubeCells {
         let mut pattern = self.protect(threshold);
         let progress = crate::progress::Progress::new("attack", 0);
         let mut round = 0;
-        let mut attack = |pattern: &Pattern, cap: usize| {
+        // Hidden cells stay hidden, so a table found for the hider stays one
+        // the attacker cannot rule out.
+        let mut hints = Vec::new();
+        let mut attack = |pattern: &Pattern, cap: usize, hints: &[Vec<(usize, f64)>]| {
             let start = std::time::Instant::now();
-            let report = crate::attack::attack_cells(self, pattern, protection, cap);
+            let report = crate::attack::attack_cells_with(self, pattern, protection, cap, hints);
             progress.message(&format!(
                 "round {round}: {} suppressed cells, {} counts, {} boxes, {} programmes, {} exposed ({:.1}s)",
                 report.cells,
@@ -465,69 +472,81 @@ impl CubeCells {
             exposed.dedup();
             exposed
         };
-        let cells_of = |exposed: &[(usize, usize)]| {
-            let mut cells: Vec<usize> = exposed.iter().map(|&(c, _)| c).collect();
-            cells.dedup();
-            cells
-        };
-        let mut report = attack(&pattern, BOXES_ONLY);
-        for _ in 0..rounds {
-            let exposed = exposed(&report);
-            if exposed.is_empty() {
-                break;
-            }
-            let start = std::time::Instant::now();
-            let (boxed, left) = self.hide_boxes(&size, &mut pattern, &exposed);
-            let added = boxed + reinforce(&size, &mut pattern, &self.relations, &cells_of(&left));
-            progress.message(&format!(
-                "{} counts exposed: {boxed} cells hidden in boxes, {} in relations ({:.1}s)",
-                exposed.len(),
-                added - boxed,
-                start.elapsed().as_secs_f64()
-            ));
-            if added == 0 {
-                break;
-            }
-            report = attack(&pattern, BOXES_ONLY);
-        }
-        if !report.unproven.is_empty() {
-            report = attack(&pattern, FAST_CAP);
-            for _ in 0..rounds {
-                let exposed = cells_of(&exposed(&report));
-                if exposed.is_empty()
-                    || reinforce(&size, &mut pattern, &self.relations, &exposed) == 0
-                {
+        let mut report = attack(&pattern, BOXES_ONLY, &hints);
+        for cap in [BOXES_ONLY, FAST_CAP, NEIGHBOURHOOD_CAP] {
+            if cap != BOXES_ONLY {
+                if report.unproven.is_empty() && report.narrow.is_empty() {
                     break;
                 }
-                report = attack(&pattern, FAST_CAP);
+                if !report.unproven.is_empty() {
+                    report = attack(&pattern, cap, &hints);
+                }
             }
-        }
-        if !report.unproven.is_empty() {
-            report = attack(&pattern, NEIGHBOURHOOD_CAP);
+            for _ in 0..rounds {
+                let exposed = exposed(&report);
+                if exposed.is_empty() {
+                    break;
+                }
+                let start = std::time::Instant::now();
+                let known = hints.len();
+                let [boxed, programmed, related] =
+                    self.strengthen(&size, &mut pattern, &exposed, cap != BOXES_ONLY, &mut hints);
+                progress.message(&format!(
+                    "{} counts exposed: {boxed} cells hidden in boxes, {programmed} by programmes, {related} in relations ({:.1}s)",
+                    exposed.len(),
+                    start.elapsed().as_secs_f64()
+                ));
+                if boxed + programmed + related == 0 && hints.len() == known {
+                    break;
+                }
+                report = attack(&pattern, cap, &hints);
+            }
         }
         progress.done();
         (pattern, report)
     }
 
-    /// Hides a box around each (cell, count) of `exposed`. Returns how many
-    /// cells were added, and the counts no box was found for.
-    pub(crate) fn hide_boxes(
+    /// Hides more cells around each (cell, count) of `exposed`: a box, else
+    /// (with `programmes`) the cells one programme moves it with, else one
+    /// more complement in its relations. The boxes and tables used are
+    /// added to `hints`, for the attacker to check. Returns the cells
+    /// hidden each way.
+    pub(crate) fn strengthen(
         &self,
         size: &[i64],
         pattern: &mut Pattern,
         exposed: &[(usize, usize)],
-    ) -> (usize, Vec<(usize, usize)>) {
-        let Some(mut hider) = crate::attack::Hider::new(self, pattern) else {
-            return (0, exposed.to_vec());
-        };
-        let mut added = 0;
+        programmes: bool,
+        hints: &mut Vec<Vec<(usize, f64)>>,
+    ) -> [usize; 3] {
+        let mut added = [0; 3];
         let mut left = Vec::new();
-        for &(x, m) in exposed {
-            match hider.hide_box(x, m, size) {
-                Some(new) => {
+        match crate::attack::Hider::new(self, pattern) {
+            None => left.extend(exposed.iter().map(|&(c, _)| c)),
+            Some(mut hider) => {
+                for &(x, m) in exposed {
+                    let (way, new) = match hider.hide_box(x, m, size) {
+                        Some(new) => (0, new),
+                        None if programmes => {
+                            match PROGRAMMES.iter().find_map(|&(radius, cap)| {
+                                hider.hide_by_programme(x, m, size, radius, cap)
+                            }) {
+                                Some(new) => (1, new),
+                                None => {
+                                    left.push(x);
+                                    continue;
+                                }
+                            }
+                        }
+                        None => {
+                            left.push(x);
+                            continue;
+                        }
+                    };
                     let k = &self.keys[x];
                     let reason = format!(
-                        "renfort contre l'attaque, boîte autour de ({} {}, {} {}, {} = {}{})",
+                        "renfort contre l'attaque, {} autour de ({} {}, {} {}, {} = {}{})",
+                        ["boîte", "programme"][way],
                         k.type_periode,
                         k.periode,
                         k.niveau_geo,
@@ -546,16 +565,21 @@ impl CubeCells {
                             flag: Flag::Secondary,
                             reason: reason.clone(),
                         });
-                        added += 1;
+                        added[way] += 1;
                     }
                 }
-                // No box: the count's relations are reinforced instead.
-                None => left.push((x, m)),
+                hints.append(&mut hider.hints);
             }
         }
-        (added, left)
+        left.dedup();
+        added[2] = reinforce(size, pattern, &self.relations, &left);
+        added
     }
 }
+
+/// (relations away from a count, cells) of the programmes that choose the
+/// cells to hide when no box protects it, tried in turn.
+const PROGRAMMES: &[(usize, usize)] = &[(3, 1500), (8, 5000)];
 
 /// Reads one family of cells (a query of [`FAMILIES`]) from the staged aggregates.
 pub fn cube_cells(stage: &crate::stage::Stage, query: &str) -> crate::Result<CubeCells> {

@@ -130,6 +130,11 @@ impl Report {
 
 const EPS: f64 = 1e-6;
 
+/// A change of some hidden cells (cell, change) that leaves every relation
+/// unchanged: the true table moved along it is another table, as far as
+/// non-negativity and the attacker's other constraints allow.
+pub type Direction = Vec<(usize, f64)>;
+
 /// Attacks every count of a family of cells under its suppression pattern.
 ///
 /// `cap` is the largest neighbourhood solved ([`FAST_CAP`] or
@@ -148,7 +153,7 @@ pub fn attack_cells_with(
     pattern: &Pattern,
     protection: f64,
     cap: usize,
-    hints: &[Vec<(usize, f64)>],
+    hints: &[Direction],
 ) -> Report {
     let suppressed: Vec<bool> = (0..cells.keys.len())
         .map(|c| pattern.suppressed(c))
@@ -160,7 +165,7 @@ pub fn attack_cells_with(
             owner[c] = k;
         }
     }
-    let mut hints_of: Vec<Vec<&Vec<(usize, f64)>>> = vec![Vec::new(); components.len()];
+    let mut hints_of: Vec<Vec<&Direction>> = vec![Vec::new(); components.len()];
     for h in hints {
         if let Some(&(first, _)) = h.first() {
             let k = owner[first];
@@ -1218,7 +1223,7 @@ pub struct Hider<'a> {
     /// Cells hidden by this hider.
     fresh: Vec<bool>,
     /// The boxes and the tables it hid cells for: (cell, change) each.
-    pub hints: Vec<Vec<(usize, f64)>>,
+    pub hints: Vec<Direction>,
 }
 
 impl<'a> Hider<'a> {
@@ -1249,7 +1254,7 @@ impl<'a> Hider<'a> {
         // room (the smallest first, or the largest: a cube is sparse, and a
         // large cell's neighbours are less often missing), then the rest.
         const TIER: i64 = 1 << 40;
-        let mut best: Option<((usize, i64), Vec<usize>, Vec<(usize, f64)>)> = None;
+        let mut best: Option<((usize, i64), Vec<usize>, Direction)> = None;
         for largest in [false, true] {
             let rank = |c: usize| -> i64 {
                 let v = counts[c][m];

@@ -446,7 +446,7 @@ impl CubeCells {
         // Hidden cells stay hidden, so a table found for the hider stays one
         // the attacker cannot rule out.
         let mut hints = Vec::new();
-        let mut attack = |pattern: &Pattern, cap: usize, hints: &[Vec<(usize, f64)>]| {
+        let mut attack = |pattern: &Pattern, cap: usize, hints: &[crate::attack::Direction]| {
             let start = std::time::Instant::now();
             let report = crate::attack::attack_cells_with(self, pattern, protection, cap, hints);
             progress.message(&format!(
@@ -517,7 +517,7 @@ impl CubeCells {
         pattern: &mut Pattern,
         exposed: &[(usize, usize)],
         programmes: bool,
-        hints: &mut Vec<Vec<(usize, f64)>>,
+        hints: &mut Vec<crate::attack::Direction>,
     ) -> [usize; 3] {
         let mut added = [0; 3];
         let mut left = Vec::new();

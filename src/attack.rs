@@ -832,8 +832,10 @@ struct Boxes<'a> {
     cells: &'a CubeCells,
     suppressed: Vec<bool>,
     /// Every cell may be a corner (to choose the cells to hide), not only
-    /// the hidden ones (to attack).
+    /// the hidden ones (to attack)...
     open: bool,
+    /// ...except these, published elsewhere.
+    locked: Vec<bool>,
     coords: Vec<[u32; AXES]>,
     at: HashMap<[u32; AXES], usize>,
     /// The one axis each relation runs along (its total and parts differ there only).
@@ -909,6 +911,7 @@ impl<'a> Boxes<'a> {
             cells,
             suppressed,
             open: false,
+            locked: Vec::new(),
             coords,
             at,
             axis,
@@ -918,7 +921,7 @@ impl<'a> Boxes<'a> {
 
     /// Whether `c` may be a corner.
     fn hidden(&self, c: usize) -> bool {
-        self.open || self.suppressed[c]
+        self.suppressed[c] || (self.open && !self.locked.get(c).copied().unwrap_or(false))
     }
 
     /// Adds `y` with `sign` to a move along `axis`, with one hidden part of
@@ -1227,13 +1230,15 @@ pub struct Hider<'a> {
 }
 
 impl<'a> Hider<'a> {
-    /// None when the keys do not identify the cells.
-    pub fn new(cells: &'a CubeCells, pattern: &Pattern) -> Option<Self> {
+    /// None when the keys do not identify the cells. Cells marked `locked`
+    /// are published elsewhere and never hidden.
+    pub fn new(cells: &'a CubeCells, pattern: &Pattern, locked: &[bool]) -> Option<Self> {
         let suppressed = (0..cells.keys.len())
             .map(|c| pattern.suppressed(c))
             .collect();
         let mut boxes = Boxes::new(cells, suppressed)?;
         boxes.open = true;
+        boxes.locked = locked.to_vec();
         let fresh = vec![false; cells.keys.len()];
         Some(Hider {
             boxes,
@@ -1380,6 +1385,9 @@ impl Hider<'_> {
                             (0.0, 1.0)
                         };
                         (lp.add_var(0.0, (up, up)), lp.add_var(0.0, (down, down)))
+                    } else if !b.hidden(c) {
+                        // Published elsewhere: it stays.
+                        (lp.add_var(0.0, (0.0, 0.0)), lp.add_var(0.0, (0.0, 0.0)))
                     } else {
                         (
                             lp.add_var(cost, (0.0, f64::INFINITY)),
@@ -1812,7 +1820,7 @@ mod tests {
                 if exposed.is_empty() {
                     break;
                 }
-                let mut hider = Hider::new(&cube, &pattern).unwrap();
+                let mut hider = Hider::new(&cube, &pattern, &[]).unwrap();
                 let mut left = Vec::new();
                 for &(x, m) in &exposed {
                     match hider.hide_box(x, m, &values) {
@@ -1825,7 +1833,7 @@ mod tests {
                     }
                 }
                 let left_cells: Vec<usize> = left.iter().map(|&(c, _)| c).collect();
-                crate::disclosure::reinforce(&values, &mut pattern, &relations, &left_cells);
+                crate::disclosure::reinforce(&values, &mut pattern, &relations, &[], &left_cells);
                 report = attack_cells(&cube, &pattern, 1.0, BOXES_ONLY);
                 for f in &report.unproven {
                     assert!(
@@ -1864,7 +1872,7 @@ mod tests {
             let Some(&x) = exposed.first() else {
                 continue;
             };
-            let mut hider = Hider::new(&cube, &pattern).unwrap();
+            let mut hider = Hider::new(&cube, &pattern, &[]).unwrap();
             let new = hider
                 .hide_by_programme(x, 0, &values, usize::MAX, usize::MAX)
                 .expect("a whole cube always lets a cell move");

@@ -449,13 +449,21 @@ struct AttackCell<'a> {
     maximum: f64,
 }
 
+/// A family or cube attacked: its name, cells, the attacker's last report
+/// and the seconds its protection took.
+type Attacked<'a> = (
+    &'a str,
+    &'a disclosure::CubeCells,
+    &'a crate::attack::Report,
+    f64,
+);
+
 fn write_attack(
     out: &Path,
     r: &Recipient,
     threshold: u32,
     protection: u32,
-    families: &[(disclosure::CubeCells, disclosure::Pattern)],
-    reports: &[(crate::attack::Report, f64)],
+    attacked: &[Attacked],
 ) -> Result<()> {
     fn cell<'c>(cells: &'c disclosure::CubeCells, f: &crate::attack::Finding) -> AttackCell<'c> {
         AttackCell {
@@ -470,10 +478,9 @@ fn write_attack(
         destinataire: &r.nom,
         seuil_secret: threshold,
         niveau_protection: protection,
-        familles: disclosure::FAMILIES
+        familles: attacked
             .iter()
-            .zip(families.iter().zip(reports))
-            .map(|((family, _), ((cells, _), (rep, secs)))| AttackFamily {
+            .map(|&(family, cells, rep, secs)| AttackFamily {
                 famille: family,
                 cellules_supprimees: rep.cells,
                 effectifs_examines: rep.counts,
@@ -482,7 +489,7 @@ fn write_attack(
                 programmes_resolus: rep.programmes,
                 boites: rep.boxes,
                 effectifs_prouves_sans_programme: rep.proven_without_programme,
-                secondes: *secs,
+                secondes: secs,
                 effectifs_prouves_proteges: rep.proven,
                 relations_relachees: rep.relaxed_relations,
                 zeros_deduits: rep.zeros_pinned,
@@ -720,21 +727,9 @@ pub fn deliver(
             }
         };
         let (families, reports) = (&secrecy.families, &secrecy.reports);
-        if ctx.attack {
-            write_attack(ctx.out, r, threshold, protection, families, reports)?;
-            let left: usize = reports
-                .iter()
-                .map(|(rep, _)| rep.narrow.len() + rep.unproven.len())
-                .sum();
-            if left > 0 {
-                // Fail closed: nothing is published that the attacker may recompute.
-                return Err(Error::Policy(format!(
-                    "recipient `{}`: after {ATTACK_ROUNDS} rounds of reinforcement the attacker still recomputes {left} suppressed counts too narrowly; see {}",
-                    r.nom,
-                    ctx.out.join("secret").join(format!("attaque-{}.json", r.nom)).display()
-                )));
-            }
-        }
+        // The cubes cleared on their own relations, attacked here.
+        let mut own_attacks: Vec<(&str, disclosure::CubeCells, crate::attack::Report, f64)> =
+            Vec::new();
         let dir = tmp_dir.join("agregats");
         std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
         for cube in CLEARED_CUBES {
@@ -750,7 +745,18 @@ pub fn deliver(
                 .map(|(_, f)| f)
                 .collect();
             let cleared = if cube.by_motif {
-                disclosure::clear_by_motif(&batch, cube.measures, &own, i64::from(threshold))?
+                let start = std::time::Instant::now();
+                let (cleared, attacked) = disclosure::clear_by_motif(
+                    &batch,
+                    cube.measures,
+                    &own,
+                    i64::from(threshold),
+                    ctx.attack.then_some((f64::from(protection), ATTACK_ROUNDS)),
+                )?;
+                if let Some((cells, report)) = attacked {
+                    own_attacks.push((cube.name, cells, report, start.elapsed().as_secs_f64()));
+                }
+                cleared
             } else {
                 disclosure::clear_cube(&batch, cube.measures, &own)?
             };
@@ -767,6 +773,32 @@ pub fn deliver(
                 lignes: Some(cleared.batch().num_rows() as u64),
                 schema: Some(schema_of(&cleared.batch().schema())),
             });
+        }
+        if ctx.attack {
+            let attacked: Vec<Attacked> = disclosure::FAMILIES
+                .iter()
+                .zip(families.iter().zip(reports))
+                .map(|((family, _), ((cells, _), (rep, secs)))| (*family, cells, rep, *secs))
+                .chain(
+                    own_attacks
+                        .iter()
+                        .map(|(cube, cells, rep, secs)| (*cube, cells, rep, *secs)),
+                )
+                .collect();
+            write_attack(ctx.out, r, threshold, protection, &attacked)?;
+            let left: usize = attacked
+                .iter()
+                .map(|(_, _, rep, _)| rep.narrow.len() + rep.unproven.len())
+                .sum();
+            if left > 0 {
+                // Fail closed: nothing is published that the attacker may
+                // recompute (the delivery is still in its temporary folder).
+                return Err(Error::Policy(format!(
+                    "recipient `{}`: after {ATTACK_ROUNDS} rounds of reinforcement the attacker still recomputes {left} suppressed counts too narrowly; see {}",
+                    r.nom,
+                    ctx.out.join("secret").join(format!("attaque-{}.json", r.nom)).display()
+                )));
+            }
         }
         write_audit(ctx.out, &r.nom, families)?;
         secrecy_secs = Some(started.elapsed().as_secs_f64());

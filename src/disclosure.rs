@@ -194,6 +194,7 @@ pub fn reinforce(
     size: &[i64],
     pattern: &mut Pattern,
     relations: &[Relation],
+    locked: &[bool],
     exposed: &[usize],
 ) -> usize {
     let member_of = membership(relations);
@@ -210,7 +211,7 @@ pub fn reinforce(
             for &c in &around {
                 for &r in member_of.get(&c).into_iter().flatten() {
                     let rel = &relations[r];
-                    if let Some(k) = complement(size, &pattern.flags, &[], rel) {
+                    if let Some(k) = complement(size, &pattern.flags, locked, rel) {
                         pattern.flags[k] = Some(Flag::Secondary);
                         pattern.audit.push(AuditEntry {
                             cell: k,
@@ -235,7 +236,7 @@ pub fn reinforce(
     }
     touched.sort_unstable();
     touched.dedup();
-    propagate(size, pattern, relations, &[], touched);
+    propagate(size, pattern, relations, locked, touched);
     pattern.audit.len() - before
 }
 
@@ -438,9 +439,20 @@ impl CubeCells {
         protection: f64,
         rounds: usize,
     ) -> (Pattern, crate::attack::Report) {
+        self.defend(self.protect(threshold), &[], protection, rounds)
+    }
+
+    /// Attacks `pattern` and reinforces it as [`Self::protect_against_attack`]
+    /// does; cells marked `locked` are published elsewhere and never hidden.
+    pub fn defend(
+        &self,
+        mut pattern: Pattern,
+        locked: &[bool],
+        protection: f64,
+        rounds: usize,
+    ) -> (Pattern, crate::attack::Report) {
         use crate::attack::{BOXES_ONLY, FAST_CAP, NEIGHBOURHOOD_CAP};
         let size = self.sizes();
-        let mut pattern = self.protect(threshold);
         let progress = crate::progress::Progress::new("attack", 0);
         let mut round = 0;
         // Hidden cells stay hidden, so a table found for the hider stays one
@@ -489,8 +501,14 @@ impl CubeCells {
                 }
                 let start = std::time::Instant::now();
                 let known = hints.len();
-                let [boxed, programmed, related] =
-                    self.strengthen(&size, &mut pattern, &exposed, cap != BOXES_ONLY, &mut hints);
+                let [boxed, programmed, related] = self.strengthen(
+                    &size,
+                    &mut pattern,
+                    locked,
+                    &exposed,
+                    cap != BOXES_ONLY,
+                    &mut hints,
+                );
                 progress.message(&format!(
                     "{} counts exposed: {boxed} cells hidden in boxes, {programmed} by programmes, {related} in relations ({:.1}s)",
                     exposed.len(),
@@ -515,13 +533,14 @@ impl CubeCells {
         &self,
         size: &[i64],
         pattern: &mut Pattern,
+        locked: &[bool],
         exposed: &[(usize, usize)],
         programmes: bool,
         hints: &mut Vec<crate::attack::Direction>,
     ) -> [usize; 3] {
         let mut added = [0; 3];
         let mut left = Vec::new();
-        match crate::attack::Hider::new(self, pattern) {
+        match crate::attack::Hider::new(self, pattern, locked) {
             None => left.extend(exposed.iter().map(|&(c, _)| c)),
             Some(mut hider) => {
                 for &(x, m) in exposed {
@@ -572,7 +591,7 @@ impl CubeCells {
             }
         }
         left.dedup();
-        added[2] = reinforce(size, pattern, &self.relations, &left);
+        added[2] = reinforce(size, pattern, &self.relations, locked, &left);
         added
     }
 }
@@ -726,12 +745,18 @@ pub fn clear_cube(
 /// reasons add up to `ensemble`, and each reason's rows follow the same
 /// geographic, modality and month relations as the cube. `ensemble` rows
 /// published in the funnel are never chosen as complements.
+///
+/// With `attack` (protection level, rounds), the pattern is then attacked
+/// and reinforced like a family's ([`CubeCells::defend`]), the `ensemble`
+/// rows published in the funnel staying as they are; the cells and the
+/// attacker's last report are returned with the cube.
 pub fn clear_by_motif(
     batch: &RecordBatch,
     measures: &[&str],
     families: &[&(CubeCells, Pattern)],
     threshold: i64,
-) -> crate::Result<Cleared> {
+    attack: Option<(f64, usize)>,
+) -> crate::Result<(Cleared, Option<(CubeCells, crate::attack::Report)>)> {
     use arrow::array::{Array, AsArray};
     let key_flag = key_flags(batch, families)?;
     let keys = batch_keys(batch, true)?;
@@ -781,7 +806,13 @@ pub fn clear_by_motif(
     let mut pattern = Pattern { flags, audit };
     let all = (0..cells.relations.len()).collect();
     propagate(&count, &mut pattern, &cells.relations, &locked, all);
-    clear(batch, measures, &pattern)
+    match attack {
+        None => Ok((clear(batch, measures, &pattern)?, None)),
+        Some((protection, rounds)) => {
+            let (pattern, report) = cells.defend(pattern, &locked, protection, rounds);
+            Ok((clear(batch, measures, &pattern)?, Some((cells, report))))
+        }
+    }
 }
 
 /// An aggregate that went through disclosure control: suppressed measures
@@ -1054,8 +1085,13 @@ mod tests {
             ),
         ])
         .unwrap();
-        let cleared =
-            clear_by_motif(&batch, &["nb_abandons"], &[&(funnel, published)], 11).unwrap();
+        let family = (funnel, published);
+        let (cleared, _) = clear_by_motif(&batch, &["nb_abandons"], &[&family], 11, None).unwrap();
+        // Attacked, the reasons' pattern holds against the attacker too.
+        let (_, attacked) =
+            clear_by_motif(&batch, &["nb_abandons"], &[&family], 11, Some((1.0, 8))).unwrap();
+        let (_, report) = attacked.unwrap();
+        assert!(report.counts > 0 && report.narrow.is_empty() && report.unproven.is_empty());
         let secret = cleared
             .batch()
             .column_by_name("secret")

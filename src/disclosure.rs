@@ -231,6 +231,8 @@ pub fn reinforce(
             if added {
                 break;
             }
+            // Rings through large relations grow fast: the nearest cells only.
+            next.truncate(REINFORCE_RING);
             around = next;
         }
     }
@@ -239,6 +241,9 @@ pub fn reinforce(
     propagate(size, pattern, relations, locked, touched);
     pattern.audit.len() - before
 }
+
+/// Cells of each ring searched around an exposed cell for one more complement.
+const REINFORCE_RING: usize = 256;
 
 /// The key of a cube cell (SPEC §6).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

@@ -221,8 +221,10 @@ pub fn reinforce(
                         touched.extend(member_of.get(&k).into_iter().flatten().copied());
                         added = true;
                     }
+                    // Rings through large relations grow fast: the
+                    // nearest cells only.
                     for &m in std::iter::once(&rel.total).chain(&rel.parts) {
-                        if seen.insert(m) {
+                        if next.len() < REINFORCE_RING && seen.insert(m) {
                             next.push(m);
                         }
                     }
@@ -231,8 +233,6 @@ pub fn reinforce(
             if added {
                 break;
             }
-            // Rings through large relations grow fast: the nearest cells only.
-            next.truncate(REINFORCE_RING);
             around = next;
         }
     }

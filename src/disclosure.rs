@@ -549,23 +549,19 @@ impl CubeCells {
             None => left.extend(exposed.iter().map(|&(c, _)| c)),
             Some(mut hider) => {
                 for &(x, m) in exposed {
-                    let (way, new) = match hider.hide_box(x, m, size) {
-                        Some(new) => (0, new),
-                        None if programmes => {
-                            match PROGRAMMES.iter().find_map(|&(radius, cap)| {
+                    let found = match hider.hide_box(x, m, size) {
+                        Some(new) => Some((0, new)),
+                        None if programmes => PROGRAMMES
+                            .iter()
+                            .find_map(|&(radius, cap)| {
                                 hider.hide_by_programme(x, m, size, radius, cap)
-                            }) {
-                                Some(new) => (1, new),
-                                None => {
-                                    left.push(x);
-                                    continue;
-                                }
-                            }
-                        }
-                        None => {
-                            left.push(x);
-                            continue;
-                        }
+                            })
+                            .map(|new| (1, new)),
+                        None => None,
+                    };
+                    let Some((way, new)) = found else {
+                        left.push(x);
+                        continue;
                     };
                     let k = &self.keys[x];
                     let reason = format!(

@@ -107,7 +107,25 @@ pub struct Report {
 }
 
 impl Report {
-    fn merge(&mut self, other: Report) {
+    /// The counts this report settles: those it proves, and the zeros it
+    /// leaves narrow (not sensitive), with the work spent. The counts left
+    /// exposed, and the description of the table (cells, components,
+    /// relations), are left out: they belong to the next round's report.
+    pub fn settled(&self) -> Report {
+        Report {
+            counts: self.counts - self.narrow.len() - self.unproven.len(),
+            programmes: self.programmes,
+            boxes: self.boxes,
+            proven_without_programme: self.proven_without_programme,
+            proven: self.proven,
+            zeros_pinned: self.zeros_pinned,
+            narrowest: self.narrowest.clone(),
+            ..Report::default()
+        }
+    }
+
+    /// Adds `other`'s counts to this one's.
+    pub fn merge(&mut self, other: Report) {
         self.cells += other.cells;
         self.counts += other.counts;
         self.components += other.components;
@@ -141,19 +159,25 @@ pub type Direction = Vec<(usize, f64)>;
 /// [`NEIGHBOURHOOD_CAP`]); a count not proven within it is reported as not
 /// proven, and treated as exposed.
 pub fn attack_cells(cells: &CubeCells, pattern: &Pattern, protection: f64, cap: usize) -> Report {
-    attack_cells_with(cells, pattern, protection, cap, &[])
+    attack_cells_with(cells, pattern, protection, cap, &[], None)
 }
 
 /// [`attack_cells`], also trying `hints`: directions (cell, change) that
 /// move hidden cells only, such as the ones [`Hider`] hid cells for. Each
 /// is checked against every constraint like the attacker's own, so a hint
 /// can only prove what is true.
+///
+/// With `targets` (per count, then per cell), only the counts marked are
+/// attacked and reported; the others (proven in an earlier round, say)
+/// are left alone. Hiding more cells only takes constraints away from
+/// the attacker, so a count proven wide stays wide.
 pub fn attack_cells_with(
     cells: &CubeCells,
     pattern: &Pattern,
     protection: f64,
     cap: usize,
     hints: &[Direction],
+    targets: Option<&[Vec<bool>]>,
 ) -> Report {
     let suppressed: Vec<bool> = (0..cells.keys.len())
         .map(|c| pattern.suppressed(c))
@@ -183,6 +207,7 @@ pub fn attack_cells_with(
     let values: Vec<Vec<i64>> = (0..cells.count_names.len())
         .map(|m| cells.counts.iter().map(|c| c[m]).collect())
         .collect();
+    let aimed = |c: usize, m: usize| targets.is_none_or(|t| t[m][c]);
     // Components in parallel; within one, the counts one after the other,
     // so that the directions found for one count serve the next.
     let boxes = Boxes::new(cells, suppressed.clone());
@@ -190,13 +215,38 @@ pub fn attack_cells_with(
         .par_iter()
         .zip(&hints_of)
         .map(|(comp, hints)| {
+            let measures = 0..cells.count_names.len();
+            if !comp
+                .cells
+                .iter()
+                .any(|&c| measures.clone().any(|m| aimed(c, m)))
+            {
+                // Nothing to attack here; its relations are still counted.
+                let mut report = Report::default();
+                let var = |c: usize| suppressed[c].then_some(0);
+                let mut rows = Vec::new();
+                for (m, name) in cells.count_names.iter().enumerate() {
+                    for &r in &comp.relations {
+                        rows.clear();
+                        let relaxed = relation_rows(
+                            &cells.relations[r],
+                            &values[m],
+                            &var,
+                            Additivity::of(name),
+                            &mut rows,
+                        );
+                        report.relaxed_relations += usize::from(relaxed);
+                    }
+                }
+                return report;
+            }
             let local = comp.local();
             let mut directions: Vec<Vec<(usize, f64)>> = hints
                 .iter()
                 .map(|h| h.iter().map(|&(c, d)| (local[&c], d)).collect())
                 .collect();
             if let Some(b) = &boxes {
-                directions.extend(b.directions(comp, &local, protection));
+                directions.extend(b.directions(comp, &local, protection, &aimed));
             }
             let mut report = Report {
                 boxes: directions.len(),
@@ -212,6 +262,7 @@ pub fn attack_cells_with(
                     protection,
                     Hints {
                         cap,
+                        target: targets.map(|t| t[m].as_slice()),
                         directions: &mut directions,
                         region: &|i| match &boxes {
                             Some(b) => b.region(comp.cells[i], m, &local),
@@ -346,6 +397,7 @@ fn attack_components(
                 protection,
                 Hints {
                     cap: NEIGHBOURHOOD_CAP,
+                    target: None,
                     directions: &mut Vec::new(),
                     region: &|_| Vec::new(),
                 },
@@ -374,6 +426,7 @@ fn relation_rows(
     additivity: Additivity,
     rows: &mut Vec<Row>,
 ) -> bool {
+    let first = rows.len();
     let sum_parts: i64 = rel.parts.iter().map(|&p| values[p]).sum();
     let total = values[rel.total];
     // `coef_total × total + coef_part × sum(parts) op 0`, with known cells moved right.
@@ -435,7 +488,10 @@ fn relation_rows(
             }
         }
     }
-    rows.retain(|r| !r.terms.is_empty());
+    // Only the rows pushed here: `rows` holds a whole component's.
+    let mut added = rows.split_off(first);
+    added.retain(|r| !r.terms.is_empty());
+    rows.append(&mut added);
     relaxed
 }
 
@@ -462,6 +518,8 @@ const ATTEMPTS: &[(usize, usize)] = &[(1, 4), (2, 3), (usize::MAX, usize::MAX)];
 struct Hints<'a> {
     /// Largest neighbourhood solved.
     cap: usize,
+    /// The cells (global indices) whose count is attacked; None for all.
+    target: Option<&'a [bool]>,
     /// Directions found earlier (boxes, earlier counts), in the
     /// component's local indices; the directions found here are added.
     directions: &'a mut Vec<Vec<(usize, f64)>>,
@@ -482,9 +540,16 @@ fn attack_component(
         cap,
         directions,
         region,
+        target,
     } = hints;
     let n = comp.cells.len();
     let local = comp.local();
+    // The cells whose count is attacked.
+    let aimed: Vec<bool> = comp
+        .cells
+        .iter()
+        .map(|&c| target.is_none_or(|t| t[c]))
+        .collect();
     // The relations of each cell, and the hidden cells of each relation.
     let mut relations_of: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut hidden: Vec<Vec<usize>> = Vec::with_capacity(comp.relations.len());
@@ -539,7 +604,7 @@ fn attack_component(
         let mut slope = vec![0.0; rows.len()];
         let mut touched = Vec::new();
         for d in directions.iter() {
-            if d.iter().all(|&(v, _)| wide(lo[v], hi[v])) {
+            if d.iter().all(|&(v, _)| !aimed[v] || wide(lo[v], hi[v])) {
                 continue;
             }
             let (mut t_lo, mut t_hi) = (f64::NEG_INFINITY, f64::INFINITY);
@@ -593,7 +658,7 @@ fn attack_component(
         }
     }
     report.proven_without_programme = (0..n)
-        .filter(|&i| values[comp.cells[i]] > 0 && wide(lo[i], hi[i]))
+        .filter(|&i| aimed[i] && values[comp.cells[i]] > 0 && wide(lo[i], hi[i]))
         .count();
     // Solves with only `free` cells unknown and every other hidden cell at
     // its true value: a smaller feasible set, so any solution is a table the
@@ -692,7 +757,7 @@ fn attack_component(
     for i in 0..programmes {
         // A zero is not sensitive: no programme of its own (other cells'
         // programmes may still prove it wide).
-        if values[comp.cells[i]] == 0 {
+        if !aimed[i] || values[comp.cells[i]] == 0 {
             continue;
         }
         // First the cell's box region: a small programme over the corners
@@ -783,7 +848,7 @@ fn attack_component(
             }
         }
     }
-    for i in 0..n {
+    for i in (0..n).filter(|&i| aimed[i]) {
         let value = values[comp.cells[i]];
         report.counts += 1;
         let finding = Finding {
@@ -795,23 +860,23 @@ fn attack_component(
         };
         if wide(lo[i], hi[i]) {
             report.proven += 1;
+            if value > 0
+                && report
+                    .narrowest
+                    .as_ref()
+                    .is_none_or(|f| finding.width() < f.width())
+            {
+                report.narrowest = Some(finding);
+            }
         } else if value == 0 {
             report.zeros_pinned += 1;
-            continue;
         } else if exact[i] {
             if finding.width() < 1.0 {
                 report.pinned.push(finding.clone());
             }
-            report.narrow.push(finding.clone());
+            report.narrow.push(finding);
         } else {
-            report.unproven.push(finding.clone());
-        }
-        if report
-            .narrowest
-            .as_ref()
-            .is_none_or(|f| finding.width() < f.width())
-        {
-            report.narrowest = Some(finding);
+            report.unproven.push(finding);
         }
     }
     report
@@ -1155,6 +1220,7 @@ impl<'a> Boxes<'a> {
         comp: &Component,
         local: &HashMap<usize, usize>,
         protection: f64,
+        aimed: &dyn Fn(usize, usize) -> bool,
     ) -> Vec<Vec<(usize, f64)>> {
         let counts = &self.cells.counts;
         let measures = self.cells.count_names.len();
@@ -1170,7 +1236,7 @@ impl<'a> Boxes<'a> {
         };
         for &x in &comp.cells {
             for m in 0..measures {
-                if covered(x, m, &reach) {
+                if !aimed(x, m) || covered(x, m, &reach) {
                     continue;
                 }
                 let key = |c: usize| counts[c][m];

@@ -456,18 +456,22 @@ impl CubeCells {
         protection: f64,
         rounds: usize,
     ) -> (Pattern, crate::attack::Report) {
-        use crate::attack::{BOXES_ONLY, FAST_CAP, NEIGHBOURHOOD_CAP};
+        use crate::attack::{Report, BOXES_ONLY, FAST_CAP, NEIGHBOURHOOD_CAP};
         let size = self.sizes();
         let progress = crate::progress::Progress::new("attack", 0);
         let mut round = 0;
         // Hidden cells stay hidden, so a table found for the hider stays one
         // the attacker cannot rule out.
         let mut hints = Vec::new();
-        let mut attack = |pattern: &Pattern, cap: usize, hints: &[crate::attack::Direction]| {
+        let mut attack = |pattern: &Pattern,
+                          cap: usize,
+                          hints: &[crate::attack::Direction],
+                          targets: Option<&[Vec<bool>]>| {
             let start = std::time::Instant::now();
-            let report = crate::attack::attack_cells_with(self, pattern, protection, cap, hints);
+            let report =
+                crate::attack::attack_cells_with(self, pattern, protection, cap, hints, targets);
             progress.message(&format!(
-                "round {round}: {} suppressed cells, {} counts, {} boxes, {} programmes, {} exposed ({:.1}s)",
+                "round {round}: {} suppressed cells, {} counts attacked, {} boxes, {} programmes, {} exposed ({:.1}s)",
                 report.cells,
                 report.counts,
                 report.boxes,
@@ -478,7 +482,7 @@ impl CubeCells {
             round += 1;
             report
         };
-        let exposed = |report: &crate::attack::Report| {
+        let exposed = |report: &Report| {
             let mut exposed: Vec<(usize, usize)> = report
                 .narrow
                 .iter()
@@ -489,14 +493,33 @@ impl CubeCells {
             exposed.dedup();
             exposed
         };
-        let mut report = attack(&pattern, BOXES_ONLY, &hints);
+        // A count proven wide stays wide when more cells are hidden (the
+        // attacker only loses constraints), so after the first round only
+        // the counts left exposed and those of newly hidden cells are
+        // attacked; the counts proven earlier are settled here.
+        let mut settled = Report::default();
+        let mut targets = |report: &mut Report, new: &[AuditEntry]| {
+            let mut targets = vec![vec![false; self.keys.len()]; self.count_names.len()];
+            for (c, m) in exposed(report) {
+                targets[m][c] = true;
+            }
+            for entry in new {
+                for t in targets.iter_mut() {
+                    t[entry.cell] = true;
+                }
+            }
+            settled.merge(report.settled());
+            targets
+        };
+        let mut report = attack(&pattern, BOXES_ONLY, &hints, None);
         for cap in [BOXES_ONLY, FAST_CAP, NEIGHBOURHOOD_CAP] {
             if cap != BOXES_ONLY {
                 if report.unproven.is_empty() && report.narrow.is_empty() {
                     break;
                 }
                 if !report.unproven.is_empty() {
-                    report = attack(&pattern, cap, &hints);
+                    let targets = targets(&mut report, &[]);
+                    report = attack(&pattern, cap, &hints, Some(&targets));
                 }
             }
             for _ in 0..rounds {
@@ -505,7 +528,7 @@ impl CubeCells {
                     break;
                 }
                 let start = std::time::Instant::now();
-                let known = hints.len();
+                let known = (hints.len(), pattern.audit.len());
                 let [boxed, programmed, related] = self.strengthen(
                     &size,
                     &mut pattern,
@@ -519,13 +542,15 @@ impl CubeCells {
                     exposed.len(),
                     start.elapsed().as_secs_f64()
                 ));
-                if boxed + programmed + related == 0 && hints.len() == known {
+                if boxed + programmed + related == 0 && hints.len() == known.0 {
                     break;
                 }
-                report = attack(&pattern, cap, &hints);
+                let targets = targets(&mut report, &pattern.audit[known.1..]);
+                report = attack(&pattern, cap, &hints, Some(&targets));
             }
         }
         progress.done();
+        report.merge(settled);
         (pattern, report)
     }
 

@@ -1,0 +1,117 @@
+//! Statistical secrecy benchmark: the attack and reinforcement of each
+//! family, then of the abandon-by-reason cube, on a staged run.
+//!
+//! ```sh
+//! # on generated data (a fresh run of the pipeline first)
+//! OUISTAT_BENCH_PERSONS=20000 cargo bench --profile dev --bench secrecy
+//! # on the staging database a run left behind (copied, never changed)
+//! OUISTAT_STAGE=sortie/.ouistat/stage.duckdb cargo bench --profile dev --bench secrecy
+//! ```
+//! Prints the time of each cube, its suppressed cells and what the last
+//! attack left exposed; no timed assertion.
+
+use std::time::Instant;
+
+use ouistat::disclosure::{self, CubeCells, Pattern};
+use ouistat::generate::{generate, Format, Options};
+use ouistat::pipeline::{run, RunConfig};
+use ouistat::stage::Stage;
+
+/// The committee's defaults: threshold 11, protection 1, 8 rounds a stage.
+const THRESHOLD: i64 = 11;
+const PROTECTION: f64 = 1.0;
+const ROUNDS: usize = 8;
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = match std::env::var_os("OUISTAT_STAGE") {
+        Some(path) => std::path::PathBuf::from(path),
+        None => staged_run(dir.path()),
+    };
+    let copy = dir.path().join("copie.duckdb");
+    std::fs::copy(&source, &copy).expect("copy the staging database");
+    let wal = source.with_extension("duckdb.wal");
+    if wal.exists() {
+        std::fs::copy(&wal, copy.with_extension("duckdb.wal")).expect("copy its log");
+    }
+    let stage = Stage {
+        conn: duckdb::Connection::open(&copy).expect("open the staging database"),
+    };
+    let mut families: Vec<(CubeCells, Pattern)> = Vec::new();
+    for (name, query) in disclosure::FAMILIES {
+        let cells = disclosure::cube_cells(&stage, query).expect("family cells");
+        let t = Instant::now();
+        let (pattern, report) = cells.protect_against_attack(THRESHOLD, PROTECTION, ROUNDS);
+        print(name, cells.keys.len(), &pattern, &report, t);
+        families.push((cells, pattern));
+    }
+    let cohort: Vec<&(CubeCells, Pattern)> = disclosure::FAMILIES
+        .iter()
+        .zip(&families)
+        .filter(|((name, _), _)| *name == "cohorte")
+        .map(|(_, f)| f)
+        .collect();
+    let sql = ouistat::queries::render("out_abandons", &[]);
+    let mut stmt = stage.conn.prepare(&sql).expect("abandon query");
+    let batches: Vec<_> = stmt.query_arrow([]).expect("abandon rows").collect();
+    let batch = arrow::compute::concat_batches(&stmt.schema(), &batches).expect("one batch");
+    let t = Instant::now();
+    let (cleared, attacked) = disclosure::clear_by_motif(
+        &batch,
+        &["nb_entrees", "nb_abandons", "taux_abandon", "part_abandons"],
+        &cohort,
+        THRESHOLD,
+        Some((PROTECTION, ROUNDS)),
+    )
+    .expect("clear the abandon cube");
+    let (cells, report) = attacked.expect("attacked");
+    let secret = cleared
+        .batch()
+        .column_by_name("secret")
+        .map(|c| c.len() - c.null_count())
+        .unwrap_or(0);
+    println!(
+        "abandons     {:>9} cells {:>9} suppressed {:>8} exposed {:8.1} s",
+        cells.keys.len(),
+        secret,
+        report.narrow.len() + report.unproven.len(),
+        t.elapsed().as_secs_f64()
+    );
+}
+
+fn print(
+    name: &str,
+    cells: usize,
+    pattern: &Pattern,
+    report: &ouistat::attack::Report,
+    t: Instant,
+) {
+    println!(
+        "{name:<12} {cells:>9} cells {:>9} suppressed {:>8} exposed {:8.1} s",
+        pattern.flags.iter().filter(|f| f.is_some()).count(),
+        report.narrow.len() + report.unproven.len(),
+        t.elapsed().as_secs_f64()
+    );
+}
+
+/// Generates `OUISTAT_BENCH_PERSONS` persons (20,000 by default), runs the
+/// pipeline on them and returns its staging database.
+fn staged_run(dir: &std::path::Path) -> std::path::PathBuf {
+    let persons: u64 = std::env::var("OUISTAT_BENCH_PERSONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let extracts = dir.join("extraits");
+    generate(&Options {
+        out: extracts.clone(),
+        persons,
+        seed: 7,
+        format: Format::Csv,
+        defects: 0.001,
+    })
+    .expect("generate");
+    let out = dir.join("sortie");
+    let cutoff = chrono::NaiveDate::from_ymd_opt(2026, 10, 31).expect("date");
+    run(&RunConfig::new(&extracts, out.clone(), cutoff)).expect("run");
+    out.join(".ouistat").join("stage.duckdb")
+}

@@ -7,6 +7,9 @@
 //! # on the staging database a run left behind (copied, never changed)
 //! OUISTAT_STAGE=sortie/.ouistat/stage.duckdb cargo bench --profile dev --bench secrecy
 //! ```
+//! `OUISTAT_BENCH_QUICK=1` skips the families' attack (their first
+//! pattern is kept) to time the abandon cube alone.
+//!
 //! Prints the time of each cube, its suppressed cells and what the last
 //! attack left exposed; no timed assertion.
 
@@ -37,12 +40,21 @@ fn main() {
     let stage = Stage {
         conn: duckdb::Connection::open(&copy).expect("open the staging database"),
     };
+    // With OUISTAT_BENCH_QUICK=1 the families keep their first pattern, not
+    // attacked: only the abandon cube is timed.
+    let quick = std::env::var_os("OUISTAT_BENCH_QUICK").is_some();
     let mut families: Vec<(CubeCells, Pattern)> = Vec::new();
     for (name, query) in disclosure::FAMILIES {
         let cells = disclosure::cube_cells(&stage, query).expect("family cells");
         let t = Instant::now();
+        if quick {
+            let pattern = cells.protect(THRESHOLD);
+            families.push((cells, pattern));
+            continue;
+        }
         let (pattern, report) = cells.protect_against_attack(THRESHOLD, PROTECTION, ROUNDS);
         print(name, cells.keys.len(), &pattern, &report, t);
+        exposed(&cells, &report);
         families.push((cells, pattern));
     }
     let cohort: Vec<&(CubeCells, Pattern)> = disclosure::FAMILIES
@@ -65,6 +77,7 @@ fn main() {
     )
     .expect("clear the abandon cube");
     let (cells, report) = attacked.expect("attacked");
+    exposed(&cells, &report);
     let secret = cleared
         .batch()
         .column_by_name("secret")
@@ -92,6 +105,16 @@ fn print(
         report.narrow.len() + report.unproven.len(),
         t.elapsed().as_secs_f64()
     );
+}
+
+/// The first counts left exposed, if any.
+fn exposed(cells: &CubeCells, report: &ouistat::attack::Report) {
+    for f in report.narrow.iter().chain(&report.unproven).take(12) {
+        println!(
+            "  exposed {:?} {} = {} in [{}, {}]",
+            cells.keys[f.cell], cells.count_names[f.measure], f.value, f.min, f.max
+        );
+    }
 }
 
 /// Generates `OUISTAT_BENCH_PERSONS` persons (20,000 by default), runs the

@@ -19,7 +19,9 @@
 //!   witness. Cells that stay narrow get both of their programmes solved
 //!   exactly, and only those can be reported as exposed.
 
-use std::collections::HashMap;
+// The cells' coordinates and indices are hashed in the hot loops: a fast
+// hash, not a DoS-resistant one (the keys come from our own cubes).
+use foldhash::{HashMap, HashMapExt};
 
 use minilp::{ComparisonOp, LinearExpr, OptimizationDirection, Problem};
 use rayon::prelude::*;
@@ -179,6 +181,20 @@ pub fn attack_cells_with(
     hints: &[Direction],
     targets: Option<&[Vec<bool>]>,
 ) -> Report {
+    attack_in_chunks(cells, pattern, protection, cap, hints, targets, CHUNK)
+}
+
+/// [`attack_cells_with`], a large component's counts attacked `chunk` at a
+/// time (at most four chunks per thread).
+fn attack_in_chunks(
+    cells: &CubeCells,
+    pattern: &Pattern,
+    protection: f64,
+    cap: usize,
+    hints: &[Direction],
+    targets: Option<&[Vec<bool>]>,
+    chunk: usize,
+) -> Report {
     let suppressed: Vec<bool> = (0..cells.keys.len())
         .map(|c| pattern.suppressed(c))
         .collect();
@@ -211,16 +227,43 @@ pub fn attack_cells_with(
     // Components in parallel; within one, the counts one after the other,
     // so that the directions found for one count serve the next.
     let boxes = Boxes::new(cells, suppressed.clone());
-    let found = components
-        .par_iter()
-        .zip(&hints_of)
-        .map(|(comp, hints)| {
+    // A large component is split into chunks of the counts it attacks, so
+    // that both cores work on it; each chunk finds its own directions.
+    let threads = rayon::current_num_threads();
+    let work: Vec<(usize, std::ops::Range<usize>, bool)> = components
+        .iter()
+        .enumerate()
+        .flat_map(|(k, comp)| {
             let measures = 0..cells.count_names.len();
-            if !comp
-                .cells
-                .iter()
-                .any(|&c| measures.clone().any(|m| aimed(c, m)))
-            {
+            let wanted: Vec<usize> = (0..comp.cells.len())
+                .filter(|&i| measures.clone().any(|m| aimed(comp.cells[i], m)))
+                .collect();
+            let chunks = (wanted.len() / chunk).clamp(1, 4 * threads);
+            let per = wanted.len().div_ceil(chunks).max(1);
+            let bounds: Vec<(usize, std::ops::Range<usize>, bool)> = if wanted.is_empty() {
+                vec![(k, 0..0, true)]
+            } else {
+                wanted
+                    .chunks(per)
+                    .enumerate()
+                    .map(|(j, w)| {
+                        let end = wanted
+                            .get((j + 1) * per)
+                            .copied()
+                            .unwrap_or(comp.cells.len());
+                        let start = if j == 0 { 0 } else { w[0] };
+                        (k, start..end, j == 0)
+                    })
+                    .collect()
+            };
+            bounds
+        })
+        .collect();
+    let found = work
+        .par_iter()
+        .map(|(k, range, first)| {
+            let (comp, hints) = (&components[*k], &hints_of[*k]);
+            if range.is_empty() {
                 // Nothing to attack here; its relations are still counted.
                 let mut report = Report::default();
                 let var = |c: usize| suppressed[c].then_some(0);
@@ -241,12 +284,14 @@ pub fn attack_cells_with(
                 return report;
             }
             let local = comp.local();
+            let in_chunk = |c: usize| local.get(&c).is_some_and(|i| range.contains(i));
+            let chunk_aimed = |c: usize, m: usize| in_chunk(c) && aimed(c, m);
             let mut directions: Vec<Vec<(usize, f64)>> = hints
                 .iter()
                 .map(|h| h.iter().map(|&(c, d)| (local[&c], d)).collect())
                 .collect();
             if let Some(b) = &boxes {
-                directions.extend(b.directions(comp, &local, protection, &aimed));
+                directions.extend(b.directions(comp, &local, protection, &chunk_aimed));
             }
             let mut report = Report {
                 boxes: directions.len(),
@@ -262,7 +307,7 @@ pub fn attack_cells_with(
                     protection,
                     Hints {
                         cap,
-                        target: targets.map(|t| t[m].as_slice()),
+                        target: &|c| chunk_aimed(c, m),
                         directions: &mut directions,
                         region: &|i| match &boxes {
                             Some(b) => b.region(comp.cells[i], m, &local),
@@ -280,6 +325,10 @@ pub fn attack_cells_with(
                     f.measure = m;
                 }
                 r.components = 0;
+                if !first {
+                    // Counted once per component.
+                    r.relaxed_relations = 0;
+                }
                 report.merge(r);
             }
             report
@@ -397,7 +446,7 @@ fn attack_components(
                 protection,
                 Hints {
                     cap: NEIGHBOURHOOD_CAP,
-                    target: None,
+                    target: &|_| true,
                     directions: &mut Vec::new(),
                     region: &|_| Vec::new(),
                 },
@@ -495,6 +544,10 @@ fn relation_rows(
     relaxed
 }
 
+/// Counts attacked per chunk of a large component (at most four chunks per
+/// thread).
+const CHUNK: usize = 4096;
+
 /// Largest neighbourhood solved when a count must be settled.
 pub const NEIGHBOURHOOD_CAP: usize = 2000;
 
@@ -518,8 +571,8 @@ const ATTEMPTS: &[(usize, usize)] = &[(1, 4), (2, 3), (usize::MAX, usize::MAX)];
 struct Hints<'a> {
     /// Largest neighbourhood solved.
     cap: usize,
-    /// The cells (global indices) whose count is attacked; None for all.
-    target: Option<&'a [bool]>,
+    /// Whether the count of a cell (global index) is attacked.
+    target: &'a dyn Fn(usize) -> bool,
     /// Directions found earlier (boxes, earlier counts), in the
     /// component's local indices; the directions found here are added.
     directions: &'a mut Vec<Vec<(usize, f64)>>,
@@ -545,11 +598,7 @@ fn attack_component(
     let n = comp.cells.len();
     let local = comp.local();
     // The cells whose count is attacked.
-    let aimed: Vec<bool> = comp
-        .cells
-        .iter()
-        .map(|&c| target.is_none_or(|t| t[c]))
-        .collect();
+    let aimed: Vec<bool> = comp.cells.iter().map(|&c| target(c)).collect();
     // The relations of each cell, and the hidden cells of each relation.
     let mut relations_of: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut hidden: Vec<Vec<usize>> = Vec::with_capacity(comp.relations.len());
@@ -1396,7 +1445,8 @@ impl Hider<'_> {
         let b = &self.boxes;
         let relations = &b.cells.relations;
         let value = |c: usize| b.cells.counts[c][m] as f64;
-        let mut index: HashMap<usize, usize> = HashMap::from([(x, 0)]);
+        let persons = Additivity::of(&b.cells.count_names[m]) == Additivity::Persons;
+        let mut index: HashMap<usize, usize> = [(x, 0)].into_iter().collect();
         let mut cells = vec![x];
         let mut touched: Vec<usize> = Vec::new();
         let mut frontier = vec![x];
@@ -1462,18 +1512,35 @@ impl Hider<'_> {
                     }
                 })
                 .collect();
+            let change = |expr: &mut LinearExpr, c: usize, coef: f64| {
+                if let Some(&i) = index.get(&c) {
+                    expr.add(vars[i].0, coef);
+                    expr.add(vars[i].1, -coef);
+                }
+            };
             for &r in &touched {
                 let rel = &relations[r];
                 let mut expr = LinearExpr::empty();
                 for (c, coef) in
                     std::iter::once((rel.total, -1.0)).chain(rel.parts.iter().map(|&p| (p, 1.0)))
                 {
-                    if let Some(&i) = index.get(&c) {
-                        expr.add(vars[i].0, coef);
-                        expr.add(vars[i].1, -coef);
-                    }
+                    change(&mut expr, c, coef);
                 }
                 lp.add_constraint(expr, ComparisonOp::Eq, 0.0);
+                // Persons: no part may outgrow its total, as the attacker knows.
+                if persons {
+                    for &p in &rel.parts {
+                        let slack = value(rel.total) - value(p);
+                        if slack >= 0.0
+                            && (index.contains_key(&p) || index.contains_key(&rel.total))
+                        {
+                            let mut expr = LinearExpr::empty();
+                            change(&mut expr, p, 1.0);
+                            change(&mut expr, rel.total, -1.0);
+                            lp.add_constraint(expr, ComparisonOp::Le, slack);
+                        }
+                    }
+                }
             }
             let solved = lp.solve();
             let Ok(solution) = solved else {
@@ -1752,7 +1819,10 @@ mod tests {
                 // Without the cube's keys (programmes only), then with them (boxes first).
                 let plain = attack(&values, &relations, &suppressed, Additivity::Additive, p);
                 let boxed = attack_cells(&cube, &pattern, p, NEIGHBOURHOOD_CAP);
-                for fast in [plain, boxed] {
+                // Two counts at a time, each chunk with its own directions.
+                let chunked = attack_in_chunks(&cube, &pattern, p, NEIGHBOURHOOD_CAP, &[], None, 2);
+                assert_eq!(chunked.counts, boxed.counts, "each count attacked once");
+                for fast in [plain, boxed, chunked] {
                     assert!(
                         fast.unproven.is_empty(),
                         "small components are solved exactly"
@@ -1761,6 +1831,20 @@ mod tests {
                     found.sort_unstable();
                     assert_eq!(found, exact);
                 }
+                // Only the counts of odd cells: the same verdict on those.
+                let odd = vec![(0..values.len()).map(|c| c % 2 == 1).collect::<Vec<bool>>()];
+                let some =
+                    attack_cells_with(&cube, &pattern, p, NEIGHBOURHOOD_CAP, &[], Some(&odd));
+                let mut found: Vec<usize> = some.narrow.iter().map(|f| f.cell).collect();
+                found.sort_unstable();
+                let odd_exact: Vec<usize> = exact.iter().copied().filter(|c| c % 2 == 1).collect();
+                assert_eq!(found, odd_exact);
+                assert_eq!(
+                    some.counts,
+                    (0..values.len())
+                        .filter(|&c| c % 2 == 1 && suppressed[c])
+                        .count()
+                );
                 exposed_seen += exact.len();
             }
         }

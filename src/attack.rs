@@ -224,6 +224,26 @@ fn attack_in_chunks(
         .map(|m| cells.counts.iter().map(|c| c[m]).collect())
         .collect();
     let aimed = |c: usize, m: usize| targets.is_none_or(|t| t[m][c]);
+    // Boxes are searched from the counts attacked and from the hidden cells
+    // that share a relation with one: a box found from a neighbour often
+    // holds a count its own search missed.
+    let near: Option<Vec<Vec<bool>>> = targets.map(|t| {
+        t.iter()
+            .map(|aimed| {
+                let mut near = aimed.clone();
+                for rel in &cells.relations {
+                    let members = || std::iter::once(&rel.total).chain(&rel.parts);
+                    if members().any(|&c| aimed[c]) {
+                        for &c in members().filter(|&&c| suppressed[c]) {
+                            near[c] = true;
+                        }
+                    }
+                }
+                near
+            })
+            .collect()
+    });
+    let search_from = |c: usize, m: usize| near.as_ref().is_none_or(|n| n[m][c]);
     // Components in parallel; within one, the counts one after the other,
     // so that the directions found for one count serve the next.
     let boxes = Boxes::new(cells, suppressed.clone());
@@ -286,12 +306,13 @@ fn attack_in_chunks(
             let local = comp.local();
             let in_chunk = |c: usize| local.get(&c).is_some_and(|i| range.contains(i));
             let chunk_aimed = |c: usize, m: usize| in_chunk(c) && aimed(c, m);
+            let chunk_near = |c: usize, m: usize| in_chunk(c) && search_from(c, m);
             let mut directions: Vec<Vec<(usize, f64)>> = hints
                 .iter()
                 .map(|h| h.iter().map(|&(c, d)| (local[&c], d)).collect())
                 .collect();
             if let Some(b) = &boxes {
-                directions.extend(b.directions(comp, &local, protection, &chunk_aimed));
+                directions.extend(b.directions(comp, &local, protection, &chunk_near));
             }
             let mut report = Report {
                 boxes: directions.len(),
@@ -1260,9 +1281,10 @@ impl<'a> Boxes<'a> {
             .all(|g| g.iter().map(|&(_, s)| s).sum::<f64>().abs() < EPS)
     }
 
-    /// Boxes through the component's cells until every positive count of
-    /// each is moved at least `protection` by non-negativity alone (the
-    /// attacker's other constraints are applied later, count by count).
+    /// Boxes through the component's cells (those `aimed`) until every
+    /// positive count of each is moved at least `protection` by
+    /// non-negativity alone (the attacker's other constraints are applied
+    /// later, count by count).
     /// Directions are in the component's local indices.
     fn directions(
         &self,

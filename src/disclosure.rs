@@ -431,13 +431,16 @@ impl CubeCells {
     /// Three stages of at most `rounds` rounds each, the attacker trying
     /// harder at each stage:
     /// 1. boxes only; each count they do not prove gets a box of its own
-    ///    ([`crate::attack::Hider::hide_box`]), else its relations are
-    ///    reinforced ([`reinforce`]);
+    ///    ([`crate::attack::Hider::hide_box`]), else waits for stage 2;
     /// 2. boxes, then small programmes; a count still exposed gets a box,
     ///    else the cells that one programme moves it with
     ///    ([`crate::attack::Hider::hide_by_programme`]), else its relations
     ///    are reinforced;
     /// 3. the same with the largest programmes, until nothing is exposed.
+    ///
+    /// Programmes cost about a tenth of a second per count: when more than
+    /// [`PROGRAMMED_COUNTS`] counts are left for them, the attack stops
+    /// there and reports them exposed (the delivery then fails closed).
     pub fn protect_against_attack(
         &self,
         threshold: i64,
@@ -514,7 +517,14 @@ impl CubeCells {
         let mut report = attack(&pattern, BOXES_ONLY, &hints, None);
         for cap in [BOXES_ONLY, FAST_CAP, NEIGHBOURHOOD_CAP] {
             if cap != BOXES_ONLY {
-                if report.unproven.is_empty() && report.narrow.is_empty() {
+                let left = report.unproven.len() + report.narrow.len();
+                if left == 0 {
+                    break;
+                }
+                if left > PROGRAMMED_COUNTS {
+                    progress.message(&format!(
+                        "{left} counts left for programmes, more than {PROGRAMMED_COUNTS}: they stay exposed"
+                    ));
                     break;
                 }
                 if !report.unproven.is_empty() {
@@ -556,7 +566,7 @@ impl CubeCells {
 
     /// Hides more cells around each (cell, count) of `exposed`: a box, else
     /// (with `programmes`) the cells one programme moves it with, else one
-    /// more complement in its relations. The boxes and tables used are
+    /// more complement in its relations (with `programmes` only). The boxes and tables used are
     /// added to `hints`, for the attacker to check. Returns the cells
     /// hidden each way.
     pub(crate) fn strengthen(
@@ -617,10 +627,19 @@ impl CubeCells {
             }
         }
         left.dedup();
-        added[2] = reinforce(size, pattern, &self.relations, locked, &left);
+        // Without programmes (the first stage), a count no box protects is
+        // left to the next stage's programmes: more complements in its
+        // relations, chosen blind, often expose more counts than they save.
+        if programmes {
+            added[2] = reinforce(size, pattern, &self.relations, locked, &left);
+        }
         added
     }
 }
+
+/// Most counts left to the programmes of stages 2 and 3 (see
+/// [`CubeCells::protect_against_attack`]).
+pub const PROGRAMMED_COUNTS: usize = 5000;
 
 /// (relations away from a count, cells) of the programmes that choose the
 /// cells to hide when no box protects it, tried in turn.

@@ -135,6 +135,8 @@ fn staged_run(dir: &std::path::Path) -> std::path::PathBuf {
     .expect("generate");
     let out = dir.join("sortie");
     let cutoff = chrono::NaiveDate::from_ymd_opt(2026, 10, 31).expect("date");
-    run(&RunConfig::new(&extracts, out.clone(), cutoff)).expect("run");
+    let mut config = RunConfig::new(&extracts, out.clone(), cutoff);
+    config.keep_stage = true;
+    run(&config).expect("run");
     out.join(".ouistat").join("stage.duckdb")
 }

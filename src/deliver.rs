@@ -794,8 +794,9 @@ pub fn deliver(
                 // Fail closed: nothing is published that the attacker may
                 // recompute (the delivery is still in its temporary folder).
                 return Err(Error::Policy(format!(
-                    "recipient `{}`: after {ATTACK_ROUNDS} rounds of reinforcement the attacker still recomputes {left} suppressed counts too narrowly; see {}",
+                    "recipient `{}`: after reinforcement (at most {ATTACK_ROUNDS} rounds a stage, programmes for at most {} counts) the attacker still recomputes {left} suppressed counts too narrowly, or they could not be proven wide enough; see {}",
                     r.nom,
+                    disclosure::PROGRAMMED_COUNTS,
                     ctx.out.join("secret").join(format!("attaque-{}.json", r.nom)).display()
                 )));
             }

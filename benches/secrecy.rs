@@ -15,7 +15,8 @@
 
 use std::time::Instant;
 
-use ouistat::disclosure::{self, CubeCells, Pattern};
+use arrow::array::AsArray;
+use ouistat::disclosure::{self, CubeCells, Flag, Pattern};
 use ouistat::generate::{generate, Format, Options};
 use ouistat::pipeline::{run, RunConfig};
 use ouistat::stage::Stage;
@@ -81,12 +82,13 @@ fn main() {
     let secret = cleared
         .batch()
         .column_by_name("secret")
-        .map(|c| c.len() - c.null_count())
-        .unwrap_or(0);
+        .expect("a secret column")
+        .as_string::<i32>();
+    let [a, d] = ["A", "D"].map(|f| secret.iter().filter(|s| *s == Some(f)).count());
     println!(
-        "abandons     {:>9} cells {:>9} suppressed {:>8} exposed {:8.1} s",
+        "abandons     {:>9} cells {:>9} suppressed (A {a}, D {d}) {:>8} exposed {:8.1} s",
         cells.keys.len(),
-        secret,
+        a + d,
         report.narrow.len() + report.unproven.len(),
         t.elapsed().as_secs_f64()
     );
@@ -99,9 +101,10 @@ fn print(
     report: &ouistat::attack::Report,
     t: Instant,
 ) {
+    let [a, d] = [Flag::Primary, Flag::Secondary].map(|f| pattern.count(f));
     println!(
-        "{name:<12} {cells:>9} cells {:>9} suppressed {:>8} exposed {:8.1} s",
-        pattern.flags.iter().filter(|f| f.is_some()).count(),
+        "{name:<12} {cells:>9} cells {:>9} suppressed (A {a}, D {d}) {:>8} exposed {:8.1} s",
+        a + d,
         report.narrow.len() + report.unproven.len(),
         t.elapsed().as_secs_f64()
     );

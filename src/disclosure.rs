@@ -501,7 +501,7 @@ impl CubeCells {
         // the counts left exposed and those of newly hidden cells are
         // attacked; the counts proven earlier are settled here.
         let mut settled = Report::default();
-        let mut targets = |report: &mut Report, new: &[AuditEntry]| {
+        let mut targets = |report: &Report, new: &[AuditEntry]| {
             let mut targets = vec![vec![false; self.keys.len()]; self.count_names.len()];
             for (c, m) in exposed(report) {
                 targets[m][c] = true;
@@ -528,7 +528,7 @@ impl CubeCells {
                     break;
                 }
                 if !report.unproven.is_empty() {
-                    let targets = targets(&mut report, &[]);
+                    let targets = targets(&report, &[]);
                     report = attack(&pattern, cap, &hints, Some(&targets));
                 }
             }
@@ -555,7 +555,7 @@ impl CubeCells {
                 if boxed + programmed + related == 0 && hints.len() == known.0 {
                     break;
                 }
-                let targets = targets(&mut report, &pattern.audit[known.1..]);
+                let targets = targets(&report, &pattern.audit[known.1..]);
                 report = attack(&pattern, cap, &hints, Some(&targets));
             }
         }

@@ -205,13 +205,21 @@ fn attack_in_chunks(
             owner[c] = k;
         }
     }
-    let mut hints_of: Vec<Vec<&Direction>> = vec![Vec::new(); components.len()];
+    // A hint may move hidden cells of several components (a programme moves
+    // hidden cells at no cost). No relation holds hidden cells of two
+    // components, so each component's part of a hint is a direction of
+    // its own. A hint that moves a published cell is dropped.
+    let mut hints_of: Vec<Vec<Direction>> = vec![Vec::new(); components.len()];
     for h in hints {
-        if let Some(&(first, _)) = h.first() {
-            let k = owner[first];
-            if k != usize::MAX && h.iter().all(|&(c, _)| owner[c] == k) {
-                hints_of[k].push(h);
-            }
+        if h.iter().any(|&(c, _)| owner[c] == usize::MAX) {
+            continue;
+        }
+        let mut parts: std::collections::BTreeMap<usize, Direction> = Default::default();
+        for &(c, d) in h {
+            parts.entry(owner[c]).or_default().push((c, d));
+        }
+        for (k, part) in parts {
+            hints_of[k].push(part);
         }
     }
     let mut report = Report {

@@ -466,6 +466,12 @@ impl CubeCells {
         // Hidden cells stay hidden, so a table found for the hider stays one
         // the attacker cannot rule out.
         let mut hints = Vec::new();
+        let signature = |h: &crate::attack::Direction| -> Vec<(usize, i64)> {
+            h.iter()
+                .map(|&(c, d)| (c, (d * 1e6).round() as i64))
+                .collect()
+        };
+        let mut seen = std::collections::HashSet::new();
         let mut attack = |pattern: &Pattern,
                           cap: usize,
                           hints: &[crate::attack::Direction],
@@ -552,6 +558,10 @@ impl CubeCells {
                     exposed.len(),
                     start.elapsed().as_secs_f64()
                 ));
+                // A hint found again is no progress.
+                let mut fresh = hints.split_off(known.0);
+                fresh.retain(|h| seen.insert(signature(h)));
+                hints.append(&mut fresh);
                 if boxed + programmed + related == 0 && hints.len() == known.0 {
                     break;
                 }
@@ -588,7 +598,8 @@ impl CubeCells {
                         Some(new) => Some((0, new)),
                         None if programmes => PROGRAMMES
                             .iter()
-                            .find_map(|&(radius, cap)| {
+                            .filter(|&&(_, _, most)| exposed.len() <= most)
+                            .find_map(|&(radius, cap, _)| {
                                 hider.hide_by_programme(x, m, size, radius, cap)
                             })
                             .map(|new| (1, new)),
@@ -641,9 +652,16 @@ impl CubeCells {
 /// [`CubeCells::protect_against_attack`]).
 pub const PROGRAMMED_COUNTS: usize = 5000;
 
-/// (relations away from a count, cells) of the programmes that choose the
-/// cells to hide when no box protects it, tried in turn.
-const PROGRAMMES: &[(usize, usize)] = &[(3, 1500), (8, 5000)];
+/// (relations away from a count, cells, most counts exposed) of the
+/// programmes that choose the cells to hide when no box protects it, tried
+/// in turn. The largest takes seconds a count: it is tried only when few
+/// are left (at 100,000 persons, cells of a single-département region, by
+/// month, needed it).
+const PROGRAMMES: &[(usize, usize, usize)] = &[
+    (3, 1500, usize::MAX),
+    (8, 5000, usize::MAX),
+    (16, 30000, 100),
+];
 
 /// Reads one family of cells (a query of [`FAMILIES`]) from the staged aggregates.
 pub fn cube_cells(stage: &crate::stage::Stage, query: &str) -> crate::Result<CubeCells> {

@@ -1883,6 +1883,51 @@ mod tests {
         assert!(exposed_seen > 0);
     }
 
+    /// A hint that moves hidden cells of two components proves the counts
+    /// of both: each component is given its part.
+    #[test]
+    fn a_hint_across_components_proves_each_part() {
+        // Two 2 × 2 blocks of hidden cells (5 each) with published margins
+        // (10 each), keys that do not identify the cells (so no box).
+        let mut values = Vec::new();
+        let mut relations = Vec::new();
+        for block in 0..2 {
+            let o = 8 * block;
+            values.extend([5, 5, 5, 5, 10, 10, 10, 10]);
+            for (total, parts) in [(4, [0, 1]), (5, [2, 3]), (6, [0, 2]), (7, [1, 3])] {
+                relations.push(Relation {
+                    total: o + total,
+                    parts: parts.iter().map(|p| o + p).collect(),
+                    label: String::new(),
+                });
+            }
+        }
+        let key = CellKey {
+            periode: "2025-T1".into(),
+            type_periode: "quadrimestre".into(),
+            niveau_geo: "france".into(),
+            code_geo: None,
+            dimension: "ensemble".into(),
+            modalite: "ensemble".into(),
+            motif: None,
+        };
+        let cube = cells(&values, &relations, &vec![key; values.len()]);
+        let pattern = Pattern {
+            flags: (0..values.len())
+                .map(|c| (c % 8 < 4).then_some(crate::disclosure::Flag::Primary))
+                .collect(),
+            audit: Vec::new(),
+        };
+        let none = attack_cells_with(&cube, &pattern, 1.0, BOXES_ONLY, &[], None);
+        assert_eq!((none.proven, none.unproven.len()), (0, 8));
+        let hint: Direction = [0, 8]
+            .iter()
+            .flat_map(|&o| [(o, 1.0), (o + 1, -1.0), (o + 2, -1.0), (o + 3, 1.0)])
+            .collect();
+        let hinted = attack_cells_with(&cube, &pattern, 1.0, BOXES_ONLY, &[hint], None);
+        assert_eq!((hinted.proven, hinted.unproven.len()), (8, 0));
+    }
+
     /// Directions found for one count are reused for the next: the result
     /// must still be the exact attacker's, count by count.
     #[test]

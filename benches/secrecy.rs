@@ -8,7 +8,9 @@
 //! OUISTAT_STAGE=sortie/.ouistat/stage.duckdb cargo bench --profile dev --bench secrecy
 //! ```
 //! `OUISTAT_BENCH_QUICK=1` skips the families' attack (their first
-//! pattern is kept) to time the abandon cube alone.
+//! pattern is kept) to time the abandon cube alone. `OUISTAT_BENCH_DEBUG=1`
+//! prints, for the first abandon counts left exposed, every relation that
+//! holds them, with each member's counts and flag.
 //!
 //! Prints the time of each cube, its suppressed cells and what the last
 //! attack left exposed; no timed assertion.
@@ -64,7 +66,7 @@ fn main() {
         .filter(|((name, _), _)| *name == "cohorte")
         .map(|(_, f)| f)
         .collect();
-    let sql = ouistat::queries::render("out_abandons", &[]);
+    let sql = ouistat::queries::render("sec_abandons", &[]);
     let mut stmt = stage.conn.prepare(&sql).expect("abandon query");
     let batches: Vec<_> = stmt.query_arrow([]).expect("abandon rows").collect();
     let batch = arrow::compute::concat_batches(&stmt.schema(), &batches).expect("one batch");
@@ -84,6 +86,26 @@ fn main() {
         .column_by_name("secret")
         .expect("a secret column")
         .as_string::<i32>();
+    if std::env::var_os("OUISTAT_BENCH_DEBUG").is_some() {
+        for f in report.narrow.iter().chain(&report.unproven).take(2) {
+            println!("DEBUG {:?} = {}", cells.keys[f.cell], f.value);
+            for r in cells
+                .relations
+                .iter()
+                .filter(|r| r.total == f.cell || r.parts.contains(&f.cell))
+            {
+                println!("  relation {}", r.label);
+                for &c in std::iter::once(&r.total).chain(&r.parts) {
+                    println!(
+                        "    {:?} {:?} {:?}",
+                        cells.keys[c],
+                        cells.counts[c],
+                        secret.value(c).to_string()
+                    );
+                }
+            }
+        }
+    }
     let [a, d] = ["A", "D"].map(|f| secret.iter().filter(|s| *s == Some(f)).count());
     println!(
         "abandons     {:>9} cells {:>9} suppressed (A {a}, D {d}) {:>8} exposed {:8.1} s",

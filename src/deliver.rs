@@ -375,7 +375,7 @@ const CLEARED_CUBES: &[ClearedCube] = &[
     },
     ClearedCube {
         name: "abandons",
-        query: "out_abandons",
+        query: "sec_abandons",
         measures: &["nb_entrees", "nb_abandons", "taux_abandon", "part_abandons"],
         families: &["cohorte"],
         by_motif: true,
@@ -955,6 +955,16 @@ impl<'a> DictionaryWriter<'a> {
              à partir des marges, des totaux géographiques et des mois (secret secondaire, `secret` = `D`). \
              Une cellule masquée l'est en entier : toutes ses mesures sont vides.\n"
         ));
+        if cube == "abandons" {
+            self.text.push_str(
+                "\nLes lignes `motif_code` = `ensemble` reprennent chaque cellule de l'entonnoir \
+                 (y compris sans entrée), avec son secret. La répartition par motif n'est diffusée \
+                 que par quadrimestre, pour la France et les régions, tous publics confondus \
+                 (`dimension` = `ensemble`) : plus fine, elle serait presque entièrement sous le seuil \
+                 et ne pourrait pas être protégée. Le cube interne `indicateurs/abandons.parquet` \
+                 garde toutes les répartitions et n'est jamais livré.\n",
+            );
+        }
     }
 
     fn finish(self) -> String {

@@ -55,6 +55,7 @@ queries!(
     "sec_cellules_remplissage",
     "sec_cellules_cohorte",
     "sec_cellules_entrees",
+    "sec_abandons",
 );
 
 /// The SQL of a named query.
@@ -87,10 +88,17 @@ fn case_over_dimensions(value: impl Fn(&str) -> String) -> String {
     format!("case {} else 'ensemble' end", arms.join(" "))
 }
 
-/// A named query with its placeholders filled: the cube templates, and any
-/// `{{key}}` from `vars`.
+/// A named query with its placeholders filled: the cube templates, any
+/// `{{key}}` from `vars`, and `{{query}}` for another query (rendered with
+/// the same `vars`), which a query reads as a subquery.
 pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
     let mut sql = get(name).to_string();
+    for (included, _) in QUERIES {
+        let placeholder = format!("{{{{{included}}}}}");
+        if sql.contains(&placeholder) {
+            sql = sql.replace(&placeholder, &render(included, vars));
+        }
+    }
     if sql.contains("{{") {
         sql = sql
             .replace("{{grouping_sets}}", &grouping_sets(&[]))

@@ -1285,6 +1285,58 @@ fn committee_aggregates_are_cleared() {
             "{periode} {niveau} {code} {dim}: a lone suppressed cell"
         );
     }
+    // The abandon cube: a total row for every funnel cell, with the funnel's
+    // flag, and the split by reason only for France and the regions, over
+    // all persons, by four-month period.
+    let abandons = rows(&dir.join("agregats/abandons.parquet"));
+    let funnel_key = |r: &HashMap<String, String>| {
+        [
+            "periode",
+            "type_periode",
+            "niveau_geo",
+            "code_geo",
+            "dimension",
+            "modalite",
+        ]
+        .map(|k| r[k].clone())
+    };
+    let funnel: BTreeMap<_, _> = e
+        .iter()
+        .map(|r| {
+            (
+                funnel_key(r),
+                (r["secret"].clone(), r["nb_abandons"].clone()),
+            )
+        })
+        .collect();
+    let totals: BTreeMap<_, _> = abandons
+        .iter()
+        .filter(|r| r["motif_code"] == "ensemble")
+        .map(|r| {
+            (
+                funnel_key(r),
+                (r["secret"].clone(), r["nb_abandons"].clone()),
+            )
+        })
+        .collect();
+    assert_eq!(totals, funnel, "abandon totals follow the funnel");
+    let reasons: Vec<_> = abandons
+        .iter()
+        .filter(|r| r["motif_code"] != "ensemble")
+        .collect();
+    assert!(!reasons.is_empty(), "the split by reason is delivered");
+    for r in reasons {
+        assert!(
+            r["type_periode"] == "quadrimestre"
+                && ["france", "region"].contains(&r["niveau_geo"].as_str())
+                && r["dimension"] == "ensemble",
+            "a reason split finer than published: {r:?}"
+        );
+        if r["secret"].is_empty() {
+            let n: i64 = r["nb_abandons"].parse().unwrap();
+            assert!(n >= 11, "published nb_abandons = {n} in {r:?}");
+        }
+    }
     let run = run.args(["verify", &dir.to_string_lossy()]);
     run.succeeds();
     assert!(run.path("sortie/secret/audit-comite.parquet").is_file());

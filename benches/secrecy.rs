@@ -71,7 +71,12 @@ fn main() {
     let batches: Vec<_> = stmt.query_arrow([]).expect("abandon rows").collect();
     let batch = arrow::compute::concat_batches(&stmt.schema(), &batches).expect("one batch");
     let t = Instant::now();
-    let (cleared, attacked) = disclosure::clear_by_motif(
+    let disclosure::ClearedByMotif {
+        cleared,
+        cells,
+        report,
+        ..
+    } = disclosure::clear_by_motif(
         &batch,
         &["nb_entrees", "nb_abandons", "taux_abandon", "part_abandons"],
         &cohort,
@@ -79,7 +84,7 @@ fn main() {
         Some((PROTECTION, ROUNDS)),
     )
     .expect("clear the abandon cube");
-    let (cells, report) = attacked.expect("attacked");
+    let report = report.expect("attacked");
     exposed(&cells, &report);
     let secret = cleared
         .batch()

@@ -516,17 +516,18 @@ fn write_attack(
 
 /// The internal audit of a recipient's suppressions (never delivered):
 /// `OUT/secret/audit-<nom>.parquet`, one row per suppressed cell of each
-/// family, with its true population, flag and reason.
+/// family and of the abandon cube's reasons, with its true population, flag
+/// and reason.
 fn write_audit(
     out: &Path,
     name: &str,
-    families: &[(disclosure::CubeCells, disclosure::Pattern)],
+    families: &[(&str, &disclosure::CubeCells, &disclosure::Pattern)],
 ) -> Result<()> {
     use arrow::array::Int64Array;
     let dir = out.join("secret");
     std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
     let mut lines: Vec<AuditLine<'_>> = Vec::new();
-    for ((family, _), (cells, pattern)) in disclosure::FAMILIES.iter().zip(families) {
+    for &(family, cells, pattern) in families {
         let measure = cells.count_names.first().map_or("", String::as_str);
         for a in &pattern.audit {
             lines.push(AuditLine {
@@ -549,6 +550,7 @@ fn write_audit(
         ("code_geo", text(&|l| l.key.code_geo.clone())),
         ("dimension", text(&|l| Some(l.key.dimension.clone()))),
         ("modalite", text(&|l| Some(l.key.modalite.clone()))),
+        ("motif_code", text(&|l| l.key.motif.clone())),
         ("mesure", text(&|l| Some(l.measure.to_string()))),
         (
             "valeur",
@@ -727,9 +729,9 @@ pub fn deliver(
             }
         };
         let (families, reports) = (&secrecy.families, &secrecy.reports);
-        // The cubes cleared on their own relations, attacked here.
-        let mut own_attacks: Vec<(&str, disclosure::CubeCells, crate::attack::Report, f64)> =
-            Vec::new();
+        // The cubes cleared on their own relations (attacked here with
+        // `--attack`), and their seconds.
+        let mut by_motif: Vec<(&str, disclosure::ClearedByMotif, f64)> = Vec::new();
         let dir = tmp_dir.join("agregats");
         std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
         for cube in CLEARED_CUBES {
@@ -746,16 +748,15 @@ pub fn deliver(
                 .collect();
             let cleared = if cube.by_motif {
                 let start = std::time::Instant::now();
-                let (cleared, attacked) = disclosure::clear_by_motif(
+                let c = disclosure::clear_by_motif(
                     &batch,
                     cube.measures,
                     &own,
                     i64::from(threshold),
                     ctx.attack.then_some((f64::from(protection), ATTACK_ROUNDS)),
                 )?;
-                if let Some((cells, report)) = attacked {
-                    own_attacks.push((cube.name, cells, report, start.elapsed().as_secs_f64()));
-                }
+                let cleared = c.cleared.clone();
+                by_motif.push((cube.name, c, start.elapsed().as_secs_f64()));
                 cleared
             } else {
                 disclosure::clear_cube(&batch, cube.measures, &own)?
@@ -779,11 +780,9 @@ pub fn deliver(
                 .iter()
                 .zip(families.iter().zip(reports))
                 .map(|((family, _), ((cells, _), (rep, secs)))| (*family, cells, rep, *secs))
-                .chain(
-                    own_attacks
-                        .iter()
-                        .map(|(cube, cells, rep, secs)| (*cube, cells, rep, *secs)),
-                )
+                .chain(by_motif.iter().filter_map(|(cube, c, secs)| {
+                    c.report.as_ref().map(|rep| (*cube, &c.cells, rep, *secs))
+                }))
                 .collect();
             write_attack(ctx.out, r, threshold, protection, &attacked)?;
             let left: usize = attacked
@@ -801,7 +800,18 @@ pub fn deliver(
                 )));
             }
         }
-        write_audit(ctx.out, &r.nom, families)?;
+        let audited: Vec<(&str, &disclosure::CubeCells, &disclosure::Pattern)> =
+            disclosure::FAMILIES
+                .iter()
+                .zip(families)
+                .map(|((family, _), (cells, pattern))| (*family, cells, pattern))
+                .chain(
+                    by_motif
+                        .iter()
+                        .map(|(cube, c, _)| (*cube, &c.cells, &c.pattern)),
+                )
+                .collect();
+        write_audit(ctx.out, &r.nom, &audited)?;
         secrecy_secs = Some(started.elapsed().as_secs_f64());
     }
     let dict = dictionary.finish();

@@ -811,15 +811,14 @@ pub fn clear_cube(
 ///
 /// With `attack` (protection level, rounds), the pattern is then attacked
 /// and reinforced like a family's ([`CubeCells::defend`]), the `ensemble`
-/// rows published in the funnel staying as they are; the cells and the
-/// attacker's last report are returned with the cube.
+/// rows published in the funnel staying as they are.
 pub fn clear_by_motif(
     batch: &RecordBatch,
     measures: &[&str],
     families: &[&(CubeCells, Pattern)],
     threshold: i64,
     attack: Option<(f64, usize)>,
-) -> crate::Result<(Cleared, Option<(CubeCells, crate::attack::Report)>)> {
+) -> crate::Result<ClearedByMotif> {
     use arrow::array::{Array, AsArray};
     let key_flag = key_flags(batch, families)?;
     let keys = batch_keys(batch, true)?;
@@ -844,8 +843,22 @@ pub fn clear_by_motif(
         .zip(&key_flag)
         .map(|(k, f)| k.motif.as_deref() == Some("ensemble") && f.is_none())
         .collect();
+    // A reason of a key suppressed in the funnel is suppressed with it (the
+    // `ensemble` rows are the funnel's cells, audited with their family).
+    let mut audit: Vec<AuditEntry> = keys
+        .iter()
+        .zip(&key_flag)
+        .enumerate()
+        .filter_map(|(cell, (k, f))| match (k.motif.as_deref(), f) {
+            (Some(m), Some(flag)) if m != "ensemble" => Some(AuditEntry {
+                cell,
+                flag: *flag,
+                reason: "clé masquée dans l'entonnoir".into(),
+            }),
+            _ => None,
+        })
+        .collect();
     let mut flags = key_flag;
-    let mut audit = Vec::new();
     for (r, f) in flags.iter_mut().enumerate() {
         if f.is_none() && is_primary(count[r], threshold) {
             *f = Some(Flag::Primary);
@@ -869,13 +882,29 @@ pub fn clear_by_motif(
     let mut pattern = Pattern { flags, audit };
     let all = (0..cells.relations.len()).collect();
     propagate(&count, &mut pattern, &cells.relations, &locked, all);
-    match attack {
-        None => Ok((clear(batch, measures, &pattern)?, None)),
+    let (pattern, report) = match attack {
+        None => (pattern, None),
         Some((protection, rounds)) => {
             let (pattern, report) = cells.defend(pattern, &locked, protection, rounds);
-            Ok((clear(batch, measures, &pattern)?, Some((cells, report))))
+            (pattern, Some(report))
         }
-    }
+    };
+    Ok(ClearedByMotif {
+        cleared: clear(batch, measures, &pattern)?,
+        cells,
+        pattern,
+        report,
+    })
+}
+
+/// The abandon cube after [`clear_by_motif`]: the cleared batch, its cells
+/// and pattern (for the audit) and, when attacked, the attacker's last
+/// report.
+pub struct ClearedByMotif {
+    pub cleared: Cleared,
+    pub cells: CubeCells,
+    pub pattern: Pattern,
+    pub report: Option<crate::attack::Report>,
 }
 
 /// An aggregate that went through disclosure control: suppressed measures
@@ -1149,11 +1178,14 @@ mod tests {
         ])
         .unwrap();
         let family = (funnel, published);
-        let (cleared, _) = clear_by_motif(&batch, &["nb_abandons"], &[&family], 11, None).unwrap();
+        let cleared = clear_by_motif(&batch, &["nb_abandons"], &[&family], 11, None)
+            .unwrap()
+            .cleared;
         // Attacked, the reasons' pattern holds against the attacker too.
-        let (_, attacked) =
-            clear_by_motif(&batch, &["nb_abandons"], &[&family], 11, Some((1.0, 8))).unwrap();
-        let (_, report) = attacked.unwrap();
+        let report = clear_by_motif(&batch, &["nb_abandons"], &[&family], 11, Some((1.0, 8)))
+            .unwrap()
+            .report
+            .unwrap();
         assert!(report.counts > 0 && report.narrow.is_empty() && report.unproven.is_empty());
         let secret = cleared
             .batch()

@@ -1337,9 +1337,34 @@ fn committee_aggregates_are_cleared() {
             assert!(n >= 11, "published nb_abandons = {n} in {r:?}");
         }
     }
+    // Each suppressed reason is in the audit, with its flag.
+    let reason_key = |r: &HashMap<String, String>| {
+        [
+            "periode",
+            "type_periode",
+            "niveau_geo",
+            "code_geo",
+            "dimension",
+            "modalite",
+            "motif_code",
+            "secret",
+        ]
+        .map(|k| r[k].clone())
+    };
+    let audit: BTreeSet<_> = rows(&run.path("sortie/secret/audit-comite.parquet"))
+        .iter()
+        .filter(|r| r["famille"] == "abandons")
+        .map(reason_key)
+        .collect();
+    let hidden: BTreeSet<_> = abandons
+        .iter()
+        .filter(|r| r["motif_code"] != "ensemble" && !r["secret"].is_empty())
+        .map(reason_key)
+        .collect();
+    assert!(!hidden.is_empty());
+    assert_eq!(audit, hidden, "the audit lists each suppressed reason");
     let run = run.args(["verify", &dir.to_string_lossy()]);
     run.succeeds();
-    assert!(run.path("sortie/secret/audit-comite.parquet").is_file());
 }
 
 // ---------------------------------------------------------------------------

@@ -104,6 +104,11 @@ pub struct Report {
     /// Zero counts not proven wide: a zero is not sensitive (there is nobody
     /// to disclose), and published zero margins often say so anyway.
     pub zeros_pinned: usize,
+    /// Counts not attacked here because another family proved them: cells
+    /// whose whole component, relations and published cells are that
+    /// family's (the abandon cube's `ensemble` rows out of the reasons'
+    /// reach, proven in the cohort family).
+    pub proven_in_family: usize,
     /// The narrowest proven interval among positive counts (a lower bound when proven by witness).
     pub narrowest: Option<Finding>,
 }
@@ -141,6 +146,7 @@ impl Report {
         self.pinned.extend(other.pinned);
         self.narrow.extend(other.narrow);
         self.zeros_pinned += other.zeros_pinned;
+        self.proven_in_family += other.proven_in_family;
         self.narrowest = match (self.narrowest.take(), other.narrowest) {
             (Some(a), Some(b)) => Some(if b.width() < a.width() { b } else { a }),
             (a, b) => a.or(b),
@@ -408,6 +414,25 @@ impl Component {
             .map(|(i, &c)| (c, i))
             .collect()
     }
+}
+
+/// The suppressed cells whose component holds a relation that `seed`
+/// picks. A cell outside it shares no relation, directly or through other
+/// suppressed cells, with those relations: they cannot narrow it.
+pub(crate) fn reach(
+    suppressed: &[bool],
+    relations: &[Relation],
+    seed: impl Fn(&Relation) -> bool,
+) -> Vec<bool> {
+    let mut out = vec![false; suppressed.len()];
+    for comp in components(suppressed, relations) {
+        if comp.relations.iter().any(|&r| seed(&relations[r])) {
+            for &c in &comp.cells {
+                out[c] = true;
+            }
+        }
+    }
+    out
 }
 
 fn components(suppressed: &[bool], relations: &[Relation]) -> Vec<Component> {

@@ -447,15 +447,18 @@ impl CubeCells {
         protection: f64,
         rounds: usize,
     ) -> (Pattern, crate::attack::Report) {
-        self.defend(self.protect(threshold), &[], protection, rounds)
+        self.defend(self.protect(threshold), &[], None, protection, rounds)
     }
 
     /// Attacks `pattern` and reinforces it as [`Self::protect_against_attack`]
     /// does; cells marked `locked` are published elsewhere and never hidden.
+    /// With `first`, the first round attacks only those (count, cell)
+    /// pairs: the others are proven elsewhere.
     pub fn defend(
         &self,
         mut pattern: Pattern,
         locked: &[bool],
+        first: Option<&[Vec<bool>]>,
         protection: f64,
         rounds: usize,
     ) -> (Pattern, crate::attack::Report) {
@@ -520,7 +523,7 @@ impl CubeCells {
             settled.merge(report.settled());
             targets
         };
-        let mut report = attack(&pattern, BOXES_ONLY, &hints, None);
+        let mut report = attack(&pattern, BOXES_ONLY, &hints, first);
         for cap in [BOXES_ONLY, FAST_CAP, NEIGHBOURHOOD_CAP] {
             if cap != BOXES_ONLY {
                 let left = report.unproven.len() + report.narrow.len();
@@ -885,7 +888,31 @@ pub fn clear_by_motif(
     let (pattern, report) = match attack {
         None => (pattern, None),
         Some((protection, rounds)) => {
-            let (pattern, report) = cells.defend(pattern, &locked, protection, rounds);
+            // Only the reasons can narrow what the cohort family proved:
+            // the `ensemble` rows are its cells, with its relations and
+            // published cells, and a published one is never hidden here. A
+            // suppressed row out of the reasons' reach keeps that proof (a
+            // row hidden later is a reason, which cannot reach it either).
+            let suppressed: Vec<bool> = (0..cells.keys.len())
+                .map(|c| pattern.suppressed(c))
+                .collect();
+            let reach = crate::attack::reach(&suppressed, &cells.relations, |rel| {
+                rel.parts
+                    .iter()
+                    .any(|&p| cells.keys[p].motif.as_deref() != Some("ensemble"))
+            });
+            let (pattern, mut report) = cells.defend(
+                pattern,
+                &locked,
+                Some(std::slice::from_ref(&reach)),
+                protection,
+                rounds,
+            );
+            report.proven_in_family = suppressed
+                .iter()
+                .zip(&reach)
+                .filter(|(s, r)| **s && !**r)
+                .count();
             (pattern, Some(report))
         }
     };
@@ -1220,6 +1247,90 @@ mod tests {
         .map(|f| (f.cell, f.min, f.max))
         {
             assert!(hi - lo >= 1.0, "row {cell} pinned to [{lo}, {hi}]");
+        }
+    }
+
+    /// The months of a region are hidden in the funnel and touch no reason:
+    /// the abandon attack leaves them to the cohort's proof, attacks the
+    /// reasons, and the exact attacker on the whole cube pins nothing.
+    #[test]
+    fn ensemble_rows_out_of_the_reasons_reach_keep_the_cohort_proof() {
+        use arrow::array::{Int64Array, StringArray};
+        use std::sync::Arc;
+        let key = |periode: &str| CellKey {
+            periode: periode.into(),
+            type_periode: if periode.contains('T') {
+                "quadrimestre"
+            } else {
+                "mois"
+            }
+            .into(),
+            niveau_geo: "region".into(),
+            code_geo: Some("R".into()),
+            dimension: "ensemble".into(),
+            modalite: "ensemble".into(),
+            motif: None,
+        };
+        // Abandons of 2026-T1 and of its months; the months 3 and 5 are hidden.
+        let periods = [
+            ("2026-T1", 40),
+            ("2026-01", 3),
+            ("2026-02", 5),
+            ("2026-03", 32),
+        ];
+        let funnel = CubeCells::new(
+            vec!["nb_abandons".into()],
+            periods.iter().map(|(p, _)| key(p)).collect(),
+            periods.iter().map(|&(_, v)| vec![v]).collect(),
+            &HashMap::new(),
+        );
+        let pattern = Pattern {
+            flags: vec![None, Some(Flag::Primary), Some(Flag::Primary), None],
+            audit: vec![],
+        };
+        // The split by reason of the four-month period: Z is below the threshold.
+        let rows: Vec<(&str, &str, i64)> = periods
+            .iter()
+            .map(|&(p, v)| (p, "ensemble", v))
+            .chain([
+                ("2026-T1", "X", 23),
+                ("2026-T1", "Y", 15),
+                ("2026-T1", "Z", 2),
+            ])
+            .collect();
+        let text = |f: &dyn Fn(&(&str, &str, i64)) -> String| {
+            Arc::new(rows.iter().map(f).map(Some).collect::<StringArray>()) as _
+        };
+        let batch = RecordBatch::try_from_iter(vec![
+            ("periode", text(&|r| r.0.into())),
+            ("type_periode", text(&|r| key(r.0).type_periode)),
+            ("niveau_geo", text(&|_| "region".into())),
+            ("code_geo", text(&|_| "R".into())),
+            ("dimension", text(&|_| "ensemble".into())),
+            ("modalite", text(&|_| "ensemble".into())),
+            ("motif_code", text(&|r| r.1.into())),
+            (
+                "nb_abandons",
+                Arc::new(rows.iter().map(|r| Some(r.2)).collect::<Int64Array>()) as _,
+            ),
+        ])
+        .unwrap();
+        let family = (funnel, pattern);
+        let c = clear_by_motif(&batch, &["nb_abandons"], &[&family], 11, Some((1.0, 8))).unwrap();
+        let report = c.report.unwrap();
+        let hidden: Vec<bool> = (0..rows.len()).map(|r| c.pattern.suppressed(r)).collect();
+        // Z is primary and Y protects it; the months keep the funnel's flags.
+        assert_eq!(hidden, [false, true, true, false, false, true, true]);
+        assert_eq!((report.counts, report.proven_in_family), (2, 2));
+        assert!(report.narrow.is_empty() && report.unproven.is_empty());
+        let values: Vec<i64> = rows.iter().map(|r| r.2).collect();
+        for f in crate::attack::exact_intervals(
+            &values,
+            &c.cells.relations,
+            &hidden,
+            crate::attack::Additivity::Additive,
+        ) {
+            assert!(f.max - f.min >= 1.0, "row {} pinned: {f:?}", f.cell);
         }
     }
 

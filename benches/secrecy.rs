@@ -10,7 +10,8 @@
 //! `OUISTAT_BENCH_QUICK=1` skips the families' attack (their first
 //! pattern is kept) to time the abandon cube alone. `OUISTAT_BENCH_DEBUG=1`
 //! prints, for the first abandon counts left exposed, every relation that
-//! holds them, with each member's counts and flag.
+//! holds them, with each member's counts and flag, and the audit of the
+//! reasons suppressed at France level.
 //!
 //! Prints the time of each cube, its suppressed cells and what the last
 //! attack left exposed; no timed assertion.
@@ -74,8 +75,8 @@ fn main() {
     let disclosure::ClearedByMotif {
         cleared,
         cells,
+        pattern,
         report,
-        ..
     } = disclosure::clear_by_motif(
         &batch,
         &["nb_entrees", "nb_abandons", "taux_abandon", "part_abandons"],
@@ -92,6 +93,15 @@ fn main() {
         .expect("a secret column")
         .as_string::<i32>();
     if std::env::var_os("OUISTAT_BENCH_DEBUG").is_some() {
+        for a in &pattern.audit {
+            let k = &cells.keys[a.cell];
+            if k.niveau_geo == "france" && k.motif.as_deref() != Some("ensemble") {
+                println!(
+                    "AUDIT {k:?} {:?} {:?} {}",
+                    cells.counts[a.cell], a.flag, a.reason
+                );
+            }
+        }
         for f in report.narrow.iter().chain(&report.unproven).take(2) {
             println!("DEBUG {:?} = {}", cells.keys[f.cell], f.value);
             for r in cells

@@ -5,8 +5,13 @@
 //! cube and non-negativity (SPEC §5). Positioning counts add up, so their
 //! relations are equalities; distinct-person counts do not, so a total lies
 //! between its largest group and the sum of its groups. The attacker is
-//! given every relation the true table satisfies and nothing weaker, so it
-//! is at least as strong as a real one.
+//! given every relation the true table satisfies and nothing weaker.
+//!
+//! One thing a real attacker knows is not used: a suppressed row that is
+//! present in a cube has a population (its cube has no row for an empty
+//! group), so its defining count is at least 1, not 0. Its bound here is
+//! non-negativity, as SPEC §5 states it (the README says what that leaves
+//! open).
 //!
 //! Two things keep this tractable on France-scale cubes:
 //! - suppressed cells only interact through relations that hold two or more

@@ -1947,6 +1947,7 @@ mod tests {
                 .map(|c| (c % 8 < 4).then_some(crate::disclosure::Flag::Primary))
                 .collect(),
             audit: Vec::new(),
+            witnesses: Vec::new(),
         };
         let none = attack_cells_with(&cube, &pattern, 1.0, BOXES_ONLY, &[], None);
         assert_eq!((none.proven, none.unproven.len()), (0, 8));

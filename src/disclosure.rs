@@ -58,10 +58,15 @@ pub struct AuditEntry {
 }
 
 /// The pattern found for a table.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Pattern {
     pub flags: Vec<Option<Flag>>,
     pub audit: Vec<AuditEntry>,
+    /// Directions (cell, change) from the true table that keep every
+    /// relation and move hidden cells only: the boxes and tables cells
+    /// were hidden for. The attacker of this pattern, or of a cube sharing
+    /// its cells, checks them like its own.
+    pub witnesses: Vec<crate::attack::Direction>,
 }
 
 impl Pattern {
@@ -103,7 +108,11 @@ pub fn suppress(size: &[i64], primary: &[bool], relations: &[Relation]) -> Patte
             reason: "effectif inférieur au seuil".into(),
         })
         .collect();
-    let mut pattern = Pattern { flags, audit };
+    let mut pattern = Pattern {
+        flags,
+        audit,
+        witnesses: Vec::new(),
+    };
     propagate(
         size,
         &mut pattern,
@@ -468,13 +477,13 @@ impl CubeCells {
         let mut round = 0;
         // Hidden cells stay hidden, so a table found for the hider stays one
         // the attacker cannot rule out.
-        let mut hints = Vec::new();
+        let mut hints = std::mem::take(&mut pattern.witnesses);
         let signature = |h: &crate::attack::Direction| -> Vec<(usize, i64)> {
             h.iter()
                 .map(|&(c, d)| (c, (d * 1e6).round() as i64))
                 .collect()
         };
-        let mut seen = std::collections::HashSet::new();
+        let mut seen: std::collections::HashSet<_> = hints.iter().map(signature).collect();
         let mut attack = |pattern: &Pattern,
                           cap: usize,
                           hints: &[crate::attack::Direction],
@@ -574,6 +583,7 @@ impl CubeCells {
         }
         progress.done();
         report.merge(settled);
+        pattern.witnesses = hints;
         (pattern, report)
     }
 
@@ -800,6 +810,7 @@ pub fn clear_cube(
         &Pattern {
             flags,
             audit: Vec::new(),
+            witnesses: Vec::new(),
         },
     )
 }
@@ -882,7 +893,39 @@ pub fn clear_by_motif(
         count.iter().map(|&c| vec![c]).collect(),
         &parent_region,
     );
-    let mut pattern = Pattern { flags, audit };
+    // The families' witnesses move their cells, which are this cube's
+    // `ensemble` rows: handed to the attacker here, they prove again what
+    // they proved there (one that breaks a relation of reasons moves no
+    // table, as every hint is checked).
+    let row_of: HashMap<&CellKey, usize> = cells
+        .keys
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| k.motif.as_deref() == Some("ensemble"))
+        .map(|(r, k)| (k, r))
+        .collect();
+    let witnesses = families
+        .iter()
+        .flat_map(|(family, pattern)| {
+            let row = |c: usize| {
+                let key = CellKey {
+                    motif: Some("ensemble".into()),
+                    ..family.keys[c].clone()
+                };
+                row_of.get(&key).copied()
+            };
+            pattern.witnesses.iter().filter_map(move |w| {
+                w.iter()
+                    .map(|&(c, d)| row(c).map(|r| (r, d)))
+                    .collect::<Option<crate::attack::Direction>>()
+            })
+        })
+        .collect();
+    let mut pattern = Pattern {
+        flags,
+        audit,
+        witnesses,
+    };
     let all = (0..cells.relations.len()).collect();
     propagate(&count, &mut pattern, &cells.relations, &locked, all);
     let (pattern, report) = match attack {
@@ -1036,6 +1079,7 @@ mod tests {
         let lone = Pattern {
             flags: vec![None, Some(Flag::Primary), None, None],
             audit: vec![],
+            witnesses: Vec::new(),
         };
         let found = intervals(&values, &rels, &lone);
         assert_eq!(found.len(), 1);
@@ -1126,6 +1170,7 @@ mod tests {
         let p = Pattern {
             flags: vec![Some(Flag::Primary), None],
             audit: vec![],
+            witnesses: Vec::new(),
         };
         let c = clear(&batch, &["nb"], &p).unwrap();
         let b = c.batch();
@@ -1174,6 +1219,7 @@ mod tests {
         let published = Pattern {
             flags: vec![None; 3],
             audit: vec![],
+            witnesses: Vec::new(),
         };
         let rows = [
             ("region", "R", "ensemble", 68),
@@ -1252,7 +1298,8 @@ mod tests {
 
     /// The months of a region are hidden in the funnel and touch no reason:
     /// the abandon attack leaves them to the cohort's proof, attacks the
-    /// reasons, and the exact attacker on the whole cube pins nothing.
+    /// reasons, and the exact attacker on the whole cube pins nothing. The
+    /// cohort's witnesses are carried over to the cube's rows.
     #[test]
     fn ensemble_rows_out_of_the_reasons_reach_keep_the_cohort_proof() {
         use arrow::array::{Int64Array, StringArray};
@@ -1284,9 +1331,11 @@ mod tests {
             periods.iter().map(|&(_, v)| vec![v]).collect(),
             &HashMap::new(),
         );
+        // The cohort proved them with one witness: 2026-01 up, 2026-02 down.
         let pattern = Pattern {
             flags: vec![None, Some(Flag::Primary), Some(Flag::Primary), None],
             audit: vec![],
+            witnesses: vec![vec![(1, 1.0), (2, -1.0)]],
         };
         // The split by reason of the four-month period: Z is below the threshold.
         let rows: Vec<(&str, &str, i64)> = periods
@@ -1322,6 +1371,15 @@ mod tests {
         // Z is primary and Y protects it; the months keep the funnel's flags.
         assert_eq!(hidden, [false, true, true, false, false, true, true]);
         assert_eq!((report.counts, report.proven_in_family), (2, 2));
+        // The witness now moves the same periods' rows of the abandon cube.
+        let moved: Vec<(&str, &str, f64)> = c.pattern.witnesses[0]
+            .iter()
+            .map(|&(r, d)| (rows[r].0, rows[r].1, d))
+            .collect();
+        assert_eq!(
+            moved,
+            [("2026-01", "ensemble", 1.0), ("2026-02", "ensemble", -1.0)]
+        );
         assert!(report.narrow.is_empty() && report.unproven.is_empty());
         let values: Vec<i64> = rows.iter().map(|r| r.2).collect();
         for f in crate::attack::exact_intervals(

@@ -893,44 +893,17 @@ pub fn clear_by_motif(
         count.iter().map(|&c| vec![c]).collect(),
         &parent_region,
     );
-    // The families' witnesses move their cells, which are this cube's
-    // `ensemble` rows: handed to the attacker here, they prove again what
-    // they proved there (one that breaks a relation of reasons moves no
-    // table, as every hint is checked).
-    let row_of: HashMap<&CellKey, usize> = cells
-        .keys
-        .iter()
-        .enumerate()
-        .filter(|(_, k)| k.motif.as_deref() == Some("ensemble"))
-        .map(|(r, k)| (k, r))
-        .collect();
-    let witnesses = families
-        .iter()
-        .flat_map(|(family, pattern)| {
-            let row = |c: usize| {
-                let key = CellKey {
-                    motif: Some("ensemble".into()),
-                    ..family.keys[c].clone()
-                };
-                row_of.get(&key).copied()
-            };
-            pattern.witnesses.iter().filter_map(move |w| {
-                w.iter()
-                    .map(|&(c, d)| row(c).map(|r| (r, d)))
-                    .collect::<Option<crate::attack::Direction>>()
-            })
-        })
-        .collect();
     let mut pattern = Pattern {
         flags,
         audit,
-        witnesses,
+        witnesses: Vec::new(),
     };
     let all = (0..cells.relations.len()).collect();
     propagate(&count, &mut pattern, &cells.relations, &locked, all);
     let (pattern, report) = match attack {
         None => (pattern, None),
         Some((protection, rounds)) => {
+            pattern.witnesses = family_witnesses(&cells, families);
             // Only the reasons can narrow what the cohort family proved:
             // the `ensemble` rows are its cells, with its relations and
             // published cells, and a published one is never hidden here. A
@@ -965,6 +938,44 @@ pub fn clear_by_motif(
         pattern,
         report,
     })
+}
+
+/// The families' witnesses, moved onto the abandon cube's `ensemble` rows
+/// (the same keys): handed to its attacker, they prove again what they
+/// proved there. One that breaks a relation of reasons moves no table, as
+/// every hint is checked.
+fn family_witnesses(
+    cells: &CubeCells,
+    families: &[&(CubeCells, Pattern)],
+) -> Vec<crate::attack::Direction> {
+    let row_of: HashMap<&CellKey, usize> = cells
+        .keys
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| k.motif.as_deref() == Some("ensemble"))
+        .map(|(r, k)| (k, r))
+        .collect();
+    let mut out = Vec::new();
+    for (family, pattern) in families.iter().filter(|(_, p)| !p.witnesses.is_empty()) {
+        // Each family cell's row, looked up once.
+        let row: Vec<Option<usize>> = family
+            .keys
+            .iter()
+            .map(|k| {
+                let key = CellKey {
+                    motif: Some("ensemble".into()),
+                    ..k.clone()
+                };
+                row_of.get(&key).copied()
+            })
+            .collect();
+        out.extend(pattern.witnesses.iter().filter_map(|w| {
+            w.iter()
+                .map(|&(c, d)| row[c].map(|r| (r, d)))
+                .collect::<Option<crate::attack::Direction>>()
+        }));
+    }
+    out
 }
 
 /// The abandon cube after [`clear_by_motif`]: the cleared batch, its cells

@@ -1,5 +1,8 @@
 -- The cells of the positioning cohort under disclosure control (entonnoir,
 -- delais and the positioned half of pic), with every count they publish.
+-- A group with no positioning has no row (but France × ensemble, which is
+-- there with zeros): the attacker knows that a row's positionings and
+-- positioned persons are at least 1 (plancher_*).
 with
 
 cohorte as (
@@ -23,6 +26,8 @@ final as (
         nb_personnes_positionnees,
         nb_personnes_entrees,
         nb_eligibles_pic_positionnes,
+        least(nb_positionnements, 1) as plancher_nb_positionnements,
+        least(nb_personnes_positionnees, 1) as plancher_nb_personnes_positionnees,
     from cohorte
 )
 

@@ -242,6 +242,9 @@ fn attack_in_chunks(
     let values: Vec<Vec<i64>> = (0..cells.count_names.len())
         .map(|m| cells.counts.iter().map(|c| c[m]).collect())
         .collect();
+    let floors: Vec<Vec<i64>> = (0..cells.count_names.len())
+        .map(|m| (0..cells.keys.len()).map(|c| cells.floor(c, m)).collect())
+        .collect();
     let aimed = |c: usize, m: usize| targets.is_none_or(|t| t[m][c]);
     // Boxes are searched from the counts attacked and from the hidden cells
     // that share a relation with one: a box found from a neighbour often
@@ -353,6 +356,7 @@ fn attack_in_chunks(
                             Some(b) => b.region(comp.cells[i], m, &local),
                             None => Vec::new(),
                         },
+                        floor: &floors[m],
                     },
                 );
                 for f in r
@@ -508,6 +512,7 @@ fn attack_components(
                     target: &|_| true,
                     directions: &mut Vec::new(),
                     region: &|_| Vec::new(),
+                    floor: &[],
                 },
             )
         })
@@ -637,6 +642,9 @@ struct Hints<'a> {
     directions: &'a mut Vec<Vec<(usize, f64)>>,
     /// Each cell's box region (local indices), empty without keys.
     region: &'a dyn Fn(usize) -> Vec<usize>,
+    /// The least each cell's count can be, as the attacker knows (global
+    /// indices; empty: non-negativity only).
+    floor: &'a [i64],
 }
 
 fn attack_component(
@@ -653,8 +661,11 @@ fn attack_component(
         directions,
         region,
         target,
+        floor,
     } = hints;
     let n = comp.cells.len();
+    // The least cell `i` (local index) can be.
+    let least = |i: usize| floor.get(comp.cells[i]).map_or(0.0, |&f| f as f64);
     let local = comp.local();
     // The cells whose count is attacked.
     let aimed: Vec<bool> = comp.cells.iter().map(|&c| target(c)).collect();
@@ -717,10 +728,11 @@ fn attack_component(
             }
             let (mut t_lo, mut t_hi) = (f64::NEG_INFINITY, f64::INFINITY);
             for &(v, dv) in d {
+                let room = truth[v] - least(v);
                 if dv < 0.0 {
-                    t_hi = t_hi.min(truth[v] / -dv);
+                    t_hi = t_hi.min(room / -dv);
                 } else {
-                    t_lo = t_lo.max(-truth[v] / dv);
+                    t_lo = t_lo.max(-room / dv);
                 }
                 for &(k, c) in &rows_of[v] {
                     slope[k] += c * dv;
@@ -797,7 +809,7 @@ fn attack_component(
         let mut lp = Problem::new(dir);
         let vars: Vec<_> = free
             .iter()
-            .map(|&i| lp.add_var(weight(i), (0.0, f64::INFINITY)))
+            .map(|&i| lp.add_var(weight(i), (least(i), f64::INFINITY)))
             .collect();
         add_rows(&mut lp, &vars, &rows);
         match lp.solve() {
@@ -1200,7 +1212,7 @@ impl<'a> Boxes<'a> {
     /// boxes tried around `x` and every combination of them. At most
     /// `REGION_CAP` cells: fewer moves per axis are kept if needed.
     fn region(&self, x: usize, m: usize, local: &HashMap<usize, usize>) -> Vec<usize> {
-        let room = |c: usize| self.cells.counts[c][m];
+        let room = |c: usize| self.cells.room(c, m);
         let moves: Vec<Vec<Vec<(u32, f64)>>> = (0..AXES).map(|a| self.moves(x, a, &room)).collect();
         for keep in (1..=MOVES_PER_AXIS).rev() {
             let axes: Vec<Vec<u32>> = (0..AXES)
@@ -1321,8 +1333,8 @@ impl<'a> Boxes<'a> {
 
     /// Boxes through the component's cells (those `aimed`) until every
     /// positive count of each is moved at least `protection` by
-    /// non-negativity alone (the attacker's other constraints are applied
-    /// later, count by count).
+    /// non-negativity and the floors alone (the attacker's other
+    /// constraints are applied later, count by count).
     /// Directions are in the component's local indices.
     fn directions(
         &self,
@@ -1348,7 +1360,7 @@ impl<'a> Boxes<'a> {
                 if !aimed(x, m) || covered(x, m, &reach) {
                     continue;
                 }
-                let key = |c: usize| counts[c][m];
+                let key = |c: usize| self.cells.room(c, m);
                 let mut found = 0;
                 self.search(x, &key, SEARCH_BUDGET, &mut |cells| {
                     if !cells.iter().all(|(c, _)| local.contains_key(c)) {
@@ -1358,7 +1370,7 @@ impl<'a> Boxes<'a> {
                     for &(c, s) in &cells {
                         let side = &mut r[usize::from(s < 0.0)];
                         for (k, v) in side.iter_mut().enumerate() {
-                            *v = (*v).min(counts[c][k]);
+                            *v = (*v).min(self.cells.room(c, k));
                         }
                     }
                     // A box that moves no count further than those found
@@ -1429,7 +1441,6 @@ impl<'a> Hider<'a> {
     /// cells was hidden here (the attacker should have found it).
     pub fn hide_box(&mut self, x: usize, m: usize, size: &[i64]) -> Option<Vec<usize>> {
         let b = &self.boxes;
-        let counts = &b.cells.counts;
         // Siblings ranked: hidden with room, then those not hidden with
         // room (the smallest first, or the largest: a cube is sparse, and a
         // large cell's neighbours are less often missing), then the rest.
@@ -1437,7 +1448,7 @@ impl<'a> Hider<'a> {
         let mut best: Option<((usize, i64), Vec<usize>, Direction)> = None;
         for largest in [false, true] {
             let rank = |c: usize| -> i64 {
-                let v = counts[c][m];
+                let v = b.cells.room(c, m);
                 let small = if largest { size[c] } else { -size[c] }.clamp(1 - TIER, TIER - 1);
                 match (b.suppressed[c], v >= 1) {
                     (true, true) => 3 * TIER + v.min(TIER - 1),
@@ -1452,7 +1463,7 @@ impl<'a> Hider<'a> {
                     corners
                         .iter()
                         .filter(|&&(_, s)| (s < 0.0) == negative)
-                        .map(|&(c, _)| counts[c][m])
+                        .map(|&(c, _)| b.cells.room(c, m))
                         .min()
                         .unwrap_or(i64::MAX)
                 };
@@ -1505,6 +1516,7 @@ impl Hider<'_> {
         let b = &self.boxes;
         let relations = &b.cells.relations;
         let value = |c: usize| b.cells.counts[c][m] as f64;
+        let room = |c: usize| b.cells.room(c, m) as f64;
         let persons = Additivity::of(&b.cells.count_names[m]) == Additivity::Persons;
         let mut index: HashMap<usize, usize> = [(x, 0)].into_iter().collect();
         let mut cells = vec![x];
@@ -1541,11 +1553,11 @@ impl Hider<'_> {
         touched.sort_unstable();
         touched.dedup();
         for direction in [-1.0, 1.0] {
-            if direction < 0.0 && value(x) < 1.0 {
+            if direction < 0.0 && room(x) < 1.0 {
                 continue;
             }
             let mut lp = Problem::new(OptimizationDirection::Minimize);
-            // Each cell moves by up − down, and stays non-negative.
+            // Each cell moves by up − down, and stays at or above its floor.
             let vars: Vec<(minilp::Variable, minilp::Variable)> = cells
                 .iter()
                 .map(|&c| {
@@ -1567,7 +1579,7 @@ impl Hider<'_> {
                     } else {
                         (
                             lp.add_var(cost, (0.0, f64::INFINITY)),
-                            lp.add_var(cost, (0.0, value(c))),
+                            lp.add_var(cost, (0.0, room(c))),
                         )
                     }
                 })
@@ -1663,13 +1675,15 @@ fn absorb(
 }
 
 /// The exact interval of every suppressed cell (two programmes each, no
-/// shortcut): the reference the tests hold the fast attacker to.
+/// shortcut), each cell at least its `floor` (empty: 0): the reference the
+/// tests hold the fast attacker to.
 #[cfg(test)]
 pub fn exact_intervals(
     values: &[i64],
     relations: &[Relation],
     suppressed: &[bool],
     additivity: Additivity,
+    floor: &[i64],
 ) -> Vec<Finding> {
     let var = |c: usize| suppressed[c].then_some(c);
     let mut rows = Vec::new();
@@ -1691,7 +1705,8 @@ pub fn exact_intervals(
                 .map(|c| {
                     let obj = if c == target { 1.0 } else { 0.0 };
                     if suppressed[c] {
-                        lp.add_var(obj, (0.0, f64::INFINITY))
+                        let least = floor.get(c).map_or(0.0, |&f| f as f64);
+                        lp.add_var(obj, (least, f64::INFINITY))
                     } else {
                         // Unused: known cells are already on the right-hand side.
                         lp.add_var(0.0, (0.0, 0.0))
@@ -1846,6 +1861,7 @@ mod tests {
             count_names: vec!["nb_positionnements".into()],
             keys: keys.to_vec(),
             counts: values.iter().map(|&v| vec![v]).collect(),
+            floors: Vec::new(),
             relations: relations.to_vec(),
             parent_region: Default::default(),
         }
@@ -1858,7 +1874,7 @@ mod tests {
         suppressed: &[bool],
         p: f64,
     ) -> Vec<usize> {
-        exact_intervals(values, relations, suppressed, Additivity::Additive)
+        exact_intervals(values, relations, suppressed, Additivity::Additive, &[])
             .into_iter()
             .filter(|f| f.value > 0 && f.width() < p.max(1.0))
             .map(|f| f.cell)
@@ -2137,7 +2153,8 @@ mod tests {
                 pattern.flags[c] = Some(crate::disclosure::Flag::Secondary);
             }
             let suppressed: Vec<bool> = (0..values.len()).map(|c| pattern.suppressed(c)).collect();
-            let after = exact_intervals(&values, &relations, &suppressed, Additivity::Additive);
+            let after =
+                exact_intervals(&values, &relations, &suppressed, Additivity::Additive, &[]);
             let f = after.iter().find(|f| f.cell == x).unwrap();
             assert!(f.width() >= 1.0 - EPS, "{f:?}");
             tried += 1;
@@ -2161,6 +2178,7 @@ mod tests {
             &relations,
             &[false, false, true],
             Additivity::Persons,
+            &[],
         );
         assert_eq!((found[0].min, found[0].max), (4.0, 12.0));
         // As positioning counts this table would be inconsistent (12 ≠ 15):
@@ -2173,5 +2191,108 @@ mod tests {
             1.0,
         );
         assert_eq!(r.relaxed_relations, 1);
+    }
+
+    /// The floors of a cube whose every row exists because someone is in
+    /// it: each count at least 1 where it is positive.
+    fn present(values: &[i64]) -> Vec<i64> {
+        values.iter().map(|&v| v.min(1)).collect()
+    }
+
+    /// Two hidden cells of 1 whose sum is published: non-negativity leaves
+    /// each in [0, 2], but a row that exists holds someone, so both are 1.
+    /// The attacker told the floors finds them pinned, and the defence
+    /// hides a third cell.
+    #[test]
+    fn a_row_that_exists_counts_at_least_one() {
+        // Region 22 = modalities 1 + 1 + 20, one period, one département.
+        let (mut values, relations, keys) = grid(1, 1, 3, &mut || 0);
+        let leaves = [1, 1, 20];
+        for (c, k) in keys.iter().enumerate() {
+            let m = ["ensemble", "m1", "m2", "m3"]
+                .iter()
+                .position(|&n| n == k.modalite)
+                .unwrap();
+            values[c] = if m == 0 { 22 } else { leaves[m - 1] };
+        }
+        let mut cube = cells(&values, &relations, &keys);
+        let pattern = cube.protect(11);
+        let suppressed: Vec<bool> = (0..values.len()).map(|c| pattern.suppressed(c)).collect();
+        let hidden: Vec<usize> = (0..values.len()).filter(|&c| suppressed[c]).collect();
+        assert!(hidden.iter().all(|&c| values[c] == 1));
+        let floor = present(&values);
+        let exact = |s: &[bool], floor: &[i64]| {
+            exact_intervals(&values, &relations, s, Additivity::Additive, floor)
+        };
+        assert!(exact(&suppressed, &[]).iter().all(|f| f.width() >= 1.0));
+        assert!(exact(&suppressed, &floor).iter().all(|f| f.width() < EPS));
+        // The fast attacker agrees, once told the floors.
+        assert!(attack_cells(&cube, &pattern, 1.0, NEIGHBOURHOOD_CAP)
+            .narrow
+            .is_empty());
+        cube.floors = floor.iter().map(|&f| vec![f]).collect();
+        let report = attack_cells(&cube, &pattern, 1.0, NEIGHBOURHOOD_CAP);
+        assert_eq!(report.pinned.len(), hidden.len());
+        let (defended, report) = cube.protect_against_attack(11, 1.0, 20);
+        assert!(report.narrow.is_empty() && report.unproven.is_empty());
+        let suppressed: Vec<bool> = (0..values.len()).map(|c| defended.suppressed(c)).collect();
+        assert!(suppressed.iter().filter(|&&s| s).count() > hidden.len());
+        assert!(exact(&suppressed, &floor)
+            .iter()
+            .all(|f| f.width() >= 1.0 - EPS));
+    }
+
+    /// On random cubes whose rows all hold someone, the defended pattern
+    /// resists the exact attacker told the floors (property test).
+    #[test]
+    fn reinforced_patterns_resist_the_attacker_who_knows_the_floors() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(29);
+        let mut floored = 0;
+        for _ in 0..40 {
+            // Many cells of 1 or 2, where the floors bite.
+            let (depts, mods) = (rng.gen_range(1..4), rng.gen_range(1..4));
+            let (values, relations, keys) =
+                grid(depts, 2, mods, &mut || match rng.gen_range(0..10) {
+                    0 => 0,
+                    1..=4 => rng.gen_range(1..3),
+                    _ => rng.gen_range(11..40),
+                });
+            let floor = present(&values);
+            let mut cube = cells(&values, &relations, &keys);
+            cube.floors = floor.iter().map(|&f| vec![f]).collect();
+            let (pattern, report) = cube.protect_against_attack(11, 1.0, 20);
+            let suppressed: Vec<bool> = (0..values.len()).map(|c| pattern.suppressed(c)).collect();
+            assert!(report.narrow.is_empty() && report.unproven.is_empty());
+            let narrow: Vec<Finding> = exact_intervals(
+                &values,
+                &relations,
+                &suppressed,
+                Additivity::Additive,
+                &floor,
+            )
+            .into_iter()
+            .filter(|f| f.value > 0 && f.width() < 1.0 - EPS)
+            .collect();
+            assert!(narrow.is_empty(), "{narrow:?}");
+            // The floors matter: on the first pattern (no attack), some
+            // counts non-negativity leaves wide are narrow with the floors.
+            let first = cells(&values, &relations, &keys).protect(11);
+            let suppressed: Vec<bool> = (0..values.len()).map(|c| first.suppressed(c)).collect();
+            let narrow = |floor: &[i64]| -> Vec<usize> {
+                exact_intervals(
+                    &values,
+                    &relations,
+                    &suppressed,
+                    Additivity::Additive,
+                    floor,
+                )
+                .into_iter()
+                .filter(|f| f.value > 0 && f.width() < 1.0 - EPS)
+                .map(|f| f.cell)
+                .collect()
+            };
+            floored += usize::from(narrow(&floor).len() > narrow(&[]).len());
+        }
+        assert!(floored > 0);
     }
 }

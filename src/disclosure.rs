@@ -284,6 +284,10 @@ pub struct CubeCells {
     pub count_names: Vec<String>,
     pub keys: Vec<CellKey>,
     pub counts: Vec<Vec<i64>>,
+    /// The least each count can be, as the attacker knows from the cube's
+    /// shape (laid out as `counts`; a missing entry is 0): a group with
+    /// nobody has no row, so a row's defining count is at least 1.
+    pub floors: Vec<Vec<i64>>,
     pub relations: Vec<Relation>,
     /// Département or zone (level, code) → region, as used for the relations.
     pub parent_region: HashMap<(String, String), String>,
@@ -410,9 +414,25 @@ impl CubeCells {
             count_names,
             keys,
             counts,
+            floors: Vec::new(),
             relations,
             parent_region: parent_region.clone(),
         }
+    }
+
+    /// How far count `m` of cell `c` can go down before it falls below
+    /// what the attacker knows it is at least.
+    pub fn room(&self, c: usize, m: usize) -> i64 {
+        self.counts[c][m] - self.floor(c, m)
+    }
+
+    /// The least count `m` of cell `c` can be (see [`Self::floors`]).
+    pub fn floor(&self, c: usize, m: usize) -> i64 {
+        self.floors
+            .get(c)
+            .and_then(|f| f.get(m))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Each cell's largest count: complements are chosen small.
@@ -676,6 +696,9 @@ const PROGRAMMES: &[(usize, usize, usize)] = &[
     (16, 30000, 100),
 ];
 
+/// Prefix of a column that gives a count's floor (see [`CubeCells::floors`]).
+const FLOOR_PREFIX: &str = "plancher_";
+
 /// Reads one family of cells (a query of [`FAMILIES`]) from the staged aggregates.
 pub fn cube_cells(stage: &crate::stage::Stage, query: &str) -> crate::Result<CubeCells> {
     let conn = &stage.conn;
@@ -694,10 +717,29 @@ pub fn cube_cells(stage: &crate::stage::Stage, query: &str) -> crate::Result<Cub
     let sql = crate::queries::render(query, &[]);
     let mut stmt = conn.prepare(&sql)?;
     stmt.execute([])?;
-    let count_names: Vec<String> = stmt.column_names().into_iter().skip(6).collect();
-    let n = count_names.len();
+    // After the key, the counts; a column `plancher_<count>` gives the
+    // least that count can be as the attacker knows it.
+    let columns: Vec<String> = stmt.column_names().into_iter().skip(6).collect();
+    let count_names: Vec<String> = columns
+        .iter()
+        .filter(|c| !c.starts_with(FLOOR_PREFIX))
+        .cloned()
+        .collect();
+    let floor_of: Vec<Option<usize>> = count_names
+        .iter()
+        .map(|name| {
+            columns
+                .iter()
+                .position(|c| c.strip_prefix(FLOOR_PREFIX) == Some(name.as_str()))
+        })
+        .collect();
+    let count_at: Vec<usize> = count_names
+        .iter()
+        .map(|name| columns.iter().position(|c| c == name).unwrap_or_default())
+        .collect();
     let mut keys = Vec::new();
     let mut counts = Vec::new();
+    let mut floors = Vec::new();
     let rows = stmt.query_map([], |r| {
         let key = CellKey {
             periode: r.get(0)?,
@@ -708,17 +750,25 @@ pub fn cube_cells(stage: &crate::stage::Stage, query: &str) -> crate::Result<Cub
             modalite: r.get(5)?,
             motif: None,
         };
-        let c: Vec<i64> = (0..n)
-            .map(|i| r.get::<_, i64>(6 + i))
+        let c: Vec<i64> = count_at
+            .iter()
+            .map(|&i| r.get::<_, i64>(6 + i))
             .collect::<Result<_, _>>()?;
-        Ok((key, c))
+        let f: Vec<i64> = floor_of
+            .iter()
+            .map(|i| i.map_or(Ok(0), |i| r.get::<_, i64>(6 + i)))
+            .collect::<Result<_, _>>()?;
+        Ok((key, c, f))
     })?;
     for row in rows {
-        let (k, c) = row?;
+        let (k, c, f) = row?;
         keys.push(k);
         counts.push(c);
+        floors.push(f);
     }
-    Ok(CubeCells::new(count_names, keys, counts, &parent_region))
+    let mut cells = CubeCells::new(count_names, keys, counts, &parent_region);
+    cells.floors = floors;
+    Ok(cells)
 }
 
 /// The cell key of each row of a cube batch (with its `motif_code` when
@@ -887,12 +937,26 @@ pub fn clear_by_motif(
         .first()
         .map(|(c, _)| c.parent_region.clone())
         .unwrap_or_default();
-    let cells = CubeCells::new(
+    let mut cells = CubeCells::new(
         vec!["nb_abandons".into()],
         keys,
         count.iter().map(|&c| vec![c]).collect(),
         &parent_region,
     );
+    // A reason nobody gave has no row: a reason's row counts at least one
+    // abandon, as the attacker knows.
+    cells.floors = cells
+        .keys
+        .iter()
+        .zip(&count)
+        .map(|(k, &c)| {
+            vec![if k.motif.as_deref() == Some("ensemble") {
+                0
+            } else {
+                c.min(1)
+            }]
+        })
+        .collect();
     let mut pattern = Pattern {
         flags,
         audit,
@@ -1048,7 +1112,7 @@ mod tests {
         pattern: &Pattern,
     ) -> Vec<(usize, f64, f64)> {
         let suppressed: Vec<bool> = (0..values.len()).map(|c| pattern.suppressed(c)).collect();
-        exact_intervals(values, relations, &suppressed, Additivity::Additive)
+        exact_intervals(values, relations, &suppressed, Additivity::Additive, &[])
             .into_iter()
             .map(|f| (f.cell, f.min, f.max))
             .collect()
@@ -1299,6 +1363,7 @@ mod tests {
             &cells.relations,
             &hidden,
             crate::attack::Additivity::Additive,
+            &[],
         )
         .into_iter()
         .map(|f| (f.cell, f.min, f.max))
@@ -1398,6 +1463,7 @@ mod tests {
             &c.cells.relations,
             &hidden,
             crate::attack::Additivity::Additive,
+            &[],
         ) {
             assert!(f.max - f.min >= 1.0, "row {} pinned: {f:?}", f.cell);
         }

@@ -422,6 +422,9 @@ struct AttackSummary<'a> {
 #[derive(Debug, Serialize)]
 struct AttackFamily<'a> {
     famille: &'a str,
+    /// SHA-256 of the table attacked (cells, counts, relations): the same
+    /// fingerprint in two runs means the same table.
+    empreinte_table: String,
     cellules_supprimees: usize,
     effectifs_examines: usize,
     composantes: usize,
@@ -483,6 +486,7 @@ fn write_attack(
             .iter()
             .map(|&(family, cells, rep, secs)| AttackFamily {
                 famille: family,
+                empreinte_table: cells.fingerprint(),
                 cellules_supprimees: rep.cells,
                 effectifs_examines: rep.counts,
                 composantes: rep.components,

@@ -426,6 +426,33 @@ impl CubeCells {
         self.counts[c][m] - self.floor(c, m)
     }
 
+    /// SHA-256 of the cells (keys, counts, floors) and relations, in order:
+    /// two runs whose tables have the same fingerprint attack the same
+    /// table, so they must find the same pattern.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for name in &self.count_names {
+            h.update(name.as_bytes());
+            h.update([0]);
+        }
+        for (c, key) in self.keys.iter().enumerate() {
+            h.update(format!("{key:?}").as_bytes());
+            for m in 0..self.count_names.len() {
+                h.update(self.counts[c][m].to_le_bytes());
+                h.update(self.floor(c, m).to_le_bytes());
+            }
+        }
+        for rel in &self.relations {
+            h.update((rel.total as u64).to_le_bytes());
+            for &p in &rel.parts {
+                h.update((p as u64).to_le_bytes());
+            }
+            h.update(rel.label.as_bytes());
+        }
+        hex::encode(h.finalize())
+    }
+
     /// The least count `m` of cell `c` can be (see [`Self::floors`]).
     pub fn floor(&self, c: usize, m: usize) -> i64 {
         self.floors

@@ -1584,6 +1584,62 @@ fn attacked_and_reinforced_aggregates_resist_the_attacker() {
         .exists());
 }
 
+/// The same extracts, run twice (two processes): the tables attacked have
+/// the same fingerprint, and the committee gets the same aggregates and the
+/// same audit, byte for byte.
+#[test]
+fn the_same_extracts_give_the_same_cleared_aggregates() {
+    let deliver = || {
+        let run = Run::new().extracts(FIXTURE);
+        std::fs::write(
+            run.path("destinataires.toml"),
+            "[[destinataires]]\nnom = \"comite\"\nclasse = \"comite\"\n",
+        )
+        .unwrap();
+        let mut args = run_args("2026-06-30");
+        args.extend(["--recipients", "{tmp}/destinataires.toml", "--attack"].map(String::from));
+        let run = run.args(args);
+        run.succeeds();
+        run
+    };
+    let (a, b) = (deliver(), deliver());
+    let fingerprints = |run: &Run| -> Vec<String> {
+        let attack: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(run.path("sortie/secret/attaque-comite.json")).unwrap(),
+        )
+        .unwrap();
+        attack["familles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["empreinte_table"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let fa = fingerprints(&a);
+    assert_eq!(fa.len(), 4);
+    assert!(fa
+        .iter()
+        .all(|f| f.len() == 64 && f.bytes().all(|c| c.is_ascii_hexdigit())));
+    assert_eq!(fa, fingerprints(&b));
+    let dir = "sortie/livraisons/comite/agregats";
+    let mut files = 0;
+    for entry in std::fs::read_dir(a.path(dir)).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            std::fs::read(b.path(&format!("{dir}/{name}"))).unwrap(),
+            "{name}"
+        );
+        files += 1;
+    }
+    assert_eq!(files, 5);
+    assert_eq!(
+        std::fs::read(a.path("sortie/secret/audit-comite.parquet")).unwrap(),
+        std::fs::read(b.path("sortie/secret/audit-comite.parquet")).unwrap()
+    );
+}
+
 /// Two recipients with the same threshold and protection level get the
 /// same pattern, found once: same attack, same aggregates.
 #[test]

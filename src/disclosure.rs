@@ -764,9 +764,6 @@ pub fn cube_cells(stage: &crate::stage::Stage, query: &str) -> crate::Result<Cub
         .iter()
         .map(|name| columns.iter().position(|c| c == name).unwrap_or_default())
         .collect();
-    let mut keys = Vec::new();
-    let mut counts = Vec::new();
-    let mut floors = Vec::new();
     let rows = stmt.query_map([], |r| {
         let key = CellKey {
             periode: r.get(0)?,
@@ -787,8 +784,14 @@ pub fn cube_cells(stage: &crate::stage::Stage, query: &str) -> crate::Result<Cub
             .collect::<Result<_, _>>()?;
         Ok((key, c, f))
     })?;
-    for row in rows {
-        let (k, c, f) = row?;
+    let mut rows: Vec<(CellKey, Vec<i64>, Vec<i64>)> = rows.collect::<Result<_, _>>()?;
+    // The pattern depends on the order of the cells: it is the keys'
+    // order, whatever order the rows came in.
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut keys = Vec::with_capacity(rows.len());
+    let mut counts = Vec::with_capacity(rows.len());
+    let mut floors = Vec::with_capacity(rows.len());
+    for (k, c, f) in rows {
         keys.push(k);
         counts.push(c);
         floors.push(f);

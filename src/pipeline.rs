@@ -270,6 +270,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         crate::queries::render("out_sessions_remplissage", &[])
     ))?;
     stage.run("agg_remplissage", &[])?;
+    stage.keep_result_order()?;
     let mut outputs = BTreeMap::new();
     for (table, query) in INDICATORS {
         let path = cfg.out.join("indicateurs").join(format!("{table}.parquet"));

@@ -1542,20 +1542,25 @@ fn report_loads_in_headless_chromium() {
     );
 }
 
-/// `run --attack`: every suppressed count of the committee's cubes is
-/// proven at least `niveau_protection` wide, and the proof is on file.
-#[test]
-fn attacked_and_reinforced_aggregates_resist_the_attacker() {
+/// A run of the fixture at cut-off 2026-06-30 with `--attack`, for the
+/// recipients of `toml`; it must succeed.
+fn attacked_run(toml: &str) -> Run {
     let run = Run::new().extracts(FIXTURE);
-    std::fs::write(
-        run.path("destinataires.toml"),
-        "[[destinataires]]\nnom = \"comite\"\nclasse = \"comite\"\nniveau_protection = 1\n",
-    )
-    .unwrap();
+    std::fs::write(run.path("destinataires.toml"), toml).unwrap();
     let mut args = run_args("2026-06-30");
     args.extend(["--recipients", "{tmp}/destinataires.toml", "--attack"].map(String::from));
     let run = run.args(args);
     run.succeeds();
+    run
+}
+
+/// `run --attack`: every suppressed count of the committee's cubes is
+/// proven at least `niveau_protection` wide, and the proof is on file.
+#[test]
+fn attacked_and_reinforced_aggregates_resist_the_attacker() {
+    let run = attacked_run(
+        "[[destinataires]]\nnom = \"comite\"\nclasse = \"comite\"\nniveau_protection = 1\n",
+    );
     let attack: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(run.path("sortie/secret/attaque-comite.json")).unwrap(),
     )
@@ -1589,20 +1594,8 @@ fn attacked_and_reinforced_aggregates_resist_the_attacker() {
 /// same audit, byte for byte.
 #[test]
 fn the_same_extracts_give_the_same_cleared_aggregates() {
-    let deliver = || {
-        let run = Run::new().extracts(FIXTURE);
-        std::fs::write(
-            run.path("destinataires.toml"),
-            "[[destinataires]]\nnom = \"comite\"\nclasse = \"comite\"\n",
-        )
-        .unwrap();
-        let mut args = run_args("2026-06-30");
-        args.extend(["--recipients", "{tmp}/destinataires.toml", "--attack"].map(String::from));
-        let run = run.args(args);
-        run.succeeds();
-        run
-    };
-    let (a, b) = (deliver(), deliver());
+    let recipients = "[[destinataires]]\nnom = \"comite\"\nclasse = \"comite\"\n";
+    let (a, b) = (attacked_run(recipients), attacked_run(recipients));
     let fingerprints = |run: &Run| -> Vec<String> {
         let attack: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(run.path("sortie/secret/attaque-comite.json")).unwrap(),
@@ -1644,17 +1637,10 @@ fn the_same_extracts_give_the_same_cleared_aggregates() {
 /// same pattern, found once: same attack, same aggregates.
 #[test]
 fn recipients_with_the_same_secrecy_share_one_attack() {
-    let run = Run::new().extracts(FIXTURE);
-    std::fs::write(
-        run.path("destinataires.toml"),
+    let run = attacked_run(
         "[[destinataires]]\nnom = \"comite\"\nclasse = \"comite\"\n\n\
          [[destinataires]]\nnom = \"comite_bis\"\nclasse = \"comite\"\nseuil_secret = 11\nniveau_protection = 1\n",
-    )
-    .unwrap();
-    let mut args = run_args("2026-06-30");
-    args.extend(["--recipients", "{tmp}/destinataires.toml", "--attack"].map(String::from));
-    let run = run.args(args);
-    run.succeeds();
+    );
     let read = |name: &str| -> serde_json::Value {
         serde_json::from_str(
             &std::fs::read_to_string(run.path(&format!("sortie/secret/attaque-{name}.json")))

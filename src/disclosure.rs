@@ -987,6 +987,7 @@ pub fn clear_by_motif(
             }]
         })
         .collect();
+    no_reason_no_abandon(&mut cells);
     let mut pattern = Pattern {
         flags,
         audit,
@@ -1007,9 +1008,11 @@ pub fn clear_by_motif(
                 .map(|c| pattern.suppressed(c))
                 .collect();
             let reach = crate::attack::reach(&suppressed, &cells.relations, |rel| {
-                rel.parts
-                    .iter()
-                    .any(|&p| cells.keys[p].motif.as_deref() != Some("ensemble"))
+                rel.parts.is_empty()
+                    || rel
+                        .parts
+                        .iter()
+                        .any(|&p| cells.keys[p].motif.as_deref() != Some("ensemble"))
             });
             let (pattern, mut report) = cells.defend(
                 pattern,
@@ -1032,6 +1035,51 @@ pub fn clear_by_motif(
         pattern,
         report,
     })
+}
+
+/// Where the split by reason is delivered (a kind of period, a level and a
+/// dimension with at least one reason row), a key with no reason row had
+/// no abandon, as the attacker can tell: its `ensemble` row gets the
+/// relation `nb_abandons = 0` (a relation with no parts).
+fn no_reason_no_abandon(cells: &mut CubeCells) {
+    let level = |k: &CellKey| {
+        (
+            k.type_periode.clone(),
+            k.niveau_geo.clone(),
+            k.dimension.clone(),
+        )
+    };
+    let split: std::collections::BTreeSet<_> = cells
+        .keys
+        .iter()
+        .filter(|k| k.motif.as_deref() != Some("ensemble"))
+        .map(level)
+        .collect();
+    let mut with_reasons = vec![false; cells.keys.len()];
+    for rel in &cells.relations {
+        if rel
+            .parts
+            .iter()
+            .any(|&p| cells.keys[p].motif.as_deref() != Some("ensemble"))
+        {
+            with_reasons[rel.total] = true;
+        }
+    }
+    for (r, k) in cells.keys.iter().enumerate() {
+        if k.motif.as_deref() == Some("ensemble") && !with_reasons[r] && split.contains(&level(k)) {
+            cells.relations.push(Relation {
+                total: r,
+                parts: Vec::new(),
+                label: format!(
+                    "aucun motif, aucun abandon ({} {}, {} {})",
+                    k.type_periode,
+                    k.periode,
+                    k.niveau_geo,
+                    k.code_geo.as_deref().unwrap_or("-")
+                ),
+            });
+        }
+    }
 }
 
 /// The families' witnesses, moved onto the abandon cube's `ensemble` rows
@@ -1400,6 +1448,98 @@ mod tests {
         {
             assert!(hi - lo >= 1.0, "row {cell} pinned to [{lo}, {hi}]");
         }
+    }
+
+    /// Region C has no reason row where the reasons are delivered: it had
+    /// no abandon, as the attacker can tell. With France and A published in
+    /// the funnel, B's abandons are then France − A − C = 5 exactly: the
+    /// cube's attacker finds it, and the delivery would fail closed (no
+    /// published row may be hidden to save it). Without the relation
+    /// `C = 0`, C's freedom seemed to protect B.
+    #[test]
+    fn a_key_without_reasons_had_no_abandon() {
+        use arrow::array::{Int64Array, StringArray};
+        use std::sync::Arc;
+        let place = |p: &str| match p {
+            "F" => ("france", None),
+            code => ("region", Some(code.to_string())),
+        };
+        let key = |p: &str| CellKey {
+            periode: "2026-T1".into(),
+            type_periode: "quadrimestre".into(),
+            niveau_geo: place(p).0.into(),
+            code_geo: place(p).1,
+            dimension: "ensemble".into(),
+            modalite: "ensemble".into(),
+            motif: None,
+        };
+        let totals = [("F", 40), ("A", 35), ("B", 5), ("C", 0)];
+        let funnel = CubeCells::new(
+            vec!["nb_abandons".into()],
+            totals.iter().map(|(p, _)| key(p)).collect(),
+            totals.iter().map(|&(_, v)| vec![v]).collect(),
+            &HashMap::new(),
+        );
+        // B is below the threshold in the funnel, C its complement.
+        let pattern = Pattern {
+            flags: vec![None, None, Some(Flag::Primary), Some(Flag::Secondary)],
+            audit: vec![],
+            witnesses: vec![],
+        };
+        let rows: Vec<(&str, &str, i64)> = totals
+            .iter()
+            .map(|&(p, v)| (p, "ensemble", v))
+            .chain([
+                ("F", "X", 33),
+                ("F", "Y", 7),
+                ("A", "X", 30),
+                ("A", "Y", 5),
+                ("B", "X", 3),
+                ("B", "Y", 2),
+            ])
+            .collect();
+        let text = |f: &dyn Fn(&(&str, &str, i64)) -> Option<String>| {
+            Arc::new(rows.iter().map(f).collect::<StringArray>()) as _
+        };
+        let batch = RecordBatch::try_from_iter(vec![
+            ("periode", text(&|_| Some("2026-T1".into()))),
+            ("type_periode", text(&|_| Some("quadrimestre".into()))),
+            ("niveau_geo", text(&|r| Some(place(r.0).0.into()))),
+            ("code_geo", text(&|r| place(r.0).1)),
+            ("dimension", text(&|_| Some("ensemble".into()))),
+            ("modalite", text(&|_| Some("ensemble".into()))),
+            ("motif_code", text(&|r| Some(r.1.into()))),
+            (
+                "nb_abandons",
+                Arc::new(rows.iter().map(|r| Some(r.2)).collect::<Int64Array>()) as _,
+            ),
+        ])
+        .unwrap();
+        let family = (funnel, pattern);
+        let c = clear_by_motif(&batch, &["nb_abandons"], &[&family], 11, Some((1.0, 8))).unwrap();
+        // Only C gets the relation "no reason, no abandon".
+        let zero: Vec<&str> = c
+            .cells
+            .relations
+            .iter()
+            .filter(|r| r.parts.is_empty())
+            .map(|r| rows[r.total].0)
+            .collect();
+        assert_eq!(zero, ["C"]);
+        let report = c.report.unwrap();
+        let exposed: Vec<(&str, &str, i64)> = report
+            .narrow
+            .iter()
+            .chain(&report.unproven)
+            .map(|f| rows[f.cell])
+            .collect();
+        assert!(exposed.contains(&("B", "ensemble", 5)), "{exposed:?}");
+        let b = report
+            .narrow
+            .iter()
+            .find(|f| rows[f.cell].0 == "B")
+            .unwrap();
+        assert_eq!((b.min, b.max), (5.0, 5.0));
     }
 
     /// The months of a region are hidden in the funnel and touch no reason:

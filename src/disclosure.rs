@@ -1486,7 +1486,9 @@ mod tests {
             audit: vec![],
             witnesses: vec![],
         };
-        let rows: Vec<(&str, &str, i64)> = totals
+        // (place, reason, abandons)
+        type Row<'a> = (&'a str, &'a str, i64);
+        let rows: Vec<Row> = totals
             .iter()
             .map(|&(p, v)| (p, "ensemble", v))
             .chain([
@@ -1498,7 +1500,7 @@ mod tests {
                 ("B", "Y", 2),
             ])
             .collect();
-        let text = |f: &dyn Fn(&(&str, &str, i64)) -> Option<String>| {
+        let text = |f: &dyn Fn(&Row) -> Option<String>| {
             Arc::new(rows.iter().map(f).collect::<StringArray>()) as _
         };
         let batch = RecordBatch::try_from_iter(vec![
@@ -1527,7 +1529,7 @@ mod tests {
             .collect();
         assert_eq!(zero, ["C"]);
         let report = c.report.unwrap();
-        let exposed: Vec<(&str, &str, i64)> = report
+        let exposed: Vec<Row> = report
             .narrow
             .iter()
             .chain(&report.unproven)

@@ -609,7 +609,14 @@ impl CubeCells {
                     &mut pattern,
                     locked,
                     &exposed,
-                    cap != BOXES_ONLY,
+                    // The largest programmes only once the attacker has
+                    // tried its largest too: what a smaller attack leaves
+                    // unproven, a larger one often proves.
+                    match cap {
+                        BOXES_ONLY => 0,
+                        FAST_CAP => PROGRAMMES.len() - 1,
+                        _ => PROGRAMMES.len(),
+                    },
                     &mut hints,
                 );
                 progress.message(&format!(
@@ -635,8 +642,9 @@ impl CubeCells {
     }
 
     /// Hides more cells around each (cell, count) of `exposed`: a box, else
-    /// (with `programmes`) the cells one programme moves it with, else one
-    /// more complement in its relations (with `programmes` only). The boxes and tables used are
+    /// the cells one programme moves it with (the first `tiers` of
+    /// [`PROGRAMMES`]), else one more complement in its relations (when
+    /// `tiers > 0`). The boxes and tables used are
     /// added to `hints`, for the attacker to check. Returns the cells
     /// hidden each way.
     pub(crate) fn strengthen(
@@ -645,7 +653,7 @@ impl CubeCells {
         pattern: &mut Pattern,
         locked: &[bool],
         exposed: &[(usize, usize)],
-        programmes: bool,
+        tiers: usize,
         hints: &mut Vec<crate::attack::Direction>,
     ) -> [usize; 3] {
         let mut added = [0; 3];
@@ -656,8 +664,9 @@ impl CubeCells {
                 for &(x, m) in exposed {
                     let found = match hider.hide_box(x, m, size) {
                         Some(new) => Some((0, new)),
-                        None if programmes => PROGRAMMES
+                        None if tiers > 0 => PROGRAMMES
                             .iter()
+                            .take(tiers)
                             .filter(|&&(_, _, most)| exposed.len() <= most)
                             .find_map(|&(radius, cap, _)| {
                                 hider.hide_by_programme(x, m, size, radius, cap)
@@ -701,7 +710,7 @@ impl CubeCells {
         // Without programmes (the first stage), a count no box protects is
         // left to the next stage's programmes: more complements in its
         // relations, chosen blind, often expose more counts than they save.
-        if programmes {
+        if tiers > 0 {
             added[2] = reinforce(size, pattern, &self.relations, locked, &left);
         }
         added
@@ -998,7 +1007,13 @@ pub fn clear_by_motif(
     let (pattern, report) = match attack {
         None => (pattern, None),
         Some((protection, rounds)) => {
-            pattern.witnesses = family_witnesses(&cells, families);
+            let suppressed: Vec<bool> = (0..cells.keys.len())
+                .map(|c| pattern.suppressed(c))
+                .collect();
+            pattern.witnesses = family_witnesses(&cells, families)
+                .into_iter()
+                .filter_map(|w| with_reasons(&cells, &suppressed, w))
+                .collect();
             // Only the reasons can narrow what the cohort family proved:
             // the `ensemble` rows are its cells, with its relations and
             // published cells, and a published one is never hidden here. A
@@ -1118,6 +1133,67 @@ fn family_witnesses(
         }));
     }
     out
+}
+
+/// A family's witness moved onto the abandon cube (`ensemble` rows only)
+/// breaks the reasons' relations wherever it moves a row that has reasons.
+/// Lifted: in each such four-month period, every moved row moves one
+/// hidden reason by as much, the same reason for all (its France row then
+/// moves by their sum, which is the France row's own move). None when no
+/// reason is hidden in every moved row (and at France, when it moves).
+fn with_reasons(
+    cells: &CubeCells,
+    suppressed: &[bool],
+    witness: crate::attack::Direction,
+) -> Option<crate::attack::Direction> {
+    let is_reason = |c: usize| cells.keys[c].motif.as_deref() != Some("ensemble");
+    // The reason relations of the rows this witness moves.
+    let moved: HashMap<usize, f64> = witness.iter().copied().collect();
+    // Four-month period → (move, reason relation) of each moved row.
+    type Moves<'a> = Vec<(f64, &'a Relation)>;
+    let mut groups: std::collections::BTreeMap<(&str, &str), Moves> = Default::default();
+    for rel in &cells.relations {
+        let Some(&d) = moved.get(&rel.total) else {
+            continue;
+        };
+        if rel.parts.is_empty() {
+            // No reason, no abandon: the row cannot move.
+            return None;
+        }
+        if rel.parts.iter().any(|&p| is_reason(p)) {
+            let k = &cells.keys[rel.total];
+            groups
+                .entry((k.periode.as_str(), k.type_periode.as_str()))
+                .or_default()
+                .push((d, rel));
+        }
+    }
+    let mut out = witness;
+    for rows in groups.values() {
+        // The reasons hidden in every moved row, the roomiest first.
+        let hidden_reasons = |rel: &Relation| -> HashMap<String, usize> {
+            rel.parts
+                .iter()
+                .filter(|&&p| suppressed[p] && is_reason(p))
+                .filter_map(|&p| Some((cells.keys[p].motif.clone()?, p)))
+                .collect()
+        };
+        let per_row: Vec<HashMap<String, usize>> =
+            rows.iter().map(|(_, rel)| hidden_reasons(rel)).collect();
+        let mut common: Vec<&String> = per_row[0]
+            .keys()
+            .filter(|m| per_row.iter().all(|h| h.contains_key(*m)))
+            .collect();
+        common.sort_by_key(|m| {
+            let least = per_row.iter().map(|h| cells.room(h[*m], 0)).min();
+            (std::cmp::Reverse(least), (*m).clone())
+        });
+        let reason = common.first()?;
+        for ((d, _), h) in rows.iter().zip(&per_row) {
+            out.push((h[*reason], *d));
+        }
+    }
+    Some(out)
 }
 
 /// The abandon cube after [`clear_by_motif`]: the cleared batch, its cells
@@ -1448,6 +1524,65 @@ mod tests {
         {
             assert!(hi - lo >= 1.0, "row {cell} pinned to [{lo}, {hi}]");
         }
+    }
+
+    /// A cohort witness moving region A up and B down, lifted into the
+    /// abandon cube: the same hidden reason (the roomiest, X) moves with
+    /// each, so every relation still holds; with B's reasons published it
+    /// cannot be lifted.
+    #[test]
+    fn a_family_witness_moves_one_reason_of_each_row_it_moves() {
+        let key = |place: &str, motif: &str| CellKey {
+            periode: "2026-T1".into(),
+            type_periode: "quadrimestre".into(),
+            niveau_geo: if place == "F" { "france" } else { "region" }.into(),
+            code_geo: (place != "F").then(|| place.to_string()),
+            dimension: "ensemble".into(),
+            modalite: "ensemble".into(),
+            motif: Some(motif.into()),
+        };
+        let rows = [
+            ("F", "ensemble", 20),
+            ("A", "ensemble", 10),
+            ("B", "ensemble", 10),
+            ("F", "X", 12),
+            ("F", "Y", 8),
+            ("A", "X", 6),
+            ("A", "Y", 4),
+            ("B", "X", 6),
+            ("B", "Y", 4),
+        ];
+        let cells = CubeCells::new(
+            vec!["nb_abandons".into()],
+            rows.iter().map(|&(p, m, _)| key(p, m)).collect(),
+            rows.iter().map(|&(_, _, v)| vec![v]).collect(),
+            &HashMap::new(),
+        );
+        let at = |p: &str, m: &str| cells.keys.iter().position(|k| *k == key(p, m)).unwrap();
+        let witness = vec![(at("A", "ensemble"), 1.0), (at("B", "ensemble"), -1.0)];
+        // France's rows are published, the regions' hidden.
+        let mut suppressed: Vec<bool> = cells.keys.iter().map(|k| k.code_geo.is_some()).collect();
+        let lifted = with_reasons(&cells, &suppressed, witness.clone()).unwrap();
+        let mut moved: Vec<(usize, f64)> = lifted.clone();
+        moved.sort_by_key(|&(c, _)| c);
+        let mut expected = vec![
+            (at("A", "ensemble"), 1.0),
+            (at("B", "ensemble"), -1.0),
+            (at("A", "X"), 1.0),
+            (at("B", "X"), -1.0),
+        ];
+        expected.sort_by_key(|&(c, _)| c);
+        assert_eq!(moved, expected);
+        // Every relation of the cube still holds.
+        let change = |c: usize| lifted.iter().filter(|m| m.0 == c).map(|m| m.1).sum::<f64>();
+        for rel in &cells.relations {
+            let parts: f64 = rel.parts.iter().map(|&p| change(p)).sum();
+            assert_eq!(change(rel.total), parts, "{}", rel.label);
+        }
+        // B's reasons published: no reason can move with B.
+        suppressed[at("B", "X")] = false;
+        suppressed[at("B", "Y")] = false;
+        assert!(with_reasons(&cells, &suppressed, witness).is_none());
     }
 
     /// Region C has no reason row where the reasons are delivered: it had

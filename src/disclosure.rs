@@ -609,13 +609,10 @@ impl CubeCells {
                     &mut pattern,
                     locked,
                     &exposed,
-                    // The largest programmes only once the attacker has
-                    // tried its largest too: what a smaller attack leaves
-                    // unproven, a larger one often proves.
-                    match cap {
-                        BOXES_ONLY => 0,
-                        FAST_CAP => PROGRAMMES.len() - 1,
-                        _ => PROGRAMMES.len(),
+                    if cap == BOXES_ONLY {
+                        0
+                    } else {
+                        PROGRAMMES.len()
                     },
                     &mut hints,
                 );

@@ -1582,6 +1582,42 @@ mod tests {
         assert!(with_reasons(&cells, &suppressed, witness).is_none());
     }
 
+    /// A funnel of one count (`nb_abandons`) over `keys`.
+    fn one_count_funnel(keys: Vec<CellKey>, values: &[i64]) -> CubeCells {
+        CubeCells::new(
+            vec!["nb_abandons".into()],
+            keys,
+            values.iter().map(|&v| vec![v]).collect(),
+            &HashMap::new(),
+        )
+    }
+
+    /// An abandon cube batch: one row per (key, reason, abandons).
+    fn abandon_batch(rows: &[(CellKey, &str, i64)]) -> RecordBatch {
+        use arrow::array::{Int64Array, StringArray};
+        use std::sync::Arc;
+        let text = |f: &dyn Fn(&CellKey) -> Option<String>| {
+            Arc::new(rows.iter().map(|r| f(&r.0)).collect::<StringArray>()) as _
+        };
+        RecordBatch::try_from_iter(vec![
+            ("periode", text(&|k| Some(k.periode.clone()))),
+            ("type_periode", text(&|k| Some(k.type_periode.clone()))),
+            ("niveau_geo", text(&|k| Some(k.niveau_geo.clone()))),
+            ("code_geo", text(&|k| k.code_geo.clone())),
+            ("dimension", text(&|k| Some(k.dimension.clone()))),
+            ("modalite", text(&|k| Some(k.modalite.clone()))),
+            (
+                "motif_code",
+                Arc::new(rows.iter().map(|r| Some(r.1)).collect::<StringArray>()) as _,
+            ),
+            (
+                "nb_abandons",
+                Arc::new(rows.iter().map(|r| Some(r.2)).collect::<Int64Array>()) as _,
+            ),
+        ])
+        .unwrap()
+    }
+
     /// Region C has no reason row where the reasons are delivered: it had
     /// no abandon, as the attacker can tell. With France and A published in
     /// the funnel, B's abandons are then France − A − C = 5 exactly: the
@@ -1590,27 +1626,19 @@ mod tests {
     /// `C = 0`, C's freedom seemed to protect B.
     #[test]
     fn a_key_without_reasons_had_no_abandon() {
-        use arrow::array::{Int64Array, StringArray};
-        use std::sync::Arc;
-        let place = |p: &str| match p {
-            "F" => ("france", None),
-            code => ("region", Some(code.to_string())),
-        };
         let key = |p: &str| CellKey {
             periode: "2026-T1".into(),
             type_periode: "quadrimestre".into(),
-            niveau_geo: place(p).0.into(),
-            code_geo: place(p).1,
+            niveau_geo: if p == "F" { "france" } else { "region" }.into(),
+            code_geo: (p != "F").then(|| p.to_string()),
             dimension: "ensemble".into(),
             modalite: "ensemble".into(),
             motif: None,
         };
         let totals = [("F", 40), ("A", 35), ("B", 5), ("C", 0)];
-        let funnel = CubeCells::new(
-            vec!["nb_abandons".into()],
+        let funnel = one_count_funnel(
             totals.iter().map(|(p, _)| key(p)).collect(),
-            totals.iter().map(|&(_, v)| vec![v]).collect(),
-            &HashMap::new(),
+            &totals.map(|t| t.1),
         );
         // B is below the threshold in the funnel, C its complement.
         let pattern = Pattern {
@@ -1632,23 +1660,12 @@ mod tests {
                 ("B", "Y", 2),
             ])
             .collect();
-        let text = |f: &dyn Fn(&Row) -> Option<String>| {
-            Arc::new(rows.iter().map(f).collect::<StringArray>()) as _
-        };
-        let batch = RecordBatch::try_from_iter(vec![
-            ("periode", text(&|_| Some("2026-T1".into()))),
-            ("type_periode", text(&|_| Some("quadrimestre".into()))),
-            ("niveau_geo", text(&|r| Some(place(r.0).0.into()))),
-            ("code_geo", text(&|r| place(r.0).1)),
-            ("dimension", text(&|_| Some("ensemble".into()))),
-            ("modalite", text(&|_| Some("ensemble".into()))),
-            ("motif_code", text(&|r| Some(r.1.into()))),
-            (
-                "nb_abandons",
-                Arc::new(rows.iter().map(|r| Some(r.2)).collect::<Int64Array>()) as _,
-            ),
-        ])
-        .unwrap();
+        let batch = abandon_batch(
+            &rows
+                .iter()
+                .map(|&(p, m, v)| (key(p), m, v))
+                .collect::<Vec<_>>(),
+        );
         let family = (funnel, pattern);
         let c = clear_by_motif(&batch, &["nb_abandons"], &[&family], 11, Some((1.0, 8))).unwrap();
         // Only C gets the relation "no reason, no abandon".
@@ -1682,8 +1699,6 @@ mod tests {
     /// cohort's witnesses are carried over to the cube's rows.
     #[test]
     fn ensemble_rows_out_of_the_reasons_reach_keep_the_cohort_proof() {
-        use arrow::array::{Int64Array, StringArray};
-        use std::sync::Arc;
         let key = |periode: &str| CellKey {
             periode: periode.into(),
             type_periode: if periode.contains('T') {
@@ -1705,11 +1720,9 @@ mod tests {
             ("2026-02", 5),
             ("2026-03", 32),
         ];
-        let funnel = CubeCells::new(
-            vec!["nb_abandons".into()],
+        let funnel = one_count_funnel(
             periods.iter().map(|(p, _)| key(p)).collect(),
-            periods.iter().map(|&(_, v)| vec![v]).collect(),
-            &HashMap::new(),
+            &periods.map(|p| p.1),
         );
         // The cohort proved them with one witness: 2026-01 up, 2026-02 down.
         let pattern = Pattern {
@@ -1727,23 +1740,12 @@ mod tests {
                 ("2026-T1", "Z", 2),
             ])
             .collect();
-        let text = |f: &dyn Fn(&(&str, &str, i64)) -> String| {
-            Arc::new(rows.iter().map(f).map(Some).collect::<StringArray>()) as _
-        };
-        let batch = RecordBatch::try_from_iter(vec![
-            ("periode", text(&|r| r.0.into())),
-            ("type_periode", text(&|r| key(r.0).type_periode)),
-            ("niveau_geo", text(&|_| "region".into())),
-            ("code_geo", text(&|_| "R".into())),
-            ("dimension", text(&|_| "ensemble".into())),
-            ("modalite", text(&|_| "ensemble".into())),
-            ("motif_code", text(&|r| r.1.into())),
-            (
-                "nb_abandons",
-                Arc::new(rows.iter().map(|r| Some(r.2)).collect::<Int64Array>()) as _,
-            ),
-        ])
-        .unwrap();
+        let batch = abandon_batch(
+            &rows
+                .iter()
+                .map(|&(p, m, v)| (key(p), m, v))
+                .collect::<Vec<_>>(),
+        );
         let family = (funnel, pattern);
         let c = clear_by_motif(&batch, &["nb_abandons"], &[&family], 11, Some((1.0, 8))).unwrap();
         let report = c.report.unwrap();

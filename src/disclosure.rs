@@ -453,6 +453,15 @@ impl CubeCells {
         hex::encode(h.finalize())
     }
 
+    /// The relations each cell is the total of.
+    fn relations_of_totals(&self) -> Vec<Vec<usize>> {
+        let mut of_total = vec![Vec::new(); self.keys.len()];
+        for (r, rel) in self.relations.iter().enumerate() {
+            of_total[rel.total].push(r);
+        }
+        of_total
+    }
+
     /// The least count `m` of cell `c` can be (see [`Self::floors`]).
     pub fn floor(&self, c: usize, m: usize) -> i64 {
         self.floors
@@ -1007,9 +1016,10 @@ pub fn clear_by_motif(
             let suppressed: Vec<bool> = (0..cells.keys.len())
                 .map(|c| pattern.suppressed(c))
                 .collect();
+            let of_total = cells.relations_of_totals();
             pattern.witnesses = family_witnesses(&cells, families)
                 .into_iter()
-                .filter_map(|w| with_reasons(&cells, &suppressed, w))
+                .filter_map(|w| with_reasons(&cells, &of_total, &suppressed, w))
                 .collect();
             // Only the reasons can narrow what the cohort family proved:
             // the `ensemble` rows are its cells, with its relations and
@@ -1140,19 +1150,19 @@ fn family_witnesses(
 /// reason is hidden in every moved row (and at France, when it moves).
 fn with_reasons(
     cells: &CubeCells,
+    of_total: &[Vec<usize>],
     suppressed: &[bool],
     witness: crate::attack::Direction,
 ) -> Option<crate::attack::Direction> {
     let is_reason = |c: usize| cells.keys[c].motif.as_deref() != Some("ensemble");
     // The reason relations of the rows this witness moves.
-    let moved: HashMap<usize, f64> = witness.iter().copied().collect();
     // Four-month period → (move, reason relation) of each moved row.
     type Moves<'a> = Vec<(f64, &'a Relation)>;
     let mut groups: std::collections::BTreeMap<(&str, &str), Moves> = Default::default();
-    for rel in &cells.relations {
-        let Some(&d) = moved.get(&rel.total) else {
-            continue;
-        };
+    for (rel, d) in witness
+        .iter()
+        .flat_map(|&(c, d)| of_total[c].iter().map(move |&r| (&cells.relations[r], d)))
+    {
         if rel.parts.is_empty() {
             // No reason, no abandon: the row cannot move.
             return None;
@@ -1559,7 +1569,8 @@ mod tests {
         let witness = vec![(at("A", "ensemble"), 1.0), (at("B", "ensemble"), -1.0)];
         // France's rows are published, the regions' hidden.
         let mut suppressed: Vec<bool> = cells.keys.iter().map(|k| k.code_geo.is_some()).collect();
-        let lifted = with_reasons(&cells, &suppressed, witness.clone()).unwrap();
+        let of_total = cells.relations_of_totals();
+        let lifted = with_reasons(&cells, &of_total, &suppressed, witness.clone()).unwrap();
         let mut moved: Vec<(usize, f64)> = lifted.clone();
         moved.sort_by_key(|&(c, _)| c);
         let mut expected = vec![
@@ -1579,7 +1590,7 @@ mod tests {
         // B's reasons published: no reason can move with B.
         suppressed[at("B", "X")] = false;
         suppressed[at("B", "Y")] = false;
-        assert!(with_reasons(&cells, &suppressed, witness).is_none());
+        assert!(with_reasons(&cells, &of_total, &suppressed, witness).is_none());
     }
 
     /// A funnel of one count (`nb_abandons`) over `keys`.

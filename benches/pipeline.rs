@@ -24,6 +24,7 @@ fn main() {
         seed: 1,
         format: Format::Csv,
         defects: 0.001,
+        region: None,
     })
     .expect("generate");
     let gen_s = t.elapsed().as_secs_f64();

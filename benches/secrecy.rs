@@ -1,182 +1,199 @@
-//! Statistical secrecy benchmark: the attack and reinforcement of each
-//! family, then of the abandon-by-reason cube, on a staged run.
+//! Statistical secrecy benchmark: the publication plans protected and
+//! audited, with the targets of the publication-plan issue printed beside
+//! what was measured. No timed assertion.
 //!
 //! ```sh
-//! # on generated data (a fresh run of the pipeline first)
-//! OUISTAT_BENCH_PERSONS=20000 cargo bench --profile dev --bench secrecy
-//! # on the staging database a run left behind (copied, never changed)
-//! OUISTAT_STAGE=sortie/.ouistat/stage.duckdb cargo bench --profile dev --bench secrecy
+//! # a region at its real volume (Hauts-de-France, committee plan)
+//! cargo bench --profile dev --bench secrecy
+//! # also France scale (ministry plan, and the committee plan for region 32)
+//! OUISTAT_BENCH_FRANCE_PERSONS=2000000 cargo bench --profile dev --bench secrecy
 //! ```
-//! `OUISTAT_BENCH_QUICK=1` skips the families' attack (their first
-//! pattern is kept) to time the abandon cube alone. `OUISTAT_BENCH_DEBUG=1`
-//! prints, for the first abandon counts left exposed, every relation that
-//! holds them, with each member's counts and flag, and the audit of the
-//! reasons suppressed at France level.
-//!
-//! Prints the time of each cube, its suppressed cells and what the last
-//! attack left exposed; no timed assertion.
+//! `OUISTAT_BENCH_REGION_PERSONS` sets the region's persons (220,000 by
+//! default: about 55,000 positionings a four-month period). Peak memory is
+//! the process's high-water mark (`VmHWM`) after each step, which includes
+//! the pipeline run before it: `/usr/bin/time -v` gives the same figure.
 
 use std::time::Instant;
 
-use arrow::array::AsArray;
-use ouistat::disclosure::{self, CubeCells, Flag, Pattern};
+use arrow::array::{Array, AsArray};
+use ouistat::deliver::read_cubes;
 use ouistat::generate::{generate, Format, Options};
 use ouistat::pipeline::{run, RunConfig};
+use ouistat::policy::RecipientClass;
+use ouistat::secrecy::{protect, Plan, Protection, Settings};
 use ouistat::stage::Stage;
 
-/// The committee's defaults: threshold 11, protection 1, 8 rounds a stage.
-const THRESHOLD: i64 = 11;
-const PROTECTION: f64 = 1.0;
-const ROUNDS: usize = 8;
-
-fn main() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let source = match std::env::var_os("OUISTAT_STAGE") {
-        Some(path) => std::path::PathBuf::from(path),
-        None => staged_run(dir.path()),
-    };
-    let copy = dir.path().join("copie.duckdb");
-    std::fs::copy(&source, &copy).expect("copy the staging database");
-    let wal = source.with_extension("duckdb.wal");
-    if wal.exists() {
-        std::fs::copy(&wal, copy.with_extension("duckdb.wal")).expect("copy its log");
-    }
-    let stage = Stage {
-        conn: duckdb::Connection::open(&copy).expect("open the staging database"),
-    };
-    // With OUISTAT_BENCH_QUICK=1 the families keep their first pattern, not
-    // attacked: only the abandon cube is timed.
-    let quick = std::env::var_os("OUISTAT_BENCH_QUICK").is_some();
-    let mut families: Vec<(CubeCells, Pattern)> = Vec::new();
-    for (name, query) in disclosure::FAMILIES {
-        let cells = disclosure::cube_cells(&stage, query).expect("family cells");
-        let t = Instant::now();
-        if quick {
-            let pattern = cells.protect(THRESHOLD);
-            families.push((cells, pattern));
-            continue;
-        }
-        let (pattern, report) = cells.protect_against_attack(THRESHOLD, PROTECTION, ROUNDS);
-        print(name, cells.keys.len(), &pattern, &report, t);
-        exposed(&cells, &report);
-        families.push((cells, pattern));
-    }
-    let cohort: Vec<&(CubeCells, Pattern)> = disclosure::FAMILIES
-        .iter()
-        .zip(&families)
-        .filter(|((name, _), _)| *name == "cohorte")
-        .map(|(_, f)| f)
-        .collect();
-    let sql = ouistat::queries::render("sec_abandons", &[]);
-    let mut stmt = stage.conn.prepare(&sql).expect("abandon query");
-    let batches: Vec<_> = stmt.query_arrow([]).expect("abandon rows").collect();
-    let batch = arrow::compute::concat_batches(&stmt.schema(), &batches).expect("one batch");
-    let t = Instant::now();
-    let disclosure::ClearedByMotif {
-        cleared,
-        cells,
-        pattern,
-        report,
-    } = disclosure::clear_by_motif(
-        &batch,
-        &["nb_entrees", "nb_abandons", "taux_abandon", "part_abandons"],
-        &cohort,
-        THRESHOLD,
-        Some((PROTECTION, ROUNDS)),
-    )
-    .expect("clear the abandon cube");
-    let report = report.expect("attacked");
-    exposed(&cells, &report);
-    let secret = cleared
-        .batch()
-        .column_by_name("secret")
-        .expect("a secret column")
-        .as_string::<i32>();
-    if std::env::var_os("OUISTAT_BENCH_DEBUG").is_some() {
-        for a in &pattern.audit {
-            let k = &cells.keys[a.cell];
-            if k.niveau_geo == "france" && k.motif.as_deref() != Some("ensemble") {
-                println!(
-                    "AUDIT {k:?} {:?} {:?} {}",
-                    cells.counts[a.cell], a.flag, a.reason
-                );
-            }
-        }
-        for f in report.narrow.iter().chain(&report.unproven).take(2) {
-            println!("DEBUG {:?} = {}", cells.keys[f.cell], f.value);
-            for r in cells
-                .relations
-                .iter()
-                .filter(|r| r.total == f.cell || r.parts.contains(&f.cell))
-            {
-                println!("  relation {}", r.label);
-                for &c in std::iter::once(&r.total).chain(&r.parts) {
-                    println!(
-                        "    {:?} {:?} {:?}",
-                        cells.keys[c],
-                        cells.counts[c],
-                        secret.value(c).to_string()
-                    );
-                }
-            }
-        }
-    }
-    let [a, d] = ["A", "D"].map(|f| secret.iter().filter(|s| *s == Some(f)).count());
-    println!(
-        "abandons     {:>9} cells {:>9} suppressed (A {a}, D {d}) {:>8} exposed {:8.1} s",
-        cells.keys.len(),
-        a + d,
-        report.narrow.len() + report.unproven.len(),
-        t.elapsed().as_secs_f64()
-    );
-}
-
-fn print(
-    name: &str,
-    cells: usize,
-    pattern: &Pattern,
-    report: &ouistat::attack::Report,
-    t: Instant,
-) {
-    let [a, d] = [Flag::Primary, Flag::Secondary].map(|f| pattern.count(f));
-    println!(
-        "{name:<12} {cells:>9} cells {:>9} suppressed (A {a}, D {d}) {:>8} exposed {:8.1} s",
-        a + d,
-        report.narrow.len() + report.unproven.len(),
-        t.elapsed().as_secs_f64()
-    );
-}
-
-/// The first counts left exposed, if any.
-fn exposed(cells: &CubeCells, report: &ouistat::attack::Report) {
-    for f in report.narrow.iter().chain(&report.unproven).take(12) {
-        println!(
-            "  exposed {:?} {} = {} in [{}, {}]",
-            cells.keys[f.cell], cells.count_names[f.measure], f.value, f.min, f.max
-        );
-    }
-}
-
-/// Generates `OUISTAT_BENCH_PERSONS` persons (20,000 by default), runs the
-/// pipeline on them and returns its staging database.
-fn staged_run(dir: &std::path::Path) -> std::path::PathBuf {
-    let persons: u64 = std::env::var("OUISTAT_BENCH_PERSONS")
+fn persons(var: &str, default: u64) -> u64 {
+    std::env::var(var)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
-    let extracts = dir.join("extraits");
-    generate(&Options {
+        .unwrap_or(default)
+}
+
+fn main() {
+    let region = persons("OUISTAT_BENCH_REGION_PERSONS", ouistat::app::DEMO_PERSONS);
+    let france = persons("OUISTAT_BENCH_FRANCE_PERSONS", 0);
+    if region > 0 {
+        let stage = staged("région 32", region, Some("32"));
+        let p = measure(&stage.0, RecipientClass::Comite, Some("32"));
+        targets_region(&p);
+    }
+    if france > 0 {
+        let stage = staged("France", france, None);
+        for (class, region) in [
+            (RecipientClass::Ministere, None),
+            (RecipientClass::Comite, Some("32")),
+        ] {
+            let p = measure(&stage.0, class, region);
+            let total = p.summary.secondes_protection + p.summary.secondes_audit;
+            println!("  target: protected and audited in at most 60 s: {total:.1} s");
+        }
+    }
+}
+
+/// Generates the extracts, runs the pipeline (no recipient) and opens its
+/// staging database.
+fn staged(label: &str, persons: u64, region: Option<&str>) -> (Stage, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let extracts = dir.path().join("extraits");
+    let t = Instant::now();
+    let summary = generate(&Options {
         out: extracts.clone(),
         persons,
         seed: 7,
         format: Format::Csv,
         defects: 0.001,
+        region: region.map(str::to_string),
     })
     .expect("generate");
-    let out = dir.join("sortie");
+    println!(
+        "{label}: {persons} persons, {} positionings, generated in {:.1} s",
+        summary.positionnements,
+        t.elapsed().as_secs_f64()
+    );
+    let out = dir.path().join("sortie");
     let cutoff = chrono::NaiveDate::from_ymd_opt(2026, 10, 31).expect("date");
     let mut config = RunConfig::new(&extracts, out.clone(), cutoff);
     config.keep_stage = true;
+    let t = Instant::now();
     run(&config).expect("run");
-    out.join(".ouistat").join("stage.duckdb")
+    println!("  pipeline run in {:.1} s", t.elapsed().as_secs_f64());
+    let stage = Stage {
+        conn: duckdb::Connection::open(out.join(".ouistat").join("stage.duckdb")).expect("stage"),
+    };
+    (stage, dir)
+}
+
+/// Protects and audits one plan, and prints its shares per table.
+fn measure(stage: &Stage, class: RecipientClass, region: Option<&str>) -> Protection {
+    let (cubes, geography) = read_cubes(stage).expect("cubes");
+    let plan = Plan::shipped(class).expect("a shipped plan");
+    let settings = Settings {
+        threshold: 11,
+        protection: 1,
+        region: region.map(str::to_string),
+    };
+    let t = Instant::now();
+    let p = protect(&plan, &cubes, &geography, &settings).expect("protected");
+    let s = &p.summary;
+    println!(
+        "  plan {} ({}): {} cells, {} relations, {} A, {} D, {} audited with {} programmes, {} complements from the audit, {} exposed",
+        s.plan,
+        region.unwrap_or("France"),
+        s.cellules,
+        s.relations,
+        s.primaires_a,
+        s.secondaires_d,
+        s.effectifs_audites,
+        s.programmes_resolus,
+        s.complements_audit,
+        s.effectifs_exposes
+    );
+    println!(
+        "  protection {:.2} s, audit {:.2} s, in all {:.2} s; peak RSS {} MB",
+        s.secondes_protection,
+        s.secondes_audit,
+        t.elapsed().as_secs_f64(),
+        peak_rss_mb()
+    );
+    println!(
+        "  {:<26} {:>8} {:>9} {:>8} {:>8}",
+        "table", "rows", "counts", "A %", "D %"
+    );
+    let (mut counts, mut d) = (0, 0);
+    for t in &s.tableaux {
+        let pct = |n: usize| 100.0 * n as f64 / t.effectifs.max(1) as f64;
+        println!(
+            "  {:<26} {:>8} {:>9} {:>8.2} {:>8.2}",
+            t.tableau,
+            t.lignes,
+            t.effectifs,
+            pct(t.primaires_a),
+            pct(t.secondaires_d)
+        );
+        counts += t.effectifs;
+        d += t.secondaires_d;
+    }
+    println!(
+        "  target: D at most 5 % of published counts: {:.2} %",
+        100.0 * d as f64 / counts.max(1) as f64
+    );
+    p
+}
+
+/// The region's targets: no region-level count and no département ×
+/// four-month `ensemble` count hidden unless itself small (flag `A`).
+fn targets_region(p: &Protection) {
+    let (mut region_d, mut dept_d, mut periods) = (0, 0, std::collections::BTreeSet::new());
+    for t in &p.tables {
+        let b = t.batch();
+        let text = |n: &str| b.column_by_name(n).expect("key").as_string::<i32>().clone();
+        let (niveau, dimension, type_periode, periode) = (
+            text("niveau_geo"),
+            text("dimension"),
+            text("type_periode"),
+            text("periode"),
+        );
+        for field in b.schema().fields() {
+            let Some(count) = field.name().strip_prefix("secret_nb_") else {
+                continue;
+            };
+            let flags = text(field.name());
+            for i in 0..b.num_rows() {
+                if !flags.is_valid(i) || flags.value(i) != "D" {
+                    continue;
+                }
+                if niveau.value(i) == "region" {
+                    region_d += 1;
+                    periods.insert(format!("{} nb_{count}", periode.value(i)));
+                } else if niveau.value(i) == "departement"
+                    && dimension.value(i) == "ensemble"
+                    && type_periode.value(i) == "quadrimestre"
+                {
+                    dept_d += 1;
+                    periods.insert(format!("{} département nb_{count}", periode.value(i)));
+                }
+            }
+        }
+    }
+    println!("  target: no region-level count hidden as a complement (D): {region_d}");
+    println!("  target: no département × four-month ensemble count hidden as D: {dept_d}");
+    if !periods.is_empty() {
+        println!("    where: {periods:?}");
+    }
+    let total = p.summary.secondes_protection + p.summary.secondes_audit;
+    println!("  target: protection and audit in at most 10 s: {total:.2} s");
+}
+
+/// The process's peak resident set, in MB (Linux `VmHWM`).
+fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
 }

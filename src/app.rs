@@ -15,6 +15,10 @@ use crate::query::{self, OutputFormat};
 const DEMO_CUTOFF: (i32, u32, u32) = (2026, 10, 31);
 /// The last complete period at the demo's cut-off.
 const DEMO_PERIOD: &str = "2026-T2";
+/// Persons of the demo's regional extract: Hauts-de-France at its real
+/// volume, about 55,000 positionings a four-month period (65–70 k entries a
+/// year, SPEC §7).
+pub const DEMO_PERSONS: u64 = 220_000;
 
 fn parse_cutoff(s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
@@ -30,6 +34,7 @@ pub fn execute(command: Command) -> Result<()> {
             seed,
             format,
             defects,
+            region,
         } => {
             let summary = generate::generate(&generate::Options {
                 out: out.clone(),
@@ -40,6 +45,7 @@ pub fn execute(command: Command) -> Result<()> {
                     GenFormat::Parquet => Format::Parquet,
                 },
                 defects,
+                region,
             })?;
             println!(
                 "wrote {} sessions, {} persons, {} positionings, {} events to {} ({} injected defects)",
@@ -63,7 +69,6 @@ pub fn execute(command: Command) -> Result<()> {
             threads,
             keep_stage,
             recipients,
-            attack,
             policy,
         } => {
             let mut cfg = RunConfig::new(extracts, out, parse_cutoff(&cutoff)?);
@@ -77,14 +82,18 @@ pub fn execute(command: Command) -> Result<()> {
             cfg.threads = threads;
             cfg.keep_stage = keep_stage;
             cfg.recipients = recipients;
-            cfg.attack = attack;
             cfg.policy = policy;
             let report = pipeline::run(&cfg)?;
             print_reconciliation(&report);
             println!("outputs in {}", cfg.out.display());
             Ok(())
         }
-        Command::Demo { dir, persons, seed } => demo(&dir, persons, seed),
+        Command::Demo {
+            dir,
+            persons,
+            seed,
+            region,
+        } => demo(&dir, persons, seed, &region),
         Command::Keygen { out } => {
             crate::pseudonymise::SecretKey::generate(&out)?;
             let key = crate::pseudonymise::SecretKey::from_file(&out)?;
@@ -174,11 +183,12 @@ pub fn fr_pct(rate: f64) -> String {
     format!("{:.1}\u{202f}%", rate * 100.0).replace('.', ",")
 }
 
-fn demo(dir: &Path, persons: u64, seed: u64) -> Result<()> {
+fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
     let extracts = dir.join("extraits");
     let out = dir.join("sortie");
     println!(
-        "ouistat demo: {persons} synthetic persons (seed {seed}) in {}",
+        "ouistat demo: region {region}, {} synthetic persons (seed {seed}) in {}",
+        fr_int(persons as i64),
         dir.display()
     );
     let summary = generate::generate(&generate::Options {
@@ -187,12 +197,13 @@ fn demo(dir: &Path, persons: u64, seed: u64) -> Result<()> {
         seed,
         format: Format::Csv,
         defects: 0.001,
+        region: Some(region.to_string()),
     })?;
     println!(
         "  generated {} sessions, {} persons, {} positionings, {} events ({} defects injected on purpose)",
         summary.sessions, summary.individus, summary.positionnements, summary.evenements, summary.defects
     );
-    let recipients = demo_recipients(dir)?;
+    let recipients = demo_recipients(dir, region)?;
     let (y, m, d) = DEMO_CUTOFF;
     let cutoff = NaiveDate::from_ymd_opt(y, m, d).expect("valid demo cut-off");
     let mut cfg = RunConfig::new(&extracts, &out, cutoff);
@@ -205,16 +216,16 @@ fn demo(dir: &Path, persons: u64, seed: u64) -> Result<()> {
     let (pos, entrees, taux, pers, elig): (i64, i64, Option<f64>, i64, i64) = conn.query_row(
         "select e.nb_positionnements, e.nb_entrees, e.taux_entree, p.nb_personnes_positionnees, p.nb_eligibles_pic_positionnes
          from entonnoir e join pic p using (periode, niveau_geo, dimension, modalite)
-         where e.periode = ? and e.niveau_geo = 'france' and e.dimension = 'ensemble'",
-        [DEMO_PERIOD],
+         where e.periode = ? and e.niveau_geo = 'region' and e.code_geo = ? and e.dimension = 'ensemble'",
+        [DEMO_PERIOD, region],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
     let (places, entres): (i64, i64) = conn.query_row(
-        "select coalesce(sum(places_conventionnees), 0), coalesce(sum(nb_entres), 0) from sessions_remplissage where periode = ?",
-        [DEMO_PERIOD],
+        "select coalesce(sum(places_conventionnees), 0), coalesce(sum(nb_entres), 0) from sessions_remplissage where periode = ? and region = ?",
+        [DEMO_PERIOD, region],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    println!("\nHeadline, France, {DEMO_PERIOD}:");
+    println!("\nHeadline, region {region}, {DEMO_PERIOD}:");
     println!("  positionings        {:>10}", fr_int(pos));
     println!("  entries             {:>10}", fr_int(entrees));
     println!(
@@ -259,13 +270,13 @@ fn demo(dir: &Path, persons: u64, seed: u64) -> Result<()> {
     );
     let report = crate::report::render(&crate::report::ReportConfig {
         out: out.clone(),
-        region: "32".into(),
+        region: region.into(),
         period: DEMO_PERIOD.into(),
         from: "comite-dreets".into(),
         template: None,
     })?;
     println!(
-        "  {}   committee report, Hauts-de-France, {DEMO_PERIOD}",
+        "  {}   committee report, region {region}, {DEMO_PERIOD}",
         report.display()
     );
     println!("\nTry next:");
@@ -282,7 +293,7 @@ fn demo(dir: &Path, persons: u64, seed: u64) -> Result<()> {
 }
 
 /// Writes the demo's recipients file and creates missing keys beside it.
-fn demo_recipients(dir: &Path) -> Result<std::path::PathBuf> {
+fn demo_recipients(dir: &Path, region: &str) -> Result<std::path::PathBuf> {
     let keys = dir.join("cles");
     for name in ["ministere", "financeur-region", "departement-62"] {
         let k = keys.join(format!("{name}.cle"));
@@ -291,7 +302,8 @@ fn demo_recipients(dir: &Path) -> Result<std::path::PathBuf> {
         }
     }
     let path = dir.join("destinataires.toml");
-    let text = r#"# Recipients of the demo's deliveries (SPEC §4). Keys are relative to this file.
+    let text = format!(
+        r#"# Recipients of the demo's deliveries (SPEC §4). Keys are relative to this file.
 [[destinataires]]
 nom = "pole_emploi"
 classe = "pole_emploi"
@@ -318,8 +330,10 @@ seuil_secret = 11
 [[destinataires]]
 nom = "comite-dreets"
 classe = "comite"
+region = "{region}"
 seuil_secret = 11
-"#;
+"#
+    );
     std::fs::write(&path, text).map_err(Error::io(&path))?;
     Ok(path)
 }

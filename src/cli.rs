@@ -55,6 +55,10 @@ pub enum Command {
         /// defects is written to defauts_injectes.csv.
         #[arg(long, default_value_t = 0.0)]
         defects: f64,
+        /// One region's extract (INSEE code, e.g. 32), as a DREETS has it;
+        /// France when absent.
+        #[arg(long)]
+        region: Option<String>,
     },
     /// Validate, stage and compute every indicator as of a cut-off date.
     Run {
@@ -88,11 +92,6 @@ pub enum Command {
         /// Recipients to deliver to (TOML); deliveries go to OUT/livraisons/<nom>/.
         #[arg(long)]
         recipients: Option<PathBuf>,
-        /// Attack each cleared cube with linear programmes and reinforce the
-        /// suppression until every suppressed count is proven protected
-        /// (slow: meant for small and medium runs; see the README).
-        #[arg(long)]
-        attack: bool,
         /// A policy replacing the shipped Annex 1 policy (TOML).
         #[arg(long)]
         policy: Option<PathBuf>,
@@ -131,8 +130,13 @@ pub enum Command {
         /// Working directory for the demo's extracts and outputs.
         #[arg(long, default_value = "ouistat-demo")]
         dir: PathBuf,
-        #[arg(long, default_value_t = 20_000)]
+        /// Persons of the region's extract; the default gives Hauts-de-France
+        /// its real volume (about 55,000 positionings a four-month period).
+        #[arg(long, default_value_t = crate::app::DEMO_PERSONS)]
         persons: u64,
+        /// The region of the extract and of the committee report (INSEE code).
+        #[arg(long, default_value = "32")]
+        region: String,
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },

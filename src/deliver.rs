@@ -21,11 +21,11 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
-use crate::disclosure;
 use crate::error::{Error, Result};
 use crate::policy::{Policy, RecipientClass, Treatment};
 use crate::pseudonymise::{Pseudonymiser, SecretKey};
 use crate::schema::Extract;
+use crate::secrecy::{self, Plan};
 use crate::stage::Stage;
 
 /// One recipient, as configured.
@@ -48,6 +48,12 @@ pub struct Recipient {
     /// Protection level: the narrowest interval, in whole units, to which an
     /// attacker may recompute a suppressed count of its aggregates.
     pub niveau_protection: Option<u32>,
+    /// For aggregates: a publication plan file, relative to the recipients
+    /// file (the plan shipped for the class when absent).
+    pub plan: Option<PathBuf>,
+    /// For the committee: its region (INSEE code); only the region and its
+    /// départements and zones d'emploi are published.
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,9 +126,30 @@ pub fn load_recipients(path: &Path) -> Result<Vec<Recipient>> {
                 )));
             }
         }
+        if let Some(t) = r.seuil_secret {
+            if t < MIN_THRESHOLD {
+                return Err(Error::Policy(format!(
+                    "{}: recipient `{}` sets seuil_secret = {t}, below the policy's floor of {MIN_THRESHOLD}",
+                    path.display(),
+                    r.nom
+                )));
+            }
+        }
+        if let Some(code) = &r.region {
+            if code.is_empty() || code.len() > 3 || !code.chars().all(|c| c.is_ascii_digit()) {
+                return Err(Error::Config(format!(
+                    "{}: `{code}` is not an INSEE region code",
+                    path.display()
+                )));
+            }
+        }
         r.cle = r
             .cle
             .map(|k| if k.is_absolute() { k } else { base.join(k) });
+        r.plan = r
+            .plan
+            .map(|p| if p.is_absolute() { p } else { base.join(p) });
+        plan_of(&r)?;
         out.push(r);
     }
     Ok(out)
@@ -151,6 +178,11 @@ pub struct Manifest {
     pub date_arrete: String,
     pub empreinte_cle: Option<String>,
     pub entrees: BTreeMap<String, String>,
+    /// For aggregates: the publication plan's version and SHA-256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_sha256: Option<String>,
     pub fichiers: Vec<ManifestFile>,
 }
 
@@ -162,44 +194,37 @@ pub struct Context<'a> {
     /// Input file name → SHA-256.
     pub inputs: BTreeMap<String, String>,
     pub out: &'a Path,
-    /// Attack the cleared cubes and reinforce until every suppressed count is proven protected.
-    pub attack: bool,
-    /// Patterns already found, by (threshold, protection level): the cubes
-    /// are the same for every recipient, so recipients that share both
-    /// share the pattern (and the attack).
-    pub patterns: RefCell<HashMap<(u32, u32), Rc<Secrecy>>>,
+    /// The full cubes, read from the staging once for every recipient of aggregates.
+    pub cubes: std::cell::OnceCell<(Vec<secrecy::CubeBatch>, secrecy::Geography)>,
+    /// Protections already computed, by plan and settings: recipients that
+    /// share both receive the same tables.
+    pub protections: RefCell<HashMap<(String, secrecy::Settings), Rc<secrecy::Protection>>>,
 }
 
-/// The cleared families for one threshold and protection level.
-pub struct Secrecy {
-    families: Vec<(disclosure::CubeCells, disclosure::Pattern)>,
-    /// The attacker's last report on each family, and its seconds.
-    reports: Vec<(crate::attack::Report, f64)>,
-}
+impl Context<'_> {
+    /// The full cubes and the geography, read from the staging once.
+    fn cubes(&self) -> Result<&(Vec<secrecy::CubeBatch>, secrecy::Geography)> {
+        if let Some(c) = self.cubes.get() {
+            return Ok(c);
+        }
+        let read = read_cubes(self.stage)?;
+        Ok(self.cubes.get_or_init(|| read))
+    }
 
-impl Secrecy {
-    fn find(ctx: &Context, threshold: u32, protection: u32) -> Result<Self> {
-        let mut reports = Vec::new();
-        let families = disclosure::FAMILIES
-            .iter()
-            .map(|(_, query)| {
-                let cells = disclosure::cube_cells(ctx.stage, query)?;
-                let pattern = if ctx.attack {
-                    let attacked = std::time::Instant::now();
-                    let (pattern, report) = cells.protect_against_attack(
-                        i64::from(threshold),
-                        f64::from(protection),
-                        ATTACK_ROUNDS,
-                    );
-                    reports.push((report, attacked.elapsed().as_secs_f64()));
-                    pattern
-                } else {
-                    cells.protect(i64::from(threshold))
-                };
-                Ok((cells, pattern))
-            })
-            .collect::<Result<_>>()?;
-        Ok(Secrecy { families, reports })
+    /// A recipient's protected tables, computed once per plan and settings.
+    fn protection(
+        &self,
+        plan: &Plan,
+        settings: &secrecy::Settings,
+    ) -> Result<Rc<secrecy::Protection>> {
+        let id = (plan.sha256.clone(), settings.clone());
+        if let Some(p) = self.protections.borrow().get(&id) {
+            return Ok(Rc::clone(p));
+        }
+        let (cubes, geography) = self.cubes()?;
+        let p = Rc::new(secrecy::protect(plan, cubes, geography, settings)?);
+        self.protections.borrow_mut().insert(id, Rc::clone(&p));
+        Ok(p)
     }
 }
 
@@ -318,81 +343,36 @@ fn schema_of(schema: &Schema) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A cube published after disclosure control: its query, its measures and
-/// the cell families whose patterns it must follow.
-struct ClearedCube {
-    name: &'static str,
-    query: &'static str,
-    measures: &'static [&'static str],
-    families: &'static [&'static str],
-    by_motif: bool,
+/// The full cubes secrecy can publish, as computed (internal,
+/// unsuppressed), and each département's and zone d'emploi's region (codes
+/// found in several regions are left out).
+pub fn read_cubes(stage: &Stage) -> Result<(Vec<secrecy::CubeBatch>, secrecy::Geography)> {
+    let conn = &stage.conn;
+    let mut cubes = Vec::new();
+    for def in secrecy::cubes::CUBES {
+        let sql = crate::queries::render(def.query, &[]);
+        let mut stmt = conn.prepare(&sql)?;
+        let batches: Vec<RecordBatch> = stmt.query_arrow([])?.collect();
+        let batch = arrow::compute::concat_batches(&stmt.schema(), &batches)?;
+        cubes.push(secrecy::CubeBatch {
+            cube: def.cube,
+            batch,
+        });
+    }
+    let mut geography = secrecy::Geography::new();
+    for level in ["departement", "zone_emploi"] {
+        let mut stmt = conn.prepare(&format!(
+            "select {level}, min(region) from stg_sessions where {level} is not null and region is not null \
+             group by {level} having count(distinct region) = 1"
+        ))?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (code, region) = row?;
+            geography.insert((level.to_string(), code), region);
+        }
+    }
+    Ok((cubes, geography))
 }
-
-const CLEARED_CUBES: &[ClearedCube] = &[
-    ClearedCube {
-        name: "entonnoir",
-        query: "out_entonnoir",
-        measures: &[
-            "nb_positionnements",
-            "nb_presents_ico",
-            "nb_retenus",
-            "nb_ais_validees",
-            "nb_entrees",
-            "nb_abandons",
-            "taux_entree",
-            "nb_personnes_positionnees",
-            "nb_personnes_entrees",
-        ],
-        families: &["cohorte"],
-        by_motif: false,
-    },
-    ClearedCube {
-        name: "delais",
-        query: "out_delais",
-        measures: &[
-            "nb_entrees",
-            "mediane_jours_entree",
-            "p75_jours_entree",
-            "mediane_jours_ico",
-            "p75_jours_ico",
-        ],
-        families: &["cohorte"],
-        by_motif: false,
-    },
-    ClearedCube {
-        name: "pic",
-        query: "out_pic",
-        measures: &[
-            "nb_personnes_positionnees",
-            "nb_eligibles_pic_positionnes",
-            "part_eligibles_pic_positionnes",
-            "nb_personnes_entrees",
-            "nb_eligibles_pic_entres",
-            "part_eligibles_pic_entres",
-        ],
-        families: &["cohorte", "entrees"],
-        by_motif: false,
-    },
-    ClearedCube {
-        name: "abandons",
-        query: "sec_abandons",
-        measures: &["nb_entrees", "nb_abandons", "taux_abandon", "part_abandons"],
-        families: &["cohorte"],
-        by_motif: true,
-    },
-    ClearedCube {
-        name: "remplissage",
-        query: "out_remplissage",
-        measures: &[
-            "nb_sessions",
-            "places_conventionnees",
-            "nb_entres",
-            "taux_remplissage",
-        ],
-        families: &["remplissage"],
-        by_motif: false,
-    },
-];
 
 /// The ministry and the committee receive cleared aggregates (default threshold 11).
 fn aggregate_threshold(r: &Recipient) -> Option<u32> {
@@ -406,178 +386,40 @@ fn aggregate_threshold(r: &Recipient) -> Option<u32> {
 /// single whole value.
 pub const DEFAULT_PROTECTION: u32 = 1;
 
-/// Attack-and-reinforce rounds before giving up (the attack file then lists what is left).
-const ATTACK_ROUNDS: usize = 8;
+/// The lowest threshold a recipients file may set: below it, primary
+/// suppression would hide almost nothing (SPEC §5 default 11).
+pub const MIN_THRESHOLD: u32 = 5;
 
-/// The attacker's result for one recipient, written to
-/// `OUT/secret/attaque-<nom>.json` (internal, never delivered).
-#[derive(Debug, Serialize)]
-struct AttackSummary<'a> {
-    destinataire: &'a str,
-    seuil_secret: u32,
-    niveau_protection: u32,
-    familles: Vec<AttackFamily<'a>>,
-}
-
-#[derive(Debug, Serialize)]
-struct AttackFamily<'a> {
-    famille: &'a str,
-    /// SHA-256 of the table attacked (cells, counts, relations): the same
-    /// fingerprint in two runs means the same table.
-    empreinte_table: String,
-    cellules_supprimees: usize,
-    effectifs_examines: usize,
-    composantes: usize,
-    plus_grande_composante: usize,
-    programmes_resolus: usize,
-    boites: usize,
-    effectifs_prouves_sans_programme: usize,
-    secondes: f64,
-    effectifs_prouves_proteges: usize,
-    relations_relachees: usize,
-    zeros_deduits: usize,
-    effectifs_prouves_dans_une_autre_famille: usize,
-    effectifs_recalcules: usize,
-    effectifs_sous_niveau_protection: usize,
-    effectifs_non_prouves: usize,
-    intervalle_le_plus_etroit: Option<AttackCell<'a>>,
-    cellules_exposees: Vec<AttackCell<'a>>,
-}
-
-#[derive(Debug, Serialize)]
-struct AttackCell<'a> {
-    cle: &'a disclosure::CellKey,
-    mesure: &'a str,
-    valeur: i64,
-    minimum: f64,
-    maximum: f64,
-}
-
-/// A family or cube attacked: its name, cells, the attacker's last report
-/// and the seconds its protection took.
-type Attacked<'a> = (
-    &'a str,
-    &'a disclosure::CubeCells,
-    &'a crate::attack::Report,
-    f64,
-);
-
-fn write_attack(
-    out: &Path,
-    r: &Recipient,
-    threshold: u32,
-    protection: u32,
-    attacked: &[Attacked],
-) -> Result<()> {
-    fn cell<'c>(cells: &'c disclosure::CubeCells, f: &crate::attack::Finding) -> AttackCell<'c> {
-        AttackCell {
-            cle: &cells.keys[f.cell],
-            mesure: &cells.count_names[f.measure],
-            valeur: f.value,
-            minimum: f.min,
-            maximum: f.max,
-        }
+/// The publication plan of a recipient of aggregates: its own file, or
+/// the one shipped for its class.
+pub fn plan_of(r: &Recipient) -> Result<Option<Plan>> {
+    if aggregate_threshold(r).is_none() {
+        return Ok(None);
     }
-    let summary = AttackSummary {
-        destinataire: &r.nom,
-        seuil_secret: threshold,
-        niveau_protection: protection,
-        familles: attacked
-            .iter()
-            .map(|&(family, cells, rep, secs)| AttackFamily {
-                famille: family,
-                empreinte_table: cells.fingerprint(),
-                cellules_supprimees: rep.cells,
-                effectifs_examines: rep.counts,
-                composantes: rep.components,
-                plus_grande_composante: rep.largest_component,
-                programmes_resolus: rep.programmes,
-                boites: rep.boxes,
-                effectifs_prouves_sans_programme: rep.proven_without_programme,
-                secondes: secs,
-                effectifs_prouves_proteges: rep.proven,
-                relations_relachees: rep.relaxed_relations,
-                zeros_deduits: rep.zeros_pinned,
-                effectifs_prouves_dans_une_autre_famille: rep.proven_in_family,
-                effectifs_recalcules: rep.pinned.len(),
-                effectifs_sous_niveau_protection: rep.narrow.len(),
-                effectifs_non_prouves: rep.unproven.len(),
-                intervalle_le_plus_etroit: rep.narrowest.as_ref().map(|f| cell(cells, f)),
-                cellules_exposees: rep
-                    .narrow
-                    .iter()
-                    .chain(&rep.unproven)
-                    .map(|f| cell(cells, f))
-                    .collect(),
-            })
-            .collect(),
-    };
+    match &r.plan {
+        Some(path) => Plan::load(path).map(Some),
+        None => Ok(Plan::shipped(r.classe)),
+    }
+}
+
+/// The internal record of a recipient's secrecy (never delivered):
+/// `OUT/secret/audit-<nom>.parquet`, one row per suppressed count with its
+/// true value, flag, reason and the interval the recipient can compute;
+/// `OUT/secret/secret-<nom>.json`, the shares of suppressed counts per
+/// table and what the audit did.
+fn write_audit(out: &Path, name: &str, protection: &secrecy::Protection) -> Result<()> {
     let dir = out.join("secret");
     std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
-    let path = dir.join(format!("attaque-{}.json", r.nom));
-    let json =
-        serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))?;
+    let mut w = ParquetFile::create(
+        &dir.join(format!("audit-{name}.parquet")),
+        protection.audit.schema(),
+    )?;
+    w.write(&protection.audit)?;
+    w.close()?;
+    let json = serde_json::to_string_pretty(&protection.summary)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let path = dir.join(format!("secret-{name}.json"));
     std::fs::write(&path, json).map_err(Error::io(&path))
-}
-
-/// The internal audit of a recipient's suppressions (never delivered):
-/// `OUT/secret/audit-<nom>.parquet`, one row per suppressed cell of each
-/// family and of the abandon cube's reasons, with its true population, flag
-/// and reason.
-fn write_audit(
-    out: &Path,
-    name: &str,
-    families: &[(&str, &disclosure::CubeCells, &disclosure::Pattern)],
-) -> Result<()> {
-    use arrow::array::Int64Array;
-    let dir = out.join("secret");
-    std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
-    let mut lines: Vec<AuditLine<'_>> = Vec::new();
-    for &(family, cells, pattern) in families {
-        let measure = cells.count_names.first().map_or("", String::as_str);
-        for a in &pattern.audit {
-            lines.push(AuditLine {
-                family,
-                key: &cells.keys[a.cell],
-                measure,
-                value: cells.counts[a.cell][0],
-                entry: a,
-            });
-        }
-    }
-    let text = |f: &dyn Fn(&AuditLine<'_>) -> Option<String>| -> ArrayRef {
-        Arc::new(lines.iter().map(f).collect::<StringArray>())
-    };
-    let columns: Vec<(&str, ArrayRef)> = vec![
-        ("famille", text(&|l| Some(l.family.to_string()))),
-        ("periode", text(&|l| Some(l.key.periode.clone()))),
-        ("type_periode", text(&|l| Some(l.key.type_periode.clone()))),
-        ("niveau_geo", text(&|l| Some(l.key.niveau_geo.clone()))),
-        ("code_geo", text(&|l| l.key.code_geo.clone())),
-        ("dimension", text(&|l| Some(l.key.dimension.clone()))),
-        ("modalite", text(&|l| Some(l.key.modalite.clone()))),
-        ("motif_code", text(&|l| l.key.motif.clone())),
-        ("mesure", text(&|l| Some(l.measure.to_string()))),
-        (
-            "valeur",
-            Arc::new(lines.iter().map(|l| Some(l.value)).collect::<Int64Array>()),
-        ),
-        ("secret", text(&|l| Some(l.entry.flag.letter().to_string()))),
-        ("raison", text(&|l| Some(l.entry.reason.clone()))),
-    ];
-    let batch = RecordBatch::try_from_iter(columns)?;
-    let mut w = ParquetFile::create(&dir.join(format!("audit-{name}.parquet")), batch.schema())?;
-    w.write(&batch)?;
-    w.close()
-}
-
-/// One suppressed cell in the audit.
-struct AuditLine<'a> {
-    family: &'a str,
-    key: &'a disclosure::CellKey,
-    measure: &'a str,
-    value: i64,
-    entry: &'a disclosure::AuditEntry,
 }
 
 /// A zstd Parquet file being written batch by batch.
@@ -720,104 +562,34 @@ pub fn deliver(
         });
     }
     let mut secrecy_secs = None;
-    if let Some(threshold) = aggregate_threshold(r) {
+    let mut plan_id = None;
+    if let (Some(threshold), Some(plan)) = (aggregate_threshold(r), plan_of(r)?) {
         let started = std::time::Instant::now();
-        let protection = r.niveau_protection.unwrap_or(DEFAULT_PROTECTION);
-        let cached = ctx.patterns.borrow().get(&(threshold, protection)).cloned();
-        let secrecy = match cached {
-            Some(s) => s,
-            None => {
-                let s = Rc::new(Secrecy::find(ctx, threshold, protection)?);
-                ctx.patterns
-                    .borrow_mut()
-                    .insert((threshold, protection), Rc::clone(&s));
-                s
-            }
+        let settings = secrecy::Settings {
+            threshold: i64::from(threshold),
+            protection: r.niveau_protection.unwrap_or(DEFAULT_PROTECTION),
+            region: r.region.clone(),
         };
-        let (families, reports) = (&secrecy.families, &secrecy.reports);
-        // The cubes cleared on their own relations (attacked here with
-        // `--attack`), and their seconds.
-        let mut by_motif: Vec<(&str, disclosure::ClearedByMotif, f64)> = Vec::new();
+        let protection = ctx.protection(&plan, &settings)?;
         let dir = tmp_dir.join("agregats");
         std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
-        for cube in CLEARED_CUBES {
-            let sql = crate::queries::render(cube.query, &[]);
-            let mut stmt = conn.prepare(&sql)?;
-            let batches: Vec<RecordBatch> = stmt.query_arrow([])?.collect();
-            let schema = stmt.schema();
-            let batch = arrow::compute::concat_batches(&schema, &batches)?;
-            let own: Vec<&(disclosure::CubeCells, disclosure::Pattern)> = disclosure::FAMILIES
-                .iter()
-                .zip(families)
-                .filter(|((name, _), _)| cube.families.contains(name))
-                .map(|(_, f)| f)
-                .collect();
-            let cleared = if cube.by_motif {
-                let start = std::time::Instant::now();
-                let c = disclosure::clear_by_motif(
-                    &batch,
-                    cube.measures,
-                    &own,
-                    i64::from(threshold),
-                    ctx.attack.then_some((f64::from(protection), ATTACK_ROUNDS)),
-                )?;
-                let cleared = c.cleared.clone();
-                by_motif.push((cube.name, c, start.elapsed().as_secs_f64()));
-                cleared
-            } else {
-                disclosure::clear_cube(&batch, cube.measures, &own)?
-            };
-            let cube = cube.name;
-            let name = format!("agregats/{cube}.parquet");
+        for (table, cleared) in plan.tables.iter().zip(&protection.tables) {
+            let name = format!("agregats/{}.parquet", cleared.name());
             let path = tmp_dir.join(&name);
-            let mut writer = ParquetFile::create(&path, cleared.batch().schema())?;
-            writer.write(cleared.batch())?;
+            let batch = cleared.batch();
+            let mut writer = ParquetFile::create(&path, batch.schema())?;
+            writer.write(batch)?;
             writer.close()?;
-            dictionary.aggregate(cube, cleared.batch().num_rows(), threshold);
+            dictionary.aggregate(table, batch.num_rows(), threshold);
             files.push(ManifestFile {
                 nom: name,
                 sha256: crate::ingest::sha256_file(&path)?,
-                lignes: Some(cleared.batch().num_rows() as u64),
-                schema: Some(schema_of(&cleared.batch().schema())),
+                lignes: Some(batch.num_rows() as u64),
+                schema: Some(schema_of(&batch.schema())),
             });
         }
-        if ctx.attack {
-            let attacked: Vec<Attacked> = disclosure::FAMILIES
-                .iter()
-                .zip(families.iter().zip(reports))
-                .map(|((family, _), ((cells, _), (rep, secs)))| (*family, cells, rep, *secs))
-                .chain(by_motif.iter().filter_map(|(cube, c, secs)| {
-                    c.report.as_ref().map(|rep| (*cube, &c.cells, rep, *secs))
-                }))
-                .collect();
-            write_attack(ctx.out, r, threshold, protection, &attacked)?;
-            let left: usize = attacked
-                .iter()
-                .map(|(_, _, rep, _)| rep.narrow.len() + rep.unproven.len())
-                .sum();
-            if left > 0 {
-                // Fail closed: nothing is published that the attacker may
-                // recompute (the delivery is still in its temporary folder).
-                return Err(Error::Policy(format!(
-                    "recipient `{}`: after reinforcement (at most {ATTACK_ROUNDS} rounds a stage, programmes for at most {} counts) the attacker still recomputes {left} suppressed counts too narrowly, or they could not be proven wide enough; see {}",
-                    r.nom,
-                    disclosure::PROGRAMMED_COUNTS,
-                    ctx.out.join("secret").join(format!("attaque-{}.json", r.nom)).display()
-                )));
-            }
-        }
-        let audited: Vec<(&str, &disclosure::CubeCells, &disclosure::Pattern)> =
-            disclosure::FAMILIES
-                .iter()
-                .zip(families)
-                .map(|((family, _), (cells, pattern))| (*family, cells, pattern))
-                .chain(
-                    by_motif
-                        .iter()
-                        .map(|(cube, c, _)| (*cube, &c.cells, &c.pattern)),
-                )
-                .collect();
-        write_audit(ctx.out, &r.nom, &audited)?;
+        write_audit(ctx.out, &r.nom, &protection)?;
+        plan_id = Some((plan.version.clone(), plan.sha256.clone()));
         secrecy_secs = Some(started.elapsed().as_secs_f64());
     }
     let dict = dictionary.finish();
@@ -839,6 +611,8 @@ pub fn deliver(
         date_arrete: ctx.cutoff.format("%Y-%m-%d").to_string(),
         empreinte_cle: key.map(SecretKey::fingerprint),
         entrees: ctx.inputs.clone(),
+        plan_version: plan_id.as_ref().map(|p| p.0.clone()),
+        plan_sha256: plan_id.map(|p| p.1),
         fichiers: files,
     };
     let json =
@@ -962,25 +736,23 @@ impl<'a> DictionaryWriter<'a> {
         }
     }
 
-    fn aggregate(&mut self, cube: &str, rows: usize, threshold: u32) {
+    fn aggregate(&mut self, table: &secrecy::plan::Table, rows: usize, threshold: u32) {
+        let nom = &table.nom;
+        let cube = secrecy::cubes::def(table.cube).name;
+        let dimension = table.dimension.as_deref().unwrap_or("ensemble seulement");
         self.text.push_str(&format!(
-            "\n## agregats/{cube}.parquet ({rows} lignes)\n\n\
-             Cube `{cube}` (colonnes du contrat de sortie v1) après contrôle du secret statistique : \
-             un effectif strictement positif inférieur à {threshold} est masqué (secret primaire, `secret` = `A`), \
-             ainsi que les cellules nécessaires pour qu'aucune cellule masquée ne puisse être recalculée \
-             à partir des marges, des totaux géographiques et des mois (secret secondaire, `secret` = `D`). \
-             Une cellule masquée l'est en entier : toutes ses mesures sont vides.\n"
+            "\n## agregats/{nom}.parquet ({rows} lignes)\n\n\
+             Tableau du plan de diffusion : cube `{cube}`, niveaux {}, période `{}`, dimension {dimension}{}. \
+             Secret statistique appliqué à chaque effectif : un effectif strictement positif inférieur à \
+             {threshold} est masqué (secret primaire, `secret_<mesure>` = `A`), de même qu'une partie dont le \
+             complément dans son tout (par exemple positionnements moins entrées) est inférieur au seuil ; \
+             d'autres effectifs sont masqués pour qu'aucun effectif masqué ne puisse être recalculé à partir \
+             de l'ensemble des tableaux reçus (secret secondaire, `D`). Un taux ou une statistique est masqué \
+             avec tout effectif dont il est calculé. La colonne `secret` résume la ligne.\n",
+            table.niveaux.join(", "),
+            table.type_periode,
+            if table.motifs { ", répartition par motif d'abandon" } else { "" },
         ));
-        if cube == "abandons" {
-            self.text.push_str(
-                "\nLes lignes `motif_code` = `ensemble` reprennent chaque cellule de l'entonnoir \
-                 (y compris sans entrée), avec son secret. La répartition par motif n'est diffusée \
-                 que par quadrimestre, pour la France et les régions, tous publics confondus \
-                 (`dimension` = `ensemble`) : plus fine, elle serait presque entièrement sous le seuil \
-                 et ne pourrait pas être protégée. Le cube interne `indicateurs/abandons.parquet` \
-                 garde toutes les répartitions et n'est jamais livré.\n",
-            );
-        }
     }
 
     fn finish(self) -> String {

@@ -35,6 +35,9 @@ pub struct Options {
     pub format: Format,
     /// Share of rows (0..=1) that receive a defect.
     pub defects: f64,
+    /// Generate one region's extract (INSEE code), as a DREETS would have
+    /// it: every session and person in that region. France when `None`.
+    pub region: Option<String>,
 }
 
 /// What was generated.
@@ -209,8 +212,14 @@ fn pick<'a>(rng: &mut ChaCha8Rng, items: &[&'a str]) -> &'a str {
     items[rng.gen_range(0..items.len())]
 }
 
-fn region_weights() -> Vec<(usize, u32)> {
-    REGIONS.iter().enumerate().map(|(i, r)| (i, r.2)).collect()
+/// The regions to draw from, with their weights: one region, or France.
+fn region_weights(only: Option<&str>) -> Vec<(usize, u32)> {
+    REGIONS
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| only.is_none_or(|code| r.0 == code))
+        .map(|(i, r)| (i, r.2))
+        .collect()
 }
 
 /// A zone d'emploi code, nested in its region: region code + 2 digits.
@@ -548,6 +557,7 @@ impl Gen {
 /// use ouistat::generate::{generate, Format, Options};
 /// let summary = generate(&Options {
 ///     out: "extraits".into(), persons: 1000, seed: 42, format: Format::Csv, defects: 0.0,
+///     region: None,
 /// })?;
 /// assert!(summary.positionnements > 0);
 /// # Ok::<(), ouistat::Error>(())
@@ -555,6 +565,14 @@ impl Gen {
 pub fn generate(opts: &Options) -> Result<Summary> {
     if !(0.0..=1.0).contains(&opts.defects) {
         return Err(Error::Config("--defects must be between 0 and 1".into()));
+    }
+    if let Some(code) = &opts.region {
+        if region_weights(Some(code)).is_empty() {
+            return Err(Error::Config(format!(
+                "--region {code}: not a region of the generator ({})",
+                REGIONS.iter().map(|r| r.0).collect::<Vec<_>>().join(", ")
+            )));
+        }
     }
     std::fs::create_dir_all(&opts.out).map_err(Error::io(&opts.out))?;
     let csv_dir = match opts.format {
@@ -587,7 +605,7 @@ fn write_sessions(g: &mut Gen, dir: &Path, summary: &mut Summary) -> Result<Vec<
     let n = (g.opts.persons / 20).max(12);
     let mut w = Writer::create(dir, Extract::Sessions)?;
     let span = (extraction_day() - first_day()).num_days() - 20;
-    let weights = region_weights();
+    let weights = region_weights(g.opts.region.as_deref());
     let mut sessions = Vec::with_capacity(n as usize);
     for i in 0..n {
         let rng = &mut g.rng;
@@ -700,7 +718,7 @@ fn write_people(
     for (i, s) in sessions.iter().enumerate() {
         by_region[s.region_index].push(i);
     }
-    let weights = region_weights();
+    let weights = region_weights(g.opts.region.as_deref());
     let progress = crate::progress::Progress::new("generate", g.opts.persons);
     let mut positionnement_seq = 0u64;
     for p in 0..g.opts.persons {

@@ -9,10 +9,8 @@
 //! ```
 
 pub mod app;
-pub mod attack;
 pub mod cli;
 pub mod deliver;
-pub mod disclosure;
 pub mod error;
 pub mod generate;
 pub mod ingest;
@@ -25,6 +23,7 @@ pub mod query;
 pub mod report;
 pub mod rules;
 pub mod schema;
+pub mod secrecy;
 pub mod stage;
 pub mod validate;
 

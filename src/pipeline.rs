@@ -34,8 +34,6 @@ pub struct RunConfig {
     pub keep_stage: bool,
     /// Recipients to deliver to (TOML), if any.
     pub recipients: Option<PathBuf>,
-    /// Attack cleared cubes and reinforce their suppression.
-    pub attack: bool,
     /// A policy replacing the shipped Annex 1 policy.
     pub policy: Option<PathBuf>,
 }
@@ -52,7 +50,6 @@ impl RunConfig {
             memory_limit: "2GB".into(),
             threads: None,
             keep_stage: false,
-            attack: false,
             recipients: None,
             policy: None,
         }
@@ -328,8 +325,8 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
                 .map(|i| (i.fichier.clone(), i.sha256.clone()))
                 .collect(),
             out: &cfg.out,
-            attack: cfg.attack,
-            patterns: Default::default(),
+            cubes: Default::default(),
+            protections: Default::default(),
         };
         for (r, key) in recipients.iter().zip(&keys) {
             let (m, secrecy_secs) = deliver::deliver(&ctx, r, key.as_ref())?;

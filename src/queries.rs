@@ -52,10 +52,6 @@ queries!(
     "out_abandons",
     "agg_remplissage",
     "out_remplissage",
-    "sec_cellules_remplissage",
-    "sec_cellules_cohorte",
-    "sec_cellules_entrees",
-    "sec_abandons",
 );
 
 /// The SQL of a named query.

@@ -160,25 +160,47 @@ struct Data {
 }
 
 impl Data {
+    /// Opens the published tables of a committee delivery, one view per
+    /// cube over the tables of its plan (a table is named after its cube:
+    /// `entonnoir`, `entonnoir_mois`…).
     fn open(dir: &Path) -> Result<Self> {
         let conn = Connection::open_in_memory()?;
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map_err(Error::io(dir))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter_map(|n| n.strip_suffix(".parquet").map(str::to_string))
+            .collect();
+        names.sort();
         for cube in ["entonnoir", "delais", "pic", "abandons", "remplissage"] {
-            let path = dir.join(format!("{cube}.parquet"));
-            if !path.is_file() {
+            let files: Vec<String> = names
+                .iter()
+                .filter(|n| *n == cube || n.strip_prefix(cube).is_some_and(|r| r.starts_with('_')))
+                .map(|n| {
+                    format!(
+                        "'{}'",
+                        dir.join(format!("{n}.parquet"))
+                            .to_string_lossy()
+                            .replace('\'', "''")
+                    )
+                })
+                .collect();
+            if files.is_empty() {
                 return Err(Error::Config(format!(
-                    "{} is missing: run with a recipient of class `comite` (see README)",
-                    path.display()
+                    "{} has no `{cube}` table: run with a recipient of class `comite` whose publication plan has one (see README)",
+                    dir.display()
                 )));
             }
             conn.execute_batch(&format!(
-                "create view {cube} as select * from read_parquet('{}')",
-                path.to_string_lossy().replace('\'', "''")
+                "create view {cube} as select * from read_parquet([{}], union_by_name = true)",
+                files.join(", ")
             ))?;
         }
         Ok(Data { conn })
     }
 
-    /// One measure of one cell of a cube, for a place of `territory`.
+    /// One measure of one cell of a cube, for a place of `territory`: its
+    /// value, `s` when its flag `secret_<measure>` is set, or no data.
     fn get(
         &self,
         cube: &str,
@@ -188,13 +210,38 @@ impl Data {
         (dim, modalite): (&str, &str),
     ) -> Result<Val> {
         let (niveau, code) = (territory.niveau, Some(territory.code.as_str()));
+        self.value(
+            cube,
+            measure,
+            &format!(
+                "periode = ? and niveau_geo = ? and code_geo is not distinct from ? and dimension = ? and modalite = ?{}",
+                if cube == "abandons" { " and motif_code = 'ensemble'" } else { "" }
+            ),
+            &[periode, niveau, code.unwrap_or_default(), dim, modalite],
+        )
+    }
+
+    /// A measure of the row `filter` selects (`?` bound to `params`).
+    /// Tables of one cube share their `ensemble` rows: a row that has the
+    /// measure is read first.
+    fn value(&self, cube: &str, measure: &str, filter: &str, params: &[&str]) -> Result<Val> {
+        let has = |c: &str| -> Result<bool> {
+            let mut stmt = self.conn.prepare(&format!(
+                "select count(*) from (describe {cube}) where column_name = ?"
+            ))?;
+            Ok(stmt.query_row([c], |r| r.get::<_, i64>(0))? > 0)
+        };
+        if !has(measure)? {
+            return Ok(Val::Absent);
+        }
+        let flag = format!("secret_{measure}");
+        let flag_sql = if has(&flag)? { flag.as_str() } else { "null" };
         let sql = format!(
-            "select cast({measure} as double), secret from {cube} \
-             where periode = ? and niveau_geo = ? and code_geo is not distinct from ? and dimension = ? and modalite = ?{}",
-            if cube == "abandons" { " and motif_code = 'ensemble'" } else { "" }
+            "select cast({measure} as double), {flag_sql} from {cube} where {filter} \
+             order by ({measure} is null and {flag_sql} is null) limit 1"
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let mut rows = stmt.query(duckdb::params![periode, niveau, code, dim, modalite])?;
+        let mut rows = stmt.query(duckdb::params_from_iter(params.iter()))?;
         Ok(match rows.next()? {
             None => Val::Absent,
             Some(r) => {
@@ -792,26 +839,9 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
     let mut counts = Vec::new();
     let mut rows = String::new();
     for m in &motifs {
-        let (count, share) = {
-            let mut stmt = data.conn.prepare(
-                "select cast(nb_abandons as double), part_abandons, secret from abandons where periode = ? and niveau_geo = 'region' and code_geo = ? and dimension = 'ensemble' and motif_code = ?",
-            )?;
-            let mut r = stmt.query(duckdb::params![p, region, m])?;
-            match r.next()? {
-                Some(row) => {
-                    let secret: Option<String> = row.get(2)?;
-                    if secret.is_some() {
-                        (Val::Secret, Val::Secret)
-                    } else {
-                        (
-                            row.get::<_, Option<f64>>(0)?.map_or(Val::Absent, Val::Num),
-                            row.get::<_, Option<f64>>(1)?.map_or(Val::Absent, Val::Num),
-                        )
-                    }
-                }
-                None => (Val::Absent, Val::Absent),
-            }
-        };
+        let filter = "periode = ? and niveau_geo = 'region' and code_geo = ? and dimension = 'ensemble' and motif_code = ?";
+        let count = data.value("abandons", "nb_abandons", filter, &[p, region, m])?;
+        let share = data.value("abandons", "part_abandons", filter, &[p, region, m])?;
         counts.push(count);
         let _ = write!(
             rows,
@@ -850,10 +880,12 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
          d'entrée rapporte les entrées aux positionnements de la période (date du positionnement) ; le taux de \
          remplissage rapporte les personnes entrées aux places conventionnées des sessions débutant dans la période \
          (somme des entrées sur somme des places). Les effectifs de personnes sont des personnes distinctes.</p>\
-         <p><strong>Secret statistique.</strong> Tout effectif strictement positif inférieur à {threshold} est masqué \
-         (secret primaire), ainsi que les cellules nécessaires pour qu'aucune valeur masquée ne puisse être recalculée \
-         à partir des marges, des totaux géographiques et des mois (secret secondaire). Un taux est masqué avec sa \
-         cellule.</p>\
+         <p><strong>Secret statistique.</strong> Chaque effectif est traité séparément : un effectif strictement positif \
+         inférieur à {threshold} est masqué (secret primaire), de même qu'une partie dont le complément dans son tout \
+         (positionnements moins entrées, par exemple) est inférieur au seuil ; d'autres effectifs sont masqués pour \
+         qu'aucune valeur masquée ne puisse être recalculée, même à un intervalle étroit près, à partir de l'ensemble \
+         des tableaux diffusés au comité (secret secondaire, vérifié par programmation linéaire). Un taux est masqué \
+         avec tout effectif dont il est calculé.</p>\
          <p><strong>Qualité des données.</strong> {} lignes lues, dont {} mises en quarantaine (règle, fichier et ligne \
          dans le dossier <code>quarantaine/</code>).</p>",
         french_date(cutoff),

@@ -1,0 +1,653 @@
+//! Statistical secrecy (SPEC §5) on the tables a recipient's publication
+//! plan declares.
+//!
+//! Only this module marks an aggregate releasable: a [`Cleared`] table can
+//! be built nowhere else. It never queries DuckDB: the full cubes come in
+//! as Arrow batches, the cleared tables go out the same way.
+//!
+//! The steps, one owner each:
+//! 1. [`system`]: the plan's tables as one linked system of cells (a count
+//!    shared by two tables is one cell) and every relation the recipient
+//!    can read off them;
+//! 2. primary suppression here: each count below the threshold, and each
+//!    part whose complement in its whole is (`A`);
+//! 3. [`gauss`]: secondary suppression by Gaussian elimination, cells taken
+//!    in order of preference (totals, regions, départements, large counts
+//!    first), then the rule that primary cells alone in a relation must
+//!    together reach the threshold (`D`);
+//! 4. [`audit`]: every suppressed count attacked by linear programming, on
+//!    every run. A count still too narrow gets one more complement; if
+//!    none helps, nothing is delivered and the error names the cell.
+
+pub mod audit;
+pub mod cubes;
+pub mod gauss;
+pub mod plan;
+pub mod system;
+
+use std::cmp::Reverse;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray, UInt32Array};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+pub use plan::Plan;
+pub use system::{CubeBatch, Geography, System};
+
+use cubes::{def, variable, VARIABLES};
+use gauss::Hidden;
+use system::{Bound, Key, KeyColumns};
+
+/// How a recipient's tables are protected.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Settings {
+    /// A count from 1 to `threshold − 1` is primary (SPEC §5: 11 by default).
+    pub threshold: i64,
+    /// The narrowest interval, in whole units, the recipient may compute
+    /// for a suppressed count (1: no count may be pinned).
+    pub protection: u32,
+    /// Publish only this region and its départements and zones (committee).
+    pub region: Option<String>,
+}
+
+/// Why a count is suppressed, as τ-Argus writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    /// Primary (`A`): below the threshold, or its complement is.
+    Primary,
+    /// Secondary (`D`): so that no primary count can be computed.
+    Secondary,
+}
+
+impl Flag {
+    pub fn letter(self) -> &'static str {
+        match self {
+            Flag::Primary => "A",
+            Flag::Secondary => "D",
+        }
+    }
+}
+
+/// A table cleared for release: suppressed counts and the rates using them
+/// are null, each with its `secret_<measure>` flag. Only this module builds one.
+#[derive(Debug, Clone)]
+pub struct Cleared {
+    name: String,
+    batch: RecordBatch,
+}
+
+impl Cleared {
+    /// The table's name in the plan (its file under `agregats/`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn batch(&self) -> &RecordBatch {
+        &self.batch
+    }
+}
+
+/// Counts, primary and secondary suppressions of one published table.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableShares {
+    pub tableau: String,
+    pub lignes: usize,
+    /// Count cells published in the table (a count of a row is a cell).
+    pub effectifs: usize,
+    pub primaires_a: usize,
+    pub secondaires_d: usize,
+}
+
+/// What the protection did, for `OUT/interne/secret/` (internal).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub plan: String,
+    pub plan_version: String,
+    pub plan_sha256: String,
+    pub seuil_secret: i64,
+    pub niveau_protection: u32,
+    pub region: Option<String>,
+    /// Distinct cells of the linked system (a count shared by tables is one).
+    pub cellules: usize,
+    pub relations: usize,
+    pub relations_ecartees: usize,
+    pub primaires_a: usize,
+    pub secondaires_d: usize,
+    /// Complements the audit asked for, beyond Gaussian elimination.
+    pub complements_audit: usize,
+    pub effectifs_audites: usize,
+    pub programmes_resolus: usize,
+    pub effectifs_exposes: usize,
+    /// Width of the narrowest interval found for a suppressed count.
+    pub intervalle_le_plus_etroit: Option<f64>,
+    pub tableaux: Vec<TableShares>,
+    pub secondes_protection: f64,
+    pub secondes_audit: f64,
+}
+
+/// A plan's tables, cleared, with the internal audit.
+pub struct Protection {
+    pub tables: Vec<Cleared>,
+    /// One row per suppressed count: its true value, flag, reason and the
+    /// interval the recipient can compute (internal, never delivered).
+    pub audit: RecordBatch,
+    pub summary: Summary,
+}
+
+/// Rounds of audit and complement before failing closed.
+const AUDIT_ROUNDS: usize = 20;
+
+/// The order in which cells are published: the most wanted first.
+/// Totals and region-level cells, then département × four-month `ensemble`
+/// cells, then finer ones; within a tier, large counts first.
+fn preference(k: &Key) -> u8 {
+    let geo = match k.niveau_geo.as_str() {
+        "france" | "region" => 0,
+        "departement" => 1,
+        _ => 3,
+    };
+    let split = if k.dimension == "ensemble" && k.motif == "ensemble" {
+        0
+    } else {
+        2
+    };
+    let month = u8::from(k.type_periode == "mois" && geo > 0);
+    geo + split + month
+}
+
+/// Protects the tables of `plan` over the full `cubes`.
+///
+/// # Errors
+/// `Policy` when the audit still computes a suppressed count more narrowly
+/// than `settings.protection` after every complement it could add (the
+/// message names the cell and its interval); `Internal` on an inconsistent
+/// cube.
+pub fn protect(
+    plan: &Plan,
+    cubes: &[CubeBatch],
+    geography: &Geography,
+    settings: &Settings,
+) -> Result<Protection> {
+    let started = std::time::Instant::now();
+    let system = System::build(plan, cubes, geography, settings.region.as_deref())?;
+    let n = system.cells.len();
+    let mut reasons: Vec<Option<(Flag, String)>> = vec![None; n];
+    primary(&system, settings.threshold, &mut reasons);
+
+    let mut order: Vec<usize> = (0..n).filter(|&i| reasons[i].is_none()).collect();
+    order.sort_by_cached_key(|&i| {
+        let c = &system.cells[i];
+        (
+            preference(&c.key),
+            Reverse(c.value),
+            c.variable,
+            c.key.clone(),
+        )
+    });
+    let mut rank = vec![usize::MAX; n];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i] = r;
+    }
+    let equalities: Vec<gauss::Row> = system
+        .relations
+        .iter()
+        .filter(|r| r.bound == Bound::Equal)
+        .map(|r| {
+            std::iter::once((r.total, 1))
+                .chain(r.parts.iter().map(|&p| (p, -1)))
+                .collect()
+        })
+        .collect();
+    let is_primary: Vec<bool> = reasons.iter().map(Option::is_some).collect();
+    let known: Vec<bool> = system.cells.iter().map(|c| c.known).collect();
+    for (i, h) in gauss::suppress(n, &equalities, &is_primary, &known, &order)
+        .into_iter()
+        .enumerate()
+    {
+        let why = match h {
+            Some(Hidden::Protects(u)) => format!(
+                "protège {} ({})",
+                system.cells[u].name(),
+                system.cells[u].key.describe()
+            ),
+            Some(Hidden::Undecided) => "élimination indécidable sur 64 bits".into(),
+            _ => continue,
+        };
+        reasons[i] = Some((Flag::Secondary, why));
+    }
+    singletons(&system, settings.threshold, &rank, &mut reasons);
+    let protected_in = started.elapsed().as_secs_f64();
+
+    let started = std::time::Instant::now();
+    let protection = f64::from(settings.protection);
+    let memberships = system.memberships();
+    let mut intervals: Vec<Option<audit::Interval>> = vec![None; n];
+    let mut check: Vec<usize> = (0..n).filter(|&i| reasons[i].is_some()).collect();
+    let (mut programmes, mut complements) = (0, 0);
+    for round in 0.. {
+        let hidden: Vec<bool> = reasons.iter().map(Option::is_some).collect();
+        let found = audit::audit(&system, &hidden, &check, protection)?;
+        programmes += found.programmes;
+        let exposed: Vec<audit::Interval> = found.exposed(protection).copied().collect();
+        for i in found.intervals {
+            intervals[i.cell] = Some(i);
+        }
+        if exposed.is_empty() {
+            break;
+        }
+        if round == AUDIT_ROUNDS {
+            let worst = exposed[0];
+            let c = &system.cells[worst.cell];
+            return Err(Error::Policy(format!(
+                "statistical secrecy: after {AUDIT_ROUNDS} rounds of complements, {} suppressed counts can still be computed too narrowly; for instance {} ({}) lies in [{}, {}] (protection level {})",
+                exposed.len(),
+                c.name(),
+                c.key.describe(),
+                worst.min,
+                worst.max,
+                settings.protection
+            )));
+        }
+        check.clear();
+        for e in &exposed {
+            let Some(extra) = complement(&system, &memberships, e.cell, &rank, &reasons) else {
+                let c = &system.cells[e.cell];
+                return Err(Error::Policy(format!(
+                    "statistical secrecy: {} ({}) can be computed to [{}, {}] from the published tables, and no published cell around it can protect it (protection level {})",
+                    c.name(),
+                    c.key.describe(),
+                    e.min,
+                    e.max,
+                    settings.protection
+                )));
+            };
+            if reasons[extra].is_none() {
+                let c = &system.cells[e.cell];
+                reasons[extra] = Some((
+                    Flag::Secondary,
+                    format!("audit : {} ({}) trop étroit", c.name(), c.key.describe()),
+                ));
+                complements += 1;
+                check.push(extra);
+            }
+            check.push(e.cell);
+        }
+        check.sort_unstable();
+        check.dedup();
+    }
+    let audited_in = started.elapsed().as_secs_f64();
+
+    let flags: Vec<Option<Flag>> = reasons.iter().map(|r| r.as_ref().map(|r| r.0)).collect();
+    let tables = plan
+        .tables
+        .iter()
+        .map(|t| {
+            clear(
+                t,
+                cubes,
+                &system,
+                &flags,
+                geography,
+                settings.region.as_deref(),
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let narrowest = intervals
+        .iter()
+        .flatten()
+        .map(audit::Interval::width)
+        .min_by(f64::total_cmp);
+    let summary = Summary {
+        plan: plan.source.clone(),
+        plan_version: plan.version.clone(),
+        plan_sha256: plan.sha256.clone(),
+        seuil_secret: settings.threshold,
+        niveau_protection: settings.protection,
+        region: settings.region.clone(),
+        cellules: n,
+        relations: system.relations.len(),
+        relations_ecartees: system.dropped,
+        primaires_a: flags.iter().filter(|f| **f == Some(Flag::Primary)).count(),
+        secondaires_d: flags
+            .iter()
+            .filter(|f| **f == Some(Flag::Secondary))
+            .count(),
+        complements_audit: complements,
+        effectifs_audites: intervals.iter().flatten().count(),
+        programmes_resolus: programmes,
+        effectifs_exposes: 0,
+        intervalle_le_plus_etroit: narrowest,
+        tableaux: tables.iter().map(|(_, s)| s.clone()).collect(),
+        secondes_protection: protected_in,
+        secondes_audit: audited_in,
+    };
+    Ok(Protection {
+        tables: tables.into_iter().map(|(c, _)| c).collect(),
+        audit: audit_batch(&system, &reasons, &intervals)?,
+        summary,
+    })
+}
+
+/// Primary suppression: each count from 1 to `threshold − 1`, and each part
+/// whose complement in a whole that is not itself small is.
+fn primary(system: &System, threshold: i64, reasons: &mut [Option<(Flag, String)>]) {
+    let small = |v: i64| v >= 1 && v < threshold;
+    for (i, c) in system.cells.iter().enumerate() {
+        if small(c.value) {
+            reasons[i] = Some((Flag::Primary, "effectif inférieur au seuil".into()));
+        }
+    }
+    for &(part, whole) in &system.wholes {
+        let (p, w) = (&system.cells[part], &system.cells[whole]);
+        if reasons[part].is_none() && w.value >= threshold && small(w.value - p.value) {
+            reasons[part] = Some((
+                Flag::Primary,
+                format!(
+                    "complément {} − {} = {} inférieur au seuil",
+                    w.name(),
+                    p.name(),
+                    w.value - p.value
+                ),
+            ));
+        }
+    }
+}
+
+/// When every suppressed cell of a relation is primary, together they must
+/// reach the threshold, or the recipient learns a small sum: one more
+/// part, the least wanted, is suppressed.
+fn singletons(
+    system: &System,
+    threshold: i64,
+    rank: &[usize],
+    reasons: &mut [Option<(Flag, String)>],
+) {
+    for rel in system.relations.iter().filter(|r| r.bound == Bound::Equal) {
+        if reasons[rel.total].is_some() {
+            continue;
+        }
+        let hidden: Vec<usize> = rel
+            .parts
+            .iter()
+            .copied()
+            .filter(|&p| reasons[p].is_some())
+            .collect();
+        let all_primary = hidden
+            .iter()
+            .all(|&p| matches!(reasons[p], Some((Flag::Primary, _))));
+        let sum: i64 = hidden.iter().map(|&p| system.cells[p].value).sum();
+        if hidden.len() < 2 || !all_primary || sum >= threshold {
+            continue;
+        }
+        let extra = rel
+            .parts
+            .iter()
+            .copied()
+            .filter(|&p| reasons[p].is_none() && !system.cells[p].known)
+            .max_by_key(|&p| rank[p]);
+        if let Some(extra) = extra {
+            reasons[extra] = Some((
+                Flag::Secondary,
+                format!(
+                    "cellules primaires seules dans la relation {} ({}) : somme {} inférieure au seuil",
+                    rel.kind,
+                    system.cells[rel.total].key.describe(),
+                    sum
+                ),
+            ));
+        }
+    }
+}
+
+/// The published cell to suppress so that `cell` widens: the least wanted
+/// cell sharing a relation or a part–whole pair with it.
+fn complement(
+    system: &System,
+    memberships: &[Vec<usize>],
+    cell: usize,
+    rank: &[usize],
+    reasons: &[Option<(Flag, String)>],
+) -> Option<usize> {
+    let related = memberships[cell].iter().flat_map(|&r| {
+        let rel = &system.relations[r];
+        std::iter::once(rel.total).chain(rel.parts.iter().copied())
+    });
+    let paired = system.wholes.iter().filter_map(|&(p, w)| {
+        if p == cell {
+            Some(w)
+        } else if w == cell {
+            Some(p)
+        } else {
+            None
+        }
+    });
+    related
+        .chain(paired)
+        .filter(|&c| c != cell && reasons[c].is_none() && !system.cells[c].known)
+        .max_by_key(|&c| (rank[c], c))
+}
+
+/// The worst of the flags of the counts a measure uses.
+fn worst(flags: impl Iterator<Item = Option<Flag>>) -> Option<Flag> {
+    flags.fold(None, |acc, f| match (acc, f) {
+        (Some(Flag::Primary), _) | (_, Some(Flag::Primary)) => Some(Flag::Primary),
+        (Some(Flag::Secondary), _) | (_, Some(Flag::Secondary)) => Some(Flag::Secondary),
+        _ => None,
+    })
+}
+
+/// One table of the plan, cleared, and its shares of suppressed counts.
+fn clear(
+    table: &plan::Table,
+    cubes: &[CubeBatch],
+    system: &System,
+    flags: &[Option<Flag>],
+    geography: &Geography,
+    region: Option<&str>,
+) -> Result<(Cleared, TableShares)> {
+    let d = def(table.cube);
+    let batch = &cubes
+        .iter()
+        .find(|c| c.cube == table.cube)
+        .ok_or_else(|| Error::Internal(format!("cube {} was not computed", d.name)))?
+        .batch;
+    let keys = KeyColumns::of(batch)?;
+    let rows = system::table_rows(table, &keys, batch.num_rows(), region, geography);
+    let take = UInt32Array::from_iter_values(rows.iter().map(|(r, _)| *r as u32));
+    let flag_of = |key: &Key, uses: &cubes::Uses| -> Option<Flag> {
+        let k = if uses.all_reasons {
+            Key {
+                motif: "ensemble".into(),
+                ..key.clone()
+            }
+        } else {
+            key.clone()
+        };
+        system
+            .index
+            .get(&(variable(uses.variable), k))
+            .and_then(|&c| flags[c])
+    };
+    let mut fields: Vec<Field> = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    let key_names: &[&str] = if d.by_motif {
+        &[
+            "periode",
+            "type_periode",
+            "niveau_geo",
+            "code_geo",
+            "dimension",
+            "modalite",
+            "motif_code",
+        ]
+    } else {
+        &[
+            "periode",
+            "type_periode",
+            "niveau_geo",
+            "code_geo",
+            "dimension",
+            "modalite",
+        ]
+    };
+    for name in key_names {
+        let col = batch
+            .column_by_name(name)
+            .ok_or_else(|| Error::Internal(format!("cube {} lacks {name}", d.name)))?;
+        fields.push(Field::new(*name, col.data_type().clone(), true));
+        columns.push(arrow::compute::take(col, &take, None)?);
+    }
+    let mut row_flags: Vec<Option<Flag>> = vec![None; rows.len()];
+    let mut flag_columns: Vec<(Field, ArrayRef)> = Vec::new();
+    let mut shares = TableShares {
+        tableau: table.nom.clone(),
+        lignes: rows.len(),
+        effectifs: 0,
+        primaires_a: 0,
+        secondaires_d: 0,
+    };
+    for measure in d.measures().filter(|m| table.mesures.contains(m)) {
+        let col = batch
+            .column_by_name(measure)
+            .ok_or_else(|| Error::Internal(format!("cube {} lacks {measure}", d.name)))?;
+        let col = arrow::compute::take(col, &take, None)?;
+        let count = d
+            .counts
+            .iter()
+            .find(|(c, _)| *c == measure)
+            .map(|(_, u)| *u);
+        let rate = d.rates.iter().find(|(r, _)| *r == measure).map(|(_, u)| *u);
+        let measure_flags: Vec<Option<Flag>> = match (count, rate) {
+            (Some(u), _) => rows.iter().map(|(_, k)| flag_of(k, &u)).collect(),
+            (None, Some(us)) => rows
+                .iter()
+                .map(|(_, k)| worst(us.iter().map(|u| flag_of(k, u))))
+                .collect(),
+            (None, None) => {
+                fields.push(Field::new(measure, col.data_type().clone(), true));
+                columns.push(col);
+                continue;
+            }
+        };
+        if count.is_some() {
+            shares.effectifs += rows.len();
+            shares.primaires_a += measure_flags
+                .iter()
+                .filter(|f| **f == Some(Flag::Primary))
+                .count();
+            shares.secondaires_d += measure_flags
+                .iter()
+                .filter(|f| **f == Some(Flag::Secondary))
+                .count();
+        }
+        for (row, f) in row_flags.iter_mut().zip(&measure_flags) {
+            *row = worst([*row, *f].into_iter());
+        }
+        let keep: BooleanArray = measure_flags.iter().map(|f| Some(f.is_none())).collect();
+        let hidden = arrow::compute::not(&keep)?;
+        fields.push(Field::new(measure, col.data_type().clone(), true));
+        columns.push(arrow::compute::nullif(&col, &hidden)?);
+        let letters: StringArray = measure_flags.iter().map(|f| f.map(Flag::letter)).collect();
+        flag_columns.push((
+            Field::new(format!("secret_{measure}"), DataType::Utf8, true),
+            Arc::new(letters),
+        ));
+    }
+    for (f, c) in flag_columns {
+        fields.push(f);
+        columns.push(c);
+    }
+    let letters: StringArray = row_flags.iter().map(|f| f.map(Flag::letter)).collect();
+    fields.push(Field::new("secret", DataType::Utf8, true));
+    columns.push(Arc::new(letters));
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+    Ok((
+        Cleared {
+            name: table.nom.clone(),
+            batch,
+        },
+        shares,
+    ))
+}
+
+/// The internal audit: one row per suppressed count.
+fn audit_batch(
+    system: &System,
+    reasons: &[Option<(Flag, String)>],
+    intervals: &[Option<audit::Interval>],
+) -> Result<RecordBatch> {
+    let rows: Vec<usize> = (0..system.cells.len())
+        .filter(|&i| reasons[i].is_some())
+        .collect();
+    let cells = |f: &dyn Fn(&system::Cell) -> Option<String>| -> ArrayRef {
+        Arc::new(
+            rows.iter()
+                .map(|&i| f(&system.cells[i]))
+                .collect::<StringArray>(),
+        )
+    };
+    let interval = |f: &dyn Fn(&audit::Interval) -> f64| -> ArrayRef {
+        Arc::new(
+            rows.iter()
+                .map(|&i| intervals[i].map(|iv| f(&iv)).filter(|v| v.is_finite()))
+                .collect::<Float64Array>(),
+        )
+    };
+    let text = |name: &str| Field::new(name, DataType::Utf8, true);
+    let schema = Schema::new(vec![
+        text("effectif"),
+        text("periode"),
+        text("type_periode"),
+        text("niveau_geo"),
+        text("code_geo"),
+        text("dimension"),
+        text("modalite"),
+        text("motif_code"),
+        Field::new("valeur", DataType::Int64, false),
+        text("secret"),
+        text("raison"),
+        Field::new("min_calculable", DataType::Float64, true),
+        Field::new("max_calculable", DataType::Float64, true),
+        Field::new("intervalle_exact", DataType::Boolean, true),
+    ]);
+    let columns: Vec<ArrayRef> = vec![
+        cells(&|c| Some(VARIABLES[c.variable].name.to_string())),
+        cells(&|c| Some(c.key.periode.clone())),
+        cells(&|c| Some(c.key.type_periode.clone())),
+        cells(&|c| Some(c.key.niveau_geo.clone())),
+        cells(&|c| c.key.code_geo.clone()),
+        cells(&|c| Some(c.key.dimension.clone())),
+        cells(&|c| Some(c.key.modalite.clone())),
+        cells(&|c| Some(c.key.motif.clone())),
+        Arc::new(
+            rows.iter()
+                .map(|&i| system.cells[i].value)
+                .collect::<Int64Array>(),
+        ),
+        Arc::new(
+            rows.iter()
+                .map(|&i| reasons[i].as_ref().map(|r| r.0.letter()))
+                .collect::<StringArray>(),
+        ),
+        Arc::new(
+            rows.iter()
+                .map(|&i| reasons[i].as_ref().map(|r| r.1.clone()))
+                .collect::<StringArray>(),
+        ),
+        interval(&|i| i.min),
+        interval(&|i| i.max),
+        Arc::new(
+            rows.iter()
+                .map(|&i| intervals[i].map(|iv| iv.exact))
+                .collect::<BooleanArray>(),
+        ),
+    ];
+    Ok(RecordBatch::try_new(Arc::new(schema), columns)?)
+}
+
+#[cfg(test)]
+mod tests;

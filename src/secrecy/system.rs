@@ -1,0 +1,475 @@
+//! The linked system of one recipient: every count its plan publishes, as
+//! one cell however many tables show it, and every relation between them
+//! that the recipient can read off the tables it receives.
+//!
+//! Relations (SPEC §5): modalities add up to `ensemble`, départements and
+//! zones d'emploi to their region, regions to France, months to their
+//! four-month period, reasons to all reasons. Positioning counts add up
+//! (equalities); distinct-person counts are bounded
+//! (`max(parts) ≤ total ≤ sum(parts)`). A part is never more than its
+//! whole (entries ≤ positionings). What a table's shape says is known too:
+//! a row a covering table lacks is a known zero, and a row that exists has
+//! a population (floors).
+
+use std::collections::{BTreeMap, HashMap};
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, Int64Type};
+use arrow::record_batch::RecordBatch;
+
+use crate::error::{Error, Result};
+
+use super::cubes::{def, variable, Cube, VARIABLES};
+use super::plan::{Plan, Table};
+
+/// The key of a row of a cube (SPEC §6), with its reason (`ensemble` outside
+/// the abandon cube's split).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub periode: String,
+    pub type_periode: String,
+    pub niveau_geo: String,
+    pub code_geo: Option<String>,
+    pub dimension: String,
+    pub modalite: String,
+    pub motif: String,
+}
+
+impl Key {
+    fn with_motif(&self, motif: &str) -> Key {
+        Key {
+            motif: motif.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// `2026-T2, region 32, dispositif = AFC` (for messages and the audit).
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "{}, {} {}",
+            self.periode,
+            self.niveau_geo,
+            self.code_geo.as_deref().unwrap_or("")
+        );
+        if self.dimension != "ensemble" {
+            s.push_str(&format!(", {} = {}", self.dimension, self.modalite));
+        }
+        if self.motif != "ensemble" {
+            s.push_str(&format!(", motif {}", self.motif));
+        }
+        s.trim_end().replace("france ,", "france,")
+    }
+}
+
+/// One count: a variable at a key.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// Index in [`VARIABLES`].
+    pub variable: usize,
+    pub key: Key,
+    pub value: i64,
+    /// The least the recipient knows it is (a row that exists has a population).
+    pub floor: i64,
+    /// Known from a table's shape (a covering table lacks the row): never hidden.
+    pub known: bool,
+}
+
+impl Cell {
+    pub fn name(&self) -> &'static str {
+        VARIABLES[self.variable].name
+    }
+}
+
+/// How a relation binds its total to its parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// `total = sum(parts)`.
+    Equal,
+    /// Distinct persons: `max(parts) ≤ total ≤ sum(parts)`.
+    Persons,
+}
+
+/// A relation between cells (indices into [`System::cells`]).
+#[derive(Debug, Clone)]
+pub struct Relation {
+    pub total: usize,
+    pub parts: Vec<usize>,
+    pub bound: Bound,
+    /// `dispositif → ensemble`, `départements → région`, `mois → quadrimestre`…
+    pub kind: String,
+}
+
+/// The cells and relations one recipient can read.
+#[derive(Debug, Clone, Default)]
+pub struct System {
+    pub cells: Vec<Cell>,
+    pub relations: Vec<Relation>,
+    /// `(part, whole)`: the part is at most its whole, and their difference is a cell.
+    pub wholes: Vec<(usize, usize)>,
+    /// Relations whose cells do not satisfy them on the data (a geography
+    /// mapped to several regions, say): left out, as the recipient cannot
+    /// rely on them either.
+    pub dropped: usize,
+    /// (variable, key) → cell.
+    pub index: HashMap<(usize, Key), usize>,
+}
+
+/// Département or zone d'emploi code → its region, for the geographic
+/// relations (codes found in several regions are left out).
+pub type Geography = HashMap<(String, String), String>;
+
+/// A cube in full, as computed (internal, unsuppressed).
+pub struct CubeBatch {
+    pub cube: Cube,
+    pub batch: RecordBatch,
+}
+
+/// The text columns of a cube's key, row by row.
+pub(super) struct KeyColumns {
+    cols: Vec<Option<arrow::array::StringArray>>,
+}
+
+impl KeyColumns {
+    const NAMES: [&'static str; 7] = [
+        "periode",
+        "type_periode",
+        "niveau_geo",
+        "code_geo",
+        "dimension",
+        "modalite",
+        "motif_code",
+    ];
+
+    pub(super) fn of(batch: &RecordBatch) -> Result<Self> {
+        let cols = Self::NAMES
+            .iter()
+            .enumerate()
+            .map(|(i, name)| match batch.column_by_name(name) {
+                Some(c) => {
+                    let c = arrow::compute::cast(c, &DataType::Utf8)?;
+                    Ok(Some(c.as_string::<i32>().clone()))
+                }
+                None if i == 6 => Ok(None),
+                None => Err(Error::Internal(format!(
+                    "a cube lacks its key column {name}"
+                ))),
+            })
+            .collect::<Result<_>>()?;
+        Ok(KeyColumns { cols })
+    }
+
+    pub(super) fn key(&self, row: usize) -> Key {
+        let text = |i: usize| -> Option<String> {
+            self.cols[i]
+                .as_ref()
+                .filter(|c| c.is_valid(row))
+                .map(|c| c.value(row).to_string())
+        };
+        Key {
+            periode: text(0).unwrap_or_default(),
+            type_periode: text(1).unwrap_or_default(),
+            niveau_geo: text(2).unwrap_or_default(),
+            code_geo: text(3),
+            dimension: text(4).unwrap_or_default(),
+            modalite: text(5).unwrap_or_default(),
+            motif: text(6).unwrap_or_else(|| "ensemble".into()),
+        }
+    }
+}
+
+/// A cube column as integers (nulls as 0).
+pub(super) fn int_column(batch: &RecordBatch, name: &str) -> Result<Vec<i64>> {
+    let col = batch
+        .column_by_name(name)
+        .ok_or_else(|| Error::Internal(format!("a cube lacks its column {name}")))?;
+    let col = arrow::compute::cast(col, &DataType::Int64)?;
+    let col = col.as_primitive::<Int64Type>();
+    Ok((0..col.len())
+        .map(|i| if col.is_valid(i) { col.value(i) } else { 0 })
+        .collect())
+}
+
+/// Whether a row of a table is published to a recipient restricted to
+/// `region` (every row when `None`).
+pub(super) fn in_region(key: &Key, region: Option<&str>, geography: &Geography) -> bool {
+    let Some(region) = region else { return true };
+    match (key.niveau_geo.as_str(), key.code_geo.as_deref()) {
+        ("france", _) => true,
+        ("region", Some(code)) => code == region,
+        (level, Some(code)) => geography
+            .get(&(level.to_string(), code.to_string()))
+            .is_some_and(|r| r == region),
+        _ => false,
+    }
+}
+
+/// The rows of a cube batch a table publishes.
+pub(super) fn table_rows(
+    table: &Table,
+    keys: &KeyColumns,
+    rows: usize,
+    region: Option<&str>,
+    geography: &Geography,
+) -> Vec<(usize, Key)> {
+    (0..rows)
+        .filter(|&r| {
+            let text = |i: usize| keys.cols[i].as_ref().map_or("ensemble", |c| c.value(r));
+            table.holds(text(1), text(2), text(4), text(6))
+        })
+        .map(|r| (r, keys.key(r)))
+        .filter(|(_, k)| in_region(k, region, geography))
+        .collect()
+}
+
+fn period_of_month(month: &str) -> Option<String> {
+    let (y, m) = month.split_once('-')?;
+    let m: u32 = m.parse().ok()?;
+    (1..=12)
+        .contains(&m)
+        .then(|| format!("{y}-T{}", (m - 1) / 4 + 1))
+}
+
+/// Dimensions that are attributes of the person, so that a person is in
+/// exactly one modality and person counts add up over them.
+const PERSON_ATTRIBUTES: &[&str] = &[
+    "sexe",
+    "niveau",
+    "eligible_pic",
+    "beneficiaire_rsa",
+    "travailleur_handicape",
+];
+
+impl System {
+    /// Builds the system of a plan's tables over the full cubes.
+    ///
+    /// # Errors
+    /// `Internal` when a cube the plan names was not computed, or two tables
+    /// disagree on one cell.
+    pub fn build(
+        plan: &Plan,
+        cubes: &[CubeBatch],
+        geography: &Geography,
+        region: Option<&str>,
+    ) -> Result<System> {
+        let mut index: HashMap<(usize, Key), usize> = HashMap::new();
+        let mut cells: Vec<Cell> = Vec::new();
+        // Row key → the tables (bit t) that publish a row there, for the known zeros.
+        let mut present: HashMap<Key, u64> = HashMap::new();
+        for (t, table) in plan.tables.iter().enumerate() {
+            let d = def(table.cube);
+            let batch = &cubes
+                .iter()
+                .find(|c| c.cube == table.cube)
+                .ok_or_else(|| Error::Internal(format!("cube {} was not computed", d.name)))?
+                .batch;
+            let keys = KeyColumns::of(batch)?;
+            let counts: Vec<(&str, super::cubes::Uses, Vec<i64>)> = d
+                .counts
+                .iter()
+                .filter(|(c, _)| table.mesures.contains(c))
+                .map(|(c, u)| Ok((*c, *u, int_column(batch, c)?)))
+                .collect::<Result<_>>()?;
+            for (row, key) in table_rows(table, &keys, batch.num_rows(), region, geography) {
+                let always = key.niveau_geo == "france" && key.dimension == "ensemble";
+                let satisfied: Vec<&str> = d
+                    .exists_if
+                    .iter()
+                    .filter(|group| {
+                        group.iter().all(|v| {
+                            counts
+                                .iter()
+                                .find(|(_, u, _)| u.variable == *v && !u.all_reasons)
+                                .is_some_and(|(_, _, values)| values[row] >= 1)
+                        })
+                    })
+                    .flat_map(|g| g.iter().copied())
+                    .collect();
+                for (column, uses, values) in &counts {
+                    let cell_key = if uses.all_reasons {
+                        key.with_motif("ensemble")
+                    } else {
+                        key.clone()
+                    };
+                    let v = variable(uses.variable);
+                    let value = values[row];
+                    let at = *index.entry((v, cell_key.clone())).or_insert_with(|| {
+                        cells.push(Cell {
+                            variable: v,
+                            key: cell_key.clone(),
+                            value,
+                            floor: 0,
+                            known: false,
+                        });
+                        cells.len() - 1
+                    });
+                    if cells[at].value != value {
+                        return Err(Error::Internal(format!(
+                            "{column} of {} is {value} in {} but {} elsewhere",
+                            cell_key.describe(),
+                            table.nom,
+                            cells[at].value
+                        )));
+                    }
+                    if !always && !uses.all_reasons && satisfied.contains(&uses.variable) {
+                        cells[at].floor = 1;
+                    }
+                }
+                *present.entry(key).or_default() |= 1 << t;
+            }
+        }
+        // A row a covering table lacks: its counts there are known zeros.
+        let carriers: Vec<Vec<usize>> = (0..VARIABLES.len())
+            .map(|v| {
+                plan.tables
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, table)| {
+                        def(table.cube).counts.iter().any(|(c, u)| {
+                            table.mesures.contains(c) && u.variable == VARIABLES[v].name
+                        })
+                    })
+                    .map(|(t, _)| t)
+                    .collect()
+            })
+            .collect();
+        for cell in &mut cells {
+            let k = &cell.key;
+            let rows_here = present.get(k).copied().unwrap_or(0);
+            cell.known = carriers[cell.variable].iter().any(|&t| {
+                plan.tables[t].holds(&k.type_periode, &k.niveau_geo, &k.dimension, &k.motif)
+                    && rows_here & (1 << t) == 0
+                    && in_region(k, region, geography)
+            });
+        }
+        let mut system = System {
+            cells,
+            ..System::default()
+        };
+        system.relate(geography, &index);
+        system.index = index;
+        Ok(system)
+    }
+
+    /// Finds the relations between the cells, keeping those the data satisfy.
+    fn relate(&mut self, geography: &Geography, index: &HashMap<(usize, Key), usize>) {
+        let mut groups: BTreeMap<(usize, String), Vec<usize>> = BTreeMap::new();
+        for (i, c) in self.cells.iter().enumerate() {
+            let k = &c.key;
+            let mut add = |total: Key, kind: String| {
+                if let Some(&t) = index.get(&(c.variable, total)) {
+                    groups.entry((t, kind)).or_default().push(i);
+                }
+            };
+            if k.dimension != "ensemble" {
+                let total = Key {
+                    dimension: "ensemble".into(),
+                    modalite: "ensemble".into(),
+                    ..k.clone()
+                };
+                add(total, format!("{} → ensemble", k.dimension));
+            }
+            match (k.niveau_geo.as_str(), &k.code_geo) {
+                ("region", Some(_)) => add(
+                    Key {
+                        niveau_geo: "france".into(),
+                        code_geo: None,
+                        ..k.clone()
+                    },
+                    "régions → France".into(),
+                ),
+                (level @ ("departement" | "zone_emploi"), Some(code)) => {
+                    if let Some(region) = geography.get(&(level.to_string(), code.clone())) {
+                        add(
+                            Key {
+                                niveau_geo: "region".into(),
+                                code_geo: Some(region.clone()),
+                                ..k.clone()
+                            },
+                            if level == "departement" {
+                                "départements → région".into()
+                            } else {
+                                "zones d'emploi → région".into()
+                            },
+                        );
+                    }
+                }
+                _ => {}
+            }
+            if k.type_periode == "mois" {
+                if let Some(t) = period_of_month(&k.periode) {
+                    add(
+                        Key {
+                            periode: t,
+                            type_periode: "quadrimestre".into(),
+                            ..k.clone()
+                        },
+                        "mois → quadrimestre".into(),
+                    );
+                }
+            }
+            if k.motif != "ensemble" {
+                add(k.with_motif("ensemble"), "motifs → ensemble".into());
+            }
+        }
+        for ((total, kind), parts) in groups {
+            let t = &self.cells[total];
+            let values: Vec<i64> = parts.iter().map(|&p| self.cells[p].value).collect();
+            let sum: i64 = values.iter().sum();
+            let max = values.iter().copied().max().unwrap_or(0);
+            let bound = if !VARIABLES[t.variable].persons {
+                (sum == t.value).then_some(Bound::Equal)
+            } else if max <= t.value && t.value <= sum {
+                let exact = parts.len() == 1
+                    || (sum == t.value && PERSON_ATTRIBUTES.iter().any(|a| kind.starts_with(a)));
+                Some(if exact { Bound::Equal } else { Bound::Persons })
+            } else {
+                None
+            };
+            match bound {
+                Some(bound) => self.relations.push(Relation {
+                    total,
+                    parts,
+                    bound,
+                    kind,
+                }),
+                None => self.dropped += 1,
+            }
+        }
+        let index_of = |v: usize, k: &Key| index.get(&(v, k.clone())).copied();
+        for (i, c) in self.cells.iter().enumerate() {
+            if c.key.motif != "ensemble" {
+                continue;
+            }
+            if let Some(w) = VARIABLES[c.variable].whole {
+                if let Some(j) = index_of(variable(w), &c.key) {
+                    self.wholes.push((i, j));
+                }
+            }
+        }
+    }
+
+    /// The relations each cell is in (as total or part).
+    pub fn memberships(&self) -> Vec<Vec<usize>> {
+        let mut of = vec![Vec::new(); self.cells.len()];
+        for (r, rel) in self.relations.iter().enumerate() {
+            of[rel.total].push(r);
+            for &p in &rel.parts {
+                of[p].push(r);
+            }
+        }
+        of
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_fall_in_their_four_month_period() {
+        assert_eq!(period_of_month("2026-04").as_deref(), Some("2026-T1"));
+        assert_eq!(period_of_month("2026-05").as_deref(), Some("2026-T2"));
+        assert_eq!(period_of_month("2026-12").as_deref(), Some("2026-T3"));
+        assert_eq!(period_of_month("2026-13"), None);
+    }
+}

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
+use super::gauss;
 use super::system::{Bound, System};
 
 /// What the recipient can compute of one suppressed count.
@@ -56,15 +57,14 @@ impl Audit {
     }
 }
 
-/// A linear constraint over cells: `Σ c·x (op) rhs`, before published cells
-/// are moved to the right-hand side.
-struct Constraint {
-    terms: Vec<(usize, f64)>,
-    op: ComparisonOp,
+/// A linear constraint over cells: `Σ c·x (op) 0`.
+pub(super) struct Constraint {
+    pub terms: Vec<(usize, f64)>,
+    pub op: ComparisonOp,
 }
 
 /// Every constraint of the system, as the recipient reads it.
-fn constraints(system: &System) -> Vec<Constraint> {
+pub(super) fn constraints(system: &System) -> Vec<Constraint> {
     let mut out = Vec::new();
     for rel in &system.relations {
         let mut terms = vec![(rel.total, 1.0)];
@@ -103,7 +103,17 @@ fn constraints(system: &System) -> Vec<Constraint> {
 /// `Internal` when a programme has no solution: the true table always is
 /// one, so the system is inconsistent (a bug).
 pub fn audit(system: &System, hidden: &[bool], check: &[usize], protection: f64) -> Result<Audit> {
-    let all = constraints(system);
+    audit_with(system, &constraints(system), hidden, check, protection)
+}
+
+/// [`audit`] with the system's constraints already built.
+pub(super) fn audit_with(
+    system: &System,
+    all: &[Constraint],
+    hidden: &[bool],
+    check: &[usize],
+    protection: f64,
+) -> Result<Audit> {
     // Components of hidden cells linked by a constraint.
     let n = system.cells.len();
     let mut parent: Vec<usize> = (0..n).collect();
@@ -159,6 +169,17 @@ pub fn audit(system: &System, hidden: &[bool], check: &[usize], protection: f64)
     Ok(audit)
 }
 
+/// A constraint of one component over its suppressed cells (local
+/// indices), published cells moved to the right-hand side.
+struct Local {
+    terms: Vec<(usize, f64)>,
+    op: ComparisonOp,
+    rhs: f64,
+}
+
+/// Directions tried per count before a linear programme.
+const DIRECTIONS: usize = 4;
+
 /// One component: its hidden cells, the constraints touching them, and
 /// the cells to audit.
 fn component(
@@ -172,34 +193,146 @@ fn component(
     let at: std::collections::HashMap<usize, usize> =
         comp.iter().enumerate().map(|(l, &g)| (g, l)).collect();
     let value = |g: usize| system.cells[g].value as f64;
-    // Range seen so far for each cell of the component: the true table first.
-    let mut lo: Vec<f64> = comp.iter().map(|&g| value(g)).collect();
-    let mut hi = lo.clone();
-    let mut programmes = 0;
-    let solve = |target: usize, direction: OptimizationDirection| -> Result<Option<Vec<f64>>> {
-        let mut lp = Problem::new(direction);
-        let vars: Vec<minilp::Variable> = comp
-            .iter()
-            .enumerate()
-            .map(|(l, &g)| {
-                let obj = if l == target { 1.0 } else { 0.0 };
-                lp.add_var(obj, (system.cells[g].floor as f64, f64::INFINITY))
-            })
-            .collect();
-        for c in cons {
+    let local: Vec<Local> = cons
+        .iter()
+        .map(|c| {
             let mut rhs = 0.0;
-            let mut expr = minilp::LinearExpr::empty();
+            let mut terms = Vec::new();
             for &(g, coef) in &c.terms {
                 if hidden[g] {
-                    expr.add(vars[at[&g]], coef);
+                    terms.push((at[&g], coef));
                 } else {
                     rhs -= coef * value(g);
                 }
             }
-            lp.add_constraint(expr, c.op, rhs);
+            Local {
+                terms,
+                op: c.op,
+                rhs,
+            }
+        })
+        .collect();
+    let x: Vec<f64> = comp.iter().map(|&g| value(g)).collect();
+    let floor: Vec<f64> = comp.iter().map(|&g| system.cells[g].floor as f64).collect();
+    // Range seen so far for each cell of the component: the true table first.
+    let mut lo = x.clone();
+    let mut hi = x.clone();
+
+    // 1. Directions of the null space of the equalities: the true table
+    //    moved along one, as far as bounds and inequalities allow.
+    let equalities: Vec<gauss::Row> = cons
+        .iter()
+        .filter(|c| matches!(c.op, ComparisonOp::Eq))
+        .map(|c| {
+            c.terms
+                .iter()
+                .filter(|t| hidden[t.0])
+                .map(|&(g, coef)| (g, coef as i64))
+                .collect::<gauss::Row>()
+        })
+        .filter(|r| !r.is_empty())
+        .collect();
+    let null = gauss::NullSpace::new(comp, &equalities);
+    let mut inequalities_of: Vec<Vec<usize>> = vec![Vec::new(); comp.len()];
+    for (k, c) in local.iter().enumerate() {
+        if !matches!(c.op, ComparisonOp::Eq) {
+            for t in &c.terms {
+                inequalities_of[t.0].push(k);
+            }
+        }
+    }
+    // How far the table can move along `d` (local indices), `sign` ±1.
+    let reach = |d: &[(usize, f64)], sign: f64| -> f64 {
+        let mut t = f64::INFINITY;
+        for &(i, di) in d {
+            if sign * di < 0.0 {
+                t = t.min((x[i] - floor[i]) / (-sign * di));
+            }
+        }
+        let mut seen: Vec<usize> = d
+            .iter()
+            .flat_map(|&(i, _)| inequalities_of[i].iter().copied())
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        for k in seen {
+            let c = &local[k];
+            let ad: f64 = c
+                .terms
+                .iter()
+                .map(|&(j, a)| a * d.iter().find(|e| e.0 == j).map_or(0.0, |e| e.1))
+                .sum::<f64>()
+                * sign;
+            if ad > 1e-12 {
+                let ax: f64 = c.terms.iter().map(|&(j, a)| a * x[j]).sum();
+                t = t.min(((c.rhs - ax) / ad).max(0.0));
+            }
+        }
+        t
+    };
+    for &g in check {
+        let l = at[&g];
+        for d in null.directions(g, DIRECTIONS) {
+            if hi[l] - lo[l] >= protection {
+                break;
+            }
+            let d: Vec<(usize, f64)> = d.into_iter().map(|(c, v)| (at[&c], v)).collect();
+            let (up, down) = (reach(&d, 1.0), reach(&d, -1.0));
+            for &(i, di) in &d {
+                let (a, b) = (x[i] + up * di, x[i] - down * di);
+                let (a, b) = (
+                    if a.is_nan() { x[i] } else { a },
+                    if b.is_nan() { x[i] } else { b },
+                );
+                lo[i] = lo[i].min(a.min(b));
+                hi[i] = hi[i].max(a.max(b));
+            }
+        }
+    }
+
+    // 2. Linear programmes for the counts no direction proved wide.
+    let mut programmes = 0;
+    // Each programme starts from the true table: its variables are the
+    // moves up and down from it (`x = true + up − down`), so that all
+    // zeros is feasible and the solver needs no first phase.
+    let solve = |target: usize, direction: OptimizationDirection| -> Result<Option<Vec<f64>>> {
+        let mut lp = Problem::new(direction);
+        let moves: Vec<(minilp::Variable, minilp::Variable)> = (0..comp.len())
+            .map(|l| {
+                let obj = if l == target { 1.0 } else { 0.0 };
+                let up = lp.add_var(obj, (0.0, f64::INFINITY));
+                let down = lp.add_var(-obj, (0.0, (x[l] - floor[l]).max(0.0)));
+                (up, down)
+            })
+            .collect();
+        for c in &local {
+            if c.terms.is_empty() {
+                continue;
+            }
+            let mut expr = minilp::LinearExpr::empty();
+            let mut at_truth = 0.0;
+            for &(l, coef) in &c.terms {
+                expr.add(moves[l].0, coef);
+                expr.add(moves[l].1, -coef);
+                at_truth += coef * x[l];
+            }
+            // The truth satisfies the constraint; the moves keep it.
+            let slack = match c.op {
+                ComparisonOp::Eq => 0.0,
+                _ => (c.rhs - at_truth).max(0.0),
+            };
+            lp.add_constraint(expr, c.op, slack);
         }
         match lp.solve() {
-            Ok(s) => Ok(Some(vars.iter().map(|v| *s.var_value(*v)).collect())),
+            // minilp may report an unbounded programme as an infinite optimum.
+            Ok(s) if !s.objective().is_finite() => Ok(None),
+            Ok(s) => Ok(Some(
+                moves
+                    .iter()
+                    .enumerate()
+                    .map(|(l, (u, d))| x[l] + s.var_value(*u) - s.var_value(*d))
+                    .collect(),
+            )),
             Err(minilp::Error::Unbounded) => Ok(None),
             Err(minilp::Error::Infeasible) => Err(Error::Internal(format!(
                 "the secrecy audit found no table around {} ({} cells): the relations contradict the data",

@@ -389,6 +389,80 @@ impl Elimination {
     }
 }
 
+/// The directions in which suppressed cells can move together without
+/// changing a published cell or breaking a relation: the null space of the
+/// relations restricted to the suppressed cells, in reduced form. The
+/// audit moves the true table along them to prove counts wide without a
+/// linear programme.
+pub struct NullSpace {
+    elim: Elimination,
+    /// Local column → global cell.
+    cells: Vec<usize>,
+    local: std::collections::HashMap<usize, u32>,
+}
+
+impl NullSpace {
+    /// `cells`: the suppressed cells; `rows`: the relations, already
+    /// restricted to them (published cells are constants and drop out).
+    pub fn new(cells: &[usize], rows: &[Row]) -> Self {
+        let local: std::collections::HashMap<usize, u32> = cells
+            .iter()
+            .enumerate()
+            .map(|(l, &g)| (g, l as u32))
+            .collect();
+        let n = cells.len();
+        let mut elim = Elimination {
+            rows: Vec::new(),
+            pivot_row: vec![NONE; n],
+            col_rows: vec![Vec::new(); n],
+            primary: vec![false; n],
+            pref: (0..n as u64).collect(),
+        };
+        for row in rows {
+            let mut r: LocalRow = row.iter().map(|&(c, a)| (local[&c], a)).collect();
+            r.sort_unstable();
+            elim.add(r);
+        }
+        NullSpace {
+            elim,
+            cells: cells.to_vec(),
+            local,
+        }
+    }
+
+    /// The direction that frees column `f`: `f` moves by 1, each pivot of a
+    /// row holding `f` by what keeps that row at zero.
+    fn free(&self, f: u32) -> Vec<(usize, f64)> {
+        let mut d = vec![(self.cells[f as usize], 1.0)];
+        for r in self.elim.rows_with(f) {
+            let row = &self.elim.rows[r as usize];
+            let Some(&(p, a)) = row.iter().find(|e| self.elim.pivot_row[e.0 as usize] == r) else {
+                continue;
+            };
+            d.push((self.cells[p as usize], -(coef(row, f) as f64) / a as f64));
+        }
+        d
+    }
+
+    /// Up to `at_most` directions that move `cell` (global index); none
+    /// when the relations determine it.
+    pub fn directions(&self, cell: usize, at_most: usize) -> Vec<Vec<(usize, f64)>> {
+        let Some(&l) = self.local.get(&cell) else {
+            return Vec::new();
+        };
+        let r = self.elim.pivot_row[l as usize];
+        if r == NONE {
+            return vec![self.free(l)];
+        }
+        self.elim.rows[r as usize]
+            .iter()
+            .filter(|e| e.0 != l)
+            .take(at_most)
+            .map(|e| self.free(e.0))
+            .collect()
+    }
+}
+
 struct Changes {
     rows: Vec<(u32, LocalRow)>,
     pivot: Option<(u32, u32)>,

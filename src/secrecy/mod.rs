@@ -24,6 +24,7 @@ pub mod cubes;
 pub mod gauss;
 pub mod plan;
 pub mod system;
+mod widen;
 
 use std::cmp::Reverse;
 use std::sync::Arc;
@@ -119,6 +120,8 @@ pub struct Summary {
     pub secondaires_d: usize,
     /// Complements the audit asked for, beyond Gaussian elimination.
     pub complements_audit: usize,
+    /// Complements published again because the recipient computes them exactly.
+    pub complements_republies: usize,
     pub effectifs_audites: usize,
     pub programmes_resolus: usize,
     pub effectifs_exposes: usize,
@@ -224,13 +227,14 @@ pub fn protect(
 
     let started = std::time::Instant::now();
     let protection = f64::from(settings.protection);
-    let memberships = system.memberships();
+    let tier: Vec<u8> = system.cells.iter().map(|c| preference(&c.key)).collect();
+    let links = widen::Links::new(&system, &tier, &rank);
     let mut intervals: Vec<Option<audit::Interval>> = vec![None; n];
     let mut check: Vec<usize> = (0..n).filter(|&i| reasons[i].is_some()).collect();
-    let (mut programmes, mut complements) = (0, 0);
+    let (mut programmes, mut complements, mut republished) = (0, 0, 0);
     for round in 0.. {
         let hidden: Vec<bool> = reasons.iter().map(Option::is_some).collect();
-        let found = audit::audit(&system, &hidden, &check, protection)?;
+        let found = audit::audit_with(&system, &links.constraints, &hidden, &check, protection)?;
         programmes += found.programmes;
         let exposed: Vec<audit::Interval> = found.exposed(protection).copied().collect();
         for i in found.intervals {
@@ -239,40 +243,58 @@ pub fn protect(
         if exposed.is_empty() {
             break;
         }
-        if round == AUDIT_ROUNDS {
-            let worst = exposed[0];
-            let c = &system.cells[worst.cell];
-            return Err(Error::Policy(format!(
-                "statistical secrecy: after {AUDIT_ROUNDS} rounds of complements, {} suppressed counts can still be computed too narrowly; for instance {} ({}) lies in [{}, {}] (protection level {})",
-                exposed.len(),
+        let refuse = |e: &audit::Interval, why: &str| {
+            let c = &system.cells[e.cell];
+            Error::Policy(format!(
+                "statistical secrecy: {} ({}) can be computed to [{:.2}, {:.2}] from the published tables (protection level {}){why}",
                 c.name(),
                 c.key.describe(),
-                worst.min,
-                worst.max,
+                e.min,
+                e.max,
                 settings.protection
-            )));
+            ))
+        };
+        if round == AUDIT_ROUNDS {
+            return Err(refuse(
+                &exposed[0],
+                &format!(
+                    ", and {} counts still are after {AUDIT_ROUNDS} rounds of complements",
+                    exposed.len()
+                ),
+            ));
         }
         check.clear();
+        let mut hidden = hidden;
+        // A complement the recipient computes exactly protects nothing and
+        // hides nothing: it is published (that tells no more than before).
         for e in &exposed {
-            let Some(extra) = complement(&system, &memberships, e.cell, &rank, &reasons) else {
-                let c = &system.cells[e.cell];
-                return Err(Error::Policy(format!(
-                    "statistical secrecy: {} ({}) can be computed to [{}, {}] from the published tables, and no published cell around it can protect it (protection level {})",
-                    c.name(),
-                    c.key.describe(),
-                    e.min,
-                    e.max,
-                    settings.protection
-                )));
-            };
-            if reasons[extra].is_none() {
-                let c = &system.cells[e.cell];
-                reasons[extra] = Some((
-                    Flag::Secondary,
-                    format!("audit : {} ({}) trop étroit", c.name(), c.key.describe()),
+            if matches!(reasons[e.cell], Some((Flag::Secondary, _))) && e.width() < 1e-6 {
+                reasons[e.cell] = None;
+                intervals[e.cell] = None;
+                hidden[e.cell] = false;
+                republished += 1;
+            }
+        }
+        let still: Vec<audit::Interval> =
+            exposed.iter().filter(|e| hidden[e.cell]).copied().collect();
+        for e in &still {
+            let c = &system.cells[e.cell];
+            let Some(extra) = widen::widen(&system, &links, &hidden, e.cell, protection) else {
+                return Err(refuse(
+                    e,
+                    ", and no published cell around it can protect it",
                 ));
-                complements += 1;
-                check.push(extra);
+            };
+            for x in extra {
+                if reasons[x].is_none() {
+                    reasons[x] = Some((
+                        Flag::Secondary,
+                        format!("audit : {} ({}) trop étroit", c.name(), c.key.describe()),
+                    ));
+                    hidden[x] = true;
+                    complements += 1;
+                    check.push(x);
+                }
             }
             check.push(e.cell);
         }
@@ -317,6 +339,7 @@ pub fn protect(
             .filter(|f| **f == Some(Flag::Secondary))
             .count(),
         complements_audit: complements,
+        complements_republies: republished,
         effectifs_audites: intervals.iter().flatten().count(),
         programmes_resolus: programmes,
         effectifs_exposes: 0,
@@ -401,34 +424,6 @@ fn singletons(
             ));
         }
     }
-}
-
-/// The published cell to suppress so that `cell` widens: the least wanted
-/// cell sharing a relation or a part–whole pair with it.
-fn complement(
-    system: &System,
-    memberships: &[Vec<usize>],
-    cell: usize,
-    rank: &[usize],
-    reasons: &[Option<(Flag, String)>],
-) -> Option<usize> {
-    let related = memberships[cell].iter().flat_map(|&r| {
-        let rel = &system.relations[r];
-        std::iter::once(rel.total).chain(rel.parts.iter().copied())
-    });
-    let paired = system.wholes.iter().filter_map(|&(p, w)| {
-        if p == cell {
-            Some(w)
-        } else if w == cell {
-            Some(p)
-        } else {
-            None
-        }
-    });
-    related
-        .chain(paired)
-        .filter(|&c| c != cell && reasons[c].is_none() && !system.cells[c].known)
-        .max_by_key(|&c| (rank[c], c))
 }
 
 /// The worst of the flags of the counts a measure uses.

@@ -347,6 +347,7 @@ impl System {
         };
         system.relate(geography, &index);
         system.index = index;
+        system.spread_known_zeros();
         Ok(system)
     }
 
@@ -444,6 +445,36 @@ impl System {
                 if let Some(j) = index_of(variable(w), &c.key) {
                     self.wholes.push((i, j));
                 }
+            }
+        }
+    }
+
+    /// A known zero makes its parts known zeros too (counts are not
+    /// negative): no abandon where no one entered, no département where its
+    /// region is empty.
+    fn spread_known_zeros(&mut self) {
+        loop {
+            let mut changed = false;
+            let zero = |c: &Cell| c.known && c.value == 0;
+            let mut spread: Vec<usize> = Vec::new();
+            for rel in &self.relations {
+                if zero(&self.cells[rel.total]) {
+                    spread.extend(rel.parts.iter().copied());
+                }
+            }
+            for &(part, whole) in &self.wholes {
+                if zero(&self.cells[whole]) {
+                    spread.push(part);
+                }
+            }
+            for i in spread {
+                if !self.cells[i].known && self.cells[i].value == 0 {
+                    self.cells[i].known = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
             }
         }
     }

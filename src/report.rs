@@ -235,7 +235,11 @@ impl Data {
             return Ok(Val::Absent);
         }
         let flag = format!("secret_{measure}");
-        let flag_sql = if has(&flag)? { flag.as_str() } else { "null" };
+        let flag_sql = if has(&flag)? {
+            flag.as_str()
+        } else {
+            "cast(null as varchar)"
+        };
         let sql = format!(
             "select cast({measure} as double), {flag_sql} from {cube} where {filter} \
              order by ({measure} is null and {flag_sql} is null) limit 1"

@@ -1269,22 +1269,16 @@ fn committee_aggregates_are_cleared() {
                             } else {
                                 secondary += 1;
                             }
-                            let motif = r
-                                .get("motif_code")
-                                .cloned()
-                                .unwrap_or_else(|| "ensemble".into());
-                            let motif = if measure == "nb_entrees" {
-                                "ensemble".into()
-                            } else {
-                                motif
+                            let (_, uses) = ouistat::secrecy::cubes::def(table.cube)
+                                .counts
+                                .iter()
+                                .find(|(c, _)| *c == measure)
+                                .unwrap();
+                            let motif = match r.get("motif_code") {
+                                Some(m) if !uses.all_reasons => m.clone(),
+                                _ => "ensemble".to_string(),
                             };
-                            let variable = if table.nom.starts_with("pic")
-                                && measure == "nb_personnes_entrees"
-                            {
-                                "nb_personnes_entrees_periode".to_string()
-                            } else {
-                                measure.to_string()
-                            };
+                            let variable = uses.variable.to_string();
                             suppressed.insert(vec![
                                 variable,
                                 r["periode"].clone(),
@@ -1435,17 +1429,20 @@ fn report_has_every_section_and_chart_and_no_suppressed_value() {
             continue;
         };
         let row = &html[start..start + html[start..].find("</tr>").unwrap()];
-        let first_cell = row.split("<td").nth(1).unwrap();
-        if r["secret_nb_positionnements"].is_empty() {
-            assert!(
-                !first_cell.starts_with(" class=\"s\""),
-                "{code}: published value shown as s"
-            );
-        } else {
+        // Positionings, then entries: the first two cells of the row.
+        for (cell, measure) in [(1, "nb_positionnements"), (2, "nb_entrees")] {
+            let shown = row.split("<td").nth(cell).unwrap();
+            if r[&format!("secret_{measure}")].is_empty() {
+                assert!(
+                    !shown.starts_with(" class=\"s\""),
+                    "{code}: published {measure} shown as s"
+                );
+                continue;
+            }
             checked += 1;
             assert!(
-                first_cell.starts_with(" class=\"s\">s<"),
-                "{code}: suppressed value shown: {first_cell}"
+                shown.starts_with(" class=\"s\">s<"),
+                "{code}: suppressed {measure} shown: {shown}"
             );
             let truth = &one(
                 &raw,
@@ -1456,10 +1453,10 @@ fn report_has_every_section_and_chart_and_no_suppressed_value() {
                     ("dimension", "ensemble"),
                     ("modalite", "ensemble"),
                 ],
-            )["nb_positionnements"];
+            )[measure];
             assert!(
-                !first_cell.contains(&format!(">{truth}<")),
-                "{code}: true value {truth} leaked"
+                !shown.contains(&format!(">{truth}<")),
+                "{code}: true {measure} {truth} leaked"
             );
         }
     }
@@ -1470,6 +1467,12 @@ fn report_has_every_section_and_chart_and_no_suppressed_value() {
     // Charts: a suppressed département's fill rate is not drawn, its label says (s).
     let fill = rows(&run.path("sortie/livraisons/comite/agregats/remplissage.parquet"));
     let hauts_de_france = ["02", "59", "60", "62", "80"];
+    let chart = {
+        let start = html
+            .find("aria-label=\"Taux de remplissage par département")
+            .unwrap();
+        &html[start..start + html[start..].find("</svg>").unwrap()]
+    };
     for r in fill.iter().filter(|r| {
         r["periode"] == "2026-T2"
             && r["niveau_geo"] == "departement"
@@ -1478,7 +1481,7 @@ fn report_has_every_section_and_chart_and_no_suppressed_value() {
     }) {
         let label = format!(">\n{} (s)\n<", r["code_geo"]);
         assert_eq!(
-            html.contains(&label),
+            chart.contains(&label),
             !r["secret_taux_remplissage"].is_empty(),
             "département {} in the fill chart",
             r["code_geo"]

@@ -261,6 +261,11 @@ impl Extract {
 /// The names of the quarantine rules (column `regle`).
 pub mod rule {
     pub const FIELD_COUNT: &str = "nombre_champs";
+    /// A double quote that opens a field and never closes it (the line is
+    /// read alone and reading resumes on the next one).
+    pub const UNCLOSED_QUOTE: &str = "guillemet_non_ferme";
+    /// A row of bare delimiters (`;;;;;`), as spreadsheets leave behind.
+    pub const NO_VALUE: &str = "ligne_sans_valeur";
     pub const UTF8: &str = "encodage_invalide";
     pub const TYPE: &str = "type_invalide";
     pub const ENUM: &str = "valeur_inconnue";

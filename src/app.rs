@@ -16,9 +16,9 @@ const DEMO_CUTOFF: (i32, u32, u32) = (2026, 10, 31);
 /// The last complete period at the demo's cut-off.
 const DEMO_PERIOD: &str = "2026-T2";
 
-fn parse_cutoff(s: &str) -> Result<NaiveDate> {
+fn parse_day(flag: &str, s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| Error::Config(format!("--cutoff `{s}` is not a date YYYY-MM-DD")))
+        .map_err(|_| Error::Config(format!("--{flag} `{s}` is not a date YYYY-MM-DD")))
 }
 
 /// Executes one command.
@@ -65,8 +65,9 @@ pub fn execute(command: Command) -> Result<()> {
             recipients,
             attack,
             policy,
+            earliest_date,
         } => {
-            let mut cfg = RunConfig::new(extracts, out, parse_cutoff(&cutoff)?);
+            let mut cfg = RunConfig::new(extracts, out, parse_day("cutoff", &cutoff)?);
             cfg.periods = periods;
             cfg.encoding = match encoding {
                 InputEncoding::Utf8 => Encoding::Utf8,
@@ -79,6 +80,9 @@ pub fn execute(command: Command) -> Result<()> {
             cfg.recipients = recipients;
             cfg.attack = attack;
             cfg.policy = policy;
+            if let Some(day) = earliest_date {
+                cfg.earliest_activity = parse_day("earliest-date", &day)?;
+            }
             let report = pipeline::run(&cfg)?;
             print_reconciliation(&report);
             println!("outputs in {}", cfg.out.display());

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::ingest::{self, Encoding, FileFormat};
 use crate::policy::Policy;
 use crate::progress::Progress;
+use crate::rules::{self, PlausibleDates};
 use crate::schema::Extract;
 use crate::stage::{Reconciliation, Stage, MOTIFS_DEFAUT};
 
@@ -38,6 +39,8 @@ pub struct RunConfig {
     pub attack: bool,
     /// A policy replacing the shipped Annex 1 policy.
     pub policy: Option<PathBuf>,
+    /// The first plausible day of a session, positioning or event.
+    pub earliest_activity: NaiveDate,
 }
 
 impl RunConfig {
@@ -55,7 +58,13 @@ impl RunConfig {
             attack: false,
             recipients: None,
             policy: None,
+            earliest_activity: rules::EARLIEST_ACTIVITY,
         }
+    }
+
+    /// The window outside which a date is quarantined as implausible.
+    pub fn plausible_dates(&self) -> PlausibleDates {
+        PlausibleDates::for_cutoff(self.cutoff).with_earliest_activity(self.earliest_activity)
     }
 }
 
@@ -169,6 +178,13 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
             )));
         }
     }
+    if cfg.earliest_activity > cfg.cutoff {
+        return Err(Error::Config(format!(
+            "the earliest plausible date {} is after the cut-off {}",
+            cfg.earliest_activity, cfg.cutoff
+        )));
+    }
+    let dates = cfg.plausible_dates();
     let mut timings = BTreeMap::new();
     let clock = Instant::now();
     // Policy, recipients and keys are checked before anything is written.
@@ -202,7 +218,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
             octets: meta.len(),
             sha256: ingest::sha256_file(&source.path)?,
         });
-        read.insert(source.extract, stage.load(source, cfg.encoding)?);
+        read.insert(source.extract, stage.load(source, cfg.encoding, &dates)?);
     }
     timings.insert(
         "lecture_validation".to_string(),

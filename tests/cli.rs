@@ -1964,3 +1964,62 @@ fn encoding_evidence_contradicting_the_declared_encoding_stops_the_run() {
         "{err}"
     );
 }
+
+/// A typo in a year (1026 for 2026) is quarantined under its own rule and
+/// does not widen the periods; the window is configurable.
+#[test]
+fn implausible_dates_are_quarantined_and_do_not_widen_the_periods() {
+    let run = Run::new().extracts(FIXTURE);
+    rewrite(&run, "positionnements.csv", |text| {
+        text.replace("15/02/2026 14:00:00", "15/02/1026 14:00:00")
+    });
+    rewrite(&run, "individus.csv", |text| {
+        text.replace("1970-03-03", "1900-01-01")
+    });
+    rewrite(&run, "evenements.csv", |text| {
+        text.replace(
+            "P4;ABANDON;;AB03;2026-04-25;2026-04-25 10:00:00",
+            "P4;ABANDON;;AB03;2026-04-25;2207-04-25 10:00:00",
+        )
+    });
+    let run = run.args(run_args("2026-10-31"));
+    run.succeeds();
+    assert_eq!(
+        quarantined_lines(&run, "positionnements")
+            .into_iter()
+            .filter(|(_, rule)| rule == "date_improbable")
+            .collect::<Vec<_>>(),
+        [(3, "date_improbable".to_string())]
+    );
+    assert_eq!(
+        quarantined_lines(&run, "individus"),
+        [(4, "date_improbable".to_string())]
+    );
+    assert!(quarantined_lines(&run, "evenements").contains(&(14, "date_improbable".to_string())));
+    let periods = run_json(&run)["periodes"].clone();
+    assert_eq!(periods[0], "2026-T1", "{periods}");
+
+    // An older programme: an earlier first plausible day lets 2014 in.
+    let run = Run::new().extracts(FIXTURE);
+    rewrite(&run, "positionnements.csv", |text| {
+        text.replace("15/02/2026 14:00:00", "15/06/2014 14:00:00")
+    });
+    let run = run.args(run_args("2026-10-31"));
+    run.succeeds();
+    assert_eq!(
+        quarantined_lines(&run, "positionnements"),
+        [(3, "date_improbable".to_string())]
+    );
+    let run = Run {
+        dir: run.dir,
+        args: Vec::new(),
+    }
+    .args(
+        run_args("2026-10-31")
+            .into_iter()
+            .chain(["--earliest-date".into(), "2014-01-01".into()]),
+    );
+    run.succeeds();
+    assert!(quarantined_lines(&run, "positionnements").is_empty());
+    assert_eq!(run_json(&run)["periodes"][0], "2014-T2");
+}

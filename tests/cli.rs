@@ -551,6 +551,7 @@ fn injected_defects_are_quarantined_exactly() {
         "nir_invalide",
         "hors_bornes",
         "dates_incoherentes",
+        "date_improbable",
         "statut_incoherent",
         "doublon",
         "cle_etrangere_absente",

@@ -20,9 +20,9 @@ const DEMO_PERIOD: &str = "2026-T2";
 /// year, SPEC §7).
 pub const DEMO_PERSONS: u64 = 220_000;
 
-fn parse_cutoff(s: &str) -> Result<NaiveDate> {
+fn parse_day(flag: &str, s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| Error::Config(format!("--cutoff `{s}` is not a date YYYY-MM-DD")))
+        .map_err(|_| Error::Config(format!("--{flag} `{s}` is not a date YYYY-MM-DD")))
 }
 
 /// Executes one command.
@@ -70,8 +70,9 @@ pub fn execute(command: Command) -> Result<()> {
             keep_stage,
             recipients,
             policy,
+            earliest_date,
         } => {
-            let mut cfg = RunConfig::new(extracts, out, parse_cutoff(&cutoff)?);
+            let mut cfg = RunConfig::new(extracts, out, parse_day("cutoff", &cutoff)?);
             cfg.periods = periods;
             cfg.encoding = match encoding {
                 InputEncoding::Utf8 => Encoding::Utf8,
@@ -83,6 +84,9 @@ pub fn execute(command: Command) -> Result<()> {
             cfg.keep_stage = keep_stage;
             cfg.recipients = recipients;
             cfg.policy = policy;
+            if let Some(day) = earliest_date {
+                cfg.earliest_activity = parse_day("earliest-date", &day)?;
+            }
             let report = pipeline::run(&cfg)?;
             print_reconciliation(&report);
             println!("outputs in {}", cfg.out.display());

@@ -95,6 +95,11 @@ pub enum Command {
         /// A policy replacing the shipped Annex 1 policy (TOML).
         #[arg(long)]
         policy: Option<PathBuf>,
+        /// First plausible date of a session, positioning or event
+        /// (YYYY-MM-DD, default 2015-01-01); earlier ones, like later ones
+        /// than a year after the cut-off, are quarantined (date_improbable).
+        #[arg(long)]
+        earliest_date: Option<String>,
     },
     /// Create a new random 32-byte pseudonymisation key (hex) for one recipient.
     Keygen {

@@ -393,6 +393,7 @@ fn defect_kinds(extract: Extract, format: Format) -> Vec<&'static str> {
             rule::REQUIRED,
             rule::TYPE,
             rule::DUPLICATE,
+            rule::IMPLAUSIBLE_DATE,
         ],
         Extract::Positionnements => vec![
             rule::FOREIGN_KEY,
@@ -400,6 +401,7 @@ fn defect_kinds(extract: Extract, format: Format) -> Vec<&'static str> {
             rule::TYPE,
             rule::REQUIRED,
             rule::DUPLICATE,
+            rule::IMPLAUSIBLE_DATE,
         ],
         Extract::Evenements => vec![
             rule::FOREIGN_KEY,
@@ -407,6 +409,7 @@ fn defect_kinds(extract: Extract, format: Format) -> Vec<&'static str> {
             rule::DATE_ORDER,
             rule::ENUM,
             rule::TYPE,
+            rule::IMPLAUSIBLE_DATE,
         ],
     };
     if format == Format::Csv {
@@ -508,6 +511,17 @@ impl Gen {
             (Extract::Individus, k) if k == rule::REQUIRED => fields[idx("prenom")].clear(),
             (Extract::Individus, k) if k == rule::TYPE => {
                 fields[idx("date_naissance")] = "31/02/1990".into()
+            }
+            (Extract::Individus, k) if k == rule::IMPLAUSIBLE_DATE => {
+                // The usual placeholder of an unknown birth date.
+                fields[idx("date_naissance")] = "1900-01-01".into()
+            }
+            (Extract::Positionnements, k) if k == rule::IMPLAUSIBLE_DATE => {
+                // A typo for 2026.
+                fields[idx("date_positionnement")] = "15/02/1026 10:00:00".into()
+            }
+            (Extract::Evenements, k) if k == rule::IMPLAUSIBLE_DATE => {
+                fields[idx("date_evenement")] = "1026-03-02".into()
             }
             (Extract::Positionnements, k) if k == rule::FOREIGN_KEY => {
                 fields[idx("session_id")] = "S-INCONNUE".into();

@@ -2,14 +2,17 @@
 //! and hands every record to a sink with its physical line number.
 //!
 //! What always holds: every data record of a file reaches the sink exactly
-//! once, either as a row of text fields in schema order or as a structural
-//! rejection (field count, encoding). Only a file that cannot be read at all
-//! is an error.
+//! once, numbered by the physical line it starts on (header = line 1), either
+//! as a row of text fields in schema order or as a structural rejection
+//! (unclosed quote, no value, field count, encoding). Blank lines are not
+//! records. Only a file that cannot be read at all is an error: a missing or
+//! unknown header column, line ends other than LF or CRLF (`records`), or
+//! bytes that contradict the declared encoding (`sniff`).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, AsArray};
@@ -17,6 +20,11 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::schema::{rule, Extract};
+
+mod records;
+mod sniff;
+
+use records::{Fields, Parsed, Records};
 
 /// The encoding declared for CSV extracts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -163,194 +171,211 @@ fn map_header(source: &Source, header: &[String]) -> Result<Vec<usize>> {
     Ok(columns.iter().map(|c| seen[c.name]).collect())
 }
 
-fn join_lossy(record: &csv::ByteRecord) -> String {
-    let parts: Vec<Cow<'_, str>> = record.iter().map(String::from_utf8_lossy).collect();
+/// Why a field cannot be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Undecodable {
+    /// A NUL byte: binary data, never text in a CSV extract.
+    Nul,
+    /// Not UTF-8, when UTF-8 is declared.
+    NotUtf8,
+}
+
+impl Undecodable {
+    /// The quarantine's wording.
+    fn detail(self) -> &'static str {
+        match self {
+            Undecodable::Nul => "octet NUL",
+            Undecodable::NotUtf8 => "octets non UTF-8",
+        }
+    }
+}
+
+/// Decodes one field in the declared encoding.
+fn decode(bytes: &[u8], encoding: Encoding) -> Result<Cow<'_, str>, Undecodable> {
+    if bytes.contains(&0) {
+        return Err(Undecodable::Nul);
+    }
+    match encoding {
+        Encoding::Utf8 => std::str::from_utf8(bytes)
+            .map(Cow::Borrowed)
+            .map_err(|_| Undecodable::NotUtf8),
+        Encoding::Windows1252 => Ok(encoding_rs::WINDOWS_1252
+            .decode_without_bom_handling(bytes)
+            .0),
+    }
+}
+
+/// Decodes bytes for the quarantine's `contenu`, replacing what cannot be.
+fn decode_lossy(bytes: &[u8], encoding: Encoding) -> Cow<'_, str> {
+    match encoding {
+        Encoding::Utf8 => String::from_utf8_lossy(bytes),
+        Encoding::Windows1252 => {
+            encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0
+        }
+    }
+}
+
+fn join_lossy(fields: Fields<'_>, encoding: Encoding) -> String {
+    let parts: Vec<Cow<'_, str>> = fields.map(|f| decode_lossy(f, encoding)).collect();
     parts.join(";")
 }
 
-/// Turns CRLF into LF on the fly. The `csv` crate reports the line of a
-/// record that follows a CRLF one line too early; with LF only, its line
-/// numbers are the physical ones. A lone CR is left as it is.
-struct CrlfToLf<R> {
-    inner: R,
-    buf: Vec<u8>,
-    pos: usize,
-    len: usize,
-    eof: bool,
+/// Opens a CSV extract past its byte-order mark, refusing it when its first
+/// bytes contradict the declared encoding.
+fn open_csv(source: &Source, encoding: Encoding) -> Result<BufReader<File>> {
+    let file = File::open(&source.path).map_err(Error::io(&source.path))?;
+    let mut input = BufReader::with_capacity(1 << 20, file);
+    let head = input.fill_buf().map_err(Error::io(&source.path))?;
+    let bom = sniff::check_first_bytes(head, encoding).map_err(|problem| Error::Unreadable {
+        file: source.path.clone(),
+        problem,
+    })?;
+    input.consume(bom);
+    Ok(input)
 }
 
-impl<R: Read> CrlfToLf<R> {
-    fn new(inner: R) -> Self {
-        CrlfToLf {
-            inner,
-            buf: vec![0; 1 << 16],
-            pos: 0,
-            len: 0,
-            eof: false,
+/// Reads the header (the first record that is not blank) as column names.
+fn read_header<R: std::io::BufRead>(
+    source: &Source,
+    encoding: Encoding,
+    records: &mut Records<'_, R>,
+) -> Result<Vec<String>> {
+    let unreadable = |problem: &str| Error::Unreadable {
+        file: source.path.clone(),
+        problem: problem.to_string(),
+    };
+    let fields = match records.next_record()? {
+        None => return Err(unreadable("the file is empty (no header row)")),
+        Some(Parsed::Unclosed { .. }) => {
+            return Err(unreadable(
+                "the header opens a double quote that is never closed",
+            ))
         }
-    }
-}
-
-impl<R: Read> Read for CrlfToLf<R> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if out.is_empty() {
-            return Ok(0);
-        }
-        loop {
-            let mut written = 0;
-            while written < out.len() && self.pos < self.len {
-                let b = self.buf[self.pos];
-                if b == b'\r' {
-                    if self.pos + 1 < self.len {
-                        if self.buf[self.pos + 1] == b'\n' {
-                            self.pos += 1;
-                            continue;
-                        }
-                    } else if !self.eof {
-                        break; // a CR ends the chunk: look at the next byte first
-                    }
-                }
-                out[written] = b;
-                written += 1;
-                self.pos += 1;
-            }
-            if written > 0 {
-                return Ok(written);
-            }
-            if self.eof && self.pos >= self.len {
-                return Ok(0);
-            }
-            let remaining = self.len - self.pos;
-            self.buf.copy_within(self.pos..self.len, 0);
-            self.pos = 0;
-            self.len = remaining;
-            let n = self.inner.read(&mut self.buf[remaining..])?;
-            if n == 0 {
-                self.eof = true;
-            }
-            self.len += n;
-        }
-    }
+        Some(Parsed::Record { fields, .. }) => fields,
+    };
+    fields
+        .map(|field| match decode(field, encoding) {
+            Ok(name) => Ok(name.trim().to_string()),
+            Err(Undecodable::Nul) => Err(unreadable(
+                "the header holds NUL bytes: this is not a CSV text file (a spreadsheet or binary file?)",
+            )),
+            Err(Undecodable::NotUtf8) => Err(unreadable(
+                "the header is not valid UTF-8 (declared encoding); use --encoding windows-1252 if the file comes from Excel",
+            )),
+        })
+        .collect()
 }
 
 /// Reads a CSV extract (`;`, header, UTF-8 with or without BOM or
-/// Windows-1252, CRLF or LF) and feeds every record to `sink`.
-/// Returns the number of data records read.
+/// Windows-1252, CRLF or LF) and feeds every record to `sink`, numbered by
+/// its physical line. Returns the number of data records read (blank lines
+/// are not records).
 pub fn read_csv(
     source: &Source,
     encoding: Encoding,
     mut sink: impl FnMut(Record<'_>) -> Result<()>,
 ) -> Result<u64> {
-    let file = File::open(&source.path).map_err(Error::io(&source.path))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(b';')
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(1 << 20)
-        .from_reader(CrlfToLf::new(file));
-    let unreadable = |problem: String| Error::Unreadable {
-        file: source.path.clone(),
-        problem,
-    };
-    let mut record = csv::ByteRecord::new();
-    let has_header = reader
-        .read_byte_record(&mut record)
-        .map_err(|e| unreadable(format!("cannot read the header: {e}")))?;
-    if !has_header {
-        return Err(unreadable("the file is empty (no header row)".into()));
-    }
-    let mut header = Vec::with_capacity(record.len());
-    for (i, field) in record.iter().enumerate() {
-        let field = if i == 0 {
-            match field.strip_prefix(b"\xEF\xBB\xBF") {
-                Some(rest) if encoding == Encoding::Windows1252 => {
-                    let _ = rest;
-                    return Err(unreadable(
-                        "starts with a UTF-8 byte-order mark but windows-1252 was declared".into(),
-                    ));
-                }
-                Some(rest) => rest,
-                None => field,
-            }
-        } else {
-            field
-        };
-        let name = match encoding {
-            Encoding::Utf8 => std::str::from_utf8(field)
-                .map_err(|_| unreadable("the header is not valid UTF-8 (declared encoding); use --encoding windows-1252 if the file comes from Excel".into()))?
-                .to_string(),
-            Encoding::Windows1252 => encoding_rs::WINDOWS_1252.decode_without_bom_handling(field).0.into_owned(),
-        };
-        header.push(name.trim().to_string());
-    }
+    let input = open_csv(source, encoding)?;
+    let mut records = Records::new(input, &source.path);
+    let header = read_header(source, encoding, &mut records)?;
     let map = map_header(source, &header)?;
+    let width = header.len();
+    records.set_width(width);
     let key_index = source
         .extract
         .column_index(source.extract.key())
         .map(|i| map[i]);
-    let width = header.len();
+    let mut utf8_evidence = sniff::Utf8InCp1252::default();
     let mut read = 0u64;
-    loop {
-        let more = reader.read_byte_record(&mut record).map_err(|e| {
-            unreadable(format!(
-                "unreadable CSV after line {}: {e}",
-                record.position().map_or(0, |p| p.line())
-            ))
-        })?;
-        if !more {
-            break;
-        }
+    while let Some(parsed) = records.next_record()? {
         read += 1;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = parsed.line();
+        let (fields, unclosed_line) = match parsed {
+            Parsed::Record { fields, .. } => (fields, None),
+            Parsed::Unclosed { fields, raw, .. } => (fields, Some(raw)),
+        };
+        if encoding == Encoding::Windows1252 {
+            for field in fields.clone() {
+                utf8_evidence.observe(line, field);
+            }
+        }
         let key = || {
             key_index
-                .and_then(|i| record.get(i))
-                .map(|b| String::from_utf8_lossy(b).trim().to_string())
+                .and_then(|i| fields.clone().nth(i))
+                .map(|b| decode_lossy(b, encoding).trim().to_string())
         };
-        if record.len() != width {
-            sink(Record::Rejected {
-                line,
-                rule: rule::FIELD_COUNT,
-                detail: format!("{} champs au lieu de {width}", record.len()),
-                content: join_lossy(&record),
-                key: key(),
-            })?;
+        let reject = |rule, detail, content| Record::Rejected {
+            line,
+            rule,
+            detail,
+            content,
+            key: key(),
+        };
+        if let Some(raw) = unclosed_line {
+            sink(reject(
+                rule::UNCLOSED_QUOTE,
+                "un guillemet ouvre un champ qui ne se referme pas en un enregistrement bien formé : \
+                 la ligne est lue seule et la lecture reprend à la ligne suivante"
+                    .into(),
+                decode_lossy(raw, encoding).into_owned(),
+            ))?;
             continue;
         }
-        let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(width);
-        let mut bad_column = None;
-        for &file_index in &map {
-            let bytes = &record[file_index];
-            let text = match encoding {
-                Encoding::Utf8 => match std::str::from_utf8(bytes) {
-                    Ok(s) => Cow::Borrowed(s),
-                    Err(_) => {
-                        bad_column = Some(file_index);
-                        break;
-                    }
-                },
-                Encoding::Windows1252 => {
-                    encoding_rs::WINDOWS_1252
-                        .decode_without_bom_handling(bytes)
-                        .0
-                }
-            };
-            fields.push(text);
+        if fields
+            .clone()
+            .all(|f| f.iter().all(u8::is_ascii_whitespace))
+        {
+            sink(reject(
+                rule::NO_VALUE,
+                "ligne faite de séparateurs seuls, sans aucune valeur".into(),
+                join_lossy(fields.clone(), encoding),
+            ))?;
+            continue;
         }
-        if let Some(i) = bad_column {
-            sink(Record::Rejected {
-                line,
-                rule: rule::UTF8,
-                detail: format!("octets non UTF-8 dans la colonne {}", header[i]),
-                content: join_lossy(&record),
-                key: key(),
-            })?;
+        if fields.len() != width {
+            sink(reject(
+                rule::FIELD_COUNT,
+                format!("{} champs au lieu de {width}", fields.len()),
+                join_lossy(fields.clone(), encoding),
+            ))?;
+            continue;
+        }
+        let raw: Vec<&[u8]> = fields.clone().collect();
+        let mut decoded: Vec<Cow<'_, str>> = Vec::with_capacity(width);
+        let mut bad = None;
+        for &file_index in &map {
+            match decode(raw[file_index], encoding) {
+                Ok(text) => decoded.push(text),
+                Err(problem) => {
+                    bad = Some(format!(
+                        "{} dans la colonne {}",
+                        problem.detail(),
+                        header[file_index]
+                    ));
+                    break;
+                }
+            }
+        }
+        if let Some(detail) = bad {
+            sink(reject(
+                rule::UTF8,
+                detail,
+                join_lossy(fields.clone(), encoding),
+            ))?;
             continue;
         }
         sink(Record::Row {
             line,
-            fields: &fields,
+            fields: &decoded,
         })?;
+    }
+    if let Some(problem) = utf8_evidence.verdict() {
+        return Err(Error::Unreadable {
+            file: source.path.clone(),
+            problem,
+        });
     }
     Ok(read)
 }
@@ -477,25 +502,110 @@ pub fn csv_dir_to_text_parquet(csv_dir: &Path, out: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    const EVENTS: &str = include_str!("../tests/fixtures/parcours/evenements.csv");
+
+    /// What `read_csv` makes of `bytes` as `evenements.csv`: the rows read
+    /// and (line, rule) of each record, `None` for an accepted row.
+    type Seen = (u64, Vec<(u64, Option<&'static str>)>);
+
+    fn read_bytes(dir: &Path, bytes: &[u8], encoding: Encoding) -> Result<Seen> {
+        let path = dir.join("evenements.csv");
+        std::fs::write(&path, bytes).unwrap();
+        let source = Source {
+            extract: Extract::Evenements,
+            path,
+            format: FileFormat::Csv,
+        };
+        let mut seen = Vec::new();
+        let read = read_csv(&source, encoding, |record| {
+            seen.push(match record {
+                Record::Row { line, .. } => (line, None),
+                Record::Rejected { line, rule, .. } => (line, Some(rule)),
+            });
+            Ok(())
+        })?;
+        Ok((read, seen))
+    }
+
+    /// The physical lines (1-based) that are not blank.
+    fn non_blank_lines(bytes: &[u8]) -> Vec<u64> {
+        let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        body.split(|&b| b == b'\n')
+            .zip(1..)
+            .filter(|(line, _)| !line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')))
+            .map(|(_, n)| n)
+            .collect()
+    }
 
     #[test]
-    fn crlf_becomes_lf_across_chunk_boundaries() {
-        let input = b"a;b\r\nc;d\r\n\re\r".to_vec();
-        for chunk in 1..6 {
-            struct Chunked(Vec<u8>, usize, usize);
-            impl Read for Chunked {
-                fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-                    let n = self.1.min(out.len()).min(self.0.len() - self.2);
-                    out[..n].copy_from_slice(&self.0[self.2..self.2 + n]);
-                    self.2 += n;
-                    Ok(n)
+    fn bare_delimiters_and_nul_bytes_are_never_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let text =
+            format!("{EVENTS}\n;;;;;\n; ;;;;\nP1;ICO;ABS\0ENT;;2026-02-10;2026-02-10 10:00:00\n");
+        let (read, seen) = read_bytes(dir.path(), text.as_bytes(), Encoding::Utf8).unwrap();
+        assert_eq!(read, 21);
+        assert_eq!(
+            seen[18..],
+            [
+                (21, Some(rule::NO_VALUE)),
+                (22, Some(rule::NO_VALUE)),
+                (23, Some(rule::UTF8))
+            ]
+        );
+    }
+
+    /// Random damage (stray quotes, CR, NUL, line feeds, delimiters, cut
+    /// files, random bytes): no panic; the file is refused or every record
+    /// is counted once, in line order, on a physical line that is not
+    /// blank; without quotes, every non-blank line after the header is one
+    /// record.
+    #[test]
+    fn damaged_extracts_never_panic_and_every_line_is_accounted_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(15);
+        let (mut read_ok, mut unquoted_ok) = (0, 0);
+        for _ in 0..3000 {
+            let mut bytes = EVENTS.as_bytes().to_vec();
+            for _ in 0..rng.gen_range(1..5) {
+                let at = rng.gen_range(0..=bytes.len());
+                match rng.gen_range(0..8) {
+                    0 => bytes.insert(at, b'"'),
+                    1 => bytes.insert(at, b'\r'),
+                    2 => bytes.insert(at, 0),
+                    3 | 4 => bytes.insert(at, b'\n'),
+                    5 => bytes.insert(at, b';'),
+                    6 => bytes.truncate(at),
+                    _ => bytes.insert(at, rng.gen()),
                 }
             }
-            let mut r = CrlfToLf::new(Chunked(input.clone(), chunk, 0));
-            r.buf = vec![0; 2];
-            let mut got = Vec::new();
-            r.read_to_end(&mut got).unwrap();
-            assert_eq!(got, b"a;b\nc;d\n\re\r", "chunk {chunk}");
+            let encoding = if rng.gen_bool(0.5) {
+                Encoding::Utf8
+            } else {
+                Encoding::Windows1252
+            };
+            let Ok((read, seen)) = read_bytes(dir.path(), &bytes, encoding) else {
+                continue;
+            };
+            read_ok += 1;
+            assert_eq!(read as usize, seen.len());
+            let lines: Vec<u64> = seen.iter().map(|(line, _)| *line).collect();
+            let non_blank = non_blank_lines(&bytes);
+            assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
+            assert!(
+                lines.iter().all(|l| non_blank[1..].contains(l)),
+                "{lines:?}"
+            );
+            if !bytes.contains(&b'"') {
+                unquoted_ok += 1;
+                assert_eq!(lines, non_blank[1..], "{}", String::from_utf8_lossy(&bytes));
+            }
         }
+        assert!(
+            read_ok > 1000 && unquoted_ok > 500,
+            "{read_ok} {unquoted_ok}"
+        );
     }
 }

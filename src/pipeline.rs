@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::ingest::{self, Encoding, FileFormat};
 use crate::policy::Policy;
 use crate::progress::Progress;
+use crate::rules::{self, PlausibleDates};
 use crate::schema::Extract;
 use crate::stage::{Reconciliation, Stage, MOTIFS_DEFAUT};
 
@@ -36,6 +37,8 @@ pub struct RunConfig {
     pub recipients: Option<PathBuf>,
     /// A policy replacing the shipped Annex 1 policy.
     pub policy: Option<PathBuf>,
+    /// The first plausible day of a session, positioning or event.
+    pub earliest_activity: NaiveDate,
 }
 
 impl RunConfig {
@@ -52,7 +55,13 @@ impl RunConfig {
             keep_stage: false,
             recipients: None,
             policy: None,
+            earliest_activity: rules::EARLIEST_ACTIVITY,
         }
+    }
+
+    /// The window outside which a date is quarantined as implausible.
+    pub fn plausible_dates(&self) -> PlausibleDates {
+        PlausibleDates::for_cutoff(self.cutoff).with_earliest_activity(self.earliest_activity)
     }
 }
 
@@ -166,6 +175,13 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
             )));
         }
     }
+    if cfg.earliest_activity > cfg.cutoff {
+        return Err(Error::Config(format!(
+            "the earliest plausible date {} is after the cut-off {}",
+            cfg.earliest_activity, cfg.cutoff
+        )));
+    }
+    let dates = cfg.plausible_dates();
     let mut timings = BTreeMap::new();
     let clock = Instant::now();
     // Policy, recipients and keys are checked before anything is written.
@@ -199,7 +215,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
             octets: meta.len(),
             sha256: ingest::sha256_file(&source.path)?,
         });
-        read.insert(source.extract, stage.load(source, cfg.encoding)?);
+        read.insert(source.extract, stage.load(source, cfg.encoding, &dates)?);
     }
     timings.insert(
         "lecture_validation".to_string(),

@@ -1,7 +1,68 @@
 //! Pure field rules: parsing of the French export conventions and the key
 //! checks of identifiers (NIR, SIRET). Shared by `validate` and `generate`.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use std::ops::RangeInclusive;
+
+use chrono::{Months, NaiveDate, NaiveDateTime};
+
+/// The first plausible day of a session, positioning or event: OuiForm
+/// extracts hold nothing older. Overridable with `--earliest-date`.
+pub const EARLIEST_ACTIVITY: NaiveDate = NaiveDate::from_ymd_opt(2015, 1, 1).expect("valid date");
+
+/// How far after the cut-off a session, positioning or event may be dated
+/// (sessions are planned ahead; nothing is planned further).
+pub const ACTIVITY_HORIZON: Months = Months::new(12);
+
+/// Births on or before this day are implausible: 1900-01-01 itself is the
+/// usual placeholder of an unknown birth date.
+pub const BIRTHS_AFTER: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date");
+
+/// The plausible window of dates (SPEC §2), both ends included. A date
+/// outside it is a typo (`1026` for `2026`): its row is quarantined under
+/// `date_improbable`, so that it never turns into a thousand years of
+/// periods. Which columns each window applies to is said in `schema`
+/// (`Check::ActivityDate`, `Check::BirthDate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlausibleDates {
+    /// Sessions (their start), positionings and events.
+    pub activity: RangeInclusive<NaiveDate>,
+    /// Dates of birth.
+    pub births: RangeInclusive<NaiveDate>,
+}
+
+impl PlausibleDates {
+    /// The default window at a cut-off: activity from [`EARLIEST_ACTIVITY`]
+    /// to the cut-off plus [`ACTIVITY_HORIZON`]; births after
+    /// [`BIRTHS_AFTER`] and before the cut-off.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use ouistat::rules::PlausibleDates;
+    /// let cutoff = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
+    /// let window = PlausibleDates::for_cutoff(cutoff);
+    /// assert_eq!(window.activity.end(), &NaiveDate::from_ymd_opt(2027, 10, 31).unwrap());
+    /// assert!(!window.activity.contains(&NaiveDate::from_ymd_opt(1026, 2, 15).unwrap()));
+    /// ```
+    pub fn for_cutoff(cutoff: NaiveDate) -> Self {
+        let day_after = |d: NaiveDate| d.succ_opt().unwrap_or(d);
+        let day_before = |d: NaiveDate| d.pred_opt().unwrap_or(d);
+        PlausibleDates {
+            activity: EARLIEST_ACTIVITY
+                ..=cutoff
+                    .checked_add_months(ACTIVITY_HORIZON)
+                    .unwrap_or(NaiveDate::MAX),
+            births: day_after(BIRTHS_AFTER)..=day_before(cutoff),
+        }
+    }
+
+    /// The same window with another first day of activity.
+    pub fn with_earliest_activity(self, first: NaiveDate) -> Self {
+        PlausibleDates {
+            activity: first..=*self.activity.end(),
+            ..self
+        }
+    }
+}
 
 /// Days from 1970-01-01 to a date (Arrow's Date32).
 pub fn days_since_epoch(d: NaiveDate) -> i32 {
@@ -193,6 +254,19 @@ mod tests {
         // La Poste: digit sum multiple of 5.
         assert!(is_siret("35600000000001"));
         assert!(!is_siret("35600000000002"));
+    }
+
+    #[test]
+    fn the_default_date_window_follows_the_cutoff() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let w = PlausibleDates::for_cutoff(d(2026, 10, 31));
+        assert_eq!(w.activity, d(2015, 1, 1)..=d(2027, 10, 31));
+        assert_eq!(w.births, d(1900, 1, 2)..=d(2026, 10, 30));
+        let w = w.with_earliest_activity(d(2012, 9, 1));
+        assert_eq!(w.activity, d(2012, 9, 1)..=d(2027, 10, 31));
+        // The end of February of a leap year.
+        let w = PlausibleDates::for_cutoff(d(2028, 2, 29));
+        assert_eq!(*w.activity.end(), d(2029, 2, 28));
     }
 
     #[test]

@@ -34,6 +34,11 @@ pub enum Check {
     ZoneEmploi,
     /// Integer > 0.
     Positive,
+    /// A date (or the day of a timestamp) of the activity: within
+    /// `PlausibleDates::activity`.
+    ActivityDate,
+    /// A date of birth: within `PlausibleDates::births`.
+    BirthDate,
 }
 
 /// One column of an extract.
@@ -147,7 +152,9 @@ pub const SESSIONS: &[Column] = &[
     chk("departement", Text, false, Check::Departement),
     chk("region", Text, false, Check::Region),
     chk("zone_emploi", Text, false, Check::ZoneEmploi),
-    req("date_debut", Date),
+    chk("date_debut", Date, true, Check::ActivityDate),
+    // Not windowed: a long course may end more than a year after the
+    // cut-off; date_fin >= date_debut bounds it below, and no indicator uses it.
     req("date_fin", Date),
     chk("duree_heures", Int, true, Check::Positive),
     chk("places_conventionnees", Int, true, Check::Positive),
@@ -163,7 +170,7 @@ pub const INDIVIDUS: &[Column] = &[
     req("nom_naissance", Text),
     col("nom_usage", Text),
     req("prenom", Text),
-    req("date_naissance", Date),
+    chk("date_naissance", Date, true, Check::BirthDate),
     rec("lieu_naissance_commune"),
     rec("lieu_naissance_pays"),
     rec("nationalite"),
@@ -191,7 +198,7 @@ pub const POSITIONNEMENTS: &[Column] = &[
     col("prescripteur_nom", Text),
     col("prescripteur_email", Text),
     col("hors_spe", Bool),
-    req("date_positionnement", Timestamp),
+    chk("date_positionnement", Timestamp, true, Check::ActivityDate),
     col("projet_valide_cep", Bool),
     col("freins_identifies", Bool),
     col("projet_professionnel", Text),
@@ -203,8 +210,8 @@ pub const EVENEMENTS: &[Column] = &[
     req("type", Enum(TYPES_EVENEMENT)),
     col("statut", Enum(STATUTS)),
     col("motif_code", Text),
-    req("date_evenement", Date),
-    req("enregistre_le", Timestamp),
+    chk("date_evenement", Date, true, Check::ActivityDate),
+    chk("enregistre_le", Timestamp, true, Check::ActivityDate),
 ];
 
 /// One of the four extracts.
@@ -261,6 +268,11 @@ impl Extract {
 /// The names of the quarantine rules (column `regle`).
 pub mod rule {
     pub const FIELD_COUNT: &str = "nombre_champs";
+    /// A double quote that opens a field and never closes it (the line is
+    /// read alone and reading resumes on the next one).
+    pub const UNCLOSED_QUOTE: &str = "guillemet_non_ferme";
+    /// A row of bare delimiters (`;;;;;`), as spreadsheets leave behind.
+    pub const NO_VALUE: &str = "ligne_sans_valeur";
     pub const UTF8: &str = "encodage_invalide";
     pub const TYPE: &str = "type_invalide";
     pub const ENUM: &str = "valeur_inconnue";
@@ -270,6 +282,8 @@ pub mod rule {
     pub const SIRET: &str = "siret_invalide";
     pub const RANGE: &str = "hors_bornes";
     pub const DATE_ORDER: &str = "dates_incoherentes";
+    /// A date outside the plausible window (`rules::PlausibleDates`).
+    pub const IMPLAUSIBLE_DATE: &str = "date_improbable";
     pub const STATUS: &str = "statut_incoherent";
     pub const DUPLICATE: &str = "doublon";
     pub const FOREIGN_KEY: &str = "cle_etrangere_absente";

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::ingest::{self, Encoding, FileFormat, Record, Source};
 use crate::progress::Progress;
 use crate::queries;
+use crate::rules::PlausibleDates;
 use crate::schema::Extract;
 use crate::validate::{self, Rejected, Validator};
 
@@ -192,10 +193,11 @@ impl Stage {
         Ok(())
     }
 
-    /// Reads, validates and appends one extract; returns the rows read.
-    pub fn load(&self, source: &Source, encoding: Encoding) -> Result<u64> {
+    /// Reads, validates and appends one extract, its dates checked against
+    /// the plausible window `dates`; returns the rows read.
+    pub fn load(&self, source: &Source, encoding: Encoding, dates: &PlausibleDates) -> Result<u64> {
         let table = format!("raw_{}", source.extract.name());
-        let mut validator = Validator::new(source.extract);
+        let mut validator = Validator::new(source.extract, dates.clone());
         let mut rejected: Vec<Rejected> = Vec::new();
         let mut appender = self.conn.appender(&table)?;
         let mut q_appender = self.conn.appender("quarantaine")?;

@@ -18,7 +18,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
 use crate::error::Result;
-use crate::rules;
+use crate::rules::{self, PlausibleDates};
 use crate::schema::{rule, Check, Column, Extract, Kind};
 
 /// Rows per batch handed to the stage.
@@ -120,11 +120,12 @@ pub struct Validator {
     builders: Vec<Builder>,
     rows: usize,
     key_index: usize,
+    dates: PlausibleDates,
 }
 
 type Failure = (&'static str, String);
 
-fn parse<'a>(col: &Column, raw: &'a str) -> Result<Value<'a>, Failure> {
+fn parse<'a>(col: &Column, raw: &'a str, dates: &PlausibleDates) -> Result<Value<'a>, Failure> {
     let v = raw.trim();
     if v.is_empty() {
         if col.required {
@@ -138,6 +139,8 @@ fn parse<'a>(col: &Column, raw: &'a str) -> Result<Value<'a>, Failure> {
             format!("{} : « {v} » n'est pas {what}", col.name),
         )
     };
+    // The day of a date or timestamp, for the plausible window.
+    let mut day = None;
     let value = match col.kind {
         Kind::Text => Value::Text(v),
         Kind::Enum(allowed) => {
@@ -150,19 +153,39 @@ fn parse<'a>(col: &Column, raw: &'a str) -> Result<Value<'a>, Failure> {
             Value::Text(v)
         }
         Kind::Int => Value::Int(v.parse().map_err(|_| bad_type("un entier"))?),
-        Kind::Date => Value::Date(rules::days_since_epoch(
-            rules::parse_date(v).ok_or_else(|| bad_type("une date AAAA-MM-JJ ou JJ/MM/AAAA"))?,
-        )),
-        Kind::Timestamp => Value::Timestamp(
-            rules::parse_timestamp(v)
-                .ok_or_else(|| {
-                    bad_type("un horodatage AAAA-MM-JJ HH:MM:SS ou JJ/MM/AAAA HH:MM:SS")
-                })?
-                .and_utc()
-                .timestamp_micros(),
-        ),
+        Kind::Date => {
+            let d = rules::parse_date(v)
+                .ok_or_else(|| bad_type("une date AAAA-MM-JJ ou JJ/MM/AAAA"))?;
+            day = Some(d);
+            Value::Date(rules::days_since_epoch(d))
+        }
+        Kind::Timestamp => {
+            let t = rules::parse_timestamp(v).ok_or_else(|| {
+                bad_type("un horodatage AAAA-MM-JJ HH:MM:SS ou JJ/MM/AAAA HH:MM:SS")
+            })?;
+            day = Some(t.date());
+            Value::Timestamp(t.and_utc().timestamp_micros())
+        }
         Kind::Bool => Value::Bool(rules::parse_bool(v).ok_or_else(|| bad_type("un booléen O/N"))?),
     };
+    let window = match col.check {
+        Check::ActivityDate => Some(&dates.activity),
+        Check::BirthDate => Some(&dates.births),
+        _ => None,
+    };
+    if let (Some(window), Some(day)) = (window, day) {
+        if !window.contains(&day) {
+            return Err((
+                rule::IMPLAUSIBLE_DATE,
+                format!(
+                    "{} : « {v} » hors de la fenêtre plausible, du {} au {}",
+                    col.name,
+                    window.start().format("%d/%m/%Y"),
+                    window.end().format("%d/%m/%Y")
+                ),
+            ));
+        }
+    }
     let format_err = |what: &str| {
         (
             rule::FORMAT,
@@ -212,7 +235,9 @@ fn parse<'a>(col: &Column, raw: &'a str) -> Result<Value<'a>, Failure> {
 }
 
 impl Validator {
-    pub fn new(extract: Extract) -> Self {
+    /// A validator for the rows of `extract`, with dates checked against
+    /// the plausible window `dates`.
+    pub fn new(extract: Extract, dates: PlausibleDates) -> Self {
         Validator {
             extract,
             schema: staged_schema(extract),
@@ -224,6 +249,7 @@ impl Validator {
                 .collect(),
             rows: 0,
             key_index: extract.column_index(extract.key()).unwrap_or(0),
+            dates,
         }
     }
 
@@ -234,7 +260,7 @@ impl Validator {
         let mut values = Vec::with_capacity(columns.len());
         let mut failure = None;
         for (col, raw) in columns.iter().zip(fields) {
-            match parse(col, raw) {
+            match parse(col, raw, &self.dates) {
                 Ok(v) => values.push(v),
                 Err(f) => {
                     failure = Some(f);
@@ -342,9 +368,155 @@ mod tests {
         fields.iter().map(|s| Cow::Owned(s.to_string())).collect()
     }
 
+    /// The default window at the cut-off of the cases, 2026-10-31.
+    fn dates() -> PlausibleDates {
+        PlausibleDates::for_cutoff(chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap())
+    }
+
+    /// The rule a row of `extract` breaks once `column` is set to `value`
+    /// in an otherwise valid row (`None`: accepted).
+    fn rule_with(
+        extract: Extract,
+        valid: &[&str],
+        column: &str,
+        value: &str,
+    ) -> Option<&'static str> {
+        let mut fields = valid.to_vec();
+        fields[extract.column_index(column).unwrap()] = value;
+        Validator::new(extract, dates())
+            .push(2, &row(&fields))
+            .map(|r| r.rule)
+    }
+
+    #[test]
+    fn dates_outside_the_plausible_window_have_their_own_rule() {
+        let event = [
+            "P1",
+            "ICO",
+            "ABSENT",
+            "",
+            "2026-03-01",
+            "2026-03-01 10:00:00",
+        ];
+        let positioning = [
+            "P1",
+            "I1",
+            "S1",
+            "PE",
+            "",
+            "",
+            "",
+            "N",
+            "2026-02-15 10:00:00",
+            "",
+            "",
+            "",
+            "",
+        ];
+        let implausible = Some(rule::IMPLAUSIBLE_DATE);
+        let positioned_at = |value| {
+            rule_with(
+                Extract::Positionnements,
+                &positioning,
+                "date_positionnement",
+                value,
+            )
+        };
+        // A typo for 2026.
+        assert_eq!(positioned_at("15/02/1026 10:00:00"), implausible);
+        assert_eq!(positioned_at("2015-01-01 00:00:00"), None);
+        assert_eq!(positioned_at("2014-12-31 23:59:59"), implausible);
+        let event_with = |column, value| rule_with(Extract::Evenements, &event, column, value);
+        assert_eq!(event_with("date_evenement", "2014-12-31"), implausible);
+        assert_eq!(event_with("enregistre_le", "2027-10-31 23:59:59"), None);
+        assert_eq!(
+            event_with("enregistre_le", "2027-11-01 00:00:00"),
+            implausible
+        );
+        // Wrong type first: an impossible date is not a date at all.
+        assert_eq!(event_with("date_evenement", "1026-02-30"), Some(rule::TYPE));
+    }
+
+    #[test]
+    fn births_must_fall_after_1900_and_before_the_cutoff() {
+        let person = [
+            "I1",
+            "",
+            "",
+            "",
+            "",
+            "M",
+            "Alpha",
+            "",
+            "Jean",
+            "2000-06-15",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "NV4",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ];
+        for (value, expected) in [
+            ("1900-01-01", Some(rule::IMPLAUSIBLE_DATE)),
+            ("02/01/1900", None),
+            ("2026-10-30", None),
+            ("2026-10-31", Some(rule::IMPLAUSIBLE_DATE)),
+            ("2062-06-15", Some(rule::IMPLAUSIBLE_DATE)),
+        ] {
+            assert_eq!(
+                rule_with(Extract::Individus, &person, "date_naissance", value),
+                expected,
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_session_is_dated_by_its_start() {
+        let session = [
+            "S1",
+            "Cuisinier",
+            "",
+            "AFC",
+            "4",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "2026-03-01",
+            "2026-06-01",
+            "400",
+            "12",
+        ];
+        let rule = |column, value| rule_with(Extract::Sessions, &session, column, value);
+        assert_eq!(
+            rule("date_debut", "2030-01-01"),
+            Some(rule::IMPLAUSIBLE_DATE)
+        );
+        assert_eq!(
+            rule("date_debut", "1026-03-01"),
+            Some(rule::IMPLAUSIBLE_DATE)
+        );
+        // A long course may end years after the cut-off.
+        assert_eq!(rule("date_fin", "2029-06-01"), None);
+    }
+
     #[test]
     fn event_rules() {
-        let mut v = Validator::new(Extract::Evenements);
+        let mut v = Validator::new(Extract::Evenements, dates());
         let ok = row(&[
             "P1",
             "ICO",
@@ -439,7 +611,7 @@ mod tests {
             "400",
             "12",
         ];
-        let mut v = Validator::new(Extract::Sessions);
+        let mut v = Validator::new(Extract::Sessions, dates());
         assert!(v.push(2, &row(&good)).is_none());
         let mut check = |i: usize, value: &str, expected: &str| {
             let mut f = good;

@@ -551,6 +551,7 @@ fn injected_defects_are_quarantined_exactly() {
         "nir_invalide",
         "hors_bornes",
         "dates_incoherentes",
+        "date_improbable",
         "statut_incoherent",
         "doublon",
         "cle_etrangere_absente",
@@ -1644,4 +1645,349 @@ fn a_low_threshold_or_a_bad_plan_is_refused_before_anything_is_written() {
         "{err}"
     );
     assert!(!run.path("sortie/livraisons").exists());
+}
+
+// ---------------------------------------------------------------------------
+// Faults from real exports (tests/fixtures/cases, issue 15): physical line
+// numbers, encoding evidence, runaway quotes, implausible dates.
+
+const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cases");
+
+/// A run of one case of `tests/fixtures/cases` at the cases' cut-off.
+fn case_run(name: &str, extra: &[&str]) -> Run {
+    let mut args = run_args("2026-10-31");
+    args.extend(extra.iter().map(|a| a.to_string()));
+    Run::new().extracts(&format!("{CASES}/{name}")).args(args)
+}
+
+fn run_json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(run.path("sortie/run.json")).unwrap()).unwrap()
+}
+
+/// (read, accepted, quarantined) of one extract in `run.json`.
+fn reconciliation(run: &Run, extract: &str) -> (u64, u64, u64) {
+    let r = &run_json(run)["reconciliation"][extract];
+    let count = |k: &str| {
+        r[k].as_u64()
+            .unwrap_or_else(|| panic!("{extract}.{k}: {r}"))
+    };
+    (count("lues"), count("acceptees"), count("quarantaine"))
+}
+
+/// The quarantine of one extract as (ligne, regle, contenu), in line order.
+fn quarantine(run: &Run, extract: &str) -> Vec<(u64, String, String)> {
+    let mut q: Vec<_> = rows(&run.path(&format!("sortie/quarantaine/{extract}.parquet")))
+        .into_iter()
+        .map(|r| {
+            (
+                r["ligne"].parse().unwrap(),
+                r["regle"].clone(),
+                r["contenu"].clone(),
+            )
+        })
+        .collect();
+    q.sort();
+    q
+}
+
+/// (ligne, regle) of the quarantine of one extract.
+fn quarantined_lines(run: &Run, extract: &str) -> Vec<(u64, String)> {
+    quarantine(run, extract)
+        .into_iter()
+        .map(|(l, r, _)| (l, r))
+        .collect()
+}
+
+fn rewrite(run: &Run, file: &str, edit: impl FnOnce(String) -> String) {
+    let path = run.path(&format!("extraits/{file}"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, edit(text)).unwrap();
+}
+
+fn rewrite_bytes(run: &Run, file: &str, edit: impl FnOnce(Vec<u8>) -> Vec<u8>) {
+    let path = run.path(&format!("extraits/{file}"));
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, edit(bytes)).unwrap();
+}
+
+/// Three blank lines before a typo: the typo keeps its own physical line.
+#[test]
+fn case_30_blank_lines_midfile() {
+    let run = case_run("30-blank-lines-midfile", &[]);
+    run.succeeds();
+    assert_eq!(
+        quarantined_lines(&run, "evenements"),
+        [(14, "valeur_inconnue".to_string())]
+    );
+    assert_eq!(reconciliation(&run, "evenements"), (18, 17, 1));
+}
+
+/// Trailing blank lines (LF and CRLF) are not rows; a row of bare
+/// delimiters is quarantined at its own line; the indicators are those of
+/// the clean fixture.
+#[test]
+fn case_21_trailing_empty_lines() {
+    let run = case_run("21-trailing-empty-lines", &[]);
+    run.succeeds();
+    assert_eq!(
+        quarantined_lines(&run, "evenements"),
+        [(21, "ligne_sans_valeur".to_string())]
+    );
+    assert_eq!(reconciliation(&run, "evenements"), (19, 18, 1));
+    assert_eq!(reconciliation(&run, "individus"), (4, 4, 0));
+    let base = Run::new().extracts(FIXTURE).args(run_args("2026-10-31"));
+    base.succeeds();
+    for table in [
+        "entonnoir",
+        "delais",
+        "pic",
+        "abandons",
+        "sessions_remplissage",
+    ] {
+        let path = format!("sortie/indicateurs/{table}.parquet");
+        assert_eq!(rows(&base.path(&path)), rows(&run.path(&path)), "{table}");
+    }
+}
+
+/// A UTF-8 file with a BOM run as Windows-1252 stops the run, naming it,
+/// before anything is delivered.
+#[test]
+fn case_27_bom_declared_cp1252() {
+    let run = case_run(
+        "27-bom-declared-cp1252",
+        &[
+            "--encoding",
+            "windows-1252",
+            "--recipients",
+            "{tmp}/extraits/destinataires.toml",
+        ],
+    );
+    let (code, err) = run.fails();
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("individus.csv") && err.contains("UTF-8 byte-order mark"),
+        "{err}"
+    );
+    assert!(!run.path("sortie/livraisons").exists());
+}
+
+/// An unbalanced quote in an unquoted export: the bad row is quarantined at
+/// its line and the four rows after it are read again, not swallowed.
+#[test]
+fn case_11_stray_quote_midfile() {
+    let run = case_run("11-stray-quote-midfile", &[]);
+    run.succeeds();
+    let q = quarantine(&run, "positionnements");
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!((q[0].0, q[0].1.as_str()), (4, "guillemet_non_ferme"));
+    assert!(q[0].2.ends_with(";\"cariste CACES 1;"), "{q:?}");
+    assert_eq!(reconciliation(&run, "positionnements"), (7, 6, 1));
+    // P3's events go with it, and only they.
+    for (line, rule, content) in quarantine(&run, "evenements") {
+        assert_eq!(rule, "parent_en_quarantaine", "line {line}");
+        assert!(content.starts_with("P3;"), "line {line}: {content}");
+    }
+}
+
+/// The same kind as case 30 under other line-end layouts: CRLF, blank lines
+/// with spaces, and a multi-line quoted field before the bad row.
+#[test]
+fn quarantined_rows_keep_their_physical_line_after_multiline_fields_and_crlf() {
+    let run = Run::new().extracts(FIXTURE);
+    rewrite(&run, "positionnements.csv", |text| {
+        text.replacen(
+            "N;N;;\nP4;",
+            "N;N;\"cariste\nCACES 1;3\n\nsans permis\";\n  \nP4;",
+            1,
+        )
+        .replace("P5;I4;S2;PE;", "P5;I4;S2;APEC;")
+        .replace('\n', "\r\n")
+    });
+    let run = run.args(run_args("2026-10-31"));
+    run.succeeds();
+    // P3 spans lines 4-7 and a blank line follows: P5 is on line 10.
+    assert_eq!(
+        quarantined_lines(&run, "positionnements"),
+        [(10, "valeur_inconnue".to_string())]
+    );
+    assert_eq!(reconciliation(&run, "positionnements"), (7, 6, 1));
+}
+
+/// The same kind as case 11: two stray quotes in the same column would
+/// close each other into a record of the right width; neither swallows
+/// the rows between them.
+#[test]
+fn stray_quotes_that_close_each_other_swallow_no_row() {
+    let run = Run::new().extracts(FIXTURE);
+    rewrite(&run, "positionnements.csv", |text| {
+        text.replace(
+            "P3;I2;S2;ML;ML59001;Conseiller Trois;trois@ml.fr;N;2026-03-20 10:00:00;N;N;;",
+            "P3;I2;S2;ML;ML59001;Conseiller Trois;trois@ml.fr;N;2026-03-20 10:00:00;N;N;\"cariste;",
+        )
+        .replace(
+            "P6;I1;S2;PE;PE59001;Conseiller Un;un@pe.fr;N;2026-07-01 08:00:00;N;N;;",
+            "P6;I1;S2;PE;PE59001;Conseiller Un;un@pe.fr;N;2026-07-01 08:00:00;N;N;soudeur\";",
+        )
+    });
+    let run = run.args(run_args("2026-10-31"));
+    run.succeeds();
+    // P6's lone closing quote is a literal character of an unquoted field.
+    assert_eq!(
+        quarantined_lines(&run, "positionnements"),
+        [(4, "guillemet_non_ferme".to_string())]
+    );
+    assert_eq!(reconciliation(&run, "positionnements"), (7, 6, 1));
+}
+
+/// Lone and doubled carriage returns would shift the line numbers: the
+/// file is refused, naming it and the line.
+#[test]
+fn line_ends_other_than_lf_or_crlf_stop_the_run_naming_the_file() {
+    for (ends, line) in [("\r\r\n", "line 1"), ("\r", "line 1")] {
+        let run = Run::new().extracts(FIXTURE);
+        rewrite(&run, "evenements.csv", |text| text.replace('\n', ends));
+        let (code, err) = run.args(run_args("2026-10-31")).fails();
+        assert_eq!(code, 3, "{err}");
+        assert!(
+            err.contains("evenements.csv") && err.contains(line),
+            "{err}"
+        );
+    }
+    // One stray CR inside a row.
+    let run = Run::new().extracts(FIXTURE);
+    rewrite(&run, "evenements.csv", |text| {
+        text.replacen("P2;ICO;REPORTE;", "P2;ICO;\rREPORTE;", 1)
+    });
+    let (code, err) = run.args(run_args("2026-10-31")).fails();
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("evenements.csv") && err.contains("line 5"),
+        "{err}"
+    );
+}
+
+/// The same kind as case 27: UTF-16 (with or without BOM, whatever the
+/// declared encoding) and UTF-8 without BOM declared as Windows-1252 stop
+/// the run naming the file, with advice that leads somewhere.
+#[test]
+fn encoding_evidence_contradicting_the_declared_encoding_stops_the_run() {
+    let utf16 = |text: String, bom: bool| {
+        let mut bytes = if bom { vec![0xFF, 0xFE] } else { Vec::new() };
+        bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        bytes
+    };
+    for (bom, encoding) in [(true, "utf-8"), (false, "utf-8"), (true, "windows-1252")] {
+        let run = Run::new().extracts(FIXTURE);
+        rewrite_bytes(&run, "individus.csv", |bytes| {
+            utf16(String::from_utf8(bytes).unwrap(), bom)
+        });
+        let (code, err) = run
+            .args(
+                run_args("2026-10-31")
+                    .into_iter()
+                    .chain(["--encoding".into(), encoding.into()]),
+            )
+            .fails();
+        assert_eq!(code, 3, "{err}");
+        assert!(
+            err.contains("individus.csv") && err.contains("UTF-16LE"),
+            "{err}"
+        );
+        assert!(!err.contains("--encoding windows-1252"), "{err}");
+    }
+    // A UTF-8 BOM on a file declared Windows-1252 (case 27 on another
+    // file; the others are Windows-1252).
+    let run = Run::new().extracts(FIXTURE);
+    for f in ["sessions.csv", "individus.csv", "evenements.csv"] {
+        rewrite_bytes(&run, f, |bytes| {
+            let text = String::from_utf8(bytes).unwrap();
+            encoding_rs::WINDOWS_1252.encode(&text).0.into_owned()
+        });
+    }
+    rewrite_bytes(&run, "positionnements.csv", |bytes| {
+        [b"\xEF\xBB\xBF".to_vec(), bytes].concat()
+    });
+    let (code, err) = run
+        .args(
+            run_args("2026-10-31")
+                .into_iter()
+                .chain(["--encoding".into(), "windows-1252".into()]),
+        )
+        .fails();
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("positionnements.csv") && err.contains("UTF-8 byte-order mark"),
+        "{err}"
+    );
+    // UTF-8 without BOM (the fixture: `française`) declared Windows-1252.
+    let run = Run::new().extracts(FIXTURE).args(
+        run_args("2026-10-31")
+            .into_iter()
+            .chain(["--encoding".into(), "windows-1252".into()]),
+    );
+    let (code, err) = run.fails();
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("individus.csv") && err.contains("is UTF-8"),
+        "{err}"
+    );
+}
+
+/// A typo in a year (1026 for 2026) is quarantined under its own rule and
+/// does not widen the periods; the window is configurable.
+#[test]
+fn implausible_dates_are_quarantined_and_do_not_widen_the_periods() {
+    let run = Run::new().extracts(FIXTURE);
+    rewrite(&run, "positionnements.csv", |text| {
+        text.replace("15/02/2026 14:00:00", "15/02/1026 14:00:00")
+    });
+    rewrite(&run, "individus.csv", |text| {
+        text.replace("1970-03-03", "1900-01-01")
+    });
+    rewrite(&run, "evenements.csv", |text| {
+        text.replace(
+            "P4;ABANDON;;AB03;2026-04-25;2026-04-25 10:00:00",
+            "P4;ABANDON;;AB03;2026-04-25;2207-04-25 10:00:00",
+        )
+    });
+    let run = run.args(run_args("2026-10-31"));
+    run.succeeds();
+    assert_eq!(
+        quarantined_lines(&run, "positionnements")
+            .into_iter()
+            .filter(|(_, rule)| rule == "date_improbable")
+            .collect::<Vec<_>>(),
+        [(3, "date_improbable".to_string())]
+    );
+    assert_eq!(
+        quarantined_lines(&run, "individus"),
+        [(4, "date_improbable".to_string())]
+    );
+    assert!(quarantined_lines(&run, "evenements").contains(&(14, "date_improbable".to_string())));
+    let periods = run_json(&run)["periodes"].clone();
+    assert_eq!(periods[0], "2026-T1", "{periods}");
+
+    // An older programme: an earlier first plausible day lets 2014 in.
+    let run = Run::new().extracts(FIXTURE);
+    rewrite(&run, "positionnements.csv", |text| {
+        text.replace("15/02/2026 14:00:00", "15/06/2014 14:00:00")
+    });
+    let run = run.args(run_args("2026-10-31"));
+    run.succeeds();
+    assert_eq!(
+        quarantined_lines(&run, "positionnements"),
+        [(3, "date_improbable".to_string())]
+    );
+    let run = Run {
+        dir: run.dir,
+        args: Vec::new(),
+    }
+    .args(
+        run_args("2026-10-31")
+            .into_iter()
+            .chain(["--earliest-date".into(), "2014-01-01".into()]),
+    );
+    run.succeeds();
+    assert!(quarantined_lines(&run, "positionnements").is_empty());
+    assert_eq!(run_json(&run)["periodes"][0], "2014-T2");
 }

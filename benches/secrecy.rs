@@ -144,7 +144,8 @@ fn measure(stage: &Stage, class: RecipientClass, region: Option<&str>) -> Protec
 /// The region's targets: no region-level count and no département ×
 /// four-month `ensemble` count hidden unless itself small (flag `A`).
 fn targets_region(p: &Protection) {
-    let (mut region_d, mut dept_d, mut periods) = (0, 0, std::collections::BTreeSet::new());
+    let (mut region_d, mut reason_d, mut dept_d) = (0, 0, 0);
+    let mut periods = std::collections::BTreeSet::new();
     for t in &p.tables {
         let b = t.batch();
         let text = |n: &str| b.column_by_name(n).expect("key").as_string::<i32>().clone();
@@ -163,7 +164,11 @@ fn targets_region(p: &Protection) {
                 if !flags.is_valid(i) || flags.value(i) != "D" {
                     continue;
                 }
-                if niveau.value(i) == "region" {
+                if motif.as_ref().is_some_and(|m| m.value(i) != "ensemble") {
+                    // A reason's split: when one reason is small, another
+                    // reason of the same total has to go with it.
+                    reason_d += 1;
+                } else if niveau.value(i) == "region" {
                     region_d += 1;
                     periods.insert(format!("{} nb_{count}", periode.value(i)));
                 } else if niveau.value(i) == "departement"
@@ -177,6 +182,7 @@ fn targets_region(p: &Protection) {
         }
     }
     println!("  target: no region-level count hidden as a complement (D): {region_d}");
+    println!("    (reasons of the abandon split hidden as a complement: {reason_d})");
     println!("  target: no département × four-month ensemble count hidden as D: {dept_d}");
     if !periods.is_empty() {
         println!("    where: {periods:?}");

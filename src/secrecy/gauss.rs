@@ -129,12 +129,6 @@ fn component(
     known: &[bool],
     rank: &[usize],
 ) -> Vec<(usize, Hidden)> {
-    let local: std::collections::HashMap<usize, u32> = cells
-        .iter()
-        .enumerate()
-        .map(|(l, &g)| (g, l as u32))
-        .collect();
-    let n = cells.len();
     // Pivots go to the cells published last: primaries never, known
     // cells (published first) least, then later and later candidates.
     let pref: Vec<u64> = cells
@@ -149,18 +143,9 @@ fn component(
             }
         })
         .collect();
-    let mut elim = Elimination {
-        rows: Vec::new(),
-        pivot_row: vec![NONE; n],
-        col_rows: vec![Vec::new(); n],
-        primary: cells.iter().map(|&g| primary[g]).collect(),
-        pref,
-    };
-    for row in rows {
-        let mut r: LocalRow = row.iter().map(|&(c, a)| (local[&c], a)).collect();
-        r.sort_unstable();
-        elim.add(r);
-    }
+    let is_primary = cells.iter().map(|&g| primary[g]).collect();
+    let (mut elim, _) = Elimination::over(cells, rows.iter().copied(), is_primary, pref);
+    let n = cells.len();
     let mut steps: Vec<u32> = (0..n as u32)
         .filter(|&l| !elim.primary[l as usize])
         .collect();
@@ -266,6 +251,35 @@ fn without(row: &[(u32, i64)], col: u32) -> LocalRow {
 }
 
 impl Elimination {
+    /// The relations `rows` over `cells` (global indices), reduced; and
+    /// each cell's local column.
+    fn over<'r>(
+        cells: &[usize],
+        rows: impl Iterator<Item = &'r Row>,
+        primary: Vec<bool>,
+        pref: Vec<u64>,
+    ) -> (Elimination, std::collections::HashMap<usize, u32>) {
+        let local: std::collections::HashMap<usize, u32> = cells
+            .iter()
+            .enumerate()
+            .map(|(l, &g)| (g, l as u32))
+            .collect();
+        let n = cells.len();
+        let mut elim = Elimination {
+            rows: Vec::new(),
+            pivot_row: vec![NONE; n],
+            col_rows: vec![Vec::new(); n],
+            primary,
+            pref,
+        };
+        for row in rows {
+            let mut r: LocalRow = row.iter().map(|&(c, a)| (local[&c], a)).collect();
+            r.sort_unstable();
+            elim.add(r);
+        }
+        (elim, local)
+    }
+
     fn rows_with(&self, col: u32) -> Vec<u32> {
         let mut found: Vec<u32> = self.col_rows[col as usize]
             .iter()
@@ -405,24 +419,9 @@ impl NullSpace {
     /// `cells`: the suppressed cells; `rows`: the relations, already
     /// restricted to them (published cells are constants and drop out).
     pub fn new(cells: &[usize], rows: &[Row]) -> Self {
-        let local: std::collections::HashMap<usize, u32> = cells
-            .iter()
-            .enumerate()
-            .map(|(l, &g)| (g, l as u32))
-            .collect();
         let n = cells.len();
-        let mut elim = Elimination {
-            rows: Vec::new(),
-            pivot_row: vec![NONE; n],
-            col_rows: vec![Vec::new(); n],
-            primary: vec![false; n],
-            pref: (0..n as u64).collect(),
-        };
-        for row in rows {
-            let mut r: LocalRow = row.iter().map(|&(c, a)| (local[&c], a)).collect();
-            r.sort_unstable();
-            elim.add(r);
-        }
+        let (elim, local) =
+            Elimination::over(cells, rows.iter(), vec![false; n], (0..n as u64).collect());
         NullSpace {
             elim,
             cells: cells.to_vec(),

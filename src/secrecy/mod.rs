@@ -445,11 +445,7 @@ fn clear(
     region: Option<&str>,
 ) -> Result<(Cleared, TableShares)> {
     let d = def(table.cube);
-    let batch = &cubes
-        .iter()
-        .find(|c| c.cube == table.cube)
-        .ok_or_else(|| Error::Internal(format!("cube {} was not computed", d.name)))?
-        .batch;
+    let batch = system::batch_of(cubes, table.cube)?;
     let keys = KeyColumns::of(batch)?;
     let rows = system::table_rows(table, &keys, batch.num_rows(), region, geography);
     let take = UInt32Array::from_iter_values(rows.iter().map(|(r, _)| *r as u32));

@@ -124,6 +124,18 @@ pub struct CubeBatch {
     pub batch: RecordBatch,
 }
 
+/// The full batch of a cube.
+///
+/// # Errors
+/// `Internal` when the cube was not computed.
+pub(super) fn batch_of(cubes: &[CubeBatch], cube: Cube) -> Result<&RecordBatch> {
+    cubes
+        .iter()
+        .find(|c| c.cube == cube)
+        .map(|c| &c.batch)
+        .ok_or_else(|| Error::Internal(format!("cube {} was not computed", def(cube).name)))
+}
+
 /// The text columns of a cube's key, row by row.
 pub(super) struct KeyColumns {
     cols: Vec<Option<arrow::array::StringArray>>,
@@ -257,11 +269,7 @@ impl System {
         let mut present: HashMap<Key, u64> = HashMap::new();
         for (t, table) in plan.tables.iter().enumerate() {
             let d = def(table.cube);
-            let batch = &cubes
-                .iter()
-                .find(|c| c.cube == table.cube)
-                .ok_or_else(|| Error::Internal(format!("cube {} was not computed", d.name)))?
-                .batch;
+            let batch = batch_of(cubes, table.cube)?;
             let keys = KeyColumns::of(batch)?;
             let counts: Vec<(&str, super::cubes::Uses, Vec<i64>)> = d
                 .counts

@@ -155,6 +155,9 @@ fn targets_region(p: &Protection) {
             text("type_periode"),
             text("periode"),
         );
+        let motif = b
+            .column_by_name("motif_code")
+            .map(|c| c.as_string::<i32>().clone());
         for field in b.schema().fields() {
             let Some(count) = field.name().strip_prefix("secret_nb_") else {
                 continue;

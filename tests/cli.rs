@@ -1991,3 +1991,39 @@ fn implausible_dates_are_quarantined_and_do_not_widen_the_periods() {
     assert!(quarantined_lines(&run, "positionnements").is_empty());
     assert_eq!(run_json(&run)["periodes"][0], "2014-T2");
 }
+
+/// The demo at a region's real volume (about 55,000 positionings a
+/// four-month period): the committee report shows every region-level
+/// figure and every département headline figure, no `s` (issue 14).
+#[test]
+fn the_regional_demo_report_hides_no_region_or_departement_headline_figure() {
+    let run = Run::new().args(["demo", "--dir", "{tmp}/demo"]);
+    run.succeeds();
+    let html =
+        std::fs::read_to_string(run.path("demo/sortie/rapport/comite-32-2026-T2.html")).unwrap();
+    let section = |from: &str, to: &str| {
+        let start = html.find(from).unwrap();
+        &html[start..start + html[start..].find(to).unwrap()]
+    };
+    for (from, to) in [
+        ("1. Chiffres clés", "2. Remplissage"),
+        ("2. Remplissage", "3. Du positionnement"),
+        ("3. Du positionnement", "4. Entrées en formation"),
+        ("4. Entrées en formation", "5. Éligibilité"),
+        ("5. Éligibilité", "6. Délais"),
+    ] {
+        let part = section(from, to);
+        assert!(part.contains("<td"), "{from}: no figure at all");
+        assert!(
+            !part.contains("class=\"s\""),
+            "{from}: a figure is suppressed"
+        );
+    }
+    // The committee's protection took the shipped plan, restricted to the region.
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.path("demo/sortie/secret/secret-comite-dreets.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["region"], "32");
+    assert_eq!(summary["effectifs_exposes"], 0);
+}

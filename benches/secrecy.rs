@@ -9,9 +9,9 @@
 //! OUISTAT_BENCH_FRANCE_PERSONS=2000000 cargo bench --profile dev --bench secrecy
 //! ```
 //! `OUISTAT_BENCH_REGION_PERSONS` sets the region's persons (220,000 by
-//! default: about 55,000 positionings a four-month period). Peak memory is
-//! the process's high-water mark (`VmHWM`) after each step, which includes
-//! the pipeline run before it: `/usr/bin/time -v` gives the same figure.
+//! default: about 55,000 positionings a four-month period). Memory: the
+//! resident size once the cubes are read, and the peak during protection
+//! and audit (the peak is reset just before, through `/proc/self/clear_refs`).
 
 use std::time::Instant;
 
@@ -93,6 +93,10 @@ fn measure(stage: &Stage, class: RecipientClass, region: Option<&str>) -> Protec
         protection: 1,
         region: region.map(str::to_string),
     };
+    let before = rss_mb("VmRSS:");
+    // Linux: writing 5 resets the peak (VmHWM) to the current size, so the
+    // peak read after is the protection's own.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     let t = Instant::now();
     let p = protect(&plan, &cubes, &geography, &settings).expect("protected");
     let s = &p.summary;
@@ -110,11 +114,12 @@ fn measure(stage: &Stage, class: RecipientClass, region: Option<&str>) -> Protec
         s.effectifs_exposes
     );
     println!(
-        "  protection {:.2} s, audit {:.2} s, in all {:.2} s; peak RSS {} MB",
+        "  protection {:.2} s, audit {:.2} s, in all {:.2} s; resident {} MB before (cubes read), peak {} MB during",
         s.secondes_protection,
         s.secondes_audit,
         t.elapsed().as_secs_f64(),
-        peak_rss_mb()
+        before,
+        rss_mb("VmHWM:")
     );
     println!(
         "  {:<26} {:>8} {:>9} {:>8} {:>8}",
@@ -194,13 +199,13 @@ fn targets_region(p: &Protection) {
     println!("  target: protection and audit in at most 10 s: {total:.2} s");
 }
 
-/// The process's peak resident set, in MB (Linux `VmHWM`).
-fn peak_rss_mb() -> u64 {
+/// A line of `/proc/self/status` in MB (`VmRSS:` now, `VmHWM:` the peak).
+fn rss_mb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<u64>().ok())
         })

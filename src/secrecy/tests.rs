@@ -124,13 +124,16 @@ fn each_count_is_its_own_cell() {
         "nb_personnes_positionnees",
         "nb_personnes_entrees",
     ];
-    let run = |entries: i64, abandons: i64| {
-        let counts = vec![2779, 2000, 1500, 800, entries, abandons, 2500, 400];
+    // Positionings, present, retained, AIS, entries, abandons, persons
+    // positioned, persons entered.
+    let run = |counts: [i64; 8]| {
+        let (positionings, entries, abandons) = (counts[0], counts[4], counts[5]);
+        let counts = counts.to_vec();
         let mut e = batch(
             &entonnoir_cols,
             &[("2026-T3", "france", None, "ensemble", "ensemble", counts)],
         );
-        let rate = arrow::array::Float64Array::from(vec![entries as f64 / 2779.0]);
+        let rate = arrow::array::Float64Array::from(vec![entries as f64 / positionings as f64]);
         e = RecordBatch::try_from_iter(
             e.schema()
                 .fields()
@@ -201,7 +204,7 @@ fn each_count_is_its_own_cell() {
         f.is_valid(0).then(|| f.value(0).to_string())
     };
     // 10 abandons: only they and the abandon rate go.
-    let p = run(450, 10);
+    let p = run([2779, 2000, 1500, 800, 450, 10, 2500, 400]);
     for c in entonnoir_cols
         .iter()
         .filter(|c| **c != "nb_abandons")
@@ -213,10 +216,9 @@ fn each_count_is_its_own_cell() {
     assert_eq!(flag(&p, "abandons", "nb_abandons").as_deref(), Some("A"));
     assert_eq!(flag(&p, "abandons", "taux_abandon").as_deref(), Some("A"));
     assert_eq!(flag(&p, "abandons", "nb_entrees"), None);
-    // 445 entries of 450... of 2,779 positionings is no small complement;
-    // 2,775 entries leave 4 positionings without entry: entries go, the
-    // positionings stay.
-    let p = run(2775, 30);
+    // 445 entries out of 450 positionings leave 5 without entry: the
+    // entries go (a complement of 5), the positionings stay.
+    let p = run([450, 300, 250, 200, 445, 30, 400, 380]);
     assert_eq!(flag(&p, "entonnoir", "nb_entrees").as_deref(), Some("A"));
     assert_eq!(flag(&p, "entonnoir", "taux_entree").as_deref(), Some("A"));
     assert_eq!(flag(&p, "entonnoir", "nb_positionnements"), None);

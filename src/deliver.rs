@@ -62,6 +62,14 @@ struct RecipientsFile {
     destinataires: Vec<Recipient>,
 }
 
+/// Whether a recipient name is safe as a folder name: letters, digits, `-`, `_`.
+pub fn is_recipient_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 /// Loads the recipients file; key paths are resolved against its folder.
 pub fn load_recipients(path: &Path) -> Result<Vec<Recipient>> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
@@ -71,12 +79,7 @@ pub fn load_recipients(path: &Path) -> Result<Vec<Recipient>> {
     let mut names = std::collections::HashSet::new();
     let mut out = Vec::new();
     for mut r in file.destinataires {
-        if r.nom.is_empty()
-            || !r
-                .nom
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if !is_recipient_name(&r.nom) {
             return Err(Error::Config(format!(
                 "{}: recipient name `{}` must be letters, digits, - or _",
                 path.display(),
@@ -425,6 +428,7 @@ fn write_audit(out: &Path, name: &str, protection: &secrecy::Protection) -> Resu
 /// A zstd Parquet file being written batch by batch.
 struct ParquetFile {
     writer: ArrowWriter<std::io::BufWriter<std::fs::File>>,
+    path: PathBuf,
 }
 
 impl ParquetFile {
@@ -435,16 +439,18 @@ impl ParquetFile {
             .build();
         let file = std::fs::File::create(path).map_err(Error::io(path))?;
         Ok(ParquetFile {
-            writer: ArrowWriter::try_new(std::io::BufWriter::new(file), schema, Some(props))?,
+            writer: ArrowWriter::try_new(std::io::BufWriter::new(file), schema, Some(props))
+                .map_err(Error::output(path))?,
+            path: path.to_path_buf(),
         })
     }
 
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        Ok(self.writer.write(batch)?)
+        self.writer.write(batch).map_err(Error::output(&self.path))
     }
 
     fn close(self) -> Result<()> {
-        self.writer.close()?;
+        self.writer.close().map_err(Error::output(&self.path))?;
         Ok(())
     }
 }
@@ -774,6 +780,17 @@ pub fn verify(dir: &Path) -> Result<Manifest> {
         .map_err(|e| Error::Verify(format!("{}: not a manifest: {e}", manifest_path.display())))?;
     let mut listed = std::collections::HashSet::new();
     for f in &manifest.fichiers {
+        // A manifest names files inside its delivery, nothing else.
+        let inside = Path::new(&f.nom)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside || f.nom.is_empty() {
+            return Err(Error::Verify(format!(
+                "{}: names `{}`, which is not a file of the delivery",
+                manifest_path.display(),
+                f.nom
+            )));
+        }
         listed.insert(f.nom.clone());
         let path = dir.join(&f.nom);
         let bytes = std::fs::read(&path).map_err(|e| {

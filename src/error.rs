@@ -47,12 +47,26 @@ pub enum Error {
     #[error("SQL error: {0}")]
     UserSql(String),
 
+    /// Writing or reading an output file failed (a full disk, a file
+    /// changed underneath): not a bug, the file and the cause are named.
+    #[error("{path}: {problem}")]
+    Output { path: PathBuf, problem: String },
+
     /// Something that should not happen: a bug in ouistat.
     #[error("internal error (this is a bug in ouistat): {0}")]
     Internal(String),
 }
 
 impl Error {
+    /// Wraps an Arrow or Parquet error with the file it concerns.
+    pub fn output<E: std::fmt::Display>(path: impl Into<PathBuf>) -> impl FnOnce(E) -> Error {
+        let path = path.into();
+        move |e| Error::Output {
+            path,
+            problem: e.to_string(),
+        }
+    }
+
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
@@ -66,7 +80,9 @@ impl Error {
             Error::Unreadable { .. } | Error::UserSql(_) => ExitCode::BadInput,
             Error::Policy(_) => ExitCode::Refused,
             Error::Verify(_) => ExitCode::VerifyFailed,
-            Error::Io { .. } | Error::Query { .. } | Error::Internal(_) => ExitCode::Failed,
+            Error::Io { .. } | Error::Output { .. } | Error::Query { .. } | Error::Internal(_) => {
+                ExitCode::Failed
+            }
         }
     }
 }

@@ -432,6 +432,22 @@ struct Territory {
 /// # Ok::<(), ouistat::Error>(())
 /// ```
 pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
+    // Region and recipient become parts of paths: validated first.
+    if cfg.region.is_empty()
+        || cfg.region.len() > 3
+        || !cfg.region.chars().all(|c| c.is_ascii_digit())
+    {
+        return Err(Error::Config(format!(
+            "region `{}` is not an INSEE region code (digits, e.g. 32)",
+            cfg.region
+        )));
+    }
+    if !crate::deliver::is_recipient_name(&cfg.from) {
+        return Err(Error::Config(format!(
+            "--from `{}` is not a recipient name (letters, digits, - or _)",
+            cfg.from
+        )));
+    }
     if crate::pipeline::parse_period(&cfg.period).is_none() {
         return Err(Error::Config(format!(
             "period `{}` is not of the form YYYY-T1..T3",

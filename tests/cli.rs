@@ -1199,6 +1199,52 @@ fn verify_passes_then_names_the_altered_file() {
     let (code, err) = run.fails();
     assert_eq!(code, 5);
     assert!(err.contains("positionnements.parquet"), "{err}");
+    // A manifest that names a file outside its delivery is refused before
+    // anything is opened.
+    let hostile = manifest_text.replacen(
+        "\"nom\": \"positionnements.parquet\"",
+        "\"nom\": \"../../run.json\"",
+        1,
+    );
+    assert_ne!(hostile, manifest_text);
+    std::fs::write(dir.join("manifest.json"), hostile).unwrap();
+    let (code, err) = run.fails();
+    assert_eq!(code, 5);
+    assert!(
+        err.contains("../../run.json") && err.contains("not a file of the delivery"),
+        "{err}"
+    );
+}
+
+/// `report` builds paths from `--region` and `--from`: anything but a
+/// region code and a recipient name is refused (exit 2), nothing written.
+#[test]
+fn report_refuses_a_region_or_recipient_that_is_not_a_name() {
+    let mut run = Run::new();
+    for (region, from) in [
+        ("../../tmp", "comite"),
+        ("32", "../ministere"),
+        ("32/x", "comite"),
+    ] {
+        run = run.args([
+            "report",
+            "--out",
+            "{tmp}/sortie",
+            "--region",
+            region,
+            "--period",
+            "2026-T2",
+            "--from",
+            from,
+        ]);
+        let (code, err) = run.fails();
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains(if region == "32" { from } else { region }),
+            "{err}"
+        );
+    }
+    assert!(!run.path("sortie").exists());
 }
 
 /// The committee receives the tables of its publication plan, cleared:

@@ -484,12 +484,28 @@ pub fn deliver(
     key: Option<&SecretKey>,
 ) -> Result<(Manifest, Option<f64>)> {
     let root = ctx.out.join("livraisons");
-    let final_dir = root.join(&r.nom);
     let tmp_dir = root.join(format!(".tmp-{}", r.nom));
     if tmp_dir.exists() {
         std::fs::remove_dir_all(&tmp_dir).map_err(Error::io(&tmp_dir))?;
     }
     std::fs::create_dir_all(&tmp_dir).map_err(Error::io(&tmp_dir))?;
+    let written = write_delivery(ctx, r, key, &tmp_dir);
+    if written.is_err() {
+        // A delivery that fails midway leaves no microdata behind.
+        let _ = std::fs::remove_dir_all(&tmp_dir);
+    }
+    written
+}
+
+/// Writes a delivery into `tmp_dir`, then swaps it into place.
+fn write_delivery(
+    ctx: &Context<'_>,
+    r: &Recipient,
+    key: Option<&SecretKey>,
+    tmp_dir: &Path,
+) -> Result<(Manifest, Option<f64>)> {
+    let root = ctx.out.join("livraisons");
+    let final_dir = root.join(&r.nom);
     let pseudonymiser = key.map(Pseudonymiser::new);
 
     let (pos_filter, session_filter) = perimeter_sql(r);
@@ -634,7 +650,7 @@ pub fn deliver(
     if final_dir.exists() {
         std::fs::rename(&final_dir, &old_dir).map_err(Error::io(&final_dir))?;
     }
-    std::fs::rename(&tmp_dir, &final_dir).map_err(Error::io(&tmp_dir))?;
+    std::fs::rename(tmp_dir, &final_dir).map_err(Error::io(tmp_dir))?;
     if old_dir.exists() {
         std::fs::remove_dir_all(&old_dir).map_err(Error::io(&old_dir))?;
     }

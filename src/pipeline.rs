@@ -15,7 +15,7 @@ use crate::policy::Policy;
 use crate::progress::Progress;
 use crate::rules::{self, PlausibleDates};
 use crate::schema::Extract;
-use crate::stage::{Reconciliation, Stage, MOTIFS_DEFAUT};
+use crate::stage::{Reconciliation, Stage, StageDir, MOTIFS_DEFAUT};
 
 /// A validated configuration for one run.
 #[derive(Debug, Clone)]
@@ -196,12 +196,22 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         Some(p) => std::fs::read_to_string(p).map_err(Error::io(p))?,
         None => MOTIFS_DEFAUT.to_string(),
     };
-    for dir in ["indicateurs", "quarantaine", ".ouistat"] {
+    for dir in ["indicateurs", "quarantaine"] {
         let d = cfg.out.join(dir);
         std::fs::create_dir_all(&d).map_err(Error::io(&d))?;
     }
-    let stage_path = cfg.out.join(".ouistat").join("stage.duckdb");
-    let stage = Stage::open(&stage_path, &cfg.memory_limit, cfg.threads)?;
+    let stage_dir = if cfg.keep_stage {
+        StageDir::kept(&cfg.out)?
+    } else {
+        // A staging folder left in OUT by an earlier build or a killed
+        // `--keep-stage` run holds raw data: it goes.
+        let old = cfg.out.join(".ouistat");
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(Error::io(&old))?;
+        }
+        StageDir::private()?
+    };
+    let stage = Stage::open(&stage_dir.database(), &cfg.memory_limit, cfg.threads)?;
     stage.load_motifs(&motifs)?;
 
     let mut inputs = Vec::new();
@@ -356,10 +366,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     }
     drop(keys);
     drop(stage);
-    if !cfg.keep_stage {
-        let dir = cfg.out.join(".ouistat");
-        std::fs::remove_dir_all(&dir).map_err(Error::io(&dir))?;
-    }
+    drop(stage_dir);
     timings.insert("total".to_string(), clock.elapsed().as_secs_f64());
     let report = RunReport {
         logiciel: "ouistat".into(),

@@ -6,7 +6,7 @@
 //! quarantined ([`Reconciliation`]).
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use duckdb::{params, Connection};
 use serde::Serialize;
@@ -18,6 +18,100 @@ use crate::queries;
 use crate::rules::PlausibleDates;
 use crate::schema::Extract;
 use crate::validate::{self, Rejected, Validator};
+
+/// Where the staging database lives. It holds raw personal data (names,
+/// NIR, contact details), so by default it is a private folder (mode 700)
+/// outside the output, removed when the run ends however it ends: on
+/// return, on error and on panic (drop), on SIGINT, SIGTERM and SIGHUP (a
+/// handler), and, for a run killed with SIGKILL, by the next run that
+/// starts. `--keep-stage` keeps it in `OUT/.ouistat/` instead, on purpose.
+pub enum StageDir {
+    Private(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+/// The prefix of private staging folders in the temporary directory.
+const STAGE_PREFIX: &str = "ouistat-stage-";
+
+/// Private staging folders of this process, removed by the signal handler.
+static LIVE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+impl StageDir {
+    /// A new private staging folder, after removing those of runs that no
+    /// longer exist.
+    ///
+    /// # Errors
+    /// `Io` when the temporary directory cannot be written.
+    pub fn private() -> Result<StageDir> {
+        remove_abandoned(&std::env::temp_dir());
+        static HANDLER: std::sync::Once = std::sync::Once::new();
+        HANDLER.call_once(|| {
+            // Another handler may already be installed by an embedding
+            // program: then its owner answers for cleaning up.
+            let _ = ctrlc::set_handler(|| {
+                if let Ok(dirs) = LIVE.lock() {
+                    for d in dirs.iter() {
+                        let _ = std::fs::remove_dir_all(d);
+                    }
+                }
+                std::process::exit(130);
+            });
+        });
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{STAGE_PREFIX}{}-", std::process::id()))
+            .tempdir()
+            .map_err(Error::io(std::env::temp_dir()))?;
+        if let Ok(mut live) = LIVE.lock() {
+            live.push(dir.path().to_path_buf());
+        }
+        Ok(StageDir::Private(dir))
+    }
+
+    /// `OUT/.ouistat/`, kept after the run (`--keep-stage`).
+    pub fn kept(out: &Path) -> Result<StageDir> {
+        let dir = out.join(".ouistat");
+        std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+        Ok(StageDir::Kept(dir))
+    }
+
+    /// The staging database's path.
+    pub fn database(&self) -> PathBuf {
+        match self {
+            StageDir::Private(d) => d.path().join("stage.duckdb"),
+            StageDir::Kept(d) => d.join("stage.duckdb"),
+        }
+    }
+}
+
+impl Drop for StageDir {
+    fn drop(&mut self) {
+        if let (StageDir::Private(d), Ok(mut live)) = (self, LIVE.lock()) {
+            live.retain(|p| p != d.path());
+        }
+    }
+}
+
+/// Removes the private staging folders whose process is gone (killed with
+/// SIGKILL, which no handler sees). Linux only: elsewhere nothing is removed.
+fn remove_abandoned(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(STAGE_PREFIX)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(pid.to_string()).exists();
+        if Path::new("/proc/self").exists() && !alive {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
 
 /// The reason codes shipped with the engine (overridable with `--motifs`).
 pub const MOTIFS_DEFAUT: &str = include_str!("reference/motifs.csv");

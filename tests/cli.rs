@@ -22,8 +22,11 @@ struct Run {
 
 impl Run {
     fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // Each run's own temporary directory (staging goes there).
+        std::fs::create_dir(dir.path().join("tmp")).expect("tmp dir");
         Run {
-            dir: tempfile::tempdir().expect("temp dir"),
+            dir,
             args: Vec::new(),
         }
     }
@@ -56,6 +59,7 @@ impl Run {
         Command::new(env!("CARGO_BIN_EXE_ouistat"))
             .args(&self.args)
             .current_dir(self.dir.path())
+            .env("TMPDIR", self.dir.path().join("tmp"))
             .output()
             .expect("run ouistat")
     }
@@ -2072,4 +2076,63 @@ fn the_regional_demo_report_hides_no_region_or_departement_headline_figure() {
     .unwrap();
     assert_eq!(summary["region"], "32");
     assert_eq!(summary["effectifs_exposes"], 0);
+}
+
+/// The staging database (raw personal data) never stays behind: not in
+/// OUT, not in the temporary directory, after a run that succeeds or
+/// fails; and a run removes what a run killed with SIGKILL left (issue 15).
+#[test]
+fn no_staging_data_is_left_after_a_run_however_it_ends() {
+    let run = Run::new().extracts(FIXTURE);
+    // What a killed run left: a staging folder of a process that is gone.
+    let abandoned = run.path("tmp/ouistat-stage-4000000000-abcd");
+    std::fs::create_dir_all(&abandoned).unwrap();
+    std::fs::write(abandoned.join("stage.duckdb"), "raw data").unwrap();
+    let leftovers = |run: &Run| -> Vec<String> {
+        std::fs::read_dir(run.path("tmp"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let run = run.args(run_args("2026-06-30"));
+    run.succeeds();
+    assert!(leftovers(&run).is_empty(), "{:?}", leftovers(&run));
+    assert!(!run.path("sortie/.ouistat").exists());
+    // A run stopped by SIGTERM while it stages: the handler removes it.
+    let run = run.args(["generate", "--out", "{tmp}/grand", "--persons", "20000"]);
+    run.succeeds();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ouistat"))
+        .args([
+            "run",
+            "--extracts",
+            "grand",
+            "--out",
+            "sortie-grand",
+            "--cutoff",
+            "2026-10-31",
+        ])
+        .current_dir(run.path(""))
+        .env("TMPDIR", run.path("tmp"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while leftovers(&run).is_empty() && started.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        leftovers(&run).len(),
+        1,
+        "the run stages in the temporary directory"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the run was stopped");
+    assert!(leftovers(&run).is_empty(), "{:?}", leftovers(&run));
 }

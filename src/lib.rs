@@ -3,10 +3,15 @@
 //!
 //! ```text
 //! extracts ─▶ ingest ─▶ validate ─▶ stage (DuckDB) ─▶ indicators (queries/*.sql)
-//!                           │
-//!                           ▼
-//!                      quarantine
+//!                           │                              │
+//!                           ▼                              ▼
+//!                      quarantine          secrecy (publication plan) ─▶ deliver ─▶ livraisons/
+//!                                                                      └─▶ report  ─▶ rapport/
 //! ```
+//!
+//! Only `pseudonymise` sees raw identifiers on their way out; only
+//! `secrecy` builds a [`secrecy::Cleared`] table; `deliver` writes nothing
+//! the policy or the publication plan does not grant.
 
 pub mod app;
 pub mod cli;

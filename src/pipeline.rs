@@ -293,6 +293,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         crate::queries::render("out_sessions_remplissage", &[])
     ))?;
     stage.run("agg_remplissage", &[])?;
+    stage.run("agg_remplissage_vides", &[])?;
     stage.keep_result_order()?;
     let mut outputs = BTreeMap::new();
     for (table, query) in INDICATORS {

@@ -51,6 +51,7 @@ queries!(
     "out_pic",
     "out_abandons",
     "agg_remplissage",
+    "agg_remplissage_vides",
     "out_remplissage",
 );
 

@@ -2136,3 +2136,44 @@ fn no_staging_data_is_left_after_a_run_however_it_ends() {
     assert!(!status.success(), "the run was stopped");
     assert!(leftovers(&run).is_empty(), "{:?}", leftovers(&run));
 }
+
+/// SPEC §3: the `ensemble` row always exists. Session fill has its France
+/// row for every four-month period the run computes, with 0 sessions and a
+/// null rate where no session starts (issue 16).
+#[test]
+fn session_fill_has_its_france_row_for_every_period() {
+    let run = Run::new().extracts(FIXTURE);
+    let run = run.args(run_args("2026-10-31").into_iter().chain([
+        "--period".into(),
+        "2024-T1".into(),
+        "--period".into(),
+        "2026-T2".into(),
+    ]));
+    run.succeeds();
+    let france = |file: &str| -> BTreeMap<String, HashMap<String, String>> {
+        rows(&run.path(&format!("sortie/indicateurs/{file}.parquet")))
+            .into_iter()
+            .filter(|r| {
+                r["niveau_geo"] == "france"
+                    && r["dimension"] == "ensemble"
+                    && r["type_periode"] == "quadrimestre"
+            })
+            .map(|r| (r["periode"].clone(), r))
+            .collect()
+    };
+    let (funnel, fill) = (france("entonnoir"), france("remplissage"));
+    assert!(funnel.contains_key("2024-T1"), "{:?}", funnel.keys());
+    assert_eq!(
+        funnel.keys().collect::<Vec<_>>(),
+        fill.keys().collect::<Vec<_>>()
+    );
+    let empty = &fill["2024-T1"];
+    assert_eq!(
+        (
+            empty["nb_sessions"].as_str(),
+            empty["places_conventionnees"].as_str()
+        ),
+        ("0", "0")
+    );
+    assert_eq!(empty["taux_remplissage"], "", "a null rate, not 0 or NaN");
+}

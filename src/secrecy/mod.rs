@@ -465,26 +465,8 @@ fn clear(
     };
     let mut fields: Vec<Field> = Vec::new();
     let mut columns: Vec<ArrayRef> = Vec::new();
-    let key_names: &[&str] = if d.by_motif {
-        &[
-            "periode",
-            "type_periode",
-            "niveau_geo",
-            "code_geo",
-            "dimension",
-            "modalite",
-            "motif_code",
-        ]
-    } else {
-        &[
-            "periode",
-            "type_periode",
-            "niveau_geo",
-            "code_geo",
-            "dimension",
-            "modalite",
-        ]
-    };
+    // The key columns, with the reason only in the abandon cube.
+    let key_names = &KeyColumns::NAMES[..if d.by_motif { 7 } else { 6 }];
     for name in key_names {
         let col = batch
             .column_by_name(name)

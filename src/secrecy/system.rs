@@ -142,7 +142,8 @@ pub(super) struct KeyColumns {
 }
 
 impl KeyColumns {
-    const NAMES: [&'static str; 7] = [
+    /// The key columns of a cube, the reason last.
+    pub(super) const NAMES: [&'static str; 7] = [
         "periode",
         "type_periode",
         "niveau_geo",

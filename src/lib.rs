@@ -14,6 +14,7 @@
 //! the policy or the publication plan does not grant.
 
 pub mod app;
+pub mod cleanup;
 pub mod cli;
 pub mod deliver;
 pub mod error;

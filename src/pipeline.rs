@@ -196,6 +196,12 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         Some(p) => std::fs::read_to_string(p).map_err(Error::io(p))?,
         None => MOTIFS_DEFAUT.to_string(),
     };
+    // Everything is written beside OUT and swapped in when complete.
+    let building = Building::start(&cfg.out)?;
+    let cfg = &RunConfig {
+        out: building.path.clone(),
+        ..cfg.clone()
+    };
     for dir in ["indicateurs", "quarantaine"] {
         let d = cfg.out.join(dir);
         std::fs::create_dir_all(&d).map_err(Error::io(&d))?;
@@ -203,12 +209,6 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     let stage_dir = if cfg.keep_stage {
         StageDir::kept(&cfg.out)?
     } else {
-        // A staging folder left in OUT by an earlier build or a killed
-        // `--keep-stage` run holds raw data: it goes.
-        let old = cfg.out.join(".ouistat");
-        if old.exists() {
-            std::fs::remove_dir_all(&old).map_err(Error::io(&old))?;
-        }
         StageDir::private()?
     };
     let stage = Stage::open(&stage_dir.database(), &cfg.memory_limit, cfg.threads)?;
@@ -384,7 +384,75 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     let path = cfg.out.join("run.json");
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
     std::fs::write(&path, json).map_err(Error::io(&path))?;
+    building.finish()?;
     Ok(report)
+}
+
+/// A run's output while it is built: a hidden sibling of `OUT`
+/// (`.OUT.en-cours-<pid>`), swapped in by two renames once complete, so
+/// that `OUT` holds the previous complete output or the new one, and
+/// `run.json` describes exactly the files beside it. Removed if the run
+/// fails, panics or is stopped by a signal; after a SIGKILL, by the next
+/// run into the same `OUT`.
+struct Building {
+    path: PathBuf,
+    out: PathBuf,
+    done: bool,
+}
+
+impl Building {
+    fn start(out: &Path) -> Result<Building> {
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = out
+            .file_name()
+            .ok_or_else(|| Error::Config(format!("--out {} names no folder", out.display())))?
+            .to_string_lossy()
+            .into_owned();
+        std::fs::create_dir_all(&parent).map_err(Error::io(&parent))?;
+        let prefix = format!(".{name}.en-cours-");
+        crate::cleanup::remove_abandoned(&parent, &prefix);
+        let path = parent.join(format!("{prefix}{}", std::process::id()));
+        if path.exists() {
+            std::fs::remove_dir_all(&path).map_err(Error::io(&path))?;
+        }
+        std::fs::create_dir_all(&path).map_err(Error::io(&path))?;
+        crate::cleanup::guard(&path);
+        Ok(Building {
+            path,
+            out: out.to_path_buf(),
+            done: false,
+        })
+    }
+
+    /// Swaps the built output in place of `OUT`.
+    fn finish(mut self) -> Result<()> {
+        let old = self.path.with_file_name(format!(
+            ".{}.ancien-{}",
+            self.out.file_name().unwrap_or_default().to_string_lossy(),
+            std::process::id()
+        ));
+        if self.out.exists() {
+            std::fs::rename(&self.out, &old).map_err(Error::io(&self.out))?;
+        }
+        std::fs::rename(&self.path, &self.out).map_err(Error::io(&self.path))?;
+        self.done = true;
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(Error::io(&old))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Building {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+        crate::cleanup::release(&self.path);
+    }
 }
 
 /// Writes the result of `sql` to a zstd Parquet file.

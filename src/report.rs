@@ -935,7 +935,10 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
     let dir = cfg.out.join("rapport");
     std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
     let path = dir.join(format!("comite-{region}-{p}.html"));
-    std::fs::write(&path, html).map_err(Error::io(&path))?;
+    // Written beside, then renamed: a report is whole or absent.
+    let partial = dir.join(format!(".comite-{region}-{p}.html.en-cours"));
+    std::fs::write(&partial, html).map_err(Error::io(&partial))?;
+    std::fs::rename(&partial, &path).map_err(Error::io(&path))?;
     Ok(path)
 }
 

@@ -33,9 +33,6 @@ pub enum StageDir {
 /// The prefix of private staging folders in the temporary directory.
 const STAGE_PREFIX: &str = "ouistat-stage-";
 
-/// Private staging folders of this process, removed by the signal handler.
-static LIVE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
-
 impl StageDir {
     /// A new private staging folder, after removing those of runs that no
     /// longer exist.
@@ -43,27 +40,12 @@ impl StageDir {
     /// # Errors
     /// `Io` when the temporary directory cannot be written.
     pub fn private() -> Result<StageDir> {
-        remove_abandoned(&std::env::temp_dir());
-        static HANDLER: std::sync::Once = std::sync::Once::new();
-        HANDLER.call_once(|| {
-            // Another handler may already be installed by an embedding
-            // program: then its owner answers for cleaning up.
-            let _ = ctrlc::set_handler(|| {
-                if let Ok(dirs) = LIVE.lock() {
-                    for d in dirs.iter() {
-                        let _ = std::fs::remove_dir_all(d);
-                    }
-                }
-                std::process::exit(130);
-            });
-        });
+        crate::cleanup::remove_abandoned(&std::env::temp_dir(), STAGE_PREFIX);
         let dir = tempfile::Builder::new()
             .prefix(&format!("{STAGE_PREFIX}{}-", std::process::id()))
             .tempdir()
             .map_err(Error::io(std::env::temp_dir()))?;
-        if let Ok(mut live) = LIVE.lock() {
-            live.push(dir.path().to_path_buf());
-        }
+        crate::cleanup::guard(dir.path());
         Ok(StageDir::Private(dir))
     }
 
@@ -85,30 +67,8 @@ impl StageDir {
 
 impl Drop for StageDir {
     fn drop(&mut self) {
-        if let (StageDir::Private(d), Ok(mut live)) = (self, LIVE.lock()) {
-            live.retain(|p| p != d.path());
-        }
-    }
-}
-
-/// Removes the private staging folders whose process is gone (killed with
-/// SIGKILL, which no handler sees). Linux only: elsewhere nothing is removed.
-fn remove_abandoned(tmp: &Path) {
-    let Ok(entries) = std::fs::read_dir(tmp) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix(STAGE_PREFIX)
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let alive = Path::new("/proc").join(pid.to_string()).exists();
-        if Path::new("/proc/self").exists() && !alive {
-            let _ = std::fs::remove_dir_all(e.path());
+        if let StageDir::Private(d) = self {
+            crate::cleanup::release(d.path());
         }
     }
 }

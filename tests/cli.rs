@@ -2079,8 +2079,9 @@ fn the_regional_demo_report_hides_no_region_or_departement_headline_figure() {
 }
 
 /// The staging database (raw personal data) never stays behind: not in
-/// OUT, not in the temporary directory, after a run that succeeds or
-/// fails; and a run removes what a run killed with SIGKILL left (issue 15).
+/// OUT, not in the temporary directory, after a run that succeeds or is
+/// stopped; a run removes what a run killed with SIGKILL left; and a run
+/// stopped midway leaves the previous output whole (issue 15).
 #[test]
 fn no_staging_data_is_left_after_a_run_however_it_ends() {
     let run = Run::new().extracts(FIXTURE);
@@ -2098,7 +2099,19 @@ fn no_staging_data_is_left_after_a_run_however_it_ends() {
     run.succeeds();
     assert!(leftovers(&run).is_empty(), "{:?}", leftovers(&run));
     assert!(!run.path("sortie/.ouistat").exists());
-    // A run stopped by SIGTERM while it stages: the handler removes it.
+    // A run stopped by SIGTERM while it stages: the handler removes the
+    // staging and the half-built output, and the previous output stays whole.
+    let run = run.args([
+        "run",
+        "--extracts",
+        "{tmp}/extraits",
+        "--out",
+        "{tmp}/sortie-grand",
+        "--cutoff",
+        "2026-06-30",
+    ]);
+    run.succeeds();
+    let before = std::fs::read(run.path("sortie-grand/run.json")).unwrap();
     let run = run.args(["generate", "--out", "{tmp}/grand", "--persons", "20000"]);
     run.succeeds();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ouistat"))
@@ -2135,6 +2148,16 @@ fn no_staging_data_is_left_after_a_run_however_it_ends() {
     let status = child.wait().unwrap();
     assert!(!status.success(), "the run was stopped");
     assert!(leftovers(&run).is_empty(), "{:?}", leftovers(&run));
+    assert_eq!(
+        std::fs::read(run.path("sortie-grand/run.json")).unwrap(),
+        before
+    );
+    let siblings: Vec<String> = std::fs::read_dir(run.path(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("en-cours") || n.contains("ancien"))
+        .collect();
+    assert!(siblings.is_empty(), "{siblings:?}");
 }
 
 /// SPEC §3: the `ensemble` row always exists. Session fill has its France

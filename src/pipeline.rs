@@ -203,8 +203,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         ..cfg.clone()
     };
     for dir in ["indicateurs", "quarantaine"] {
-        let d = cfg.out.join(dir);
-        std::fs::create_dir_all(&d).map_err(Error::io(&d))?;
+        create_private_dir(&cfg.out.join(dir))?;
     }
     let stage_dir = if cfg.keep_stage {
         StageDir::kept(&cfg.out)?
@@ -453,6 +452,20 @@ impl Drop for Building {
         }
         crate::cleanup::release(&self.path);
     }
+}
+
+/// Creates a folder only its owner can read (mode 700 on Unix): the
+/// quarantine's raw rows, the unsuppressed indicators and the secrecy audit
+/// must not leave the building (SPEC §6).
+///
+/// # Errors
+/// `Io` naming the folder.
+pub fn create_private_dir(path: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path).map_err(Error::io(path))
 }
 
 /// Writes the result of `sql` to a zstd Parquet file.

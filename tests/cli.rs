@@ -1387,6 +1387,16 @@ fn committee_aggregates_are_cleared() {
     )
     .unwrap();
     assert_eq!(summary["effectifs_exposes"], 0);
+    // What may not leave the building is readable by its owner only.
+    #[cfg(unix)]
+    for internal in ["secret", "indicateurs", "quarantaine"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(run.path(&format!("sortie/{internal}")))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{internal}");
+    }
     assert_eq!(
         summary["effectifs_audites"].as_u64().unwrap() as usize,
         audit.len()

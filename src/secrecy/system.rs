@@ -487,18 +487,6 @@ impl System {
             }
         }
     }
-
-    /// The relations each cell is in (as total or part).
-    pub fn memberships(&self) -> Vec<Vec<usize>> {
-        let mut of = vec![Vec::new(); self.cells.len()];
-        for (r, rel) in self.relations.iter().enumerate() {
-            of[rel.total].push(r);
-            for &p in &rel.parts {
-                of[p].push(r);
-            }
-        }
-        of
-    }
 }
 
 #[cfg(test)]

@@ -40,23 +40,31 @@ pub fn release(path: &Path) {
 /// Removes the folders of `dir` named `<prefix><pid>…` whose process is
 /// gone. Linux only (it asks `/proc`); elsewhere nothing is removed.
 pub fn remove_abandoned(dir: &Path, prefix: &str) {
+    for path in abandoned(dir, prefix) {
+        let _ = std::fs::remove_dir_all(path);
+    }
+}
+
+/// The folders of `dir` named `<prefix><pid>…` whose process is gone,
+/// sorted by name. Linux only (it asks `/proc`); elsewhere none.
+pub fn abandoned(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     if !Path::new("/proc/self").exists() {
-        return;
+        return Vec::new();
     }
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
+        return Vec::new();
     };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix(prefix)
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if !Path::new("/proc").join(pid.to_string()).exists() {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_prefix(prefix)
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|p| p.parse::<u32>().ok())
+                .is_some_and(|pid| !Path::new("/proc").join(pid.to_string()).exists())
+        })
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found
 }

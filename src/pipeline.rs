@@ -411,6 +411,18 @@ impl Building {
             .to_string_lossy()
             .into_owned();
         std::fs::create_dir_all(&parent).map_err(Error::io(&parent))?;
+        // A run killed between the two renames of its swap left the
+        // previous output as `.OUT.ancien-<pid>` and no `OUT`: it comes back.
+        let previous = format!(".{name}.ancien-");
+        if !out.exists() {
+            if let Some(old) = crate::cleanup::abandoned(&parent, &previous)
+                .into_iter()
+                .next()
+            {
+                std::fs::rename(&old, out).map_err(Error::io(&old))?;
+            }
+        }
+        crate::cleanup::remove_abandoned(&parent, &previous);
         let prefix = format!(".{name}.en-cours-");
         crate::cleanup::remove_abandoned(&parent, &prefix);
         let path = parent.join(format!("{prefix}{}", std::process::id()));

@@ -2210,3 +2210,26 @@ fn session_fill_has_its_france_row_for_every_period() {
     );
     assert_eq!(empty["taux_remplissage"], "", "a null rate, not 0 or NaN");
 }
+
+/// A run killed between the two renames of its swap left the previous
+/// output aside and no OUT: the next run puts it back, and a run that then
+/// fails leaves it whole (issue 15).
+#[test]
+fn a_run_puts_back_the_output_a_killed_swap_left_aside() {
+    let run = Run::new().extracts(FIXTURE);
+    let run = run.args(run_args("2026-06-30"));
+    run.succeeds();
+    let before = std::fs::read(run.path("sortie/run.json")).unwrap();
+    // What a kill between the renames leaves: the output aside, none in place.
+    std::fs::rename(run.path("sortie"), run.path(".sortie.ancien-4000000000")).unwrap();
+    // A run that fails once its output is under way (an unreadable header).
+    std::fs::write(
+        run.path("extraits/sessions.csv"),
+        "colonne_inconnue;x\n1;2\n",
+    )
+    .unwrap();
+    let (code, _) = run.fails();
+    assert_eq!(code, 3);
+    assert_eq!(std::fs::read(run.path("sortie/run.json")).unwrap(), before);
+    assert!(!run.path(".sortie.ancien-4000000000").exists());
+}

@@ -177,10 +177,63 @@ pub fn protect(
 ) -> Result<Protection> {
     let started = std::time::Instant::now();
     let system = System::build(plan, cubes, geography, settings.region.as_deref())?;
-    let n = system.cells.len();
-    let mut reasons: Vec<Option<(Flag, String)>> = vec![None; n];
+    let mut reasons: Vec<Option<(Flag, String)>> = vec![None; system.cells.len()];
     primary(&system, settings.threshold, &mut reasons);
+    let rank = preference_rank(&system, &reasons);
+    secondary(&system, &rank, &mut reasons);
+    singletons(&system, settings.threshold, &rank, &mut reasons);
+    let protected_in = started.elapsed().as_secs_f64();
 
+    let started = std::time::Instant::now();
+    let audited = audit_until_protected(&system, settings, &rank, &mut reasons)?;
+    let audited_in = started.elapsed().as_secs_f64();
+
+    let flags: Vec<Option<Flag>> = reasons.iter().map(|r| r.as_ref().map(|r| r.0)).collect();
+    let region = settings.region.as_deref();
+    let tables = plan
+        .tables
+        .iter()
+        .map(|t| clear(t, cubes, &system, &flags, geography, region))
+        .collect::<Result<Vec<_>>>()?;
+    let count = |flag: Flag| flags.iter().filter(|f| **f == Some(flag)).count();
+    let summary = Summary {
+        plan: plan.source.clone(),
+        plan_version: plan.version.clone(),
+        plan_sha256: plan.sha256.clone(),
+        seuil_secret: settings.threshold,
+        niveau_protection: settings.protection,
+        region: settings.region.clone(),
+        cellules: system.cells.len(),
+        relations: system.relations.len(),
+        relations_ecartees: system.dropped,
+        primaires_a: count(Flag::Primary),
+        secondaires_d: count(Flag::Secondary),
+        complements_audit: audited.complements,
+        complements_republies: audited.republished,
+        effectifs_audites: audited.intervals.iter().flatten().count(),
+        programmes_resolus: audited.programmes,
+        effectifs_exposes: 0,
+        intervalle_le_plus_etroit: audited
+            .intervals
+            .iter()
+            .flatten()
+            .map(audit::Interval::width)
+            .min_by(f64::total_cmp),
+        tableaux: tables.iter().map(|(_, s)| s.clone()).collect(),
+        secondes_protection: protected_in,
+        secondes_audit: audited_in,
+    };
+    Ok(Protection {
+        tables: tables.into_iter().map(|(c, _)| c).collect(),
+        audit: audit_batch(&system, &reasons, &audited.intervals)?,
+        summary,
+    })
+}
+
+/// Each cell's place in the order of publication (0: the most wanted);
+/// `usize::MAX` for primary cells.
+fn preference_rank(system: &System, reasons: &[Option<(Flag, String)>]) -> Vec<usize> {
+    let n = system.cells.len();
     let mut order: Vec<usize> = (0..n).filter(|&i| reasons[i].is_none()).collect();
     order.sort_by_cached_key(|&i| {
         let c = &system.cells[i];
@@ -195,6 +248,14 @@ pub fn protect(
     for (r, &i) in order.iter().enumerate() {
         rank[i] = r;
     }
+    rank
+}
+
+/// Secondary suppression by Gaussian elimination over the equalities.
+fn secondary(system: &System, rank: &[usize], reasons: &mut [Option<(Flag, String)>]) {
+    let n = system.cells.len();
+    let mut order: Vec<usize> = (0..n).filter(|&i| rank[i] != usize::MAX).collect();
+    order.sort_by_key(|&i| rank[i]);
     let equalities: Vec<gauss::Row> = system
         .relations
         .iter()
@@ -222,137 +283,105 @@ pub fn protect(
         };
         reasons[i] = Some((Flag::Secondary, why));
     }
-    singletons(&system, settings.threshold, &rank, &mut reasons);
-    let protected_in = started.elapsed().as_secs_f64();
+}
 
-    let started = std::time::Instant::now();
+/// What the audit found and did.
+struct Audited {
+    /// Per cell, the interval found for a suppressed count.
+    intervals: Vec<Option<audit::Interval>>,
+    programmes: usize,
+    complements: usize,
+    republished: usize,
+}
+
+/// Audits every suppressed count, then, round after round, widens the
+/// counts still too narrow, until none is.
+///
+/// # Errors
+/// `Policy`, naming a count and its interval, when no neighbourhood can
+/// widen it or [`AUDIT_ROUNDS`] rounds were not enough.
+fn audit_until_protected(
+    system: &System,
+    settings: &Settings,
+    rank: &[usize],
+    reasons: &mut [Option<(Flag, String)>],
+) -> Result<Audited> {
+    let n = system.cells.len();
     let protection = f64::from(settings.protection);
     let tier: Vec<u8> = system.cells.iter().map(|c| preference(&c.key)).collect();
-    let links = widen::Links::new(&system, &tier, &rank);
-    let mut intervals: Vec<Option<audit::Interval>> = vec![None; n];
+    let links = widen::Links::new(system, &tier, rank);
+    let mut done = Audited {
+        intervals: vec![None; n],
+        programmes: 0,
+        complements: 0,
+        republished: 0,
+    };
+    let refuse = |e: &audit::Interval, why: &str| {
+        let c = &system.cells[e.cell];
+        Error::Policy(format!(
+            "statistical secrecy: {} ({}) can be computed to [{:.2}, {:.2}] from the published tables (protection level {}){why}",
+            c.name(),
+            c.key.describe(),
+            e.min,
+            e.max,
+            settings.protection
+        ))
+    };
     let mut check: Vec<usize> = (0..n).filter(|&i| reasons[i].is_some()).collect();
-    let (mut programmes, mut complements, mut republished) = (0, 0, 0);
     for round in 0.. {
-        let hidden: Vec<bool> = reasons.iter().map(Option::is_some).collect();
-        let found = audit::audit_with(&system, &links.constraints, &hidden, &check, protection)?;
-        programmes += found.programmes;
+        let mut hidden: Vec<bool> = reasons.iter().map(Option::is_some).collect();
+        let found = audit::audit_with(system, &links.constraints, &hidden, &check, protection)?;
+        done.programmes += found.programmes;
         let exposed: Vec<audit::Interval> = found.exposed(protection).copied().collect();
         for i in found.intervals {
-            intervals[i.cell] = Some(i);
+            done.intervals[i.cell] = Some(i);
         }
         if exposed.is_empty() {
-            break;
+            return Ok(done);
         }
-        let refuse = |e: &audit::Interval, why: &str| {
-            let c = &system.cells[e.cell];
-            Error::Policy(format!(
-                "statistical secrecy: {} ({}) can be computed to [{:.2}, {:.2}] from the published tables (protection level {}){why}",
-                c.name(),
-                c.key.describe(),
-                e.min,
-                e.max,
-                settings.protection
-            ))
-        };
         if round == AUDIT_ROUNDS {
-            return Err(refuse(
-                &exposed[0],
-                &format!(
-                    ", and {} counts still are after {AUDIT_ROUNDS} rounds of complements",
-                    exposed.len()
-                ),
-            ));
+            let why = format!(
+                ", and {} counts still are after {AUDIT_ROUNDS} rounds of complements",
+                exposed.len()
+            );
+            return Err(refuse(&exposed[0], &why));
         }
-        check.clear();
-        let mut hidden = hidden;
         // A complement the recipient computes exactly protects nothing and
         // hides nothing: it is published (that tells no more than before).
         for e in &exposed {
             if matches!(reasons[e.cell], Some((Flag::Secondary, _))) && e.width() < 1e-6 {
                 reasons[e.cell] = None;
-                intervals[e.cell] = None;
+                done.intervals[e.cell] = None;
                 hidden[e.cell] = false;
-                republished += 1;
+                done.republished += 1;
             }
         }
-        let still: Vec<audit::Interval> =
-            exposed.iter().filter(|e| hidden[e.cell]).copied().collect();
+        check.clear();
+        let still: Vec<audit::Interval> = exposed.into_iter().filter(|e| hidden[e.cell]).collect();
         for e in &still {
-            let c = &system.cells[e.cell];
-            let Some(extra) = widen::widen(&system, &links, &hidden, e.cell, protection) else {
+            let Some(extra) = widen::widen(system, &links, &hidden, e.cell, protection) else {
                 return Err(refuse(
                     e,
                     ", and no published cell around it can protect it",
                 ));
             };
+            let c = &system.cells[e.cell];
             for x in extra {
-                if reasons[x].is_none() {
-                    reasons[x] = Some((
-                        Flag::Secondary,
-                        format!("audit : {} ({}) trop étroit", c.name(), c.key.describe()),
-                    ));
-                    hidden[x] = true;
-                    complements += 1;
-                    check.push(x);
+                if reasons[x].is_some() {
+                    continue;
                 }
+                let why = format!("audit : {} ({}) trop étroit", c.name(), c.key.describe());
+                reasons[x] = Some((Flag::Secondary, why));
+                hidden[x] = true;
+                done.complements += 1;
+                check.push(x);
             }
             check.push(e.cell);
         }
         check.sort_unstable();
         check.dedup();
     }
-    let audited_in = started.elapsed().as_secs_f64();
-
-    let flags: Vec<Option<Flag>> = reasons.iter().map(|r| r.as_ref().map(|r| r.0)).collect();
-    let tables = plan
-        .tables
-        .iter()
-        .map(|t| {
-            clear(
-                t,
-                cubes,
-                &system,
-                &flags,
-                geography,
-                settings.region.as_deref(),
-            )
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let narrowest = intervals
-        .iter()
-        .flatten()
-        .map(audit::Interval::width)
-        .min_by(f64::total_cmp);
-    let summary = Summary {
-        plan: plan.source.clone(),
-        plan_version: plan.version.clone(),
-        plan_sha256: plan.sha256.clone(),
-        seuil_secret: settings.threshold,
-        niveau_protection: settings.protection,
-        region: settings.region.clone(),
-        cellules: n,
-        relations: system.relations.len(),
-        relations_ecartees: system.dropped,
-        primaires_a: flags.iter().filter(|f| **f == Some(Flag::Primary)).count(),
-        secondaires_d: flags
-            .iter()
-            .filter(|f| **f == Some(Flag::Secondary))
-            .count(),
-        complements_audit: complements,
-        complements_republies: republished,
-        effectifs_audites: intervals.iter().flatten().count(),
-        programmes_resolus: programmes,
-        effectifs_exposes: 0,
-        intervalle_le_plus_etroit: narrowest,
-        tableaux: tables.iter().map(|(_, s)| s.clone()).collect(),
-        secondes_protection: protected_in,
-        secondes_audit: audited_in,
-    };
-    Ok(Protection {
-        tables: tables.into_iter().map(|(c, _)| c).collect(),
-        audit: audit_batch(&system, &reasons, &intervals)?,
-        summary,
-    })
+    unreachable!("the rounds end by returning")
 }
 
 /// Primary suppression: each count from 1 to `threshold − 1`, and each part

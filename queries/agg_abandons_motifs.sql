@@ -1,11 +1,15 @@
 -- Abandons of the positioning cohort split by the reason of the latest
--- abandon (a missing reason is `inconnu`).
+-- abandon (a missing reason is `inconnu`), for one geographic level.
 with
 
 lignes as (
-    select *, coalesce(motif_abandon, 'inconnu') as motif_code
-    from int_cohorte
-    where abandon and niveau_geo = '{{niveau_geo}}' and type_periode = '{{type_periode}}'
+    select
+        *,
+        coalesce(motif_abandon, 'inconnu') as motif_code,
+        '{{niveau_geo}}' as niveau_geo,
+        {{code_geo}} as code_geo,
+    from int_eclate
+    where base = 'cohorte' and abandon
 ),
 
 final as (

@@ -1,16 +1,19 @@
--- Every measure of the positioning cohort, by period, geography and
--- dimension, for one geographic level and one kind of period at a time
--- (holistic aggregates such as medians and distinct counts are held in
--- memory: one slice at a time keeps large runs within the memory cap).
+-- Every measure of the positioning cohort for one geographic level, by
+-- period and dimension (one grouping set per dimension).
+--
+-- Distinct persons: a person with a single positioning in the period
+-- (`plusieurs` false, see `int_eclate`) is one row of every cell it is in,
+-- so it is counted as a row; only the others need a distinct count, done
+-- apart on those few rows (a distinct count under a filter reads every row).
 with
 
 lignes as (
-    select *
-    from int_cohorte
-    where niveau_geo = '{{niveau_geo}}' and type_periode = '{{type_periode}}'
+    select *, '{{niveau_geo}}' as niveau_geo, {{code_geo}} as code_geo
+    from int_eclate
+    where base = 'cohorte'
 ),
 
-agregats as (
+comptes as (
     select
         periode,
         type_periode,
@@ -24,15 +27,60 @@ agregats as (
         count(*) filter (where ais_validee) as nb_ais_validees,
         count(*) filter (where entre) as nb_entrees,
         count(*) filter (where abandon) as nb_abandons,
-        count(distinct identifiant_spe) as nb_personnes_positionnees,
-        count(distinct case when entre then identifiant_spe end) as nb_personnes_entrees,
-        count(distinct case when est_eligible_pic then identifiant_spe end) as nb_eligibles_pic_positionnes,
-        quantile_cont(jours_entree, 0.5) as mediane_jours_entree,
-        quantile_cont(jours_entree, 0.75) as p75_jours_entree,
-        quantile_cont(jours_ico, 0.5) as mediane_jours_ico,
-        quantile_cont(jours_ico, 0.75) as p75_jours_ico,
+        count(*) filter (where not plusieurs) as nb_personnes_seules,
+        count(*) filter (where entre and not plusieurs) as nb_personnes_seules_entrees,
+        count(*) filter (where est_eligible_pic and not plusieurs) as nb_personnes_seules_eligibles,
+        quantile_cont(jours_entree, [0.5, 0.75]) as quantiles_jours_entree,
+        quantile_cont(jours_ico, [0.5, 0.75]) as quantiles_jours_ico,
     from lignes
     group by grouping sets ({{grouping_sets}})
+),
+
+personnes_multiples as (
+    select
+        periode,
+        type_periode,
+        niveau_geo,
+        code_geo,
+        {{dimension}} as dimension,
+        {{modalite}} as modalite,
+        count(distinct identifiant_spe) as nb_personnes,
+        count(distinct identifiant_spe) filter (where entre) as nb_personnes_entrees,
+        count(distinct identifiant_spe) filter (where est_eligible_pic) as nb_personnes_eligibles,
+    from lignes
+    where plusieurs
+    group by grouping sets ({{grouping_sets}})
+),
+
+final as (
+    select
+        comptes.periode,
+        comptes.type_periode,
+        comptes.niveau_geo,
+        comptes.code_geo,
+        comptes.dimension,
+        comptes.modalite,
+        nb_positionnements,
+        nb_presents_ico,
+        nb_retenus,
+        nb_ais_validees,
+        nb_entrees,
+        nb_abandons,
+        nb_personnes_seules + coalesce(multiples.nb_personnes, 0) as nb_personnes_positionnees,
+        nb_personnes_seules_entrees + coalesce(multiples.nb_personnes_entrees, 0) as nb_personnes_entrees,
+        nb_personnes_seules_eligibles + coalesce(multiples.nb_personnes_eligibles, 0)
+            as nb_eligibles_pic_positionnes,
+        quantiles_jours_entree[1] as mediane_jours_entree,
+        quantiles_jours_entree[2] as p75_jours_entree,
+        quantiles_jours_ico[1] as mediane_jours_ico,
+        quantiles_jours_ico[2] as p75_jours_ico,
+    from comptes
+    left join personnes_multiples as multiples
+        on multiples.periode = comptes.periode
+        and multiples.type_periode = comptes.type_periode
+        and multiples.code_geo is not distinct from comptes.code_geo
+        and multiples.dimension = comptes.dimension
+        and multiples.modalite = comptes.modalite
 )
 
-select * from agregats
+select * from final

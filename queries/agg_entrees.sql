@@ -1,14 +1,15 @@
 -- Distinct persons whose entry date falls in the period, and the
--- PIC-eligible among them.
+-- PIC-eligible among them, for one geographic level (distinct persons
+-- counted as in `agg_cohorte`).
 with
 
 lignes as (
-    select *
-    from int_entrees
-    where niveau_geo = '{{niveau_geo}}' and type_periode = '{{type_periode}}'
+    select *, '{{niveau_geo}}' as niveau_geo, {{code_geo}} as code_geo
+    from int_eclate
+    where base = 'entrees'
 ),
 
-final as (
+comptes as (
     select
         periode,
         type_periode,
@@ -16,10 +17,45 @@ final as (
         code_geo,
         {{dimension}} as dimension,
         {{modalite}} as modalite,
-        count(distinct identifiant_spe) as nb_personnes_entrees,
-        count(distinct case when est_eligible_pic then identifiant_spe end) as nb_eligibles_pic_entres,
+        count(*) filter (where not plusieurs) as nb_personnes_seules,
+        count(*) filter (where est_eligible_pic and not plusieurs) as nb_personnes_seules_eligibles,
     from lignes
     group by grouping sets ({{grouping_sets}})
+),
+
+personnes_multiples as (
+    select
+        periode,
+        type_periode,
+        niveau_geo,
+        code_geo,
+        {{dimension}} as dimension,
+        {{modalite}} as modalite,
+        count(distinct identifiant_spe) as nb_personnes,
+        count(distinct identifiant_spe) filter (where est_eligible_pic) as nb_personnes_eligibles,
+    from lignes
+    where plusieurs
+    group by grouping sets ({{grouping_sets}})
+),
+
+final as (
+    select
+        comptes.periode,
+        comptes.type_periode,
+        comptes.niveau_geo,
+        comptes.code_geo,
+        comptes.dimension,
+        comptes.modalite,
+        nb_personnes_seules + coalesce(multiples.nb_personnes, 0) as nb_personnes_entrees,
+        nb_personnes_seules_eligibles + coalesce(multiples.nb_personnes_eligibles, 0)
+            as nb_eligibles_pic_entres,
+    from comptes
+    left join personnes_multiples as multiples
+        on multiples.periode = comptes.periode
+        and multiples.type_periode = comptes.type_periode
+        and multiples.code_geo is not distinct from comptes.code_geo
+        and multiples.dimension = comptes.dimension
+        and multiples.modalite = comptes.modalite
 )
 
 select * from final

@@ -1,43 +1,46 @@
--- A cohort exploded over periods and places: every row of int_lignes that
--- matches `{{filtre}}`, once per kind of period (four-month and month, by
--- `{{jour}}`) and per geographic level (france, region, departement,
--- zone_emploi of the session). `int_cohorte` dates positionings by their
--- day; `int_entrees` dates entered positionings by their entry.
--- A view, not a table: a sorted copy of 24 M rows at 2 M persons does not
--- fit the memory cap, and each slice's filter is pushed into the view.
-create or replace view {{vue}} as
+-- Every existing positioning in the periods it is counted in, once per
+-- base of counting: the cohort (`cohorte`) by the day of positioning, the
+-- entrants (`entrees`) by the day of entry. Once per kind of period
+-- (four-month, month), restricted to the periods the run computes.
+--
+-- `plusieurs` says that the person has several positionings in the same
+-- base and period. A person with a single one is that one row in every
+-- cell of the period, so the cubes count distinct persons by counting rows
+-- and need a distinct count only for the rows flagged here (a few per cent).
+-- Geography is not exploded here: each geographic level is one slice of
+-- the cube queries, which read `region`, `departement` or `zone_emploi`.
+create or replace table int_eclate as
 with
 
 lignes as (
-    select * from int_lignes where {{filtre}}
+    select * from int_lignes
 ),
 
-periodes_demandees as (
-    select periode, type_periode from int_periodes
+par_base as (
+    select *, 'cohorte' as base, jour_positionnement as jour_base from lignes
+    union all
+    select *, 'entrees' as base, date_entree as jour_base from lignes where entre
 ),
 
 par_periode as (
-    select lignes.*, periode_quadrimestre({{jour}}) as periode, 'quadrimestre' as type_periode
-    from lignes
+    select *, periode_quadrimestre(jour_base) as periode, 'quadrimestre' as type_periode
+    from par_base
     union all
-    select lignes.*, strftime({{jour}}, '%Y-%m') as periode, 'mois' as type_periode
-    from lignes
+    select *, strftime(jour_base, '%Y-%m') as periode, 'mois' as type_periode
+    from par_base
 ),
 
 retenues as (
     select par_periode.*
     from par_periode
-    semi join periodes_demandees using (periode, type_periode)
+    semi join int_periodes using (periode, type_periode)
 ),
 
 final as (
-    select *, 'france' as niveau_geo, cast(null as varchar) as code_geo from retenues
-    union all
-    select *, 'region' as niveau_geo, region as code_geo from retenues
-    union all
-    select *, 'departement' as niveau_geo, departement as code_geo from retenues
-    union all
-    select *, 'zone_emploi' as niveau_geo, zone_emploi as code_geo from retenues
+    select
+        *,
+        count(*) over (partition by base, type_periode, periode, identifiant_spe) > 1 as plusieurs,
+    from retenues
 )
 
 select * from final

@@ -262,29 +262,17 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     stage.set_parameters(cfg.cutoff, &periods)?;
     stage.run("avertissements", &[])?;
     let progress = Progress::new("indicateurs", 0);
-    for name in ["int_positionnements", "int_lignes"] {
+    for name in ["int_positionnements", "int_lignes", "int_eclate"] {
         progress.message(name);
+        let step = Instant::now();
         stage.run(name, &[])?;
+        timings.insert(format!("indicateurs/{name}"), step.elapsed().as_secs_f64());
     }
-    stage.run(
-        "int_eclate",
-        &[
-            ("vue", "int_cohorte"),
-            ("jour", "jour_positionnement"),
-            ("filtre", "true"),
-        ],
-    )?;
-    stage.run(
-        "int_eclate",
-        &[
-            ("vue", "int_entrees"),
-            ("jour", "date_entree"),
-            ("filtre", "entre"),
-        ],
-    )?;
     for table in ["agg_cohorte", "agg_entrees", "agg_abandons_motifs"] {
         progress.message(table);
-        stage.aggregate_in_slices(table)?;
+        let step = Instant::now();
+        stage.aggregate_by_level(table)?;
+        timings.insert(format!("indicateurs/{table}"), step.elapsed().as_secs_f64());
     }
     stage.run("agg_cohorte_vides", &[])?;
     stage.conn.execute_batch(&format!(

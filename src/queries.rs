@@ -109,38 +109,21 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
     sql
 }
 
-/// A cube template for one slice: one geographic level, one kind of
-/// period and one dimension (`None` for `ensemble`), so that holistic
-/// aggregates (medians, distinct counts) hold one slice at a time.
-pub fn render_slice(
-    name: &str,
-    niveau_geo: &str,
-    type_periode: &str,
-    dimension: Option<&str>,
-) -> String {
-    let (set, label, value) = match dimension {
-        Some(d) => (
-            format!("({}, {d})", CUBE_KEYS.join(", ")),
-            format!("'{d}'"),
-            d.to_string(),
-        ),
-        None => (
-            format!("({})", CUBE_KEYS.join(", ")),
-            "'ensemble'".to_string(),
-            "'ensemble'".to_string(),
-        ),
-    };
-    let set_motif = match dimension {
-        Some(d) => format!("({}, motif_code, {d})", CUBE_KEYS.join(", ")),
-        None => format!("({}, motif_code)", CUBE_KEYS.join(", ")),
-    };
-    get(name)
-        .replace("{{grouping_sets}}", &set)
-        .replace("{{grouping_sets_motif}}", &set_motif)
-        .replace("{{dimension}}", &label)
-        .replace("{{modalite}}", &value)
-        .replace("{{niveau_geo}}", niveau_geo)
-        .replace("{{type_periode}}", type_periode)
+/// Geographic levels of the cubes (SPEC §6), with the column of
+/// `int_lignes` that gives a row's code at that level (`france` has none).
+pub const GEO_LEVELS: &[(&str, &str)] = &[
+    ("france", "cast(null as varchar)"),
+    ("region", "region"),
+    ("departement", "departement"),
+    ("zone_emploi", "zone_emploi"),
+];
+
+/// A cube template for one geographic level, every dimension in one
+/// grouping set each: `{{niveau_geo}}` and `{{code_geo}}` come from
+/// [`GEO_LEVELS`]. One level at a time keeps the holistic aggregates
+/// (quantiles, distinct counts) of a national run within the memory cap.
+pub fn render_level(name: &str, niveau_geo: &str, code_geo: &str) -> String {
+    render(name, &[("niveau_geo", niveau_geo), ("code_geo", code_geo)])
 }
 
 #[cfg(test)]
@@ -158,9 +141,7 @@ mod tests {
                     ("cle", "session_id"),
                     ("niveau_geo", "france"),
                     ("type_periode", "mois"),
-                    ("vue", "int_cohorte"),
-                    ("jour", "jour_positionnement"),
-                    ("filtre", "true"),
+                    ("code_geo", "region"),
                 ],
             );
             assert!(!sql.contains("{{"), "{name} keeps a placeholder");

@@ -149,34 +149,22 @@ impl Stage {
             })
     }
 
-    /// Builds an aggregate table one slice at a time (geographic level ×
-    /// kind of period × dimension): the named query is a cube template
-    /// rendered by [`queries::render_slice`].
-    pub fn aggregate_in_slices(&self, table: &str) -> Result<()> {
-        let mut first = true;
-        for niveau_geo in ["france", "region", "departement", "zone_emploi"] {
-            for type_periode in ["quadrimestre", "mois"] {
-                let dims =
-                    std::iter::once(None).chain(queries::DIMENSIONS.iter().map(|d| Some(*d)));
-                for dimension in dims {
-                    let select = queries::render_slice(table, niveau_geo, type_periode, dimension);
-                    let sql = if first {
-                        format!("create or replace table {table} as {select}")
-                    } else {
-                        format!("insert into {table} {select}")
-                    };
-                    first = false;
-                    self.conn
-                        .execute_batch(&sql)
-                        .map_err(|source| Error::Query {
-                            query: format!(
-                                "{table} ({niveau_geo}, {type_periode}, {})",
-                                dimension.unwrap_or("ensemble")
-                            ),
-                            source,
-                        })?;
-                }
-            }
+    /// Builds an aggregate table one geographic level at a time: the named
+    /// query is a cube template rendered by [`queries::render_level`].
+    pub fn aggregate_by_level(&self, table: &str) -> Result<()> {
+        for (i, (niveau_geo, code_geo)) in queries::GEO_LEVELS.iter().enumerate() {
+            let select = queries::render_level(table, niveau_geo, code_geo);
+            let sql = if i == 0 {
+                format!("create or replace table {table} as {select}")
+            } else {
+                format!("insert into {table} {select}")
+            };
+            self.conn
+                .execute_batch(&sql)
+                .map_err(|source| Error::Query {
+                    query: format!("{table} ({niveau_geo})"),
+                    source,
+                })?;
         }
         Ok(())
     }

@@ -74,7 +74,7 @@ create or replace temp table b_lignes as
 with etats as (
     select
         * exclude (abandons),
-        list_filter(abandons, a -> a.jour >= date_entree) as apres_entree,
+        list_filter(abandons, lambda a: a.jour >= date_entree) as apres_entree,
     from b_etat
 )
 select

@@ -1,20 +1,76 @@
-//! Whole-pipeline benchmark on generated data.
+//! France-scale benchmark (issue 16): `ouistat run` beside the DuckDB script
+//! an analyst would write for the same six cubes (`benches/baseline.sql`),
+//! measured side by side in one session on the same generated extracts.
 //!
 //! ```sh
-//! OUISTAT_BENCH_PERSONS=200000 cargo bench --profile dev --bench pipeline
+//! cargo bench --profile dev --bench pipeline            # 200,000 persons
+//! OUISTAT_BENCH_PERSONS=200000,2000000,4000000 cargo bench --profile dev --bench pipeline
 //! ```
-//! Prints the time of each stage and rows per second; no timed assertion.
+//! For each size it prints the wall time and peak resident size of three
+//! steps, each in a child process of its own so that peaks do not mix:
+//! the baseline script (cubes written to Parquet), `run` without
+//! recipients, and `run` with the demo's five recipients (microdata with
+//! keyed pseudonyms, extracts, and the aggregates under secrecy). Then the
+//! ratios to the baseline, the read-and-validate throughput, the number of
+//! cube rows on which ouistat and the baseline differ, and rows per second
+//! across sizes. No timed assertion: the targets are printed beside the
+//! figures.
 
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Instant;
 
+use common::rss_mb;
 use ouistat::generate::{generate, Format, Options};
 use ouistat::pipeline::{run, RunConfig};
 
+const CUBES: [&str; 6] = [
+    "entonnoir",
+    "delais",
+    "pic",
+    "abandons",
+    "remplissage",
+    "sessions_remplissage",
+];
+const CUTOFF: &str = "2026-06-30";
+
 fn main() {
-    let persons: u64 = std::env::var("OUISTAT_BENCH_PERSONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--etape") {
+        step(&args[i + 1], Path::new(&args[i + 2]));
+        return;
+    }
+    let sizes: Vec<u64> = std::env::var("OUISTAT_BENCH_PERSONS")
+        .unwrap_or_else(|_| "200000".into())
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .expect("OUISTAT_BENCH_PERSONS: persons, comma-separated")
+        })
+        .collect();
+    let mut scaling = Vec::new();
+    for persons in sizes {
+        scaling.push(size(persons));
+    }
+    println!("\nscaling (run without recipients):");
+    println!(
+        "  {:>9} {:>11} {:>8} {:>12}",
+        "persons", "rows", "run s", "rows/s"
+    );
+    for (persons, rows, secs) in &scaling {
+        println!(
+            "  {persons:>9} {rows:>11} {secs:>8.1} {:>12.0}",
+            *rows as f64 / secs
+        );
+    }
+}
+
+/// Generates `persons` and measures the three steps on them; returns
+/// (persons, input rows, run seconds) for the scaling table.
+fn size(persons: u64) -> (u64, u64, f64) {
     let dir = tempfile::tempdir().expect("temp dir");
     let extracts = dir.path().join("extraits");
     let t = Instant::now();
@@ -23,30 +79,203 @@ fn main() {
         persons,
         seed: 1,
         format: Format::Csv,
-        defects: 0.001,
+        defects: 0.0,
         region: None,
     })
     .expect("generate");
-    let gen_s = t.elapsed().as_secs_f64();
     let rows = summary.sessions + summary.individus + summary.positionnements + summary.evenements;
+    let csv_mb = csv_bytes(&extracts) as f64 / 1e6;
     println!(
-        "generate   {persons} persons, {rows} rows in {gen_s:.2} s ({:.0} rows/s)",
-        rows as f64 / gen_s
+        "\n{persons} persons: {rows} rows, {csv_mb:.0} MB of CSV, generated in {:.1} s",
+        t.elapsed().as_secs_f64()
     );
-    let cutoff = chrono::NaiveDate::from_ymd_opt(2026, 10, 31).expect("date");
-    let t = Instant::now();
-    let report = run(&RunConfig::new(
-        &extracts,
-        dir.path().join("sortie"),
-        cutoff,
-    ))
-    .expect("run");
-    let run_s = t.elapsed().as_secs_f64();
-    for (stage, secs) in &report.durees_secondes {
-        println!("run/{stage:<20} {secs:8.2} s");
+    ouistat::app::demo_recipients(dir.path(), "32").expect("recipients");
+
+    let baseline = child("baseline", dir.path());
+    let plain = child("run", dir.path());
+    let full = child("run-destinataires", dir.path());
+    let differences = compare(
+        &dir.path().join("baseline"),
+        &dir.path().join("sortie/indicateurs"),
+    );
+
+    println!("  {:<28} {:>8} {:>9}", "step", "wall s", "peak MB");
+    for (label, m) in [
+        ("baseline DuckDB script", &baseline),
+        ("run, no recipients", &plain),
+        ("run, five recipients", &full),
+    ] {
+        println!("  {label:<28} {:>8.1} {:>9}", m.secs, m.peak_mb);
     }
+    for (stage, secs) in &plain.stages {
+        println!("    run/{stage:<32} {secs:8.2} s");
+    }
+    let read = plain.stage("lecture_validation");
     println!(
-        "run        {rows} rows in {run_s:.2} s ({:.0} rows/s)",
-        rows as f64 / run_s
+        "  target: run ≤ 1.5 × baseline:            {:.2} ×",
+        plain.secs / baseline.secs
     );
+    println!(
+        "  target: run with recipients ≤ 2.5 ×:      {:.2} ×",
+        full.secs / baseline.secs
+    );
+    println!(
+        "  target: read and validate ≥ 150 MB/s:    {:.0} MB/s",
+        csv_mb / read
+    );
+    println!(
+        "  target: peak ≤ 4,000 MB:                 {} MB (with recipients {} MB)",
+        plain.peak_mb, full.peak_mb
+    );
+    println!("  cube rows differing from the baseline:   {differences}");
+    (persons, rows, plain.secs)
+}
+
+/// What a child step measured.
+struct Measure {
+    secs: f64,
+    peak_mb: u64,
+    stages: Vec<(String, f64)>,
+}
+
+impl Measure {
+    fn stage(&self, name: &str) -> f64 {
+        self.stages
+            .iter()
+            .find(|(s, _)| s == name)
+            .map_or(f64::NAN, |(_, secs)| *secs)
+    }
+}
+
+/// Runs one step in a child process of this bench and reads back its
+/// measure (one `key value` per line on its standard output).
+fn child(name: &str, dir: &Path) -> Measure {
+    let exe = std::env::current_exe().expect("bench executable");
+    let output = Command::new(exe)
+        .args(["--etape", name])
+        .arg(dir)
+        .output()
+        .expect("child step");
+    assert!(
+        output.status.success(),
+        "step {name} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut m = Measure {
+        secs: f64::NAN,
+        peak_mb: 0,
+        stages: Vec::new(),
+    };
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        match line.split_once(' ') {
+            Some(("secondes", v)) => m.secs = v.parse().expect("seconds"),
+            Some(("pic_mo", v)) => m.peak_mb = v.parse().expect("MB"),
+            Some(("etape", v)) => {
+                let (stage, secs) = v.rsplit_once(' ').expect("stage and seconds");
+                m.stages
+                    .push((stage.to_string(), secs.parse().expect("seconds")));
+            }
+            _ => {}
+        }
+    }
+    m
+}
+
+/// A child step: runs it and prints its measure, with the peak resident
+/// size of this process (a fresh one, so the peak is the step's own).
+fn step(name: &str, dir: &Path) {
+    let extracts = dir.join("extraits");
+    let cutoff = chrono::NaiveDate::parse_from_str(CUTOFF, "%Y-%m-%d").expect("date");
+    let t = Instant::now();
+    match name {
+        "baseline" => baseline(&extracts, &dir.join("baseline")),
+        "run" | "run-destinataires" => {
+            let mut cfg = RunConfig::new(
+                &extracts,
+                dir.join(if name == "run" {
+                    "sortie"
+                } else {
+                    "sortie-destinataires"
+                }),
+                cutoff,
+            );
+            if name == "run-destinataires" {
+                cfg.recipients = Some(dir.join("destinataires.toml"));
+            }
+            let report = run(&cfg).expect("run");
+            for (stage, secs) in &report.durees_secondes {
+                println!("etape {stage} {secs}");
+            }
+        }
+        other => panic!("unknown step {other}"),
+    }
+    println!("secondes {}", t.elapsed().as_secs_f64());
+    println!("pic_mo {}", rss_mb("VmHWM:"));
+}
+
+/// The analyst's script, run as it is with DuckDB's defaults, its cubes
+/// written to `out/<cube>.parquet` as ouistat writes its own.
+fn baseline(extracts: &Path, out: &Path) {
+    std::fs::create_dir_all(out).expect("baseline folder");
+    let sql = include_str!("baseline.sql")
+        .replace("{{extraits}}", &extracts.to_string_lossy())
+        .replace("{{date_arrete}}", CUTOFF);
+    let conn = duckdb::Connection::open_in_memory().expect("duckdb");
+    conn.execute_batch(&sql).expect("baseline script");
+    for cube in CUBES {
+        let path = out.join(format!("{cube}.parquet"));
+        conn.execute_batch(&format!(
+            "copy (select * from b_{cube}) to '{}' (format parquet, compression zstd)",
+            path.to_string_lossy()
+        ))
+        .expect("baseline cube written");
+    }
+}
+
+/// Rows of every cube found in one folder and not the other (multisets,
+/// both ways), columns matched by name.
+fn compare(baseline: &Path, ouistat: &Path) -> u64 {
+    let conn = duckdb::Connection::open_in_memory().expect("duckdb");
+    let mut total = 0;
+    for cube in CUBES {
+        let file = |dir: &Path| {
+            format!(
+                "'{}'",
+                dir.join(format!("{cube}.parquet")).to_string_lossy()
+            )
+        };
+        let (a, b) = (file(baseline), file(ouistat));
+        let columns: String = conn
+            .query_row(
+                &format!("select string_agg(name, ', ' order by name) from parquet_schema({b}) where name <> 'duckdb_schema'"),
+                [],
+                |r| r.get(0),
+            )
+            .expect("columns");
+        let n: i64 = conn
+            .query_row(
+                &format!(
+                    "with a as (select {columns} from {a}), b as (select {columns} from {b})
+                     select (select count(*) from (from a except all from b))
+                          + (select count(*) from (from b except all from a))"
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .expect("comparison");
+        if n > 0 {
+            println!("  {cube}: {n} rows differ from the baseline");
+        }
+        total += n as u64;
+    }
+    total
+}
+
+fn csv_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .expect("extracts")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p: &PathBuf| p.extension().is_some_and(|x| x == "csv"))
+        .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .sum()
 }

@@ -13,7 +13,11 @@
 //! resident size once the cubes are read, and the peak during protection
 //! and audit (the peak is reset just before, through `/proc/self/clear_refs`).
 
+mod common;
+
 use std::time::Instant;
+
+use common::{reset_peak, rss_mb};
 
 use arrow::array::{Array, AsArray};
 use ouistat::deliver::read_cubes;
@@ -94,9 +98,7 @@ fn measure(stage: &Stage, class: RecipientClass, region: Option<&str>) -> Protec
         region: region.map(str::to_string),
     };
     let before = rss_mb("VmRSS:");
-    // Linux: writing 5 resets the peak (VmHWM) to the current size, so the
-    // peak read after is the protection's own.
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    reset_peak();
     let t = Instant::now();
     let p = protect(&plan, &cubes, &geography, &settings).expect("protected");
     let s = &p.summary;
@@ -197,17 +199,4 @@ fn targets_region(p: &Protection) {
     }
     let total = p.summary.secondes_protection + p.summary.secondes_audit;
     println!("  target: protection and audit in at most 10 s: {total:.2} s");
-}
-
-/// A line of `/proc/self/status` in MB (`VmRSS:` now, `VmHWM:` the peak).
-fn rss_mb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb / 1024)
 }

@@ -296,8 +296,13 @@ fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
     Ok(())
 }
 
-/// Writes the demo's recipients file and creates missing keys beside it.
-fn demo_recipients(dir: &Path, region: &str) -> Result<std::path::PathBuf> {
+/// Writes the demo's five recipients (Pôle emploi, a funder, a département,
+/// the ministry and the committee of `region`) to `dir/destinataires.toml`
+/// and creates their missing keys in `dir/cles/`; returns the file's path.
+///
+/// # Errors
+/// [`Error::Io`] when a file cannot be written.
+pub fn demo_recipients(dir: &Path, region: &str) -> Result<std::path::PathBuf> {
     let keys = dir.join("cles");
     for name in ["ministere", "financeur-region", "departement-62"] {
         let k = keys.join(format!("{name}.cle"));

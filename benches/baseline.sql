@@ -5,8 +5,12 @@
 -- to the last value, then prints both times and their ratio.
 --
 -- Placeholders: {{extraits}} (folder of the four CSV extracts) and
--- {{date_arrete}} (the cut-off, YYYY-MM-DD). Results: tables b_entonnoir,
--- b_delais, b_pic, b_abandons, b_remplissage, b_sessions_remplissage.
+-- {{date_arrete}} (the cut-off, YYYY-MM-DD). The block between the
+-- `-- pour chaque dimension` and `-- fin` lines is run once per dimension,
+-- `ensemble` included, as an analyst's loop would: {{dimension}} is the
+-- dimension's name and {{modalite}} its column ('ensemble' for ensemble).
+-- Results: tables b_entonnoir, b_delais, b_pic, b_abandons, b_remplissage,
+-- b_sessions_remplissage.
 
 create or replace macro jour(t) as
     coalesce(try_strptime(t, '%d/%m/%Y'), try_strptime(t, '%Y-%m-%d'))::date;
@@ -121,9 +125,9 @@ union all
 select distinct quadri(m), 'quadrimestre' from mois;
 
 -- The positionings counted in two ways: the cohort by the day of
--- positioning, the entrants by the day of entry. Each once per kind of
--- period and per geographic level.
-create or replace temp view b_eclate as
+-- positioning, the entrants by the day of entry; each once per kind of
+-- period.
+create or replace temp table b_datees as
 with datees as (
     select *, 'cohorte' as base, jour as jour_base from b_lignes
     union all
@@ -134,132 +138,100 @@ par_periode as (
     union all
     select *, strftime(jour_base, '%Y-%m'), 'mois' from datees
 )
-select p.*, g.niveau_geo,
-    case g.niveau_geo when 'region' then region when 'departement' then departement
-        when 'zone_emploi' then zone_emploi end as code_geo,
-from par_periode p
-semi join b_periodes using (periode, type_periode)
-cross join (values ('france'), ('region'), ('departement'), ('zone_emploi')) g(niveau_geo);
+select * from par_periode
+semi join b_periodes using (periode, type_periode);
 
--- The cohort's counts and delays per cell, one dimension at a time.
-create or replace temp table b_cellules as
+create or replace temp table b_cellules (
+    periode varchar, type_periode varchar, niveau_geo varchar, code_geo varchar,
+    dimension varchar, modalite varchar,
+    nb_positionnements bigint, nb_presents_ico bigint, nb_retenus bigint,
+    nb_ais_validees bigint, nb_entrees bigint, nb_abandons bigint,
+    mediane_jours_entree double, p75_jours_entree double,
+    mediane_jours_ico double, p75_jours_ico double
+);
+create or replace temp table b_personnes (
+    base varchar, periode varchar, type_periode varchar, niveau_geo varchar, code_geo varchar,
+    dimension varchar, modalite varchar,
+    nb_personnes bigint, nb_personnes_entrees bigint, nb_eligibles_pic bigint
+);
+create or replace temp table b_motifs (
+    periode varchar, type_periode varchar, niveau_geo varchar, code_geo varchar,
+    dimension varchar, modalite varchar, motif_code varchar, nb_abandons bigint
+);
+
+-- pour chaque dimension
+-- The cohort's counts and delays, at the four geographic levels.
+insert into b_cellules
 select
-    periode, type_periode, niveau_geo, code_geo,
-    case
-        when grouping(dispositif) = 0 then 'dispositif'
-        when grouping(financeur_code) = 0 then 'financeur_code'
-        when grouping(prescripteur_type) = 0 then 'prescripteur_type'
-        when grouping(sexe) = 0 then 'sexe'
-        when grouping(tranche_age) = 0 then 'tranche_age'
-        when grouping(niveau) = 0 then 'niveau'
-        when grouping(eligible_pic) = 0 then 'eligible_pic'
-        when grouping(beneficiaire_rsa) = 0 then 'beneficiaire_rsa'
-        when grouping(travailleur_handicape) = 0 then 'travailleur_handicape'
-        else 'ensemble'
-    end as dimension,
-    coalesce(dispositif, financeur_code, prescripteur_type, sexe, tranche_age, niveau, eligible_pic, beneficiaire_rsa, travailleur_handicape, 'ensemble') as modalite,
-    count(*) as nb_positionnements,
-    count(*) filter (present_ico) as nb_presents_ico,
-    count(*) filter (retenu) as nb_retenus,
-    count(*) filter (ais_validee) as nb_ais_validees,
-    count(*) filter (entre) as nb_entrees,
-    count(*) filter (abandon) as nb_abandons,
-    quantile_cont(jours_entree, 0.5) as mediane_jours_entree,
-    quantile_cont(jours_entree, 0.75) as p75_jours_entree,
-    quantile_cont(jours_ico, 0.5) as mediane_jours_ico,
-    quantile_cont(jours_ico, 0.75) as p75_jours_ico,
-from b_eclate
+    periode, type_periode,
+    case when grouping(region) = 0 then 'region' when grouping(departement) = 0 then 'departement'
+        when grouping(zone_emploi) = 0 then 'zone_emploi' else 'france' end,
+    coalesce(region, departement, zone_emploi),
+    '{{dimension}}', {{modalite}},
+    count(*),
+    count(*) filter (present_ico),
+    count(*) filter (retenu),
+    count(*) filter (ais_validee),
+    count(*) filter (entre),
+    count(*) filter (abandon),
+    quantile_cont(jours_entree, 0.5),
+    quantile_cont(jours_entree, 0.75),
+    quantile_cont(jours_ico, 0.5),
+    quantile_cont(jours_ico, 0.75),
+from b_datees
 where base = 'cohorte'
 group by grouping sets (
-    (periode, type_periode, niveau_geo, code_geo),
-    (periode, type_periode, niveau_geo, code_geo, dispositif),
-    (periode, type_periode, niveau_geo, code_geo, financeur_code),
-    (periode, type_periode, niveau_geo, code_geo, prescripteur_type),
-    (periode, type_periode, niveau_geo, code_geo, sexe),
-    (periode, type_periode, niveau_geo, code_geo, tranche_age),
-    (periode, type_periode, niveau_geo, code_geo, niveau),
-    (periode, type_periode, niveau_geo, code_geo, eligible_pic),
-    (periode, type_periode, niveau_geo, code_geo, beneficiaire_rsa),
-    (periode, type_periode, niveau_geo, code_geo, travailleur_handicape)
+    (periode, type_periode, {{modalite}}),
+    (periode, type_periode, region, {{modalite}}),
+    (periode, type_periode, departement, {{modalite}}),
+    (periode, type_periode, zone_emploi, {{modalite}})
 );
 
 -- Distinct persons in two steps: one row per cell and person, then a
 -- count per cell.
-create or replace temp table b_personnes as
+insert into b_personnes
 with une_par_personne as (
     select
-        base, periode, type_periode, niveau_geo, code_geo,
-        case
-        when grouping(dispositif) = 0 then 'dispositif'
-        when grouping(financeur_code) = 0 then 'financeur_code'
-        when grouping(prescripteur_type) = 0 then 'prescripteur_type'
-        when grouping(sexe) = 0 then 'sexe'
-        when grouping(tranche_age) = 0 then 'tranche_age'
-        when grouping(niveau) = 0 then 'niveau'
-        when grouping(eligible_pic) = 0 then 'eligible_pic'
-        when grouping(beneficiaire_rsa) = 0 then 'beneficiaire_rsa'
-        when grouping(travailleur_handicape) = 0 then 'travailleur_handicape'
-        else 'ensemble'
-    end as dimension,
-    coalesce(dispositif, financeur_code, prescripteur_type, sexe, tranche_age, niveau, eligible_pic, beneficiaire_rsa, travailleur_handicape, 'ensemble') as modalite,
-        identifiant_spe,
+        base, periode, type_periode,
+        case when grouping(region) = 0 then 'region' when grouping(departement) = 0 then 'departement'
+            when grouping(zone_emploi) = 0 then 'zone_emploi' else 'france' end as niveau_geo,
+        coalesce(region, departement, zone_emploi) as code_geo,
+        {{modalite}} as modalite,
         bool_or(entre) as entre,
         bool_or(eligible_pic = 'oui') as eligible,
-    from b_eclate
+    from b_datees
     group by grouping sets (
-    (base, periode, type_periode, niveau_geo, code_geo, identifiant_spe),
-    (base, periode, type_periode, niveau_geo, code_geo, dispositif, identifiant_spe),
-    (base, periode, type_periode, niveau_geo, code_geo, financeur_code, identifiant_spe),
-    (base, periode, type_periode, niveau_geo, code_geo, prescripteur_type, identifiant_spe),
-    (base, periode, type_periode, niveau_geo, code_geo, sexe, identifiant_spe),
-    (base, periode, type_periode, niveau_geo, code_geo, tranche_age, identifiant_spe),
-    (base, periode, type_periode, niveau_geo, code_geo, niveau, identifiant_spe),
-    (base, periode, type_periode, niveau_geo, code_geo, eligible_pic, identifiant_spe),
-    (base, periode, type_periode, niveau_geo, code_geo, beneficiaire_rsa, identifiant_spe),
-    (base, periode, type_periode, niveau_geo, code_geo, travailleur_handicape, identifiant_spe)
+        (base, periode, type_periode, {{modalite}}, identifiant_spe),
+        (base, periode, type_periode, region, {{modalite}}, identifiant_spe),
+        (base, periode, type_periode, departement, {{modalite}}, identifiant_spe),
+        (base, periode, type_periode, zone_emploi, {{modalite}}, identifiant_spe)
     )
 )
 select
-    base, periode, type_periode, niveau_geo, code_geo, dimension, modalite,
-    count(*) as nb_personnes,
-    count(*) filter (entre) as nb_personnes_entrees,
-    count(*) filter (eligible) as nb_eligibles_pic,
+    base, periode, type_periode, niveau_geo, code_geo, '{{dimension}}', modalite,
+    count(*), count(*) filter (entre), count(*) filter (eligible),
 from une_par_personne
 group by all;
 
 -- Abandons after entry, by the reason of the latest.
-create or replace temp table b_motifs as
+insert into b_motifs
 select
-    periode, type_periode, niveau_geo, code_geo,
-    case
-        when grouping(dispositif) = 0 then 'dispositif'
-        when grouping(financeur_code) = 0 then 'financeur_code'
-        when grouping(prescripteur_type) = 0 then 'prescripteur_type'
-        when grouping(sexe) = 0 then 'sexe'
-        when grouping(tranche_age) = 0 then 'tranche_age'
-        when grouping(niveau) = 0 then 'niveau'
-        when grouping(eligible_pic) = 0 then 'eligible_pic'
-        when grouping(beneficiaire_rsa) = 0 then 'beneficiaire_rsa'
-        when grouping(travailleur_handicape) = 0 then 'travailleur_handicape'
-        else 'ensemble'
-    end as dimension,
-    coalesce(dispositif, financeur_code, prescripteur_type, sexe, tranche_age, niveau, eligible_pic, beneficiaire_rsa, travailleur_handicape, 'ensemble') as modalite,
-    coalesce(motif_abandon, 'inconnu') as motif_code,
-    count(*) as nb_abandons,
-from b_eclate
+    periode, type_periode,
+    case when grouping(region) = 0 then 'region' when grouping(departement) = 0 then 'departement'
+        when grouping(zone_emploi) = 0 then 'zone_emploi' else 'france' end,
+    coalesce(region, departement, zone_emploi),
+    '{{dimension}}', {{modalite}},
+    coalesce(motif_abandon, 'inconnu'),
+    count(*),
+from b_datees
 where base = 'cohorte' and abandon
 group by grouping sets (
-    (periode, type_periode, niveau_geo, code_geo, motif_abandon),
-    (periode, type_periode, niveau_geo, code_geo, dispositif, motif_abandon),
-    (periode, type_periode, niveau_geo, code_geo, financeur_code, motif_abandon),
-    (periode, type_periode, niveau_geo, code_geo, prescripteur_type, motif_abandon),
-    (periode, type_periode, niveau_geo, code_geo, sexe, motif_abandon),
-    (periode, type_periode, niveau_geo, code_geo, tranche_age, motif_abandon),
-    (periode, type_periode, niveau_geo, code_geo, niveau, motif_abandon),
-    (periode, type_periode, niveau_geo, code_geo, eligible_pic, motif_abandon),
-    (periode, type_periode, niveau_geo, code_geo, beneficiaire_rsa, motif_abandon),
-    (periode, type_periode, niveau_geo, code_geo, travailleur_handicape, motif_abandon)
+    (periode, type_periode, {{modalite}}, motif_abandon),
+    (periode, type_periode, region, {{modalite}}, motif_abandon),
+    (periode, type_periode, departement, {{modalite}}, motif_abandon),
+    (periode, type_periode, zone_emploi, {{modalite}}, motif_abandon)
 );
+-- fin
 
 -- Sessions starting in a four-month period, with their distinct persons
 -- over every positioning existing at the cut-off.

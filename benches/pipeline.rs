@@ -220,6 +220,21 @@ fn baseline(extracts: &Path, out: &Path) {
     let sql = include_str!("baseline.sql")
         .replace("{{extraits}}", &extracts.to_string_lossy())
         .replace("{{date_arrete}}", CUTOFF);
+    let (head, rest) = sql
+        .split_once("-- pour chaque dimension\n")
+        .expect("the per-dimension block");
+    let (block, tail) = rest.split_once("-- fin\n").expect("its end");
+    let dimensions = std::iter::once(("ensemble", "'ensemble'"))
+        .chain(ouistat::queries::DIMENSIONS.iter().map(|d| (*d, *d)));
+    let mut sql = head.to_string();
+    for (dimension, column) in dimensions {
+        sql.push_str(
+            &block
+                .replace("{{dimension}}", dimension)
+                .replace("{{modalite}}", column),
+        );
+    }
+    sql.push_str(tail);
     let conn = duckdb::Connection::open_in_memory().expect("duckdb");
     conn.execute_batch(&sql).expect("baseline script");
     for cube in CUBES {

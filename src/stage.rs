@@ -7,7 +7,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender};
 
+use arrow::record_batch::RecordBatch;
 use duckdb::{params, Connection};
 use serde::Serialize;
 
@@ -103,6 +105,73 @@ fn duck_type(dt: &arrow::datatypes::DataType) -> &'static str {
         DataType::Boolean => "boolean",
         _ => "varchar",
     }
+}
+
+/// A batch on its way from the reader to the appender.
+struct Batch {
+    rows: Option<RecordBatch>,
+    rejected: Vec<Rejected>,
+}
+
+/// The reader's side of [`Stage::load`]: parses the extract (CSV, or
+/// Parquet through `parquet`, a connection of the staging database),
+/// validates each row and sends batches of valid and rejected rows.
+/// Returns the rows read; stops with an error when the appender is gone.
+fn read_and_validate(
+    source: &Source,
+    encoding: Encoding,
+    dates: &PlausibleDates,
+    parquet: Option<Connection>,
+    batches: SyncSender<Batch>,
+) -> Result<u64> {
+    let mut validator = Validator::new(source.extract, dates.clone());
+    let mut rejected: Vec<Rejected> = Vec::new();
+    let progress = Progress::new(source.extract.name(), 0);
+    let mut seen = 0u64;
+    let send = |validator: &mut Validator, rejected: &mut Vec<Rejected>| -> Result<()> {
+        let batch = Batch {
+            rows: validator.take_batch()?,
+            rejected: std::mem::take(rejected),
+        };
+        batches
+            .send(batch)
+            .map_err(|_| Error::Internal(format!("{}: the appender stopped", source.file_name())))
+    };
+    let mut sink = |rec: Record<'_>| -> Result<()> {
+        seen += 1;
+        progress.tick(seen);
+        match rec {
+            Record::Row { line, fields } => {
+                if let Some(r) = validator.push(line, fields) {
+                    rejected.push(r);
+                }
+            }
+            Record::Rejected {
+                line,
+                rule,
+                detail,
+                content,
+                key,
+            } => rejected.push(Rejected {
+                line,
+                rule,
+                detail,
+                content,
+                key,
+            }),
+        }
+        if validator.buffered() >= validate::BATCH_ROWS || rejected.len() >= validate::BATCH_ROWS {
+            send(&mut validator, &mut rejected)?;
+        }
+        Ok(())
+    };
+    let read = match (&source.format, &parquet) {
+        (FileFormat::Parquet, Some(conn)) => ingest::read_parquet(conn, source, &mut sink)?,
+        _ => ingest::read_csv(source, encoding, &mut sink)?,
+    };
+    send(&mut validator, &mut rejected)?;
+    progress.done();
+    Ok(read)
 }
 
 impl Stage {
@@ -237,18 +306,43 @@ impl Stage {
 
     /// Reads, validates and appends one extract, its dates checked against
     /// the plausible window `dates`; returns the rows read.
+    ///
+    /// Two threads share the work: a reader parses and validates batches
+    /// of [`validate::BATCH_ROWS`] rows (see [`read_and_validate`]) while
+    /// this thread appends the previous batch to DuckDB.
+    ///
+    /// # Errors
+    /// What reading, validating or appending raised; an error of the
+    /// appender comes first, the reader then stops at its next batch.
     pub fn load(&self, source: &Source, encoding: Encoding, dates: &PlausibleDates) -> Result<u64> {
-        let table = format!("raw_{}", source.extract.name());
-        let mut validator = Validator::new(source.extract, dates.clone());
-        let mut rejected: Vec<Rejected> = Vec::new();
-        let mut appender = self.conn.appender(&table)?;
-        let mut q_appender = self.conn.appender("quarantaine")?;
+        let parquet = match source.format {
+            FileFormat::Parquet => Some(self.conn.try_clone()?),
+            FileFormat::Csv => None,
+        };
+        let (batches, received) = std::sync::mpsc::sync_channel(2);
+        std::thread::scope(|scope| {
+            let reader =
+                scope.spawn(move || read_and_validate(source, encoding, dates, parquet, batches));
+            let appended = self.append(source, received);
+            let read = reader
+                .join()
+                .map_err(|_| Error::Internal(format!("reading {} panicked", source.file_name())))?;
+            appended.and(read)
+        })
+    }
+
+    /// Appends batches as they arrive: valid rows to `raw_<extract>`,
+    /// rejected rows to `quarantaine`.
+    fn append(&self, source: &Source, received: Receiver<Batch>) -> Result<()> {
+        let mut appender = self.conn.appender(&format!("raw_{}", source.extract.name()))?;
+        let mut quarantine = self.conn.appender("quarantaine")?;
         let file_name = source.file_name();
-        let progress = Progress::new(source.extract.name(), 0);
-        let mut seen = 0u64;
-        let mut flush_rejected = |rejected: &mut Vec<Rejected>| -> Result<()> {
-            for r in rejected.drain(..) {
-                q_appender.append_row(params![
+        for batch in received {
+            if let Some(rows) = batch.rows {
+                appender.append_record_batch(rows)?;
+            }
+            for r in batch.rejected {
+                quarantine.append_row(params![
                     source.extract.name(),
                     file_name,
                     r.line as i64,
@@ -258,53 +352,10 @@ impl Stage {
                     r.key
                 ])?;
             }
-            Ok(())
-        };
-        let mut sink = |rec: Record<'_>| -> Result<()> {
-            seen += 1;
-            progress.tick(seen);
-            match rec {
-                Record::Row { line, fields } => {
-                    if let Some(r) = validator.push(line, fields) {
-                        rejected.push(r);
-                    }
-                }
-                Record::Rejected {
-                    line,
-                    rule,
-                    detail,
-                    content,
-                    key,
-                } => rejected.push(Rejected {
-                    line,
-                    rule,
-                    detail,
-                    content,
-                    key,
-                }),
-            }
-            if validator.buffered() >= validate::BATCH_ROWS {
-                if let Some(batch) = validator.take_batch()? {
-                    appender.append_record_batch(batch)?;
-                }
-                flush_rejected(&mut rejected)?;
-            }
-            Ok(())
-        };
-        let read = match source.format {
-            FileFormat::Csv => ingest::read_csv(source, encoding, &mut sink)?,
-            FileFormat::Parquet => {
-                let reader = self.conn.try_clone()?;
-                ingest::read_parquet(&reader, source, &mut sink)?
-            }
-        };
-        if let Some(batch) = validator.take_batch()? {
-            appender.append_record_batch(batch)?;
         }
-        flush_rejected(&mut rejected)?;
         appender.flush()?;
-        progress.done();
-        Ok(read)
+        quarantine.flush()?;
+        Ok(())
     }
 
     /// Applies the set-level rules in dependency order and fills in the raw

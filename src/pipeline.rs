@@ -438,8 +438,30 @@ impl Building {
         })
     }
 
-    /// Swaps the built output in place of `OUT`.
+    /// Swaps the built output in place of `OUT`: on Linux by one atomic
+    /// exchange of the two folders, so that `OUT` is never missing; where
+    /// the file system cannot exchange, by two renames (a kill between them
+    /// leaves the previous output as `.OUT.ancien-<pid>`, which the next
+    /// run puts back).
     fn finish(mut self) -> Result<()> {
+        #[cfg(target_os = "linux")]
+        if self.out.exists() {
+            use rustix::fs::{renameat_with, RenameFlags, CWD};
+            match renameat_with(CWD, &self.path, CWD, &self.out, RenameFlags::EXCHANGE) {
+                Ok(()) => {
+                    // The previous output now lies at the building path,
+                    // whose name the next run removes if this one is killed
+                    // before it does.
+                    self.done = true;
+                    return std::fs::remove_dir_all(&self.path).map_err(Error::io(&self.path));
+                }
+                Err(e)
+                    if e == rustix::io::Errno::INVAL
+                        || e == rustix::io::Errno::NOSYS
+                        || e == rustix::io::Errno::OPNOTSUPP => {}
+                Err(e) => return Err(Error::io(&self.out)(e.into())),
+            }
+        }
         let old = self.path.with_file_name(format!(
             ".{}.ancien-{}",
             self.out.file_name().unwrap_or_default().to_string_lossy(),

@@ -24,6 +24,8 @@ use crate::schema::{rule, Extract};
 mod records;
 mod sniff;
 
+pub use records::MAX_RECORD_LINES;
+
 use records::{Fields, Parsed, Records};
 
 /// The encoding declared for CSV extracts.

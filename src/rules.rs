@@ -85,7 +85,8 @@ pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
     if s.len() < 19 {
         return None;
     }
-    let (date, rest) = s.split_at(10);
+    // Not `split_at`: the tenth byte may fall inside a character.
+    let (date, rest) = s.split_at_checked(10)?;
     let d = parse_date(date)?;
     let rest = rest.strip_prefix(' ').or_else(|| rest.strip_prefix('T'))?;
     let t = chrono::NaiveTime::parse_from_str(rest, "%H:%M:%S%.f").ok()?;
@@ -177,8 +178,11 @@ pub fn siret_check_digit(prefix13: &str) -> u8 {
 }
 
 /// The numeric value of the first 13 characters of a NIR, with Corsica's
-/// 2A/2B counted as 19/18. `None` when not digits.
+/// 2A/2B counted as 19/18. `None` when not 13 digits.
 fn nir_number(first13: &str) -> Option<u64> {
+    if first13.len() != 13 || !first13.is_ascii() {
+        return None;
+    }
     let mut normalised = String::with_capacity(13);
     normalised.push_str(&first13[..5]);
     match &first13[5..7] {
@@ -280,5 +284,15 @@ mod tests {
         );
         assert!(parse_timestamp("2026-03-01").is_none());
         assert!(parse_timestamp("2026-03-01 25:00:00").is_none());
+    }
+
+    /// Found by `tests/fuzz.rs`: a multi-byte character across the tenth
+    /// byte of a timestamp, or a short NIR prefix, is invalid, not a panic.
+    #[test]
+    fn malformed_text_is_invalid_not_a_panic() {
+        assert!(parse_timestamp("2026-0ŸÆ@­S•3-25 10:00:00").is_none());
+        assert!(parse_timestamp("2026-03-2é 10:00:00").is_none());
+        assert!(nir_key("18412").is_none());
+        assert!(nir_key("18412764510é").is_none());
     }
 }

@@ -39,6 +39,9 @@ pub struct RunConfig {
     pub policy: Option<PathBuf>,
     /// The first plausible day of a session, positioning or event.
     pub earliest_activity: NaiveDate,
+    /// The last plausible day of a session, positioning or event; `None`
+    /// for the cut-off plus [`rules::ACTIVITY_HORIZON`].
+    pub latest_activity: Option<NaiveDate>,
 }
 
 impl RunConfig {
@@ -56,12 +59,18 @@ impl RunConfig {
             recipients: None,
             policy: None,
             earliest_activity: rules::EARLIEST_ACTIVITY,
+            latest_activity: None,
         }
     }
 
     /// The window outside which a date is quarantined as implausible.
     pub fn plausible_dates(&self) -> PlausibleDates {
-        PlausibleDates::for_cutoff(self.cutoff).with_earliest_activity(self.earliest_activity)
+        let window =
+            PlausibleDates::for_cutoff(self.cutoff).with_earliest_activity(self.earliest_activity);
+        match self.latest_activity {
+            Some(last) => window.with_latest_activity(last),
+            None => window,
+        }
     }
 }
 
@@ -182,6 +191,20 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         )));
     }
     let dates = cfg.plausible_dates();
+    let (first, last) = (*dates.activity.start(), *dates.activity.end());
+    if last < cfg.cutoff {
+        return Err(Error::Config(format!(
+            "the latest plausible date {last} (--latest-date) is before the cut-off {}: \
+             rows dated up to the cut-off would be quarantined",
+            cfg.cutoff
+        )));
+    }
+    if first >= last {
+        return Err(Error::Config(format!(
+            "the earliest plausible date {first} (--earliest-date) is not before the latest \
+             {last} (--latest-date)"
+        )));
+    }
     let mut timings = BTreeMap::new();
     let clock = Instant::now();
     // Policy, recipients and keys are checked before anything is written.

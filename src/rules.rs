@@ -10,7 +10,8 @@ use chrono::{Months, NaiveDate, NaiveDateTime};
 pub const EARLIEST_ACTIVITY: NaiveDate = NaiveDate::from_ymd_opt(2015, 1, 1).expect("valid date");
 
 /// How far after the cut-off a session, positioning or event may be dated
-/// (sessions are planned ahead; nothing is planned further).
+/// (sessions are planned ahead; nothing is planned further). Overridable
+/// with `--latest-date`.
 pub const ACTIVITY_HORIZON: Months = Months::new(12);
 
 /// Births on or before this day are implausible: 1900-01-01 itself is the
@@ -59,6 +60,14 @@ impl PlausibleDates {
     pub fn with_earliest_activity(self, first: NaiveDate) -> Self {
         PlausibleDates {
             activity: first..=*self.activity.end(),
+            ..self
+        }
+    }
+
+    /// The same window with another last day of activity.
+    pub fn with_latest_activity(self, last: NaiveDate) -> Self {
+        PlausibleDates {
+            activity: *self.activity.start()..=last,
             ..self
         }
     }
@@ -268,6 +277,9 @@ mod tests {
         assert_eq!(w.births, d(1900, 1, 2)..=d(2026, 10, 30));
         let w = w.with_earliest_activity(d(2012, 9, 1));
         assert_eq!(w.activity, d(2012, 9, 1)..=d(2027, 10, 31));
+        let w = w.with_latest_activity(d(2030, 12, 31));
+        assert_eq!(w.activity, d(2012, 9, 1)..=d(2030, 12, 31));
+        assert_eq!(w.births, d(1900, 1, 2)..=d(2026, 10, 30));
         // The end of February of a leap year.
         let w = PlausibleDates::for_cutoff(d(2028, 2, 29));
         assert_eq!(*w.activity.end(), d(2029, 2, 28));

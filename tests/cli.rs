@@ -2052,6 +2052,65 @@ fn implausible_dates_are_quarantined_and_do_not_widen_the_periods() {
     assert_eq!(run_json(&run)["periodes"][0], "2014-T2");
 }
 
+/// The end of the plausible window moves with `--latest-date` (default
+/// the cut-off plus a year); a window that ends before the cut-off, or
+/// that is empty, is refused before anything is written (issue 15).
+#[test]
+fn the_latest_plausible_date_is_configurable_and_checked() {
+    let run = Run::new().extracts(FIXTURE);
+    // A positioning planned 13 months after the cut-off.
+    rewrite(&run, "positionnements.csv", |text| {
+        text.replace("15/02/2026 14:00:00", "15/11/2027 14:00:00")
+    });
+    let with = |run: Run, extra: &[&str]| -> Run {
+        Run {
+            dir: run.dir,
+            args: Vec::new(),
+        }
+        .args(
+            run_args("2026-10-31")
+                .into_iter()
+                .chain(extra.iter().map(|a| a.to_string())),
+        )
+    };
+    let run = with(run, &[]);
+    run.succeeds();
+    assert_eq!(
+        quarantined_lines(&run, "positionnements"),
+        [(3, "date_improbable".to_string())]
+    );
+    let run = with(run, &["--latest-date", "2027-12-31"]);
+    run.succeeds();
+    assert!(quarantined_lines(&run, "positionnements").is_empty());
+    let before = std::fs::read(run.path("sortie/run.json")).unwrap();
+    let mut run = run;
+    for (extra, says) in [
+        (
+            &["--latest-date", "2026-10-30"][..],
+            "before the cut-off 2026-10-31",
+        ),
+        (
+            &[
+                "--earliest-date",
+                "2026-10-31",
+                "--latest-date",
+                "2026-10-31",
+            ],
+            "is not before the latest",
+        ),
+        (
+            &["--latest-date", "31/12/2027"],
+            "--latest-date `31/12/2027` is not a date",
+        ),
+    ] {
+        run = with(run, extra);
+        let (code, stderr) = run.fails();
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(says), "{extra:?}: {stderr}");
+        assert_eq!(std::fs::read(run.path("sortie/run.json")).unwrap(), before);
+    }
+}
+
 /// The demo at a region's real volume (about 55,000 positionings a
 /// four-month period): the committee report shows every region-level
 /// figure and every département headline figure, no `s` (issue 14).

@@ -814,6 +814,23 @@ fn query_prints_tables_csv_and_json() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(3));
+    // A result the format cannot print is the user's query, not a bug.
+    for (format, sql) in [
+        ("csv", "select [1, 2] as liste"),
+        ("json", "select union_value(k := 1) as u"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ouistat"))
+            .args(["query", sql, "--format", format, "--out"])
+            .arg(run.path("sortie"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        assert!(
+            stderr.contains("cannot be printed as") && !stderr.contains("bug"),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -1724,6 +1724,40 @@ fn a_low_threshold_or_a_bad_plan_is_refused_before_anything_is_written() {
     assert!(!run.path("sortie/livraisons").exists());
 }
 
+/// Settings that reach DuckDB are checked first: a typo is a usage error
+/// (exit 2) naming the flag, not a failed query (issue 15). A header behind
+/// a second byte-order mark is refused saying so, not as an invisible
+/// unknown column.
+#[test]
+fn bad_settings_and_a_second_byte_order_mark_are_named() {
+    let run = Run::new().extracts(FIXTURE);
+    for (extra, says) in [
+        (["--threads", "0"], "--threads must be at least 1"),
+        (["--memory-limit", "lots"], "--memory-limit `lots`"),
+        (["--memory-limit", "2GB'; select 1; --"], "is not a size"),
+    ] {
+        let mut args = run_args("2026-10-31");
+        args.extend(extra.map(String::from));
+        let (code, err) = Run {
+            dir: tempfile::tempdir().unwrap(),
+            args: Vec::new(),
+        }
+        .args(args)
+        .fails();
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(says), "{err}");
+    }
+    rewrite_bytes(&run, "sessions.csv", |bytes| {
+        [&b"\xEF\xBB\xBF\xEF\xBB\xBF"[..], &bytes].concat()
+    });
+    let (code, err) = run.args(run_args("2026-10-31")).fails();
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("sessions.csv") && err.contains("byte-order mark (U+FEFF)"),
+        "{err}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Faults from real exports (tests/fixtures/cases, issue 15): physical line
 // numbers, encoding evidence, runaway quotes, implausible dates.

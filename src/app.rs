@@ -71,6 +71,7 @@ pub fn execute(command: Command) -> Result<()> {
             recipients,
             policy,
             earliest_date,
+            latest_date,
         } => {
             let mut cfg = RunConfig::new(extracts, out, parse_day("cutoff", &cutoff)?);
             cfg.periods = periods;
@@ -86,6 +87,9 @@ pub fn execute(command: Command) -> Result<()> {
             cfg.policy = policy;
             if let Some(day) = earliest_date {
                 cfg.earliest_activity = parse_day("earliest-date", &day)?;
+            }
+            if let Some(day) = latest_date {
+                cfg.latest_activity = Some(parse_day("latest-date", &day)?);
             }
             let report = pipeline::run(&cfg)?;
             print_reconciliation(&report);

@@ -100,6 +100,11 @@ pub enum Command {
         /// than a year after the cut-off, are quarantined (date_improbable).
         #[arg(long)]
         earliest_date: Option<String>,
+        /// Last plausible date of a session, positioning or event
+        /// (YYYY-MM-DD, not before the cut-off; default the cut-off plus
+        /// one year); later ones are quarantined (date_improbable).
+        #[arg(long)]
+        latest_date: Option<String>,
     },
     /// Create a new random 32-byte pseudonymisation key (hex) for one recipient.
     Keygen {

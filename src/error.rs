@@ -96,15 +96,13 @@ impl From<duckdb::Error> for Error {
     }
 }
 
+/// Arrow computations in memory (casts, takes, batches of a known schema):
+/// their failure is a bug. Reading or writing a file goes through
+/// [`Error::output`] instead, which names the file; Parquet errors have no
+/// conversion, so that none becomes a bug by a stray `?`.
 impl From<arrow::error::ArrowError> for Error {
     fn from(e: arrow::error::ArrowError) -> Self {
         Error::Internal(format!("arrow: {e}"))
-    }
-}
-
-impl From<parquet::errors::ParquetError> for Error {
-    fn from(e: parquet::errors::ParquetError) -> Self {
-        Error::Internal(format!("parquet: {e}"))
     }
 }
 

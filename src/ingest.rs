@@ -24,6 +24,8 @@ use crate::schema::{rule, Extract};
 mod records;
 mod sniff;
 
+pub use records::MAX_RECORD_LINES;
+
 use records::{Fields, Parsed, Records};
 
 /// The encoding declared for CSV extracts.
@@ -136,6 +138,15 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 /// Maps the file's header to the schema: `map[schema_index] = file_index`.
 fn map_header(source: &Source, header: &[String]) -> Result<Vec<usize>> {
     let columns = source.extract.columns();
+    if header.iter().any(|name| name.contains('\u{FEFF}')) {
+        return Err(Error::Unreadable {
+            file: source.path.clone(),
+            problem: "the header holds a byte-order mark (U+FEFF) past the first bytes of the \
+                      file: it starts with two, or was joined from several files; remove the \
+                      extra one"
+                .into(),
+        });
+    }
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, name) in header.iter().enumerate() {
         if seen.insert(name.as_str(), i).is_some() {

@@ -39,6 +39,9 @@ pub struct RunConfig {
     pub policy: Option<PathBuf>,
     /// The first plausible day of a session, positioning or event.
     pub earliest_activity: NaiveDate,
+    /// The last plausible day of a session, positioning or event; `None`
+    /// for the cut-off plus [`rules::ACTIVITY_HORIZON`].
+    pub latest_activity: Option<NaiveDate>,
 }
 
 impl RunConfig {
@@ -56,12 +59,18 @@ impl RunConfig {
             recipients: None,
             policy: None,
             earliest_activity: rules::EARLIEST_ACTIVITY,
+            latest_activity: None,
         }
     }
 
     /// The window outside which a date is quarantined as implausible.
     pub fn plausible_dates(&self) -> PlausibleDates {
-        PlausibleDates::for_cutoff(self.cutoff).with_earliest_activity(self.earliest_activity)
+        let window =
+            PlausibleDates::for_cutoff(self.cutoff).with_earliest_activity(self.earliest_activity);
+        match self.latest_activity {
+            Some(last) => window.with_latest_activity(last),
+            None => window,
+        }
     }
 }
 
@@ -181,7 +190,25 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
             cfg.earliest_activity, cfg.cutoff
         )));
     }
+    if cfg.threads == Some(0) {
+        return Err(Error::Config("--threads must be at least 1".into()));
+    }
+    check_memory_limit(&cfg.memory_limit)?;
     let dates = cfg.plausible_dates();
+    let (first, last) = (*dates.activity.start(), *dates.activity.end());
+    if last < cfg.cutoff {
+        return Err(Error::Config(format!(
+            "the latest plausible date {last} (--latest-date) is before the cut-off {}: \
+             rows dated up to the cut-off would be quarantined",
+            cfg.cutoff
+        )));
+    }
+    if first >= last {
+        return Err(Error::Config(format!(
+            "the earliest plausible date {first} (--earliest-date) is not before the latest \
+             {last} (--latest-date)"
+        )));
+    }
     let mut timings = BTreeMap::new();
     let clock = Instant::now();
     // Policy, recipients and keys are checked before anything is written.
@@ -375,6 +402,27 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     Ok(report)
 }
 
+/// Checks a DuckDB memory cap (`2GB`, `512 MiB`, `80%`) before it reaches
+/// SQL, so that a typo is the user's configuration, not a failed query.
+fn check_memory_limit(limit: &str) -> Result<()> {
+    const UNITS: &[&str] = &[
+        "", "b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib", "%",
+    ];
+    let t = limit.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let unit = unit.trim().to_ascii_lowercase();
+    if number.parse::<f64>().is_ok_and(|n| n > 0.0) && UNITS.contains(&unit.as_str()) {
+        Ok(())
+    } else {
+        Err(Error::Config(format!(
+            "--memory-limit `{limit}` is not a size such as 2GB, 512MiB or 80%"
+        )))
+    }
+}
+
 /// A run's output while it is built: a hidden sibling of `OUT`
 /// (`.OUT.en-cours-<pid>`), swapped in by two renames once complete, so
 /// that `OUT` holds the previous complete output or the new one, and
@@ -426,8 +474,30 @@ impl Building {
         })
     }
 
-    /// Swaps the built output in place of `OUT`.
+    /// Swaps the built output in place of `OUT`: on Linux by one atomic
+    /// exchange of the two folders, so that `OUT` is never missing; where
+    /// the file system cannot exchange, by two renames (a kill between them
+    /// leaves the previous output as `.OUT.ancien-<pid>`, which the next
+    /// run puts back).
     fn finish(mut self) -> Result<()> {
+        #[cfg(target_os = "linux")]
+        if self.out.exists() {
+            use rustix::fs::{renameat_with, RenameFlags, CWD};
+            match renameat_with(CWD, &self.path, CWD, &self.out, RenameFlags::EXCHANGE) {
+                Ok(()) => {
+                    // The previous output now lies at the building path,
+                    // whose name the next run removes if this one is killed
+                    // before it does.
+                    self.done = true;
+                    return std::fs::remove_dir_all(&self.path).map_err(Error::io(&self.path));
+                }
+                Err(e)
+                    if e == rustix::io::Errno::INVAL
+                        || e == rustix::io::Errno::NOSYS
+                        || e == rustix::io::Errno::OPNOTSUPP => {}
+                Err(e) => return Err(Error::io(&self.out)(e.into())),
+            }
+        }
         let old = self.path.with_file_name(format!(
             ".{}.ancien-{}",
             self.out.file_name().unwrap_or_default().to_string_lossy(),

@@ -67,9 +67,26 @@ pub fn query(out: &Path, sql: &str) -> Result<Vec<RecordBatch>> {
 }
 
 /// Renders batches as a table, CSV or JSON lines.
+///
+/// # Errors
+/// `UserSql` when the user's result holds a type the format cannot print
+/// (a list in CSV, a union in JSON), with a way out.
 pub fn render(batches: &[RecordBatch], format: OutputFormat) -> Result<String> {
+    let unprintable = |format: &'static str| {
+        move |e: arrow::error::ArrowError| {
+            Error::UserSql(format!(
+                "the result cannot be printed as {format}: {e}; cast the column to varchar \
+                 or choose another --format"
+            ))
+        }
+    };
+    let text = |buf: Vec<u8>| {
+        String::from_utf8(buf).map_err(|e| Error::UserSql(format!("the result is not text: {e}")))
+    };
     match format {
-        OutputFormat::Table => Ok(arrow::util::pretty::pretty_format_batches(batches)?.to_string()),
+        OutputFormat::Table => Ok(arrow::util::pretty::pretty_format_batches(batches)
+            .map_err(unprintable("a table"))?
+            .to_string()),
         OutputFormat::Csv => {
             let mut buf = Vec::new();
             {
@@ -77,21 +94,21 @@ pub fn render(batches: &[RecordBatch], format: OutputFormat) -> Result<String> {
                     .with_header(true)
                     .build(&mut buf);
                 for b in batches {
-                    w.write(b)?;
+                    w.write(b).map_err(unprintable("CSV"))?;
                 }
             }
-            String::from_utf8(buf).map_err(|e| Error::Internal(e.to_string()))
+            text(buf)
         }
         OutputFormat::Json => {
             let mut buf = Vec::new();
             {
                 let mut w = arrow::json::LineDelimitedWriter::new(&mut buf);
                 for b in batches {
-                    w.write(b)?;
+                    w.write(b).map_err(unprintable("JSON"))?;
                 }
-                w.finish()?;
+                w.finish().map_err(unprintable("JSON"))?;
             }
-            String::from_utf8(buf).map_err(|e| Error::Internal(e.to_string()))
+            text(buf)
         }
     }
 }

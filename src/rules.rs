@@ -10,7 +10,8 @@ use chrono::{Months, NaiveDate, NaiveDateTime};
 pub const EARLIEST_ACTIVITY: NaiveDate = NaiveDate::from_ymd_opt(2015, 1, 1).expect("valid date");
 
 /// How far after the cut-off a session, positioning or event may be dated
-/// (sessions are planned ahead; nothing is planned further).
+/// (sessions are planned ahead; nothing is planned further). Overridable
+/// with `--latest-date`.
 pub const ACTIVITY_HORIZON: Months = Months::new(12);
 
 /// Births on or before this day are implausible: 1900-01-01 itself is the
@@ -62,6 +63,14 @@ impl PlausibleDates {
             ..self
         }
     }
+
+    /// The same window with another last day of activity.
+    pub fn with_latest_activity(self, last: NaiveDate) -> Self {
+        PlausibleDates {
+            activity: *self.activity.start()..=last,
+            ..self
+        }
+    }
 }
 
 /// Days from 1970-01-01 to a date (Arrow's Date32).
@@ -92,10 +101,11 @@ fn digits(b: &[u8]) -> Option<u32> {
 /// Parses `YYYY-MM-DD HH:MM:SS` or `DD/MM/YYYY HH:MM:SS` (a `T` separator and
 /// fractional seconds, as typed Parquet renders them, are accepted too).
 pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
-    if s.len() < 19 || !s.is_char_boundary(10) {
+    if s.len() < 19 {
         return None;
     }
-    let (date, rest) = s.split_at(10);
+    // Not `split_at`: the tenth byte may fall inside a character.
+    let (date, rest) = s.split_at_checked(10)?;
     let d = parse_date(date)?;
     let rest = rest.strip_prefix(' ').or_else(|| rest.strip_prefix('T'))?;
     let b = rest.as_bytes();
@@ -192,8 +202,11 @@ pub fn siret_check_digit(prefix13: &str) -> u8 {
 }
 
 /// The numeric value of the first 13 characters of a NIR, with Corsica's
-/// 2A/2B counted as 19/18. `None` when not digits.
+/// 2A/2B counted as 19/18. `None` when not 13 digits.
 fn nir_number(first13: &str) -> Option<u64> {
+    if first13.len() != 13 || !first13.is_ascii() {
+        return None;
+    }
     let mut normalised = String::with_capacity(13);
     normalised.push_str(&first13[..5]);
     match &first13[5..7] {
@@ -279,6 +292,9 @@ mod tests {
         assert_eq!(w.births, d(1900, 1, 2)..=d(2026, 10, 30));
         let w = w.with_earliest_activity(d(2012, 9, 1));
         assert_eq!(w.activity, d(2012, 9, 1)..=d(2027, 10, 31));
+        let w = w.with_latest_activity(d(2030, 12, 31));
+        assert_eq!(w.activity, d(2012, 9, 1)..=d(2030, 12, 31));
+        assert_eq!(w.births, d(1900, 1, 2)..=d(2026, 10, 30));
         // The end of February of a leap year.
         let w = PlausibleDates::for_cutoff(d(2028, 2, 29));
         assert_eq!(*w.activity.end(), d(2029, 2, 28));
@@ -317,8 +333,16 @@ mod tests {
             parse_timestamp("2026-03-01T10:11:12.5").map(|t| t.and_utc().timestamp_subsec_millis()),
             Some(500)
         );
-        // A multibyte character across the date's end is refused, not a panic.
-        assert!(parse_timestamp("2026-03-0é 10:11:12").is_none());
         assert!(parse_timestamp("2026-03-01 10:1a:12").is_none());
+    }
+
+    /// Found by `tests/fuzz.rs`: a multi-byte character across the tenth
+    /// byte of a timestamp, or a short NIR prefix, is invalid, not a panic.
+    #[test]
+    fn malformed_text_is_invalid_not_a_panic() {
+        assert!(parse_timestamp("2026-0ŸÆ@\u{AD}S•3-25 10:00:00").is_none());
+        assert!(parse_timestamp("2026-03-2é 10:00:00").is_none());
+        assert!(nir_key("18412").is_none());
+        assert!(nir_key("18412764510é").is_none());
     }
 }

@@ -814,6 +814,23 @@ fn query_prints_tables_csv_and_json() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(3));
+    // A result the format cannot print is the user's query, not a bug.
+    for (format, sql) in [
+        ("csv", "select [1, 2] as liste"),
+        ("json", "select union_value(k := 1) as u"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ouistat"))
+            .args(["query", sql, "--format", format, "--out"])
+            .arg(run.path("sortie"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        assert!(
+            stderr.contains("cannot be printed as") && !stderr.contains("bug"),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]
@@ -1707,6 +1724,40 @@ fn a_low_threshold_or_a_bad_plan_is_refused_before_anything_is_written() {
     assert!(!run.path("sortie/livraisons").exists());
 }
 
+/// Settings that reach DuckDB are checked first: a typo is a usage error
+/// (exit 2) naming the flag, not a failed query (issue 15). A header behind
+/// a second byte-order mark is refused saying so, not as an invisible
+/// unknown column.
+#[test]
+fn bad_settings_and_a_second_byte_order_mark_are_named() {
+    let run = Run::new().extracts(FIXTURE);
+    for (extra, says) in [
+        (["--threads", "0"], "--threads must be at least 1"),
+        (["--memory-limit", "lots"], "--memory-limit `lots`"),
+        (["--memory-limit", "2GB'; select 1; --"], "is not a size"),
+    ] {
+        let mut args = run_args("2026-10-31");
+        args.extend(extra.map(String::from));
+        let (code, err) = Run {
+            dir: tempfile::tempdir().unwrap(),
+            args: Vec::new(),
+        }
+        .args(args)
+        .fails();
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(says), "{err}");
+    }
+    rewrite_bytes(&run, "sessions.csv", |bytes| {
+        [&b"\xEF\xBB\xBF\xEF\xBB\xBF"[..], &bytes].concat()
+    });
+    let (code, err) = run.args(run_args("2026-10-31")).fails();
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("sessions.csv") && err.contains("byte-order mark (U+FEFF)"),
+        "{err}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Faults from real exports (tests/fixtures/cases, issue 15): physical line
 // numbers, encoding evidence, runaway quotes, implausible dates.
@@ -2052,6 +2103,65 @@ fn implausible_dates_are_quarantined_and_do_not_widen_the_periods() {
     assert_eq!(run_json(&run)["periodes"][0], "2014-T2");
 }
 
+/// The end of the plausible window moves with `--latest-date` (default
+/// the cut-off plus a year); a window that ends before the cut-off, or
+/// that is empty, is refused before anything is written (issue 15).
+#[test]
+fn the_latest_plausible_date_is_configurable_and_checked() {
+    let run = Run::new().extracts(FIXTURE);
+    // A positioning planned 13 months after the cut-off.
+    rewrite(&run, "positionnements.csv", |text| {
+        text.replace("15/02/2026 14:00:00", "15/11/2027 14:00:00")
+    });
+    let with = |run: Run, extra: &[&str]| -> Run {
+        Run {
+            dir: run.dir,
+            args: Vec::new(),
+        }
+        .args(
+            run_args("2026-10-31")
+                .into_iter()
+                .chain(extra.iter().map(|a| a.to_string())),
+        )
+    };
+    let run = with(run, &[]);
+    run.succeeds();
+    assert_eq!(
+        quarantined_lines(&run, "positionnements"),
+        [(3, "date_improbable".to_string())]
+    );
+    let run = with(run, &["--latest-date", "2027-12-31"]);
+    run.succeeds();
+    assert!(quarantined_lines(&run, "positionnements").is_empty());
+    let before = std::fs::read(run.path("sortie/run.json")).unwrap();
+    let mut run = run;
+    for (extra, says) in [
+        (
+            &["--latest-date", "2026-10-30"][..],
+            "before the cut-off 2026-10-31",
+        ),
+        (
+            &[
+                "--earliest-date",
+                "2026-10-31",
+                "--latest-date",
+                "2026-10-31",
+            ],
+            "is not before the latest",
+        ),
+        (
+            &["--latest-date", "31/12/2027"],
+            "--latest-date `31/12/2027` is not a date",
+        ),
+    ] {
+        run = with(run, extra);
+        let (code, stderr) = run.fails();
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(says), "{extra:?}: {stderr}");
+        assert_eq!(std::fs::read(run.path("sortie/run.json")).unwrap(), before);
+    }
+}
+
 /// The demo at a region's real volume (about 55,000 positionings a
 /// four-month period): the committee report shows every region-level
 /// figure and every département headline figure, no `s` (issue 14).
@@ -2232,4 +2342,262 @@ fn a_run_puts_back_the_output_a_killed_swap_left_aside() {
     assert_eq!(code, 3);
     assert_eq!(std::fs::read(run.path("sortie/run.json")).unwrap(), before);
     assert!(!run.path(".sortie.ancien-4000000000").exists());
+}
+
+/// Every file under `dir` (recursively) by relative path, with its bytes;
+/// folders appear with no bytes, so that an extra empty folder shows too.
+fn snapshot(dir: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Option<Vec<u8>>>) {
+        for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = e.unwrap().path();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if path.is_dir() {
+                out.insert(rel, None);
+                walk(root, &path, out);
+            } else {
+                out.insert(rel, Some(std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// A snapshot with the timings of its JSON files removed (`durees_secondes`,
+/// `secondes_*`): the only bytes in which two runs of the same inputs differ.
+fn without_timings(snap: &BTreeMap<String, Option<Vec<u8>>>) -> BTreeMap<String, Option<Vec<u8>>> {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                map.retain(|k, _| k != "durees_secondes" && !k.starts_with("secondes_"));
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    snap.iter()
+        .map(|(path, bytes)| {
+            let bytes = match bytes {
+                Some(b) if path.ends_with(".json") => {
+                    let mut v: serde_json::Value = serde_json::from_slice(b)
+                        .unwrap_or_else(|e| panic!("{path} is not whole JSON: {e}"));
+                    strip(&mut v);
+                    Some(serde_json::to_vec(&v).unwrap())
+                }
+                other => other.clone(),
+            };
+            (path.clone(), bytes)
+        })
+        .collect()
+}
+
+/// Names in `dir` starting with `prefix`, with the pid that follows it.
+fn leftovers_of(dir: &Path, prefix: &str) -> Vec<(String, u32)> {
+    let mut found: Vec<(String, u32)> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            let pid = name.strip_prefix(prefix)?.split('-').next()?.parse().ok()?;
+            Some((name, pid))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// A run with deliveries killed with SIGKILL at many instants, spread over
+/// its whole duration and at the steps where it writes (indicators, the
+/// temporary folder of a delivery, a finished delivery, the secrecy
+/// record, `run.json` just before the swap): after each kill `OUT` is byte for byte the previous complete
+/// run, or the new complete run (its `run.json` and every file beside it,
+/// timings aside); what a killed run leaves (its half-built output beside
+/// `OUT`, its staging database of raw personal data) is removed by the
+/// next run as it starts, and nothing is left once a run completes
+/// (issue 15).
+#[test]
+fn a_run_killed_at_any_point_leaves_the_previous_or_the_new_output() {
+    let mut run = Run::new().args([
+        "generate",
+        "--out",
+        "{tmp}/extraits",
+        "--persons",
+        "2000",
+        "--seed",
+        "3",
+    ]);
+    run.succeeds();
+    for k in ["f2", "d62"] {
+        run = run.args(["keygen", "--out", &format!("{{tmp}}/cles/{k}.cle")]);
+        run.succeeds();
+    }
+    let run = run;
+    // Every recipient class but the ministry, whose secrecy audit alone
+    // would take most of the run.
+    let recipients: Vec<&str> = RECIPIENTS
+        .split("[[destinataires]]")
+        .filter(|b| !b.contains("\"ministere\""))
+        .collect();
+    std::fs::write(
+        run.path("destinataires.toml"),
+        recipients.join("[[destinataires]]"),
+    )
+    .unwrap();
+    let args = |cutoff: &str, out: &str| -> Vec<String> {
+        [
+            "run",
+            "--extracts",
+            "extraits",
+            "--out",
+            out,
+            "--cutoff",
+            cutoff,
+            "--recipients",
+            "destinataires.toml",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let spawn = |args: &[String]| {
+        Command::new(env!("CARGO_BIN_EXE_ouistat"))
+            .args(args)
+            .current_dir(run.path(""))
+            .env("TMPDIR", run.path("tmp"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let complete = |args: &[String]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_ouistat"))
+            .args(args)
+            .current_dir(run.path(""))
+            .env("TMPDIR", run.path("tmp"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // The complete output of each cut-off, built elsewhere; the second run
+    // is timed to spread the kills over it.
+    let mut complete_output = BTreeMap::new();
+    let mut duration = std::time::Duration::ZERO;
+    for cutoff in ["2026-06-30", "2026-10-31"] {
+        let started = std::time::Instant::now();
+        complete(&args(cutoff, &format!("reference-{cutoff}")));
+        duration = started.elapsed();
+        let out = snapshot(&run.path(&format!("reference-{cutoff}")));
+        complete_output.insert(cutoff, without_timings(&out));
+    }
+    assert_ne!(
+        complete_output["2026-06-30"], complete_output["2026-10-31"],
+        "the two cut-offs give different outputs"
+    );
+    complete(&args("2026-06-30", "sortie"));
+    let mut in_place = "2026-06-30";
+
+    // Kill points: instants spread over the run, then steps of its writing.
+    let mut points: Vec<(String, Option<&str>)> = (1..=7)
+        .map(|i| (format!("at {i}/8 of the run"), None))
+        .collect();
+    for step in [
+        "indicateurs/entonnoir.parquet",
+        "livraisons/.tmp-pole_emploi",
+        "livraisons/pole_emploi/manifest.json",
+        "livraisons/.tmp-departement-62",
+        "secret",
+        "run.json",
+    ] {
+        points.push((format!("once {step} is written"), Some(step)));
+    }
+    let mut killed_pids = Vec::new();
+    for (i, (when, step)) in points.iter().enumerate() {
+        // Each run computes the cut-off that is not in place.
+        let cutoff = if in_place == "2026-06-30" {
+            "2026-10-31"
+        } else {
+            "2026-06-30"
+        };
+        let previous = snapshot(&run.path("sortie"));
+        let mut child = spawn(&args(cutoff, "sortie"));
+        let pid = child.id();
+        let building = run.path(&format!(".sortie.en-cours-{pid}"));
+        match step {
+            None => std::thread::sleep(duration * (i as u32 + 1) / 8),
+            Some(step) => {
+                while !building.join(step).exists() && child.try_wait().unwrap().is_none() {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+        }
+        let finished_before_the_kill = child.try_wait().unwrap().is_some();
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        let now = snapshot(&run.path("sortie"));
+        eprintln!(
+            "killed {when}: {}",
+            match (finished_before_the_kill, now == previous) {
+                (true, _) => "the run had finished",
+                (false, true) => "the previous output",
+                (false, false) => "the new output",
+            }
+        );
+        if now != previous {
+            assert!(
+                without_timings(&now) == complete_output[cutoff],
+                "killed {when}: `sortie` is neither the previous run nor the new one; \
+                 files: {:?}",
+                now.keys().collect::<Vec<_>>()
+            );
+            in_place = cutoff;
+        }
+        // What killed runs left: only theirs, and this run, once it had
+        // made its own, had removed those of the runs before it.
+        killed_pids.push(pid);
+        for (dir, prefix) in [
+            (run.path(""), ".sortie.en-cours-"),
+            (run.path(""), ".sortie.ancien-"),
+            (run.path("tmp"), "ouistat-stage-"),
+        ] {
+            let left = leftovers_of(&dir, prefix);
+            assert!(
+                left.iter().all(|(_, p)| killed_pids.contains(p)),
+                "killed {when}: {left:?}"
+            );
+            if left.iter().any(|(_, p)| *p == pid) {
+                assert!(
+                    left.iter().all(|(_, p)| *p == pid),
+                    "killed {when}: the run did not remove what the runs killed before it left: {left:?}"
+                );
+            }
+        }
+    }
+    // A run that completes leaves nothing behind, and the new output.
+    let cutoff = if in_place == "2026-06-30" {
+        "2026-10-31"
+    } else {
+        "2026-06-30"
+    };
+    complete(&args(cutoff, "sortie"));
+    assert!(without_timings(&snapshot(&run.path("sortie"))) == complete_output[cutoff]);
+    for (dir, prefix) in [
+        (run.path(""), ".sortie."),
+        (run.path("tmp"), "ouistat-stage-"),
+    ] {
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(prefix))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 }

@@ -54,6 +54,8 @@ struct FieldSplitter {
     nout: usize,
     ends: Vec<usize>,
     nend: usize,
+    /// Nothing fed since [`FieldSplitter::start`].
+    fresh: bool,
 }
 
 impl FieldSplitter {
@@ -64,6 +66,7 @@ impl FieldSplitter {
             nout: 0,
             ends: vec![0; 64],
             nend: 0,
+            fresh: true,
         }
     }
 
@@ -72,6 +75,7 @@ impl FieldSplitter {
         self.core.reset();
         self.nout = 0;
         self.nend = 0;
+        self.fresh = true;
     }
 
     /// Feeds one physical line and its line end; true when the record is
@@ -100,8 +104,18 @@ impl FieldSplitter {
     fn feed(&mut self, mut input: &[u8]) -> bool {
         // An empty input would tell `csv-core` that the file has ended.
         while !input.is_empty() {
+            // After a reset, `csv-core` drops a UTF-8 byte-order mark at the
+            // start of its input, as at the start of a file. The file's own
+            // is gone already, so one here is data (a line of a second BOM
+            // only would otherwise vanish and merge with the next line):
+            // one byte alone, too short to be stripped, goes first.
+            let chunk = if std::mem::take(&mut self.fresh) {
+                &input[..1]
+            } else {
+                input
+            };
             let (res, nin, nout, nend) = self.core.read_record(
-                input,
+                chunk,
                 &mut self.out[self.nout..],
                 &mut self.ends[self.nend..],
             );
@@ -115,7 +129,8 @@ impl FieldSplitter {
                     self.out.resize(len * 2, 0);
                 }
                 ReadRecordResult::OutputEndsFull => self.grow_ends(),
-                ReadRecordResult::InputEmpty | ReadRecordResult::End => return false,
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::End => return false,
             }
         }
         false
@@ -469,6 +484,23 @@ mod tests {
         // Old Mac files: one line of lone CRs.
         let err = read(b"h;i\ra;b\r", Some(2)).unwrap_err().to_string();
         assert!(err.contains("line 1"), "{err}");
+    }
+
+    /// Found by `tests/fuzz.rs`: a byte-order mark past the file's first
+    /// bytes (a second one, or files joined with `cat`) is data. A line of a
+    /// BOM alone no longer vanishes into the next line.
+    #[test]
+    fn a_byte_order_mark_inside_the_file_is_data() {
+        let got = read(b"h;i\n\xEF\xBB\xBF\na;b\n\xEF\xBB\xBFc;d\n", Some(2)).unwrap();
+        assert_eq!(
+            got,
+            [
+                (1, "h|i".into()),
+                (2, "\u{FEFF}".into()),
+                (3, "a|b".into()),
+                (4, "\u{FEFF}c|d".into())
+            ]
+        );
     }
 
     #[test]

@@ -89,8 +89,8 @@ select
     s.region, s.departement, s.zone_emploi,
     s.dispositif, s.financeur_code, p.prescripteur_type, i.sexe,
     case
-        when date_sub('year', i.naissance, p.date_positionnement::date) < 26 then '<26'
-        when date_sub('year', i.naissance, p.date_positionnement::date) < 50 then '26-49'
+        when age < 26 then '<26'
+        when age < 50 then '26-49'
         else '50+'
     end as tranche_age,
     i.niveau, i.eligible_pic, i.beneficiaire_rsa, i.travailleur_handicape,
@@ -106,7 +106,13 @@ select
 from b_positionnements p
 join b_sessions s using (session_id)
 join b_individus i using (identifiant_spe)
-left join etats e using (positionnement_id)
+left join etats e using (positionnement_id),
+-- Completed years: someone born on 29 February is a year older on 1 March
+-- in a common year.
+lateral (
+    select year(p.date_positionnement) - year(i.naissance)
+        - if(strftime(p.date_positionnement, '%m%d') < strftime(i.naissance, '%m%d'), 1, 0) as age
+)
 where p.date_positionnement < date '{{date_arrete}}' + 1;
 
 -- Every four-month period and month from the first positioning or session

@@ -9,11 +9,30 @@
 -- and need a distinct count only for the rows flagged here (a few per cent).
 -- Geography is not exploded here: each geographic level is one slice of
 -- the cube queries, which read `region`, `departement` or `zone_emploi`.
+-- Only what the cubes read is kept: at 2 M persons this table has about
+-- 10 M rows, and its width is the memory the cube queries do not have.
 create or replace table int_eclate as
 with
 
 lignes as (
-    select * from int_lignes
+    select
+        identifiant_spe,
+        jour_positionnement,
+        date_entree,
+        region,
+        departement,
+        zone_emploi,
+        {{dimensions}},
+        present_ico,
+        retenu,
+        ais_validee,
+        entre,
+        abandon,
+        motif_abandon,
+        est_eligible_pic,
+        jours_entree,
+        jours_ico,
+    from int_lignes
 ),
 
 par_base as (
@@ -36,11 +55,19 @@ retenues as (
     semi join int_periodes using (periode, type_periode)
 ),
 
+multiples as (
+    select base, type_periode, periode, identifiant_spe
+    from retenues
+    group by all
+    having count(*) > 1
+),
+
 final as (
     select
-        *,
-        count(*) over (partition by base, type_periode, periode, identifiant_spe) > 1 as plusieurs,
+        retenues.* exclude (jour_positionnement, date_entree, jour_base),
+        multiples.identifiant_spe is not null as plusieurs,
     from retenues
+    left join multiples using (base, type_periode, periode, identifiant_spe)
 )
 
 select * from final

@@ -81,7 +81,7 @@ pub enum Command {
         #[arg(long)]
         motifs: Option<PathBuf>,
         /// DuckDB memory cap; larger data spills to disk.
-        #[arg(long, default_value = "2GB")]
+        #[arg(long, default_value = crate::pipeline::DEFAULT_MEMORY_LIMIT)]
         memory_limit: String,
         /// DuckDB threads (default: all cores).
         #[arg(long)]

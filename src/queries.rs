@@ -101,7 +101,8 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
             .replace("{{grouping_sets}}", &grouping_sets(&[]))
             .replace("{{grouping_sets_motif}}", &grouping_sets(&["motif_code"]))
             .replace("{{dimension}}", &case_over_dimensions(|d| format!("'{d}'")))
-            .replace("{{modalite}}", &case_over_dimensions(|d| d.to_string()));
+            .replace("{{modalite}}", &case_over_dimensions(|d| d.to_string()))
+            .replace("{{dimensions}}", &DIMENSIONS.join(", "));
         for (k, v) in vars {
             sql = sql.replace(&format!("{{{{{k}}}}}"), v);
         }

@@ -285,17 +285,20 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     timings.insert("regles_ensemblistes".to_string(), t.elapsed().as_secs_f64());
 
     let t = Instant::now();
-    let first: Option<String> = stage.conn.query_row(
-        "select cast(least(
-            (select min(cast(date_positionnement as date)) from stg_positionnements),
-            (select min(date_debut) from stg_sessions)) as varchar)",
-        [],
-        |r| r.get(0),
-    )?;
-    let first = first
-        .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
-        .unwrap_or(cfg.cutoff)
-        .min(cfg.cutoff);
+    let (first, latest) = data_span(&stage)?;
+    let first = first.unwrap_or(cfg.cutoff).min(cfg.cutoff);
+    if let Some(latest) = latest {
+        // The periods run from the data's first day to the cut-off: a
+        // cut-off far beyond the data would compute empty periods by the
+        // thousand (a typo such as 2206 for 2026).
+        if cfg.cutoff > latest + chrono::Months::new(12) {
+            return Err(Error::Config(format!(
+                "the cut-off {} is more than a year after the latest date of the extracts ({latest}): \
+                 a cut-off is the day the extracts were frozen",
+                cfg.cutoff
+            )));
+        }
+    }
     let periods = periods_between(first, cfg.cutoff, &cfg.periods);
     stage.set_parameters(cfg.cutoff, &periods)?;
     stage.run("avertissements", &[])?;
@@ -412,6 +415,25 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     std::fs::write(&path, json).map_err(Error::io(&path))?;
     building.finish()?;
     Ok(report)
+}
+
+/// The first and the latest day of the staged extracts: positionings,
+/// session starts and event recordings (`None` for an empty extract).
+fn data_span(stage: &Stage) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
+    let (first, latest): (Option<String>, Option<String>) = stage.conn.query_row(
+        "select
+            cast(least(
+                (select min(cast(date_positionnement as date)) from stg_positionnements),
+                (select min(date_debut) from stg_sessions)) as varchar),
+            cast(greatest(
+                (select max(cast(date_positionnement as date)) from stg_positionnements),
+                (select max(date_debut) from stg_sessions),
+                (select max(cast(enregistre_le as date)) from stg_evenements)) as varchar)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let day = |d: Option<String>| d.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+    Ok((day(first), day(latest)))
 }
 
 /// Checks a DuckDB memory cap (`2GB`, `512 MiB`, `80%`) before it reaches

@@ -2162,6 +2162,24 @@ fn the_latest_plausible_date_is_configurable_and_checked() {
     }
 }
 
+/// The periods a run computes are bounded by the data: a cut-off typed
+/// two centuries late would compute 2,000 empty months; it is refused
+/// (exit 2) and the previous output stays (issue 15).
+#[test]
+fn a_cutoff_far_beyond_the_data_is_refused() {
+    let run = Run::new().extracts(FIXTURE).args(run_args("2026-10-31"));
+    run.succeeds();
+    let before = std::fs::read(run.path("sortie/run.json")).unwrap();
+    let run = run.args(run_args("2206-10-31"));
+    let (code, stderr) = run.fails();
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("the cut-off 2206-10-31 is more than a year after the latest date"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(run.path("sortie/run.json")).unwrap(), before);
+}
+
 /// The demo at a region's real volume (about 55,000 positionings a
 /// four-month period): the committee report shows every region-level
 /// figure and every département headline figure, no `s` (issue 14).

@@ -1,10 +1,8 @@
 -- Every measure of the positioning cohort for one geographic level, by
 -- period and dimension (one grouping set per dimension).
 --
--- Distinct persons: a person with a single positioning in the period
--- (`plusieurs` false, see `int_eclate`) is one row of every cell it is in,
--- so it is counted as a row; only the others need a distinct count, done
--- apart on those few rows (a distinct count under a filter reads every row).
+-- Distinct persons: rows of persons with a single positioning in the
+-- period, plus `agg_personnes_multiples`.
 with
 
 lignes as (
@@ -36,20 +34,9 @@ comptes as (
     group by grouping sets ({{grouping_sets}})
 ),
 
-personnes_multiples as (
-    select
-        periode,
-        type_periode,
-        niveau_geo,
-        code_geo,
-        {{dimension}} as dimension,
-        {{modalite}} as modalite,
-        count(distinct identifiant_spe) as nb_personnes,
-        count(distinct identifiant_spe) filter (where entre) as nb_personnes_entrees,
-        count(distinct identifiant_spe) filter (where est_eligible_pic) as nb_personnes_eligibles,
-    from lignes
-    where plusieurs
-    group by grouping sets ({{grouping_sets}})
+multiples as (
+    select * from agg_personnes_multiples
+    where base = 'cohorte' and niveau_geo = '{{niveau_geo}}'
 ),
 
 final as (
@@ -75,7 +62,7 @@ final as (
         quantiles_jours_ico[1] as mediane_jours_ico,
         quantiles_jours_ico[2] as p75_jours_ico,
     from comptes
-    left join personnes_multiples as multiples
+    left join multiples
         on multiples.periode = comptes.periode
         and multiples.type_periode = comptes.type_periode
         and multiples.code_geo is not distinct from comptes.code_geo

@@ -1,6 +1,6 @@
 -- Distinct persons whose entry date falls in the period, and the
--- PIC-eligible among them, for one geographic level (distinct persons
--- counted as in `agg_cohorte`).
+-- PIC-eligible among them, for one geographic level: rows of persons with
+-- a single entry in the period, plus `agg_personnes_multiples`.
 with
 
 lignes as (
@@ -23,19 +23,9 @@ comptes as (
     group by grouping sets ({{grouping_sets}})
 ),
 
-personnes_multiples as (
-    select
-        periode,
-        type_periode,
-        niveau_geo,
-        code_geo,
-        {{dimension}} as dimension,
-        {{modalite}} as modalite,
-        count(distinct identifiant_spe) as nb_personnes,
-        count(distinct identifiant_spe) filter (where est_eligible_pic) as nb_personnes_eligibles,
-    from lignes
-    where plusieurs
-    group by grouping sets ({{grouping_sets}})
+multiples as (
+    select * from agg_personnes_multiples
+    where base = 'entrees' and niveau_geo = '{{niveau_geo}}'
 ),
 
 final as (
@@ -50,7 +40,7 @@ final as (
         nb_personnes_seules_eligibles + coalesce(multiples.nb_personnes_eligibles, 0)
             as nb_eligibles_pic_entres,
     from comptes
-    left join personnes_multiples as multiples
+    left join multiples
         on multiples.periode = comptes.periode
         and multiples.type_periode = comptes.type_periode
         and multiples.code_geo is not distinct from comptes.code_geo

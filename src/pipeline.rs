@@ -309,7 +309,12 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         stage.run(name, &[])?;
         timings.insert(format!("indicateurs/{name}"), step.elapsed().as_secs_f64());
     }
-    for table in ["agg_cohorte", "agg_entrees", "agg_abandons_motifs"] {
+    for table in [
+        "agg_personnes_multiples",
+        "agg_cohorte",
+        "agg_entrees",
+        "agg_abandons_motifs",
+    ] {
         progress.message(table);
         let step = Instant::now();
         stage.aggregate_by_level(table)?;

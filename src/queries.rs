@@ -41,6 +41,7 @@ queries!(
     "int_positionnements",
     "int_lignes",
     "int_eclate",
+    "agg_personnes_multiples",
     "agg_cohorte",
     "agg_cohorte_vides",
     "agg_entrees",
@@ -100,6 +101,7 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
         sql = sql
             .replace("{{grouping_sets}}", &grouping_sets(&[]))
             .replace("{{grouping_sets_motif}}", &grouping_sets(&["motif_code"]))
+            .replace("{{grouping_sets_base}}", &grouping_sets(&["base"]))
             .replace("{{dimension}}", &case_over_dimensions(|d| format!("'{d}'")))
             .replace("{{modalite}}", &case_over_dimensions(|d| d.to_string()))
             .replace("{{dimensions}}", &DIMENSIONS.join(", "));

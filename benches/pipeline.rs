@@ -108,7 +108,7 @@ fn size(persons: u64) -> (u64, u64, f64) {
         println!("  {label:<28} {:>8.1} {:>9}", m.secs, m.peak_mb);
     }
     for (stage, secs) in &plain.stages {
-        println!("    run/{stage:<32} {secs:8.2} s");
+        println!("    run/{stage:<36} {secs:8.2} s");
     }
     let read = plain.stage("lecture_validation");
     println!(

@@ -4,14 +4,31 @@
 --
 -- The cubes count every other person as a row (a person with a single
 -- positioning in the period is one row of every cell it is in) and add
--- these. A distinct count under a filter reads every row, 5 to 8 times
--- slower than on these few rows.
+-- these. Counted in two steps, one row per cell and person then a count
+-- per cell: exact, and several times faster than distinct counts under
+-- filters, which read every row.
 with
 
 lignes as (
     select *, '{{niveau_geo}}' as niveau_geo, {{code_geo}} as code_geo
     from int_eclate
     where plusieurs
+),
+
+par_personne as (
+    select
+        base,
+        periode,
+        type_periode,
+        niveau_geo,
+        code_geo,
+        {{dimension}} as dimension,
+        {{modalite}} as modalite,
+        identifiant_spe,
+        bool_or(entre) as entre,
+        bool_or(est_eligible_pic) as eligible_pic,
+    from lignes
+    group by grouping sets ({{grouping_sets_base_personne}})
 ),
 
 final as (
@@ -21,13 +38,13 @@ final as (
         type_periode,
         niveau_geo,
         code_geo,
-        {{dimension}} as dimension,
-        {{modalite}} as modalite,
-        count(distinct identifiant_spe) as nb_personnes,
-        count(distinct identifiant_spe) filter (where entre) as nb_personnes_entrees,
-        count(distinct identifiant_spe) filter (where est_eligible_pic) as nb_personnes_eligibles,
-    from lignes
-    group by grouping sets ({{grouping_sets_base}})
+        dimension,
+        modalite,
+        count(*) as nb_personnes,
+        count(*) filter (where entre) as nb_personnes_entrees,
+        count(*) filter (where eligible_pic) as nb_personnes_eligibles,
+    from par_personne
+    group by all
 )
 
 select * from final

@@ -49,9 +49,14 @@ impl SecretKey {
     }
 
     /// Reads a key file holding hex (as `ouistat keygen` writes it).
+    ///
+    /// # Errors
+    /// `Config` (exit 2) when the file cannot be read, naming it and the
+    /// system's reason; `Policy` (exit 4) when it does not hold hex or the
+    /// key is shorter than the policy's minimum.
     pub fn from_file(path: &Path) -> Result<Self> {
         let mut text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Policy(format!("cannot read key file {}: {e}", path.display())))?;
+            .map_err(|e| Error::Config(format!("cannot read key file {}: {e}", path.display())))?;
         let decoded = hex::decode(text.trim());
         text.zeroize();
         let bytes = decoded.map_err(|_| {

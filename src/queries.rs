@@ -101,7 +101,10 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
         sql = sql
             .replace("{{grouping_sets}}", &grouping_sets(&[]))
             .replace("{{grouping_sets_motif}}", &grouping_sets(&["motif_code"]))
-            .replace("{{grouping_sets_base}}", &grouping_sets(&["base"]))
+            .replace(
+                "{{grouping_sets_base_personne}}",
+                &grouping_sets(&["base", "identifiant_spe"]),
+            )
             .replace("{{dimension}}", &case_over_dimensions(|d| format!("'{d}'")))
             .replace("{{modalite}}", &case_over_dimensions(|d| d.to_string()))
             .replace("{{dimensions}}", &DIMENSIONS.join(", "));

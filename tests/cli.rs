@@ -720,6 +720,29 @@ fn unreadable_extracts_stop_the_run_naming_the_file() {
     );
 }
 
+/// A failure to write the output is the system's, named with its path,
+/// never "a bug in ouistat" (issue 15): here the output's parent is a file.
+#[test]
+fn an_output_that_cannot_be_written_names_its_path_and_the_system_error() {
+    let run = Run::new().extracts(FIXTURE);
+    std::fs::write(run.path("fichier"), "not a folder").unwrap();
+    let run = run.args([
+        "run",
+        "--extracts",
+        "{tmp}/extraits",
+        "--out",
+        "{tmp}/fichier/sortie",
+        "--cutoff",
+        "2026-06-30",
+    ]);
+    let (code, err) = run.fails();
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("fichier") && err.contains("Not a directory") && !err.contains("bug"),
+        "{err}"
+    );
+}
+
 /// BOM, CRLF and Windows-1252 give the same staged data as plain UTF-8.
 #[test]
 fn encodings_bom_and_crlf_are_accepted() {
@@ -1184,15 +1207,29 @@ fn bad_keys_are_refused_and_nothing_is_written() {
             .arg(run.path("destinataires.toml"))
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(4));
         assert!(!run.path("sortie").exists(), "something was written");
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
-    assert!(one(None).contains("cannot read key file"));
-    assert!(one(Some(b"00112233")).contains("key too short"));
-    assert!(one(Some(b"this is not hex at all, not even close!!")).contains("hex"));
+    // A key that cannot be read is a configuration error (exit 2) naming
+    // the file and the system's reason; a key too weak is refused (exit 4).
+    let (code, err) = one(None);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("cannot read key file") && err.contains("min.cle"),
+        "{err}"
+    );
+    let (code, err) = one(Some(b"00112233"));
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("key too short"), "{err}");
+    let (code, err) = one(Some(b"this is not hex at all, not even close!!"));
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("hex"), "{err}");
     let secret = "ab".repeat(40);
-    let err = one(Some(&secret.as_bytes()[..62]));
+    let (code, err) = one(Some(&secret.as_bytes()[..62]));
+    assert_eq!(code, Some(4), "{err}");
     assert!(
         err.contains("key too short") && !err.contains(&secret[..20]),
         "{err}"

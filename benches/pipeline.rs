@@ -236,6 +236,14 @@ fn baseline(extracts: &Path, out: &Path) {
     }
     sql.push_str(tail);
     let conn = duckdb::Connection::open_in_memory().expect("duckdb");
+    // Spill inside the bench's temporary folder, not `.tmp/` in the
+    // current directory (the checkout, under `cargo bench`).
+    let spill = out.join("debordement");
+    conn.execute_batch(&format!(
+        "set temp_directory = '{}'",
+        spill.to_string_lossy().replace('\'', "''")
+    ))
+    .expect("temp_directory");
     conn.execute_batch(&sql).expect("baseline script");
     for cube in CUBES {
         let path = out.join(format!("{cube}.parquet"));

@@ -93,6 +93,9 @@ pub fn execute(command: Command) -> Result<()> {
             }
             let report = pipeline::run(&cfg)?;
             print_reconciliation(&report);
+            for kept in &report.rapports_conserves {
+                println!("kept the previous run's report {}", cfg.out.join(kept).display());
+            }
             println!("outputs in {}", cfg.out.display());
             Ok(())
         }

@@ -412,7 +412,7 @@ pub fn plan_of(r: &Recipient) -> Result<Option<Plan>> {
 /// table and what the audit did.
 fn write_audit(out: &Path, name: &str, protection: &secrecy::Protection) -> Result<()> {
     let dir = out.join("secret");
-    crate::pipeline::create_private_dir(&dir)?;
+    crate::output::create_private_dir(&dir)?;
     let mut w = ParquetFile::create(
         &dir.join(format!("audit-{name}.parquet")),
         protection.audit.schema(),

@@ -21,6 +21,7 @@ pub mod error;
 pub mod generate;
 pub mod ingest;
 pub mod pipeline;
+pub mod output;
 pub mod policy;
 pub mod progress;
 pub mod pseudonymise;

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::deliver;
 use crate::error::{Error, Result};
 use crate::ingest::{self, Encoding, FileFormat};
+use crate::output::{self, Building};
 use crate::policy::Policy;
 use crate::progress::Progress;
 use crate::rules::{self, PlausibleDates};
@@ -120,6 +121,10 @@ pub struct RunReport {
     pub sorties: BTreeMap<String, u64>,
     /// Rows delivered per recipient.
     pub livraisons: BTreeMap<String, u64>,
+    /// Reports rendered from the previous run, kept under
+    /// `rapport/arrete-<its cut-off>/` (paths relative to `OUT`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rapports_conserves: Vec<String>,
     pub durees_secondes: BTreeMap<String, f64>,
 }
 
@@ -229,14 +234,35 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         Some(p) => std::fs::read_to_string(p).map_err(Error::io(p))?,
         None => MOTIFS_DEFAUT.to_string(),
     };
+    let mut inputs_read: Vec<(&str, &Path)> = vec![("the extracts", &cfg.extracts)];
+    for (what, path) in [
+        ("the recipients file", &cfg.recipients),
+        ("the policy", &cfg.policy),
+        ("the reason list", &cfg.motifs),
+    ] {
+        if let Some(p) = path {
+            inputs_read.push((what, p));
+        }
+    }
+    for r in &recipients {
+        inputs_read.extend(r.cle.as_deref().map(|p| ("a key", p)));
+        inputs_read.extend(r.plan.as_deref().map(|p| ("a publication plan", p)));
+    }
+    output::check_ownership(&cfg.out, &inputs_read)?;
     // Everything is written beside OUT and swapped in when complete.
     let building = Building::start(&cfg.out)?;
+    let rapports_conserves = building
+        .carry_over()?
+        .iter()
+        .filter_map(|p| p.strip_prefix(&building.path).ok())
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
     let cfg = &RunConfig {
         out: building.path.clone(),
         ..cfg.clone()
     };
     for dir in ["indicateurs", "quarantaine"] {
-        create_private_dir(&cfg.out.join(dir))?;
+        output::create_private_dir(&cfg.out.join(dir))?;
     }
     let stage_dir = if cfg.keep_stage {
         StageDir::kept(&cfg.out)?
@@ -413,6 +439,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         avertissements,
         sorties: outputs,
         livraisons,
+        rapports_conserves,
         durees_secondes: timings,
     };
     let path = cfg.out.join("run.json");
@@ -460,121 +487,6 @@ fn check_memory_limit(limit: &str) -> Result<()> {
             "--memory-limit `{limit}` is not a size such as 2GB, 512MiB or 80%"
         )))
     }
-}
-
-/// A run's output while it is built: a hidden sibling of `OUT`
-/// (`.OUT.en-cours-<pid>`), swapped in by two renames once complete, so
-/// that `OUT` holds the previous complete output or the new one, and
-/// `run.json` describes exactly the files beside it. Removed if the run
-/// fails, panics or is stopped by a signal; after a SIGKILL, by the next
-/// run into the same `OUT`.
-struct Building {
-    path: PathBuf,
-    out: PathBuf,
-    done: bool,
-}
-
-impl Building {
-    fn start(out: &Path) -> Result<Building> {
-        let parent = match out.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = out
-            .file_name()
-            .ok_or_else(|| Error::Config(format!("--out {} names no folder", out.display())))?
-            .to_string_lossy()
-            .into_owned();
-        std::fs::create_dir_all(&parent).map_err(Error::io(&parent))?;
-        // A run killed between the two renames of its swap left the
-        // previous output as `.OUT.ancien-<pid>` and no `OUT`: it comes back.
-        let previous = format!(".{name}.ancien-");
-        if !out.exists() {
-            if let Some(old) = crate::cleanup::abandoned(&parent, &previous)
-                .into_iter()
-                .next()
-            {
-                std::fs::rename(&old, out).map_err(Error::io(&old))?;
-            }
-        }
-        crate::cleanup::remove_abandoned(&parent, &previous);
-        let prefix = format!(".{name}.en-cours-");
-        crate::cleanup::remove_abandoned(&parent, &prefix);
-        let path = parent.join(format!("{prefix}{}", std::process::id()));
-        if path.exists() {
-            std::fs::remove_dir_all(&path).map_err(Error::io(&path))?;
-        }
-        std::fs::create_dir_all(&path).map_err(Error::io(&path))?;
-        crate::cleanup::guard(&path);
-        Ok(Building {
-            path,
-            out: out.to_path_buf(),
-            done: false,
-        })
-    }
-
-    /// Swaps the built output in place of `OUT`: on Linux by one atomic
-    /// exchange of the two folders, so that `OUT` is never missing; where
-    /// the file system cannot exchange, by two renames (a kill between them
-    /// leaves the previous output as `.OUT.ancien-<pid>`, which the next
-    /// run puts back).
-    fn finish(mut self) -> Result<()> {
-        #[cfg(target_os = "linux")]
-        if self.out.exists() {
-            use rustix::fs::{renameat_with, RenameFlags, CWD};
-            match renameat_with(CWD, &self.path, CWD, &self.out, RenameFlags::EXCHANGE) {
-                Ok(()) => {
-                    // The previous output now lies at the building path,
-                    // whose name the next run removes if this one is killed
-                    // before it does.
-                    self.done = true;
-                    return std::fs::remove_dir_all(&self.path).map_err(Error::io(&self.path));
-                }
-                Err(e)
-                    if e == rustix::io::Errno::INVAL
-                        || e == rustix::io::Errno::NOSYS
-                        || e == rustix::io::Errno::OPNOTSUPP => {}
-                Err(e) => return Err(Error::io(&self.out)(e.into())),
-            }
-        }
-        let old = self.path.with_file_name(format!(
-            ".{}.ancien-{}",
-            self.out.file_name().unwrap_or_default().to_string_lossy(),
-            std::process::id()
-        ));
-        if self.out.exists() {
-            std::fs::rename(&self.out, &old).map_err(Error::io(&self.out))?;
-        }
-        std::fs::rename(&self.path, &self.out).map_err(Error::io(&self.path))?;
-        self.done = true;
-        if old.exists() {
-            std::fs::remove_dir_all(&old).map_err(Error::io(&old))?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Building {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-        crate::cleanup::release(&self.path);
-    }
-}
-
-/// Creates a folder only its owner can read (mode 700 on Unix): the
-/// quarantine's raw rows, the unsuppressed indicators and the secrecy audit
-/// must not leave the building (SPEC §6).
-///
-/// # Errors
-/// `Io` naming the folder.
-pub fn create_private_dir(path: &Path) -> Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(path).map_err(Error::io(path))
 }
 
 /// Writes the result of `sql` to a zstd Parquet file.

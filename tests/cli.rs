@@ -366,6 +366,56 @@ fn later_cutoff_revises_earlier_periods() {
     );
 }
 
+/// Issue 20: `--out` belongs to ouistat or is refused before any work, and
+/// nothing a user put there, nor the run's own inputs, is ever deleted.
+#[test]
+fn a_run_never_deletes_a_file_it_did_not_write() {
+    let run = Run::new().extracts(FIXTURE);
+    let refused = |out: &str, needle: &str| {
+        let mut args = run_args("2026-06-30");
+        args[4] = out.to_string();
+        let out = Command::new(env!("CARGO_BIN_EXE_ouistat"))
+            .args(&args)
+            .current_dir(run.dir.path())
+            .env("TMPDIR", run.path("tmp"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    };
+    // A folder of the user's own.
+    std::fs::create_dir_all(run.path("mon-dossier")).unwrap();
+    std::fs::write(run.path("mon-dossier/budget.xlsx"), "mes chiffres").unwrap();
+    refused("mon-dossier", "budget.xlsx");
+    assert!(run.path("mon-dossier/budget.xlsx").exists());
+    // The project folder holding the extracts, the extracts themselves, a
+    // folder inside them.
+    refused(".", "holds the extracts");
+    refused("extraits", "holds the extracts");
+    refused("extraits/sortie", "lies inside the extracts");
+    assert_eq!(std::fs::read_dir(run.path("extraits")).unwrap().count(), 4);
+    assert!(!run.path("extraits/sortie").exists());
+
+    // A report rendered from a run survives the next run, under its
+    // cut-off; a file the user adds to the output stops the next run.
+    let run = run.args(run_args("2026-06-30"));
+    run.succeeds();
+    assert!(run.path("sortie/.ouistat-sortie").is_file());
+    std::fs::create_dir_all(run.path("sortie/rapport")).unwrap();
+    std::fs::write(run.path("sortie/rapport/comite-32-2026-T1.html"), "présenté").unwrap();
+    let run = run.args(run_args("2026-07-10"));
+    let out = run.succeeds();
+    let kept = run.path("sortie/rapport/arrete-2026-06-30/comite-32-2026-T1.html");
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "présenté");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("arrete-2026-06-30"));
+    assert!(!run.path("sortie/rapport/comite-32-2026-T1.html").exists());
+    std::fs::write(run.path("sortie/notes.txt"), "à garder").unwrap();
+    refused("sortie", "notes.txt");
+    assert!(run.path("sortie/notes.txt").exists());
+    assert!(kept.exists());
+}
+
 /// The contract of SPEC §6: column names and types, read by a second client.
 #[test]
 fn outputs_follow_the_contract() {

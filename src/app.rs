@@ -93,8 +93,12 @@ pub fn execute(command: Command) -> Result<()> {
             }
             let report = pipeline::run(&cfg)?;
             print_reconciliation(&report);
+            print_secrecy(&report);
             for kept in &report.rapports_conserves {
-                println!("kept the previous run's report {}", cfg.out.join(kept).display());
+                println!(
+                    "kept the previous run's report {}",
+                    cfg.out.join(kept).display()
+                );
             }
             println!("outputs in {}", cfg.out.display());
             Ok(())
@@ -157,6 +161,23 @@ pub fn execute(command: Command) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// Per recipient of aggregates: its suppressed counts and the earlier
+/// releases taken into account.
+fn print_secrecy(report: &RunReport) {
+    for (name, s) in &report.secret {
+        let share = |n: usize| 100.0 * n as f64 / s.effectifs.max(1) as f64;
+        println!(
+            "secrecy {name}: {} counts, {} A ({:.1} %), {} D ({:.1} %), {} counts of earlier releases taken as published",
+            s.effectifs,
+            s.primaires_a,
+            share(s.primaires_a),
+            s.secondaires_d,
+            share(s.secondaires_d),
+            s.diffusions_anterieures
+        );
     }
 }
 

@@ -7,8 +7,8 @@
 //! temporary folder and renamed into place, so a failed run leaves the
 //! previous delivery intact.
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::cell::{OnceCell, RefCell};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -16,14 +16,13 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, AsArray, Int32Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::output::ParquetFile;
 use crate::policy::{Policy, RecipientClass, Treatment};
 use crate::pseudonymise::{Pseudonymiser, SecretKey};
+use crate::register::{self, Register};
 use crate::schema::Extract;
 use crate::secrecy::{self, Plan};
 use crate::stage::Stage;
@@ -197,14 +196,45 @@ pub struct Context<'a> {
     /// Input file name → SHA-256.
     pub inputs: BTreeMap<String, String>,
     pub out: &'a Path,
+    /// Every recipient of the run: those of aggregates are protected together.
+    pub recipients: &'a [Recipient],
     /// The full cubes, read from the staging once for every recipient of aggregates.
-    pub cubes: std::cell::OnceCell<(Vec<secrecy::CubeBatch>, secrecy::Geography)>,
-    /// Protections already computed, by plan and settings: recipients that
-    /// share both receive the same tables.
-    pub protections: RefCell<HashMap<(String, secrecy::Settings), Rc<secrecy::Protection>>>,
+    cubes: OnceCell<(Vec<secrecy::CubeBatch>, secrecy::Geography)>,
+    /// The protection of every recipient of aggregates, by name, computed once.
+    protections: OnceCell<BTreeMap<String, Rc<secrecy::Protection>>>,
+    /// The release register of the output being built.
+    register: RefCell<Register>,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// A context for the deliveries of a run writing into `out`; reads the
+    /// release register carried over there.
+    ///
+    /// # Errors
+    /// `Config` when the register cannot be read or was written for another
+    /// plan, class or region of one of `recipients`.
+    pub fn new(
+        stage: &'a Stage,
+        policy: &'a Policy,
+        cutoff: chrono::NaiveDate,
+        inputs: BTreeMap<String, String>,
+        out: &'a Path,
+        recipients: &'a [Recipient],
+    ) -> Result<Self> {
+        let register = open_register(out, recipients)?;
+        Ok(Context {
+            stage,
+            policy,
+            cutoff,
+            inputs,
+            out,
+            recipients,
+            cubes: OnceCell::new(),
+            protections: OnceCell::new(),
+            register: RefCell::new(register),
+        })
+    }
+
     /// The full cubes and the geography, read from the staging once.
     fn cubes(&self) -> Result<&(Vec<secrecy::CubeBatch>, secrecy::Geography)> {
         if let Some(c) = self.cubes.get() {
@@ -214,20 +244,83 @@ impl Context<'_> {
         Ok(self.cubes.get_or_init(|| read))
     }
 
-    /// A recipient's protected tables, computed once per plan and settings.
-    fn protection(
-        &self,
-        plan: &Plan,
-        settings: &secrecy::Settings,
-    ) -> Result<Rc<secrecy::Protection>> {
-        let id = (plan.sha256.clone(), settings.clone());
-        if let Some(p) = self.protections.borrow().get(&id) {
-            return Ok(Rc::clone(p));
+    /// The regions the extracts cover, sorted: the register's perimeter.
+    fn perimeter(&self) -> Result<Vec<String>> {
+        let (_, geography) = self.cubes()?;
+        let set: std::collections::BTreeSet<&String> = geography.values().collect();
+        Ok(set.into_iter().cloned().collect())
+    }
+
+    /// The protection of every recipient of aggregates, computed together
+    /// once, with every earlier release of the register as published.
+    fn protections(&self) -> Result<&BTreeMap<String, Rc<secrecy::Protection>>> {
+        if let Some(p) = self.protections.get() {
+            return Ok(p);
         }
+        let mut plans = Vec::new();
+        for r in self.recipients {
+            if let (Some(threshold), Some(plan)) = (aggregate_threshold(r), plan_of(r)?) {
+                plans.push((r, threshold, plan));
+            }
+        }
+        let releases: Vec<secrecy::Release> = plans
+            .iter()
+            .map(|(r, threshold, plan)| secrecy::Release {
+                name: &r.nom,
+                plan,
+                settings: secrecy::Settings {
+                    threshold: i64::from(*threshold),
+                    protection: r.niveau_protection.unwrap_or(DEFAULT_PROTECTION),
+                    region: r.region.clone(),
+                },
+            })
+            .collect();
+        let register = self.register.borrow();
+        register.check_perimeter(&self.perimeter()?)?;
+        let earlier = register.earlier()?;
         let (cubes, geography) = self.cubes()?;
-        let p = Rc::new(secrecy::protect(plan, cubes, geography, settings)?);
-        self.protections.borrow_mut().insert(id, Rc::clone(&p));
-        Ok(p)
+        let protected = secrecy::protect_run(&releases, cubes, geography, &earlier)?;
+        let by_name = releases
+            .iter()
+            .zip(protected)
+            .map(|(rel, p)| (rel.name.to_string(), Rc::new(p)))
+            .collect();
+        Ok(self.protections.get_or_init(|| by_name))
+    }
+}
+
+/// Opens the release register of the output in `out` and checks that its
+/// earlier releases were made under the plan, class and region each
+/// recipient of aggregates has now.
+///
+/// # Errors
+/// `Config` naming the recipient and what changed.
+pub fn open_register(out: &Path, recipients: &[Recipient]) -> Result<Register> {
+    let register = Register::open(out)?;
+    for r in recipients {
+        if let Some(plan) = plan_of(r)? {
+            register.check(&register_recipient(r, &plan))?;
+        }
+    }
+    Ok(register)
+}
+
+/// What secrecy did for one delivery of aggregates.
+#[derive(Debug, Clone)]
+pub struct Secrecy {
+    /// Seconds from protection to the audit's record, the register included.
+    pub secondes: f64,
+    pub summary: secrecy::Summary,
+}
+
+/// A recipient as the release register knows it.
+fn register_recipient<'r>(r: &'r Recipient, plan: &'r Plan) -> register::Recipient<'r> {
+    register::Recipient {
+        name: &r.nom,
+        class: r.classe.name(),
+        region: r.region.as_deref(),
+        plan_version: &plan.version,
+        plan_sha256: &plan.sha256,
     }
 }
 
@@ -425,36 +518,6 @@ fn write_audit(out: &Path, name: &str, protection: &secrecy::Protection) -> Resu
     std::fs::write(&path, json).map_err(Error::io(&path))
 }
 
-/// A zstd Parquet file being written batch by batch.
-struct ParquetFile {
-    writer: ArrowWriter<std::io::BufWriter<std::fs::File>>,
-    path: PathBuf,
-}
-
-impl ParquetFile {
-    fn create(path: &Path, schema: Arc<Schema>) -> Result<Self> {
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .set_created_by(format!("ouistat {}", env!("CARGO_PKG_VERSION")))
-            .build();
-        let file = std::fs::File::create(path).map_err(Error::io(path))?;
-        Ok(ParquetFile {
-            writer: ArrowWriter::try_new(std::io::BufWriter::new(file), schema, Some(props))
-                .map_err(Error::output(path))?,
-            path: path.to_path_buf(),
-        })
-    }
-
-    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.writer.write(batch).map_err(Error::output(&self.path))
-    }
-
-    fn close(self) -> Result<()> {
-        self.writer.close().map_err(Error::output(&self.path))?;
-        Ok(())
-    }
-}
-
 /// Checks every recipient's key before anything is written.
 pub fn load_keys(recipients: &[Recipient], policy: &Policy) -> Result<Vec<Option<SecretKey>>> {
     recipients
@@ -482,7 +545,7 @@ pub fn deliver(
     ctx: &Context<'_>,
     r: &Recipient,
     key: Option<&SecretKey>,
-) -> Result<(Manifest, Option<f64>)> {
+) -> Result<(Manifest, Option<Secrecy>)> {
     let root = ctx.out.join("livraisons");
     let tmp_dir = root.join(format!(".tmp-{}", r.nom));
     if tmp_dir.exists() {
@@ -503,7 +566,7 @@ fn write_delivery(
     r: &Recipient,
     key: Option<&SecretKey>,
     tmp_dir: &Path,
-) -> Result<(Manifest, Option<f64>)> {
+) -> Result<(Manifest, Option<Secrecy>)> {
     let root = ctx.out.join("livraisons");
     let final_dir = root.join(&r.nom);
     let pseudonymiser = key.map(Pseudonymiser::new);
@@ -583,16 +646,11 @@ fn write_delivery(
             schema: Some(schema_of(&schema)),
         });
     }
-    let mut secrecy_secs = None;
+    let mut secrecy = None;
     let mut plan_id = None;
     if let (Some(threshold), Some(plan)) = (aggregate_threshold(r), plan_of(r)?) {
         let started = std::time::Instant::now();
-        let settings = secrecy::Settings {
-            threshold: i64::from(threshold),
-            protection: r.niveau_protection.unwrap_or(DEFAULT_PROTECTION),
-            region: r.region.clone(),
-        };
-        let protection = ctx.protection(&plan, &settings)?;
+        let protection = Rc::clone(&ctx.protections()?[&r.nom]);
         let dir = tmp_dir.join("agregats");
         std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
         for (table, cleared) in plan.tables.iter().zip(&protection.tables) {
@@ -611,8 +669,17 @@ fn write_delivery(
             });
         }
         write_audit(ctx.out, &r.nom, &protection)?;
+        ctx.register.borrow_mut().record(
+            &register_recipient(r, &plan),
+            &ctx.cutoff.format("%Y-%m-%d").to_string(),
+            &ctx.perimeter()?,
+            &protection.released,
+        )?;
         plan_id = Some((plan.version.clone(), plan.sha256.clone()));
-        secrecy_secs = Some(started.elapsed().as_secs_f64());
+        secrecy = Some(Secrecy {
+            secondes: started.elapsed().as_secs_f64(),
+            summary: protection.summary.clone(),
+        });
     }
     let dict = dictionary.finish();
     let dict_path = tmp_dir.join("dictionnaire.md");
@@ -654,7 +721,7 @@ fn write_delivery(
     if old_dir.exists() {
         std::fs::remove_dir_all(&old_dir).map_err(Error::io(&old_dir))?;
     }
-    Ok((manifest, secrecy_secs))
+    Ok((manifest, secrecy))
 }
 
 /// A column type as the data dictionary names it.

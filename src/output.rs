@@ -11,6 +11,14 @@
 //!   the release register) is carried into the new output, never dropped.
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::datatypes::Schema;
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, Result};
 
@@ -24,7 +32,7 @@ pub const REPORTS: &str = "rapport";
 
 /// Folders of the previous output carried over, as they are, into the new
 /// one: things that outlive a run (the release register).
-pub const CARRIED_OVER: &[&str] = &["registre"];
+pub const CARRIED_OVER: &[&str] = &[crate::register::DIR];
 
 /// The entries a run writes at the top of `OUT`: a marked output holding
 /// anything else is refused, as that file would be lost.
@@ -131,9 +139,7 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
-        std::env::current_dir()
-            .map_err(Error::io(path))?
-            .join(path)
+        std::env::current_dir().map_err(Error::io(path))?.join(path)
     };
     // Resolve the longest existing ancestor (symbolic links included), then
     // append the rest with `.` and `..` folded.
@@ -341,6 +347,71 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A zstd Parquet file being written batch by batch.
+pub struct ParquetFile {
+    writer: ArrowWriter<std::io::BufWriter<std::fs::File>>,
+    path: PathBuf,
+}
+
+impl ParquetFile {
+    /// Creates the file.
+    ///
+    /// # Errors
+    /// `Io` or `Output` naming the file.
+    pub fn create(path: &Path, schema: Arc<Schema>) -> Result<Self> {
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .set_created_by(format!("ouistat {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        let file = std::fs::File::create(path).map_err(Error::io(path))?;
+        Ok(ParquetFile {
+            writer: ArrowWriter::try_new(std::io::BufWriter::new(file), schema, Some(props))
+                .map_err(Error::output(path))?,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Appends a batch.
+    ///
+    /// # Errors
+    /// `Output` naming the file.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer.write(batch).map_err(Error::output(&self.path))
+    }
+
+    /// Writes the footer.
+    ///
+    /// # Errors
+    /// `Output` naming the file.
+    pub fn close(self) -> Result<()> {
+        self.writer.close().map_err(Error::output(&self.path))?;
+        Ok(())
+    }
+}
+
+/// Writes one batch to a zstd Parquet file.
+///
+/// # Errors
+/// `Io` or `Output` naming the file.
+pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
+    let mut w = ParquetFile::create(path, batch.schema())?;
+    w.write(batch)?;
+    w.close()
+}
+
+/// Reads every batch of a Parquet file.
+///
+/// # Errors
+/// `Io` or `Output` naming the file.
+pub fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
+    let file = std::fs::File::open(path).map_err(Error::io(path))?;
+    ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(Error::output(path))?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(Error::output(path))
 }
 
 /// Creates a folder only its owner can read (mode 700 on Unix): the

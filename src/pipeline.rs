@@ -121,11 +121,26 @@ pub struct RunReport {
     pub sorties: BTreeMap<String, u64>,
     /// Rows delivered per recipient.
     pub livraisons: BTreeMap<String, u64>,
+    /// Per recipient of aggregates: the counts it receives and how many are
+    /// suppressed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret: BTreeMap<String, SecretShares>,
     /// Reports rendered from the previous run, kept under
     /// `rapport/arrete-<its cut-off>/` (paths relative to `OUT`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rapports_conserves: Vec<String>,
     pub durees_secondes: BTreeMap<String, f64>,
+}
+
+/// The suppressed counts of one recipient's aggregates.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretShares {
+    /// Count cells published in its tables (a count shown by two tables twice).
+    pub effectifs: usize,
+    pub primaires_a: usize,
+    pub secondaires_d: usize,
+    /// Counts of its earlier releases (release register) taken as published.
+    pub diffusions_anterieures: usize,
 }
 
 /// The four-month period of a day: `2026-T2`.
@@ -249,6 +264,8 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         inputs_read.extend(r.plan.as_deref().map(|p| ("a publication plan", p)));
     }
     output::check_ownership(&cfg.out, &inputs_read)?;
+    // Earlier releases made under another plan are refused before any work.
+    deliver::open_register(&cfg.out, &recipients)?;
     // Everything is written beside OUT and swapped in when complete.
     let building = Building::start(&cfg.out)?;
     let rapports_conserves = building
@@ -402,23 +419,32 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
 
     let t = Instant::now();
     let mut livraisons = BTreeMap::new();
+    let mut secret = BTreeMap::new();
     if !recipients.is_empty() {
-        let ctx = deliver::Context {
-            stage: &stage,
-            policy: &policy,
-            cutoff: cfg.cutoff,
-            inputs: inputs
+        let ctx = deliver::Context::new(
+            &stage,
+            &policy,
+            cfg.cutoff,
+            inputs
                 .iter()
                 .map(|i| (i.fichier.clone(), i.sha256.clone()))
                 .collect(),
-            out: &cfg.out,
-            cubes: Default::default(),
-            protections: Default::default(),
-        };
+            &cfg.out,
+            &recipients,
+        )?;
         for (r, key) in recipients.iter().zip(&keys) {
-            let (m, secrecy_secs) = deliver::deliver(&ctx, r, key.as_ref())?;
-            if let Some(secs) = secrecy_secs {
-                timings.insert(format!("secret_statistique_{}", r.nom), secs);
+            let (m, secrecy) = deliver::deliver(&ctx, r, key.as_ref())?;
+            if let Some(s) = secrecy {
+                timings.insert(format!("secret_statistique_{}", r.nom), s.secondes);
+                secret.insert(
+                    r.nom.clone(),
+                    SecretShares {
+                        effectifs: s.summary.tableaux.iter().map(|t| t.effectifs).sum(),
+                        primaires_a: s.summary.tableaux.iter().map(|t| t.primaires_a).sum(),
+                        secondaires_d: s.summary.tableaux.iter().map(|t| t.secondaires_d).sum(),
+                        diffusions_anterieures: s.summary.diffusions_anterieures,
+                    },
+                );
             }
             let rows: u64 = m.fichiers.iter().filter_map(|f| f.lignes).sum();
             livraisons.insert(r.nom.clone(), rows);
@@ -439,6 +465,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         avertissements,
         sorties: outputs,
         livraisons,
+        secret,
         rapports_conserves,
         durees_secondes: timings,
     };

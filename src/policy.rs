@@ -60,6 +60,19 @@ pub enum RecipientClass {
     Comite,
 }
 
+impl RecipientClass {
+    /// The class as recipients files write it (`pole_emploi`, `comite`…).
+    pub fn name(self) -> &'static str {
+        match self {
+            RecipientClass::PoleEmploi => "pole_emploi",
+            RecipientClass::Financeur => "financeur",
+            RecipientClass::Partenaire => "partenaire",
+            RecipientClass::Ministere => "ministere",
+            RecipientClass::Comite => "comite",
+        }
+    }
+}
+
 /// One column's entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -371,7 +371,7 @@ fn later_cutoff_revises_earlier_periods() {
 #[test]
 fn a_run_never_deletes_a_file_it_did_not_write() {
     let run = Run::new().extracts(FIXTURE);
-    let refused = |out: &str, needle: &str| {
+    let refused = |run: &Run, out: &str, needle: &str| {
         let mut args = run_args("2026-06-30");
         args[4] = out.to_string();
         let out = Command::new(env!("CARGO_BIN_EXE_ouistat"))
@@ -387,13 +387,13 @@ fn a_run_never_deletes_a_file_it_did_not_write() {
     // A folder of the user's own.
     std::fs::create_dir_all(run.path("mon-dossier")).unwrap();
     std::fs::write(run.path("mon-dossier/budget.xlsx"), "mes chiffres").unwrap();
-    refused("mon-dossier", "budget.xlsx");
+    refused(&run, "mon-dossier", "budget.xlsx");
     assert!(run.path("mon-dossier/budget.xlsx").exists());
     // The project folder holding the extracts, the extracts themselves, a
     // folder inside them.
-    refused(".", "holds the extracts");
-    refused("extraits", "holds the extracts");
-    refused("extraits/sortie", "lies inside the extracts");
+    refused(&run, ".", "holds the extracts");
+    refused(&run, "extraits", "holds the extracts");
+    refused(&run, "extraits/sortie", "lies inside the extracts");
     assert_eq!(std::fs::read_dir(run.path("extraits")).unwrap().count(), 4);
     assert!(!run.path("extraits/sortie").exists());
 
@@ -403,7 +403,11 @@ fn a_run_never_deletes_a_file_it_did_not_write() {
     run.succeeds();
     assert!(run.path("sortie/.ouistat-sortie").is_file());
     std::fs::create_dir_all(run.path("sortie/rapport")).unwrap();
-    std::fs::write(run.path("sortie/rapport/comite-32-2026-T1.html"), "présenté").unwrap();
+    std::fs::write(
+        run.path("sortie/rapport/comite-32-2026-T1.html"),
+        "présenté",
+    )
+    .unwrap();
     let run = run.args(run_args("2026-07-10"));
     let out = run.succeeds();
     let kept = run.path("sortie/rapport/arrete-2026-06-30/comite-32-2026-T1.html");
@@ -411,7 +415,7 @@ fn a_run_never_deletes_a_file_it_did_not_write() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("arrete-2026-06-30"));
     assert!(!run.path("sortie/rapport/comite-32-2026-T1.html").exists());
     std::fs::write(run.path("sortie/notes.txt"), "à garder").unwrap();
-    refused("sortie", "notes.txt");
+    refused(&run, "sortie", "notes.txt");
     assert!(run.path("sortie/notes.txt").exists());
     assert!(kept.exists());
 }
@@ -1745,6 +1749,118 @@ fn the_same_extracts_give_the_same_cleared_aggregates() {
     assert_eq!(
         std::fs::read(a.path("sortie/secret/audit-comite.parquet")).unwrap(),
         std::fs::read(b.path("sortie/secret/audit-comite.parquet")).unwrap()
+    );
+}
+
+/// Issue 21: every release of aggregates goes into the release register,
+/// which the next run carries over and takes as published; the same
+/// inputs and register give the same bytes; a register made under another
+/// plan is refused before any work.
+#[test]
+fn the_release_register_remembers_every_release_and_refuses_another_plan() {
+    let recipients = "[[destinataires]]\nnom = \"comite\"\nclasse = \"comite\"\n\n\
+         [[destinataires]]\nnom = \"ministere\"\nclasse = \"ministere\"\ncle = \"cles/min.cle\"\n";
+    let run = Run::new().extracts(FIXTURE);
+    std::fs::create_dir_all(run.path("cles")).unwrap();
+    std::fs::write(run.path("cles/min.cle"), "ab".repeat(32)).unwrap();
+    std::fs::write(run.path("destinataires.toml"), recipients).unwrap();
+    let at = |cutoff: &str, out: &str| {
+        let mut args = run_args(cutoff);
+        args[4] = format!("{{tmp}}/{out}");
+        args.extend(["--recipients", "{tmp}/destinataires.toml"].map(String::from));
+        args
+    };
+    let run = run.args(at("2026-06-30", "sortie"));
+    let first = String::from_utf8_lossy(&run.succeeds().stdout).into_owned();
+    assert!(first.contains("0 counts of earlier releases"), "{first}");
+    let copy = Command::new("cp")
+        .args(["-a", "sortie", "sortie-b"])
+        .current_dir(run.dir.path())
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let run = run.args(at("2026-07-10", "sortie"));
+    let second = String::from_utf8_lossy(&run.succeeds().stdout).into_owned();
+    let taken = run_json(&run)["secret"]["comite"]["diffusions_anterieures"]
+        .as_u64()
+        .unwrap();
+    assert!(taken > 0, "{second}");
+    assert!(
+        second.contains(&format!("{taken} counts of earlier releases")),
+        "{second}"
+    );
+    let register: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.path("sortie/registre/registre.json")).unwrap(),
+    )
+    .unwrap();
+    let releases: Vec<(String, String)> = register["diffusions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["destinataire"].as_str().unwrap().to_string(),
+                e["date_arrete"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        releases,
+        [
+            ("comite", "2026-06-30"),
+            ("ministere", "2026-06-30"),
+            ("comite", "2026-07-10"),
+            ("ministere", "2026-07-10")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(run.path("sortie/registre"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the register is its owner's only");
+    }
+    // The same inputs and register give the same register and tables.
+    let run = run.args(at("2026-07-10", "sortie-b"));
+    run.succeeds();
+    for file in [
+        "registre/registre.json",
+        "registre/effectifs/comite/date_arrete=2026-07-10.parquet",
+        "livraisons/comite/agregats/entonnoir.parquet",
+        "livraisons/ministere/agregats/entonnoir.parquet",
+    ] {
+        assert_eq!(
+            std::fs::read(run.path(&format!("sortie/{file}"))).unwrap(),
+            std::fs::read(run.path(&format!("sortie-b/{file}"))).unwrap(),
+            "{file}"
+        );
+    }
+    // Another plan for a recipient with earlier releases is refused, and
+    // the output stays as it was.
+    std::fs::write(
+        run.path("mon-plan.toml"),
+        "version = \"autre\"\n[[tableau]]\nnom = \"entonnoir\"\ncube = \"entonnoir\"\nniveaux = [\"region\"]\nperiode = \"quadrimestre\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        run.path("destinataires.toml"),
+        recipients.replace(
+            "classe = \"comite\"\n",
+            "classe = \"comite\"\nplan = \"mon-plan.toml\"\n",
+        ),
+    )
+    .unwrap();
+    let before = std::fs::read(run.path("sortie/registre/registre.json")).unwrap();
+    let run = run.args(at("2026-07-10", "sortie"));
+    let (code, err) = run.fails();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`comite`") && err.contains("plan"), "{err}");
+    assert_eq!(
+        std::fs::read(run.path("sortie/registre/registre.json")).unwrap(),
+        before
     );
 }
 

@@ -4,8 +4,9 @@
 //! Each suppressed count is minimised and maximised by linear programming
 //! (the pure-Rust `minilp` solver) under every published cell, every
 //! relation (equalities for positionings, `max(parts) ≤ total ≤
-//! sum(parts)` for persons), every part within its whole, non-negativity
-//! and the floors a row's existence implies. A count whose interval is
+//! sum(parts)` for persons, remainders included), every bound of one key
+//! the catalogue derives (a part within its whole, persons within
+//! positionings), non-negativity and the floors a row's existence implies. A count whose interval is
 //! narrower than the protection level is exposed.
 //!
 //! Programmes are solved per component of suppressed cells (cells linked
@@ -88,9 +89,9 @@ pub(super) fn constraints(system: &System) -> Vec<Constraint> {
             }
         }
     }
-    for &(part, whole) in &system.wholes {
+    for &(small, large) in &system.bounds {
         out.push(Constraint {
-            terms: vec![(part, 1.0), (whole, -1.0)],
+            terms: vec![(small, 1.0), (large, -1.0)],
             op: ComparisonOp::Le,
         });
     }
@@ -397,6 +398,8 @@ mod tests {
             value,
             floor: 0,
             known: false,
+            latent: None,
+            receivers: 1,
         }
     }
 

@@ -18,81 +18,175 @@ pub enum Cube {
     Remplissage,
 }
 
-/// A count's population, shared by every cube that publishes it.
+/// What a count counts: its unit (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Positionings (rows of `positionnements`).
+    Positionnement,
+    /// Distinct persons (`identifiant_spe`), each counted once per cell.
+    Personne,
+    /// Entrants of the sessions starting in a period (`remplissage`).
+    Entrant,
+}
+
+/// A population of units a count is taken over, and the population it lies
+/// in: whatever is in `retenus` is in `presents_ico`, and so on (SPEC §3).
+#[derive(Debug, Clone, Copy)]
+pub struct Population {
+    pub name: &'static str,
+    pub within: Option<&'static str>,
+}
+
+/// The populations of SPEC §3 and their inclusions.
+pub const POPULATIONS: &[Population] = &[
+    // Positioned in the period (date of positioning): the cohort.
+    Population {
+        name: "cohorte",
+        within: None,
+    },
+    Population {
+        name: "presents_ico",
+        within: Some("cohorte"),
+    },
+    Population {
+        name: "retenus",
+        within: Some("presents_ico"),
+    },
+    Population {
+        name: "ais_validees",
+        within: Some("cohorte"),
+    },
+    Population {
+        name: "entrees",
+        within: Some("cohorte"),
+    },
+    Population {
+        name: "abandons",
+        within: Some("entrees"),
+    },
+    Population {
+        name: "eligibles_pic",
+        within: Some("cohorte"),
+    },
+    // Entered in the period (date of entry), whatever their positioning's date.
+    Population {
+        name: "entrees_periode",
+        within: None,
+    },
+    Population {
+        name: "eligibles_pic_entres",
+        within: Some("entrees_periode"),
+    },
+    // Entrants of the sessions starting in the period.
+    Population {
+        name: "entrees_sessions",
+        within: None,
+    },
+];
+
+/// A published count: a unit over a population, shared by every cube that
+/// publishes it.
 #[derive(Debug, Clone, Copy)]
 pub struct Variable {
     pub name: &'static str,
+    pub unit: Unit,
+    pub population: &'static str,
+}
+
+impl Variable {
     /// Distinct persons: groups do not add up to their total, they bound it
     /// (`max(parts) ≤ total ≤ sum(parts)`, SPEC §5).
-    pub persons: bool,
-    /// The count this one is a part of, when both describe one row (entries
-    /// within positionings): their difference is a cell too.
-    pub whole: Option<&'static str>,
+    pub fn persons(&self) -> bool {
+        self.unit == Unit::Personne
+    }
+}
+
+const fn count(name: &'static str, unit: Unit, population: &'static str) -> Variable {
+    Variable {
+        name,
+        unit,
+        population,
+    }
 }
 
 /// Every variable under secrecy.
 pub const VARIABLES: &[Variable] = &[
-    Variable {
-        name: "nb_positionnements",
-        persons: false,
-        whole: None,
-    },
-    Variable {
-        name: "nb_presents_ico",
-        persons: false,
-        whole: Some("nb_positionnements"),
-    },
-    Variable {
-        name: "nb_retenus",
-        persons: false,
-        whole: Some("nb_presents_ico"),
-    },
-    Variable {
-        name: "nb_ais_validees",
-        persons: false,
-        whole: Some("nb_positionnements"),
-    },
-    Variable {
-        name: "nb_entrees",
-        persons: false,
-        whole: Some("nb_positionnements"),
-    },
-    Variable {
-        name: "nb_abandons",
-        persons: false,
-        whole: Some("nb_entrees"),
-    },
-    Variable {
-        name: "nb_personnes_positionnees",
-        persons: true,
-        whole: None,
-    },
-    Variable {
-        name: "nb_personnes_entrees",
-        persons: true,
-        whole: Some("nb_personnes_positionnees"),
-    },
-    Variable {
-        name: "nb_eligibles_pic_positionnes",
-        persons: true,
-        whole: Some("nb_personnes_positionnees"),
-    },
-    Variable {
-        name: "nb_personnes_entrees_periode",
-        persons: true,
-        whole: None,
-    },
-    Variable {
-        name: "nb_eligibles_pic_entres",
-        persons: true,
-        whole: Some("nb_personnes_entrees_periode"),
-    },
-    Variable {
-        name: "nb_entres_sessions",
-        persons: false,
-        whole: None,
-    },
+    count("nb_positionnements", Unit::Positionnement, "cohorte"),
+    count("nb_presents_ico", Unit::Positionnement, "presents_ico"),
+    count("nb_retenus", Unit::Positionnement, "retenus"),
+    count("nb_ais_validees", Unit::Positionnement, "ais_validees"),
+    count("nb_entrees", Unit::Positionnement, "entrees"),
+    count("nb_abandons", Unit::Positionnement, "abandons"),
+    count("nb_personnes_positionnees", Unit::Personne, "cohorte"),
+    count("nb_personnes_entrees", Unit::Personne, "entrees"),
+    count(
+        "nb_eligibles_pic_positionnes",
+        Unit::Personne,
+        "eligibles_pic",
+    ),
+    count(
+        "nb_personnes_entrees_periode",
+        Unit::Personne,
+        "entrees_periode",
+    ),
+    count(
+        "nb_eligibles_pic_entres",
+        Unit::Personne,
+        "eligibles_pic_entres",
+    ),
+    count("nb_entres_sessions", Unit::Entrant, "entrees_sessions"),
 ];
+
+fn population(name: &str) -> &'static Population {
+    POPULATIONS
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("no population {name}"))
+}
+
+/// The variable of `unit` over `population`, if one is published.
+fn counted(unit: Unit, population: &str) -> Option<usize> {
+    VARIABLES
+        .iter()
+        .position(|v| v.unit == unit && v.population == population)
+}
+
+/// The whole a variable is a part of: the count of the same unit over the
+/// nearest enclosing population that has one (entries within positionings,
+/// PIC-eligible persons within persons). Their difference counts units of
+/// the enclosing population outside the part, so it is a cell of its own.
+pub fn whole(v: usize) -> Option<usize> {
+    let var = &VARIABLES[v];
+    let mut p = population(var.population).within;
+    while let Some(name) = p {
+        if let Some(w) = counted(var.unit, name) {
+            return Some(w);
+        }
+        p = population(name).within;
+    }
+    None
+}
+
+/// The bounds every reader knows at one key, derived from the catalogue:
+/// `(small, large)` means `small ≤ large`.
+///
+/// - a population inside another counts no more units: the [`whole`];
+/// - the distinct persons of a population are no more than its positionings
+///   (each person has at least one).
+pub fn bounds() -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (v, var) in VARIABLES.iter().enumerate() {
+        if let Some(w) = whole(v) {
+            out.push((v, w));
+        }
+        if var.unit == Unit::Personne {
+            if let Some(p) = counted(Unit::Positionnement, var.population) {
+                out.push((v, p));
+            }
+        }
+    }
+    out
+}
 
 /// Index of a variable in [`VARIABLES`].
 pub fn variable(name: &str) -> usize {
@@ -333,9 +427,26 @@ mod tests {
             }
         }
         for v in VARIABLES {
-            if let Some(w) = v.whole {
-                variable(w);
-            }
+            population(v.population);
         }
+    }
+
+    #[test]
+    fn bounds_follow_from_units_and_populations() {
+        let b = bounds();
+        let has = |s: &str, l: &str| b.contains(&(variable(s), variable(l)));
+        assert!(has("nb_entrees", "nb_positionnements"));
+        assert!(has("nb_retenus", "nb_presents_ico"));
+        assert!(has("nb_abandons", "nb_entrees"));
+        assert!(has("nb_personnes_entrees", "nb_personnes_positionnees"));
+        assert!(has("nb_personnes_entrees", "nb_entrees"));
+        assert!(has("nb_personnes_positionnees", "nb_positionnements"));
+        assert!(has(
+            "nb_eligibles_pic_entres",
+            "nb_personnes_entrees_periode"
+        ));
+        assert!(!has("nb_positionnements", "nb_entrees"));
+        assert_eq!(whole(variable("nb_positionnements")), None);
+        assert_eq!(whole(variable("nb_entres_sessions")), None);
     }
 }

@@ -42,7 +42,9 @@ const NONE: u32 = u32::MAX;
 /// - `primary[i]`: cell `i` must not be disclosed;
 /// - `known[i]`: cell `i` is published whatever happens (the recipient
 ///   reads it off a table's shape);
-/// - `order`: the other cells, the most wanted published first.
+/// - `order`: the cells that may be published, the most wanted first; a
+///   cell neither primary nor known nor in `order` is never published
+///   (a remainder no table shows), and is not protected either.
 ///
 /// Returns, per cell, `None` when published, else why it is hidden.
 ///
@@ -107,11 +109,14 @@ pub fn suppress(
     for (r, &c) in order.iter().enumerate() {
         rank[c] = r;
     }
+    let latent: Vec<bool> = (0..cells)
+        .map(|i| !primary[i] && !known[i] && rank[i] == usize::MAX)
+        .collect();
     let results: Vec<Vec<(usize, Hidden)>> = members
         .par_iter()
         .map(|(root, cells)| {
             let rows = rows_of.get(root).map(Vec::as_slice).unwrap_or(&[]);
-            component(cells, rows, primary, known, &rank)
+            component(cells, rows, primary, known, &latent, &rank)
         })
         .collect();
     for (cell, why) in results.into_iter().flatten() {
@@ -127,14 +132,16 @@ fn component(
     rows: &[&Row],
     primary: &[bool],
     known: &[bool],
+    latent: &[bool],
     rank: &[usize],
 ) -> Vec<(usize, Hidden)> {
-    // Pivots go to the cells published last: primaries never, known
-    // cells (published first) least, then later and later candidates.
+    // Pivots go to the cells published last: primaries and latent cells
+    // never, known cells (published first) least, then later and later
+    // candidates.
     let pref: Vec<u64> = cells
         .iter()
         .map(|&g| {
-            if primary[g] {
+            if primary[g] || latent[g] {
                 0
             } else if known[g] {
                 1
@@ -147,7 +154,7 @@ fn component(
     let (mut elim, _) = Elimination::over(cells, rows.iter().copied(), is_primary, pref);
     let n = cells.len();
     let mut steps: Vec<u32> = (0..n as u32)
-        .filter(|&l| !elim.primary[l as usize])
+        .filter(|&l| !elim.primary[l as usize] && !latent[cells[l as usize]])
         .collect();
     steps.sort_by_key(|&l| {
         let g = cells[l as usize];
@@ -527,6 +534,24 @@ mod tests {
             hidden,
             vec![Some(Hidden::Protects(1)), Some(Hidden::Primary), None]
         );
+    }
+
+    #[test]
+    fn a_remainder_is_never_published_and_protected_only_when_small() {
+        // total 0 = 1 + 2 + remainder 3, which no order lists.
+        let rows = [sum(0, &[1, 2, 3])];
+        let large = suppress(4, &rows, &[false; 4], &[false; 4], &[0, 1, 2]);
+        assert_eq!(large, vec![None; 4]);
+        // A small remainder is primary: the whole and its parts would give it.
+        let small = suppress(
+            4,
+            &rows,
+            &[false, false, false, true],
+            &[false; 4],
+            &[0, 1, 2],
+        );
+        assert_eq!(small.iter().filter(|h| h.is_some()).count(), 2);
+        assert_eq!(small[2], Some(Hidden::Protects(3)));
     }
 
     #[test]

@@ -27,9 +27,12 @@ pub mod system;
 mod widen;
 
 use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray, UInt32Array};
+use arrow::array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray, UInt32Array,
+};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use serde::Serialize;
@@ -37,11 +40,11 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 pub use plan::Plan;
-pub use system::{CubeBatch, Geography, System};
+pub use system::{CubeBatch, Geography, Key, System};
 
-use cubes::{def, variable, VARIABLES};
+use cubes::{def, variable};
 use gauss::Hidden;
-use system::{Bound, Key, KeyColumns};
+use system::{Bound, KeyColumns};
 
 /// How a recipient's tables are protected.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -116,6 +119,14 @@ pub struct Summary {
     pub cellules: usize,
     pub relations: usize,
     pub relations_ecartees: usize,
+    /// Remainders added where a whole holds more than its published parts
+    /// (in the whole run's system).
+    pub restes: usize,
+    /// The recipients whose tables were protected together in one system.
+    pub proteges_ensemble: Vec<String>,
+    /// Counts of this recipient's earlier releases (release register) found
+    /// again among this run's counts and taken as published.
+    pub diffusions_anterieures: usize,
     pub primaires_a: usize,
     pub secondaires_d: usize,
     /// Complements the audit asked for, beyond Gaussian elimination.
@@ -135,6 +146,10 @@ pub struct Summary {
 /// A plan's tables, cleared, with the internal audit.
 pub struct Protection {
     pub tables: Vec<Cleared>,
+    /// Every count released to the recipient, once each (a count shown by
+    /// several tables is one), sorted by variable and key: what the
+    /// release register keeps.
+    pub released: Vec<ReleasedCount>,
     /// One row per suppressed count: its true value, flag, reason and the
     /// interval the recipient can compute (internal, never delivered).
     pub audit: RecordBatch,
@@ -162,79 +177,398 @@ fn preference(k: &Key) -> u8 {
     geo + split + month
 }
 
-/// Protects the tables of `plan` over the full `cubes`.
+/// One recipient of cleared aggregates in a run.
+#[derive(Debug, Clone)]
+pub struct Release<'a> {
+    pub name: &'a str,
+    pub plan: &'a Plan,
+    pub settings: Settings,
+}
+
+/// A count of an earlier release, read from the release register: its
+/// true value, and whether it was published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Released {
+    pub recipient: String,
+    /// The cut-off of the release (`YYYY-MM-DD`).
+    pub date_arrete: String,
+    /// The variable's name in [`cubes::VARIABLES`] (`nb_entrees`).
+    pub variable: String,
+    pub key: Key,
+    pub value: i64,
+    pub published: bool,
+}
+
+/// One count of a release, as the register keeps it (internal: the true
+/// value of a suppressed count too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleasedCount {
+    /// The variable's name (`nb_entrees`).
+    pub variable: String,
+    pub key: Key,
+    pub value: i64,
+    /// `A`, `D`, or `None` when published.
+    pub flag: Option<String>,
+}
+
+/// Protects the tables of `plan` over the full `cubes`, for one recipient
+/// alone and with no earlier release ([`protect_run`] with one release).
 ///
 /// # Errors
-/// `Policy` when the audit still computes a suppressed count more narrowly
-/// than `settings.protection` after every complement it could add (the
-/// message names the cell and its interval); `Internal` on an inconsistent
-/// cube.
+/// As [`protect_run`].
 pub fn protect(
     plan: &Plan,
     cubes: &[CubeBatch],
     geography: &Geography,
     settings: &Settings,
 ) -> Result<Protection> {
+    let release = Release {
+        name: "",
+        plan,
+        settings: settings.clone(),
+    };
+    let mut all = protect_run(&[release], cubes, geography, &[])?;
+    Ok(all.remove(0))
+}
+
+/// Protects the tables of every recipient of a run together, as one
+/// system: a count published to several recipients is published, or
+/// hidden, the same way for all, and what one receives cannot undo what
+/// another's suppression protects. Every count of `earlier` releases that
+/// this run publishes again is taken as published then: its change since
+/// is a cell too, primary when it holds 1 to threshold − 1.
+///
+/// A cell's threshold is the highest of its recipients'; the protection
+/// level is the highest of all.
+///
+/// Returns one [`Protection`] per release, in order.
+///
+/// # Errors
+/// `Policy` when the audit still computes a suppressed count more narrowly
+/// than the protection level after every complement it could add (the
+/// message names the cell and its interval); `Config` beyond 64 recipients
+/// of aggregates; `Internal` on an inconsistent cube.
+pub fn protect_run(
+    releases: &[Release],
+    cubes: &[CubeBatch],
+    geography: &Geography,
+    earlier: &[Released],
+) -> Result<Vec<Protection>> {
+    if releases.len() > 64 {
+        return Err(Error::Config(format!(
+            "{} recipients of aggregates in one run: at most 64",
+            releases.len()
+        )));
+    }
+    refuse_crossed_zonings(releases)?;
     let started = std::time::Instant::now();
-    let system = System::build(plan, cubes, geography, settings.region.as_deref())?;
+    let scopes: Vec<system::Scope> = releases
+        .iter()
+        .enumerate()
+        .flat_map(|(r, rel)| {
+            rel.plan.tables.iter().map(move |table| system::Scope {
+                table,
+                region: rel.settings.region.as_deref(),
+                recipient: r,
+            })
+        })
+        .collect();
+    let mut system = System::build(&scopes, cubes, geography)?;
+    let taken = remember(&mut system, releases, earlier);
+    let threshold: Vec<i64> = system
+        .cells
+        .iter()
+        .map(|c| {
+            releases
+                .iter()
+                .enumerate()
+                .filter(|(r, _)| c.receivers & (1 << r) != 0)
+                .map(|(_, rel)| rel.settings.threshold)
+                .max()
+                .unwrap_or(DEFAULT_THRESHOLD)
+        })
+        .collect();
+    let settings = Settings {
+        threshold: releases
+            .iter()
+            .map(|r| r.settings.threshold)
+            .max()
+            .unwrap_or(DEFAULT_THRESHOLD),
+        protection: releases
+            .iter()
+            .map(|r| r.settings.protection)
+            .max()
+            .unwrap_or(1),
+        region: None,
+    };
     let mut reasons: Vec<Option<(Flag, String)>> = vec![None; system.cells.len()];
-    primary(&system, settings.threshold, &mut reasons);
+    primary(&system, &threshold, &mut reasons);
     let rank = preference_rank(&system, &reasons);
     secondary(&system, &rank, &mut reasons);
-    singletons(&system, settings.threshold, &rank, &mut reasons);
+    let mut tried = vec![false; system.cells.len()];
+    sums(&system, &threshold, &rank, &tried, &mut reasons);
     let protected_in = started.elapsed().as_secs_f64();
 
     let started = std::time::Instant::now();
-    let audited = audit_until_protected(&system, settings, &rank, &mut reasons)?;
+    let audited = audit_until_protected(
+        &system,
+        &settings,
+        &threshold,
+        &rank,
+        &mut tried,
+        &mut reasons,
+    )?;
     let audited_in = started.elapsed().as_secs_f64();
 
     let flags: Vec<Option<Flag>> = reasons.iter().map(|r| r.as_ref().map(|r| r.0)).collect();
-    let region = settings.region.as_deref();
-    let tables = plan
-        .tables
+    let names: Vec<String> = releases.iter().map(|r| r.name.to_string()).collect();
+    releases
         .iter()
-        .map(|t| clear(t, cubes, &system, &flags, geography, region))
-        .collect::<Result<Vec<_>>>()?;
-    let count = |flag: Flag| flags.iter().filter(|f| **f == Some(flag)).count();
-    let summary = Summary {
-        plan: plan.source.clone(),
-        plan_version: plan.version.clone(),
-        plan_sha256: plan.sha256.clone(),
-        seuil_secret: settings.threshold,
-        niveau_protection: settings.protection,
-        region: settings.region.clone(),
-        cellules: system.cells.len(),
-        relations: system.relations.len(),
-        relations_ecartees: system.dropped,
-        primaires_a: count(Flag::Primary),
-        secondaires_d: count(Flag::Secondary),
-        complements_audit: audited.complements,
-        complements_republies: audited.republished,
-        effectifs_audites: audited.intervals.iter().flatten().count(),
-        programmes_resolus: audited.programmes,
-        effectifs_exposes: 0,
-        intervalle_le_plus_etroit: audited
-            .intervals
-            .iter()
-            .flatten()
-            .map(audit::Interval::width)
-            .min_by(f64::total_cmp),
-        tableaux: tables.iter().map(|(_, s)| s.clone()).collect(),
-        secondes_protection: protected_in,
-        secondes_audit: audited_in,
+        .enumerate()
+        .map(|(r, rel)| {
+            let region = rel.settings.region.as_deref();
+            let tables = rel
+                .plan
+                .tables
+                .iter()
+                .map(|t| clear(t, cubes, &system, &flags, geography, region))
+                .collect::<Result<Vec<_>>>()?;
+            let mine = |i: &usize| system.cells[*i].receivers & (1 << r) != 0;
+            let count = |flag: Flag| {
+                (0..system.cells.len())
+                    .filter(mine)
+                    .filter(|&i| system.cells[i].publishable() && flags[i] == Some(flag))
+                    .count()
+            };
+            let intervals = audited
+                .intervals
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mine(i));
+            let summary = Summary {
+                plan: rel.plan.source.clone(),
+                plan_version: rel.plan.version.clone(),
+                plan_sha256: rel.plan.sha256.clone(),
+                seuil_secret: rel.settings.threshold,
+                niveau_protection: rel.settings.protection,
+                region: rel.settings.region.clone(),
+                cellules: (0..system.cells.len())
+                    .filter(mine)
+                    .filter(|&i| system.cells[i].publishable())
+                    .count(),
+                relations: system.relations.len(),
+                relations_ecartees: system.dropped,
+                restes: system.remainders,
+                proteges_ensemble: names.clone(),
+                diffusions_anterieures: taken[r],
+                primaires_a: count(Flag::Primary),
+                secondaires_d: count(Flag::Secondary),
+                complements_audit: audited.complements,
+                complements_republies: audited.republished,
+                effectifs_audites: intervals.clone().filter(|(_, i)| i.is_some()).count(),
+                programmes_resolus: audited.programmes,
+                effectifs_exposes: 0,
+                intervalle_le_plus_etroit: intervals
+                    .filter_map(|(_, i)| i.as_ref())
+                    .map(audit::Interval::width)
+                    .min_by(f64::total_cmp),
+                tableaux: tables.iter().map(|(_, s)| s.clone()).collect(),
+                secondes_protection: protected_in,
+                secondes_audit: audited_in,
+            };
+            let mut released: Vec<ReleasedCount> = (0..system.cells.len())
+                .filter(|i| mine(i) && system.cells[*i].publishable())
+                .map(|i| {
+                    let c = &system.cells[i];
+                    ReleasedCount {
+                        variable: cubes::VARIABLES[c.variable].name.to_string(),
+                        key: c.key.clone(),
+                        value: c.value,
+                        flag: flags[i].map(|f| f.letter().to_string()),
+                    }
+                })
+                .collect();
+            released.sort_by(|a, b| (&a.variable, &a.key).cmp(&(&b.variable, &b.key)));
+            Ok(Protection {
+                tables: tables.into_iter().map(|(c, _)| c).collect(),
+                released,
+                audit: audit_batch(&system, &reasons, &audited.intervals, &|i| mine(&i))?,
+                summary,
+            })
+        })
+        .collect()
+}
+
+/// Zones d'emploi and départements are both unions of communes, and the
+/// public zoning tells which overlap: a reader of both learns the cells
+/// département × zone, which the system does not model. A run that would
+/// publish both is refused, naming the tables.
+fn refuse_crossed_zonings(releases: &[Release]) -> Result<()> {
+    let at = |level: &str| {
+        releases.iter().find_map(|r| {
+            r.plan
+                .tables
+                .iter()
+                .find(|t| t.niveaux.iter().any(|n| n == level))
+                .map(|t| format!("`{}` of {}", t.nom, r.plan.source))
+        })
     };
-    Ok(Protection {
-        tables: tables.into_iter().map(|(c, _)| c).collect(),
-        audit: audit_batch(&system, &reasons, &audited.intervals)?,
-        summary,
-    })
+    match (at("zone_emploi"), at("departement")) {
+        (Some(zone), Some(dep)) => Err(Error::Policy(format!(
+            "statistical secrecy: the run would publish zones d'emploi ({zone}) and départements              ({dep}); both cut the same communes, and secrecy does not model their crossing.              Publish one of the two levels"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The threshold of a cell no recipient receives (SPEC §5).
+const DEFAULT_THRESHOLD: i64 = 11;
+
+/// Adds every earlier release to the system, one layer per cut-off: each
+/// count released then is a cell (known when it was published, an unknown
+/// still protected when it was not), related to the others of its release
+/// as this run's counts are (with remainders of their own), and linked to
+/// the same count now by its change since (`now = then + change`, or
+/// `then = now + change` when it shrank), a latent cell primary when small.
+/// Returns, per release, the published counts of its earlier releases found
+/// among this run's counts.
+fn remember(system: &mut System, releases: &[Release], earlier: &[Released]) -> Vec<usize> {
+    let mut taken = vec![0; releases.len()];
+    // Cut-off → (variable, key) → (value, published): recipients of one
+    // run share their values and flags.
+    let mut layers: BTreeMap<&str, HashMap<(usize, &Key), (i64, bool)>> = BTreeMap::new();
+    for e in earlier {
+        let Some(v) = cubes::VARIABLES.iter().position(|v| v.name == e.variable) else {
+            continue;
+        };
+        if !system.index.contains_key(&(v, e.key.clone())) {
+            continue;
+        }
+        if let Some(r) = releases.iter().position(|r| r.name == e.recipient) {
+            taken[r] += usize::from(e.published);
+        }
+        let layer = layers.entry(e.date_arrete.as_str()).or_default();
+        let at = layer.entry((v, &e.key)).or_insert((e.value, e.published));
+        at.1 |= e.published;
+    }
+    let relations = system.relations.clone();
+    let bounds = system.bounds.clone();
+    let now = system.cells.len();
+    for (date, layer) in layers {
+        let mut then: HashMap<usize, usize> = HashMap::new();
+        for x in 0..now {
+            let c = &system.cells[x];
+            if !c.publishable() {
+                continue;
+            }
+            if let Some(&(value, published)) = layer.get(&(c.variable, &c.key)) {
+                let (v, key, receivers) = (c.variable, c.key.clone(), c.receivers);
+                let latent = system::Latent::Released {
+                    date_arrete: date.to_string(),
+                    published,
+                };
+                let o = system.add_latent(v, key, value, latent);
+                system.cells[o].known = published;
+                system.cells[o].receivers = receivers;
+                then.insert(x, o);
+            }
+        }
+        for rel in &relations {
+            let Some(&total) = then.get(&rel.total) else {
+                continue;
+            };
+            let mut parts: Vec<usize> = rel
+                .parts
+                .iter()
+                .filter_map(|p| then.get(p).copied())
+                .collect();
+            let sum: i64 = parts.iter().map(|&p| system.cells[p].value).sum();
+            let t = &system.cells[total];
+            let (t_value, v, key, receivers) = (t.value, t.variable, t.key.clone(), t.receivers);
+            if rel.bound == Bound::Equal && sum > t_value {
+                system.dropped += 1;
+                continue;
+            }
+            if t_value > sum {
+                let r = system.add_latent(v, key, t_value - sum, system::Latent::Remainder);
+                system.cells[r].receivers = receivers;
+                // The remainder then and now are one population's count.
+                if let Some(&r_now) = rel
+                    .parts
+                    .iter()
+                    .find(|&&p| system.cells[p].latent == Some(system::Latent::Remainder))
+                {
+                    then.insert(r_now, r);
+                }
+                parts.push(r);
+            }
+            system.relations.push(system::Relation {
+                total,
+                parts,
+                bound: rel.bound,
+                kind: format!("{} (diffusion au {date})", rel.kind),
+            });
+        }
+        for &(small, large) in &bounds {
+            if let (Some(&a), Some(&b)) = (then.get(&small), then.get(&large)) {
+                system.bounds.push((a, b));
+            }
+        }
+        let mut linked: Vec<(usize, usize)> = then.into_iter().collect();
+        linked.sort_unstable();
+        for (x, o) in linked {
+            link(system, x, o, date);
+        }
+    }
+    taken
+}
+
+/// Links a count now to its value at an earlier release: `now = then`, or
+/// with the change since as a latent cell.
+fn link(system: &mut System, now: usize, then: usize, date: &str) {
+    let (a, b) = (system.cells[now].value, system.cells[then].value);
+    let kind = format!("évolution depuis le {date}");
+    if a == b {
+        system.relations.push(system::Relation {
+            total: now,
+            parts: vec![then],
+            bound: Bound::Equal,
+            kind,
+        });
+        return;
+    }
+    let c = &system.cells[now];
+    let (v, key, receivers) = (c.variable, c.key.clone(), c.receivers);
+    let change = system.add_latent(
+        v,
+        key,
+        (a - b).abs(),
+        system::Latent::Change {
+            before: date.to_string(),
+            growth: a > b,
+        },
+    );
+    system.cells[change].receivers = receivers;
+    let (total, parts) = if a > b {
+        (now, vec![then, change])
+    } else {
+        (then, vec![now, change])
+    };
+    system.relations.push(system::Relation {
+        total,
+        parts,
+        bound: Bound::Equal,
+        kind,
+    });
 }
 
 /// Each cell's place in the order of publication (0: the most wanted);
 /// `usize::MAX` for primary cells.
 fn preference_rank(system: &System, reasons: &[Option<(Flag, String)>]) -> Vec<usize> {
     let n = system.cells.len();
-    let mut order: Vec<usize> = (0..n).filter(|&i| reasons[i].is_none()).collect();
+    let mut order: Vec<usize> = (0..n)
+        .filter(|&i| reasons[i].is_none() && !system.cells[i].unpublished())
+        .collect();
     order.sort_by_cached_key(|&i| {
         let c = &system.cells[i];
         (
@@ -303,7 +637,9 @@ struct Audited {
 fn audit_until_protected(
     system: &System,
     settings: &Settings,
+    threshold: &[i64],
     rank: &[usize],
+    tried: &mut [bool],
     reasons: &mut [Option<(Flag, String)>],
 ) -> Result<Audited> {
     let n = system.cells.len();
@@ -329,7 +665,7 @@ fn audit_until_protected(
     };
     let mut check: Vec<usize> = (0..n).filter(|&i| reasons[i].is_some()).collect();
     for round in 0.. {
-        let mut hidden: Vec<bool> = reasons.iter().map(Option::is_some).collect();
+        let mut hidden = hidden_cells(system, reasons);
         let found = audit::audit_with(system, &links.constraints, &hidden, &check, protection)?;
         done.programmes += found.programmes;
         let exposed: Vec<audit::Interval> = found.exposed(protection).copied().collect();
@@ -348,18 +684,30 @@ fn audit_until_protected(
         }
         // A complement the recipient computes exactly protects nothing and
         // hides nothing: it is published (that tells no more than before).
+        // It is never chosen as a complement again.
+        let mut republished = false;
         for e in &exposed {
             if matches!(reasons[e.cell], Some((Flag::Secondary, _))) && e.width() < 1e-6 {
                 reasons[e.cell] = None;
                 done.intervals[e.cell] = None;
                 hidden[e.cell] = false;
+                tried[e.cell] = true;
                 done.republished += 1;
+                republished = true;
             }
         }
         check.clear();
+        if republished {
+            // A republished complement may leave a small hidden sum.
+            for i in sums(system, threshold, rank, tried, reasons) {
+                hidden[i] = true;
+                check.push(i);
+            }
+        }
         let still: Vec<audit::Interval> = exposed.into_iter().filter(|e| hidden[e.cell]).collect();
         for e in &still {
-            let Some(extra) = widen::widen(system, &links, &hidden, e.cell, protection) else {
+            let Some(extra) = widen::widen(system, &links, &hidden, tried, e.cell, protection)
+            else {
                 return Err(refuse(
                     e,
                     ", and no published cell around it can protect it",
@@ -367,7 +715,7 @@ fn audit_until_protected(
             };
             let c = &system.cells[e.cell];
             for x in extra {
-                if reasons[x].is_some() {
+                if reasons[x].is_some() || tried[x] {
                     continue;
                 }
                 let why = format!("audit : {} ({}) trop étroit", c.name(), c.key.describe());
@@ -384,18 +732,44 @@ fn audit_until_protected(
     unreachable!("the rounds end by returning")
 }
 
-/// Primary suppression: each count from 1 to `threshold − 1`, and each part
-/// whose complement in a whole that is not itself small is.
-fn primary(system: &System, threshold: i64, reasons: &mut [Option<(Flag, String)>]) {
-    let small = |v: i64| v >= 1 && v < threshold;
+/// Which cells the recipients cannot read: the suppressed ones and the
+/// latent counts no table publishes.
+fn hidden_cells(system: &System, reasons: &[Option<(Flag, String)>]) -> Vec<bool> {
+    reasons
+        .iter()
+        .zip(&system.cells)
+        .map(|(r, c)| r.is_some() || c.unpublished())
+        .collect()
+}
+
+/// Primary suppression: each count from 1 to its threshold − 1, latent
+/// counts included (a remainder, a change since an earlier release), and
+/// each part whose complement in a whole that is not itself small is.
+fn primary(system: &System, threshold: &[i64], reasons: &mut [Option<(Flag, String)>]) {
     for (i, c) in system.cells.iter().enumerate() {
-        if small(c.value) {
-            reasons[i] = Some((Flag::Primary, "effectif inférieur au seuil".into()));
+        if c.known || c.value < 1 || c.value >= threshold[i] {
+            continue;
         }
+        let why = match &c.latent {
+            None => "effectif inférieur au seuil".to_string(),
+            Some(system::Latent::Remainder) => "reste (non publié) inférieur au seuil".to_string(),
+            Some(system::Latent::Change { before, .. }) => {
+                format!("évolution depuis la diffusion au {before} inférieure au seuil")
+            }
+            Some(system::Latent::Released { date_arrete, .. }) => {
+                format!("effectif masqué à la diffusion au {date_arrete}, inférieur au seuil")
+            }
+        };
+        reasons[i] = Some((Flag::Primary, why));
     }
     for &(part, whole) in &system.wholes {
         let (p, w) = (&system.cells[part], &system.cells[whole]);
-        if reasons[part].is_none() && w.value >= threshold && small(w.value - p.value) {
+        let small = |v: i64| v >= 1 && v < threshold[part];
+        if reasons[part].is_none()
+            && !p.known
+            && w.value >= threshold[part]
+            && small(w.value - p.value)
+        {
             reasons[part] = Some((
                 Flag::Primary,
                 format!(
@@ -409,48 +783,61 @@ fn primary(system: &System, threshold: i64, reasons: &mut [Option<(Flag, String)
     }
 }
 
-/// When every suppressed cell of a relation is primary, together they must
-/// reach the threshold, or the recipient learns a small sum: one more
-/// part, the least wanted, is suppressed.
-fn singletons(
+/// Wherever the hidden cells of an equality have a sum the recipients can
+/// compute (its total is published), that sum must reach the threshold or
+/// be 0, whether the hidden cells are primary, secondary or latent: else
+/// one more part is suppressed, the least wanted that holds something and
+/// was never published back by the audit. Repeated until no sum is small.
+/// Returns the cells it suppressed.
+fn sums(
     system: &System,
-    threshold: i64,
+    threshold: &[i64],
     rank: &[usize],
+    tried: &[bool],
     reasons: &mut [Option<(Flag, String)>],
-) {
-    for rel in system.relations.iter().filter(|r| r.bound == Bound::Equal) {
-        if reasons[rel.total].is_some() {
-            continue;
-        }
-        let hidden: Vec<usize> = rel
-            .parts
-            .iter()
-            .copied()
-            .filter(|&p| reasons[p].is_some())
-            .collect();
-        let all_primary = hidden
-            .iter()
-            .all(|&p| matches!(reasons[p], Some((Flag::Primary, _))));
-        let sum: i64 = hidden.iter().map(|&p| system.cells[p].value).sum();
-        if hidden.len() < 2 || !all_primary || sum >= threshold {
-            continue;
-        }
-        let extra = rel
-            .parts
-            .iter()
-            .copied()
-            .filter(|&p| reasons[p].is_none() && !system.cells[p].known)
-            .max_by_key(|&p| rank[p]);
-        if let Some(extra) = extra {
+) -> Vec<usize> {
+    let mut added = Vec::new();
+    let mut hidden = hidden_cells(system, reasons);
+    loop {
+        let mut changed = false;
+        for rel in system.relations.iter().filter(|r| r.bound == Bound::Equal) {
+            if hidden[rel.total] {
+                continue;
+            }
+            let sum: i64 = rel
+                .parts
+                .iter()
+                .filter(|&&p| hidden[p])
+                .map(|&p| system.cells[p].value)
+                .sum();
+            if sum < 1 || sum >= threshold[rel.total] {
+                continue;
+            }
+            let extra = rel
+                .parts
+                .iter()
+                .copied()
+                .filter(|&p| {
+                    let c = &system.cells[p];
+                    !hidden[p] && c.publishable() && !c.known && c.value > 0 && !tried[p]
+                })
+                .max_by_key(|&p| rank[p]);
+            let Some(extra) = extra else { continue };
             reasons[extra] = Some((
                 Flag::Secondary,
                 format!(
-                    "cellules primaires seules dans la relation {} ({}) : somme {} inférieure au seuil",
+                    "somme des cellules masquées de la relation {} ({}) : {} inférieure au seuil",
                     rel.kind,
                     system.cells[rel.total].key.describe(),
                     sum
                 ),
             ));
+            hidden[extra] = true;
+            added.push(extra);
+            changed = true;
+        }
+        if !changed {
+            return added;
         }
     }
 }
@@ -581,9 +968,10 @@ fn audit_batch(
     system: &System,
     reasons: &[Option<(Flag, String)>],
     intervals: &[Option<audit::Interval>],
+    keep: &dyn Fn(usize) -> bool,
 ) -> Result<RecordBatch> {
     let rows: Vec<usize> = (0..system.cells.len())
-        .filter(|&i| reasons[i].is_some())
+        .filter(|&i| reasons[i].is_some() && keep(i))
         .collect();
     let cells = |f: &dyn Fn(&system::Cell) -> Option<String>| -> ArrayRef {
         Arc::new(
@@ -617,7 +1005,7 @@ fn audit_batch(
         Field::new("intervalle_exact", DataType::Boolean, true),
     ]);
     let columns: Vec<ArrayRef> = vec![
-        cells(&|c| Some(VARIABLES[c.variable].name.to_string())),
+        cells(&|c| Some(c.name())),
         cells(&|c| Some(c.key.periode.clone())),
         cells(&|c| Some(c.key.type_periode.clone())),
         cells(&|c| Some(c.key.niveau_geo.clone())),
@@ -651,5 +1039,7 @@ fn audit_batch(
     Ok(RecordBatch::try_new(Arc::new(schema), columns)?)
 }
 
+#[cfg(test)]
+mod attacker;
 #[cfg(test)]
 mod tests;

@@ -11,7 +11,7 @@
 //! a row a covering table lacks is a known zero, and a row that exists has
 //! a population (floors).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Int64Type};
@@ -20,7 +20,7 @@ use arrow::record_batch::RecordBatch;
 use crate::error::{Error, Result};
 
 use super::cubes::{def, variable, Cube, VARIABLES};
-use super::plan::{Plan, Table};
+use super::plan::Table;
 
 /// The key of a row of a cube (SPEC §6), with its reason (`ensemble` outside
 /// the abandon cube's split).
@@ -61,6 +61,25 @@ impl Key {
     }
 }
 
+/// A count no table publishes but whose value the tables bound: it is
+/// never published, and primary when it holds 1 to threshold − 1, so that
+/// whatever would give it away is suppressed like for any small count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Latent {
+    /// What a whole holds beyond its published parts (sessions with no
+    /// département in a region, say).
+    Remainder,
+    /// The change of a count since an earlier release that published it:
+    /// `now − before` when it grew (`Growth`), `before − now` when it shrank.
+    Change { before: String, growth: bool },
+    /// The value of a count in an earlier release: known when it was
+    /// published then, an unknown that stays protected when it was not.
+    Released {
+        date_arrete: String,
+        published: bool,
+    },
+}
+
 /// One count: a variable at a key.
 #[derive(Debug, Clone)]
 pub struct Cell {
@@ -70,13 +89,54 @@ pub struct Cell {
     pub value: i64,
     /// The least the recipient knows it is (a row that exists has a population).
     pub floor: i64,
-    /// Known from a table's shape (a covering table lacks the row): never hidden.
+    /// Known from a table's shape (a covering table lacks the row), a zero,
+    /// or a value released earlier: always published, never a complement.
     pub known: bool,
+    /// A count no table of this run publishes (`None` for a published one).
+    pub latent: Option<Latent>,
+    /// The recipients (bit `r` of [`Scope::recipient`]) receiving it.
+    pub receivers: u64,
 }
 
 impl Cell {
-    pub fn name(&self) -> &'static str {
-        VARIABLES[self.variable].name
+    /// The count's column name, for messages and the audit
+    /// (`reste:nb_entrees`, `evolution_2026-06-30:nb_entrees` for latent
+    /// counts).
+    pub fn name(&self) -> String {
+        let v = VARIABLES[self.variable].name;
+        match &self.latent {
+            None => v.to_string(),
+            Some(Latent::Remainder) => format!("reste:{v}"),
+            Some(Latent::Change { before, .. }) => format!("evolution_{before}:{v}"),
+            Some(Latent::Released { date_arrete, .. }) => format!("diffuse_{date_arrete}:{v}"),
+        }
+    }
+
+    /// Whether a table of this run can publish it.
+    pub fn publishable(&self) -> bool {
+        self.latent.is_none()
+    }
+
+    /// Whether the recipients cannot read it whatever the pattern: a
+    /// latent count other than one an earlier release published.
+    pub fn unpublished(&self) -> bool {
+        match &self.latent {
+            None => false,
+            Some(Latent::Released { published, .. }) => !published,
+            Some(_) => true,
+        }
+    }
+
+    fn new(variable: usize, key: Key, value: i64) -> Cell {
+        Cell {
+            variable,
+            key,
+            value,
+            floor: 0,
+            known: false,
+            latent: None,
+            receivers: 0,
+        }
     }
 }
 
@@ -99,19 +159,34 @@ pub struct Relation {
     pub kind: String,
 }
 
-/// The cells and relations one recipient can read.
+/// The cells and relations the recipients of a run can read, together.
 #[derive(Debug, Clone, Default)]
 pub struct System {
     pub cells: Vec<Cell>,
     pub relations: Vec<Relation>,
     /// `(part, whole)`: the part is at most its whole, and their difference is a cell.
     pub wholes: Vec<(usize, usize)>,
-    /// Relations whose cells do not satisfy them on the data (a geography
-    /// mapped to several regions, say): left out, as the recipient cannot
-    /// rely on them either.
+    /// `(small, large)`: every bound of one key derived from the catalogue
+    /// ([`super::cubes::bounds`]): the wholes, and persons ≤ positionings.
+    pub bounds: Vec<(usize, usize)>,
+    /// Relations whose parts hold more than their whole on the data (a code
+    /// mapped to two regions): left out, as the recipient cannot rely on
+    /// them either. A whole holding more than its parts keeps its relation,
+    /// with a [`Latent::Remainder`].
     pub dropped: usize,
+    /// Remainder cells added to relations the parts do not exhaust.
+    pub remainders: usize,
     /// (variable, key) → cell.
     pub index: HashMap<(usize, Key), usize>,
+}
+
+/// A table published to one recipient, restricted to its region.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub table: &'a Table,
+    pub region: Option<&'a str>,
+    /// The recipient's index in the run (below 64).
+    pub recipient: usize,
 }
 
 /// Département or zone d'emploi code → its region, for the geographic
@@ -253,22 +328,20 @@ const PERSON_ATTRIBUTES: &[&str] = &[
 ];
 
 impl System {
-    /// Builds the system of a plan's tables over the full cubes.
+    /// Builds the system of the tables of every scope over the full cubes:
+    /// a count published by several tables, or to several recipients, is
+    /// one cell.
     ///
     /// # Errors
-    /// `Internal` when a cube the plan names was not computed, or two tables
+    /// `Internal` when a cube a table names was not computed, or two tables
     /// disagree on one cell.
-    pub fn build(
-        plan: &Plan,
-        cubes: &[CubeBatch],
-        geography: &Geography,
-        region: Option<&str>,
-    ) -> Result<System> {
+    pub fn build(scopes: &[Scope], cubes: &[CubeBatch], geography: &Geography) -> Result<System> {
         let mut index: HashMap<(usize, Key), usize> = HashMap::new();
         let mut cells: Vec<Cell> = Vec::new();
-        // Row key → the tables (bit t) that publish a row there, for the known zeros.
-        let mut present: HashMap<Key, u64> = HashMap::new();
-        for (t, table) in plan.tables.iter().enumerate() {
+        // (scope, row key) published, for the known zeros.
+        let mut present: HashSet<(usize, Key)> = HashSet::new();
+        for (t, scope) in scopes.iter().enumerate() {
+            let table = scope.table;
             let d = def(table.cube);
             let batch = batch_of(cubes, table.cube)?;
             let keys = KeyColumns::of(batch)?;
@@ -278,7 +351,7 @@ impl System {
                 .filter(|(c, _)| table.mesures.contains(c))
                 .map(|(c, u)| Ok((*c, *u, int_column(batch, c)?)))
                 .collect::<Result<_>>()?;
-            for (row, key) in table_rows(table, &keys, batch.num_rows(), region, geography) {
+            for (row, key) in table_rows(table, &keys, batch.num_rows(), scope.region, geography) {
                 let always = key.niveau_geo == "france" && key.dimension == "ensemble";
                 let satisfied: Vec<&str> = d
                     .exists_if
@@ -302,13 +375,7 @@ impl System {
                     let v = variable(uses.variable);
                     let value = values[row];
                     let at = *index.entry((v, cell_key.clone())).or_insert_with(|| {
-                        cells.push(Cell {
-                            variable: v,
-                            key: cell_key.clone(),
-                            value,
-                            floor: 0,
-                            known: false,
-                        });
+                        cells.push(Cell::new(v, cell_key.clone(), value));
                         cells.len() - 1
                     });
                     if cells[at].value != value {
@@ -319,22 +386,23 @@ impl System {
                             cells[at].value
                         )));
                     }
+                    cells[at].receivers |= 1 << scope.recipient;
                     if !always && !uses.all_reasons && satisfied.contains(&uses.variable) {
                         cells[at].floor = 1;
                     }
                 }
-                *present.entry(key).or_default() |= 1 << t;
+                present.insert((t, key));
             }
         }
         // A row a covering table lacks: its counts there are known zeros.
         let carriers: Vec<Vec<usize>> = (0..VARIABLES.len())
             .map(|v| {
-                plan.tables
+                scopes
                     .iter()
                     .enumerate()
-                    .filter(|(_, table)| {
-                        def(table.cube).counts.iter().any(|(c, u)| {
-                            table.mesures.contains(c) && u.variable == VARIABLES[v].name
+                    .filter(|(_, s)| {
+                        def(s.table.cube).counts.iter().any(|(c, u)| {
+                            s.table.mesures.contains(c) && u.variable == VARIABLES[v].name
                         })
                     })
                     .map(|(t, _)| t)
@@ -343,11 +411,12 @@ impl System {
             .collect();
         for cell in &mut cells {
             let k = &cell.key;
-            let rows_here = present.get(k).copied().unwrap_or(0);
             cell.known = carriers[cell.variable].iter().any(|&t| {
-                plan.tables[t].holds(&k.type_periode, &k.niveau_geo, &k.dimension, &k.motif)
-                    && rows_here & (1 << t) == 0
-                    && in_region(k, region, geography)
+                let s = &scopes[t];
+                s.table
+                    .holds(&k.type_periode, &k.niveau_geo, &k.dimension, &k.motif)
+                    && !present.contains(&(t, k.clone()))
+                    && in_region(k, s.region, geography)
             });
         }
         let mut system = System {
@@ -357,7 +426,25 @@ impl System {
         system.relate(geography, &index);
         system.index = index;
         system.spread_known_zeros();
+        // A zero is published whatever happens: it protects nothing.
+        for c in system.cells.iter_mut().filter(|c| c.publishable()) {
+            c.known |= c.value == 0;
+        }
         Ok(system)
+    }
+
+    /// Adds a latent cell and returns its index.
+    pub(super) fn add_latent(
+        &mut self,
+        variable: usize,
+        key: Key,
+        value: i64,
+        latent: Latent,
+    ) -> usize {
+        let mut cell = Cell::new(variable, key, value);
+        cell.latent = Some(latent);
+        self.cells.push(cell);
+        self.cells.len() - 1
     }
 
     /// Finds the relations between the cells, keeping those the data satisfy.
@@ -421,41 +508,75 @@ impl System {
                 add(k.with_motif("ensemble"), "motifs → ensemble".into());
             }
         }
-        for ((total, kind), parts) in groups {
-            let t = &self.cells[total];
+        // Whole → (kind of relation, its remainder).
+        let mut remainder_of: HashMap<usize, Vec<(String, usize)>> = HashMap::new();
+        for ((total, kind), mut parts) in groups {
+            let (t_value, v) = (self.cells[total].value, self.cells[total].variable);
             let values: Vec<i64> = parts.iter().map(|&p| self.cells[p].value).collect();
             let sum: i64 = values.iter().sum();
             let max = values.iter().copied().max().unwrap_or(0);
-            let bound = if !VARIABLES[t.variable].persons {
-                (sum == t.value).then_some(Bound::Equal)
-            } else if max <= t.value && t.value <= sum {
-                let exact = parts.len() == 1
-                    || (sum == t.value && PERSON_ATTRIBUTES.iter().any(|a| kind.starts_with(a)));
-                Some(if exact { Bound::Equal } else { Bound::Persons })
-            } else {
-                None
-            };
-            match bound {
-                Some(bound) => self.relations.push(Relation {
-                    total,
-                    parts,
-                    bound,
-                    kind,
-                }),
-                None => self.dropped += 1,
-            }
-        }
-        let index_of = |v: usize, k: &Key| index.get(&(v, k.clone())).copied();
-        for (i, c) in self.cells.iter().enumerate() {
-            if c.key.motif != "ensemble" {
+            let persons = VARIABLES[v].persons();
+            // Parts holding more than their whole: the relation is not one.
+            if max > t_value || (!persons && sum > t_value) {
+                self.dropped += 1;
                 continue;
             }
-            if let Some(w) = VARIABLES[c.variable].whole {
-                if let Some(j) = index_of(variable(w), &c.key) {
-                    self.wholes.push((i, j));
+            // Persons add up where each is in at most one part: one part
+            // (the whole minus it counts the persons outside it), or a
+            // dimension that is an attribute of the person.
+            let exact = !persons
+                || parts.len() == 1
+                || (sum <= t_value && PERSON_ATTRIBUTES.iter().any(|a| kind.starts_with(a)));
+            // A whole its parts do not exhaust gets a remainder: what no
+            // published part holds (for persons, at least that many).
+            if t_value > sum {
+                let key = self.cells[total].key.clone();
+                let r = self.add_latent(v, key, t_value - sum, Latent::Remainder);
+                self.cells[r].receivers = self.cells[total].receivers;
+                parts.push(r);
+                self.remainders += 1;
+                remainder_of
+                    .entry(total)
+                    .or_default()
+                    .push((kind.clone(), r));
+            }
+            self.relations.push(Relation {
+                total,
+                parts,
+                bound: if exact { Bound::Equal } else { Bound::Persons },
+                kind,
+            });
+        }
+        let index_of = |v: usize, k: &Key| index.get(&(v, k.clone())).copied();
+        let bounds = super::cubes::bounds();
+        for (i, c) in self.cells.iter().enumerate() {
+            if c.key.motif != "ensemble" || !c.publishable() {
+                continue;
+            }
+            for &(small, large) in bounds.iter().filter(|b| b.0 == c.variable) {
+                if let Some(j) = index_of(large, &c.key) {
+                    self.bounds.push((i, j));
+                    if super::cubes::whole(small) == Some(large) {
+                        self.wholes.push((i, j));
+                    }
                 }
             }
         }
+        // What the parts leave out of a whole is bounded as the whole is:
+        // the persons no published département holds are no more than the
+        // positionings none holds.
+        let mut extra = Vec::new();
+        for &(i, j) in &self.bounds {
+            let (Some(ri), Some(rj)) = (remainder_of.get(&i), remainder_of.get(&j)) else {
+                continue;
+            };
+            for (kind, a) in ri {
+                if let Some((_, b)) = rj.iter().find(|(k, _)| k == kind) {
+                    extra.push((*a, *b));
+                }
+            }
+        }
+        self.bounds.extend(extra);
     }
 
     /// A known zero makes its parts known zeros too (counts are not
@@ -471,13 +592,13 @@ impl System {
                     spread.extend(rel.parts.iter().copied());
                 }
             }
-            for &(part, whole) in &self.wholes {
-                if zero(&self.cells[whole]) {
-                    spread.push(part);
+            for &(small, large) in &self.bounds {
+                if zero(&self.cells[large]) {
+                    spread.push(small);
                 }
             }
             for i in spread {
-                if !self.cells[i].known && self.cells[i].value == 0 {
+                if !self.cells[i].known && self.cells[i].value == 0 && self.cells[i].publishable() {
                     self.cells[i].known = true;
                     changed = true;
                 }

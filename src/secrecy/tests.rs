@@ -345,7 +345,7 @@ fn a_departement_alone_in_its_region_shares_its_pattern() {
 }
 
 #[test]
-fn a_zone_crossing_two_departements_is_protected_within_its_region() {
+fn zones_are_protected_within_their_region_and_never_beside_departements() {
     let rows: Vec<TestRow> = vec![
         (
             "2026-T2",
@@ -400,8 +400,20 @@ fn a_zone_crossing_two_departements_is_protected_within_its_region() {
         ("zone_emploi", "3201", "32"),
         ("zone_emploi", "3202", "32"),
     ]);
+    // Zones and départements cut the same communes: their crossing is not
+    // modelled, so publishing both is refused.
+    let Err(e) = protect(&plan, &positionings(&rows), &geo, &settings()) else {
+        panic!("zones and départements published together");
+    };
+    assert!(e.to_string().contains("zones d'emploi"), "{e}");
+    // Zones alone, within their region.
+    let plan = one_count_plan(&[(
+        "entonnoir",
+        "\"region\", \"zone_emploi\"",
+        "quadrimestre",
+        None,
+    )]);
     let p = protect(&plan, &positionings(&rows), &geo, &settings()).unwrap();
-    // The départements do not tell the zones apart: only the other zone goes.
     assert_eq!(
         hidden(&p, "entonnoir", "nb_positionnements"),
         ["3201/ensemble/2026-T2:A", "3202/ensemble/2026-T2:D"]

@@ -1,0 +1,685 @@
+//! An attacker built from the microdata, not from the engine's relations.
+//!
+//! Random positionings (persons with one to three of them, sessions with
+//! no département, entries recorded late) are released twice, at two
+//! cut-offs, to two recipients with different plans. The attacker's
+//! unknowns are the inner cells of the microdata: the positionings of each
+//! combination of département (or none), month, scheme and state across
+//! the two releases. Every published count of positionings is the sum of
+//! the inner cells it counts; every count of persons is an unknown bounded
+//! by what set inclusion says of the units it counts (no more persons than
+//! positionings, a subset of units has no more persons, a cover has no
+//! fewer). Nothing comes from `System`: what the engine forgets, this
+//! attacker still uses.
+//!
+//! Then no hidden count of 1 to threshold − 1 may be pinned, no change
+//! between the two releases of 1 to threshold − 1 may be pinned, and no
+//! hidden sum of one level's cells under a published total may be pinned
+//! to 1 to threshold − 1.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int64Array, StringArray};
+use arrow::record_batch::RecordBatch;
+use minilp::{ComparisonOp, LinearExpr, OptimizationDirection, Problem};
+use rand::{Rng, SeedableRng};
+
+use super::*;
+
+const THRESHOLD: i64 = 5;
+const MONTHS: [u32; 4] = [5, 6, 7, 8];
+const SCHEMES: [&str; 2] = ["AFC", "POEC"];
+
+/// One positioning of the microdata.
+#[derive(Debug, Clone)]
+struct Unit {
+    person: u32,
+    region: &'static str,
+    dept: Option<&'static str>,
+    month: u32,
+    scheme: usize,
+    /// Recorded by the first cut-off.
+    present1: bool,
+    entered1: bool,
+    entered2: bool,
+}
+
+impl Unit {
+    /// Its state across the releases: 0 absent at the first and not entered,
+    /// 1 absent then entered, 2 present not entered, 3 present then entered
+    /// later, 4 entered at the first.
+    fn state(&self) -> u8 {
+        match (self.present1, self.entered1, self.entered2) {
+            (false, _, false) => 0,
+            (false, _, true) => 1,
+            (true, false, false) => 2,
+            (true, false, true) => 3,
+            (true, true, _) => 4,
+        }
+    }
+}
+
+/// An inner cell: (geography, month, scheme, state), the geography a
+/// département or `-<region>` for sessions with none.
+type Inner = (String, u32, usize, u8);
+
+fn geo_of(u: &Unit) -> String {
+    u.dept.map_or(format!("-{}", u.region), str::to_string)
+}
+
+const REGIONS: [(&str, &[&str]); 2] = [("11", &["75", "77"]), ("32", &["59", "62"])];
+
+fn region_of(geo: &str) -> &'static str {
+    REGIONS
+        .iter()
+        .find(|(r, deps)| geo == format!("-{r}") || deps.contains(&geo))
+        .map(|(r, _)| *r)
+        .expect("known geography")
+}
+
+fn microdata(seed: u64) -> Vec<Unit> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let persons = rng.gen_range(60..140);
+    let mut units = Vec::new();
+    for person in 0..persons {
+        let (region, deps) = REGIONS[rng.gen_range(0..REGIONS.len())];
+        let n = if rng.gen_bool(0.7) {
+            1
+        } else {
+            rng.gen_range(2..4)
+        };
+        for _ in 0..n {
+            let month = MONTHS[rng.gen_range(0..MONTHS.len())];
+            let present1 = month <= 6 && rng.gen_bool(0.9);
+            let entered2 = rng.gen_bool(0.5);
+            units.push(Unit {
+                person,
+                region,
+                dept: (!rng.gen_bool(0.08)).then(|| deps[rng.gen_range(0..deps.len())]),
+                month,
+                scheme: rng.gen_range(0..SCHEMES.len()),
+                present1,
+                entered1: present1 && entered2 && rng.gen_bool(0.7),
+                entered2,
+            });
+        }
+    }
+    units
+}
+
+/// A published count, as the attacker sees its units: the inner cells it
+/// sums (positionings), or whose persons it counts.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Count {
+    release: usize,
+    variable: String,
+    key: Key,
+}
+
+impl Count {
+    fn persons(&self) -> bool {
+        self.variable.starts_with("nb_personnes")
+    }
+
+    fn entered(&self) -> bool {
+        self.variable.ends_with("entrees")
+    }
+
+    /// Whether a unit in state `state` at `(geo, month, scheme)` is counted.
+    fn counts(&self, (geo, month, scheme, state): &Inner) -> bool {
+        let k = &self.key;
+        let geo_ok = match (k.niveau_geo.as_str(), k.code_geo.as_deref()) {
+            ("france", _) => true,
+            ("region", Some(r)) => region_of(geo) == r,
+            ("departement", Some(d)) => geo == d,
+            _ => false,
+        };
+        let period_ok = k.type_periode == "quadrimestre" || k.periode == format!("2026-0{month}");
+        let scheme_ok = k.dimension == "ensemble" || k.modalite == SCHEMES[*scheme];
+        let present = self.release == 2 || *state >= 2;
+        let entered = match self.release {
+            1 => *state == 4,
+            _ => matches!(state, 1 | 3 | 4),
+        };
+        geo_ok && period_ok && scheme_ok && present && (!self.entered() || entered)
+    }
+}
+
+/// Every key of the cubes: France, regions, départements; the four-month
+/// period and its months; `ensemble` and the schemes.
+fn keys() -> Vec<Key> {
+    let mut geos: Vec<(&str, Option<String>)> = vec![("france", None)];
+    for (r, deps) in REGIONS {
+        geos.push(("region", Some(r.to_string())));
+        geos.extend(deps.iter().map(|d| ("departement", Some(d.to_string()))));
+    }
+    let mut periods = vec![("2026-T2".to_string(), "quadrimestre")];
+    periods.extend(MONTHS.map(|m| (format!("2026-0{m}"), "mois")));
+    let mut dims = vec![("ensemble", "ensemble")];
+    dims.extend(SCHEMES.map(|s| ("dispositif", s)));
+    let mut out = Vec::new();
+    for (level, code) in &geos {
+        for (p, t) in &periods {
+            for (d, m) in &dims {
+                out.push(Key {
+                    periode: p.clone(),
+                    type_periode: t.to_string(),
+                    niveau_geo: level.to_string(),
+                    code_geo: code.clone(),
+                    dimension: d.to_string(),
+                    modalite: m.to_string(),
+                    motif: "ensemble".into(),
+                });
+            }
+        }
+    }
+    out
+}
+
+const VARIABLES: [&str; 4] = [
+    "nb_positionnements",
+    "nb_entrees",
+    "nb_personnes_positionnees",
+    "nb_personnes_entrees",
+];
+
+/// The true value of a count.
+fn value(units: &[Unit], c: &Count) -> i64 {
+    let hit: Vec<&Unit> = units
+        .iter()
+        .filter(|u| c.counts(&(geo_of(u), u.month, u.scheme, u.state())))
+        .collect();
+    if c.persons() {
+        hit.iter().map(|u| u.person).collect::<BTreeSet<_>>().len() as i64
+    } else {
+        hit.len() as i64
+    }
+}
+
+/// The funnel cube of one release, rows with a positioning only (France
+/// always).
+fn cube(units: &[Unit], release: usize) -> CubeBatch {
+    let mut rows: Vec<(Key, Vec<i64>)> = Vec::new();
+    for key in keys() {
+        let values: Vec<i64> = VARIABLES
+            .iter()
+            .map(|v| {
+                let c = Count {
+                    release,
+                    variable: v.to_string(),
+                    key: key.clone(),
+                };
+                value(units, &c)
+            })
+            .collect();
+        let france = key.niveau_geo == "france" && key.dimension == "ensemble";
+        if values[0] > 0 || france {
+            rows.push((key, values));
+        }
+    }
+    let text = |f: &dyn Fn(&Key) -> Option<String>| -> ArrayRef {
+        Arc::new(rows.iter().map(|(k, _)| f(k)).collect::<StringArray>())
+    };
+    let mut cols: Vec<(&str, ArrayRef)> = vec![
+        ("periode", text(&|k| Some(k.periode.clone()))),
+        ("type_periode", text(&|k| Some(k.type_periode.clone()))),
+        ("niveau_geo", text(&|k| Some(k.niveau_geo.clone()))),
+        ("code_geo", text(&|k| k.code_geo.clone())),
+        ("dimension", text(&|k| Some(k.dimension.clone()))),
+        ("modalite", text(&|k| Some(k.modalite.clone()))),
+    ];
+    for (i, v) in VARIABLES.iter().enumerate() {
+        cols.push((
+            v,
+            Arc::new(rows.iter().map(|(_, x)| x[i]).collect::<Int64Array>()),
+        ));
+    }
+    CubeBatch {
+        cube: cubes::Cube::Entonnoir,
+        batch: RecordBatch::try_from_iter(cols).unwrap(),
+    }
+}
+
+fn plans() -> [Plan; 2] {
+    let all = "mesures = [\"nb_positionnements\", \"nb_entrees\", \"nb_personnes_positionnees\", \"nb_personnes_entrees\"]";
+    // The ministry: France, regions and départements by four-month period,
+    // by scheme, and France and regions by month.
+    let ministry = format!(
+        "version = \"m\"\n\
+         [[tableau]]\nnom = \"entonnoir\"\ncube = \"entonnoir\"\nniveaux = [\"france\", \"region\", \"departement\"]\nperiode = \"quadrimestre\"\n{all}\n\
+         [[tableau]]\nnom = \"entonnoir_dispositif\"\ncube = \"entonnoir\"\nniveaux = [\"france\", \"region\", \"departement\"]\nperiode = \"quadrimestre\"\ndimension = \"dispositif\"\n{all}\n\
+         [[tableau]]\nnom = \"entonnoir_mois\"\ncube = \"entonnoir\"\nniveaux = [\"france\", \"region\"]\nperiode = \"mois\"\nmesures = [\"nb_positionnements\", \"nb_entrees\"]\n"
+    );
+    // A committee: its region and départements by month, which the
+    // ministry does not publish.
+    let committee = "version = \"c\"\n\
+         [[tableau]]\nnom = \"entonnoir_mois\"\ncube = \"entonnoir\"\nniveaux = [\"region\", \"departement\"]\nperiode = \"mois\"\nmesures = [\"nb_positionnements\"]\n";
+    [
+        Plan::parse("ministere", &ministry).unwrap(),
+        Plan::parse("comite", committee).unwrap(),
+    ]
+}
+
+fn geography() -> Geography {
+    REGIONS
+        .iter()
+        .flat_map(|(r, deps)| {
+            deps.iter()
+                .map(move |d| (("departement".to_string(), d.to_string()), r.to_string()))
+        })
+        .collect()
+}
+
+/// Both releases of the run, protected together per release; the counts
+/// each published (value `None` when suppressed), all recipients merged.
+/// `None` when the engine refused (failing closed is allowed).
+fn release(units: &[Unit]) -> Option<BTreeMap<Count, Option<i64>>> {
+    let plans = plans();
+    let releases = || -> Vec<Release> {
+        ["ministere", "comite"]
+            .into_iter()
+            .zip(&plans)
+            .map(|(name, plan)| Release {
+                name,
+                plan,
+                settings: Settings {
+                    threshold: THRESHOLD,
+                    protection: 1,
+                    region: (name == "comite").then(|| "32".to_string()),
+                },
+            })
+            .collect()
+    };
+    let mut published = BTreeMap::new();
+    let mut earlier: Vec<Released> = Vec::new();
+    for r in [1, 2] {
+        let rel = releases();
+        let protected = match protect_run(&rel, &[cube(units, r)], &geography(), &earlier) {
+            Ok(p) => p,
+            Err(Error::Policy(e)) => {
+                eprintln!("refused: {e}");
+                return None;
+            }
+            Err(e) => panic!("{e}"),
+        };
+        for (p, to) in protected.iter().zip(&rel) {
+            for c in &p.released {
+                let count = Count {
+                    release: r,
+                    variable: c.variable.clone(),
+                    key: c.key.clone(),
+                };
+                let shown = c.flag.is_none().then_some(c.value);
+                if let Some(before) = published.insert(count.clone(), shown) {
+                    assert_eq!(before, shown, "{count:?} released two ways");
+                }
+                earlier.push(Released {
+                    recipient: to.name.to_string(),
+                    date_arrete: format!("cut-off {r}"),
+                    variable: c.variable.clone(),
+                    key: c.key.clone(),
+                    value: c.value,
+                    published: c.flag.is_none(),
+                });
+            }
+        }
+    }
+    Some(published)
+}
+
+/// The attacker's programme: inner cells and person counts as unknowns,
+/// every published count and every bound set inclusion gives.
+struct Attack {
+    inner: Vec<Inner>,
+    persons: Vec<Count>,
+    /// Inner cells counted by each count (indices into `inner`).
+    sets: BTreeMap<Count, BTreeSet<usize>>,
+    published: BTreeMap<Count, Option<i64>>,
+}
+
+impl Attack {
+    fn new(published: BTreeMap<Count, Option<i64>>) -> Attack {
+        let mut geos: Vec<String> = Vec::new();
+        for (r, deps) in REGIONS {
+            geos.push(format!("-{r}"));
+            geos.extend(deps.iter().map(|d| d.to_string()));
+        }
+        let mut inner = Vec::new();
+        for g in &geos {
+            for m in MONTHS {
+                for s in 0..SCHEMES.len() {
+                    for state in 0..5 {
+                        inner.push((g.clone(), m, s, state));
+                    }
+                }
+            }
+        }
+        let sets = published
+            .keys()
+            .map(|c| {
+                let set = (0..inner.len()).filter(|&i| c.counts(&inner[i])).collect();
+                (c.clone(), set)
+            })
+            .collect();
+        let persons = published.keys().filter(|c| c.persons()).cloned().collect();
+        Attack {
+            inner,
+            persons,
+            sets,
+            published,
+        }
+    }
+
+    /// Min and max of `objective` (inner cells and person counts with
+    /// coefficients) over every table the attacker cannot tell from the
+    /// true one.
+    fn range(&self, objective: &[(Target, f64)]) -> (f64, f64) {
+        let mut out = [0.0; 2];
+        for (k, dir) in [
+            OptimizationDirection::Minimize,
+            OptimizationDirection::Maximize,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut lp = Problem::new(dir);
+            let coef = |t: &Target| {
+                objective
+                    .iter()
+                    .filter(|(o, _)| o == t)
+                    .map(|(_, c)| *c)
+                    .sum::<f64>()
+            };
+            let x: Vec<minilp::Variable> = (0..self.inner.len())
+                .map(|i| lp.add_var(coef(&Target::Inner(i)), (0.0, f64::INFINITY)))
+                .collect();
+            let y: BTreeMap<&Count, minilp::Variable> = self
+                .persons
+                .iter()
+                .map(|c| {
+                    (
+                        c,
+                        lp.add_var(coef(&Target::Persons(c.clone())), (0.0, f64::INFINITY)),
+                    )
+                })
+                .collect();
+            let sum = |set: &BTreeSet<usize>| {
+                let mut e = LinearExpr::empty();
+                for &i in set {
+                    e.add(x[i], 1.0);
+                }
+                e
+            };
+            for (c, v) in &self.published {
+                let set = &self.sets[c];
+                if c.persons() {
+                    let mut e = sum(set);
+                    e.add(y[c], -1.0);
+                    // No more persons than positionings.
+                    lp.add_constraint(e, ComparisonOp::Ge, 0.0);
+                    if let Some(v) = v {
+                        lp.add_constraint(&[(y[c], 1.0)][..], ComparisonOp::Eq, *v as f64);
+                    }
+                } else if let Some(v) = v {
+                    lp.add_constraint(sum(set), ComparisonOp::Eq, *v as f64);
+                }
+            }
+            for a in &self.persons {
+                let sa = &self.sets[a];
+                // A subset of units has no more persons.
+                for b in &self.persons {
+                    if a != b && sa.is_subset(&self.sets[b]) {
+                        lp.add_constraint(&[(y[a], 1.0), (y[b], -1.0)][..], ComparisonOp::Le, 0.0);
+                    }
+                }
+                // Units covered by published cells have no more persons
+                // than they hold, plus the units outside them.
+                for cover in self.covers(a) {
+                    let mut e = LinearExpr::empty();
+                    e.add(y[a], 1.0);
+                    let mut rest = sa.clone();
+                    for c in &cover {
+                        e.add(y[c], -1.0);
+                        for i in &self.sets[c] {
+                            rest.remove(i);
+                        }
+                    }
+                    for i in rest {
+                        e.add(x[i], -1.0);
+                    }
+                    lp.add_constraint(e, ComparisonOp::Le, 0.0);
+                }
+            }
+            out[k] = match lp.solve() {
+                Ok(s) => s.objective(),
+                Err(minilp::Error::Unbounded) => f64::INFINITY * if k == 0 { -1.0 } else { 1.0 },
+                Err(e) => panic!("the true table is feasible: {e}"),
+            };
+        }
+        (out[0], out[1])
+    }
+
+    /// Families of person counts of one release and variable, each a level
+    /// finer than `c` along one axis, inside it.
+    fn covers(&self, c: &Count) -> Vec<Vec<&Count>> {
+        let inside: Vec<&Count> = self
+            .persons
+            .iter()
+            .filter(|d| {
+                d != &c
+                    && d.release == c.release
+                    && d.variable == c.variable
+                    && self.sets[*d].is_subset(&self.sets[c])
+            })
+            .collect();
+        let finer = |same: &dyn Fn(&Key, &Key) -> bool| -> Vec<&Count> {
+            inside
+                .iter()
+                .copied()
+                .filter(|d| same(&d.key, &c.key))
+                .collect()
+        };
+        let mut families = Vec::new();
+        for level in ["region", "departement"] {
+            families.push(finer(&|a: &Key, b: &Key| {
+                a.periode == b.periode
+                    && a.dimension == b.dimension
+                    && a.modalite == b.modalite
+                    && a.niveau_geo == level
+                    && b.niveau_geo != level
+            }));
+        }
+        families.push(finer(&|a: &Key, b: &Key| {
+            a.code_geo == b.code_geo
+                && a.niveau_geo == b.niveau_geo
+                && a.periode == b.periode
+                && a.dimension != b.dimension
+        }));
+        families.into_iter().filter(|f| !f.is_empty()).collect()
+    }
+
+    /// The objective of a count.
+    fn of(&self, c: &Count) -> Vec<(Target, f64)> {
+        if c.persons() {
+            vec![(Target::Persons(c.clone()), 1.0)]
+        } else {
+            self.sets[c]
+                .iter()
+                .map(|&i| (Target::Inner(i), 1.0))
+                .collect()
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Target {
+    Inner(usize),
+    Persons(Count),
+}
+
+fn small(v: i64) -> bool {
+    (1..THRESHOLD).contains(&v.abs())
+}
+
+fn pinned((lo, hi): (f64, f64)) -> bool {
+    hi - lo < 1.0 - 1e-6
+}
+
+#[test]
+fn an_attacker_from_the_microdata_pins_no_small_count_over_two_releases() {
+    let cases: u64 = std::env::var("OUISTAT_ATTACK_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let mut delivered = 0;
+    let only: Option<u64> = std::env::var("ATTACK_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    for seed in 0..cases {
+        if only.is_some_and(|o| o != seed) {
+            continue;
+        }
+        let units = microdata(seed);
+        let Some(published) = release(&units) else {
+            continue;
+        };
+        delivered += 1;
+        let mut published = published;
+        if let Ok(drop) = std::env::var("ATTACK_DROP") {
+            // Debug: leave out what the attacker is told (persons, release 1).
+            published.retain(|c, _| {
+                !(drop.contains("persons") && c.persons())
+                    && !(drop.contains("r1") && c.release == 1)
+            });
+        }
+        let attack = Attack::new(published.clone());
+        let truth = |c: &Count| value(&units, c);
+        // Every hidden small count.
+        for (c, v) in &published {
+            if v.is_none() && small(truth(c)) {
+                let r = attack.range(&attack.of(c));
+                assert!(
+                    !pinned(r),
+                    "seed {seed}: hidden {c:?} = {} lies in {r:?}",
+                    truth(c)
+                );
+            }
+        }
+        // Every change between the releases of a count of positionings.
+        for (c, _) in published
+            .iter()
+            .filter(|(c, _)| c.release == 2 && !c.persons())
+        {
+            let before = Count {
+                release: 1,
+                ..c.clone()
+            };
+            if !published.contains_key(&before) {
+                continue;
+            }
+            let change = truth(c) - truth(&before);
+            if small(change) {
+                if std::env::var("ATTACK_DEBUG").is_ok() {
+                    for (d, v) in published.iter().filter(|(d, _)| {
+                        d.key.code_geo == c.key.code_geo
+                            && d.key.dimension == "ensemble"
+                            && d.variable == c.variable
+                    }) {
+                        eprintln!(
+                            "{} {} {} {:?} truth {}",
+                            d.release,
+                            d.key.periode,
+                            d.key.niveau_geo,
+                            v,
+                            truth(d)
+                        );
+                    }
+                }
+                let mut obj = attack.of(c);
+                obj.extend(attack.of(&before).into_iter().map(|(t, k)| (t, -k)));
+                let r = attack.range(&obj);
+                assert!(
+                    !pinned(r),
+                    "seed {seed}: change {change} of {c:?} lies in {r:?}"
+                );
+            }
+        }
+        // The hidden cells of one level under a published total.
+        for (total, _) in published
+            .iter()
+            .filter(|(c, v)| v.is_some() && !c.persons())
+        {
+            for family in sibling_families(&published, total) {
+                let hidden: Vec<&Count> = family
+                    .into_iter()
+                    .filter(|c| published[*c].is_none())
+                    .collect();
+                let sum: i64 = hidden.iter().map(|c| truth(c)).sum();
+                if hidden.len() >= 2 && small(sum) {
+                    let obj: Vec<(Target, f64)> =
+                        hidden.iter().flat_map(|c| attack.of(c)).collect();
+                    let r = attack.range(&obj);
+                    assert!(
+                        !pinned(r),
+                        "seed {seed}: hidden sum {sum} under {total:?} lies in {r:?}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        delivered * 2 >= cases,
+        "the engine refused {} of {cases} runs",
+        cases - delivered
+    );
+}
+
+/// The published counts one level finer than `total` along one axis
+/// (geography, month, scheme), same release and variable.
+fn sibling_families<'a>(
+    published: &'a BTreeMap<Count, Option<i64>>,
+    total: &Count,
+) -> Vec<Vec<&'a Count>> {
+    let t = &total.key;
+    let same = |c: &&Count| c.release == total.release && c.variable == total.variable;
+    let geo_child = |k: &Key| match (t.niveau_geo.as_str(), k.niveau_geo.as_str()) {
+        ("france", "region") => true,
+        ("region", "departement") => k.code_geo.as_deref().map(region_of) == t.code_geo.as_deref(),
+        _ => false,
+    };
+    let families: [Box<dyn Fn(&Key) -> bool + '_>; 3] = [
+        Box::new(|k: &Key| {
+            geo_child(k)
+                && k.periode == t.periode
+                && k.dimension == t.dimension
+                && k.modalite == t.modalite
+        }),
+        Box::new(|k: &Key| {
+            t.type_periode == "quadrimestre"
+                && k.type_periode == "mois"
+                && k.niveau_geo == t.niveau_geo
+                && k.code_geo == t.code_geo
+                && k.dimension == t.dimension
+                && k.modalite == t.modalite
+        }),
+        Box::new(|k: &Key| {
+            t.dimension == "ensemble"
+                && k.dimension != "ensemble"
+                && k.niveau_geo == t.niveau_geo
+                && k.code_geo == t.code_geo
+                && k.periode == t.periode
+        }),
+    ];
+    families
+        .iter()
+        .map(|f| {
+            published
+                .keys()
+                .filter(same)
+                .filter(|c| f(&c.key))
+                .collect::<Vec<_>>()
+        })
+        .filter(|f| !f.is_empty())
+        .collect()
+}

@@ -219,12 +219,19 @@ fn component(
     let mut lo = x.clone();
     let mut hi = x.clone();
 
-    // 1. Directions of the null space of the equalities: the true table
-    //    moved along one, as far as bounds and inequalities allow.
+    // 1. Directions of the null space of the equalities and of the
+    //    inequalities tight at the truth (persons = positionings): the true
+    //    table moved along one keeps them all, as far as bounds and the
+    //    other inequalities allow.
+    let tight = |l: &Local| {
+        let at: f64 = l.terms.iter().map(|&(i, a)| a * x[i]).sum();
+        (at - l.rhs).abs() < 1e-9
+    };
     let equalities: Vec<gauss::Row> = cons
         .iter()
-        .filter(|c| matches!(c.op, ComparisonOp::Eq))
-        .map(|c| {
+        .zip(&local)
+        .filter(|(c, l)| matches!(c.op, ComparisonOp::Eq) || tight(l))
+        .map(|(c, _)| {
             c.terms
                 .iter()
                 .filter(|t| hidden[t.0])

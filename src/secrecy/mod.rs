@@ -706,8 +706,7 @@ fn audit_until_protected(
         }
         let still: Vec<audit::Interval> = exposed.into_iter().filter(|e| hidden[e.cell]).collect();
         for e in &still {
-            let Some(extra) = widen::widen(system, &links, &hidden, tried, e.cell, protection)
-            else {
+            let Some(extra) = widen::widen(system, &links, &hidden, e.cell, protection) else {
                 return Err(refuse(
                     e,
                     ", and no published cell around it can protect it",
@@ -715,7 +714,7 @@ fn audit_until_protected(
             };
             let c = &system.cells[e.cell];
             for x in extra {
-                if reasons[x].is_some() || tried[x] {
+                if reasons[x].is_some() {
                     continue;
                 }
                 let why = format!("audit : {} ({}) trop étroit", c.name(), c.key.describe());
@@ -783,12 +782,15 @@ fn primary(system: &System, threshold: &[i64], reasons: &mut [Option<(Flag, Stri
     }
 }
 
-/// Wherever the hidden cells of an equality have a sum the recipients can
-/// compute (its total is published), that sum must reach the threshold or
-/// be 0, whether the hidden cells are primary, secondary or latent: else
-/// one more part is suppressed, the least wanted that holds something and
-/// was never published back by the audit. Repeated until no sum is small.
-/// Returns the cells it suppressed.
+/// Two rules on what Gaussian elimination leaves published, repeated until
+/// neither suppresses anything more; returns the cells they suppressed:
+/// - a bound of one key that is tight (persons = positionings) and has one
+///   side hidden: the other side goes too, or it would pin it;
+/// - wherever the hidden cells of an equality have a sum the recipients
+///   can compute (its total is published), that sum must reach the
+///   threshold or be 0, whether the hidden cells are primary, secondary or
+///   latent: else one more part is suppressed, the least wanted that holds
+///   something and was never published back by the audit.
 fn sums(
     system: &System,
     threshold: &[i64],
@@ -800,6 +802,37 @@ fn sums(
     let mut hidden = hidden_cells(system, reasons);
     loop {
         let mut changed = false;
+        // A bound the reader knows that is tight (persons = positionings,
+        // entries = positionings) gives a hidden cell away through its
+        // published partner: the partner goes too.
+        for &(small, large) in &system.bounds {
+            let (a, b) = (&system.cells[small], &system.cells[large]);
+            if a.value != b.value || a.value == 0 || hidden[small] == hidden[large] {
+                continue;
+            }
+            let (shown, by) = if hidden[small] {
+                (large, small)
+            } else {
+                (small, large)
+            };
+            let c = &system.cells[shown];
+            if !c.publishable() || c.known || tried[shown] {
+                continue;
+            }
+            reasons[shown] = Some((
+                Flag::Secondary,
+                format!(
+                    "borne {} ≤ {} atteinte ({}) : protège {}",
+                    a.name(),
+                    b.name(),
+                    a.value,
+                    system.cells[by].name()
+                ),
+            ));
+            hidden[shown] = true;
+            added.push(shown);
+            changed = true;
+        }
         for rel in system.relations.iter().filter(|r| r.bound == Bound::Equal) {
             if hidden[rel.total] {
                 continue;

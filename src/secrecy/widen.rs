@@ -61,14 +61,11 @@ impl Links {
 }
 
 /// The published cells to suppress so that `cell` can move by `protection`
-/// in some direction; `None` when no neighbourhood allows it. Cells in
-/// `fixed` (published back because the recipient computes them exactly)
-/// do not move.
+/// in some direction; `None` when no neighbourhood allows it.
 pub(super) fn widen(
     system: &System,
     links: &Links,
     hidden: &[bool],
-    fixed: &[bool],
     cell: usize,
     protection: f64,
 ) -> Option<Vec<usize>> {
@@ -76,17 +73,7 @@ pub(super) fn widen(
         let around = neighbourhood(&links.neighbours, cell, rings);
         let best = [1.0, -1.0]
             .into_iter()
-            .filter_map(|sign| {
-                cheapest(
-                    system,
-                    links,
-                    hidden,
-                    fixed,
-                    &around,
-                    cell,
-                    sign * protection,
-                )
-            })
+            .filter_map(|sign| cheapest(system, links, hidden, &around, cell, sign * protection))
             .min_by(|a, b| a.0.total_cmp(&b.0));
         if let Some((_, moved)) = best {
             return Some(moved);
@@ -121,7 +108,6 @@ fn cheapest(
     system: &System,
     links: &Links,
     hidden: &[bool],
-    fixed: &[bool],
     around: &[usize],
     cell: usize,
     step: f64,
@@ -133,7 +119,7 @@ fn cheapest(
         .iter()
         .map(|&g| {
             let c = &system.cells[g];
-            let (cost, room) = if c.known || fixed[g] {
+            let (cost, room) = if c.known {
                 (0.0, (0.0, 0.0))
             } else {
                 let cost = if hidden[g] { 0.0 } else { links.weight[g] };

@@ -530,26 +530,12 @@ fn an_attacker_from_the_microdata_pins_no_small_count_over_two_releases() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(6);
     let mut delivered = 0;
-    let only: Option<u64> = std::env::var("ATTACK_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok());
     for seed in 0..cases {
-        if only.is_some_and(|o| o != seed) {
-            continue;
-        }
         let units = microdata(seed);
         let Some(published) = release(&units) else {
             continue;
         };
         delivered += 1;
-        let mut published = published;
-        if let Ok(drop) = std::env::var("ATTACK_DROP") {
-            // Debug: leave out what the attacker is told (persons, release 1).
-            published.retain(|c, _| {
-                !(drop.contains("persons") && c.persons())
-                    && !(drop.contains("r1") && c.release == 1)
-            });
-        }
         let attack = Attack::new(published.clone());
         let truth = |c: &Count| value(&units, c);
         // Every hidden small count.
@@ -577,22 +563,6 @@ fn an_attacker_from_the_microdata_pins_no_small_count_over_two_releases() {
             }
             let change = truth(c) - truth(&before);
             if small(change) {
-                if std::env::var("ATTACK_DEBUG").is_ok() {
-                    for (d, v) in published.iter().filter(|(d, _)| {
-                        d.key.code_geo == c.key.code_geo
-                            && d.key.dimension == "ensemble"
-                            && d.variable == c.variable
-                    }) {
-                        eprintln!(
-                            "{} {} {} {:?} truth {}",
-                            d.release,
-                            d.key.periode,
-                            d.key.niveau_geo,
-                            v,
-                            truth(d)
-                        );
-                    }
-                }
                 let mut obj = attack.of(c);
                 obj.extend(attack.of(&before).into_iter().map(|(t, k)| (t, -k)));
                 let r = attack.range(&obj);

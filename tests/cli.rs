@@ -371,13 +371,16 @@ fn later_cutoff_revises_earlier_periods() {
 #[test]
 fn a_run_never_deletes_a_file_it_did_not_write() {
     let run = Run::new().extracts(FIXTURE);
+    let root = run.dir.path().to_path_buf();
     let refused = |out: &str, needle: &str| {
+        // Paths relative to the run's folder, where the command runs.
         let mut args = run_args("2026-06-30");
+        args[2] = "extraits".to_string();
         args[4] = out.to_string();
         let out = Command::new(env!("CARGO_BIN_EXE_ouistat"))
             .args(&args)
-            .current_dir(run.dir.path())
-            .env("TMPDIR", run.path("tmp"))
+            .current_dir(&root)
+            .env("TMPDIR", root.join("tmp"))
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -394,7 +397,10 @@ fn a_run_never_deletes_a_file_it_did_not_write() {
     refused(".", "holds the extracts");
     refused("extraits", "holds the extracts");
     refused("extraits/sortie", "lies inside the extracts");
-    assert_eq!(std::fs::read_dir(run.path("extraits")).unwrap().count(), 4);
+    assert_eq!(
+        std::fs::read_dir(run.path("extraits")).unwrap().count(),
+        std::fs::read_dir(FIXTURE).unwrap().count()
+    );
     assert!(!run.path("extraits/sortie").exists());
 
     // A report rendered from a run survives the next run, under its

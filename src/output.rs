@@ -131,9 +131,7 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
-        std::env::current_dir()
-            .map_err(Error::io(path))?
-            .join(path)
+        std::env::current_dir().map_err(Error::io(path))?.join(path)
     };
     // Resolve the longest existing ancestor (symbolic links included), then
     // append the rest with `.` and `..` folded.

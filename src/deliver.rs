@@ -28,7 +28,10 @@ use crate::schema::Extract;
 use crate::secrecy::{self, Plan};
 use crate::stage::Stage;
 
-/// One recipient, as configured.
+/// One recipient, as configured. Codes are strings, written quoted or not
+/// (`region = 32`, `financeur_code = "2"`), and checked as they are read:
+/// a region or département against the geography, a public against its
+/// list, each error naming the file's line.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recipient {
@@ -36,10 +39,13 @@ pub struct Recipient {
     pub nom: String,
     pub classe: RecipientClass,
     /// For a funder: its LHEO code-financeur.
+    #[serde(default, deserialize_with = "lheo_code")]
     pub financeur_code: Option<i32>,
     /// For a partner: the département of the sessions.
+    #[serde(default, deserialize_with = "crate::geo::departement")]
     pub departement: Option<String>,
-    /// For a partner: its public (`beneficiaire_rsa`, `travailleur_handicape`, `beneficiaire_aah`).
+    /// For a partner: its public, one of [`PUBLICS`].
+    #[serde(default, deserialize_with = "public")]
     pub public: Option<String>,
     /// Key file (hex), relative to the recipients file.
     pub cle: Option<PathBuf>,
@@ -53,13 +59,47 @@ pub struct Recipient {
     pub plan: Option<PathBuf>,
     /// For the committee: its region (INSEE code); only the region and its
     /// départements and zones d'emploi are published.
+    #[serde(default, deserialize_with = "crate::geo::region")]
     pub region: Option<String>,
+}
+
+/// The publics a partner may receive: boolean columns of `individus`.
+pub const PUBLICS: &[&str] = &[
+    "beneficiaire_rsa",
+    "travailleur_handicape",
+    "beneficiaire_aah",
+];
+
+fn public<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let p = String::deserialize(d)?;
+    if PUBLICS.contains(&p.as_str()) {
+        Ok(Some(p))
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "unknown public `{p}`, expected one of {}",
+            PUBLICS
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+}
+
+/// A LHEO code-financeur, quoted or not (`2`, `"2"`).
+fn lheo_code<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+    let code = crate::geo::code(d)?;
+    code.parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "`{code}` is not a LHEO code-financeur (a number, e.g. 2 for the Région)"
+        ))
+    })
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RecipientsFile {
-    destinataires: Vec<Recipient>,
+    destinataires: Vec<toml::Spanned<Recipient>>,
 }
 
 /// Whether a recipient name is safe as a folder name: letters, digits, `-`, `_`.
@@ -71,80 +111,32 @@ pub fn is_recipient_name(name: &str) -> bool {
 }
 
 /// Loads the recipients file; key paths are resolved against its folder.
+///
+/// # Errors
+/// `Config` naming the file and line of the first recipient that is
+/// malformed or incomplete; `Policy` for a threshold below the floor.
 pub fn load_recipients(path: &Path) -> Result<Vec<Recipient>> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-    let file: RecipientsFile =
-        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let origin = path.display().to_string();
+    let file: RecipientsFile = crate::toml_file::parse(&origin, &text).map_err(Error::Config)?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut names = std::collections::HashSet::new();
     let mut out = Vec::new();
-    for mut r in file.destinataires {
-        if !is_recipient_name(&r.nom) {
-            return Err(Error::Config(format!(
-                "{}: recipient name `{}` must be letters, digits, - or _",
-                path.display(),
-                r.nom
-            )));
-        }
+    for spanned in file.destinataires {
+        let at = crate::toml_file::at(&origin, &text, spanned.span().start);
+        let mut r = spanned.into_inner();
+        check_recipient(&r).map_err(|e| Error::Config(format!("{at}: {e}")))?;
         if !names.insert(r.nom.clone()) {
             return Err(Error::Config(format!(
-                "{}: recipient `{}` appears twice",
-                path.display(),
+                "{at}: recipient `{}` appears twice",
                 r.nom
             )));
         }
-        match r.classe {
-            RecipientClass::Financeur if r.financeur_code.is_none() => {
-                return Err(Error::Config(format!(
-                    "{}: funder `{}` needs financeur_code",
-                    path.display(),
-                    r.nom
-                )))
-            }
-            RecipientClass::Partenaire if r.departement.is_none() || r.public.is_none() => {
-                return Err(Error::Config(format!(
-                    "{}: partner `{}` needs departement and public",
-                    path.display(),
-                    r.nom
-                )))
-            }
-            _ => {}
-        }
-        if let Some(p) = &r.public {
-            if !matches!(
-                p.as_str(),
-                "beneficiaire_rsa" | "travailleur_handicape" | "beneficiaire_aah"
-            ) {
-                return Err(Error::Config(format!(
-                    "{}: unknown public `{p}`",
-                    path.display()
-                )));
-            }
-        }
-        if let Some(d) = &r.departement {
-            if !crate::rules::is_departement(d) {
-                return Err(Error::Config(format!(
-                    "{}: `{d}` is not a département code",
-                    path.display()
-                )));
-            }
-        }
-        if let Some(t) = r.seuil_secret {
-            if t < MIN_THRESHOLD {
-                return Err(Error::Policy(format!(
-                    "{}: recipient `{}` sets seuil_secret = {t}, below the policy's floor of {MIN_THRESHOLD}",
-                    path.display(),
-                    r.nom
-                )));
-            }
-        }
-        if let Some(code) = &r.region {
-            if code.is_empty() || code.len() > 3 || !code.chars().all(|c| c.is_ascii_digit()) {
-                return Err(Error::Config(format!(
-                    "{}: `{code}` is not an INSEE region code",
-                    path.display()
-                )));
-            }
+        if let Some(t) = r.seuil_secret.filter(|t| *t < MIN_THRESHOLD) {
+            return Err(Error::Policy(format!(
+                "{at}: recipient `{}` sets seuil_secret = {t}, below the policy's floor of {MIN_THRESHOLD}",
+                r.nom
+            )));
         }
         r.cle = r
             .cle
@@ -156,6 +148,29 @@ pub fn load_recipients(path: &Path) -> Result<Vec<Recipient>> {
         out.push(r);
     }
     Ok(out)
+}
+
+/// What a recipient lacks for its class, or a name unfit for a folder.
+fn check_recipient(r: &Recipient) -> std::result::Result<(), String> {
+    if !is_recipient_name(&r.nom) {
+        return Err(format!(
+            "recipient name `{}` must be letters, digits, - or _",
+            r.nom
+        ));
+    }
+    match r.classe {
+        RecipientClass::Financeur if r.financeur_code.is_none() => Err(format!(
+            "funder `{}` needs financeur_code (its LHEO code, e.g. financeur_code = 2)",
+            r.nom
+        )),
+        RecipientClass::Partenaire if r.departement.is_none() || r.public.is_none() => {
+            Err(format!(
+                "partner `{}` needs departement and public (e.g. departement = \"62\" and public = \"beneficiaire_rsa\")",
+                r.nom
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// One delivered file, as the manifest records it.

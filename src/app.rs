@@ -132,18 +132,7 @@ pub fn execute(command: Command) -> Result<()> {
             println!("report written to {}", path.display());
             Ok(())
         }
-        Command::Verify { dir } => {
-            let m = crate::deliver::verify(&dir)?;
-            println!(
-                "{}: {} files match manifest.json (recipient {}, policy {}, cut-off {})",
-                dir.display(),
-                m.fichiers.len(),
-                m.destinataire,
-                m.politique_version,
-                m.date_arrete
-            );
-            Ok(())
-        }
+        Command::Verify { dir } => crate::verify::verify(&dir, &mut std::io::stdout().lock()),
         Command::Query { sql, out, format } => {
             let batches = query::query(&out, &sql)?;
             let format = match format {

@@ -130,9 +130,11 @@ pub enum Command {
         #[arg(long)]
         template: Option<PathBuf>,
     },
-    /// Re-check a delivery against its manifest (hashes, row counts, schemas).
+    /// Re-check deliveries against their manifests (hashes, row counts,
+    /// schemas), file by file: OK, FAILED, missing or extra.
     Verify {
-        /// The delivery folder (holding manifest.json).
+        /// A delivery folder (holding manifest.json), or a run's output
+        /// (every delivery under its livraisons/).
         dir: PathBuf,
     },
     /// Generate a realistic dataset, run the pipeline and print a summary.

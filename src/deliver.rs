@@ -348,12 +348,13 @@ fn treat(
     )?)
 }
 
-fn sha256_bytes(b: &[u8]) -> String {
+pub(crate) fn sha256_bytes(b: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(b))
 }
 
-fn schema_of(schema: &Schema) -> Vec<(String, String)> {
+/// A schema as the manifest records it: column name → Arrow type.
+pub(crate) fn schema_of(schema: &Schema) -> Vec<(String, String)> {
     schema
         .fields()
         .iter()
@@ -795,80 +796,4 @@ impl<'a> DictionaryWriter<'a> {
     fn finish(self) -> String {
         self.text
     }
-}
-
-/// Re-checks a delivery against its manifest: every file's SHA-256, row
-/// count and schema, and no file that the manifest does not list.
-pub fn verify(dir: &Path) -> Result<Manifest> {
-    let manifest_path = dir.join("manifest.json");
-    let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
-        Error::Verify(format!(
-            "{}: cannot read the manifest: {e}",
-            manifest_path.display()
-        ))
-    })?;
-    let manifest: Manifest = serde_json::from_str(&text)
-        .map_err(|e| Error::Verify(format!("{}: not a manifest: {e}", manifest_path.display())))?;
-    let mut listed = std::collections::HashSet::new();
-    for f in &manifest.fichiers {
-        // A manifest names files inside its delivery, nothing else.
-        let inside = Path::new(&f.nom)
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)));
-        if !inside || f.nom.is_empty() {
-            return Err(Error::Verify(format!(
-                "{}: names `{}`, which is not a file of the delivery",
-                manifest_path.display(),
-                f.nom
-            )));
-        }
-        listed.insert(f.nom.clone());
-        let path = dir.join(&f.nom);
-        let bytes = std::fs::read(&path).map_err(|e| {
-            Error::Verify(format!("{}: missing or unreadable: {e}", path.display()))
-        })?;
-        if sha256_bytes(&bytes) != f.sha256 {
-            return Err(Error::Verify(format!(
-                "{}: SHA-256 differs from the manifest",
-                path.display()
-            )));
-        }
-        if let (Some(rows), Some(schema)) = (f.lignes, &f.schema) {
-            let file = std::fs::File::open(&path).map_err(Error::io(&path))?;
-            let reader =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                    .map_err(|e| {
-                        Error::Verify(format!("{}: not readable Parquet: {e}", path.display()))
-                    })?;
-            let n = reader.metadata().file_metadata().num_rows() as u64;
-            if n != rows {
-                return Err(Error::Verify(format!(
-                    "{}: {n} rows, manifest says {rows}",
-                    path.display()
-                )));
-            }
-            if &schema_of(reader.schema()) != schema {
-                return Err(Error::Verify(format!(
-                    "{}: schema differs from the manifest",
-                    path.display()
-                )));
-            }
-        }
-    }
-    let mut pending = vec![(dir.to_path_buf(), String::new())];
-    while let Some((folder, prefix)) = pending.pop() {
-        for e in std::fs::read_dir(&folder).map_err(Error::io(&folder))? {
-            let e = e.map_err(Error::io(&folder))?;
-            let name = format!("{prefix}{}", e.file_name().to_string_lossy());
-            if e.path().is_dir() {
-                pending.push((e.path(), format!("{name}/")));
-            } else if name != "manifest.json" && !listed.contains(&name) {
-                return Err(Error::Verify(format!(
-                    "{}: not listed in the manifest",
-                    dir.join(name).display()
-                )));
-            }
-        }
-    }
-    Ok(manifest)
 }

@@ -35,5 +35,6 @@ pub mod secrecy;
 pub mod stage;
 pub mod toml_file;
 pub mod validate;
+pub mod verify;
 
 pub use error::{Error, ExitCode, Result};

@@ -138,12 +138,10 @@ pub fn execute(command: Command) -> Result<()> {
             let format = match format {
                 QueryFormat::Table => OutputFormat::Table,
                 QueryFormat::Csv => OutputFormat::Csv,
+                QueryFormat::CsvFr => OutputFormat::CsvFr,
                 QueryFormat::Json => OutputFormat::Json,
             };
             print!("{}", query::render(&batches, format)?);
-            if format == OutputFormat::Table {
-                println!();
-            }
             Ok(())
         }
     }
@@ -212,7 +210,8 @@ fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
     println!("\nValidation (cut-off {}):", report.date_arrete);
     print_reconciliation(&report);
 
-    let conn = query::open(&out)?;
+    let outputs = query::open(&out)?;
+    let conn = &outputs.conn;
     let (pos, entrees, taux, pers, elig): (i64, i64, Option<f64>, i64, i64) = conn.query_row(
         "select e.nb_positionnements, e.nb_entrees, e.taux_entree, p.nb_personnes_positionnees, p.nb_eligibles_pic_positionnes
          from entonnoir e join pic p using (periode, niveau_geo, dimension, modalite)

@@ -32,8 +32,14 @@ pub enum InputEncoding {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum QueryFormat {
+    /// A table with its row count.
     Table,
+    /// CSV with `,` and a decimal point.
     Csv,
+    /// CSV as a French Excel opens it: `;`, decimal comma, UTF-8 with BOM.
+    #[value(name = "csv-fr")]
+    CsvFr,
+    /// JSON lines.
     Json,
 }
 

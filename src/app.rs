@@ -72,6 +72,7 @@ pub fn execute(command: Command) -> Result<()> {
             policy,
             earliest_date,
             latest_date,
+            max_quarantine,
         } => {
             let mut cfg = RunConfig::new(extracts, out, parse_day("cutoff", &cutoff)?);
             cfg.periods = periods;
@@ -91,13 +92,8 @@ pub fn execute(command: Command) -> Result<()> {
             if let Some(day) = latest_date {
                 cfg.latest_activity = Some(parse_day("latest-date", &day)?);
             }
-            let report = pipeline::run(&cfg)?;
-            print_reconciliation(&report);
-            for kept in &report.rapports_conserves {
-                println!("kept the previous run's report {}", cfg.out.join(kept).display());
-            }
-            println!("outputs in {}", cfg.out.display());
-            Ok(())
+            cfg.max_quarantine = crate::verdict::parse_share(&max_quarantine)?;
+            run_and_summarise(&cfg).map(|_| ())
         }
         Command::Demo {
             dir,
@@ -147,16 +143,19 @@ pub fn execute(command: Command) -> Result<()> {
     }
 }
 
-fn print_reconciliation(report: &RunReport) {
-    println!(
-        "{:<16} {:>10} {:>10} {:>12}",
-        "extract", "read", "accepted", "quarantined"
-    );
-    for (name, r) in &report.reconciliation {
-        println!(
-            "{name:<16} {:>10} {:>10} {:>12}",
-            r.lues, r.acceptees, r.quarantaine
-        );
+/// Runs the pipeline and prints its summary, that of a refused run too
+/// (before its error).
+fn run_and_summarise(cfg: &RunConfig) -> Result<RunReport> {
+    match pipeline::run(cfg) {
+        Ok(report) => {
+            print!("{}", crate::summary::render(&report, &cfg.out));
+            Ok(report)
+        }
+        Err(Error::Rejected { message, report }) => {
+            print!("{}", crate::summary::render(&report, &cfg.out));
+            Err(Error::Rejected { message, report })
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -206,9 +205,8 @@ fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
     let cutoff = NaiveDate::from_ymd_opt(y, m, d).expect("valid demo cut-off");
     let mut cfg = RunConfig::new(&extracts, &out, cutoff);
     cfg.recipients = Some(recipients.clone());
-    let report = pipeline::run(&cfg)?;
-    println!("\nValidation (cut-off {}):", report.date_arrete);
-    print_reconciliation(&report);
+    println!("\nRun (cut-off {}):", cfg.cutoff);
+    run_and_summarise(&cfg)?;
 
     let outputs = query::open(&out)?;
     let conn = &outputs.conn;
@@ -243,28 +241,8 @@ fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
             fr_pct(elig as f64 / pers as f64)
         );
     }
-    println!("\nOutputs:");
     println!(
-        "  {}/indicateurs/   sessions_remplissage, remplissage, entonnoir, delais, pic, abandons (Parquet)",
-        out.display()
-    );
-    println!(
-        "  {}/quarantaine/   rejected rows with file, line and rule",
-        out.display()
-    );
-    println!(
-        "  {}/run.json       inputs, reconciliation, warnings, timings",
-        out.display()
-    );
-    for (name, rows) in &report.livraisons {
-        println!(
-            "  {}/livraisons/{name}/   delivery: {} rows, manifest.json, dictionnaire.md",
-            out.display(),
-            fr_int(*rows as i64)
-        );
-    }
-    println!(
-        "  (recipients and their keys: {}; keys stay outside the outputs)",
+        "\nRecipients and their keys: {} (keys stay outside the outputs)",
         recipients.display()
     );
     let report = crate::report::render(&crate::report::ReportConfig {
@@ -275,7 +253,7 @@ fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
         template: None,
     })?;
     println!(
-        "  {}   committee report, region {region}, {DEMO_PERIOD}",
+        "Committee report, region {region}, {DEMO_PERIOD}: {}",
         report.display()
     );
     println!("\nTry next:");
@@ -284,10 +262,7 @@ fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
          from entonnoir where niveau_geo = 'region' and dimension = 'ensemble' and periode = '{DEMO_PERIOD}' order by code_geo\"",
         out.display()
     );
-    println!(
-        "  cargo run -- verify {}/livraisons/ministere",
-        out.display()
-    );
+    println!("  cargo run -- verify {}", out.display());
     Ok(())
 }
 

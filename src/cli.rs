@@ -111,6 +111,12 @@ pub enum Command {
         /// one year); later ones are quarantined (date_improbable).
         #[arg(long)]
         latest_date: Option<String>,
+        /// Largest share of an extract's rows that may be quarantined, as a
+        /// percentage (5%) or a fraction (0.05). Beyond it, or when an
+        /// extract has no accepted row, the run writes its quarantine and
+        /// run.json, delivers nothing and exits with code 3.
+        #[arg(long, default_value = "5%")]
+        max_quarantine: String,
     },
     /// Create a new random 32-byte pseudonymisation key (hex) for one recipient.
     Keygen {

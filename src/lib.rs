@@ -33,8 +33,10 @@ pub mod rules;
 pub mod schema;
 pub mod secrecy;
 pub mod stage;
+pub mod summary;
 pub mod toml_file;
 pub mod validate;
+pub mod verdict;
 pub mod verify;
 
 pub use error::{Error, ExitCode, Result};

@@ -241,7 +241,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let csv = render(&[batch.clone()], OutputFormat::CsvFr).unwrap();
+        let csv = render(std::slice::from_ref(&batch), OutputFormat::CsvFr).unwrap();
         assert_eq!(csv, "\u{feff}n;taux\n1200;0,25\n3;\n");
         let empty = render(&[batch.slice(0, 0)], OutputFormat::Table).unwrap();
         assert!(

@@ -2807,7 +2807,9 @@ fn broken_run(cutoff: &str, edit: impl FnOnce(&Run)) -> (Run, i32, String) {
 /// after writing its quarantine and `run.json`, and delivers nothing.
 #[test]
 fn a_damaged_input_fails_the_run_with_a_diagnosis_and_delivers_nothing() {
-    let cases: [(&str, &str, fn(&Run), [&str; 3]); 3] = [
+    /// Cut-off, failing extract, edit of the fixture, what the error says.
+    type Case = (&'static str, &'static str, fn(&Run), [&'static str; 3]);
+    let cases: [Case; 3] = [
         // Windows-1252 rows read as UTF-8 (the header is ASCII).
         (
             "2026-06-30",

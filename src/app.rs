@@ -72,6 +72,7 @@ pub fn execute(command: Command) -> Result<()> {
             policy,
             earliest_date,
             latest_date,
+            max_quarantine,
         } => {
             let mut cfg = RunConfig::new(extracts, out, parse_day("cutoff", &cutoff)?);
             cfg.periods = periods;
@@ -91,17 +92,8 @@ pub fn execute(command: Command) -> Result<()> {
             if let Some(day) = latest_date {
                 cfg.latest_activity = Some(parse_day("latest-date", &day)?);
             }
-            let report = pipeline::run(&cfg)?;
-            print_reconciliation(&report);
-            print_secrecy(&report);
-            for kept in &report.rapports_conserves {
-                println!(
-                    "kept the previous run's report {}",
-                    cfg.out.join(kept).display()
-                );
-            }
-            println!("outputs in {}", cfg.out.display());
-            Ok(())
+            cfg.max_quarantine = crate::verdict::parse_share(&max_quarantine)?;
+            run_and_summarise(&cfg).map(|_| ())
         }
         Command::Demo {
             dir,
@@ -136,61 +128,34 @@ pub fn execute(command: Command) -> Result<()> {
             println!("report written to {}", path.display());
             Ok(())
         }
-        Command::Verify { dir } => {
-            let m = crate::deliver::verify(&dir)?;
-            println!(
-                "{}: {} files match manifest.json (recipient {}, policy {}, cut-off {})",
-                dir.display(),
-                m.fichiers.len(),
-                m.destinataire,
-                m.politique_version,
-                m.date_arrete
-            );
-            Ok(())
-        }
+        Command::Verify { dir } => crate::verify::verify(&dir, &mut std::io::stdout().lock()),
         Command::Query { sql, out, format } => {
             let batches = query::query(&out, &sql)?;
             let format = match format {
                 QueryFormat::Table => OutputFormat::Table,
                 QueryFormat::Csv => OutputFormat::Csv,
+                QueryFormat::CsvFr => OutputFormat::CsvFr,
                 QueryFormat::Json => OutputFormat::Json,
             };
             print!("{}", query::render(&batches, format)?);
-            if format == OutputFormat::Table {
-                println!();
-            }
             Ok(())
         }
     }
 }
 
-/// Per recipient of aggregates: its suppressed counts and the earlier
-/// releases taken into account.
-fn print_secrecy(report: &RunReport) {
-    for (name, s) in &report.secret {
-        let share = |n: usize| 100.0 * n as f64 / s.effectifs.max(1) as f64;
-        println!(
-            "secrecy {name}: {} counts, {} A ({:.1} %), {} D ({:.1} %), {} counts of earlier releases taken as published",
-            s.effectifs,
-            s.primaires_a,
-            share(s.primaires_a),
-            s.secondaires_d,
-            share(s.secondaires_d),
-            s.diffusions_anterieures
-        );
-    }
-}
-
-fn print_reconciliation(report: &RunReport) {
-    println!(
-        "{:<16} {:>10} {:>10} {:>12}",
-        "extract", "read", "accepted", "quarantined"
-    );
-    for (name, r) in &report.reconciliation {
-        println!(
-            "{name:<16} {:>10} {:>10} {:>12}",
-            r.lues, r.acceptees, r.quarantaine
-        );
+/// Runs the pipeline and prints its summary, that of a refused run too
+/// (before its error).
+fn run_and_summarise(cfg: &RunConfig) -> Result<RunReport> {
+    match pipeline::run(cfg) {
+        Ok(report) => {
+            print!("{}", crate::summary::render(&report, &cfg.out));
+            Ok(report)
+        }
+        Err(Error::Rejected { message, report }) => {
+            print!("{}", crate::summary::render(&report, &cfg.out));
+            Err(Error::Rejected { message, report })
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -240,11 +205,11 @@ fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
     let cutoff = NaiveDate::from_ymd_opt(y, m, d).expect("valid demo cut-off");
     let mut cfg = RunConfig::new(&extracts, &out, cutoff);
     cfg.recipients = Some(recipients.clone());
-    let report = pipeline::run(&cfg)?;
-    println!("\nValidation (cut-off {}):", report.date_arrete);
-    print_reconciliation(&report);
+    println!("\nRun (cut-off {}):", cfg.cutoff);
+    run_and_summarise(&cfg)?;
 
-    let conn = query::open(&out)?;
+    let outputs = query::open(&out)?;
+    let conn = &outputs.conn;
     let (pos, entrees, taux, pers, elig): (i64, i64, Option<f64>, i64, i64) = conn.query_row(
         "select e.nb_positionnements, e.nb_entrees, e.taux_entree, p.nb_personnes_positionnees, p.nb_eligibles_pic_positionnes
          from entonnoir e join pic p using (periode, niveau_geo, dimension, modalite)
@@ -276,28 +241,8 @@ fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
             fr_pct(elig as f64 / pers as f64)
         );
     }
-    println!("\nOutputs:");
     println!(
-        "  {}/indicateurs/   sessions_remplissage, remplissage, entonnoir, delais, pic, abandons (Parquet)",
-        out.display()
-    );
-    println!(
-        "  {}/quarantaine/   rejected rows with file, line and rule",
-        out.display()
-    );
-    println!(
-        "  {}/run.json       inputs, reconciliation, warnings, timings",
-        out.display()
-    );
-    for (name, rows) in &report.livraisons {
-        println!(
-            "  {}/livraisons/{name}/   delivery: {} rows, manifest.json, dictionnaire.md",
-            out.display(),
-            fr_int(*rows as i64)
-        );
-    }
-    println!(
-        "  (recipients and their keys: {}; keys stay outside the outputs)",
+        "\nRecipients and their keys: {} (keys stay outside the outputs)",
         recipients.display()
     );
     let report = crate::report::render(&crate::report::ReportConfig {
@@ -308,7 +253,7 @@ fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
         template: None,
     })?;
     println!(
-        "  {}   committee report, region {region}, {DEMO_PERIOD}",
+        "Committee report, region {region}, {DEMO_PERIOD}: {}",
         report.display()
     );
     println!("\nTry next:");
@@ -317,10 +262,7 @@ fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
          from entonnoir where niveau_geo = 'region' and dimension = 'ensemble' and periode = '{DEMO_PERIOD}' order by code_geo\"",
         out.display()
     );
-    println!(
-        "  cargo run -- verify {}/livraisons/ministere",
-        out.display()
-    );
+    println!("  cargo run -- verify {}", out.display());
     Ok(())
 }
 

@@ -32,8 +32,14 @@ pub enum InputEncoding {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum QueryFormat {
+    /// A table with its row count.
     Table,
+    /// CSV with `,` and a decimal point.
     Csv,
+    /// CSV as a French Excel opens it: `;`, decimal comma, UTF-8 with BOM.
+    #[value(name = "csv-fr")]
+    CsvFr,
+    /// JSON lines.
     Json,
 }
 
@@ -105,6 +111,12 @@ pub enum Command {
         /// one year); later ones are quarantined (date_improbable).
         #[arg(long)]
         latest_date: Option<String>,
+        /// Largest share of an extract's rows that may be quarantined, as a
+        /// percentage (5%) or a fraction (0.05). Beyond it, or when an
+        /// extract has no accepted row, the run writes its quarantine and
+        /// run.json, delivers nothing and exits with code 3.
+        #[arg(long, default_value = "5%")]
+        max_quarantine: String,
     },
     /// Create a new random 32-byte pseudonymisation key (hex) for one recipient.
     Keygen {
@@ -130,9 +142,11 @@ pub enum Command {
         #[arg(long)]
         template: Option<PathBuf>,
     },
-    /// Re-check a delivery against its manifest (hashes, row counts, schemas).
+    /// Re-check deliveries against their manifests (hashes, row counts,
+    /// schemas), file by file: OK, FAILED, missing or extra.
     Verify {
-        /// The delivery folder (holding manifest.json).
+        /// A delivery folder (holding manifest.json), or a run's output
+        /// (every delivery under its livraisons/).
         dir: PathBuf,
     },
     /// Generate a realistic dataset, run the pipeline and print a summary.

@@ -27,7 +27,10 @@ use crate::schema::Extract;
 use crate::secrecy::{self, Plan};
 use crate::stage::Stage;
 
-/// One recipient, as configured.
+/// One recipient, as configured. Codes are strings, written quoted or not
+/// (`region = 32`, `financeur_code = "2"`), and checked as they are read:
+/// a region or département against the geography, a public against its
+/// list, each error naming the file's line.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recipient {
@@ -35,10 +38,13 @@ pub struct Recipient {
     pub nom: String,
     pub classe: RecipientClass,
     /// For a funder: its LHEO code-financeur.
+    #[serde(default, deserialize_with = "lheo_code")]
     pub financeur_code: Option<i32>,
     /// For a partner: the département of the sessions.
+    #[serde(default, deserialize_with = "crate::geo::departement")]
     pub departement: Option<String>,
-    /// For a partner: its public (`beneficiaire_rsa`, `travailleur_handicape`, `beneficiaire_aah`).
+    /// For a partner: its public, one of [`PUBLICS`].
+    #[serde(default, deserialize_with = "public")]
     pub public: Option<String>,
     /// Key file (hex), relative to the recipients file.
     pub cle: Option<PathBuf>,
@@ -52,13 +58,47 @@ pub struct Recipient {
     pub plan: Option<PathBuf>,
     /// For the committee: its region (INSEE code); only the region and its
     /// départements and zones d'emploi are published.
+    #[serde(default, deserialize_with = "crate::geo::region")]
     pub region: Option<String>,
+}
+
+/// The publics a partner may receive: boolean columns of `individus`.
+pub const PUBLICS: &[&str] = &[
+    "beneficiaire_rsa",
+    "travailleur_handicape",
+    "beneficiaire_aah",
+];
+
+fn public<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let p = String::deserialize(d)?;
+    if PUBLICS.contains(&p.as_str()) {
+        Ok(Some(p))
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "unknown public `{p}`, expected one of {}",
+            PUBLICS
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+}
+
+/// A LHEO code-financeur, quoted or not (`2`, `"2"`).
+fn lheo_code<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+    let code = crate::geo::code(d)?;
+    code.parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "`{code}` is not a LHEO code-financeur (a number, e.g. 2 for the Région)"
+        ))
+    })
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RecipientsFile {
-    destinataires: Vec<Recipient>,
+    destinataires: Vec<toml::Spanned<Recipient>>,
 }
 
 /// Whether a recipient name is safe as a folder name: letters, digits, `-`, `_`.
@@ -70,80 +110,32 @@ pub fn is_recipient_name(name: &str) -> bool {
 }
 
 /// Loads the recipients file; key paths are resolved against its folder.
+///
+/// # Errors
+/// `Config` naming the file and line of the first recipient that is
+/// malformed or incomplete; `Policy` for a threshold below the floor.
 pub fn load_recipients(path: &Path) -> Result<Vec<Recipient>> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-    let file: RecipientsFile =
-        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let origin = path.display().to_string();
+    let file: RecipientsFile = crate::toml_file::parse(&origin, &text).map_err(Error::Config)?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut names = std::collections::HashSet::new();
     let mut out = Vec::new();
-    for mut r in file.destinataires {
-        if !is_recipient_name(&r.nom) {
-            return Err(Error::Config(format!(
-                "{}: recipient name `{}` must be letters, digits, - or _",
-                path.display(),
-                r.nom
-            )));
-        }
+    for spanned in file.destinataires {
+        let at = crate::toml_file::at(&origin, &text, spanned.span().start);
+        let mut r = spanned.into_inner();
+        check_recipient(&r).map_err(|e| Error::Config(format!("{at}: {e}")))?;
         if !names.insert(r.nom.clone()) {
             return Err(Error::Config(format!(
-                "{}: recipient `{}` appears twice",
-                path.display(),
+                "{at}: recipient `{}` appears twice",
                 r.nom
             )));
         }
-        match r.classe {
-            RecipientClass::Financeur if r.financeur_code.is_none() => {
-                return Err(Error::Config(format!(
-                    "{}: funder `{}` needs financeur_code",
-                    path.display(),
-                    r.nom
-                )))
-            }
-            RecipientClass::Partenaire if r.departement.is_none() || r.public.is_none() => {
-                return Err(Error::Config(format!(
-                    "{}: partner `{}` needs departement and public",
-                    path.display(),
-                    r.nom
-                )))
-            }
-            _ => {}
-        }
-        if let Some(p) = &r.public {
-            if !matches!(
-                p.as_str(),
-                "beneficiaire_rsa" | "travailleur_handicape" | "beneficiaire_aah"
-            ) {
-                return Err(Error::Config(format!(
-                    "{}: unknown public `{p}`",
-                    path.display()
-                )));
-            }
-        }
-        if let Some(d) = &r.departement {
-            if !crate::rules::is_departement(d) {
-                return Err(Error::Config(format!(
-                    "{}: `{d}` is not a département code",
-                    path.display()
-                )));
-            }
-        }
-        if let Some(t) = r.seuil_secret {
-            if t < MIN_THRESHOLD {
-                return Err(Error::Policy(format!(
-                    "{}: recipient `{}` sets seuil_secret = {t}, below the policy's floor of {MIN_THRESHOLD}",
-                    path.display(),
-                    r.nom
-                )));
-            }
-        }
-        if let Some(code) = &r.region {
-            if code.is_empty() || code.len() > 3 || !code.chars().all(|c| c.is_ascii_digit()) {
-                return Err(Error::Config(format!(
-                    "{}: `{code}` is not an INSEE region code",
-                    path.display()
-                )));
-            }
+        if let Some(t) = r.seuil_secret.filter(|t| *t < MIN_THRESHOLD) {
+            return Err(Error::Policy(format!(
+                "{at}: recipient `{}` sets seuil_secret = {t}, below the policy's floor of {MIN_THRESHOLD}",
+                r.nom
+            )));
         }
         r.cle = r
             .cle
@@ -155,6 +147,29 @@ pub fn load_recipients(path: &Path) -> Result<Vec<Recipient>> {
         out.push(r);
     }
     Ok(out)
+}
+
+/// What a recipient lacks for its class, or a name unfit for a folder.
+fn check_recipient(r: &Recipient) -> std::result::Result<(), String> {
+    if !is_recipient_name(&r.nom) {
+        return Err(format!(
+            "recipient name `{}` must be letters, digits, - or _",
+            r.nom
+        ));
+    }
+    match r.classe {
+        RecipientClass::Financeur if r.financeur_code.is_none() => Err(format!(
+            "funder `{}` needs financeur_code (its LHEO code, e.g. financeur_code = 2)",
+            r.nom
+        )),
+        RecipientClass::Partenaire if r.departement.is_none() || r.public.is_none() => {
+            Err(format!(
+                "partner `{}` needs departement and public (e.g. departement = \"62\" and public = \"beneficiaire_rsa\")",
+                r.nom
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// One delivered file, as the manifest records it.
@@ -426,12 +441,13 @@ fn treat(
     )?)
 }
 
-fn sha256_bytes(b: &[u8]) -> String {
+pub(crate) fn sha256_bytes(b: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(b))
 }
 
-fn schema_of(schema: &Schema) -> Vec<(String, String)> {
+/// A schema as the manifest records it: column name → Arrow type.
+pub(crate) fn schema_of(schema: &Schema) -> Vec<(String, String)> {
     schema
         .fields()
         .iter()
@@ -847,80 +863,4 @@ impl<'a> DictionaryWriter<'a> {
     fn finish(self) -> String {
         self.text
     }
-}
-
-/// Re-checks a delivery against its manifest: every file's SHA-256, row
-/// count and schema, and no file that the manifest does not list.
-pub fn verify(dir: &Path) -> Result<Manifest> {
-    let manifest_path = dir.join("manifest.json");
-    let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
-        Error::Verify(format!(
-            "{}: cannot read the manifest: {e}",
-            manifest_path.display()
-        ))
-    })?;
-    let manifest: Manifest = serde_json::from_str(&text)
-        .map_err(|e| Error::Verify(format!("{}: not a manifest: {e}", manifest_path.display())))?;
-    let mut listed = std::collections::HashSet::new();
-    for f in &manifest.fichiers {
-        // A manifest names files inside its delivery, nothing else.
-        let inside = Path::new(&f.nom)
-            .components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)));
-        if !inside || f.nom.is_empty() {
-            return Err(Error::Verify(format!(
-                "{}: names `{}`, which is not a file of the delivery",
-                manifest_path.display(),
-                f.nom
-            )));
-        }
-        listed.insert(f.nom.clone());
-        let path = dir.join(&f.nom);
-        let bytes = std::fs::read(&path).map_err(|e| {
-            Error::Verify(format!("{}: missing or unreadable: {e}", path.display()))
-        })?;
-        if sha256_bytes(&bytes) != f.sha256 {
-            return Err(Error::Verify(format!(
-                "{}: SHA-256 differs from the manifest",
-                path.display()
-            )));
-        }
-        if let (Some(rows), Some(schema)) = (f.lignes, &f.schema) {
-            let file = std::fs::File::open(&path).map_err(Error::io(&path))?;
-            let reader =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                    .map_err(|e| {
-                        Error::Verify(format!("{}: not readable Parquet: {e}", path.display()))
-                    })?;
-            let n = reader.metadata().file_metadata().num_rows() as u64;
-            if n != rows {
-                return Err(Error::Verify(format!(
-                    "{}: {n} rows, manifest says {rows}",
-                    path.display()
-                )));
-            }
-            if &schema_of(reader.schema()) != schema {
-                return Err(Error::Verify(format!(
-                    "{}: schema differs from the manifest",
-                    path.display()
-                )));
-            }
-        }
-    }
-    let mut pending = vec![(dir.to_path_buf(), String::new())];
-    while let Some((folder, prefix)) = pending.pop() {
-        for e in std::fs::read_dir(&folder).map_err(Error::io(&folder))? {
-            let e = e.map_err(Error::io(&folder))?;
-            let name = format!("{prefix}{}", e.file_name().to_string_lossy());
-            if e.path().is_dir() {
-                pending.push((e.path(), format!("{name}/")));
-            } else if name != "manifest.json" && !listed.contains(&name) {
-                return Err(Error::Verify(format!(
-                    "{}: not listed in the manifest",
-                    dir.join(name).display()
-                )));
-            }
-        }
-    }
-    Ok(manifest)
 }

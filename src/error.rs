@@ -31,6 +31,15 @@ pub enum Error {
     #[error("refused by policy: {0}")]
     Policy(String),
 
+    /// A run whose input is too damaged to deliver from (an extract with
+    /// no accepted row, or too large a share quarantined): its quarantine
+    /// and `run.json` are in place, nothing was delivered.
+    #[error("{message}")]
+    Rejected {
+        message: String,
+        report: Box<crate::pipeline::RunReport>,
+    },
+
     /// A delivery that does not match its manifest.
     #[error("verification failed: {0}")]
     Verify(String),
@@ -77,7 +86,9 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Config(_) => ExitCode::Usage,
-            Error::Unreadable { .. } | Error::UserSql(_) => ExitCode::BadInput,
+            Error::Unreadable { .. } | Error::UserSql(_) | Error::Rejected { .. } => {
+                ExitCode::BadInput
+            }
             Error::Policy(_) => ExitCode::Refused,
             Error::Verify(_) => ExitCode::VerifyFailed,
             Error::Io { .. } | Error::Output { .. } | Error::Query { .. } | Error::Internal(_) => {

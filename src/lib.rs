@@ -19,6 +19,7 @@ pub mod cli;
 pub mod deliver;
 pub mod error;
 pub mod generate;
+pub mod geo;
 pub mod ingest;
 pub mod output;
 pub mod pipeline;
@@ -33,6 +34,10 @@ pub mod rules;
 pub mod schema;
 pub mod secrecy;
 pub mod stage;
+pub mod summary;
+pub mod toml_file;
 pub mod validate;
+pub mod verdict;
+pub mod verify;
 
 pub use error::{Error, ExitCode, Result};

@@ -17,6 +17,7 @@ use crate::progress::Progress;
 use crate::rules::{self, PlausibleDates};
 use crate::schema::Extract;
 use crate::stage::{Reconciliation, Stage, StageDir, MOTIFS_DEFAUT};
+use crate::verdict;
 
 /// DuckDB's memory cap by default. A national run (2 M persons) peaks at
 /// about 3.1 GB of resident memory with it, within the 4 GB budget of issue
@@ -49,6 +50,9 @@ pub struct RunConfig {
     /// The last plausible day of a session, positioning or event; `None`
     /// for the cut-off plus [`rules::ACTIVITY_HORIZON`].
     pub latest_activity: Option<NaiveDate>,
+    /// The largest share of an extract's rows that may be quarantined
+    /// before the run fails and delivers nothing (`verdict`).
+    pub max_quarantine: f64,
 }
 
 impl RunConfig {
@@ -67,6 +71,7 @@ impl RunConfig {
             policy: None,
             earliest_activity: rules::EARLIEST_ACTIVITY,
             latest_activity: None,
+            max_quarantine: verdict::DEFAULT_MAX_QUARANTINE,
         }
     }
 
@@ -129,6 +134,10 @@ pub struct RunReport {
     /// `rapport/arrete-<its cut-off>/` (paths relative to `OUT`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rapports_conserves: Vec<String>,
+    /// The extracts that failed the verdict: when there are any, nothing
+    /// was delivered and the run failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refus: Vec<verdict::Finding>,
     pub durees_secondes: BTreeMap<String, f64>,
 }
 
@@ -194,6 +203,11 @@ fn sql_path(p: &Path) -> String {
 }
 
 /// Runs the pipeline.
+///
+/// # Errors
+/// [`Error::Rejected`] when an extract fails the verdict ([`verdict`]):
+/// the output, with its quarantine and `run.json`, is in place, and
+/// nothing was delivered.
 ///
 /// ```no_run
 /// use ouistat::pipeline::{run, RunConfig};
@@ -325,6 +339,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         }
         reconciliation.insert(source.extract.name().to_string(), r);
     }
+    let refus = verdict::check(&stage, &reconciliation, &verdict::Settings::of(cfg))?;
     timings.insert("regles_ensemblistes".to_string(), t.elapsed().as_secs_f64());
 
     let t = Instant::now();
@@ -420,7 +435,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     let t = Instant::now();
     let mut livraisons = BTreeMap::new();
     let mut secret = BTreeMap::new();
-    if !recipients.is_empty() {
+    if !recipients.is_empty() && refus.is_empty() {
         let ctx = deliver::Context::new(
             &stage,
             &policy,
@@ -467,13 +482,14 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         livraisons,
         secret,
         rapports_conserves,
+        refus,
         durees_secondes: timings,
     };
     let path = cfg.out.join("run.json");
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
     std::fs::write(&path, json).map_err(Error::io(&path))?;
     building.finish()?;
-    Ok(report)
+    verdict::conclude(report)
 }
 
 /// The first and the latest day of the staged extracts: positionings,

@@ -106,7 +106,7 @@ impl ColumnPolicy {
 struct PolicyFile {
     version: String,
     source: String,
-    colonnes: Vec<ColumnPolicy>,
+    colonnes: Vec<toml::Spanned<ColumnPolicy>>,
 }
 
 /// A loaded, checked policy.
@@ -137,44 +137,66 @@ fn anonymised_forbidden(c: &ColumnPolicy) -> bool {
     free_text || direct
 }
 
+/// Why a policy entry cannot stand: an unknown table or column (the
+/// valid ones listed), or a grant the ministry may not receive.
+fn check_column(c: &ColumnPolicy) -> std::result::Result<(), String> {
+    let names = |items: Vec<&str>| items.join(", ");
+    let extract = Extract::ALL
+        .into_iter()
+        .find(|e| e.name() == c.table)
+        .ok_or_else(|| {
+            format!(
+                "unknown table `{}`, expected one of {}",
+                c.table,
+                names(Extract::ALL.iter().map(|e| e.name()).collect())
+            )
+        })?;
+    if extract.column_index(&c.colonne).is_none() {
+        return Err(format!(
+            "column `{}.{}` does not exist in the extracts; the columns of {} are {}",
+            c.table,
+            c.colonne,
+            c.table,
+            names(extract.columns().iter().map(|col| col.name).collect())
+        ));
+    }
+    if anonymised_forbidden(c) && !matches!(c.ministere, Treatment::Supprimer) {
+        return Err(format!(
+            "`{}.{}` is a direct identifier or free text and cannot be delivered to the ministry",
+            c.table, c.colonne
+        ));
+    }
+    if c.ministere == Treatment::Garder
+        && (c.colonne.starts_with("identifiant")
+            || c.colonne == "numero_imilo"
+            || c.colonne == "positionnement_id")
+    {
+        return Err(format!(
+            "identifier `{}.{}` must be pseudonymised or dropped for the ministry",
+            c.table, c.colonne
+        ));
+    }
+    Ok(())
+}
+
 impl Policy {
-    /// Parses and checks a policy text.
+    /// Parses and checks a policy text; `origin` names it in errors.
+    ///
+    /// # Errors
+    /// `Policy` naming the file and line of the first entry that is
+    /// malformed, names an unknown table or column, grants the ministry a
+    /// direct identifier, or repeats a column.
     pub fn parse(text: &str, origin: &str) -> Result<Self> {
-        let file: PolicyFile = toml::from_str(text)
-            .map_err(|e| Error::Policy(format!("{origin}: not a valid policy: {e}")))?;
-        for c in &file.colonnes {
-            let extract = Extract::ALL
-                .into_iter()
-                .find(|e| e.name() == c.table)
-                .ok_or_else(|| Error::Policy(format!("{origin}: unknown table `{}`", c.table)))?;
-            if extract.column_index(&c.colonne).is_none() {
-                return Err(Error::Policy(format!(
-                    "{origin}: column `{}.{}` does not exist in the extracts",
-                    c.table, c.colonne
-                )));
-            }
-            if anonymised_forbidden(c) && !matches!(c.ministere, Treatment::Supprimer) {
-                return Err(Error::Policy(format!(
-                    "{origin}: `{}.{}` is a direct identifier or free text and cannot be delivered to the ministry",
-                    c.table, c.colonne
-                )));
-            }
-            if c.ministere == Treatment::Garder
-                && (c.colonne.starts_with("identifiant")
-                    || c.colonne == "numero_imilo"
-                    || c.colonne == "positionnement_id")
-            {
-                return Err(Error::Policy(format!(
-                    "{origin}: identifier `{}.{}` must be pseudonymised or dropped for the ministry",
-                    c.table, c.colonne
-                )));
-            }
-        }
+        let file: PolicyFile = crate::toml_file::parse(origin, text)
+            .map_err(|e| Error::Policy(format!("not a valid policy: {e}")))?;
         let mut seen = std::collections::HashSet::new();
-        for c in &file.colonnes {
+        for spanned in &file.colonnes {
+            let c = spanned.get_ref();
+            let at = crate::toml_file::at(origin, text, spanned.span().start);
+            check_column(c).map_err(|e| Error::Policy(format!("{at}: {e}")))?;
             if !seen.insert((c.table.as_str(), c.colonne.as_str())) {
                 return Err(Error::Policy(format!(
-                    "{origin}: `{}.{}` is named twice",
+                    "{at}: `{}.{}` is named twice",
                     c.table, c.colonne
                 )));
             }
@@ -182,7 +204,11 @@ impl Policy {
         Ok(Policy {
             version: file.version,
             source: file.source,
-            columns: file.colonnes,
+            columns: file
+                .colonnes
+                .into_iter()
+                .map(toml::Spanned::into_inner)
+                .collect(),
             sha256: hex::encode(Sha256::digest(text.as_bytes())),
         })
     }
@@ -248,6 +274,24 @@ mod tests {
     fn unknown_columns_and_unsafe_ministry_grants_are_refused() {
         let bad_column = ANNEXE1.replacen("colonne = \"nir\"", "colonne = \"numero_secu\"", 1);
         assert!(Policy::parse(&bad_column, "t").is_err());
+        let e = Policy::parse(&bad_column, "p.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("p.toml, line ")
+                && e.contains("`individus.numero_secu`")
+                && e.contains("nom_naissance"),
+            "{e}"
+        );
+        let bad_treatment =
+            ANNEXE1.replacen("ministere = \"supprimer\"", "ministere = \"effacer\"", 1);
+        let e = Policy::parse(&bad_treatment, "p.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("p.toml, line ") && e.contains("`effacer`") && e.contains("`pseudonymiser`"),
+            "{e}"
+        );
         let leaky = ANNEXE1.replace(
             "colonne = \"prenom\"\nrubrique = \"Nom de naissance, nom d'usage, prénom\"\ndescription = \"Prénom\"\npole_emploi = \"garder\"\nfinanceur = \"garder\"\npartenaire = \"garder\"\nministere = \"supprimer\"",
             "colonne = \"prenom\"\nrubrique = \"Nom de naissance, nom d'usage, prénom\"\ndescription = \"Prénom\"\npole_emploi = \"garder\"\nfinanceur = \"garder\"\npartenaire = \"garder\"\nministere = \"garder\"",

@@ -38,6 +38,7 @@ queries!(
     "stage_quarantine",
     "stage_accept",
     "avertissements",
+    "diag_quarantaine",
     "int_positionnements",
     "int_lignes",
     "int_eclate",

@@ -20,6 +20,79 @@ use crate::error::{Error, Result};
 /// is not found.
 pub const TEMPLATE: &str = include_str!("../reports/comite.html");
 
+/// The placeholders a template must hold: one per section of the report.
+pub const SECTIONS: &[&str] = &[
+    "chiffres_cles",
+    "remplissage",
+    "entonnoir",
+    "entrees_mensuelles",
+    "pic",
+    "delais",
+    "abandons",
+    "methode",
+];
+
+/// The placeholders a template may hold besides [`SECTIONS`].
+pub const LABELS: &[&str] = &[
+    "region_nom",
+    "region",
+    "periode_libelle",
+    "periode_precedente",
+    "periode_an_precedent",
+    "date_arrete",
+    "seuil",
+];
+
+/// Checks a template's `{{placeholders}}`: an unknown one would be printed
+/// as it is, a missing section would be left out.
+///
+/// # Errors
+/// `Config` naming the unknown and the missing placeholders.
+pub fn check_template(template: &str, origin: &str) -> Result<()> {
+    let used: std::collections::BTreeSet<&str> = template
+        .split("{{")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("}}").map(|(name, _)| name.trim()))
+        .collect();
+    let unknown: Vec<String> = used
+        .iter()
+        .filter(|n| !SECTIONS.contains(n) && !LABELS.contains(n))
+        .map(|n| format!("{{{{{n}}}}}"))
+        .collect();
+    let missing: Vec<String> = SECTIONS
+        .iter()
+        .filter(|n| !used.contains(*n))
+        .map(|n| format!("{{{{{n}}}}}"))
+        .collect();
+    let mut problems = Vec::new();
+    if !unknown.is_empty() {
+        problems.push(format!("unknown placeholder(s) {}", unknown.join(", ")));
+    }
+    if !missing.is_empty() {
+        problems.push(format!(
+            "missing section placeholder(s) {}",
+            missing.join(", ")
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Config(format!(
+        "template {origin}: {}; a template holds each of {} once, and may hold {}",
+        problems.join("; "),
+        SECTIONS
+            .iter()
+            .map(|n| format!("{{{{{n}}}}}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        LABELS
+            .iter()
+            .map(|n| format!("{{{{{n}}}}}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
 /// What to render.
 #[derive(Debug, Clone)]
 pub struct ReportConfig {
@@ -49,27 +122,7 @@ impl Val {
 }
 
 fn region_name(code: &str) -> &'static str {
-    match code {
-        "11" => "Île-de-France",
-        "24" => "Centre-Val de Loire",
-        "27" => "Bourgogne-Franche-Comté",
-        "28" => "Normandie",
-        "32" => "Hauts-de-France",
-        "44" => "Grand Est",
-        "52" => "Pays de la Loire",
-        "53" => "Bretagne",
-        "75" => "Nouvelle-Aquitaine",
-        "76" => "Occitanie",
-        "84" => "Auvergne-Rhône-Alpes",
-        "93" => "Provence-Alpes-Côte d'Azur",
-        "94" => "Corse",
-        "01" => "Guadeloupe",
-        "02" => "Martinique",
-        "03" => "Guyane",
-        "04" => "La Réunion",
-        "06" => "Mayotte",
-        _ => "inconnue",
-    }
+    crate::geo::region_name(code).unwrap_or("inconnue")
 }
 
 const MOIS: [&str; 12] = [
@@ -110,6 +163,27 @@ fn shift_period(p: &str, back: i32) -> String {
     let (y, n) = crate::pipeline::parse_period(p).expect("validated period");
     let idx = y * 3 + n as i32 - 1 - back;
     format!("{}-T{}", idx.div_euclid(3), idx.rem_euclid(3) + 1)
+}
+
+/// What a comparison shows for a period the output did not compute.
+const NOT_COMPUTED: &str = "n.c.";
+
+/// The note that names the comparison periods the output lacks, if any.
+fn not_computed_note(coverage: &Coverage, compared: &[&str]) -> String {
+    let lacking: Vec<&str> = compared
+        .iter()
+        .copied()
+        .filter(|p| !coverage.periods.iter().any(|c| c == p))
+        .collect();
+    if lacking.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<p class=\"note\">{NOT_COMPUTED} : période non calculée dans cette sortie ({}) : elle \
+         précède les données des extractions, ou le traitement ne l'a pas demandée (option \
+         <code>--period</code>).</p>",
+        lacking.join(", ")
+    )
 }
 
 fn escape(s: &str) -> String {
@@ -257,6 +331,17 @@ impl Data {
                 }
             }
         })
+    }
+
+    /// The regions and the four-month periods the delivery covers.
+    fn coverage(&self) -> Result<Coverage> {
+        let regions = self.strings(
+            "select distinct code_geo from entonnoir where niveau_geo = 'region' order by 1",
+            &[],
+        )?;
+        let mut periods = self.strings("select distinct periode from entonnoir order by 1", &[])?;
+        periods.retain(|p| crate::pipeline::parse_period(p).is_some());
+        Ok(Coverage { regions, periods })
     }
 
     fn strings(&self, sql: &str, params: &[&str]) -> Result<Vec<String>> {
@@ -415,6 +500,81 @@ fn figure(title: &str, svg: &str) -> String {
     )
 }
 
+/// What a committee delivery covers.
+struct Coverage {
+    regions: Vec<String>,
+    /// Four-month periods, in order.
+    periods: Vec<String>,
+}
+
+impl Coverage {
+    /// Refuses a region or a period the delivery does not cover, listing
+    /// what it covers.
+    fn check(&self, cfg: &ReportConfig) -> Result<()> {
+        let from = &cfg.from;
+        if !self.regions.contains(&cfg.region) {
+            let covered: Vec<String> = self
+                .regions
+                .iter()
+                .map(|r| format!("{r} ({})", region_name(r)))
+                .collect();
+            return Err(Error::Config(format!(
+                "region {} ({}) is not in the delivery `{from}`, which covers region(s) {}",
+                cfg.region,
+                region_name(&cfg.region),
+                or_none(&covered)
+            )));
+        }
+        if !self.periods.contains(&cfg.period) {
+            return Err(Error::Config(format!(
+                "period {} is not in the delivery `{from}`, which covers {} (a run computes the \
+                 periods from the data's first day to its cut-off, or those of --period)",
+                cfg.period,
+                or_none(&self.periods)
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "nothing".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// The error for a committee delivery that is not there, saying how to
+/// produce one.
+fn missing_delivery(cfg: &ReportConfig, agg_dir: &Path) -> Error {
+    let with_aggregates: Vec<String> = std::fs::read_dir(cfg.out.join("livraisons"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("agregats").is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    let elsewhere = if with_aggregates.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (deliveries with aggregates in this output: {}; choose one with --from)",
+            with_aggregates.join(", ")
+        )
+    };
+    Error::Config(format!(
+        "{} does not exist: this output has no committee delivery `{}`{elsewhere}. \
+         To produce one, add to the recipients file\n\n[[destinataires]]\nnom = \"{}\"\n\
+         classe = \"comite\"\nregion = \"{}\"\n\nand run again with --recipients <that file>",
+        agg_dir.display(),
+        cfg.from,
+        cfg.from,
+        cfg.region
+    ))
+}
+
 struct Territory {
     niveau: &'static str,
     code: String,
@@ -433,14 +593,8 @@ struct Territory {
 /// ```
 pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
     // Region and recipient become parts of paths: validated first.
-    if cfg.region.is_empty()
-        || cfg.region.len() > 3
-        || !cfg.region.chars().all(|c| c.is_ascii_digit())
-    {
-        return Err(Error::Config(format!(
-            "region `{}` is not an INSEE region code (digits, e.g. 32)",
-            cfg.region
-        )));
+    if let Some(problem) = crate::geo::region_problem(&cfg.region) {
+        return Err(Error::Config(format!("--region {problem}")));
     }
     if !crate::deliver::is_recipient_name(&cfg.from) {
         return Err(Error::Config(format!(
@@ -454,12 +608,17 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
             cfg.period
         )));
     }
-    let template = match &cfg.template {
-        Some(p) => std::fs::read_to_string(p).map_err(Error::io(p))?,
-        None => {
-            std::fs::read_to_string("reports/comite.html").unwrap_or_else(|_| TEMPLATE.to_string())
-        }
+    let (template, origin) = match &cfg.template {
+        Some(p) => (
+            std::fs::read_to_string(p).map_err(Error::io(p))?,
+            p.display().to_string(),
+        ),
+        None => match std::fs::read_to_string("reports/comite.html") {
+            Ok(t) => (t, "reports/comite.html".to_string()),
+            Err(_) => (TEMPLATE.to_string(), "(built-in)".to_string()),
+        },
     };
+    check_template(&template, &origin)?;
     let run_json: serde_json::Value = {
         let p = cfg.out.join("run.json");
         let text = std::fs::read_to_string(&p).map_err(Error::io(&p))?;
@@ -470,7 +629,12 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
         .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
         .ok_or_else(|| Error::Config("run.json has no date_arrete".into()))?;
     let agg_dir = cfg.out.join("livraisons").join(&cfg.from).join("agregats");
+    if !agg_dir.is_dir() {
+        return Err(missing_delivery(cfg, &agg_dir));
+    }
     let data = Data::open(&agg_dir)?;
+    let coverage = data.coverage()?;
+    coverage.check(cfg)?;
     let threshold = {
         let manifest = cfg
             .out
@@ -540,12 +704,19 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
             let before = get(cube, measure, &prev, t, "ensemble", "ensemble")?;
             let last_year = get(cube, measure, &year_before, t, "ensemble", "ensemble")?;
             let cell = if pct { cell_pct(now) } else { cell_int(now) };
+            let compared = |per: &str, v: Val| {
+                if coverage.periods.iter().any(|c| c == per) {
+                    text(v, pct)
+                } else {
+                    NOT_COMPUTED.to_string()
+                }
+            };
             let cell = cell.replacen(
                 "</td>",
                 &format!(
                     "<small class=\"evol\">{prev} : {} · {year_before} : {}</small></td>",
-                    text(before, pct),
-                    text(last_year, pct)
+                    compared(&prev, before),
+                    compared(&year_before, last_year)
                 ),
                 1,
             );
@@ -554,6 +725,10 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
         html.push_str("</tr>");
     }
     html.push_str("</tbody></table>");
+    html.push_str(&not_computed_note(
+        &coverage,
+        &[prev.as_str(), year_before.as_str()],
+    ));
     let chiffres_cles = html;
 
     // 2. Fill rates by scheme and by département.

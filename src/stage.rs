@@ -71,6 +71,14 @@ impl StageDir {
         }
     }
 
+    /// The folder itself.
+    pub fn folder(&self) -> &Path {
+        match self {
+            StageDir::Private(d) => d.path(),
+            StageDir::Kept(d) => d,
+        }
+    }
+
     /// The folder DuckDB spills to when the memory cap is reached.
     pub fn spill(&self) -> PathBuf {
         match self {

@@ -104,6 +104,14 @@ fn run_args(cutoff: &str) -> Vec<String> {
     .to_vec()
 }
 
+/// `run_args` for a test about the quarantine itself: a small fixture with
+/// one bad row quarantines more than the 5 % that fail a run by default.
+fn lenient_run_args(cutoff: &str) -> Vec<String> {
+    let mut args = run_args(cutoff);
+    args.extend(["--max-quarantine", "100%"].map(String::from));
+    args
+}
+
 fn read_parquet(path: &Path) -> Vec<RecordBatch> {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     ParquetRecordBatchReaderBuilder::try_new(file)
@@ -371,13 +379,16 @@ fn later_cutoff_revises_earlier_periods() {
 #[test]
 fn a_run_never_deletes_a_file_it_did_not_write() {
     let run = Run::new().extracts(FIXTURE);
-    let refused = |run: &Run, out: &str, needle: &str| {
+    let root = run.dir.path().to_path_buf();
+    let refused = |out: &str, needle: &str| {
+        // Paths relative to the run's folder, where the command runs.
         let mut args = run_args("2026-06-30");
+        args[2] = "extraits".to_string();
         args[4] = out.to_string();
         let out = Command::new(env!("CARGO_BIN_EXE_ouistat"))
             .args(&args)
-            .current_dir(run.dir.path())
-            .env("TMPDIR", run.path("tmp"))
+            .current_dir(&root)
+            .env("TMPDIR", root.join("tmp"))
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -387,14 +398,17 @@ fn a_run_never_deletes_a_file_it_did_not_write() {
     // A folder of the user's own.
     std::fs::create_dir_all(run.path("mon-dossier")).unwrap();
     std::fs::write(run.path("mon-dossier/budget.xlsx"), "mes chiffres").unwrap();
-    refused(&run, "mon-dossier", "budget.xlsx");
+    refused("mon-dossier", "budget.xlsx");
     assert!(run.path("mon-dossier/budget.xlsx").exists());
     // The project folder holding the extracts, the extracts themselves, a
     // folder inside them.
-    refused(&run, ".", "holds the extracts");
-    refused(&run, "extraits", "holds the extracts");
-    refused(&run, "extraits/sortie", "lies inside the extracts");
-    assert_eq!(std::fs::read_dir(run.path("extraits")).unwrap().count(), 4);
+    refused(".", "holds the extracts");
+    refused("extraits", "holds the extracts");
+    refused("extraits/sortie", "lies inside the extracts");
+    assert_eq!(
+        std::fs::read_dir(run.path("extraits")).unwrap().count(),
+        std::fs::read_dir(FIXTURE).unwrap().count()
+    );
     assert!(!run.path("extraits/sortie").exists());
 
     // A report rendered from a run survives the next run, under its
@@ -415,7 +429,7 @@ fn a_run_never_deletes_a_file_it_did_not_write() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("arrete-2026-06-30"));
     assert!(!run.path("sortie/rapport/comite-32-2026-T1.html").exists());
     std::fs::write(run.path("sortie/notes.txt"), "à garder").unwrap();
-    refused(&run, "sortie", "notes.txt");
+    refused("sortie", "notes.txt");
     assert!(run.path("sortie/notes.txt").exists());
     assert!(kept.exists());
 }
@@ -621,7 +635,7 @@ fn injected_defects_are_quarantined_exactly() {
         dir: run.dir,
         args: Vec::new(),
     }
-    .args(run_args("2026-10-31"));
+    .args(lenient_run_args("2026-10-31"));
     run2.succeeds();
     let got = quarantined(&run2.path("sortie"));
     let missing: Vec<_> = expected.difference(&got).take(5).collect();
@@ -975,7 +989,7 @@ classe = "pole_emploi"
 [[destinataires]]
 nom = "financeur-2"
 classe = "financeur"
-financeur_code = 2
+financeur_code = "2"
 cle = "cles/f2.cle"
 
 [[destinataires]]
@@ -1308,9 +1322,67 @@ fn verify_passes_then_names_the_altered_file() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x01;
     std::fs::write(&path, bytes).unwrap();
+    // Issue 20: one line per file, as `sha256sum -c` writes them, every
+    // file checked after the first failure.
+    std::fs::remove_file(dir.join("sessions.parquet")).unwrap();
+    std::fs::write(dir.join("notes.txt"), "ajouté").unwrap();
+    let out = run.output();
+    assert_eq!(out.status.code(), Some(5));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let status_of = |name: &str| -> String {
+        let line = format!("{}: ", dir.join(name).display());
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .unwrap_or_else(|| panic!("no line for {name} in\n{stdout}"))
+            .to_string()
+    };
+    assert!(status_of("positionnements.parquet").starts_with("FAILED (SHA-256"));
+    assert_eq!(status_of("sessions.parquet"), "missing");
+    assert!(status_of("notes.txt").starts_with("extra"));
+    for ok in ["individus.parquet", "evenements.parquet", "dictionnaire.md"] {
+        assert_eq!(status_of(ok), "OK", "{ok}");
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("positionnements.parquet") && err.contains("3 problem(s)"),
+        "{err}"
+    );
+    // A whole output: every delivery in turn, the altered one failing.
+    let whole = run.args(["verify", "{tmp}/sortie"]);
+    let out = whole.output();
+    assert_eq!(out.status.code(), Some(5));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for recipient in ["pole_emploi", "financeur-2", "departement-62", "comite"] {
+        let summary = stdout
+            .lines()
+            .find(|l| l.contains(&format!("livraisons/{recipient}: ")))
+            .unwrap_or_else(|| panic!("{recipient} not checked:\n{stdout}"));
+        let (matching, total) = summary
+            .split(": ")
+            .nth(1)
+            .unwrap()
+            .split_once(" of ")
+            .unwrap();
+        assert_eq!(
+            matching,
+            total.split_whitespace().next().unwrap(),
+            "{summary}"
+        );
+    }
+    let listed = manifest["fichiers"].as_array().unwrap().len();
+    let expected = format!(
+        "livraisons/ministere: {} of {} files match",
+        listed - 2,
+        listed + 1
+    );
+    assert!(stdout.contains(&expected), "{expected}:\n{stdout}");
+    // A folder that is no delivery says so.
+    let run = whole.args(["verify", "{tmp}/cles"]);
     let (code, err) = run.fails();
     assert_eq!(code, 5);
-    assert!(err.contains("positionnements.parquet"), "{err}");
+    assert!(err.contains("has no manifest.json"), "{err}");
+    let run = run.args(["verify", &dir.to_string_lossy()]);
     // A manifest that names a file outside its delivery is refused before
     // anything is opened.
     let hostile = manifest_text.replacen(
@@ -1969,7 +2041,7 @@ const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cases")
 
 /// A run of one case of `tests/fixtures/cases` at the cases' cut-off.
 fn case_run(name: &str, extra: &[&str]) -> Run {
-    let mut args = run_args("2026-10-31");
+    let mut args = lenient_run_args("2026-10-31");
     args.extend(extra.iter().map(|a| a.to_string()));
     Run::new().extracts(&format!("{CASES}/{name}")).args(args)
 }
@@ -2117,7 +2189,7 @@ fn quarantined_rows_keep_their_physical_line_after_multiline_fields_and_crlf() {
         .replace("P5;I4;S2;PE;", "P5;I4;S2;APEC;")
         .replace('\n', "\r\n")
     });
-    let run = run.args(run_args("2026-10-31"));
+    let run = run.args(lenient_run_args("2026-10-31"));
     run.succeeds();
     // P3 spans lines 4-7 and a blank line follows: P5 is on line 10.
     assert_eq!(
@@ -2143,7 +2215,7 @@ fn stray_quotes_that_close_each_other_swallow_no_row() {
             "P6;I1;S2;PE;PE59001;Conseiller Un;un@pe.fr;N;2026-07-01 08:00:00;N;N;soudeur\";",
         )
     });
-    let run = run.args(run_args("2026-10-31"));
+    let run = run.args(lenient_run_args("2026-10-31"));
     run.succeeds();
     // P6's lone closing quote is a literal character of an unquoted field.
     assert_eq!(
@@ -2264,7 +2336,7 @@ fn implausible_dates_are_quarantined_and_do_not_widen_the_periods() {
             "P4;ABANDON;;AB03;2026-04-25;2207-04-25 10:00:00",
         )
     });
-    let run = run.args(run_args("2026-10-31"));
+    let run = run.args(lenient_run_args("2026-10-31"));
     run.succeeds();
     assert_eq!(
         quarantined_lines(&run, "positionnements")
@@ -2286,7 +2358,7 @@ fn implausible_dates_are_quarantined_and_do_not_widen_the_periods() {
     rewrite(&run, "positionnements.csv", |text| {
         text.replace("15/02/2026 14:00:00", "15/06/2014 14:00:00")
     });
-    let run = run.args(run_args("2026-10-31"));
+    let run = run.args(lenient_run_args("2026-10-31"));
     run.succeeds();
     assert_eq!(
         quarantined_lines(&run, "positionnements"),
@@ -2297,7 +2369,7 @@ fn implausible_dates_are_quarantined_and_do_not_widen_the_periods() {
         args: Vec::new(),
     }
     .args(
-        run_args("2026-10-31")
+        lenient_run_args("2026-10-31")
             .into_iter()
             .chain(["--earliest-date".into(), "2014-01-01".into()]),
     );
@@ -2322,7 +2394,7 @@ fn the_latest_plausible_date_is_configurable_and_checked() {
             args: Vec::new(),
         }
         .args(
-            run_args("2026-10-31")
+            lenient_run_args("2026-10-31")
                 .into_iter()
                 .chain(extra.iter().map(|a| a.to_string())),
         )
@@ -2820,5 +2892,387 @@ fn a_run_killed_at_any_point_leaves_the_previous_or_the_new_output() {
             .filter(|n| n.starts_with(prefix))
             .collect();
         assert!(left.is_empty(), "{left:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Issue 20: broken runs fail, commands check what they are asked.
+
+/// A run of the fixture, edited by `edit`, with a committee recipient;
+/// it must fail: (the run, its exit code, its stderr).
+fn broken_run(cutoff: &str, edit: impl FnOnce(&Run)) -> (Run, i32, String) {
+    let run = Run::new().extracts(FIXTURE);
+    edit(&run);
+    std::fs::write(
+        run.path("destinataires.toml"),
+        "[[destinataires]]\nnom = \"comite\"\nclasse = \"comite\"\n",
+    )
+    .unwrap();
+    let mut args = run_args(cutoff);
+    args.extend(["--recipients", "{tmp}/destinataires.toml"].map(String::from));
+    let run = run.args(args);
+    let (code, err) = run.fails();
+    (run, code, err)
+}
+
+/// A run whose input is too damaged exits with code 3 and a diagnosis,
+/// after writing its quarantine and `run.json`, and delivers nothing.
+#[test]
+fn a_damaged_input_fails_the_run_with_a_diagnosis_and_delivers_nothing() {
+    /// Cut-off, failing extract, edit of the fixture, what the error says.
+    type Case = (&'static str, &'static str, fn(&Run), [&'static str; 3]);
+    let cases: [Case; 3] = [
+        // Windows-1252 rows read as UTF-8 (the header is ASCII).
+        (
+            "2026-06-30",
+            "individus",
+            |run| {
+                rewrite_bytes(run, "individus.csv", |b| {
+                    let text = String::from_utf8(b).unwrap();
+                    encoding_rs::WINDOWS_1252.encode(&text).0.into_owned()
+                })
+            },
+            [
+                "4 of 4 rows quarantined (100.0 %",
+                "encodage_invalide 4",
+                "try --encoding windows-1252",
+            ],
+        ),
+        // SIRETs that went through Excel.
+        (
+            "2026-06-30",
+            "sessions",
+            |run| {
+                rewrite(run, "sessions.csv", |t| {
+                    t.replace(";73282932000074;", ";7.32829E+13;")
+                })
+            },
+            [
+                "2 of 3 rows quarantined (66.7 %",
+                "siret_invalide 2",
+                "organisme_siret = 7.32829E+13",
+            ],
+        ),
+        // A cut-off before the data.
+        (
+            "2020-01-01",
+            "sessions",
+            |_| {},
+            [
+                "3 of 3 rows quarantined (100.0 %",
+                "date_improbable 3",
+                "the cut-off 2020-01-01 seems to be before the data",
+            ],
+        ),
+    ];
+    for (cutoff, extract, edit, says) in cases {
+        let (run, code, err) = broken_run(cutoff, edit);
+        assert_eq!(code, 3, "{err}");
+        let line = err
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{extract}.csv:")))
+            .unwrap_or_else(|| panic!("{extract} not named:\n{err}"));
+        let diagnosis = err.split(line).nth(1).unwrap().lines().nth(1).unwrap_or("");
+        for s in says {
+            assert!(
+                line.contains(s) || diagnosis.contains(s),
+                "`{s}` missing for {extract}:\n{err}"
+            );
+        }
+        assert!(err.contains("nothing was delivered"), "{err}");
+        assert!(!run.path("sortie/livraisons").exists(), "{extract}");
+        assert!(!run.path("sortie/secret").exists(), "{extract}");
+        let json = run_json(&run);
+        assert_eq!(json["refus"][0]["extrait"], extract, "{json}");
+        let (read, _, quarantined) = reconciliation(&run, extract);
+        assert_eq!(
+            quarantine(&run, extract).len() as u64,
+            quarantined,
+            "the quarantine is written"
+        );
+        assert!(quarantined > 0 && quarantined <= read);
+    }
+    // One bad row of 18 events (5.6 %) fails by default, passes with a
+    // higher share; a share that is not one is refused.
+    let run = Run::new()
+        .extracts(&format!("{CASES}/30-blank-lines-midfile"))
+        .args(run_args("2026-10-31"));
+    let (code, err) = run.fails();
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("1 of 18 rows quarantined (5.6 %, more than 5.0 %"),
+        "{err}"
+    );
+    let mut args = run_args("2026-10-31");
+    args.extend(["--max-quarantine", "0.06"].map(String::from));
+    let run = run.args(args);
+    run.succeeds();
+    let mut args = run_args("2026-10-31");
+    args.extend(["--max-quarantine", "6"].map(String::from));
+    let (code, err) = run.args(args).fails();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--max-quarantine `6`"), "{err}");
+}
+
+/// The run ends with a summary: each delivery with its rows and its share
+/// of suppressed counts, the warnings by rule, and where the outputs are.
+#[test]
+fn a_run_prints_its_deliveries_secrecy_and_warnings() {
+    let run = Run::new().extracts(FIXTURE);
+    rewrite(&run, "individus.csv", |t| t.replace(";0600000001;", ";;"));
+    std::fs::write(
+        run.path("destinataires.toml"),
+        "[[destinataires]]\nnom = \"comite\"\nclasse = \"comite\"\nregion = 32\n",
+    )
+    .unwrap();
+    let mut args = run_args("2026-06-30");
+    args.extend(["--recipients", "{tmp}/destinataires.toml"].map(String::from));
+    let run = run.args(args);
+    let stdout = String::from_utf8(run.succeeds().stdout).unwrap();
+    let json = run_json(&run);
+    let rows = json["livraisons"]["comite"].as_u64().unwrap();
+    let secret: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.path("sortie/secret/secret-comite.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(secret["region"], "32", "`region = 32` is the region \"32\"");
+    let sum = |k: &str| -> u64 {
+        secret["tableaux"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t[k].as_u64().unwrap())
+            .sum()
+    };
+    let (a, d) = (sum("primaires_a"), sum("secondaires_d"));
+    let line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("comite "))
+        .unwrap_or_else(|| panic!("no delivery line:\n{stdout}"));
+    assert!(line.contains(&format!(" {rows} rows")), "{line}");
+    assert!(line.contains("sortie/livraisons/comite"), "{line}");
+    assert!(
+        line.contains(&format!(
+            "suppressed counts {} of {}",
+            a + d,
+            sum("effectifs")
+        )) && line.contains(&format!("(A {a}, D {d})")),
+        "{line}"
+    );
+    let warning = stdout
+        .lines()
+        .find(|l| l.contains("champ_recommande_manquant"))
+        .unwrap_or_else(|| panic!("no warning:\n{stdout}"));
+    assert!(
+        warning.contains("telephone") && warning.trim_end().ends_with(" 1"),
+        "{warning}"
+    );
+    assert!(stdout.contains("sortie/quarantaine/"), "{stdout}");
+}
+
+/// A run of the fixture with a committee for region 32, then `report`.
+fn committee_run() -> Run {
+    fixture_run("[[destinataires]]\nnom = \"comite\"\nclasse = \"comite\"\nregion = 32\n")
+}
+
+fn report_args(region: &str, period: &str, from: &str) -> Vec<String> {
+    [
+        "report",
+        "--out",
+        "{tmp}/sortie",
+        "--region",
+        region,
+        "--period",
+        period,
+        "--from",
+        from,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// `report` refuses what the delivery does not cover, names what it
+/// covers, says how to produce a missing committee delivery, and names the
+/// comparison periods the output lacks.
+#[test]
+fn report_refuses_what_the_delivery_does_not_cover() {
+    let mut run = committee_run();
+    for (args, says) in [
+        (
+            report_args("11", "2026-T2", "comite"),
+            &[
+                "region 11 (Île-de-France) is not in the delivery `comite`",
+                "covers region(s) 32 (Hauts-de-France)",
+            ][..],
+        ),
+        (
+            report_args("032", "2026-T2", "comite"),
+            &["`032`", "did you mean `32`"],
+        ),
+        (
+            report_args("99", "2026-T2", "comite"),
+            &["`99` is not an INSEE region code"],
+        ),
+        (
+            report_args("32", "2030-T1", "comite"),
+            &["period 2030-T1", "covers 2026-T1, 2026-T2"],
+        ),
+        (
+            report_args("32", "2026-T2", "comite-dreets"),
+            &[
+                "livraisons/comite-dreets/agregats does not exist",
+                "deliveries with aggregates in this output: comite",
+                "[[destinataires]]\nnom = \"comite-dreets\"\nclasse = \"comite\"\nregion = \"32\"",
+            ],
+        ),
+    ] {
+        run = run.args(args);
+        let (code, err) = run.fails();
+        assert_eq!(code, 2, "{err}");
+        for s in says {
+            assert!(err.contains(s), "`{s}` missing: {err}");
+        }
+    }
+    assert!(!run.path("sortie/rapport").exists());
+    // A template with a misspelt placeholder, that lost a section.
+    let template = ouistat::report::TEMPLATE
+        .replace("{{region_nom}}", "{{regoin_nom}}")
+        .replace("{{pic}}", "");
+    std::fs::write(run.path("gabarit.html"), template).unwrap();
+    let mut args = report_args("32", "2026-T2", "comite");
+    args.extend(["--template", "{tmp}/gabarit.html"].map(String::from));
+    run = run.args(args);
+    let (code, err) = run.fails();
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("gabarit.html")
+            && err.contains("unknown placeholder(s) {{regoin_nom}}")
+            && err.contains("missing section placeholder(s) {{pic}}"),
+        "{err}"
+    );
+    // The report of 2026-T2: 2026-T1 is computed, 2025-T2 is not.
+    run = run.args(report_args("32", "2026-T2", "comite"));
+    run.succeeds();
+    let html = std::fs::read_to_string(run.path("sortie/rapport/comite-32-2026-T2.html")).unwrap();
+    assert!(
+        html.contains("période non calculée dans cette sortie (2025-T2)"),
+        "the missing comparison is not named"
+    );
+    assert!(html.contains("2025-T2 : n.c."));
+    assert!(!html.contains("2026-T1 : n.c."));
+    assert!(!html.contains("{{"), "a placeholder is left");
+}
+
+/// `query` writes nothing: neither a file (`copy … to`) nor a table; an
+/// empty result prints its header and its row count; `--format csv-fr`
+/// writes what a French Excel opens.
+#[test]
+fn query_is_read_only_and_prints_empty_results_and_french_csv() {
+    let run = run_fixture();
+    let query = |sql: &str, format: &str| {
+        Command::new(env!("CARGO_BIN_EXE_ouistat"))
+            .args(["query", sql, "--format", format, "--out"])
+            .arg(run.path("sortie"))
+            .env("TMPDIR", run.path("tmp"))
+            .output()
+            .unwrap()
+    };
+    let entonnoir = run.path("sortie/indicateurs/entonnoir.parquet");
+    let before = std::fs::read(&entonnoir).unwrap();
+    let leak = run.path("fuite.csv");
+    for sql in [
+        format!(
+            "copy (select * from quarantaine_individus) to '{}'",
+            leak.display()
+        ),
+        format!(
+            "copy (select 1 as x) to '{}' (format parquet)",
+            entonnoir.display()
+        ),
+        "create table t as select 1 as x".to_string(),
+        "set enable_external_access = true".to_string(),
+    ] {
+        let out = query(&sql, "table");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{sql}: {err}");
+        assert!(!err.contains("bug"), "{err}");
+        if !sql.starts_with("set") {
+            assert!(err.contains("`ouistat query` is read-only"), "{sql}: {err}");
+        }
+    }
+    assert!(!leak.exists(), "copy … to wrote a file");
+    assert_eq!(std::fs::read(&entonnoir).unwrap(), before);
+    assert!(
+        std::fs::read_dir(run.path("tmp")).unwrap().next().is_none(),
+        "the private copy of the outputs is removed"
+    );
+
+    let empty = "select modalite, nb_positionnements from entonnoir where periode = '1999-T1'";
+    let table = String::from_utf8(query(empty, "table").stdout).unwrap();
+    assert!(
+        table.contains("| modalite | nb_positionnements |") && table.ends_with("0 rows\n"),
+        "{table}"
+    );
+    let csv = String::from_utf8(query(empty, "csv").stdout).unwrap();
+    assert_eq!(csv, "modalite,nb_positionnements\n");
+
+    let out = query(
+        "select modalite, nb_positionnements, taux_entree from entonnoir where periode = '2026-T1' \
+         and niveau_geo = 'france' and dimension = 'dispositif' order by modalite",
+        "csv-fr",
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "\u{feff}modalite;nb_positionnements;taux_entree");
+    // PRF: 1 entry of 3 positionings (tests/fixtures/parcours/README.md).
+    assert!(lines[2].starts_with("PRF;3;0,333"), "{csv}");
+}
+
+/// Recipients are checked as they are read: codes quoted or not, the valid
+/// values listed, a region or département outside the geography refused,
+/// the line named; nothing is written.
+#[test]
+fn recipients_are_checked_with_their_line_and_valid_values() {
+    let run = Run::new().extracts(FIXTURE);
+    let mut args = run_args("2026-06-30");
+    args.extend(["--recipients", "{tmp}/destinataires.toml"].map(String::from));
+    let run = run.args(args);
+    let partner = |line: &str| {
+        format!(
+            "# partenaire\n[[destinataires]]\nnom = \"d62\"\nclasse = \"partenaire\"\n{line}\ncle = \"k.cle\"\n"
+        )
+    };
+    for (toml, says) in [
+        (
+            "[[destinataires]]\nnom = \"comite\"\nclasse = \"comite\"\nregion = \"99\"\n".to_string(),
+            &["destinataires.toml, line 4", "`99` is not an INSEE region code", "32 Hauts-de-France"][..],
+        ),
+        (
+            partner("departement = 62\npublic = \"rsa\""),
+            &[
+                "destinataires.toml, line 6",
+                "unknown public `rsa`, expected one of `beneficiaire_rsa`, `travailleur_handicape`, `beneficiaire_aah`",
+            ],
+        ),
+        (
+            partner("departement = \"99\"\npublic = \"beneficiaire_rsa\""),
+            &["destinataires.toml, line 5", "`99` is not a département code"],
+        ),
+        (
+            "[[destinataires]]\nnom = \"f\"\nclasse = \"financier\"\n".to_string(),
+            &["destinataires.toml, line 3", "`financier`", "`financeur`"],
+        ),
+        (
+            "[[destinataires]]\nnom = \"ok\"\nclasse = \"comite\"\n\n[[destinataires]]\nnom = \"f\"\nclasse = \"financeur\"\n".to_string(),
+            &["destinataires.toml, line 5", "funder `f` needs financeur_code"],
+        ),
+    ] {
+        std::fs::write(run.path("destinataires.toml"), &toml).unwrap();
+        let (code, err) = run.fails();
+        assert_eq!(code, 2, "{toml}\n{err}");
+        for s in says {
+            assert!(err.contains(s), "`{s}` missing for\n{toml}\n{err}");
+        }
+        assert!(!run.path("sortie").exists());
     }
 }

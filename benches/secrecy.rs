@@ -98,7 +98,7 @@ fn releases(label: &str, persons: u64, region: Option<&str>, seconds: f64) {
         let (cubes, geography) = cubes_at(dir.path(), &extracts, cutoff);
         println!("  release at cut-off {cutoff}:");
         for rel in &recipients {
-            let (p, secs, peak) = timed(&[rel.clone()], &cubes, &geography, &[]);
+            let (p, secs, peak) = timed(std::slice::from_ref(rel), &cubes, &geography, &[]);
             line("apart", &p[0], rel.name, secs, peak);
         }
         let (together, secs, peak) = timed(&recipients, &cubes, &geography, &earlier);

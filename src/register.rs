@@ -240,13 +240,16 @@ const KEY_COLUMNS: [&str; 7] = [
     "motif_code",
 ];
 
+/// Reads one key column's value off a key.
+type KeyPart<'a> = &'a dyn Fn(&Key) -> Option<String>;
+
 fn counts_batch(counts: &[ReleasedCount]) -> Result<RecordBatch> {
     let text = |f: &dyn Fn(&ReleasedCount) -> Option<String>| -> ArrayRef {
         Arc::new(counts.iter().map(f).collect::<StringArray>())
     };
     let mut fields = vec![Field::new("effectif", DataType::Utf8, false)];
     let mut columns = vec![text(&|c| Some(c.variable.clone()))];
-    let parts: [&dyn Fn(&Key) -> Option<String>; 7] = [
+    let parts: [KeyPart; 7] = [
         &|k| Some(k.periode.clone()),
         &|k| Some(k.type_periode.clone()),
         &|k| Some(k.niveau_geo.clone()),

@@ -2820,6 +2820,15 @@ fn a_run_killed_at_any_point_leaves_the_previous_or_the_new_output() {
             "2026-06-30"
         };
         let previous = snapshot(&run.path("sortie"));
+        // The output carries its release register over, so the new output
+        // is what a complete run gives from the same previous output.
+        let from_previous = format!("avant-{i}");
+        let copied = Command::new("cp")
+            .args(["-a", "sortie", &from_previous])
+            .current_dir(run.path(""))
+            .status()
+            .unwrap();
+        assert!(copied.success());
         let mut child = spawn(&args(cutoff, "sortie"));
         let pid = child.id();
         let building = run.path(&format!(".sortie.en-cours-{pid}"));
@@ -2845,14 +2854,17 @@ fn a_run_killed_at_any_point_leaves_the_previous_or_the_new_output() {
             }
         );
         if now != previous {
+            complete(&args(cutoff, &from_previous));
+            let expected = without_timings(&snapshot(&run.path(&from_previous)));
             assert!(
-                without_timings(&now) == complete_output[cutoff],
+                without_timings(&now) == expected,
                 "killed {when}: `sortie` is neither the previous run nor the new one; \
                  files: {:?}",
                 now.keys().collect::<Vec<_>>()
             );
             in_place = cutoff;
         }
+        std::fs::remove_dir_all(run.path(&from_previous)).unwrap();
         // What killed runs left: only theirs, and this run, once it had
         // made its own, had removed those of the runs before it.
         killed_pids.push(pid);
@@ -2880,8 +2892,18 @@ fn a_run_killed_at_any_point_leaves_the_previous_or_the_new_output() {
     } else {
         "2026-06-30"
     };
+    let copied = Command::new("cp")
+        .args(["-a", "sortie", "avant-fin"])
+        .current_dir(run.path(""))
+        .status()
+        .unwrap();
+    assert!(copied.success());
     complete(&args(cutoff, "sortie"));
-    assert!(without_timings(&snapshot(&run.path("sortie"))) == complete_output[cutoff]);
+    complete(&args(cutoff, "avant-fin"));
+    assert!(
+        without_timings(&snapshot(&run.path("sortie")))
+            == without_timings(&snapshot(&run.path("avant-fin")))
+    );
     for (dir, prefix) in [
         (run.path(""), ".sortie."),
         (run.path("tmp"), "ouistat-stage-"),

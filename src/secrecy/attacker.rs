@@ -602,6 +602,9 @@ fn an_attacker_from_the_microdata_pins_no_small_count_over_two_releases() {
     );
 }
 
+/// A test on a key.
+type KeyTest<'a> = Box<dyn Fn(&Key) -> bool + 'a>;
+
 /// The published counts one level finer than `total` along one axis
 /// (geography, month, scheme), same release and variable.
 fn sibling_families<'a>(
@@ -615,7 +618,7 @@ fn sibling_families<'a>(
         ("region", "departement") => k.code_geo.as_deref().map(region_of) == t.code_geo.as_deref(),
         _ => false,
     };
-    let families: [Box<dyn Fn(&Key) -> bool + '_>; 3] = [
+    let families: [KeyTest; 3] = [
         Box::new(|k: &Key| {
             geo_child(k)
                 && k.periode == t.periode

@@ -436,7 +436,7 @@ fn remember(system: &mut System, releases: &[Release], earlier: &[Released]) -> 
     let mut taken = vec![0; releases.len()];
     // Cut-off → (variable, key) → (value, published): recipients of one
     // run share their values and flags.
-    let mut layers: BTreeMap<&str, HashMap<(usize, &Key), (i64, bool)>> = BTreeMap::new();
+    let mut layers: BTreeMap<&str, Layer> = BTreeMap::new();
     for e in earlier {
         let Some(v) = cubes::VARIABLES.iter().position(|v| v.name == e.variable) else {
             continue;
@@ -522,6 +522,9 @@ fn remember(system: &mut System, releases: &[Release], earlier: &[Released]) -> 
     }
     taken
 }
+
+/// One earlier release: (variable, key) → (value, published).
+type Layer<'a> = HashMap<(usize, &'a Key), (i64, bool)>;
 
 /// Links a count now to its value at an earlier release: `now = then`, or
 /// with the change since as a latent cell.

@@ -22,7 +22,7 @@ use arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::secrecy::{Key, Released, ReleasedCount};
+use crate::secrecy::{Key, Released, ReleasedCount, KEY_COLUMNS};
 
 /// The register's folder under `OUT`.
 pub const DIR: &str = "registre";
@@ -229,16 +229,6 @@ impl Register {
         std::fs::write(&index, json).map_err(Error::io(&index))
     }
 }
-
-const KEY_COLUMNS: [&str; 7] = [
-    "periode",
-    "type_periode",
-    "niveau_geo",
-    "code_geo",
-    "dimension",
-    "modalite",
-    "motif_code",
-];
 
 /// Reads one key column's value off a key.
 type KeyPart<'a> = &'a dyn Fn(&Key) -> Option<String>;

@@ -40,7 +40,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 pub use plan::Plan;
-pub use system::{CubeBatch, Geography, Key, System};
+pub use system::{CubeBatch, Geography, Key, System, KEY_COLUMNS};
 
 use cubes::{def, variable};
 use gauss::Hidden;

@@ -211,6 +211,17 @@ pub(super) fn batch_of(cubes: &[CubeBatch], cube: Cube) -> Result<&RecordBatch> 
         .ok_or_else(|| Error::Internal(format!("cube {} was not computed", def(cube).name)))
 }
 
+/// The key columns of a cube (SPEC §6), the abandon cube's reason last.
+pub const KEY_COLUMNS: [&str; 7] = [
+    "periode",
+    "type_periode",
+    "niveau_geo",
+    "code_geo",
+    "dimension",
+    "modalite",
+    "motif_code",
+];
+
 /// The text columns of a cube's key, row by row.
 pub(super) struct KeyColumns {
     cols: Vec<Option<arrow::array::StringArray>>,
@@ -218,16 +229,7 @@ pub(super) struct KeyColumns {
 
 impl KeyColumns {
     /// The key columns of a cube, the reason last.
-    pub(super) const NAMES: [&'static str; 7] = [
-        "periode",
-        "type_periode",
-        "niveau_geo",
-        "code_geo",
-        "dimension",
-        "modalite",
-        "motif_code",
-    ];
-
+    pub(super) const NAMES: [&'static str; 7] = KEY_COLUMNS;
     pub(super) fn of(batch: &RecordBatch) -> Result<Self> {
         let cols = Self::NAMES
             .iter()

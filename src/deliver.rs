@@ -292,7 +292,11 @@ impl<'a> Context<'a> {
             .collect();
         let register = self.register.borrow();
         register.check_perimeter(&self.perimeter()?)?;
-        let earlier = register.earlier()?;
+        // Releases at an earlier cut-off; one at this cut-off is this
+        // release again, and is replaced.
+        let cutoff = self.cutoff.format("%Y-%m-%d").to_string();
+        let mut earlier = register.earlier()?;
+        earlier.retain(|e| e.date_arrete < cutoff);
         let (cubes, geography) = self.cubes()?;
         let protected = secrecy::protect_run(&releases, cubes, geography, &earlier)?;
         let by_name = releases

@@ -526,20 +526,12 @@ fn remember(system: &mut System, releases: &[Release], earlier: &[Released]) -> 
 /// One earlier release: (variable, key) → (value, published).
 type Layer<'a> = HashMap<(usize, &'a Key), (i64, bool)>;
 
-/// Links a count now to its value at an earlier release: `now = then`, or
-/// with the change since as a latent cell.
+/// Links a count now to its value at an earlier release through its change
+/// since, a latent cell: `now = then + change`, or `then = now + change`
+/// when it shrank. An unchanged count gets a change of 0 too: the reader
+/// does not know that it did not change.
 fn link(system: &mut System, now: usize, then: usize, date: &str) {
     let (a, b) = (system.cells[now].value, system.cells[then].value);
-    let kind = format!("évolution depuis le {date}");
-    if a == b {
-        system.relations.push(system::Relation {
-            total: now,
-            parts: vec![then],
-            bound: Bound::Equal,
-            kind,
-        });
-        return;
-    }
     let c = &system.cells[now];
     let (v, key, receivers) = (c.variable, c.key.clone(), c.receivers);
     let change = system.add_latent(
@@ -548,11 +540,11 @@ fn link(system: &mut System, now: usize, then: usize, date: &str) {
         (a - b).abs(),
         system::Latent::Change {
             before: date.to_string(),
-            growth: a > b,
+            growth: a >= b,
         },
     );
     system.cells[change].receivers = receivers;
-    let (total, parts) = if a > b {
+    let (total, parts) = if a >= b {
         (now, vec![then, change])
     } else {
         (then, vec![now, change])
@@ -561,7 +553,7 @@ fn link(system: &mut System, now: usize, then: usize, date: &str) {
         total,
         parts,
         bound: Bound::Equal,
-        kind,
+        kind: format!("évolution depuis le {date}"),
     });
 }
 
@@ -709,11 +701,21 @@ fn audit_until_protected(
         }
         let still: Vec<audit::Interval> = exposed.into_iter().filter(|e| hidden[e.cell]).collect();
         for e in &still {
-            let Some(extra) = widen::widen(system, &links, &hidden, e.cell, protection) else {
-                return Err(refuse(
-                    e,
-                    ", and no published cell around it can protect it",
-                ));
+            // Where no cheapest table is found, every published cell that
+            // shares a constraint with the count goes: the next round
+            // audits it again.
+            let extra = match widen::widen(system, &links, &hidden, e.cell, protection) {
+                Some(extra) => extra,
+                None => {
+                    let around = links.around(system, &hidden, e.cell);
+                    if around.is_empty() {
+                        return Err(refuse(
+                            e,
+                            ", and no published cell around it can protect it",
+                        ));
+                    }
+                    around
+                }
             };
             let c = &system.cells[e.cell];
             for x in extra {

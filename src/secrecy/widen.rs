@@ -60,6 +60,18 @@ impl Links {
     }
 }
 
+impl Links {
+    /// The published cells, neither known nor zero, sharing a constraint
+    /// with `cell`.
+    pub fn around(&self, system: &System, hidden: &[bool], cell: usize) -> Vec<usize> {
+        self.neighbours[cell]
+            .iter()
+            .copied()
+            .filter(|&n| !hidden[n] && !system.cells[n].known && system.cells[n].publishable())
+            .collect()
+    }
+}
+
 /// The published cells to suppress so that `cell` can move by `protection`
 /// in some direction; `None` when no neighbourhood allows it.
 pub(super) fn widen(

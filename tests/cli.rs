@@ -371,7 +371,7 @@ fn later_cutoff_revises_earlier_periods() {
 #[test]
 fn a_run_never_deletes_a_file_it_did_not_write() {
     let run = Run::new().extracts(FIXTURE);
-    let refused = |out: &str, needle: &str| {
+    let refused = |run: &Run, out: &str, needle: &str| {
         let mut args = run_args("2026-06-30");
         args[4] = out.to_string();
         let out = Command::new(env!("CARGO_BIN_EXE_ouistat"))
@@ -387,13 +387,13 @@ fn a_run_never_deletes_a_file_it_did_not_write() {
     // A folder of the user's own.
     std::fs::create_dir_all(run.path("mon-dossier")).unwrap();
     std::fs::write(run.path("mon-dossier/budget.xlsx"), "mes chiffres").unwrap();
-    refused("mon-dossier", "budget.xlsx");
+    refused(&run, "mon-dossier", "budget.xlsx");
     assert!(run.path("mon-dossier/budget.xlsx").exists());
     // The project folder holding the extracts, the extracts themselves, a
     // folder inside them.
-    refused(".", "holds the extracts");
-    refused("extraits", "holds the extracts");
-    refused("extraits/sortie", "lies inside the extracts");
+    refused(&run, ".", "holds the extracts");
+    refused(&run, "extraits", "holds the extracts");
+    refused(&run, "extraits/sortie", "lies inside the extracts");
     assert_eq!(std::fs::read_dir(run.path("extraits")).unwrap().count(), 4);
     assert!(!run.path("extraits/sortie").exists());
 
@@ -411,7 +411,7 @@ fn a_run_never_deletes_a_file_it_did_not_write() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("arrete-2026-06-30"));
     assert!(!run.path("sortie/rapport/comite-32-2026-T1.html").exists());
     std::fs::write(run.path("sortie/notes.txt"), "à garder").unwrap();
-    refused("sortie", "notes.txt");
+    refused(&run, "sortie", "notes.txt");
     assert!(run.path("sortie/notes.txt").exists());
     assert!(kept.exists());
 }

@@ -112,6 +112,36 @@ impl Builder {
     }
 }
 
+/// How the values of one column fared against its type, over every row
+/// validated (for the file-level note on a column that fails as a whole).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TypeTally {
+    /// Non-null values.
+    pub values: u64,
+    /// Values that are not of the column's type (`type_invalide`).
+    pub invalid: u64,
+    /// The first of them, as the file holds it.
+    pub example: Option<String>,
+}
+
+impl TypeTally {
+    /// Counts one outcome of `parse`; `shown` is the value as the file holds it.
+    fn count(&mut self, outcome: &Result<Value<'_>, Failure>, shown: &str) {
+        match outcome {
+            Ok(Value::Null) => {}
+            Err((r, _)) if *r == rule::REQUIRED => {}
+            Err((r, _)) if *r == rule::TYPE => {
+                self.values += 1;
+                self.invalid += 1;
+                if self.example.is_none() {
+                    self.example = Some(shown.to_string());
+                }
+            }
+            _ => self.values += 1,
+        }
+    }
+}
+
 /// Validates the rows of one extract into typed Arrow batches.
 pub struct Validator {
     extract: Extract,
@@ -121,6 +151,7 @@ pub struct Validator {
     rows: usize,
     key_index: usize,
     dates: PlausibleDates,
+    tallies: Vec<TypeTally>,
 }
 
 type Failure = (&'static str, String);
@@ -250,27 +281,43 @@ impl Validator {
             rows: 0,
             key_index: extract.column_index(extract.key()).unwrap_or(0),
             dates,
+            tallies: vec![TypeTally::default(); extract.columns().len()],
         }
     }
 
     /// Validates one row of text fields (schema order). On success the row is
     /// buffered and `Ok(None)` returned; otherwise the rejection.
     pub fn push(&mut self, line: u64, fields: &[Cow<'_, str>]) -> Option<Rejected> {
+        self.push_shown(line, fields, fields)
+    }
+
+    /// As [`Validator::push`], for a row whose fields as the file holds
+    /// them (`shown`, the rejection's content) differ from the text the
+    /// rules read (`fields`): a Parquet value in another encoding.
+    pub fn push_shown(
+        &mut self,
+        line: u64,
+        fields: &[Cow<'_, str>],
+        shown: &[Cow<'_, str>],
+    ) -> Option<Rejected> {
         let columns = self.extract.columns();
         let mut values = Vec::with_capacity(columns.len());
         let mut failure = None;
-        for (col, raw) in columns.iter().zip(fields) {
-            match parse(col, raw, &self.dates) {
+        for (i, (col, raw)) in columns.iter().zip(fields).enumerate() {
+            let outcome = parse(col, raw, &self.dates);
+            self.tallies[i].count(&outcome, &shown[i]);
+            match outcome {
                 Ok(v) => values.push(v),
                 Err(f) => {
                     failure = Some(f);
+                    self.tally_rest(i + 1, fields, shown);
                     break;
                 }
             }
         }
         let failure = failure.or_else(|| self.cross_field(&values));
         if let Some((rule, detail)) = failure {
-            let content: Vec<&str> = fields.iter().map(|c| c.as_ref()).collect();
+            let content: Vec<&str> = shown.iter().map(|c| c.as_ref()).collect();
             return Some(Rejected {
                 line,
                 rule,
@@ -285,6 +332,22 @@ impl Validator {
         }
         self.rows += 1;
         None
+    }
+
+    /// Counts the columns from `start` on of a row already rejected, so
+    /// that every value of a column is counted (a column that fails as a
+    /// whole is seen whatever fails before it).
+    fn tally_rest(&mut self, start: usize, fields: &[Cow<'_, str>], shown: &[Cow<'_, str>]) {
+        let row = self.extract.columns().iter().zip(fields).zip(shown);
+        for (((col, raw), shown), tally) in row.zip(&mut self.tallies).skip(start) {
+            let outcome = parse(col, raw, &self.dates);
+            tally.count(&outcome, shown);
+        }
+    }
+
+    /// How the values of each column (schema order) fared against its type.
+    pub fn tallies(&self) -> &[TypeTally] {
+        &self.tallies
     }
 
     /// Rules across fields of one row.

@@ -1,0 +1,148 @@
+//! Reading Parquet extracts (issue 23): the read-and-validate time of one
+//! generated extract set as CSV, as all-text Parquet (`generate --format
+//! parquet`) and as typed Parquet whose times are UTC-adjusted instants
+//! (what a warehouse or pyarrow writes, put in French time on reading).
+//!
+//! ```sh
+//! cargo bench --profile dev --bench parquet_read                     # 200,000 persons
+//! OUISTAT_BENCH_PERSONS=50000 cargo bench --profile dev --bench parquet_read
+//! ```
+//! Each format is read by a whole `run` (no recipients); the figure is its
+//! `lecture_validation` step from `run.json`'s timings, best of
+//! `OUISTAT_BENCH_REPEAT` runs (3 by default). No timed assertion.
+
+use std::path::Path;
+use std::time::Instant;
+
+use ouistat::generate::{generate, Format, Options};
+use ouistat::pipeline::{run, RunConfig};
+use ouistat::schema::{Extract, Kind};
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).map_or(default, |v| {
+        v.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}: a number"))
+    })
+}
+
+fn main() {
+    let persons = env_number("OUISTAT_BENCH_PERSONS", 200_000);
+    let repeat = env_number("OUISTAT_BENCH_REPEAT", 3);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = dir.path().join("csv");
+    let t = Instant::now();
+    let summary = generate(&Options {
+        out: csv.clone(),
+        persons,
+        seed: 1,
+        format: Format::Csv,
+        defects: 0.0,
+        region: None,
+    })
+    .expect("generate");
+    let rows = summary.sessions + summary.individus + summary.positionnements + summary.evenements;
+    println!(
+        "{persons} persons, {rows} rows, generated in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let text = dir.path().join("parquet-texte");
+    let typed = dir.path().join("parquet-type");
+    for out in [&text, &typed] {
+        std::fs::create_dir_all(out).expect("folder");
+    }
+    ouistat::ingest::csv_dir_to_text_parquet(&csv, &text).expect("text Parquet");
+    typed_parquet(&csv, &typed);
+    println!(
+        "typed evenements.enregistre_le: {}",
+        parquet_type(&typed.join("evenements.parquet"), "enregistre_le")
+    );
+    println!(
+        "  {:<34} {:>8} {:>10} {:>12}",
+        "extracts", "MB", "read s", "rows/s"
+    );
+    for (label, extracts) in [
+        ("CSV", &csv),
+        ("Parquet, all text", &text),
+        ("Parquet, typed, UTC instants", &typed),
+    ] {
+        let secs = (0..repeat)
+            .map(|i| read_seconds(extracts, &dir.path().join(format!("sortie-{i}"))))
+            .fold(f64::INFINITY, f64::min);
+        println!(
+            "  {label:<34} {:>8.0} {secs:>10.2} {:>12.0}",
+            megabytes(extracts),
+            rows as f64 / secs
+        );
+    }
+}
+
+/// The `lecture_validation` seconds of a run on `extracts`.
+fn read_seconds(extracts: &Path, out: &Path) -> f64 {
+    let cutoff = chrono::NaiveDate::from_ymd_opt(2026, 6, 30).expect("date");
+    let _ = std::fs::remove_dir_all(out);
+    let report = run(&RunConfig::new(extracts, out, cutoff)).expect("run");
+    report.durees_secondes["lecture_validation"]
+}
+
+/// The Parquet type of a column, as its footer states it.
+fn parquet_type(path: &Path, column: &str) -> String {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader =
+        SerializedFileReader::new(std::fs::File::open(path).expect("file")).expect("Parquet");
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    let field = schema
+        .columns()
+        .iter()
+        .find(|c| c.name() == column)
+        .expect("column")
+        .clone();
+    format!("{} {:?}", field.physical_type(), field.logical_type_ref())
+}
+
+fn megabytes(dir: &Path) -> f64 {
+    std::fs::read_dir(dir)
+        .expect("extracts")
+        .filter_map(|e| e.ok())
+        .map(|e| e.metadata().map_or(0, |m| m.len()))
+        .sum::<u64>() as f64
+        / 1e6
+}
+
+/// The generated CSV extracts as typed Parquet: INT32, DATE, BOOLEAN, and
+/// times as TIMESTAMP WITH TIME ZONE (written `isAdjustedToUTC = true`).
+fn typed_parquet(csv: &Path, out: &Path) {
+    let conn = duckdb::Connection::open_in_memory().expect("duckdb");
+    for extract in Extract::ALL {
+        let columns: Vec<String> = extract
+            .columns()
+            .iter()
+            .map(|c| {
+                let q = format!("\"{}\"", c.name);
+                let expr = match c.kind {
+                    Kind::Int => format!("cast({q} as integer)"),
+                    Kind::Date => format!(
+                        "cast(coalesce(try_strptime({q}, '%Y-%m-%d'), try_strptime({q}, '%d/%m/%Y')) as date)"
+                    ),
+                    Kind::Timestamp => format!(
+                        "cast(coalesce(try_strptime({q}, '%Y-%m-%d %H:%M:%S'), \
+                         try_strptime({q}, '%d/%m/%Y %H:%M:%S')) as timestamptz)"
+                    ),
+                    Kind::Bool => format!("{q} = 'O'"),
+                    Kind::Text | Kind::Enum(_) => q.clone(),
+                };
+                format!("{expr} as {q}")
+            })
+            .collect();
+        let from = csv.join(format!("{}.csv", extract.name()));
+        let to = out.join(format!("{}.parquet", extract.name()));
+        conn.execute_batch(&format!(
+            "copy (select {} from read_csv('{}', delim = ';', header = true, all_varchar = true)) \
+             to '{}' (format parquet, compression zstd)",
+            columns.join(", "),
+            from.to_string_lossy(),
+            to.to_string_lossy()
+        ))
+        .expect("typed Parquet");
+    }
+}

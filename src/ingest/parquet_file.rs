@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use arrow::array::{Array, ArrayRef, AsArray, StringArray, StringBuilder};
-use arrow::datatypes::{DataType, Int64Type};
+use arrow::datatypes::{DataType, Int64Type, TimeUnit as Unit};
 use parquet::basic::{ConvertedType, LogicalType, TimeUnit, Type as Physical};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::schema::types::Type as SchemaType;
@@ -233,46 +233,59 @@ fn render_times(array: &ArrayRef, reading: Reading) -> Result<Rendered> {
     };
     let raw = arrow::compute::cast(array, &DataType::Int64)?;
     let raw = raw.as_primitive::<Int64Type>();
-    let capacity = raw.len() * 20;
-    let mut value = StringBuilder::with_capacity(raw.len(), capacity);
-    let mut shown = StringBuilder::with_capacity(raw.len(), capacity + raw.len() * 6);
+    // A wall-clock time outside a DATE column is read as the file holds it.
+    let same = reading.stored == Stored::WallClock && reading.kind != Kind::Date;
+    let mut value = StringBuilder::with_capacity(raw.len(), raw.len() * 20);
+    let mut shown = (!same).then(|| StringBuilder::with_capacity(raw.len(), raw.len() * 26));
     let mut buf = String::with_capacity(40);
     for v in raw.iter() {
-        let Some(v) = v else {
-            value.append_null();
-            shown.append_null();
-            continue;
-        };
-        let Some(t) = french_time::from_epoch(v, *unit) else {
-            // Beyond any date: the number itself, which no rule takes.
-            value.append_value(v.to_string());
-            shown.append_value(v.to_string());
-            continue;
-        };
-        let (wall, offset) = match reading.stored {
-            Stored::WallClock => (t, None),
-            _ => {
-                let (wall, offset) = french_time::in_paris(t);
-                (wall, Some(offset))
+        match v {
+            None => value.append_null(),
+            Some(v) => {
+                let read = time_text(&mut buf, v, *unit, reading);
+                value.append_value(&buf[..read]);
             }
-        };
-        buf.clear();
-        french_time::push_datetime(&mut buf, wall);
-        if reading.kind == Kind::Date && french_time::is_midnight(wall) {
-            let day = buf.find(' ').unwrap_or(buf.len());
-            value.append_value(&buf[..day]);
-        } else {
-            value.append_value(&buf);
         }
-        if let Some(offset) = offset {
-            french_time::push_offset(&mut buf, offset);
+        if let Some(shown) = &mut shown {
+            shown.append_option(v.map(|_| &buf));
         }
-        shown.append_value(&buf);
     }
-    Ok(Rendered::Two {
-        value: value.finish(),
-        shown: shown.finish(),
+    Ok(match shown {
+        None => Rendered::Same(value.finish()),
+        Some(mut shown) => Rendered::Two {
+            value: value.finish(),
+            shown: shown.finish(),
+        },
     })
+}
+
+/// Writes to `buf` the time `v` (in `unit`) as the file holds it, and
+/// returns the length of what the rules read of it (the day alone, for a
+/// midnight in a DATE column).
+fn time_text(buf: &mut String, v: i64, unit: Unit, reading: Reading) -> usize {
+    buf.clear();
+    let Some(t) = french_time::from_epoch(v, unit) else {
+        // Beyond any date: the number itself, which no rule takes.
+        buf.push_str(&v.to_string());
+        return buf.len();
+    };
+    let (wall, offset) = match reading.stored {
+        Stored::WallClock => (t, None),
+        _ => {
+            let (wall, offset) = french_time::in_paris(t);
+            (wall, Some(offset))
+        }
+    };
+    french_time::push_datetime(buf, wall);
+    let read = if reading.kind == Kind::Date && french_time::is_midnight(wall) {
+        buf.find(' ').unwrap_or(buf.len())
+    } else {
+        buf.len()
+    };
+    if let Some(offset) = offset {
+        french_time::push_offset(buf, offset);
+    }
+    read
 }
 
 /// Reads a Parquet extract through DuckDB and feeds every row to `sink`,

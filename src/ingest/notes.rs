@@ -16,7 +16,9 @@ use crate::validate::TypeTally;
 /// the terminal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ColumnNote {
+    /// The extract's file name.
     pub fichier: String,
+    /// The column, as the contract names it.
     pub colonne: String,
     /// `int96_lu_en_utc` or `colonne_type_invalide`.
     pub regle: &'static str,

@@ -149,6 +149,9 @@ fn read_and_validate(
     batches: SyncSender<Batch>,
 ) -> Result<(u64, Vec<TypeTally>)> {
     let mut validator = Validator::new(source.extract, dates.clone());
+    if source.format == FileFormat::Parquet {
+        validator = validator.counting_types();
+    }
     let mut rejected: Vec<Rejected> = Vec::new();
     let progress = Progress::new(source.extract.name(), 0);
     let mut seen = 0u64;

@@ -151,7 +151,7 @@ pub struct Validator {
     rows: usize,
     key_index: usize,
     dates: PlausibleDates,
-    tallies: Vec<TypeTally>,
+    tallies: Option<Vec<TypeTally>>,
 }
 
 type Failure = (&'static str, String);
@@ -281,7 +281,7 @@ impl Validator {
             rows: 0,
             key_index: extract.column_index(extract.key()).unwrap_or(0),
             dates,
-            tallies: vec![TypeTally::default(); extract.columns().len()],
+            tallies: None,
         }
     }
 
@@ -303,18 +303,16 @@ impl Validator {
         let columns = self.extract.columns();
         let mut values = Vec::with_capacity(columns.len());
         let mut failure = None;
-        for (i, (col, raw)) in columns.iter().zip(fields).enumerate() {
-            let outcome = parse(col, raw, &self.dates);
-            self.tallies[i].count(&outcome, &shown[i]);
-            match outcome {
+        for (col, raw) in columns.iter().zip(fields) {
+            match parse(col, raw, &self.dates) {
                 Ok(v) => values.push(v),
                 Err(f) => {
                     failure = Some(f);
-                    self.tally_rest(i + 1, fields, shown);
                     break;
                 }
             }
         }
+        self.tally(&values, fields, shown);
         let failure = failure.or_else(|| self.cross_field(&values));
         if let Some((rule, detail)) = failure {
             let content: Vec<&str> = shown.iter().map(|c| c.as_ref()).collect();
@@ -334,20 +332,40 @@ impl Validator {
         None
     }
 
-    /// Counts the columns from `start` on of a row already rejected, so
-    /// that every value of a column is counted (a column that fails as a
-    /// whole is seen whatever fails before it).
-    fn tally_rest(&mut self, start: usize, fields: &[Cow<'_, str>], shown: &[Cow<'_, str>]) {
-        let row = self.extract.columns().iter().zip(fields).zip(shown);
-        for (((col, raw), shown), tally) in row.zip(&mut self.tallies).skip(start) {
-            let outcome = parse(col, raw, &self.dates);
-            tally.count(&outcome, shown);
+    /// Counts each value of a row against its column's type, when asked
+    /// ([`Validator::counting_types`]). A row whose every field parsed
+    /// (`values`) is counted from them; one that failed on a field is
+    /// parsed again whole, so that a column that fails as a whole is seen
+    /// whatever fails before it. The validation loop itself stays as it is.
+    fn tally(&mut self, values: &[Value<'_>], fields: &[Cow<'_, str>], shown: &[Cow<'_, str>]) {
+        let Some(tallies) = &mut self.tallies else {
+            return;
+        };
+        let columns = self.extract.columns();
+        if values.len() == columns.len() {
+            for (tally, value) in tallies.iter_mut().zip(values) {
+                tally.values += u64::from(!matches!(value, Value::Null));
+            }
+            return;
+        }
+        let row = columns.iter().zip(fields).zip(shown);
+        for (((col, raw), shown), tally) in row.zip(tallies.iter_mut()) {
+            tally.count(&parse(col, raw, &self.dates), shown);
         }
     }
 
-    /// How the values of each column (schema order) fared against its type.
+    /// Counts from now on how the values of each column fare against its
+    /// type ([`Validator::tallies`]), for the note on a column that fails
+    /// as a whole; off by default, as CSV extracts have no such note.
+    pub fn counting_types(mut self) -> Self {
+        self.tallies = Some(vec![TypeTally::default(); self.extract.columns().len()]);
+        self
+    }
+
+    /// How the values of each column (schema order) fared against its
+    /// type; empty unless [`Validator::counting_types`] was asked.
     pub fn tallies(&self) -> &[TypeTally] {
-        &self.tallies
+        self.tallies.as_deref().unwrap_or_default()
     }
 
     /// Rules across fields of one row.
@@ -653,6 +671,55 @@ mod tests {
         }
         let batch = v.take_batch().unwrap().unwrap();
         assert_eq!(batch.num_rows(), 1);
+    }
+
+    /// Every value of a column is counted against its type, also in rows
+    /// that failed on an earlier column; nulls are not values.
+    #[test]
+    fn type_tallies_count_every_value_of_a_column() {
+        let good = [
+            "S1",
+            "Cuisinier",
+            "",
+            "AFC",
+            "4",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "2026-03-01",
+            "2026-06-01",
+            "400",
+            "12",
+        ];
+        let with = |changes: &[(usize, &str)]| {
+            let mut f = good;
+            for (i, v) in changes {
+                f[*i] = v;
+            }
+            row(&f)
+        };
+        let mut v = Validator::new(Extract::Sessions, dates()).counting_types();
+        assert!(v.push(2, &with(&[])).is_none());
+        // Fails on date_debut first, then on duree_heures.
+        let r = v.push(3, &with(&[(11, "01/13/2026"), (13, "400.5")]));
+        assert_eq!(r.map(|r| r.rule), Some(rule::TYPE));
+        let r = v.push(4, &with(&[(13, "37.5"), (14, "")]));
+        assert_eq!(r.map(|r| r.rule), Some(rule::TYPE));
+        let tally = |name: &str| v.tallies()[Extract::Sessions.column_index(name).unwrap()].clone();
+        let duree = tally("duree_heures");
+        assert_eq!((duree.values, duree.invalid), (3, 2));
+        assert_eq!(duree.example.as_deref(), Some("400.5"));
+        assert_eq!(tally("date_debut").invalid, 1);
+        // A null is not a value; a missing mandatory value neither.
+        assert_eq!(tally("places_conventionnees").values, 2);
+        assert_eq!(tally("formacode").values, 0);
+        // Not asked: nothing counted.
+        assert!(Validator::new(Extract::Sessions, dates())
+            .tallies()
+            .is_empty());
     }
 
     #[test]

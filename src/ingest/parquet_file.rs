@@ -338,20 +338,22 @@ pub(super) fn read(
             .enumerate()
             .map(|(i, r)| r.render(batch.column(i + 1)))
             .collect::<Result<Vec<_>>>()?;
+        // Most batches (all-text files above all) are read as they are held.
+        let same = rendered.iter().all(|c| matches!(c, Rendered::Same(_)));
         let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(readings.len());
         let mut shown: Vec<Cow<'_, str>> = Vec::with_capacity(readings.len());
         for r in 0..batch.num_rows() {
             read += 1;
             fields.clear();
-            shown.clear();
-            for col in &rendered {
-                fields.push(col.value(r));
-                shown.push(col.shown(r));
+            fields.extend(rendered.iter().map(|c| c.value(r)));
+            if !same {
+                shown.clear();
+                shown.extend(rendered.iter().map(|c| c.shown(r)));
             }
             sink(Record::Row {
                 line: rows.value(r) as u64 + 2,
                 fields: &fields,
-                shown: &shown,
+                shown: if same { &fields } else { &shown },
             })?;
         }
     }

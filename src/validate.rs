@@ -156,6 +156,9 @@ pub struct Validator {
 
 type Failure = (&'static str, String);
 
+// Inlined into the validation loop, as when it had one caller: apart, the
+// call and its returned value cost about 3 % of reading a Parquet extract.
+#[inline(always)]
 fn parse<'a>(col: &Column, raw: &'a str, dates: &PlausibleDates) -> Result<Value<'a>, Failure> {
     let v = raw.trim();
     if v.is_empty() {

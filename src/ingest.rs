@@ -7,7 +7,8 @@
 //! (unclosed quote, no value, field count, encoding). Blank lines are not
 //! records. Only a file that cannot be read at all is an error: a missing or
 //! unknown header column, line ends other than LF or CRLF (`records`), or
-//! bytes that contradict the declared encoding (`sniff`).
+//! bytes that contradict the declared encoding (`sniff`). A Parquet extract
+//! is read by `parquet_file`, its times in French time (`french_time`).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -15,15 +16,18 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, AsArray};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::schema::{rule, Extract};
 
+mod french_time;
+mod notes;
+mod parquet_file;
 mod records;
 mod sniff;
 
+pub use notes::{column_notes, ColumnNote};
 pub use records::MAX_RECORD_LINES;
 
 use records::{Fields, Parsed, Records};
@@ -105,10 +109,15 @@ pub fn find_sources(dir: &Path) -> Result<Vec<Source>> {
 
 /// One record handed to the sink.
 pub enum Record<'a> {
-    /// A record with the right number of decodable fields, in schema order.
+    /// A record with the right number of decodable fields, in schema order:
+    /// `fields` as the rules read them, `shown` as the file holds them (the
+    /// quarantine's `contenu`). They differ only for a Parquet value read
+    /// in another encoding: an instant put in French time, a date written
+    /// as a timestamp, an integer written as a decimal number.
     Row {
         line: u64,
         fields: &'a [Cow<'a, str>],
+        shown: &'a [Cow<'a, str>],
     },
     /// A record rejected before typing.
     Rejected {
@@ -173,6 +182,7 @@ fn map_header(source: &Source, header: &[String]) -> Result<Vec<usize>> {
         }
         if !unknown.is_empty() {
             problem.push_str(&format!(" unknown column(s) {}", unknown.join(", ")));
+            problem.push_str(&unknown_hint(&unknown, columns));
         }
         return Err(Error::Unreadable {
             file: source.path.clone(),
@@ -180,6 +190,29 @@ fn map_header(source: &Source, header: &[String]) -> Result<Vec<usize>> {
         });
     }
     Ok(columns.iter().map(|c| seen[c.name]).collect())
+}
+
+/// What the unknown columns most likely are: pandas' index, or contract
+/// columns in another case.
+fn unknown_hint(unknown: &[&str], columns: &[crate::schema::Column]) -> String {
+    let mut hint = String::new();
+    if unknown.iter().any(|n| n.starts_with("__index_level_")) {
+        hint.push_str(
+            "; `__index_level_N__` is the index pandas writes: export with `index=False`",
+        );
+    }
+    let recased: Vec<String> = unknown
+        .iter()
+        .filter(|n| columns.iter().any(|c| c.name == n.to_lowercase()))
+        .map(|n| format!("{n} for {}", n.to_lowercase()))
+        .collect();
+    if !recased.is_empty() {
+        hint.push_str(&format!(
+            "; column names are lower-case ({})",
+            recased.join(", ")
+        ));
+    }
+    hint
 }
 
 /// Why a field cannot be decoded.
@@ -380,6 +413,7 @@ pub fn read_csv(
         sink(Record::Row {
             line,
             fields: &decoded,
+            shown: &decoded,
         })?;
     }
     if let Some(problem) = utf8_evidence.verdict() {
@@ -391,81 +425,15 @@ pub fn read_csv(
     Ok(read)
 }
 
-/// Reads a Parquet extract (typed or all text) through DuckDB, casting every
-/// column to text so the CSV rules apply; `ligne` is the row number + 1.
+/// Reads a Parquet extract (typed or all text) through DuckDB and feeds
+/// every row to `sink` as text, so that the CSV rules apply; `ligne` is the
+/// row number + 2 (see `parquet_file`). Returns the number of rows read.
 pub fn read_parquet(
     conn: &duckdb::Connection,
     source: &Source,
-    mut sink: impl FnMut(Record<'_>) -> Result<()>,
+    sink: impl FnMut(Record<'_>) -> Result<()>,
 ) -> Result<u64> {
-    let path = source.path.to_string_lossy().replace('\'', "''");
-    let unreadable = |problem: String| Error::Unreadable {
-        file: source.path.clone(),
-        problem,
-    };
-    let mut stmt = conn
-        .prepare(&format!("select * from read_parquet('{path}') limit 0"))
-        .map_err(|e| unreadable(format!("not a readable Parquet file: {e}")))?;
-    let schema = stmt
-        .query_arrow([])
-        .map_err(|e| unreadable(format!("not a readable Parquet file: {e}")))?
-        .get_schema();
-    let header: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-    let map = map_header(source, &header)?;
-    let select: Vec<String> = map
-        .iter()
-        .map(|&i| {
-            let field = schema.field(i);
-            let quoted = format!("\"{}\"", field.name().replace('"', "\"\""));
-            match field.data_type() {
-                arrow::datatypes::DataType::Boolean => {
-                    format!("case when {quoted} then 'O' when not {quoted} then 'N' end")
-                }
-                arrow::datatypes::DataType::Timestamp(..) => {
-                    format!("strftime({quoted}, '%Y-%m-%d %H:%M:%S')")
-                }
-                _ => format!("cast({quoted} as varchar)"),
-            }
-        })
-        .collect();
-    let sql = format!(
-        "select file_row_number, {} from read_parquet('{path}', file_row_number = true) order by file_row_number",
-        select.join(", ")
-    );
-    let mut stmt = conn
-        .prepare(&sql)
-        .map_err(|e| unreadable(format!("cannot read: {e}")))?;
-    let batches = stmt
-        .stream_arrow([])
-        .map_err(|e| unreadable(format!("cannot read: {e}")))?;
-    let mut read = 0u64;
-    for batch in batches {
-        let batch = batch.map_err(|e| unreadable(format!("cannot read: {e}")))?;
-        let rows = batch
-            .column(0)
-            .as_primitive::<arrow::datatypes::Int64Type>()
-            .clone();
-        let texts: Vec<_> = (1..batch.num_columns())
-            .map(|i| batch.column(i).as_string::<i32>().clone())
-            .collect();
-        let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(texts.len());
-        for r in 0..batch.num_rows() {
-            read += 1;
-            fields.clear();
-            for col in &texts {
-                fields.push(if col.is_null(r) {
-                    Cow::Borrowed("")
-                } else {
-                    Cow::Borrowed(col.value(r))
-                });
-            }
-            sink(Record::Row {
-                line: rows.value(r) as u64 + 2,
-                fields: &fields,
-            })?;
-        }
-    }
-    Ok(read)
+    parquet_file::read(conn, source, sink)
 }
 
 /// Re-reads the raw content of the given lines (for rows rejected by
@@ -478,9 +446,9 @@ pub fn raw_lines(
 ) -> Result<HashMap<u64, String>> {
     let mut out = HashMap::with_capacity(lines.len());
     let mut keep = |rec: Record<'_>| {
-        if let Record::Row { line, fields } = rec {
+        if let Record::Row { line, shown, .. } = rec {
             if lines.contains(&line) {
-                let parts: Vec<&str> = fields.iter().map(|c| c.as_ref()).collect();
+                let parts: Vec<&str> = shown.iter().map(|c| c.as_ref()).collect();
                 out.insert(line, parts.join(";"));
             }
         }

@@ -123,6 +123,10 @@ pub struct RunReport {
     pub entrees: Vec<InputFile>,
     pub reconciliation: BTreeMap<String, Reconciliation>,
     pub avertissements: Vec<Warning>,
+    /// Notes on how the columns of Parquet extracts were read: INT96
+    /// columns, and columns whose values fail their type as a whole.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lecture: Vec<ingest::ColumnNote>,
     pub sorties: BTreeMap<String, u64>,
     /// Rows delivered per recipient.
     pub livraisons: BTreeMap<String, u64>,
@@ -310,6 +314,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
 
     let mut inputs = Vec::new();
     let mut read = BTreeMap::new();
+    let mut lecture = Vec::new();
     for source in &sources {
         let meta = std::fs::metadata(&source.path).map_err(Error::io(&source.path))?;
         inputs.push(InputFile {
@@ -319,7 +324,12 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
             octets: meta.len(),
             sha256: ingest::sha256_file(&source.path)?,
         });
-        read.insert(source.extract, stage.load(source, cfg.encoding, &dates)?);
+        let loaded = stage.load(source, cfg.encoding, &dates)?;
+        for note in &loaded.notes {
+            eprintln!("warning: {note}");
+        }
+        lecture.extend(loaded.notes);
+        read.insert(source.extract, loaded.read);
     }
     timings.insert(
         "lecture_validation".to_string(),
@@ -478,6 +488,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         entrees: inputs,
         reconciliation,
         avertissements,
+        lecture,
         sorties: outputs,
         livraisons,
         secret,

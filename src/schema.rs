@@ -293,4 +293,8 @@ pub mod rule {
     pub const W_MISSING: &str = "champ_recommande_manquant";
     pub const W_MOTIF: &str = "motif_inconnu";
     pub const W_AGE: &str = "age_improbable";
+
+    /// Notes on how a Parquet column was read (`run.json`, `lecture`).
+    pub const W_INT96: &str = "int96_lu_en_utc";
+    pub const W_COLUMN_TYPE: &str = "colonne_type_invalide";
 }

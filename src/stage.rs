@@ -14,12 +14,12 @@ use duckdb::{params, Connection};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::ingest::{self, Encoding, FileFormat, Record, Source};
+use crate::ingest::{self, ColumnNote, Encoding, FileFormat, Record, Source};
 use crate::progress::Progress;
 use crate::queries;
 use crate::rules::PlausibleDates;
 use crate::schema::Extract;
-use crate::validate::{self, Rejected, Validator};
+use crate::validate::{self, Rejected, TypeTally, Validator};
 
 /// Where the staging database lives. It holds raw personal data (names,
 /// NIR, contact details), so by default it is a private folder (mode 700)
@@ -134,18 +134,32 @@ struct Batch {
     rejected: Vec<Rejected>,
 }
 
+/// What loading one extract gives.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// Rows read.
+    pub read: u64,
+    /// Notes on how its columns were read (a Parquet extract's INT96
+    /// columns, and columns whose values fail their type as a whole).
+    pub notes: Vec<ColumnNote>,
+}
+
 /// The reader's side of [`Stage::load`]: parses the extract (CSV, or
 /// Parquet through `parquet`, a connection of the staging database),
 /// validates each row and sends batches of valid and rejected rows.
-/// Returns the rows read; stops with an error when the appender is gone.
+/// Returns the rows read and how each column's values fared against its
+/// type; stops with an error when the appender is gone.
 fn read_and_validate(
     source: &Source,
     encoding: Encoding,
     dates: &PlausibleDates,
     parquet: Option<Connection>,
     batches: SyncSender<Batch>,
-) -> Result<u64> {
+) -> Result<(u64, Vec<TypeTally>)> {
     let mut validator = Validator::new(source.extract, dates.clone());
+    if source.format == FileFormat::Parquet {
+        validator = validator.counting_types();
+    }
     let mut rejected: Vec<Rejected> = Vec::new();
     let progress = Progress::new(source.extract.name(), 0);
     let mut seen = 0u64;
@@ -162,8 +176,12 @@ fn read_and_validate(
         seen += 1;
         progress.tick(seen);
         match rec {
-            Record::Row { line, fields } => {
-                if let Some(r) = validator.push(line, fields) {
+            Record::Row {
+                line,
+                fields,
+                shown,
+            } => {
+                if let Some(r) = validator.push_shown(line, fields, shown) {
                     rejected.push(r);
                 }
             }
@@ -192,7 +210,7 @@ fn read_and_validate(
     };
     send(&mut validator, &mut rejected)?;
     progress.done();
-    Ok(read)
+    Ok((read, validator.tallies().to_vec()))
 }
 
 impl Stage {
@@ -341,7 +359,8 @@ impl Stage {
     }
 
     /// Reads, validates and appends one extract, its dates checked against
-    /// the plausible window `dates`; returns the rows read.
+    /// the plausible window `dates`; returns the rows read and the notes on
+    /// how its columns were read.
     ///
     /// Two threads share the work: a reader parses and validates batches
     /// of [`validate::BATCH_ROWS`] rows (see [`read_and_validate`]) while
@@ -350,7 +369,12 @@ impl Stage {
     /// # Errors
     /// What reading, validating or appending raised; an error of the
     /// appender comes first, the reader then stops at its next batch.
-    pub fn load(&self, source: &Source, encoding: Encoding, dates: &PlausibleDates) -> Result<u64> {
+    pub fn load(
+        &self,
+        source: &Source,
+        encoding: Encoding,
+        dates: &PlausibleDates,
+    ) -> Result<Loaded> {
         let parquet = match source.format {
             FileFormat::Parquet => Some(self.conn.try_clone()?),
             FileFormat::Csv => None,
@@ -363,7 +387,12 @@ impl Stage {
             let read = reader
                 .join()
                 .map_err(|_| Error::Internal(format!("reading {} panicked", source.file_name())))?;
-            appended.and(read)
+            let (read, tallies) = appended.and(read)?;
+            let notes = match source.format {
+                FileFormat::Parquet => ingest::column_notes(source, &tallies)?,
+                FileFormat::Csv => Vec::new(),
+            };
+            Ok(Loaded { read, notes })
         })
     }
 

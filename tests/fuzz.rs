@@ -219,7 +219,7 @@ fn read_and_validate(source: &Source, encoding: Encoding) -> ouistat::Result<Out
     let (mut accepted, mut quarantined, mut lines) = (0u64, 0u64, Vec::new());
     let read = ingest::read_csv(source, encoding, |record| {
         match record {
-            Record::Row { line, fields } => {
+            Record::Row { line, fields, .. } => {
                 lines.push(line);
                 match validator.push(line, fields) {
                     None => accepted += 1,

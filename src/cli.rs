@@ -113,7 +113,8 @@ pub enum Command {
         latest_date: Option<String>,
         /// Largest share of an extract's rows that may be quarantined, as a
         /// percentage (5%) or a fraction (0.05). Beyond it, or when an
-        /// extract has no accepted row, the run writes its quarantine and
+        /// extract has no accepted row (a single quarantined row never fails
+        /// a run on its own), the run writes its quarantine and
         /// run.json, delivers nothing and exits with code 3.
         #[arg(long, default_value = "5%")]
         max_quarantine: String,

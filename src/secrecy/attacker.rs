@@ -529,8 +529,12 @@ fn an_attacker_from_the_microdata_pins_no_small_count_over_two_releases() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(6);
+    // Extracts that once broke the engine run every time: seed 16 left a
+    // hidden sum of 3 months under a published four-month total when the
+    // audit had published back every other month.
+    let seeds: BTreeSet<u64> = (0..cases).chain([16]).collect();
     let mut delivered = 0;
-    for seed in 0..cases {
+    for &seed in &seeds {
         let units = microdata(seed);
         let Some(published) = release(&units) else {
             continue;
@@ -596,9 +600,10 @@ fn an_attacker_from_the_microdata_pins_no_small_count_over_two_releases() {
         }
     }
     assert!(
-        delivered * 2 >= cases,
-        "the engine refused {} of {cases} runs",
-        cases - delivered
+        delivered * 2 >= seeds.len(),
+        "the engine refused {} of {} runs",
+        seeds.len() - delivered,
+        seeds.len()
     );
 }
 

@@ -415,7 +415,7 @@ fn refuse_crossed_zonings(releases: &[Release]) -> Result<()> {
     };
     match (at("zone_emploi"), at("departement")) {
         (Some(zone), Some(dep)) => Err(Error::Policy(format!(
-            "statistical secrecy: the run would publish zones d'emploi ({zone}) and départements              ({dep}); both cut the same communes, and secrecy does not model their crossing.              Publish one of the two levels"
+            "statistical secrecy: the run would publish zones d'emploi ({zone}) and départements ({dep}); both cut the same communes, and secrecy does not model their crossing. Publish one of the two levels"
         ))),
         _ => Ok(()),
     }
@@ -851,15 +851,23 @@ fn sums(
             if sum < 1 || sum >= threshold[rel.total] {
                 continue;
             }
-            let extra = rel
-                .parts
-                .iter()
-                .copied()
-                .filter(|&p| {
-                    let c = &system.cells[p];
-                    !hidden[p] && c.publishable() && !c.known && c.value > 0 && !tried[p]
-                })
-                .max_by_key(|&p| rank[p]);
+            // The least wanted part never published back by the audit;
+            // else the total itself; else a part the audit published back
+            // (the next round audits it again).
+            let free = |p: usize, retry: bool| {
+                let c = &system.cells[p];
+                !hidden[p] && c.publishable() && !c.known && c.value > 0 && (retry || !tried[p])
+            };
+            let part = |retry: bool| {
+                rel.parts
+                    .iter()
+                    .copied()
+                    .filter(|&p| free(p, retry))
+                    .max_by_key(|&p| rank[p])
+            };
+            let extra = part(false)
+                .or_else(|| free(rel.total, false).then_some(rel.total))
+                .or_else(|| part(true));
             let Some(extra) = extra else { continue };
             reasons[extra] = Some((
                 Flag::Secondary,

@@ -19,6 +19,15 @@ geo as (
     select *, 'departement' as niveau_geo, coalesce(departement, 'inconnu') as code_geo from sessions
     union all
     select *, 'zone_emploi' as niveau_geo, coalesce(zone_emploi, 'inconnu') as code_geo from sessions
+    union all
+    -- Département × zone d'emploi, for statistical secrecy only: set when
+    -- a run publishes both levels (see `Stage::aggregate_crossing`).
+    select
+        *,
+        'departement_zone' as niveau_geo,
+        coalesce(departement, 'inconnu') || '|' || coalesce(zone_emploi, 'inconnu') as code_geo,
+    from sessions
+    where coalesce(getvariable('croisement'), false)
 ),
 
 final as (

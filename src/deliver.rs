@@ -467,9 +467,12 @@ pub fn read_cubes(stage: &Stage) -> Result<(Vec<secrecy::CubeBatch>, secrecy::Ge
     let mut cubes = Vec::new();
     for def in secrecy::cubes::CUBES {
         let sql = crate::queries::render(def.query, &[]);
-        let mut stmt = conn.prepare(&sql)?;
-        let batches: Vec<RecordBatch> = stmt.query_arrow([])?.collect();
-        let batch = arrow::compute::concat_batches(&stmt.schema(), &batches)?;
+        let batches = stage.query_with_crossing(def.query, &sql)?;
+        let schema = match batches.first() {
+            Some(b) => b.schema(),
+            None => conn.prepare(&sql)?.query_arrow([])?.get_schema(),
+        };
+        let batch = arrow::compute::concat_batches(&schema, &batches)?;
         cubes.push(secrecy::CubeBatch {
             cube: def.cube,
             batch,
@@ -488,6 +491,22 @@ pub fn read_cubes(stage: &Stage) -> Result<(Vec<secrecy::CubeBatch>, secrecy::Ge
         }
     }
     Ok((cubes, geography))
+}
+
+/// Whether the recipients' plans publish both départements and zones
+/// d'emploi, so that secrecy needs their crossing
+/// ([`crate::stage::Stage::aggregate_crossing`]).
+///
+/// # Errors
+/// `Config` when a recipient's plan cannot be read.
+pub fn crosses_zonings(recipients: &[Recipient]) -> Result<bool> {
+    let mut plans = Vec::new();
+    for r in recipients {
+        plans.extend(plan_of(r)?);
+    }
+    Ok(secrecy::system::crosses_zonings(
+        plans.iter().flat_map(|p| &p.tables),
+    ))
 }
 
 /// The ministry and the committee receive cleared aggregates (default threshold 11).

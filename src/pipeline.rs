@@ -377,18 +377,12 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         stage.run(name, &[])?;
         timings.insert(format!("indicateurs/{name}"), step.elapsed().as_secs_f64());
     }
-    for table in [
-        "agg_personnes_multiples",
-        "agg_cohorte",
-        "agg_entrees",
-        "agg_abandons_motifs",
-    ] {
+    for table in crate::stage::AGGREGATES_BY_LEVEL {
         progress.message(table);
         let step = Instant::now();
         stage.aggregate_by_level(table)?;
         timings.insert(format!("indicateurs/{table}"), step.elapsed().as_secs_f64());
     }
-    stage.conn.execute_batch("drop table int_eclate")?;
     stage.run("agg_cohorte_vides", &[])?;
     stage.conn.execute_batch(&format!(
         "create or replace table int_sessions_remplissage as {}",
@@ -396,6 +390,10 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     ))?;
     stage.run("agg_remplissage", &[])?;
     stage.run("agg_remplissage_vides", &[])?;
+    if deliver::crosses_zonings(&recipients)? {
+        stage.aggregate_crossing()?;
+    }
+    stage.conn.execute_batch("drop table int_eclate")?;
     stage.keep_result_order()?;
     let mut outputs = BTreeMap::new();
     for (table, query) in INDICATORS {

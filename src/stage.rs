@@ -35,6 +35,19 @@ pub enum StageDir {
 /// The prefix of private staging folders in the temporary directory.
 const STAGE_PREFIX: &str = "ouistat-stage-";
 
+/// The aggregate tables built one geographic level at a time
+/// ([`Stage::aggregate_by_level`]), in order: each may read those before.
+pub const AGGREGATES_BY_LEVEL: [&str; 4] = [
+    "agg_personnes_multiples",
+    "agg_cohorte",
+    "agg_entrees",
+    "agg_abandons_motifs",
+];
+
+/// The schema of the département × zone d'emploi aggregates
+/// ([`Stage::aggregate_crossing`]).
+const CROSSING_SCHEMA: &str = "croisement";
+
 impl StageDir {
     /// A new private staging folder, after removing those of runs that no
     /// longer exist.
@@ -290,6 +303,77 @@ impl Stage {
                 })?;
         }
         Ok(())
+    }
+
+    /// Builds, in the schema `croisement`, the aggregate tables at the
+    /// département × zone d'emploi level ([`secrecy::system::CROSSING_LEVEL`],
+    /// codes `59|3201`), which secrecy needs when a run publishes both
+    /// levels. The tables of the main schema, hence the indicators, are
+    /// untouched. Call it after [`Stage::aggregate_by_level`], while
+    /// `int_eclate` and `int_sessions_remplissage` exist.
+    pub fn aggregate_crossing(&self) -> Result<()> {
+        let level = crate::secrecy::system::CROSSING_LEVEL;
+        let code = format!(
+            "departement || '{}' || zone_emploi",
+            crate::secrecy::system::CROSSING_SEPARATOR
+        );
+        let mut sql = format!(
+            "create schema if not exists {CROSSING_SCHEMA}; \
+             set search_path = '{CROSSING_SCHEMA},main';"
+        );
+        for table in AGGREGATES_BY_LEVEL {
+            let select = queries::render_level(table, level, &code);
+            sql.push_str(&format!(
+                "create or replace table {CROSSING_SCHEMA}.{table} as {select};"
+            ));
+        }
+        sql.push_str("set variable croisement = true;");
+        sql.push_str(&queries::render("agg_remplissage", &[]).replace(
+            "create or replace table agg_remplissage",
+            &format!("create or replace table {CROSSING_SCHEMA}.agg_remplissage"),
+        ));
+        let done = self.conn.execute_batch(&sql);
+        self.conn
+            .execute_batch("reset variable croisement; reset search_path;")?;
+        done.map_err(|source| Error::Query {
+            query: format!("agg_* ({level})"),
+            source,
+        })
+    }
+
+    /// Runs `select` as it is, and again over the crossing tables of
+    /// [`Stage::aggregate_crossing`] when they exist, keeping only their
+    /// crossing rows: the batches of both, in that order.
+    ///
+    /// # Errors
+    /// `Query` when either fails.
+    pub fn query_with_crossing(&self, name: &str, select: &str) -> Result<Vec<RecordBatch>> {
+        let fail = |source| Error::Query {
+            query: name.to_string(),
+            source,
+        };
+        let mut stmt = self.conn.prepare(select).map_err(fail)?;
+        let mut batches: Vec<RecordBatch> = stmt.query_arrow([]).map_err(fail)?.collect();
+        let crossed: i64 = self.conn.query_row(
+            "select count(*) from duckdb_schemas() where schema_name = ?",
+            [CROSSING_SCHEMA],
+            |r| r.get(0),
+        )?;
+        if crossed == 0 {
+            return Ok(batches);
+        }
+        self.conn
+            .execute_batch(&format!("set search_path = '{CROSSING_SCHEMA},main'"))?;
+        let crossing = (|| -> std::result::Result<Vec<RecordBatch>, duckdb::Error> {
+            let mut stmt = self.conn.prepare(&format!(
+                "select * from ({select}) where niveau_geo = '{}'",
+                crate::secrecy::system::CROSSING_LEVEL
+            ))?;
+            Ok(stmt.query_arrow([])?.collect())
+        })();
+        self.conn.execute_batch("reset search_path")?;
+        batches.extend(crossing.map_err(fail)?);
+        Ok(batches)
     }
 
     fn create_tables(&self) -> Result<()> {

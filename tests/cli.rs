@@ -3875,3 +3875,38 @@ fn issue_23_the_text_nan_is_not_a_null() {
     assert_eq!((q[0].0, q[0].1.as_str()), (4, "type_invalide"));
     assert!(q[0].2.ends_with(";nan"), "{q:?}");
 }
+
+/// A plan publishing départements and zones d'emploi together: secrecy
+/// protects their crossing (the cells département × zone, never
+/// published), and the analysts' indicators carry no crossing row.
+#[test]
+fn departements_and_zones_published_together_are_crossed() {
+    let run = Run::new().extracts(FIXTURE);
+    std::fs::write(
+        run.path("plan.toml"),
+        "version = \"z\"\n[[tableau]]\nnom = \"entonnoir\"\ncube = \"entonnoir\"\nniveaux = [\"region\", \"departement\", \"zone_emploi\"]\nperiode = \"quadrimestre\"\n\n\
+         [[tableau]]\nnom = \"remplissage\"\ncube = \"remplissage\"\nniveaux = [\"departement\", \"zone_emploi\"]\nperiode = \"quadrimestre\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        run.path("destinataires.toml"),
+        "[[destinataires]]\nnom = \"comite\"\nclasse = \"comite\"\nplan = \"plan.toml\"\n",
+    )
+    .unwrap();
+    let mut args = run_args("2026-06-30");
+    args.extend(["--recipients", "{tmp}/destinataires.toml"].map(String::from));
+    let run = run.args(args);
+    run.succeeds();
+    let audit = rows(&run.path("sortie/secret/audit-comite.parquet"));
+    assert!(
+        audit
+            .iter()
+            .any(|r| r["effectif"].starts_with("croisement:")),
+        "no crossing among {} audited counts",
+        audit.len()
+    );
+    for cube in ["entonnoir", "remplissage"] {
+        let rows = rows(&run.path(&format!("sortie/indicateurs/{cube}.parquet")));
+        assert!(rows.iter().all(|r| r["niveau_geo"] != "departement_zone"));
+    }
+}

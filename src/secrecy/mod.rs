@@ -260,7 +260,6 @@ pub fn protect_run(
             releases.len()
         )));
     }
-    refuse_crossed_zonings(releases)?;
     let started = std::time::Instant::now();
     let scopes: Vec<system::Scope> = releases
         .iter()
@@ -399,28 +398,6 @@ pub fn protect_run(
         .collect()
 }
 
-/// Zones d'emploi and départements are both unions of communes, and the
-/// public zoning tells which overlap: a reader of both learns the cells
-/// département × zone, which the system does not model. A run that would
-/// publish both is refused, naming the tables.
-fn refuse_crossed_zonings(releases: &[Release]) -> Result<()> {
-    let at = |level: &str| {
-        releases.iter().find_map(|r| {
-            r.plan
-                .tables
-                .iter()
-                .find(|t| t.niveaux.iter().any(|n| n == level))
-                .map(|t| format!("`{}` of {}", t.nom, r.plan.source))
-        })
-    };
-    match (at("zone_emploi"), at("departement")) {
-        (Some(zone), Some(dep)) => Err(Error::Policy(format!(
-            "statistical secrecy: the run would publish zones d'emploi ({zone}) and départements ({dep}); both cut the same communes, and secrecy does not model their crossing. Publish one of the two levels"
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// The threshold of a cell no recipient receives (SPEC §5).
 const DEFAULT_THRESHOLD: i64 = 11;
 
@@ -482,6 +459,9 @@ fn remember(system: &mut System, releases: &[Release], earlier: &[Released]) -> 
                 .iter()
                 .filter_map(|p| then.get(p).copied())
                 .collect();
+            if parts.is_empty() {
+                continue;
+            }
             let sum: i64 = parts.iter().map(|&p| system.cells[p].value).sum();
             let t = &system.cells[total];
             let (t_value, v, key, receivers) = (t.value, t.variable, t.key.clone(), t.receivers);
@@ -757,6 +737,9 @@ fn primary(system: &System, threshold: &[i64], reasons: &mut [Option<(Flag, Stri
         let why = match &c.latent {
             None => "effectif inférieur au seuil".to_string(),
             Some(system::Latent::Remainder) => "reste (non publié) inférieur au seuil".to_string(),
+            Some(system::Latent::Crossing) => {
+                "croisement département × zone d'emploi (non publié) inférieur au seuil".to_string()
+            }
             Some(system::Latent::Change { before, .. }) => {
                 format!("évolution depuis la diffusion au {before} inférieure au seuil")
             }

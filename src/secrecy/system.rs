@@ -72,6 +72,10 @@ pub enum Latent {
     /// The change of a count since an earlier release that published it:
     /// `now − before` when it grew (`Growth`), `before − now` when it shrank.
     Change { before: String, growth: bool },
+    /// A département × zone d'emploi count: départements and zones both
+    /// cut the same communes, so a reader of both levels and of the public
+    /// zoning learns what lies in each crossing.
+    Crossing,
     /// The value of a count in an earlier release: known when it was
     /// published then, an unknown that stays protected when it was not.
     Released {
@@ -107,6 +111,7 @@ impl Cell {
         match &self.latent {
             None => v.to_string(),
             Some(Latent::Remainder) => format!("reste:{v}"),
+            Some(Latent::Crossing) => format!("croisement:{v}"),
             Some(Latent::Change { before, .. }) => format!("evolution_{before}:{v}"),
             Some(Latent::Released { date_arrete, .. }) => format!("diffuse_{date_arrete}:{v}"),
         }
@@ -209,6 +214,24 @@ pub(super) fn batch_of(cubes: &[CubeBatch], cube: Cube) -> Result<&RecordBatch> 
         .find(|c| c.cube == cube)
         .map(|c| &c.batch)
         .ok_or_else(|| Error::Internal(format!("cube {} was not computed", def(cube).name)))
+}
+
+/// The level of the département × zone d'emploi rows a cube carries when
+/// a run publishes both levels (never published: see [`Latent::Crossing`]).
+pub const CROSSING_LEVEL: &str = "departement_zone";
+
+/// The separator of a crossing row's `code_geo`: `59|3201`.
+pub const CROSSING_SEPARATOR: char = '|';
+
+/// Whether tables publish both départements and zones d'emploi, so that
+/// the cubes must carry their crossing ([`CROSSING_LEVEL`]).
+pub fn crosses_zonings<'a>(tables: impl IntoIterator<Item = &'a Table>) -> bool {
+    let (mut dep, mut zone) = (false, false);
+    for t in tables {
+        dep |= t.niveaux.iter().any(|n| n == "departement");
+        zone |= t.niveaux.iter().any(|n| n == "zone_emploi");
+    }
+    dep && zone
 }
 
 /// The key columns of a cube (SPEC §6), the abandon cube's reason last.
@@ -329,6 +352,85 @@ const PERSON_ATTRIBUTES: &[&str] = &[
     "travailleur_handicape",
 ];
 
+/// Adds, for every département × zone d'emploi row of the cubes, a latent
+/// [`Latent::Crossing`] cell for each count whose département or zone is a
+/// cell: the crossings of a département add up to it, and those of a zone
+/// to the zone. A pair no row holds shares no positioning; it is left out,
+/// as a zero the reader is assumed to know.
+///
+/// # Errors
+/// `Internal` when a cube the tables publish carries no crossing row while
+/// it has départements and zones (the run did not compute them).
+fn add_crossings(
+    scopes: &[Scope],
+    cubes: &[CubeBatch],
+    cells: &mut Vec<Cell>,
+    index: &mut HashMap<(usize, Key), usize>,
+) -> Result<()> {
+    let mut published: Vec<Cube> = scopes.iter().map(|s| s.table.cube).collect();
+    published.sort_unstable_by_key(|c| def(*c).name);
+    published.dedup();
+    for cube in published {
+        let d = def(cube);
+        let batch = batch_of(cubes, cube)?;
+        let keys = KeyColumns::of(batch)?;
+        let rows: Vec<Key> = (0..batch.num_rows()).map(|r| keys.key(r)).collect();
+        let crossing: Vec<usize> = (0..rows.len())
+            .filter(|&r| rows[r].niveau_geo == CROSSING_LEVEL)
+            .collect();
+        if crossing.is_empty() && rows.iter().any(|k| k.niveau_geo == "zone_emploi") {
+            return Err(Error::Internal(format!(
+                "cube {} carries no département × zone d'emploi row, which secrecy needs when départements and zones are both published",
+                d.name
+            )));
+        }
+        let measured = |column: &str| {
+            scopes
+                .iter()
+                .any(|s| s.table.cube == cube && s.table.mesures.contains(&column))
+        };
+        for (column, uses) in d.counts.iter().filter(|(c, _)| measured(c)) {
+            let values = int_column(batch, column)?;
+            let v = variable(uses.variable);
+            for &r in &crossing {
+                let key = if uses.all_reasons {
+                    rows[r].with_motif("ensemble")
+                } else {
+                    rows[r].clone()
+                };
+                let Some((dep, zone)) = key
+                    .code_geo
+                    .as_deref()
+                    .and_then(|c| c.split_once(CROSSING_SEPARATOR))
+                else {
+                    continue;
+                };
+                let receivers = [("departement", dep), ("zone_emploi", zone)]
+                    .into_iter()
+                    .filter_map(|(level, code)| {
+                        let at = Key {
+                            niveau_geo: level.into(),
+                            code_geo: Some(code.to_string()),
+                            ..key.clone()
+                        };
+                        index.get(&(v, at)).map(|&i| cells[i].receivers)
+                    })
+                    .fold(None, |acc: Option<u64>, r| Some(acc.unwrap_or(0) | r));
+                let Some(receivers) = receivers else { continue };
+                if index.contains_key(&(v, key.clone())) {
+                    continue;
+                }
+                let mut cell = Cell::new(v, key.clone(), values[r]);
+                cell.latent = Some(Latent::Crossing);
+                cell.receivers = receivers;
+                cells.push(cell);
+                index.insert((v, key), cells.len() - 1);
+            }
+        }
+    }
+    Ok(())
+}
+
 impl System {
     /// Builds the system of the tables of every scope over the full cubes:
     /// a count published by several tables, or to several recipients, is
@@ -395,6 +497,9 @@ impl System {
                 }
                 present.insert((t, key));
             }
+        }
+        if crosses_zonings(scopes.iter().map(|s| s.table)) {
+            add_crossings(scopes, cubes, &mut cells, &mut index)?;
         }
         // A row a covering table lacks: its counts there are known zeros.
         let carriers: Vec<Vec<usize>> = (0..VARIABLES.len())
@@ -490,6 +595,23 @@ impl System {
                                 "zones d'emploi → région".into()
                             },
                         );
+                    }
+                }
+                (CROSSING_LEVEL, Some(code)) => {
+                    if let Some((dep, zone)) = code.split_once(CROSSING_SEPARATOR) {
+                        for (level, code, kind) in [
+                            ("departement", dep, "zones d'emploi → département"),
+                            ("zone_emploi", zone, "départements → zone d'emploi"),
+                        ] {
+                            add(
+                                Key {
+                                    niveau_geo: level.into(),
+                                    code_geo: Some(code.to_string()),
+                                    ..k.clone()
+                                },
+                                kind.into(),
+                            );
+                        }
                     }
                 }
                 _ => {}

@@ -344,76 +344,75 @@ fn a_departement_alone_in_its_region_shares_its_pattern() {
     );
 }
 
+/// One positioning count at four-month `2026-T2`, `ensemble`.
+fn at(level: &str, code: &str, n: i64) -> TestRow<'static> {
+    let (level, code): (&'static str, &'static str) =
+        (Box::leak(level.into()), Box::leak(code.into()));
+    (
+        "2026-T2",
+        level,
+        Some(code),
+        "ensemble",
+        "ensemble",
+        vec![n],
+    )
+}
+
 #[test]
-fn zones_are_protected_within_their_region_and_never_beside_departements() {
+fn zones_beside_departements_are_crossed_with_them() {
+    // Zone 3202 lies wholly in département 62 (no row 59|3202: the pair
+    // shares no commune); zone 3201 straddles both. Every published count
+    // is large, but 3201 − 59 gives the 3 positionings of 3201 in 62.
     let rows: Vec<TestRow> = vec![
-        (
-            "2026-T2",
-            "region",
-            Some("32"),
-            "ensemble",
-            "ensemble",
-            vec![45],
-        ),
-        (
-            "2026-T2",
-            "departement",
-            Some("59"),
-            "ensemble",
-            "ensemble",
-            vec![20],
-        ),
-        (
-            "2026-T2",
-            "departement",
-            Some("62"),
-            "ensemble",
-            "ensemble",
-            vec![25],
-        ),
-        (
-            "2026-T2",
-            "zone_emploi",
-            Some("3201"),
-            "ensemble",
-            "ensemble",
-            vec![5],
-        ),
-        (
-            "2026-T2",
-            "zone_emploi",
-            Some("3202"),
-            "ensemble",
-            "ensemble",
-            vec![40],
-        ),
+        at("region", "32", 45),
+        at("departement", "59", 20),
+        at("departement", "62", 25),
+        at("zone_emploi", "3201", 23),
+        at("zone_emploi", "3202", 22),
+        at("departement_zone", "59|3201", 20),
+        at("departement_zone", "62|3201", 3),
+        at("departement_zone", "62|3202", 22),
     ];
-    let plan = one_count_plan(&[(
-        "entonnoir",
-        "\"region\", \"departement\", \"zone_emploi\"",
-        "quadrimestre",
-        None,
-    )]);
     let geo = geography(&[
         ("departement", "59", "32"),
         ("departement", "62", "32"),
         ("zone_emploi", "3201", "32"),
         ("zone_emploi", "3202", "32"),
     ]);
-    // Zones and départements cut the same communes: their crossing is not
-    // modelled, so publishing both is refused.
-    let Err(e) = protect(&plan, &positionings(&rows), &geo, &settings()) else {
-        panic!("zones and départements published together");
+    let both = one_count_plan(&[(
+        "entonnoir",
+        "\"region\", \"departement\", \"zone_emploi\"",
+        "quadrimestre",
+        None,
+    )]);
+    let p = protect(&both, &positionings(&rows), &geo, &settings()).unwrap();
+    let shown = hidden(&p, "entonnoir", "nb_positionnements");
+    // The crossing 62|3201 is primary, never published: whatever pins it
+    // (59 and 3201 together, or 62 and 3202) is broken.
+    let gone = |code: &str| shown.iter().any(|h| h.starts_with(&format!("{code}/")));
+    assert!(
+        (gone("59") || gone("3201")) && (gone("62") || gone("3202")),
+        "{shown:?}"
+    );
+    assert!(shown.iter().all(|h| h.ends_with(":D")), "{shown:?}");
+    // Without its crossing rows, a cube cannot serve both levels.
+    let Err(e) = protect(&both, &positionings(&rows[..5]), &geo, &settings()) else {
+        panic!("départements and zones protected without their crossing");
     };
-    assert!(e.to_string().contains("zones d'emploi"), "{e}");
-    // Zones alone, within their region.
-    let plan = one_count_plan(&[(
+    assert!(e.to_string().contains("zone d'emploi"), "{e}");
+    // Zones alone, within their region: no crossing needed.
+    let zones = one_count_plan(&[(
         "entonnoir",
         "\"region\", \"zone_emploi\"",
         "quadrimestre",
         None,
     )]);
-    let p = protect(&plan, &positionings(&rows), &geo, &settings()).unwrap();
+    let small: Vec<TestRow> = vec![
+        at("region", "32", 45),
+        at("zone_emploi", "3201", 5),
+        at("zone_emploi", "3202", 40),
+    ];
+    let p = protect(&zones, &positionings(&small), &geo, &settings()).unwrap();
     assert_eq!(
         hidden(&p, "entonnoir", "nb_positionnements"),
         ["3201/ensemble/2026-T2:A", "3202/ensemble/2026-T2:D"]

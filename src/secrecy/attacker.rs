@@ -37,6 +37,9 @@ struct Unit {
     person: u32,
     region: &'static str,
     dept: Option<&'static str>,
+    /// Its zone d'emploi: the first zone of a region lies in its first
+    /// département, the second straddles both.
+    zone: &'static str,
     month: u32,
     scheme: usize,
     /// Recorded by the first cut-off.
@@ -60,9 +63,9 @@ impl Unit {
     }
 }
 
-/// An inner cell: (geography, month, scheme, state), the geography a
-/// département or `-<region>` for sessions with none.
-type Inner = (String, u32, usize, u8);
+/// An inner cell: (geography, zone d'emploi, month, scheme, state), the
+/// geography a département or `-<region>` for sessions with none.
+type Inner = (String, &'static str, u32, usize, u8);
 
 fn geo_of(u: &Unit) -> String {
     u.dept.map_or(format!("-{}", u.region), str::to_string)
@@ -70,16 +73,46 @@ fn geo_of(u: &Unit) -> String {
 
 const REGIONS: [(&str, &[&str]); 2] = [("11", &["75", "77"]), ("32", &["59", "62"])];
 
+/// Each region's two zones d'emploi.
+const ZONES: [[&str; 2]; 2] = [["1101", "1102"], ["3201", "3202"]];
+
+fn zones_of(region: &str) -> [&'static str; 2] {
+    ZONES[REGIONS.iter().position(|(r, _)| *r == region).expect("region")]
+}
+
 fn region_of(geo: &str) -> &'static str {
     REGIONS
         .iter()
-        .find(|(r, deps)| geo == format!("-{r}") || deps.contains(&geo))
-        .map(|(r, _)| *r)
+        .zip(ZONES)
+        .find(|((r, deps), zones)| {
+            geo == format!("-{r}") || deps.contains(&geo) || zones.contains(&geo)
+        })
+        .map(|((r, _), _)| *r)
         .expect("known geography")
+}
+
+/// The pairs (geography, zone) the public zoning allows: the first
+/// département holds both zones, the second only the second, sessions with
+/// no département either.
+fn zoning() -> Vec<(String, &'static str)> {
+    let mut pairs = Vec::new();
+    for ((r, deps), [z1, z2]) in REGIONS.iter().zip(ZONES) {
+        pairs.extend([
+            (deps[0].to_string(), z1),
+            (deps[0].to_string(), z2),
+            (deps[1].to_string(), z2),
+            (format!("-{r}"), z1),
+            (format!("-{r}"), z2),
+        ]);
+    }
+    pairs
 }
 
 fn microdata(seed: u64) -> Vec<Unit> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    // Zones come from a stream of their own: the rest of an extract is
+    // the same whether its plans publish zones or not.
+    let mut zrng = rand_chacha::ChaCha8Rng::seed_from_u64(!seed);
     let persons = rng.gen_range(60..140);
     let mut units = Vec::new();
     for person in 0..persons {
@@ -102,7 +135,16 @@ fn microdata(seed: u64) -> Vec<Unit> {
                 present1,
                 entered1: present1 && entered2 && rng.gen_bool(0.7),
                 entered2,
+                zone: "",
             });
+            let u = units.last_mut().expect("pushed");
+            let [z1, z2] = zones_of(region);
+            u.zone = match u.dept {
+                Some(d) if d == deps[0] && zrng.gen_bool(0.6) => z1,
+                Some(_) => z2,
+                None if zrng.gen_bool(0.5) => z1,
+                None => z2,
+            };
         }
     }
     units
@@ -127,12 +169,17 @@ impl Count {
     }
 
     /// Whether a unit in state `state` at `(geo, month, scheme)` is counted.
-    fn counts(&self, (geo, month, scheme, state): &Inner) -> bool {
+    fn counts(&self, (geo, zone, month, scheme, state): &Inner) -> bool {
         let k = &self.key;
         let geo_ok = match (k.niveau_geo.as_str(), k.code_geo.as_deref()) {
             ("france", _) => true,
             ("region", Some(r)) => region_of(geo) == r,
             ("departement", Some(d)) => geo == d,
+            ("zone_emploi", Some(z)) => zone == &z,
+            (system::CROSSING_LEVEL, Some(c)) => {
+                let dep = if geo.starts_with('-') { "inconnu" } else { geo };
+                c == format!("{dep}|{zone}")
+            }
             _ => false,
         };
         let period_ok = k.type_periode == "quadrimestre" || k.periode == format!("2026-0{month}");
@@ -150,9 +197,15 @@ impl Count {
 /// period and its months; `ensemble` and the schemes.
 fn keys() -> Vec<Key> {
     let mut geos: Vec<(&str, Option<String>)> = vec![("france", None)];
-    for (r, deps) in REGIONS {
+    for ((r, deps), zones) in REGIONS.iter().zip(ZONES) {
         geos.push(("region", Some(r.to_string())));
         geos.extend(deps.iter().map(|d| ("departement", Some(d.to_string()))));
+        geos.extend(zones.iter().map(|z| ("zone_emploi", Some(z.to_string()))));
+        for d in deps.iter().chain(&["inconnu"]) {
+            for z in zones {
+                geos.push((system::CROSSING_LEVEL, Some(format!("{d}|{z}"))));
+            }
+        }
     }
     let mut periods = vec![("2026-T2".to_string(), "quadrimestre")];
     periods.extend(MONTHS.map(|m| (format!("2026-0{m}"), "mois")));
@@ -188,7 +241,7 @@ const VARIABLES: [&str; 4] = [
 fn value(units: &[Unit], c: &Count) -> i64 {
     let hit: Vec<&Unit> = units
         .iter()
-        .filter(|u| c.counts(&(geo_of(u), u.month, u.scheme, u.state())))
+        .filter(|u| c.counts(&(geo_of(u), u.zone, u.month, u.scheme, u.state())))
         .collect();
     if c.persons() {
         hit.iter().map(|u| u.person).collect::<BTreeSet<_>>().len() as i64
@@ -241,7 +294,7 @@ fn cube(units: &[Unit], release: usize) -> CubeBatch {
     }
 }
 
-fn plans() -> [Plan; 2] {
+fn plans(zones: bool) -> [Plan; 2] {
     let all = "mesures = [\"nb_positionnements\", \"nb_entrees\", \"nb_personnes_positionnees\", \"nb_personnes_entrees\"]";
     // The ministry: France, regions and départements by four-month period,
     // by scheme, and France and regions by month.
@@ -253,20 +306,28 @@ fn plans() -> [Plan; 2] {
     );
     // A committee: its region and départements by month, which the
     // ministry does not publish.
-    let committee = "version = \"c\"\n\
-         [[tableau]]\nnom = \"entonnoir_mois\"\ncube = \"entonnoir\"\nniveaux = [\"region\", \"departement\"]\nperiode = \"mois\"\nmesures = [\"nb_positionnements\"]\n";
+    let mut committee = "version = \"c\"\n\
+         [[tableau]]\nnom = \"entonnoir_mois\"\ncube = \"entonnoir\"\nniveaux = [\"region\", \"departement\"]\nperiode = \"mois\"\nmesures = [\"nb_positionnements\"]\n"
+        .to_string();
+    // Half the extracts: zones d'emploi, crossing the ministry's départements.
+    if zones {
+        committee.push_str("[[tableau]]\nnom = \"entonnoir_zone\"\ncube = \"entonnoir\"\nniveaux = [\"zone_emploi\"]\nperiode = \"quadrimestre\"\nmesures = [\"nb_positionnements\", \"nb_entrees\", \"nb_personnes_positionnees\"]\n");
+    }
     [
         Plan::parse("ministere", &ministry).unwrap(),
-        Plan::parse("comite", committee).unwrap(),
+        Plan::parse("comite", &committee).unwrap(),
     ]
 }
 
 fn geography() -> Geography {
     REGIONS
         .iter()
-        .flat_map(|(r, deps)| {
-            deps.iter()
-                .map(move |d| (("departement".to_string(), d.to_string()), r.to_string()))
+        .zip(ZONES)
+        .flat_map(|((r, deps), zones)| {
+            let deps = deps.iter().map(|d| ("departement", *d));
+            let zones = zones.into_iter().map(|z| ("zone_emploi", z));
+            deps.chain(zones)
+                .map(move |(l, c)| ((l.to_string(), c.to_string()), r.to_string()))
         })
         .collect()
 }
@@ -274,8 +335,8 @@ fn geography() -> Geography {
 /// Both releases of the run, protected together per release; the counts
 /// each published (value `None` when suppressed), all recipients merged.
 /// `None` when the engine refused (failing closed is allowed).
-fn release(units: &[Unit]) -> Option<BTreeMap<Count, Option<i64>>> {
-    let plans = plans();
+fn release(units: &[Unit], zones: bool) -> Option<BTreeMap<Count, Option<i64>>> {
+    let plans = plans(zones);
     let releases = || -> Vec<Release> {
         ["ministere", "comite"]
             .into_iter()
@@ -337,17 +398,12 @@ struct Attack {
 
 impl Attack {
     fn new(published: BTreeMap<Count, Option<i64>>) -> Attack {
-        let mut geos: Vec<String> = Vec::new();
-        for (r, deps) in REGIONS {
-            geos.push(format!("-{r}"));
-            geos.extend(deps.iter().map(|d| d.to_string()));
-        }
         let mut inner = Vec::new();
-        for g in &geos {
+        for (g, z) in zoning() {
             for m in MONTHS {
                 for s in 0..SCHEMES.len() {
                     for state in 0..5 {
-                        inner.push((g.clone(), m, s, state));
+                        inner.push((g.clone(), z, m, s, state));
                     }
                 }
             }
@@ -478,7 +534,7 @@ impl Attack {
                 .collect()
         };
         let mut families = Vec::new();
-        for level in ["region", "departement"] {
+        for level in ["region", "departement", "zone_emploi"] {
             families.push(finer(&|a: &Key, b: &Key| {
                 a.periode == b.periode
                     && a.dimension == b.dimension
@@ -536,7 +592,7 @@ fn an_attacker_from_the_microdata_pins_no_small_count_over_two_releases() {
     let mut delivered = 0;
     for &seed in &seeds {
         let units = microdata(seed);
-        let Some(published) = release(&units) else {
+        let Some(published) = release(&units, seed % 2 == 1) else {
             continue;
         };
         delivered += 1;
@@ -551,6 +607,19 @@ fn an_attacker_from_the_microdata_pins_no_small_count_over_two_releases() {
                     "seed {seed}: hidden {c:?} = {} lies in {r:?}",
                     truth(c)
                 );
+            }
+        }
+        // Every population no table publishes: the sessions of a region
+        // with no département, and each pair département × zone.
+        for c in unpublished_populations() {
+            let v = value(&units, &c);
+            if small(v) {
+                let obj: Vec<(Target, f64)> = (0..attack.inner.len())
+                    .filter(|&i| c.counts(&attack.inner[i]))
+                    .map(|i| (Target::Inner(i), 1.0))
+                    .collect();
+                let r = attack.range(&obj);
+                assert!(!pinned(r), "seed {seed}: unpublished {c:?} = {v} lies in {r:?}");
             }
         }
         // Every change between the releases of a count of positionings.
@@ -607,6 +676,46 @@ fn an_attacker_from_the_microdata_pins_no_small_count_over_two_releases() {
     );
 }
 
+/// The counts of positionings and entries, by four-month period and by
+/// month, of the populations no table publishes: a region's sessions with
+/// no département (`-32`), and each pair département × zone the zoning
+/// allows, in both releases.
+fn unpublished_populations() -> Vec<Count> {
+    let mut geos: Vec<(&str, String)> = Vec::new();
+    for (r, _) in REGIONS {
+        geos.push(("departement", format!("-{r}")));
+    }
+    for (g, z) in zoning() {
+        let dep = if g.starts_with('-') { "inconnu".to_string() } else { g };
+        geos.push((system::CROSSING_LEVEL, format!("{dep}|{z}")));
+    }
+    let mut periods = vec![("2026-T2".to_string(), "quadrimestre")];
+    periods.extend(MONTHS.map(|m| (format!("2026-0{m}"), "mois")));
+    let mut out = Vec::new();
+    for release in [1, 2] {
+        for variable in ["nb_positionnements", "nb_entrees"] {
+            for (level, code) in &geos {
+                for (p, t) in &periods {
+                    out.push(Count {
+                        release,
+                        variable: variable.to_string(),
+                        key: Key {
+                            periode: p.clone(),
+                            type_periode: t.to_string(),
+                            niveau_geo: level.to_string(),
+                            code_geo: Some(code.clone()),
+                            dimension: "ensemble".into(),
+                            modalite: "ensemble".into(),
+                            motif: "ensemble".into(),
+                        },
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 /// A test on a key.
 type KeyTest<'a> = Box<dyn Fn(&Key) -> bool + 'a>;
 
@@ -618,18 +727,24 @@ fn sibling_families<'a>(
 ) -> Vec<Vec<&'a Count>> {
     let t = &total.key;
     let same = |c: &&Count| c.release == total.release && c.variable == total.variable;
-    let geo_child = |k: &Key| match (t.niveau_geo.as_str(), k.niveau_geo.as_str()) {
-        ("france", "region") => true,
-        ("region", "departement") => k.code_geo.as_deref().map(region_of) == t.code_geo.as_deref(),
-        _ => false,
+    let geo_child = |k: &Key, child: &str| {
+        k.niveau_geo == child
+            && match (t.niveau_geo.as_str(), child) {
+                ("france", "region") => true,
+                ("region", "departement" | "zone_emploi") => {
+                    k.code_geo.as_deref().map(region_of) == t.code_geo.as_deref()
+                }
+                _ => false,
+            }
     };
-    let families: [KeyTest; 3] = [
+    let same_cell = |k: &Key| {
+        k.periode == t.periode && k.dimension == t.dimension && k.modalite == t.modalite
+    };
+    let families: [KeyTest; 4] = [
         Box::new(|k: &Key| {
-            geo_child(k)
-                && k.periode == t.periode
-                && k.dimension == t.dimension
-                && k.modalite == t.modalite
+            (geo_child(k, "region") || geo_child(k, "departement")) && same_cell(k)
         }),
+        Box::new(|k: &Key| geo_child(k, "zone_emploi") && same_cell(k)),
         Box::new(|k: &Key| {
             t.type_periode == "quadrimestre"
                 && k.type_periode == "mois"

@@ -77,7 +77,10 @@ const REGIONS: [(&str, &[&str]); 2] = [("11", &["75", "77"]), ("32", &["59", "62
 const ZONES: [[&str; 2]; 2] = [["1101", "1102"], ["3201", "3202"]];
 
 fn zones_of(region: &str) -> [&'static str; 2] {
-    ZONES[REGIONS.iter().position(|(r, _)| *r == region).expect("region")]
+    ZONES[REGIONS
+        .iter()
+        .position(|(r, _)| *r == region)
+        .expect("region")]
 }
 
 fn region_of(geo: &str) -> &'static str {
@@ -619,7 +622,10 @@ fn an_attacker_from_the_microdata_pins_no_small_count_over_two_releases() {
                     .map(|i| (Target::Inner(i), 1.0))
                     .collect();
                 let r = attack.range(&obj);
-                assert!(!pinned(r), "seed {seed}: unpublished {c:?} = {v} lies in {r:?}");
+                assert!(
+                    !pinned(r),
+                    "seed {seed}: unpublished {c:?} = {v} lies in {r:?}"
+                );
             }
         }
         // Every change between the releases of a count of positionings.
@@ -686,7 +692,11 @@ fn unpublished_populations() -> Vec<Count> {
         geos.push(("departement", format!("-{r}")));
     }
     for (g, z) in zoning() {
-        let dep = if g.starts_with('-') { "inconnu".to_string() } else { g };
+        let dep = if g.starts_with('-') {
+            "inconnu".to_string()
+        } else {
+            g
+        };
         geos.push((system::CROSSING_LEVEL, format!("{dep}|{z}")));
     }
     let mut periods = vec![("2026-T2".to_string(), "quadrimestre")];
@@ -737,13 +747,10 @@ fn sibling_families<'a>(
                 _ => false,
             }
     };
-    let same_cell = |k: &Key| {
-        k.periode == t.periode && k.dimension == t.dimension && k.modalite == t.modalite
-    };
+    let same_cell =
+        |k: &Key| k.periode == t.periode && k.dimension == t.dimension && k.modalite == t.modalite;
     let families: [KeyTest; 4] = [
-        Box::new(|k: &Key| {
-            (geo_child(k, "region") || geo_child(k, "departement")) && same_cell(k)
-        }),
+        Box::new(|k: &Key| (geo_child(k, "region") || geo_child(k, "departement")) && same_cell(k)),
         Box::new(|k: &Key| geo_child(k, "zone_emploi") && same_cell(k)),
         Box::new(|k: &Key| {
             t.type_periode == "quadrimestre"

@@ -181,6 +181,14 @@ struct Local {
 /// Directions tried per count before a linear programme.
 const DIRECTIONS: usize = 4;
 
+/// Programmes over all unproven counts of a component at once, at most,
+/// before one per count ([`component`]); they stop as soon as one proves
+/// fewer than a tenth of the rest.
+const PROBES: usize = 6;
+
+/// Unproven counts from which such a programme is worth its solve.
+const PROBE_FROM: usize = 8;
+
 /// One component: its hidden cells, the constraints touching them, and
 /// the cells to audit.
 fn component(
@@ -303,13 +311,20 @@ fn component(
     // Each programme starts from the true table: its variables are the
     // moves up and down from it (`x = true + up − down`), so that all
     // zeros is feasible and the solver needs no first phase.
-    let solve = |target: usize, direction: OptimizationDirection| -> Result<Option<Vec<f64>>> {
+    // `objective`: (local cell, weight); `cap` bounds every move up.
+    let solve = |objective: &[(usize, f64)],
+                 direction: OptimizationDirection,
+                 cap: f64|
+     -> Result<Option<Vec<f64>>> {
+        let mut weight = vec![0.0; comp.len()];
+        for &(l, w) in objective {
+            weight[l] = w;
+        }
         let mut lp = Problem::new(direction);
         let moves: Vec<(minilp::Variable, minilp::Variable)> = (0..comp.len())
             .map(|l| {
-                let obj = if l == target { 1.0 } else { 0.0 };
-                let up = lp.add_var(obj, (0.0, f64::INFINITY));
-                let down = lp.add_var(-obj, (0.0, (x[l] - floor[l]).max(0.0)));
+                let up = lp.add_var(weight[l], (0.0, cap));
+                let down = lp.add_var(-weight[l], (0.0, (x[l] - floor[l]).max(0.0)));
                 (up, down)
             })
             .collect();
@@ -344,11 +359,45 @@ fn component(
             Err(minilp::Error::Unbounded) => Ok(None),
             Err(minilp::Error::Infeasible) => Err(Error::Internal(format!(
                 "the secrecy audit found no table around {} ({} cells): the relations contradict the data",
-                system.cells[comp[target]].key.describe(),
+                system.cells[comp[objective.first().map_or(0, |o| o.0)]].key.describe(),
                 comp.len()
             ))),
         }
     };
+    // 2a. Programmes over every count still unproven at once: the table
+    //     that moves them furthest, alternately up and down, proves most
+    //     of them wide in one solve. Moves are capped so that no such
+    //     programme is unbounded; every solution is still a table the
+    //     recipient cannot tell from the true one.
+    let mut unproven: Vec<usize> = check
+        .iter()
+        .map(|g| at[g])
+        .filter(|&l| hi[l] - lo[l] < protection)
+        .collect();
+    for probe in 0..PROBES {
+        if unproven.len() < PROBE_FROM {
+            break;
+        }
+        let objective: Vec<(usize, f64)> = unproven
+            .iter()
+            .enumerate()
+            .map(|(k, &l)| (l, if (k + probe) % 2 == 0 { 1.0 } else { -1.0 }))
+            .collect();
+        programmes += 1;
+        let cap = 4.0 * protection.max(1.0);
+        if let Some(point) = solve(&objective, OptimizationDirection::Maximize, cap)? {
+            for (i, v) in point.into_iter().enumerate() {
+                lo[i] = lo[i].min(v);
+                hi[i] = hi[i].max(v);
+            }
+        }
+        let before = unproven.len();
+        unproven.retain(|&l| hi[l] - lo[l] < protection);
+        if unproven.len() * 10 > before * 9 {
+            break;
+        }
+    }
+    // 2b. Then one programme per side for each count still unproven.
     let mut out = Vec::new();
     for &g in check {
         let l = at[&g];
@@ -364,7 +413,7 @@ fn component(
                 break;
             }
             programmes += 1;
-            match solve(l, direction)? {
+            match solve(&[(l, 1.0)], direction, f64::INFINITY)? {
                 Some(point) => {
                     for (i, v) in point.into_iter().enumerate() {
                         lo[i] = lo[i].min(v);

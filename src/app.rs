@@ -5,6 +5,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use crate::cli::{Command, GenFormat, InputEncoding, QueryFormat};
+use crate::domain::fr::{fr_int, fr_pct};
 use crate::error::{Error, Result};
 use crate::generate::{self, Format};
 use crate::ingest::Encoding;
@@ -159,27 +160,6 @@ fn run_and_summarise(cfg: &RunConfig) -> Result<RunReport> {
     }
 }
 
-/// French number formatting: `12 345`, `45,3 %`.
-pub fn fr_int(n: i64) -> String {
-    let digits = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('\u{202f}');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
-pub fn fr_pct(rate: f64) -> String {
-    format!("{:.1}\u{202f}%", rate * 100.0).replace('.', ",")
-}
-
 fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
     let extracts = dir.join("extraits");
     let out = dir.join("sortie");
@@ -315,17 +295,4 @@ seuil_secret = 11
     );
     std::fs::write(&path, text).map_err(Error::io(&path))?;
     Ok(path)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn french_numbers() {
-        assert_eq!(fr_int(12345), "12\u{202f}345");
-        assert_eq!(fr_int(999), "999");
-        assert_eq!(fr_int(1_234_567), "1\u{202f}234\u{202f}567");
-        assert_eq!(fr_pct(0.4532), "45,3\u{202f}%");
-    }
 }

@@ -101,14 +101,6 @@ struct RecipientsFile {
     destinataires: Vec<toml::Spanned<Recipient>>,
 }
 
-/// Whether a recipient name is safe as a folder name: letters, digits, `-`, `_`.
-pub fn is_recipient_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
 /// Loads the recipients file; key paths are resolved against its folder.
 ///
 /// # Errors
@@ -151,7 +143,7 @@ pub fn load_recipients(path: &Path) -> Result<Vec<Recipient>> {
 
 /// What a recipient lacks for its class, or a name unfit for a folder.
 fn check_recipient(r: &Recipient) -> std::result::Result<(), String> {
-    if !is_recipient_name(&r.nom) {
+    if !crate::domain::names::is_recipient_name(&r.nom) {
         return Err(format!(
             "recipient name `{}` must be letters, digits, - or _",
             r.nom
@@ -200,6 +192,9 @@ pub struct Manifest {
     pub plan_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_sha256: Option<String>,
+    /// For aggregates: the statistical-secrecy threshold they were cleared at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seuil_secret: Option<u32>,
     pub fichiers: Vec<ManifestFile>,
 }
 
@@ -722,6 +717,7 @@ fn write_delivery(
         entrees: ctx.inputs.clone(),
         plan_version: plan_id.as_ref().map(|p| p.0.clone()),
         plan_sha256: plan_id.map(|p| p.1),
+        seuil_secret: secrecy.as_ref().and(aggregate_threshold(r)),
         fichiers: files,
     };
     let json =

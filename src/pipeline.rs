@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::deliver;
+use crate::domain::period::{parse_period, periods_between};
 use crate::error::{Error, Result};
 use crate::ingest::{self, Encoding, FileFormat};
 use crate::output::{self, Building};
@@ -154,52 +155,6 @@ pub struct SecretShares {
     pub secondaires_d: usize,
     /// Counts of its earlier releases (release register) taken as published.
     pub diffusions_anterieures: usize,
-}
-
-/// The four-month period of a day: `2026-T2`.
-pub fn period_of(d: NaiveDate) -> String {
-    format!("{}-T{}", d.year(), (d.month() - 1) / 4 + 1)
-}
-
-/// Parses `YYYY-Tn` into (year, n).
-pub fn parse_period(p: &str) -> Option<(i32, u32)> {
-    let (y, t) = p.split_once("-T")?;
-    let year: i32 = y.parse().ok()?;
-    let n: u32 = t.parse().ok()?;
-    (y.len() == 4 && (1..=3).contains(&n)).then_some((year, n))
-}
-
-/// The four-month periods and months from `first` to `last`, restricted to
-/// `requested` (and their months) when it is not empty.
-pub fn periods_between(
-    first: NaiveDate,
-    last: NaiveDate,
-    requested: &[String],
-) -> Vec<(String, &'static str)> {
-    let mut out = Vec::new();
-    let mut seen_t = std::collections::BTreeSet::new();
-    let (mut y, mut m) = (first.year(), first.month());
-    while (y, m) <= (last.year(), last.month()) {
-        let day = NaiveDate::from_ymd_opt(y, m, 1).expect("valid month");
-        let t = period_of(day);
-        if requested.is_empty() || requested.contains(&t) {
-            if seen_t.insert(t.clone()) {
-                out.push((t, "quadrimestre"));
-            }
-            out.push((format!("{y}-{m:02}"), "mois"));
-        }
-        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    }
-    for r in requested {
-        if !seen_t.contains(r) {
-            out.push((r.clone(), "quadrimestre"));
-            let (year, n) = parse_period(r).expect("validated period");
-            for month in (n - 1) * 4 + 1..=n * 4 {
-                out.push((format!("{year}-{month:02}"), "mois"));
-            }
-        }
-    }
-    out
 }
 
 fn sql_path(p: &Path) -> String {
@@ -556,26 +511,4 @@ pub fn copy_to_parquet(stage: &Stage, sql: &str, path: &Path, query: &str) -> Re
             query: query.to_string(),
             source,
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn periods() {
-        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
-        assert_eq!(period_of(d(2026, 4, 30)), "2026-T1");
-        assert_eq!(period_of(d(2026, 5, 1)), "2026-T2");
-        assert_eq!(period_of(d(2026, 12, 31)), "2026-T3");
-        let all = periods_between(d(2026, 3, 15), d(2026, 5, 2), &[]);
-        let names: Vec<&str> = all.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(
-            names,
-            ["2026-T1", "2026-03", "2026-04", "2026-T2", "2026-05"]
-        );
-        let only = periods_between(d(2026, 1, 1), d(2026, 12, 1), &["2026-T2".into()]);
-        assert_eq!(only.len(), 5);
-        assert!(parse_period("2026-T4").is_none());
-    }
 }

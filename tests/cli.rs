@@ -3163,10 +3163,8 @@ fn report_refuses_what_the_delivery_does_not_cover() {
         }
     }
     assert!(!run.path("sortie/rapport").exists());
-    // A template with a misspelt placeholder, that lost a section.
-    let template = ouistat::report::TEMPLATE
-        .replace("{{region_nom}}", "{{regoin_nom}}")
-        .replace("{{pic}}", "");
+    // A template with a misspelt variable.
+    let template = ouistat::report::TEMPLATE.replace("{{ region_nom }}", "{{ regoin_nom }}");
     std::fs::write(run.path("gabarit.html"), template).unwrap();
     let mut args = report_args("32", "2026-T2", "comite");
     args.extend(["--template", "{tmp}/gabarit.html"].map(String::from));
@@ -3174,9 +3172,7 @@ fn report_refuses_what_the_delivery_does_not_cover() {
     let (code, err) = run.fails();
     assert_eq!(code, 2, "{err}");
     assert!(
-        err.contains("gabarit.html")
-            && err.contains("unknown placeholder(s) {{regoin_nom}}")
-            && err.contains("missing section placeholder(s) {{pic}}"),
+        err.contains("gabarit.html") && err.contains("unknown variable(s) regoin_nom"),
         "{err}"
     );
     // The report of 2026-T2: 2026-T1 is computed, 2025-T2 is not.
@@ -3190,6 +3186,59 @@ fn report_refuses_what_the_delivery_does_not_cover() {
     assert!(html.contains("2025-T2 : n.c."));
     assert!(!html.contains("2026-T1 : n.c."));
     assert!(!html.contains("{{"), "a placeholder is left");
+}
+
+/// A statistician reorders the report's sections, drops a column and adds a
+/// sentence quoting a figure, by editing the template alone.
+#[test]
+fn the_report_is_edited_in_its_template_alone() {
+    let mut run = committee_run();
+    let template = ouistat::report::TEMPLATE;
+    let section = |title: &str| {
+        let start = template[..template.find(title).unwrap()]
+            .rfind("<section")
+            .unwrap();
+        let end = start + template[start..].find("</section>").unwrap() + "</section>".len();
+        &template[start..end]
+    };
+    let (delays, pic) = (section("6. Délais"), section("5. Éligibilité"));
+    // Delays before PIC; the fill tables lose their column of places; a
+    // sentence quotes the region's positionings.
+    let edited = template
+        .replace(delays, "@@PIC@@")
+        .replace(pic, delays)
+        .replace("@@PIC@@", pic)
+        .replace("<th>Places</th>", "")
+        .replace("{{ td(r.places_conventionnees) }}", "")
+        .replace(
+            "<h2>1. Chiffres clés</h2>",
+            "<h2>1. Chiffres clés</h2>\n<p id=\"phrase\">La région compte {{ chiffres_cles[0].nb_positionnements.valeur|entier }} positionnements.</p>",
+        );
+    std::fs::write(run.path("gabarit.html"), edited).unwrap();
+    let mut args = report_args("32", "2026-T2", "comite");
+    args.extend(["--template", "{tmp}/gabarit.html"].map(String::from));
+    run = run.args(args);
+    run.succeeds();
+    let html = std::fs::read_to_string(run.path("sortie/rapport/comite-32-2026-T2.html")).unwrap();
+    assert!(html.find("6. Délais").unwrap() < html.find("5. Éligibilité").unwrap());
+    assert!(!html.contains("<th>Places</th>"));
+    // Sessions, entries and rate: three cells, not four, in a fill row.
+    let fill = &html[html.find("<th>Département</th>").unwrap()..];
+    let fill = &fill[..fill.find("</table>").unwrap()];
+    let row = fill
+        .split("<tr data-code=")
+        .nth(1)
+        .expect("a département row");
+    assert_eq!(row.matches("<td").count(), 3, "{row}");
+    // The sentence quotes the headline figure of the region.
+    let headline = &html[html.find("<tr data-code=\"32\">").unwrap()..];
+    let cell = headline.split("<td").nth(1).unwrap();
+    let cell = &cell[cell.find('>').unwrap() + 1..];
+    let figure = &cell[..cell.find('<').unwrap()];
+    assert!(
+        html.contains(&format!("La région compte {figure} positionnements.")),
+        "{figure}"
+    );
 }
 
 /// `query` writes nothing: neither a file (`copy … to`) nor a table; an

@@ -16,10 +16,6 @@ use crate::query::{self, OutputFormat};
 const DEMO_CUTOFF: (i32, u32, u32) = (2026, 10, 31);
 /// The last complete period at the demo's cut-off.
 const DEMO_PERIOD: &str = "2026-T2";
-/// Persons of the demo's regional extract: Hauts-de-France at its real
-/// volume, about 55,000 positionings a four-month period (65–70 k entries a
-/// year, SPEC §7).
-pub const DEMO_PERSONS: u64 = 220_000;
 
 fn parse_day(flag: &str, s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
@@ -147,17 +143,9 @@ pub fn execute(command: Command) -> Result<()> {
 /// Runs the pipeline and prints its summary, that of a refused run too
 /// (before its error).
 fn run_and_summarise(cfg: &RunConfig) -> Result<RunReport> {
-    match pipeline::run(cfg) {
-        Ok(report) => {
-            print!("{}", crate::summary::render(&report, &cfg.out));
-            Ok(report)
-        }
-        Err(Error::Rejected { message, report }) => {
-            print!("{}", crate::summary::render(&report, &cfg.out));
-            Err(Error::Rejected { message, report })
-        }
-        Err(e) => Err(e),
-    }
+    let report = pipeline::execute(cfg)?;
+    print!("{}", crate::summary::render(&report, &cfg.out));
+    pipeline::conclude(report)
 }
 
 fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {

@@ -5,6 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// Persons of the demo's regional extract: Hauts-de-France at its real
+/// volume, about 55,000 positionings a four-month period (65–70 k entries a
+/// year, SPEC §7).
+pub const DEMO_PERSONS: u64 = 220_000;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ouistat",
@@ -157,7 +162,7 @@ pub enum Command {
         dir: PathBuf,
         /// Persons of the region's extract; the default gives Hauts-de-France
         /// its real volume (about 55,000 positionings a four-month period).
-        #[arg(long, default_value_t = crate::app::DEMO_PERSONS)]
+        #[arg(long, default_value_t = DEMO_PERSONS)]
         persons: u64,
         /// The region of the extract and of the committee report (INSEE code).
         #[arg(long, default_value = "32")]

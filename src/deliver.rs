@@ -440,11 +440,6 @@ fn treat(
     )?)
 }
 
-pub(crate) fn sha256_bytes(b: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(b))
-}
-
 /// A schema as the manifest records it: column name → Arrow type.
 pub(crate) fn schema_of(schema: &Schema) -> Vec<(String, String)> {
     schema
@@ -656,7 +651,7 @@ fn write_delivery(
         dictionary.table(table, &schema, &granted, rows);
         files.push(ManifestFile {
             nom: name,
-            sha256: crate::ingest::sha256_file(&path)?,
+            sha256: crate::digest::sha256_file(&path)?,
             lignes: Some(rows as u64),
             schema: Some(schema_of(&schema)),
         });
@@ -678,7 +673,7 @@ fn write_delivery(
             dictionary.aggregate(table, batch.num_rows(), threshold);
             files.push(ManifestFile {
                 nom: name,
-                sha256: crate::ingest::sha256_file(&path)?,
+                sha256: crate::digest::sha256_file(&path)?,
                 lignes: Some(batch.num_rows() as u64),
                 schema: Some(schema_of(&batch.schema())),
             });
@@ -701,7 +696,7 @@ fn write_delivery(
     std::fs::write(&dict_path, &dict).map_err(Error::io(&dict_path))?;
     files.push(ManifestFile {
         nom: "dictionnaire.md".into(),
-        sha256: sha256_bytes(dict.as_bytes()),
+        sha256: crate::digest::sha256_hex(dict.as_bytes()),
         lignes: None,
         schema: None,
     });

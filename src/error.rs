@@ -34,11 +34,8 @@ pub enum Error {
     /// A run whose input is too damaged to deliver from (an extract with
     /// no accepted row, or too large a share quarantined): its quarantine
     /// and `run.json` are in place, nothing was delivered.
-    #[error("{message}")]
-    Rejected {
-        message: String,
-        report: Box<crate::pipeline::RunReport>,
-    },
+    #[error("{0}")]
+    Rejected(String),
 
     /// A delivery that does not match its manifest.
     #[error("verification failed: {0}")]
@@ -86,9 +83,7 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Config(_) => ExitCode::Usage,
-            Error::Unreadable { .. } | Error::UserSql(_) | Error::Rejected { .. } => {
-                ExitCode::BadInput
-            }
+            Error::Unreadable { .. } | Error::UserSql(_) | Error::Rejected(_) => ExitCode::BadInput,
             Error::Policy(_) => ExitCode::Refused,
             Error::Verify(_) => ExitCode::VerifyFailed,
             Error::Io { .. } | Error::Output { .. } | Error::Query { .. } | Error::Internal(_) => {

@@ -17,6 +17,7 @@ pub mod app;
 pub mod cleanup;
 pub mod cli;
 pub mod deliver;
+pub mod digest;
 pub mod domain;
 pub mod error;
 pub mod generate;

@@ -87,6 +87,16 @@ impl RunConfig {
     }
 }
 
+/// What the verdict of a run depends on besides the counts.
+fn verdict_settings(cfg: &RunConfig) -> verdict::Settings {
+    verdict::Settings {
+        max_quarantine: cfg.max_quarantine,
+        encoding: cfg.encoding,
+        cutoff: cfg.cutoff,
+        activity: cfg.plausible_dates().activity,
+    }
+}
+
 /// The indicator tables written under `indicateurs/`, with their query.
 pub const INDICATORS: &[(&str, &str)] = &[
     ("sessions_remplissage", "out_sessions_remplissage"),
@@ -161,7 +171,7 @@ fn sql_path(p: &Path) -> String {
     p.to_string_lossy().replace('\'', "''")
 }
 
-/// Runs the pipeline.
+/// Runs the pipeline and judges it: [`execute`], then [`conclude`].
 ///
 /// # Errors
 /// [`Error::Rejected`] when an extract fails the verdict ([`verdict`]):
@@ -176,6 +186,33 @@ fn sql_path(p: &Path) -> String {
 /// # Ok::<(), ouistat::Error>(())
 /// ```
 pub fn run(cfg: &RunConfig) -> Result<RunReport> {
+    execute(cfg).and_then(conclude)
+}
+
+/// The run's result once its output is in place: the report, or the
+/// refusal that names what failed.
+///
+/// # Errors
+/// `Rejected` (exit 3) when the report holds findings.
+pub fn conclude(report: RunReport) -> Result<RunReport> {
+    if report.refus.is_empty() {
+        return Ok(report);
+    }
+    let findings: Vec<String> = report.refus.iter().map(|f| format!("  {f}")).collect();
+    Err(Error::Rejected(format!(
+        "the input is too damaged to deliver from: nothing was delivered; the quarantine \
+         and run.json are written\n{}",
+        findings.join("\n")
+    )))
+}
+
+/// Runs the pipeline and returns what `run.json` records, that of a run
+/// the verdict refuses too (its `refus` then names why; nothing was
+/// delivered).
+///
+/// # Errors
+/// Any error but `Rejected`: the verdict is [`conclude`]'s.
+pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
     for p in &cfg.periods {
         if parse_period(p).is_none() {
             return Err(Error::Config(format!(
@@ -242,7 +279,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     // Everything is written beside OUT and swapped in when complete.
     let building = Building::start(&cfg.out)?;
     let rapports_conserves = building
-        .carry_over()?
+        .carry_over(&[crate::register::DIR])?
         .iter()
         .filter_map(|p| p.strip_prefix(&building.path).ok())
         .map(|p| p.to_string_lossy().into_owned())
@@ -277,7 +314,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
             fichier: source.file_name(),
             format: source.format,
             octets: meta.len(),
-            sha256: ingest::sha256_file(&source.path)?,
+            sha256: crate::digest::sha256_file(&source.path)?,
         });
         let loaded = stage.load(source, cfg.encoding, &dates)?;
         for note in &loaded.notes {
@@ -304,7 +341,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         }
         reconciliation.insert(source.extract.name().to_string(), r);
     }
-    let refus = verdict::check(&stage, &reconciliation, &verdict::Settings::of(cfg))?;
+    let refus = verdict::check(&stage, &reconciliation, &verdict_settings(cfg))?;
     timings.insert("regles_ensemblistes".to_string(), t.elapsed().as_secs_f64());
 
     let t = Instant::now();
@@ -455,7 +492,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
     std::fs::write(&path, json).map_err(Error::io(&path))?;
     building.finish()?;
-    verdict::conclude(report)
+    Ok(report)
 }
 
 /// The first and the latest day of the staged extracts: positionings,

@@ -138,9 +138,7 @@ fn cubes_at(
         "  pipeline at {cutoff} in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let stage = Stage {
-        conn: duckdb::Connection::open(out.join(".ouistat").join("stage.duckdb")).expect("stage"),
-    };
+    let stage = Stage::open_kept(&out.join(".ouistat").join("stage.duckdb")).expect("stage");
     read_cubes(&stage).expect("cubes")
 }
 

@@ -26,6 +26,7 @@ use crate::register::{self, Register};
 use crate::schema::Extract;
 use crate::secrecy::{self, Plan};
 use crate::stage::Stage;
+use crate::warehouse::{ident, literal};
 
 /// One recipient, as configured. Codes are strings, written quoted or not
 /// (`region = 32`, `financeur_code = "2"`), and checked as they are read:
@@ -338,13 +339,12 @@ fn register_recipient<'r>(r: &'r Recipient, plan: &'r Plan) -> register::Recipie
     }
 }
 
-fn sql_str(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 /// The rows a recipient may receive: positionings (existing at the
 /// cut-off) in its perimeter, and the sessions it sees.
-fn perimeter_sql(r: &Recipient) -> (String, String) {
+///
+/// Returns the filter of positionings (over `p`, their session `s` and
+/// person `i`), and that of sessions over a table aliased `sessions`.
+fn perimeter_sql(r: &Recipient, sessions: &str) -> (String, String) {
     match r.classe {
         RecipientClass::PoleEmploi | RecipientClass::Ministere | RecipientClass::Comite => {
             ("true".into(), "true".into())
@@ -353,15 +353,15 @@ fn perimeter_sql(r: &Recipient) -> (String, String) {
             let code = r.financeur_code.unwrap_or_default();
             (
                 format!("s.financeur_code = {code}"),
-                format!("s.financeur_code = {code}"),
+                format!("{sessions}.financeur_code = {code}"),
             )
         }
         RecipientClass::Partenaire => {
-            let dep = sql_str(r.departement.as_deref().unwrap_or_default());
-            let public = r.public.as_deref().unwrap_or("beneficiaire_rsa");
+            let dep = literal(r.departement.as_deref().unwrap_or_default());
+            let public = ident(r.public.as_deref().unwrap_or("beneficiaire_rsa"));
             (
                 format!("s.departement = {dep} and coalesce(i.{public}, false)"),
-                "s.session_id in (select session_id from dlv_positionnements)".into(),
+                format!("{sessions}.session_id in (select session_id from dlv_positionnements)"),
             )
         }
     }
@@ -453,13 +453,12 @@ pub(crate) fn schema_of(schema: &Schema) -> Vec<(String, String)> {
 /// unsuppressed), and each département's and zone d'emploi's region (codes
 /// found in several regions are left out).
 pub fn read_cubes(stage: &Stage) -> Result<(Vec<secrecy::CubeBatch>, secrecy::Geography)> {
-    let conn = &stage.conn;
+    let db = stage.db();
     let mut cubes = Vec::new();
     for def in secrecy::cubes::CUBES {
         let sql = crate::queries::render(def.query, &[]);
-        let mut stmt = conn.prepare(&sql)?;
-        let batches: Vec<RecordBatch> = stmt.query_arrow([])?.collect();
-        let batch = arrow::compute::concat_batches(&stmt.schema(), &batches)?;
+        let (schema, batches) = db.query_arrow(def.query, &sql, [])?;
+        let batch = arrow::compute::concat_batches(&schema, &batches)?;
         cubes.push(secrecy::CubeBatch {
             cube: def.cube,
             batch,
@@ -467,13 +466,16 @@ pub fn read_cubes(stage: &Stage) -> Result<(Vec<secrecy::CubeBatch>, secrecy::Ge
     }
     let mut geography = secrecy::Geography::new();
     for level in ["departement", "zone_emploi"] {
-        let mut stmt = conn.prepare(&format!(
-            "select {level}, min(region) from stg_sessions where {level} is not null and region is not null \
-             group by {level} having count(distinct region) = 1"
-        ))?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        for row in rows {
-            let (code, region) = row?;
+        let rows = db.query_map(
+            "the region of each place",
+            &format!(
+                "select {level}, min(region) from stg_sessions where {level} is not null and region is not null \
+                 group by {level} having count(distinct region) = 1"
+            ),
+            [],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )?;
+        for (code, region) in rows {
             geography.insert((level.to_string(), code), region);
         }
     }
@@ -581,21 +583,24 @@ fn write_delivery(
     let final_dir = root.join(&r.nom);
     let pseudonymiser = key.map(Pseudonymiser::new);
 
-    let (pos_filter, session_filter) = perimeter_sql(r);
-    let conn = &ctx.stage.conn;
-    conn.execute_batch(&format!(
-        "create or replace temp table dlv_positionnements as
-         select p.positionnement_id, p.identifiant_spe, p.session_id
-         from int_positionnements p
-         inner join stg_sessions s using (session_id)
-         inner join stg_individus i using (identifiant_spe)
-         where {pos_filter};"
-    ))?;
+    let (pos_filter, session_filter) = perimeter_sql(r, "t");
+    let db = ctx.stage.db();
+    db.execute(
+        "dlv_positionnements",
+        &format!(
+            "create or replace temp table dlv_positionnements as
+             select p.positionnement_id, p.identifiant_spe, p.session_id
+             from int_positionnements p
+             inner join stg_sessions s using (session_id)
+             inner join stg_individus i using (identifiant_spe)
+             where {pos_filter};"
+        ),
+    )?;
     let everyone = matches!(
         r.classe,
         RecipientClass::PoleEmploi | RecipientClass::Ministere
     );
-    let cutoff = sql_str(&ctx.cutoff.format("%Y-%m-%d").to_string());
+    let cutoff = literal(&ctx.cutoff.format("%Y-%m-%d").to_string());
     let mut files = Vec::new();
     let mut dictionary = DictionaryWriter::new(r, ctx.policy, ctx.cutoff);
     for extract in Extract::ALL {
@@ -612,7 +617,7 @@ fn write_delivery(
         let select: Vec<String> = granted.iter().map(|(c, _)| format!("t.\"{c}\"")).collect();
         let rows = match extract {
             Extract::Sessions if everyone => "true".to_string(),
-            Extract::Sessions => session_filter.replace("s.", "t."),
+            Extract::Sessions => session_filter.clone(),
             Extract::Individus if everyone => "true".to_string(),
             Extract::Individus => {
                 "t.identifiant_spe in (select identifiant_spe from dlv_positionnements)".into()
@@ -629,24 +634,28 @@ fn write_delivery(
             "select {} from stg_{table} t where {rows} order by t.ligne",
             select.join(", ")
         );
-        let mut stmt = conn.prepare(&sql)?;
-        let stream = stmt.stream_arrow([])?;
         let treatments: Vec<Treatment> = granted.iter().map(|(_, t)| *t).collect();
-        let schema = treat(
-            &RecordBatch::new_empty(stream.get_schema()),
-            &treatments,
-            pseudonymiser.as_ref(),
-        )?
-        .schema();
         let name = format!("{table}.parquet");
         let path = tmp_dir.join(&name);
-        let mut writer = ParquetFile::create(&path, schema.clone())?;
-        let mut rows = 0usize;
-        for batch in stream {
-            let treated = treat(&batch?, &treatments, pseudonymiser.as_ref())?;
-            rows += treated.num_rows();
-            writer.write(&treated)?;
-        }
+        let (schema, writer, rows) = db.stream_arrow(
+            &format!("delivery of {table}"),
+            &sql,
+            |schema| {
+                let schema = treat(
+                    &RecordBatch::new_empty(schema),
+                    &treatments,
+                    pseudonymiser.as_ref(),
+                )?
+                .schema();
+                let writer = ParquetFile::create(&path, schema.clone())?;
+                Ok((schema, writer, 0usize))
+            },
+            |(_, writer, rows), batch| {
+                let treated = treat(&batch, &treatments, pseudonymiser.as_ref())?;
+                *rows += treated.num_rows();
+                writer.write(&treated)
+            },
+        )?;
         writer.close()?;
         dictionary.table(table, &schema, &granted, rows);
         files.push(ManifestFile {

@@ -446,17 +446,15 @@ pub fn raw_lines(
 
 /// Converts the generator's CSV extracts to all-text Parquet files.
 pub fn csv_dir_to_text_parquet(csv_dir: &Path, out: &Path) -> Result<()> {
-    let conn = duckdb::Connection::open_in_memory()?;
+    let db = crate::warehouse::Db::in_memory()?;
     for extract in Extract::ALL {
         let csv = csv_dir.join(format!("{}.csv", extract.name()));
         let parquet = out.join(format!("{}.parquet", extract.name()));
         let sql = format!(
-            "copy (select * from read_csv('{}', delim = ';', header = true, all_varchar = true, parallel = false)) \
-             to '{}' (format parquet, compression zstd)",
-            csv.to_string_lossy().replace('\'', "''"),
-            parquet.to_string_lossy().replace('\'', "''"),
+            "select * from read_csv({}, delim = ';', header = true, all_varchar = true, parallel = false)",
+            crate::warehouse::path_literal(&csv),
         );
-        conn.execute_batch(&sql)?;
+        db.copy_to_parquet("text Parquet extracts", &sql, &parquet)?;
     }
     Ok(())
 }

@@ -41,5 +41,6 @@ pub mod toml_file;
 pub mod validate;
 pub mod verdict;
 pub mod verify;
+pub mod warehouse;
 
 pub use error::{Error, ExitCode, Result};

@@ -167,10 +167,6 @@ pub struct SecretShares {
     pub diffusions_anterieures: usize,
 }
 
-fn sql_path(p: &Path) -> String {
-    p.to_string_lossy().replace('\'', "''")
-}
-
 /// Runs the pipeline and judges it: [`execute`], then [`conclude`].
 ///
 /// # Errors
@@ -380,12 +376,17 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
         stage.aggregate_by_level(table)?;
         timings.insert(format!("indicateurs/{table}"), step.elapsed().as_secs_f64());
     }
-    stage.conn.execute_batch("drop table int_eclate")?;
+    stage
+        .db()
+        .execute("drop int_eclate", "drop table int_eclate")?;
     stage.run("agg_cohorte_vides", &[])?;
-    stage.conn.execute_batch(&format!(
-        "create or replace table int_sessions_remplissage as {}",
-        crate::queries::render("out_sessions_remplissage", &[])
-    ))?;
+    stage.db().execute(
+        "out_sessions_remplissage",
+        &format!(
+            "create or replace table int_sessions_remplissage as {}",
+            crate::queries::render("out_sessions_remplissage", &[])
+        ),
+    )?;
     stage.run("agg_remplissage", &[])?;
     stage.run("agg_remplissage_vides", &[])?;
     stage.keep_result_order()?;
@@ -393,13 +394,9 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
     for (table, query) in INDICATORS {
         let path = cfg.out.join("indicateurs").join(format!("{table}.parquet"));
         let sql = crate::queries::render(query, &[]);
-        copy_to_parquet(&stage, &sql, &path, query)?;
-        let n: i64 = stage.conn.query_row(
-            &format!("select count(*) from read_parquet('{}')", sql_path(&path)),
-            [],
-            |r| r.get(0),
-        )?;
-        outputs.insert(format!("indicateurs/{table}.parquet"), n as u64);
+        stage.db().copy_to_parquet(query, &sql, &path)?;
+        let n = stage.db().count_parquet(&path)?;
+        outputs.insert(format!("indicateurs/{table}.parquet"), n);
     }
     for extract in Extract::ALL {
         let path = cfg
@@ -407,10 +404,10 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
             .join("quarantaine")
             .join(format!("{}.parquet", extract.name()));
         let sql = format!(
-            "select fichier, ligne, regle, detail, contenu from quarantaine where extrait = '{}' order by ligne, regle",
-            extract.name()
+            "select fichier, ligne, regle, detail, contenu from quarantaine where extrait = {} order by ligne, regle",
+            crate::warehouse::literal(extract.name())
         );
-        copy_to_parquet(&stage, &sql, &path, "quarantaine")?;
+        stage.db().copy_to_parquet("quarantaine", &sql, &path)?;
         outputs.insert(
             format!("quarantaine/{}.parquet", extract.name()),
             reconciliation[extract.name()].quarantaine,
@@ -419,20 +416,19 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
     progress.done();
     timings.insert("indicateurs".to_string(), t.elapsed().as_secs_f64());
 
-    let mut stmt = stage
-        .conn
-        .prepare("select extrait, regle, colonne, nb from avertissements order by all")?;
-    let avertissements = stmt
-        .query_map([], |r| {
+    let avertissements = stage.db().query_map(
+        "avertissements",
+        "select extrait, regle, colonne, nb from avertissements order by all",
+        [],
+        |r| {
             Ok(Warning {
                 extrait: r.get(0)?,
                 regle: r.get(1)?,
                 colonne: r.get(2)?,
                 nb: r.get::<_, i64>(3)? as u64,
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    drop(stmt);
+        },
+    )?;
 
     let t = Instant::now();
     let mut livraisons = BTreeMap::new();
@@ -498,7 +494,8 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
 /// The first and the latest day of the staged extracts: positionings,
 /// session starts and event recordings (`None` for an empty extract).
 fn data_span(stage: &Stage) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
-    let (first, latest): (Option<String>, Option<String>) = stage.conn.query_row(
+    let (first, latest): (Option<String>, Option<String>) = stage.db().query_row(
+        "the span of the data",
         "select
             cast(least(
                 (select min(cast(date_positionnement as date)) from stg_positionnements),
@@ -533,19 +530,4 @@ fn check_memory_limit(limit: &str) -> Result<()> {
             "--memory-limit `{limit}` is not a size such as 2GB, 512MiB or 80%"
         )))
     }
-}
-
-/// Writes the result of `sql` to a zstd Parquet file.
-pub fn copy_to_parquet(stage: &Stage, sql: &str, path: &Path, query: &str) -> Result<()> {
-    let copy = format!(
-        "copy ({sql}) to '{}' (format parquet, compression zstd)",
-        sql_path(path)
-    );
-    stage
-        .conn
-        .execute_batch(&copy)
-        .map_err(|source| Error::Query {
-            query: query.to_string(),
-            source,
-        })
 }

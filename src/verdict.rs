@@ -140,17 +140,12 @@ pub fn evidence(
     stage: &Stage,
     activity: &RangeInclusive<NaiveDate>,
 ) -> Result<BTreeMap<String, Evidence>> {
-    let query = |source| Error::Query {
-        query: "diag_quarantaine".into(),
-        source,
-    };
-    let mut stmt = stage
-        .conn
-        .prepare(crate::queries::get("diag_quarantaine"))
-        .map_err(query)?;
     let (first, last) = (activity.start().to_string(), activity.end().to_string());
-    let rows = stmt
-        .query_map([first, last], |r| {
+    let rows = stage.db().query_map(
+        "diag_quarantaine",
+        crate::queries::get("diag_quarantaine"),
+        [first, last],
+        |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 Evidence {
@@ -160,9 +155,9 @@ pub fn evidence(
                     dates_before: r.get::<_, i64>(4)? as u64,
                 },
             ))
-        })
-        .map_err(query)?;
-    rows.collect::<Result<_, _>>().map_err(query)
+        },
+    )?;
+    Ok(rows.into_iter().collect())
 }
 
 /// The extracts that fail, parents first, each with its diagnosis.

@@ -17,11 +17,6 @@ const DEMO_CUTOFF: (i32, u32, u32) = (2026, 10, 31);
 /// The last complete period at the demo's cut-off.
 const DEMO_PERIOD: &str = "2026-T2";
 
-fn parse_day(flag: &str, s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| Error::Config(format!("--{flag} `{s}` is not a date YYYY-MM-DD")))
-}
-
 /// Executes one command.
 pub fn execute(command: Command) -> Result<()> {
     match command {
@@ -71,7 +66,7 @@ pub fn execute(command: Command) -> Result<()> {
             latest_date,
             max_quarantine,
         } => {
-            let mut cfg = RunConfig::new(extracts, out, parse_day("cutoff", &cutoff)?);
+            let mut cfg = RunConfig::new(extracts, out, cutoff);
             cfg.periods = periods;
             cfg.encoding = match encoding {
                 InputEncoding::Utf8 => Encoding::Utf8,
@@ -84,12 +79,10 @@ pub fn execute(command: Command) -> Result<()> {
             cfg.recipients = recipients;
             cfg.policy = policy;
             if let Some(day) = earliest_date {
-                cfg.earliest_activity = parse_day("earliest-date", &day)?;
+                cfg.earliest_activity = day;
             }
-            if let Some(day) = latest_date {
-                cfg.latest_activity = Some(parse_day("latest-date", &day)?);
-            }
-            cfg.max_quarantine = crate::verdict::parse_share(&max_quarantine)?;
+            cfg.latest_activity = latest_date;
+            cfg.max_quarantine = max_quarantine;
             run_and_summarise(&cfg).map(|_| ())
         }
         Command::Demo {
@@ -127,6 +120,12 @@ pub fn execute(command: Command) -> Result<()> {
         }
         Command::Verify { dir } => crate::verify::verify(&dir, &mut std::io::stdout().lock()),
         Command::Query { sql, out, format } => {
+            let out = match out {
+                Some(out) => out,
+                None => {
+                    crate::output::find_output(&std::env::current_dir().map_err(Error::io("."))?)?
+                }
+            };
             let batches = query::query(&out, &sql)?;
             let format = match format {
                 QueryFormat::Table => OutputFormat::Table,

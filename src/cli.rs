@@ -1,9 +1,47 @@
 //! Command-line parsing. Clap types stay here; the library sees validated
 //! configurations (`RunConfig`, `generate::Options`).
+//!
+//! What always holds: a value that has a type (a date, a period, a region,
+//! a size, a share) is parsed here, and a wrong one is a usage error (exit 2)
+//! naming its flag, before any file is read.
 
 use std::path::PathBuf;
 
+use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
+
+/// A day `YYYY-MM-DD`.
+fn day(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date YYYY-MM-DD"))
+}
+
+/// A four-month period `YYYY-T1`..`YYYY-T3`.
+fn period(s: &str) -> Result<String, String> {
+    crate::domain::period::parse_period(s)
+        .map(|_| s.to_string())
+        .ok_or_else(|| format!("`{s}` is not of the form YYYY-T1, YYYY-T2 or YYYY-T3"))
+}
+
+/// An INSEE region code (`32`).
+fn region(s: &str) -> Result<String, String> {
+    match crate::geo::region_problem(s) {
+        None => Ok(s.to_string()),
+        Some(problem) => Err(problem),
+    }
+}
+
+/// DuckDB's memory cap (`3GB`, `512MiB`, `80%`).
+fn memory_limit(s: &str) -> Result<String, String> {
+    crate::warehouse::check_memory_limit(s).map(|()| s.to_string())
+}
+
+/// A share (`5%`, `0.05`).
+fn share(s: &str) -> Result<f64, String> {
+    crate::verdict::parse_share(s).map_err(|e| match e {
+        crate::Error::Config(m) => m,
+        other => other.to_string(),
+    })
+}
 
 /// Persons of the demo's regional extract: Hauts-de-France at its real
 /// volume, about 55,000 positionings a four-month period (65–70 k entries a
@@ -51,6 +89,9 @@ pub enum QueryFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate synthetic OuiForm extracts (deterministic for a given seed).
+    #[command(after_help = "Examples:
+  ouistat generate --out extraits --persons 20000
+  ouistat generate --out extraits-32 --region 32 --format parquet --defects 0.01")]
     Generate {
         /// Directory to write the four extracts into.
         #[arg(long)]
@@ -72,6 +113,10 @@ pub enum Command {
         region: Option<String>,
     },
     /// Validate, stage and compute every indicator as of a cut-off date.
+    #[command(after_help = "Examples:
+  ouistat run --extracts extraits --out sortie --cutoff 2026-10-31
+  ouistat run --extracts extraits --out sortie --cutoff 2026-10-31 --recipients destinataires.toml
+  ouistat run --extracts extraits --out sortie --cutoff 2026-10-31 --period 2026-T2 --memory-limit 2GB")]
     Run {
         /// Directory holding sessions, individus, positionnements and evenements (.csv or .parquet).
         #[arg(long)]
@@ -80,10 +125,10 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
         /// Cut-off date (YYYY-MM-DD), whole day included.
-        #[arg(long)]
-        cutoff: String,
+        #[arg(long, value_parser = day)]
+        cutoff: NaiveDate,
         /// Four-month periods to compute (YYYY-T1..T3); default: every period with data.
-        #[arg(long = "period")]
+        #[arg(long = "period", value_parser = period)]
         periods: Vec<String>,
         /// Encoding of CSV extracts.
         #[arg(long, value_enum, default_value = "utf-8")]
@@ -92,7 +137,7 @@ pub enum Command {
         #[arg(long)]
         motifs: Option<PathBuf>,
         /// DuckDB memory cap; larger data spills to disk.
-        #[arg(long, default_value = crate::pipeline::DEFAULT_MEMORY_LIMIT)]
+        #[arg(long, default_value = crate::pipeline::DEFAULT_MEMORY_LIMIT, value_parser = memory_limit)]
         memory_limit: String,
         /// DuckDB threads (default: all cores).
         #[arg(long)]
@@ -109,37 +154,42 @@ pub enum Command {
         /// First plausible date of a session, positioning or event
         /// (YYYY-MM-DD, default 2015-01-01); earlier ones, like later ones
         /// than a year after the cut-off, are quarantined (date_improbable).
-        #[arg(long)]
-        earliest_date: Option<String>,
+        #[arg(long, value_parser = day)]
+        earliest_date: Option<NaiveDate>,
         /// Last plausible date of a session, positioning or event
         /// (YYYY-MM-DD, not before the cut-off; default the cut-off plus
         /// one year); later ones are quarantined (date_improbable).
-        #[arg(long)]
-        latest_date: Option<String>,
+        #[arg(long, value_parser = day)]
+        latest_date: Option<NaiveDate>,
         /// Largest share of an extract's rows that may be quarantined, as a
         /// percentage (5%) or a fraction (0.05). Beyond it, or when an
         /// extract has no accepted row (a single quarantined row never fails
         /// a run on its own), the run writes its quarantine and
         /// run.json, delivers nothing and exits with code 3.
-        #[arg(long, default_value = "5%")]
-        max_quarantine: String,
+        #[arg(long, default_value = "5%", value_parser = share)]
+        max_quarantine: f64,
     },
     /// Create a new random 32-byte pseudonymisation key (hex) for one recipient.
+    #[command(after_help = "Example:
+  ouistat keygen --out cles/pole_emploi.cle")]
     Keygen {
         /// Key file to create (refuses to overwrite); keep it outside the outputs.
         #[arg(long)]
         out: PathBuf,
     },
     /// Render the DREETS committee report for a region and a period.
+    #[command(after_help = "Examples:
+  ouistat report --out sortie --region 32 --period 2026-T2
+  ouistat report --out sortie --region 32 --period 2026-T2 --from comite --template mon-rapport.html")]
     Report {
         /// The run's output directory (the report goes to OUT/rapport/).
         #[arg(long)]
         out: PathBuf,
         /// INSEE region code, e.g. 32 for Hauts-de-France.
-        #[arg(long)]
+        #[arg(long, value_parser = region)]
         region: String,
         /// Four-month period, e.g. 2026-T2.
-        #[arg(long)]
+        #[arg(long, value_parser = period)]
         period: String,
         /// The committee delivery whose cleared aggregates are read.
         #[arg(long, default_value = "comite-dreets")]
@@ -150,12 +200,18 @@ pub enum Command {
     },
     /// Re-check deliveries against their manifests (hashes, row counts,
     /// schemas), file by file: OK, FAILED, missing or extra.
+    #[command(after_help = "Examples:
+  ouistat verify sortie
+  ouistat verify sortie/livraisons/ministere")]
     Verify {
         /// A delivery folder (holding manifest.json), or a run's output
         /// (every delivery under its livraisons/).
         dir: PathBuf,
     },
     /// Generate a realistic dataset, run the pipeline and print a summary.
+    #[command(after_help = "Examples:
+  ouistat demo
+  ouistat demo --dir /tmp/demo --persons 20000")]
     Demo {
         /// Working directory for the demo's extracts and outputs.
         #[arg(long, default_value = "ouistat-demo")]
@@ -165,18 +221,23 @@ pub enum Command {
         #[arg(long, default_value_t = DEMO_PERSONS)]
         persons: u64,
         /// The region of the extract and of the committee report (INSEE code).
-        #[arg(long, default_value = "32")]
+        #[arg(long, default_value = "32", value_parser = region)]
         region: String,
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
     /// Run DuckDB SQL over a run's output tables (views named after the files).
+    #[command(after_help = "Examples:
+  ouistat query --out sortie \"select * from entonnoir limit 5\"
+  cd sortie && ouistat query --format csv-fr \"select periode, nb_entrees from entonnoir where niveau_geo = 'region'\"")]
     Query {
         /// The SQL statement.
         sql: String,
-        /// The run's output directory.
-        #[arg(long, default_value = "ouistat-demo/sortie")]
-        out: PathBuf,
+        /// The run's output directory; by default, the output the current
+        /// directory is in (or holds as `sortie/`), found as git finds its
+        /// repository.
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "table")]
         format: QueryFormat,
     },

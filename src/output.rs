@@ -128,6 +128,26 @@ fn is_ouistat_output(dir: &Path) -> bool {
         .is_some_and(|v| v.get("logiciel").and_then(|l| l.as_str()) == Some("ouistat"))
 }
 
+/// The output `start` is in, as git finds its repository: `start` or its
+/// nearest ancestor that is a ouistat output, or that holds one as
+/// `sortie/` (the demo's layout).
+///
+/// # Errors
+/// `Config` when there is none, saying to pass `--out`.
+pub fn find_output(start: &Path) -> Result<PathBuf> {
+    for dir in start.ancestors() {
+        for candidate in [dir.to_path_buf(), dir.join("sortie")] {
+            if is_ouistat_output(&candidate) {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(Error::Config(format!(
+        "no ouistat output in {} or its parents: pass --out OUT (the folder of a run)",
+        start.display()
+    )))
+}
+
 /// `path` made absolute and normalised without touching the file system
 /// beyond the current directory and the symbolic links of its existing
 /// ancestors.

@@ -225,7 +225,8 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
     if cfg.threads == Some(0) {
         return Err(Error::Config("--threads must be at least 1".into()));
     }
-    check_memory_limit(&cfg.memory_limit)?;
+    crate::warehouse::check_memory_limit(&cfg.memory_limit)
+        .map_err(|problem| Error::Config(format!("--memory-limit {problem}")))?;
     let dates = cfg.plausible_dates();
     let (first, last) = (*dates.activity.start(), *dates.activity.end());
     if last < cfg.cutoff {
@@ -509,25 +510,4 @@ fn data_span(stage: &Stage) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
     )?;
     let day = |d: Option<String>| d.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
     Ok((day(first), day(latest)))
-}
-
-/// Checks a DuckDB memory cap (`2GB`, `512 MiB`, `80%`) before it reaches
-/// SQL, so that a typo is the user's configuration, not a failed query.
-fn check_memory_limit(limit: &str) -> Result<()> {
-    const UNITS: &[&str] = &[
-        "", "b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib", "%",
-    ];
-    let t = limit.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let unit = unit.trim().to_ascii_lowercase();
-    if number.parse::<f64>().is_ok_and(|n| n > 0.0) && UNITS.contains(&unit.as_str()) {
-        Ok(())
-    } else {
-        Err(Error::Config(format!(
-            "--memory-limit `{limit}` is not a size such as 2GB, 512MiB or 80%"
-        )))
-    }
 }

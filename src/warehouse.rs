@@ -31,6 +31,30 @@ pub fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
+/// Checks a DuckDB memory cap (`2GB`, `512 MiB`, `80%`) before it reaches
+/// SQL, so that a typo is the user's configuration, not a failed query.
+///
+/// # Errors
+/// What is wrong, quoting `limit`.
+pub fn check_memory_limit(limit: &str) -> std::result::Result<(), String> {
+    const UNITS: &[&str] = &[
+        "", "b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib", "%",
+    ];
+    let t = limit.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let unit = unit.trim().to_ascii_lowercase();
+    if number.parse::<f64>().is_ok_and(|n| n > 0.0) && UNITS.contains(&unit.as_str()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{limit}` is not a size such as 2GB, 512MiB or 80%"
+        ))
+    }
+}
+
 /// The error of a statement named `name`: the machine's limits apart from
 /// our own SQL.
 pub fn failed(name: &str) -> impl FnOnce(duckdb::Error) -> Error + '_ {

@@ -225,7 +225,7 @@ fn baseline(extracts: &Path, out: &Path) {
         .expect("the per-dimension block");
     let (block, tail) = rest.split_once("-- fin\n").expect("its end");
     let dimensions = std::iter::once(("ensemble", "'ensemble'"))
-        .chain(ouistat::queries::DIMENSIONS.iter().map(|d| (*d, *d)));
+        .chain(ouistat::domain::cubes::DIMENSIONS.iter().map(|d| (*d, *d)));
     let mut sql = head.to_string();
     for (dimension, column) in dimensions {
         sql.push_str(

@@ -2,6 +2,7 @@
 //! French formatting, recipient names. Nothing here reads a file or a
 //! database; everything here is a function of its arguments.
 
+pub mod cubes;
 pub mod fr;
 pub mod names;
 pub mod period;

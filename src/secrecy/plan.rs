@@ -15,7 +15,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::{Error, Result};
-use crate::queries::DIMENSIONS;
+use crate::domain::cubes::DIMENSIONS;
 
 use super::cubes::{Cube, CUBES};
 

@@ -202,13 +202,9 @@ pub fn conclude(report: RunReport) -> Result<RunReport> {
     )))
 }
 
-/// Runs the pipeline and returns what `run.json` records, that of a run
-/// the verdict refuses too (its `refus` then names why; nothing was
-/// delivered).
-///
-/// # Errors
-/// Any error but `Rejected`: the verdict is [`conclude`]'s.
-pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
+/// Checks what the flags cannot check alone: the periods, the threads, the
+/// memory cap and the window of plausible dates against the cut-off.
+fn check_config(cfg: &RunConfig) -> Result<PlausibleDates> {
     for p in &cfg.periods {
         if parse_period(p).is_none() {
             return Err(Error::Config(format!(
@@ -242,9 +238,23 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
              {last} (--latest-date)"
         )));
     }
-    let mut timings = BTreeMap::new();
-    let clock = Instant::now();
-    // Policy, recipients and keys are checked before anything is written.
+    Ok(dates)
+}
+
+/// What a run reads before it writes anything: the policy, the recipients
+/// and their keys, the extracts found, the reason codes.
+struct Inputs {
+    policy: Policy,
+    recipients: Vec<deliver::Recipient>,
+    keys: Vec<Option<crate::pseudonymise::SecretKey>>,
+    sources: Vec<ingest::Source>,
+    motifs: String,
+}
+
+/// Reads and checks every input, then checks that `--out` is ouistat's and
+/// that the release register accepts the recipients' plans: all before any
+/// work.
+fn read_inputs(cfg: &RunConfig) -> Result<Inputs> {
     let policy = Policy::load(cfg.policy.as_deref())?;
     let recipients = match &cfg.recipients {
         Some(p) => deliver::load_recipients(p)?,
@@ -273,63 +283,64 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
     output::check_ownership(&cfg.out, &inputs_read)?;
     // Earlier releases made under another plan are refused before any work.
     deliver::open_register(&cfg.out, &recipients)?;
-    // Everything is written beside OUT and swapped in when complete.
-    let building = Building::start(&cfg.out)?;
-    let rapports_conserves = building
-        .carry_over(&[crate::register::DIR])?
-        .iter()
-        .filter_map(|p| p.strip_prefix(&building.path).ok())
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    let cfg = &RunConfig {
-        out: building.path.clone(),
-        ..cfg.clone()
-    };
-    for dir in ["indicateurs", "quarantaine"] {
-        output::create_private_dir(&cfg.out.join(dir))?;
-    }
-    let stage_dir = if cfg.keep_stage {
-        StageDir::kept(&cfg.out)?
-    } else {
-        StageDir::private()?
-    };
-    let stage = Stage::open(
-        stage_dir.database().as_deref(),
-        &stage_dir.spill(),
-        &cfg.memory_limit,
-        cfg.threads,
-    )?;
-    stage.load_motifs(&motifs)?;
+    Ok(Inputs {
+        policy,
+        recipients,
+        keys,
+        sources,
+        motifs,
+    })
+}
 
-    let mut inputs = Vec::new();
-    let mut read = BTreeMap::new();
-    let mut lecture = Vec::new();
-    for source in &sources {
+/// What reading the extracts gives: their files, the rows read per extract,
+/// and the notes on how Parquet columns were read.
+struct Read {
+    files: Vec<InputFile>,
+    rows: BTreeMap<Extract, u64>,
+    notes: Vec<ingest::ColumnNote>,
+}
+
+/// Reads, validates and stages every extract.
+fn load_extracts(
+    stage: &Stage,
+    sources: &[ingest::Source],
+    cfg: &RunConfig,
+    dates: &PlausibleDates,
+) -> Result<Read> {
+    let mut read = Read {
+        files: Vec::new(),
+        rows: BTreeMap::new(),
+        notes: Vec::new(),
+    };
+    for source in sources {
         let meta = std::fs::metadata(&source.path).map_err(Error::io(&source.path))?;
-        inputs.push(InputFile {
+        read.files.push(InputFile {
             extrait: source.extract.name().into(),
             fichier: source.file_name(),
             format: source.format,
             octets: meta.len(),
             sha256: crate::digest::sha256_file(&source.path)?,
         });
-        let loaded = stage.load(source, cfg.encoding, &dates)?;
+        let loaded = stage.load(source, cfg.encoding, dates)?;
         for note in &loaded.notes {
             eprintln!("warning: {note}");
         }
-        lecture.extend(loaded.notes);
-        read.insert(source.extract, loaded.read);
+        read.notes.extend(loaded.notes);
+        read.rows.insert(source.extract, loaded.read);
     }
-    timings.insert(
-        "lecture_validation".to_string(),
-        clock.elapsed().as_secs_f64(),
-    );
+    Ok(read)
+}
 
-    let t = Instant::now();
-    stage.apply_set_rules(&sources, cfg.encoding)?;
+/// Applies the set-level rules and reconciles every extract: rows read =
+/// accepted + quarantined, or a bug.
+fn reconcile(
+    stage: &Stage,
+    sources: &[ingest::Source],
+    read: &Read,
+) -> Result<BTreeMap<String, Reconciliation>> {
     let mut reconciliation = BTreeMap::new();
-    for source in &sources {
-        let r = stage.reconcile(source, read[&source.extract])?;
+    for source in sources {
+        let r = stage.reconcile(source, read.rows[&source.extract])?;
         if !r.reconcilie {
             return Err(Error::Internal(format!(
                 "{}: {} rows read but {} accepted + {} quarantined",
@@ -338,11 +349,13 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
         }
         reconciliation.insert(source.extract.name().to_string(), r);
     }
-    let refus = verdict::check(&stage, &reconciliation, &verdict_settings(cfg))?;
-    timings.insert("regles_ensemblistes".to_string(), t.elapsed().as_secs_f64());
+    Ok(reconciliation)
+}
 
-    let t = Instant::now();
-    let (first, latest) = data_span(&stage)?;
+/// The periods of the run: from the data's first day to the cut-off (or
+/// those asked for), refusing a cut-off far beyond the data.
+fn periods_of_run(stage: &Stage, cfg: &RunConfig) -> Result<Vec<(String, &'static str)>> {
+    let (first, latest) = data_span(stage)?;
     let first = first.unwrap_or(cfg.cutoff).min(cfg.cutoff);
     if let Some(latest) = latest {
         // The periods run from the data's first day to the cut-off: a
@@ -356,10 +369,17 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
             )));
         }
     }
-    let periods = periods_between(first, cfg.cutoff, &cfg.periods);
-    stage.set_parameters(cfg.cutoff, &periods)?;
+    Ok(periods_between(first, cfg.cutoff, &cfg.periods))
+}
+
+/// Builds the indicator tables in the staging, in the order their
+/// dependencies give, timing each step.
+fn build_indicators(
+    stage: &Stage,
+    progress: &Progress,
+    timings: &mut BTreeMap<String, f64>,
+) -> Result<()> {
     stage.run("avertissements", &[])?;
-    let progress = Progress::new("indicateurs", 0);
     for name in ["int_positionnements", "int_lignes", "int_eclate"] {
         progress.message(name);
         let step = Instant::now();
@@ -389,19 +409,26 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
         ),
     )?;
     stage.run("agg_remplissage", &[])?;
-    stage.run("agg_remplissage_vides", &[])?;
+    stage.run("agg_remplissage_vides", &[])
+}
+
+/// Writes `indicateurs/` and `quarantaine/`; returns each file's rows.
+fn write_indicators(
+    stage: &Stage,
+    out: &Path,
+    reconciliation: &BTreeMap<String, Reconciliation>,
+) -> Result<BTreeMap<String, u64>> {
     stage.keep_result_order()?;
     let mut outputs = BTreeMap::new();
     for (table, query) in INDICATORS {
-        let path = cfg.out.join("indicateurs").join(format!("{table}.parquet"));
+        let path = out.join("indicateurs").join(format!("{table}.parquet"));
         let sql = crate::queries::render(query, &[]);
         stage.db().copy_to_parquet(query, &sql, &path)?;
         let n = stage.db().count_parquet(&path)?;
         outputs.insert(format!("indicateurs/{table}.parquet"), n);
     }
     for extract in Extract::ALL {
-        let path = cfg
-            .out
+        let path = out
             .join("quarantaine")
             .join(format!("{}.parquet", extract.name()));
         let sql = format!(
@@ -414,10 +441,12 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
             reconciliation[extract.name()].quarantaine,
         );
     }
-    progress.done();
-    timings.insert("indicateurs".to_string(), t.elapsed().as_secs_f64());
+    Ok(outputs)
+}
 
-    let avertissements = stage.db().query_map(
+/// The warnings counted per rule (rows kept).
+fn read_warnings(stage: &Stage) -> Result<Vec<Warning>> {
+    stage.db().query_map(
         "avertissements",
         "select extrait, regle, colonne, nb from avertissements order by all",
         [],
@@ -429,43 +458,129 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
                 nb: r.get::<_, i64>(3)? as u64,
             })
         },
+    )
+}
+
+/// What the deliveries give `run.json`: rows per recipient, and the
+/// suppressed counts of each recipient of aggregates.
+#[derive(Default)]
+struct Delivered {
+    rows: BTreeMap<String, u64>,
+    secret: BTreeMap<String, SecretShares>,
+}
+
+/// Delivers to every recipient.
+fn deliver_all(
+    stage: &Stage,
+    inputs: &Inputs,
+    files: &[InputFile],
+    cfg: &RunConfig,
+    timings: &mut BTreeMap<String, f64>,
+) -> Result<Delivered> {
+    let mut delivered = Delivered::default();
+    let ctx = deliver::Context::new(
+        stage,
+        &inputs.policy,
+        cfg.cutoff,
+        files
+            .iter()
+            .map(|i| (i.fichier.clone(), i.sha256.clone()))
+            .collect(),
+        &cfg.out,
+        &inputs.recipients,
     )?;
+    for (r, key) in inputs.recipients.iter().zip(&inputs.keys) {
+        let (m, secrecy) = deliver::deliver(&ctx, r, key.as_ref())?;
+        if let Some(s) = secrecy {
+            timings.insert(format!("secret_statistique_{}", r.nom), s.secondes);
+            delivered.secret.insert(
+                r.nom.clone(),
+                SecretShares {
+                    effectifs: s.summary.tableaux.iter().map(|t| t.effectifs).sum(),
+                    primaires_a: s.summary.tableaux.iter().map(|t| t.primaires_a).sum(),
+                    secondaires_d: s.summary.tableaux.iter().map(|t| t.secondaires_d).sum(),
+                    diffusions_anterieures: s.summary.diffusions_anterieures,
+                },
+            );
+        }
+        let rows: u64 = m.fichiers.iter().filter_map(|f| f.lignes).sum();
+        delivered.rows.insert(r.nom.clone(), rows);
+    }
+    Ok(delivered)
+}
+
+/// Runs the pipeline and returns what `run.json` records, that of a run
+/// the verdict refuses too (its `refus` then names why; nothing was
+/// delivered).
+///
+/// The walk: check the configuration and read the inputs (nothing written
+/// yet); stage and validate the extracts; apply the set-level rules and
+/// reconcile; judge; build and write the indicators; deliver; write
+/// `run.json` and swap the new output in.
+///
+/// # Errors
+/// Any error but `Rejected`: the verdict is [`conclude`]'s.
+pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
+    let dates = check_config(cfg)?;
+    let mut timings = BTreeMap::new();
+    let clock = Instant::now();
+    let inputs = read_inputs(cfg)?;
+    // Everything is written beside OUT and swapped in when complete.
+    let building = Building::start(&cfg.out)?;
+    let rapports_conserves = building
+        .carry_over(&[crate::register::DIR])?
+        .iter()
+        .filter_map(|p| p.strip_prefix(&building.path).ok())
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let cfg = &RunConfig {
+        out: building.path.clone(),
+        ..cfg.clone()
+    };
+    for dir in ["indicateurs", "quarantaine"] {
+        output::create_private_dir(&cfg.out.join(dir))?;
+    }
+    let stage_dir = if cfg.keep_stage {
+        StageDir::kept(&cfg.out)?
+    } else {
+        StageDir::private()?
+    };
+    let stage = Stage::open(
+        stage_dir.database().as_deref(),
+        &stage_dir.spill(),
+        &cfg.memory_limit,
+        cfg.threads,
+    )?;
+    stage.load_motifs(&inputs.motifs)?;
+    let read = load_extracts(&stage, &inputs.sources, cfg, &dates)?;
+    timings.insert(
+        "lecture_validation".to_string(),
+        clock.elapsed().as_secs_f64(),
+    );
 
     let t = Instant::now();
-    let mut livraisons = BTreeMap::new();
-    let mut secret = BTreeMap::new();
-    if !recipients.is_empty() && refus.is_empty() {
-        let ctx = deliver::Context::new(
-            &stage,
-            &policy,
-            cfg.cutoff,
-            inputs
-                .iter()
-                .map(|i| (i.fichier.clone(), i.sha256.clone()))
-                .collect(),
-            &cfg.out,
-            &recipients,
-        )?;
-        for (r, key) in recipients.iter().zip(&keys) {
-            let (m, secrecy) = deliver::deliver(&ctx, r, key.as_ref())?;
-            if let Some(s) = secrecy {
-                timings.insert(format!("secret_statistique_{}", r.nom), s.secondes);
-                secret.insert(
-                    r.nom.clone(),
-                    SecretShares {
-                        effectifs: s.summary.tableaux.iter().map(|t| t.effectifs).sum(),
-                        primaires_a: s.summary.tableaux.iter().map(|t| t.primaires_a).sum(),
-                        secondaires_d: s.summary.tableaux.iter().map(|t| t.secondaires_d).sum(),
-                        diffusions_anterieures: s.summary.diffusions_anterieures,
-                    },
-                );
-            }
-            let rows: u64 = m.fichiers.iter().filter_map(|f| f.lignes).sum();
-            livraisons.insert(r.nom.clone(), rows);
-        }
+    stage.apply_set_rules(&inputs.sources, cfg.encoding)?;
+    let reconciliation = reconcile(&stage, &inputs.sources, &read)?;
+    let refus = verdict::check(&stage, &reconciliation, &verdict_settings(cfg))?;
+    timings.insert("regles_ensemblistes".to_string(), t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    let periods = periods_of_run(&stage, cfg)?;
+    stage.set_parameters(cfg.cutoff, &periods)?;
+    let progress = Progress::new("indicateurs", 0);
+    build_indicators(&stage, &progress, &mut timings)?;
+    let outputs = write_indicators(&stage, &cfg.out, &reconciliation)?;
+    progress.done();
+    timings.insert("indicateurs".to_string(), t.elapsed().as_secs_f64());
+    let avertissements = read_warnings(&stage)?;
+
+    let t = Instant::now();
+    let mut delivered = Delivered::default();
+    if !inputs.recipients.is_empty() && refus.is_empty() {
+        delivered = deliver_all(&stage, &inputs, &read.files, cfg, &mut timings)?;
         timings.insert("livraisons".to_string(), t.elapsed().as_secs_f64());
     }
-    drop(keys);
+    drop(inputs);
     drop(stage);
     drop(stage_dir);
     timings.insert("total".to_string(), clock.elapsed().as_secs_f64());
@@ -474,13 +589,13 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
         version: env!("CARGO_PKG_VERSION").into(),
         date_arrete: cfg.cutoff.format("%Y-%m-%d").to_string(),
         periodes: periods.iter().map(|(p, _)| p.clone()).collect(),
-        entrees: inputs,
+        entrees: read.files,
         reconciliation,
         avertissements,
-        lecture,
+        lecture: read.notes,
         sorties: outputs,
-        livraisons,
-        secret,
+        livraisons: delivered.rows,
+        secret: delivered.secret,
         rapports_conserves,
         refus,
         durees_secondes: timings,

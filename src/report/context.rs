@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::charts::{bar_chart, line_chart};
-use super::data::{Delivery, Val};
+use super::data::{Cube, Delivery, Val};
 use crate::error::Result;
 
 /// A value now, and the same value in the two periods it is compared with.
@@ -141,6 +141,106 @@ pub(crate) struct Scope<'a> {
 
 const ENSEMBLE: (&str, &str) = ("ensemble", "ensemble");
 
+fn compared(cube: &Cube, measure: &str, t: &Territoire, s: &Scope) -> Compared {
+    Compared {
+        valeur: cube.get(measure, s.periode, place(t), ENSEMBLE),
+        precedente: cube.get(measure, s.precedente, place(t), ENSEMBLE),
+        an_precedent: cube.get(measure, s.an_precedent, place(t), ENSEMBLE),
+    }
+}
+
+fn chiffres_cles(d: &Delivery, s: &Scope) -> Vec<ChiffresCles> {
+    s.territoires
+        .iter()
+        .map(|t| ChiffresCles {
+            territoire: t.clone(),
+            nb_positionnements: compared(&d.entonnoir, "nb_positionnements", t, s),
+            nb_entrees: compared(&d.entonnoir, "nb_entrees", t, s),
+            taux_remplissage: compared(&d.remplissage, "taux_remplissage", t, s),
+            taux_entree: compared(&d.entonnoir, "taux_entree", t, s),
+            part_eligibles_pic_positionnes: compared(
+                &d.pic,
+                "part_eligibles_pic_positionnes",
+                t,
+                s,
+            ),
+        })
+        .collect()
+}
+
+fn remplissage(
+    d: &Delivery,
+    s: &Scope,
+    code: &str,
+    t: &Territoire,
+    dim: (&str, &str),
+) -> Remplissage {
+    let get = |m: &str| d.remplissage.get(m, s.periode, place(t), dim);
+    Remplissage {
+        code: code.to_string(),
+        nb_sessions: get("nb_sessions"),
+        places_conventionnees: get("places_conventionnees"),
+        nb_entres: get("nb_entres"),
+        taux_remplissage: get("taux_remplissage"),
+    }
+}
+
+fn pic(d: &Delivery, s: &Scope) -> Vec<Pic> {
+    s.territoires
+        .iter()
+        .map(|t| {
+            let get = |m: &str| d.pic.get(m, s.periode, place(t), ENSEMBLE);
+            Pic {
+                territoire: t.clone(),
+                nb_personnes_positionnees: get("nb_personnes_positionnees"),
+                nb_eligibles_pic_positionnes: get("nb_eligibles_pic_positionnes"),
+                part_eligibles_pic_positionnes: get("part_eligibles_pic_positionnes"),
+                nb_personnes_entrees: get("nb_personnes_entrees"),
+                nb_eligibles_pic_entres: get("nb_eligibles_pic_entres"),
+                part_eligibles_pic_entres: get("part_eligibles_pic_entres"),
+            }
+        })
+        .collect()
+}
+
+fn delais(d: &Delivery, s: &Scope) -> Vec<Delais> {
+    s.territoires
+        .iter()
+        .map(|t| {
+            let get = |m: &str| d.delais.get(m, s.periode, place(t), ENSEMBLE);
+            Delais {
+                territoire: t.clone(),
+                nb_entrees: get("nb_entrees"),
+                mediane_jours_entree: get("mediane_jours_entree"),
+                p75_jours_entree: get("p75_jours_entree"),
+                mediane_jours_ico: get("mediane_jours_ico"),
+                p75_jours_ico: get("p75_jours_ico"),
+            }
+        })
+        .collect()
+}
+
+fn abandons(d: &Delivery, s: &Scope) -> Vec<Motif> {
+    let region = place(&s.territoires[0]);
+    d.abandons
+        .modalities(s.periode, region, "ensemble", true)
+        .into_iter()
+        .map(|motif| {
+            let get = |m: &str| d.abandons.get_motif(m, s.periode, region, ENSEMBLE, &motif);
+            Motif {
+                nb_abandons: get("nb_abandons"),
+                part_abandons: get("part_abandons"),
+                motif_code: motif.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The values of a column of rows.
+fn column<T>(rows: &[T], value: impl Fn(&T) -> Val) -> Vec<Val> {
+    rows.iter().map(value).collect()
+}
+
 impl Figures {
     /// Reads every figure of the report from the delivery, and draws the charts.
     ///
@@ -149,47 +249,15 @@ impl Figures {
     pub(crate) fn build(d: &Delivery, s: &Scope) -> Result<Self> {
         let p = s.periode;
         let region = &s.territoires[0];
-        let departements = &s.territoires[1..];
-        let compared = |cube: &super::data::Cube, measure: &str, t: &Territoire| Compared {
-            valeur: cube.get(measure, p, place(t), ENSEMBLE),
-            precedente: cube.get(measure, s.precedente, place(t), ENSEMBLE),
-            an_precedent: cube.get(measure, s.an_precedent, place(t), ENSEMBLE),
-        };
-        let chiffres_cles = s
-            .territoires
-            .iter()
-            .map(|t| ChiffresCles {
-                territoire: t.clone(),
-                nb_positionnements: compared(&d.entonnoir, "nb_positionnements", t),
-                nb_entrees: compared(&d.entonnoir, "nb_entrees", t),
-                taux_remplissage: compared(&d.remplissage, "taux_remplissage", t),
-                taux_entree: compared(&d.entonnoir, "taux_entree", t),
-                part_eligibles_pic_positionnes: compared(
-                    &d.pic,
-                    "part_eligibles_pic_positionnes",
-                    t,
-                ),
-            })
-            .collect();
-        let fill = |code: &str, t: &Territoire, dim: (&str, &str)| {
-            let get = |m: &str| d.remplissage.get(m, p, place(t), dim);
-            Remplissage {
-                code: code.to_string(),
-                nb_sessions: get("nb_sessions"),
-                places_conventionnees: get("places_conventionnees"),
-                nb_entres: get("nb_entres"),
-                taux_remplissage: get("taux_remplissage"),
-            }
-        };
         let remplissage_dispositifs: Vec<Remplissage> = d
             .remplissage
             .modalities(p, place(region), "dispositif", false)
             .iter()
-            .map(|m| fill(m, region, ("dispositif", m)))
+            .map(|m| remplissage(d, s, m, region, ("dispositif", m)))
             .collect();
-        let remplissage_departements: Vec<Remplissage> = departements
+        let remplissage_departements: Vec<Remplissage> = s.territoires[1..]
             .iter()
-            .map(|t| fill(&t.code, t, ENSEMBLE))
+            .map(|t| remplissage(d, s, &t.code, t, ENSEMBLE))
             .collect();
         let entonnoir: Vec<Etape> = STEPS
             .iter()
@@ -206,79 +274,31 @@ impl Figures {
                 nb_entrees: d.entonnoir.get("nb_entrees", m, place(region), ENSEMBLE),
             })
             .collect();
-        let pic: Vec<Pic> = s
-            .territoires
+        let (pic, delais, abandons) = (pic(d, s), delais(d, s), abandons(d, s));
+        let delay_labels: Vec<String> = delais
             .iter()
-            .map(|t| {
-                let get = |m: &str| d.pic.get(m, p, place(t), ENSEMBLE);
-                Pic {
-                    territoire: t.clone(),
-                    nb_personnes_positionnees: get("nb_personnes_positionnees"),
-                    nb_eligibles_pic_positionnes: get("nb_eligibles_pic_positionnes"),
-                    part_eligibles_pic_positionnes: get("part_eligibles_pic_positionnes"),
-                    nb_personnes_entrees: get("nb_personnes_entrees"),
-                    nb_eligibles_pic_entres: get("nb_eligibles_pic_entres"),
-                    part_eligibles_pic_entres: get("part_eligibles_pic_entres"),
-                }
-            })
-            .collect();
-        let delais: Vec<Delais> = s
-            .territoires
-            .iter()
-            .map(|t| {
-                let get = |m: &str| d.delais.get(m, p, place(t), ENSEMBLE);
-                Delais {
-                    territoire: t.clone(),
-                    nb_entrees: get("nb_entrees"),
-                    mediane_jours_entree: get("mediane_jours_entree"),
-                    p75_jours_entree: get("p75_jours_entree"),
-                    mediane_jours_ico: get("mediane_jours_ico"),
-                    p75_jours_ico: get("p75_jours_ico"),
-                }
-            })
-            .collect();
-        let abandons: Vec<Motif> = d
-            .abandons
-            .modalities(p, place(region), "ensemble", true)
-            .into_iter()
-            .map(|motif| {
-                let get = |m: &str| d.abandons.get_motif(m, p, place(region), ENSEMBLE, &motif);
-                Motif {
-                    nb_abandons: get("nb_abandons"),
-                    part_abandons: get("part_abandons"),
-                    motif_code: motif.clone(),
-                }
+            .map(|r| match r.territoire.niveau {
+                "region" => "Région".to_string(),
+                _ => r.territoire.code.clone(),
             })
             .collect();
         let graphiques = Graphiques {
             remplissage_dispositif: bar_chart(
                 &codes(&remplissage_dispositifs),
-                &remplissage_dispositifs
-                    .iter()
-                    .map(|r| r.taux_remplissage)
-                    .collect::<Vec<_>>(),
+                &column(&remplissage_dispositifs, |r| r.taux_remplissage),
                 true,
             )?,
             remplissage_departement: bar_chart(
                 &codes(&remplissage_departements),
-                &remplissage_departements
-                    .iter()
-                    .map(|r| r.taux_remplissage)
-                    .collect::<Vec<_>>(),
+                &column(&remplissage_departements, |r| r.taux_remplissage),
                 true,
             )?,
             entonnoir: bar_chart(
                 &STEPS.map(|(_, l)| l.to_string()),
-                &entonnoir.iter().map(|e| e.valeur).collect::<Vec<_>>(),
+                &column(&entonnoir, |e| e.valeur),
                 false,
             )?,
-            entrees_mensuelles: line_chart(
-                s.mois,
-                &entrees_mensuelles
-                    .iter()
-                    .map(|m| m.nb_entrees)
-                    .collect::<Vec<_>>(),
-            )?,
+            entrees_mensuelles: line_chart(s.mois, &column(&entrees_mensuelles, |m| m.nb_entrees))?,
             pic: bar_chart(
                 &["Positionnés".to_string(), "Entrés".to_string()],
                 &[
@@ -288,17 +308,8 @@ impl Figures {
                 true,
             )?,
             delais: bar_chart(
-                &delais
-                    .iter()
-                    .map(|r| match r.territoire.niveau {
-                        "region" => "Région".to_string(),
-                        _ => r.territoire.code.clone(),
-                    })
-                    .collect::<Vec<_>>(),
-                &delais
-                    .iter()
-                    .map(|r| r.mediane_jours_entree)
-                    .collect::<Vec<_>>(),
+                &delay_labels,
+                &column(&delais, |r| r.mediane_jours_entree),
                 false,
             )?,
             abandons: bar_chart(
@@ -306,12 +317,12 @@ impl Figures {
                     .iter()
                     .map(|m| m.motif_code.clone())
                     .collect::<Vec<_>>(),
-                &abandons.iter().map(|m| m.nb_abandons).collect::<Vec<_>>(),
+                &column(&abandons, |m| m.nb_abandons),
                 false,
             )?,
         };
         Ok(Figures {
-            chiffres_cles,
+            chiffres_cles: chiffres_cles(d, s),
             remplissage_dispositifs,
             remplissage_departements,
             entonnoir,

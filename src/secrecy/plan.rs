@@ -14,8 +14,8 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{Error, Result};
 use crate::domain::cubes::DIMENSIONS;
+use crate::error::{Error, Result};
 
 use super::cubes::{Cube, CUBES};
 

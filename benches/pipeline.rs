@@ -89,7 +89,7 @@ fn size(persons: u64) -> (u64, u64, f64) {
         "\n{persons} persons: {rows} rows, {csv_mb:.0} MB of CSV, generated in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    ouistat::app::demo_recipients(dir.path(), "32").expect("recipients");
+    ouistat::commands::demo_recipients(dir.path(), "32").expect("recipients");
 
     let baseline = child("baseline", dir.path());
     let plain = child("run", dir.path());

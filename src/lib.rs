@@ -13,9 +13,9 @@
 //! `secrecy` builds a [`secrecy::Cleared`] table; `deliver` writes nothing
 //! the policy or the publication plan does not grant.
 
-pub mod app;
 pub mod cleanup;
 pub mod cli;
+pub mod commands;
 pub mod deliver;
 pub mod digest;
 pub mod domain;

@@ -1,150 +1,24 @@
-//! Turns a parsed command into validated configurations and runs it.
+//! `ouistat demo`: a realistic regional extract, a run with the five
+//! recipients, the headline and the committee report.
 
 use std::path::Path;
 
 use chrono::NaiveDate;
 
-use crate::cli::{Command, GenFormat, InputEncoding, QueryFormat};
+use crate::cli::DemoArgs;
 use crate::domain::fr::{fr_int, fr_pct};
 use crate::error::{Error, Result};
 use crate::generate::{self, Format};
-use crate::ingest::Encoding;
-use crate::pipeline::{self, RunConfig, RunReport};
-use crate::query::{self, OutputFormat};
+use crate::pipeline::RunConfig;
+use crate::query;
 
 /// The cut-off of the demo: end of October 2026, inside 2026-T3.
 const DEMO_CUTOFF: (i32, u32, u32) = (2026, 10, 31);
 /// The last complete period at the demo's cut-off.
 const DEMO_PERIOD: &str = "2026-T2";
 
-/// Executes one command.
-pub fn execute(command: Command) -> Result<()> {
-    match command {
-        Command::Generate {
-            out,
-            persons,
-            seed,
-            format,
-            defects,
-            region,
-        } => {
-            let summary = generate::generate(&generate::Options {
-                out: out.clone(),
-                persons,
-                seed,
-                format: match format {
-                    GenFormat::Csv => Format::Csv,
-                    GenFormat::Parquet => Format::Parquet,
-                },
-                defects,
-                region,
-            })?;
-            println!(
-                "wrote {} sessions, {} persons, {} positionings, {} events to {} ({} injected defects)",
-                summary.sessions,
-                summary.individus,
-                summary.positionnements,
-                summary.evenements,
-                out.display(),
-                summary.defects
-            );
-            Ok(())
-        }
-        Command::Run {
-            extracts,
-            out,
-            cutoff,
-            periods,
-            encoding,
-            motifs,
-            memory_limit,
-            threads,
-            keep_stage,
-            recipients,
-            policy,
-            earliest_date,
-            latest_date,
-            max_quarantine,
-        } => {
-            let mut cfg = RunConfig::new(extracts, out, cutoff);
-            cfg.periods = periods;
-            cfg.encoding = match encoding {
-                InputEncoding::Utf8 => Encoding::Utf8,
-                InputEncoding::Windows1252 => Encoding::Windows1252,
-            };
-            cfg.motifs = motifs;
-            cfg.memory_limit = memory_limit;
-            cfg.threads = threads;
-            cfg.keep_stage = keep_stage;
-            cfg.recipients = recipients;
-            cfg.policy = policy;
-            if let Some(day) = earliest_date {
-                cfg.earliest_activity = day;
-            }
-            cfg.latest_activity = latest_date;
-            cfg.max_quarantine = max_quarantine;
-            run_and_summarise(&cfg).map(|_| ())
-        }
-        Command::Demo {
-            dir,
-            persons,
-            seed,
-            region,
-        } => demo(&dir, persons, seed, &region),
-        Command::Keygen { out } => {
-            crate::pseudonymise::SecretKey::generate(&out)?;
-            let key = crate::pseudonymise::SecretKey::from_file(&out)?;
-            println!(
-                "wrote a new key to {} (fingerprint {})",
-                out.display(),
-                key.fingerprint()
-            );
-            Ok(())
-        }
-        Command::Report {
-            out,
-            region,
-            period,
-            from,
-            template,
-        } => {
-            let path = crate::report::render(&crate::report::ReportConfig {
-                out,
-                region,
-                period,
-                from,
-                template,
-            })?;
-            println!("report written to {}", path.display());
-            Ok(())
-        }
-        Command::Verify { dir } => crate::verify::verify(&dir, &mut std::io::stdout().lock()),
-        Command::Query { sql, out, format } => {
-            let out = match out {
-                Some(out) => out,
-                None => {
-                    crate::output::find_output(&std::env::current_dir().map_err(Error::io("."))?)?
-                }
-            };
-            let batches = query::query(&out, &sql)?;
-            let format = match format {
-                QueryFormat::Table => OutputFormat::Table,
-                QueryFormat::Csv => OutputFormat::Csv,
-                QueryFormat::CsvFr => OutputFormat::CsvFr,
-                QueryFormat::Json => OutputFormat::Json,
-            };
-            print!("{}", query::render(&batches, format)?);
-            Ok(())
-        }
-    }
-}
-
-/// Runs the pipeline and prints its summary, that of a refused run too
-/// (before its error).
-fn run_and_summarise(cfg: &RunConfig) -> Result<RunReport> {
-    let report = pipeline::execute(cfg)?;
-    print!("{}", crate::summary::render(&report, &cfg.out));
-    pipeline::conclude(report)
+pub(super) fn execute(args: &DemoArgs) -> Result<()> {
+    demo(&args.dir, args.persons, args.seed, &args.region)
 }
 
 fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
@@ -173,7 +47,7 @@ fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
     let mut cfg = RunConfig::new(&extracts, &out, cutoff);
     cfg.recipients = Some(recipients.clone());
     println!("\nRun (cut-off {}):", cfg.cutoff);
-    run_and_summarise(&cfg)?;
+    super::run::execute(&cfg)?;
 
     let outputs = query::open(&out)?;
     let db = outputs.db();

@@ -89,7 +89,7 @@ fn size(persons: u64) -> (u64, u64, f64) {
         "\n{persons} persons: {rows} rows, {csv_mb:.0} MB of CSV, generated in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    ouistat::app::demo_recipients(dir.path(), "32").expect("recipients");
+    ouistat::commands::demo_recipients(dir.path(), "32").expect("recipients");
 
     let baseline = child("baseline", dir.path());
     let plain = child("run", dir.path());
@@ -225,7 +225,7 @@ fn baseline(extracts: &Path, out: &Path) {
         .expect("the per-dimension block");
     let (block, tail) = rest.split_once("-- fin\n").expect("its end");
     let dimensions = std::iter::once(("ensemble", "'ensemble'"))
-        .chain(ouistat::queries::DIMENSIONS.iter().map(|d| (*d, *d)));
+        .chain(ouistat::domain::cubes::DIMENSIONS.iter().map(|d| (*d, *d)));
     let mut sql = head.to_string();
     for (dimension, column) in dimensions {
         sql.push_str(

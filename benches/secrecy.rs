@@ -47,7 +47,7 @@ fn persons(var: &str, default: u64) -> u64 {
 const CUTOFFS: [&str; 2] = ["2026-06-30", "2026-10-31"];
 
 fn main() {
-    let region = persons("OUISTAT_BENCH_REGION_PERSONS", ouistat::app::DEMO_PERSONS);
+    let region = persons("OUISTAT_BENCH_REGION_PERSONS", ouistat::cli::DEMO_PERSONS);
     let france = persons("OUISTAT_BENCH_FRANCE_PERSONS", 0);
     if region > 0 {
         releases("région 32", region, Some("32"), 10.0);
@@ -138,9 +138,7 @@ fn cubes_at(
         "  pipeline at {cutoff} in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let stage = Stage {
-        conn: duckdb::Connection::open(out.join(".ouistat").join("stage.duckdb")).expect("stage"),
-    };
+    let stage = Stage::open_kept(&out.join(".ouistat").join("stage.duckdb")).expect("stage");
     read_cubes(&stage).expect("cubes")
 }
 

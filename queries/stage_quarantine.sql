@@ -3,7 +3,7 @@
 insert into quarantaine
 select
     '{{extrait}}' as extrait,
-    '{{fichier}}' as fichier,
+    {{fichier}} as fichier,
     ligne,
     regle,
     detail,

@@ -1,9 +1,52 @@
 //! Command-line parsing. Clap types stay here; the library sees validated
 //! configurations (`RunConfig`, `generate::Options`).
+//!
+//! What always holds: a value that has a type (a date, a period, a region,
+//! a size, a share) is parsed here, and a wrong one is a usage error (exit 2)
+//! naming its flag, before any file is read.
 
 use std::path::PathBuf;
 
+use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
+
+/// A day `YYYY-MM-DD`.
+fn day(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date YYYY-MM-DD"))
+}
+
+/// A four-month period `YYYY-T1`..`YYYY-T3`.
+fn period(s: &str) -> Result<String, String> {
+    crate::domain::period::parse_period(s)
+        .map(|_| s.to_string())
+        .ok_or_else(|| format!("`{s}` is not of the form YYYY-T1, YYYY-T2 or YYYY-T3"))
+}
+
+/// An INSEE region code (`32`).
+fn region(s: &str) -> Result<String, String> {
+    match crate::geo::region_problem(s) {
+        None => Ok(s.to_string()),
+        Some(problem) => Err(problem),
+    }
+}
+
+/// DuckDB's memory cap (`3GB`, `512MiB`, `80%`).
+fn memory_limit(s: &str) -> Result<String, String> {
+    crate::warehouse::check_memory_limit(s).map(|()| s.to_string())
+}
+
+/// A share (`5%`, `0.05`).
+fn share(s: &str) -> Result<f64, String> {
+    crate::verdict::parse_share(s).map_err(|e| match e {
+        crate::Error::Config(m) => m,
+        other => other.to_string(),
+    })
+}
+
+/// Persons of the demo's regional extract: Hauts-de-France at its real
+/// volume, about 55,000 positionings a four-month period (65–70 k entries a
+/// year, SPEC §7).
+pub const DEMO_PERSONS: u64 = 220_000;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,133 +89,184 @@ pub enum QueryFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate synthetic OuiForm extracts (deterministic for a given seed).
-    Generate {
-        /// Directory to write the four extracts into.
-        #[arg(long)]
-        out: PathBuf,
-        /// Number of persons.
-        #[arg(long, default_value_t = 10_000)]
-        persons: u64,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        #[arg(long, value_enum, default_value = "csv")]
-        format: GenFormat,
-        /// Share of rows (0 to 1) that receive a defect; the list of injected
-        /// defects is written to defauts_injectes.csv.
-        #[arg(long, default_value_t = 0.0)]
-        defects: f64,
-        /// One region's extract (INSEE code, e.g. 32), as a DREETS has it;
-        /// France when absent.
-        #[arg(long)]
-        region: Option<String>,
-    },
+    #[command(after_help = "Examples:
+  ouistat generate --out extraits --persons 20000
+  ouistat generate --out extraits-32 --region 32 --format parquet --defects 0.01")]
+    Generate(GenerateArgs),
     /// Validate, stage and compute every indicator as of a cut-off date.
-    Run {
-        /// Directory holding sessions, individus, positionnements and evenements (.csv or .parquet).
-        #[arg(long)]
-        extracts: PathBuf,
-        /// Output directory.
-        #[arg(long)]
-        out: PathBuf,
-        /// Cut-off date (YYYY-MM-DD), whole day included.
-        #[arg(long)]
-        cutoff: String,
-        /// Four-month periods to compute (YYYY-T1..T3); default: every period with data.
-        #[arg(long = "period")]
-        periods: Vec<String>,
-        /// Encoding of CSV extracts.
-        #[arg(long, value_enum, default_value = "utf-8")]
-        encoding: InputEncoding,
-        /// Reason-code list replacing the shipped one (type;motif_code;libelle).
-        #[arg(long)]
-        motifs: Option<PathBuf>,
-        /// DuckDB memory cap; larger data spills to disk.
-        #[arg(long, default_value = crate::pipeline::DEFAULT_MEMORY_LIMIT)]
-        memory_limit: String,
-        /// DuckDB threads (default: all cores).
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Keep the staging database (holds raw personal data) in OUT/.ouistat.
-        #[arg(long)]
-        keep_stage: bool,
-        /// Recipients to deliver to (TOML); deliveries go to OUT/livraisons/<nom>/.
-        #[arg(long)]
-        recipients: Option<PathBuf>,
-        /// A policy replacing the shipped Annex 1 policy (TOML).
-        #[arg(long)]
-        policy: Option<PathBuf>,
-        /// First plausible date of a session, positioning or event
-        /// (YYYY-MM-DD, default 2015-01-01); earlier ones, like later ones
-        /// than a year after the cut-off, are quarantined (date_improbable).
-        #[arg(long)]
-        earliest_date: Option<String>,
-        /// Last plausible date of a session, positioning or event
-        /// (YYYY-MM-DD, not before the cut-off; default the cut-off plus
-        /// one year); later ones are quarantined (date_improbable).
-        #[arg(long)]
-        latest_date: Option<String>,
-        /// Largest share of an extract's rows that may be quarantined, as a
-        /// percentage (5%) or a fraction (0.05). Beyond it, or when an
-        /// extract has no accepted row (a single quarantined row never fails
-        /// a run on its own), the run writes its quarantine and
-        /// run.json, delivers nothing and exits with code 3.
-        #[arg(long, default_value = "5%")]
-        max_quarantine: String,
-    },
+    #[command(after_help = "Examples:
+  ouistat run --extracts extraits --out sortie --cutoff 2026-10-31
+  ouistat run --extracts extraits --out sortie --cutoff 2026-10-31 --recipients destinataires.toml
+  ouistat run --extracts extraits --out sortie --cutoff 2026-10-31 --period 2026-T2 --memory-limit 2GB")]
+    Run(RunArgs),
     /// Create a new random 32-byte pseudonymisation key (hex) for one recipient.
-    Keygen {
-        /// Key file to create (refuses to overwrite); keep it outside the outputs.
-        #[arg(long)]
-        out: PathBuf,
-    },
+    #[command(after_help = "Example:
+  ouistat keygen --out cles/pole_emploi.cle")]
+    Keygen(KeygenArgs),
     /// Render the DREETS committee report for a region and a period.
-    Report {
-        /// The run's output directory (the report goes to OUT/rapport/).
-        #[arg(long)]
-        out: PathBuf,
-        /// INSEE region code, e.g. 32 for Hauts-de-France.
-        #[arg(long)]
-        region: String,
-        /// Four-month period, e.g. 2026-T2.
-        #[arg(long)]
-        period: String,
-        /// The committee delivery whose cleared aggregates are read.
-        #[arg(long, default_value = "comite-dreets")]
-        from: String,
-        /// HTML template (default: reports/comite.html if present, else the built-in copy).
-        #[arg(long)]
-        template: Option<PathBuf>,
-    },
+    #[command(after_help = "Examples:
+  ouistat report --out sortie --region 32 --period 2026-T2
+  ouistat report --out sortie --region 32 --period 2026-T2 --from comite --template mon-rapport.html")]
+    Report(ReportArgs),
     /// Re-check deliveries against their manifests (hashes, row counts,
     /// schemas), file by file: OK, FAILED, missing or extra.
-    Verify {
-        /// A delivery folder (holding manifest.json), or a run's output
-        /// (every delivery under its livraisons/).
-        dir: PathBuf,
-    },
+    #[command(after_help = "Examples:
+  ouistat verify sortie
+  ouistat verify sortie/livraisons/ministere")]
+    Verify(VerifyArgs),
     /// Generate a realistic dataset, run the pipeline and print a summary.
-    Demo {
-        /// Working directory for the demo's extracts and outputs.
-        #[arg(long, default_value = "ouistat-demo")]
-        dir: PathBuf,
-        /// Persons of the region's extract; the default gives Hauts-de-France
-        /// its real volume (about 55,000 positionings a four-month period).
-        #[arg(long, default_value_t = crate::app::DEMO_PERSONS)]
-        persons: u64,
-        /// The region of the extract and of the committee report (INSEE code).
-        #[arg(long, default_value = "32")]
-        region: String,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-    },
+    #[command(after_help = "Examples:
+  ouistat demo
+  ouistat demo --dir /tmp/demo --persons 20000")]
+    Demo(DemoArgs),
     /// Run DuckDB SQL over a run's output tables (views named after the files).
-    Query {
-        /// The SQL statement.
-        sql: String,
-        /// The run's output directory.
-        #[arg(long, default_value = "ouistat-demo/sortie")]
-        out: PathBuf,
-        #[arg(long, value_enum, default_value = "table")]
-        format: QueryFormat,
-    },
+    #[command(after_help = "Examples:
+  ouistat query --out sortie \"select * from entonnoir limit 5\"
+  cd sortie && ouistat query --format csv-fr \"select periode, nb_entrees from entonnoir where niveau_geo = 'region'\"")]
+    Query(QueryArgs),
+}
+
+/// The arguments of `ouistat generate`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// Directory to write the four extracts into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Number of persons.
+    #[arg(long, default_value_t = 10_000)]
+    pub persons: u64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: GenFormat,
+    /// Share of rows (0 to 1) that receive a defect; the list of injected
+    /// defects is written to defauts_injectes.csv.
+    #[arg(long, default_value_t = 0.0)]
+    pub defects: f64,
+    /// One region's extract (INSEE code, e.g. 32), as a DREETS has it;
+    /// France when absent.
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+/// The arguments of `ouistat run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Directory holding sessions, individus, positionnements and evenements (.csv or .parquet).
+    #[arg(long)]
+    pub extracts: PathBuf,
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Cut-off date (YYYY-MM-DD), whole day included.
+    #[arg(long, value_parser = day)]
+    pub cutoff: NaiveDate,
+    /// Four-month periods to compute (YYYY-T1..T3); default: every period with data.
+    #[arg(long = "period", value_parser = period)]
+    pub periods: Vec<String>,
+    /// Encoding of CSV extracts.
+    #[arg(long, value_enum, default_value = "utf-8")]
+    pub encoding: InputEncoding,
+    /// Reason-code list replacing the shipped one (type;motif_code;libelle).
+    #[arg(long)]
+    pub motifs: Option<PathBuf>,
+    /// DuckDB memory cap; larger data spills to disk.
+    #[arg(long, default_value = crate::pipeline::DEFAULT_MEMORY_LIMIT, value_parser = memory_limit)]
+    pub memory_limit: String,
+    /// DuckDB threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Keep the staging database (holds raw personal data) in OUT/.ouistat.
+    #[arg(long)]
+    pub keep_stage: bool,
+    /// Recipients to deliver to (TOML); deliveries go to OUT/livraisons/<nom>/.
+    #[arg(long)]
+    pub recipients: Option<PathBuf>,
+    /// A policy replacing the shipped Annex 1 policy (TOML).
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// First plausible date of a session, positioning or event
+    /// (YYYY-MM-DD, default 2015-01-01); earlier ones, like later ones
+    /// than a year after the cut-off, are quarantined (date_improbable).
+    #[arg(long, value_parser = day)]
+    pub earliest_date: Option<NaiveDate>,
+    /// Last plausible date of a session, positioning or event
+    /// (YYYY-MM-DD, not before the cut-off; default the cut-off plus
+    /// one year); later ones are quarantined (date_improbable).
+    #[arg(long, value_parser = day)]
+    pub latest_date: Option<NaiveDate>,
+    /// Largest share of an extract's rows that may be quarantined, as a
+    /// percentage (5%) or a fraction (0.05). Beyond it, or when an
+    /// extract has no accepted row (a single quarantined row never fails
+    /// a run on its own), the run writes its quarantine and
+    /// run.json, delivers nothing and exits with code 3.
+    #[arg(long, default_value = "5%", value_parser = share)]
+    pub max_quarantine: f64,
+}
+
+/// The arguments of `ouistat keygen`.
+#[derive(Debug, clap::Args)]
+pub struct KeygenArgs {
+    /// Key file to create (refuses to overwrite); keep it outside the outputs.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// The arguments of `ouistat report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The run's output directory (the report goes to OUT/rapport/).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// INSEE region code, e.g. 32 for Hauts-de-France.
+    #[arg(long, value_parser = region)]
+    pub region: String,
+    /// Four-month period, e.g. 2026-T2.
+    #[arg(long, value_parser = period)]
+    pub period: String,
+    /// The committee delivery whose cleared aggregates are read.
+    #[arg(long, default_value = "comite-dreets")]
+    pub from: String,
+    /// HTML template (default: reports/comite.html if present, else the built-in copy).
+    #[arg(long)]
+    pub template: Option<PathBuf>,
+}
+
+/// The arguments of `ouistat verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// A delivery folder (holding manifest.json), or a run's output
+    /// (every delivery under its livraisons/).
+    pub dir: PathBuf,
+}
+
+/// The arguments of `ouistat demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Working directory for the demo's extracts and outputs.
+    #[arg(long, default_value = "ouistat-demo")]
+    pub dir: PathBuf,
+    /// Persons of the region's extract; the default gives Hauts-de-France
+    /// its real volume (about 55,000 positionings a four-month period).
+    #[arg(long, default_value_t = DEMO_PERSONS)]
+    pub persons: u64,
+    /// The region of the extract and of the committee report (INSEE code).
+    #[arg(long, default_value = "32", value_parser = region)]
+    pub region: String,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// The arguments of `ouistat query`.
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    /// The SQL statement.
+    pub sql: String,
+    /// The run's output directory; by default, the output the current
+    /// directory is in (or holds as `sortie/`), found as git finds its
+    /// repository.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: QueryFormat,
 }

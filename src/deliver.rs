@@ -26,6 +26,7 @@ use crate::register::{self, Register};
 use crate::schema::Extract;
 use crate::secrecy::{self, Plan};
 use crate::stage::Stage;
+use crate::warehouse::{ident, literal};
 
 /// One recipient, as configured. Codes are strings, written quoted or not
 /// (`region = 32`, `financeur_code = "2"`), and checked as they are read:
@@ -101,14 +102,6 @@ struct RecipientsFile {
     destinataires: Vec<toml::Spanned<Recipient>>,
 }
 
-/// Whether a recipient name is safe as a folder name: letters, digits, `-`, `_`.
-pub fn is_recipient_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
 /// Loads the recipients file; key paths are resolved against its folder.
 ///
 /// # Errors
@@ -151,7 +144,7 @@ pub fn load_recipients(path: &Path) -> Result<Vec<Recipient>> {
 
 /// What a recipient lacks for its class, or a name unfit for a folder.
 fn check_recipient(r: &Recipient) -> std::result::Result<(), String> {
-    if !is_recipient_name(&r.nom) {
+    if !crate::domain::names::is_recipient_name(&r.nom) {
         return Err(format!(
             "recipient name `{}` must be letters, digits, - or _",
             r.nom
@@ -200,6 +193,9 @@ pub struct Manifest {
     pub plan_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_sha256: Option<String>,
+    /// For aggregates: the statistical-secrecy threshold they were cleared at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seuil_secret: Option<u32>,
     pub fichiers: Vec<ManifestFile>,
 }
 
@@ -343,13 +339,12 @@ fn register_recipient<'r>(r: &'r Recipient, plan: &'r Plan) -> register::Recipie
     }
 }
 
-fn sql_str(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 /// The rows a recipient may receive: positionings (existing at the
 /// cut-off) in its perimeter, and the sessions it sees.
-fn perimeter_sql(r: &Recipient) -> (String, String) {
+///
+/// Returns the filter of positionings (over `p`, their session `s` and
+/// person `i`), and that of sessions over a table aliased `sessions`.
+fn perimeter_sql(r: &Recipient, sessions: &str) -> (String, String) {
     match r.classe {
         RecipientClass::PoleEmploi | RecipientClass::Ministere | RecipientClass::Comite => {
             ("true".into(), "true".into())
@@ -358,15 +353,15 @@ fn perimeter_sql(r: &Recipient) -> (String, String) {
             let code = r.financeur_code.unwrap_or_default();
             (
                 format!("s.financeur_code = {code}"),
-                format!("s.financeur_code = {code}"),
+                format!("{sessions}.financeur_code = {code}"),
             )
         }
         RecipientClass::Partenaire => {
-            let dep = sql_str(r.departement.as_deref().unwrap_or_default());
-            let public = r.public.as_deref().unwrap_or("beneficiaire_rsa");
+            let dep = literal(r.departement.as_deref().unwrap_or_default());
+            let public = ident(r.public.as_deref().unwrap_or("beneficiaire_rsa"));
             (
                 format!("s.departement = {dep} and coalesce(i.{public}, false)"),
-                "s.session_id in (select session_id from dlv_positionnements)".into(),
+                format!("{sessions}.session_id in (select session_id from dlv_positionnements)"),
             )
         }
     }
@@ -445,11 +440,6 @@ fn treat(
     )?)
 }
 
-pub(crate) fn sha256_bytes(b: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(b))
-}
-
 /// A schema as the manifest records it: column name → Arrow type.
 pub(crate) fn schema_of(schema: &Schema) -> Vec<(String, String)> {
     schema
@@ -463,15 +453,11 @@ pub(crate) fn schema_of(schema: &Schema) -> Vec<(String, String)> {
 /// unsuppressed), and each département's and zone d'emploi's region (codes
 /// found in several regions are left out).
 pub fn read_cubes(stage: &Stage) -> Result<(Vec<secrecy::CubeBatch>, secrecy::Geography)> {
-    let conn = &stage.conn;
+    let db = stage.db();
     let mut cubes = Vec::new();
     for def in secrecy::cubes::CUBES {
         let sql = crate::queries::render(def.query, &[]);
-        let batches = stage.query_with_crossing(def.query, &sql)?;
-        let schema = match batches.first() {
-            Some(b) => b.schema(),
-            None => conn.prepare(&sql)?.query_arrow([])?.get_schema(),
-        };
+        let (schema, batches) = stage.query_with_crossing(def.query, &sql)?;
         let batch = arrow::compute::concat_batches(&schema, &batches)?;
         cubes.push(secrecy::CubeBatch {
             cube: def.cube,
@@ -480,13 +466,16 @@ pub fn read_cubes(stage: &Stage) -> Result<(Vec<secrecy::CubeBatch>, secrecy::Ge
     }
     let mut geography = secrecy::Geography::new();
     for level in ["departement", "zone_emploi"] {
-        let mut stmt = conn.prepare(&format!(
-            "select {level}, min(region) from stg_sessions where {level} is not null and region is not null \
-             group by {level} having count(distinct region) = 1"
-        ))?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        for row in rows {
-            let (code, region) = row?;
+        let rows = db.query_map(
+            "the region of each place",
+            &format!(
+                "select {level}, min(region) from stg_sessions where {level} is not null and region is not null \
+                 group by {level} having count(distinct region) = 1"
+            ),
+            [],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )?;
+        for (code, region) in rows {
             geography.insert((level.to_string(), code), region);
         }
     }
@@ -610,21 +599,24 @@ fn write_delivery(
     let final_dir = root.join(&r.nom);
     let pseudonymiser = key.map(Pseudonymiser::new);
 
-    let (pos_filter, session_filter) = perimeter_sql(r);
-    let conn = &ctx.stage.conn;
-    conn.execute_batch(&format!(
-        "create or replace temp table dlv_positionnements as
-         select p.positionnement_id, p.identifiant_spe, p.session_id
-         from int_positionnements p
-         inner join stg_sessions s using (session_id)
-         inner join stg_individus i using (identifiant_spe)
-         where {pos_filter};"
-    ))?;
+    let (pos_filter, session_filter) = perimeter_sql(r, "t");
+    let db = ctx.stage.db();
+    db.execute(
+        "dlv_positionnements",
+        &format!(
+            "create or replace temp table dlv_positionnements as
+             select p.positionnement_id, p.identifiant_spe, p.session_id
+             from int_positionnements p
+             inner join stg_sessions s using (session_id)
+             inner join stg_individus i using (identifiant_spe)
+             where {pos_filter};"
+        ),
+    )?;
     let everyone = matches!(
         r.classe,
         RecipientClass::PoleEmploi | RecipientClass::Ministere
     );
-    let cutoff = sql_str(&ctx.cutoff.format("%Y-%m-%d").to_string());
+    let cutoff = literal(&ctx.cutoff.format("%Y-%m-%d").to_string());
     let mut files = Vec::new();
     let mut dictionary = DictionaryWriter::new(r, ctx.policy, ctx.cutoff);
     for extract in Extract::ALL {
@@ -641,7 +633,7 @@ fn write_delivery(
         let select: Vec<String> = granted.iter().map(|(c, _)| format!("t.\"{c}\"")).collect();
         let rows = match extract {
             Extract::Sessions if everyone => "true".to_string(),
-            Extract::Sessions => session_filter.replace("s.", "t."),
+            Extract::Sessions => session_filter.clone(),
             Extract::Individus if everyone => "true".to_string(),
             Extract::Individus => {
                 "t.identifiant_spe in (select identifiant_spe from dlv_positionnements)".into()
@@ -658,29 +650,33 @@ fn write_delivery(
             "select {} from stg_{table} t where {rows} order by t.ligne",
             select.join(", ")
         );
-        let mut stmt = conn.prepare(&sql)?;
-        let stream = stmt.stream_arrow([])?;
         let treatments: Vec<Treatment> = granted.iter().map(|(_, t)| *t).collect();
-        let schema = treat(
-            &RecordBatch::new_empty(stream.get_schema()),
-            &treatments,
-            pseudonymiser.as_ref(),
-        )?
-        .schema();
         let name = format!("{table}.parquet");
         let path = tmp_dir.join(&name);
-        let mut writer = ParquetFile::create(&path, schema.clone())?;
-        let mut rows = 0usize;
-        for batch in stream {
-            let treated = treat(&batch?, &treatments, pseudonymiser.as_ref())?;
-            rows += treated.num_rows();
-            writer.write(&treated)?;
-        }
+        let (schema, writer, rows) = db.stream_arrow(
+            &format!("delivery of {table}"),
+            &sql,
+            |schema| {
+                let schema = treat(
+                    &RecordBatch::new_empty(schema),
+                    &treatments,
+                    pseudonymiser.as_ref(),
+                )?
+                .schema();
+                let writer = ParquetFile::create(&path, schema.clone())?;
+                Ok((schema, writer, 0usize))
+            },
+            |(_, writer, rows), batch| {
+                let treated = treat(&batch, &treatments, pseudonymiser.as_ref())?;
+                *rows += treated.num_rows();
+                writer.write(&treated)
+            },
+        )?;
         writer.close()?;
         dictionary.table(table, &schema, &granted, rows);
         files.push(ManifestFile {
             nom: name,
-            sha256: crate::ingest::sha256_file(&path)?,
+            sha256: crate::digest::sha256_file(&path)?,
             lignes: Some(rows as u64),
             schema: Some(schema_of(&schema)),
         });
@@ -702,7 +698,7 @@ fn write_delivery(
             dictionary.aggregate(table, batch.num_rows(), threshold);
             files.push(ManifestFile {
                 nom: name,
-                sha256: crate::ingest::sha256_file(&path)?,
+                sha256: crate::digest::sha256_file(&path)?,
                 lignes: Some(batch.num_rows() as u64),
                 schema: Some(schema_of(&batch.schema())),
             });
@@ -725,7 +721,7 @@ fn write_delivery(
     std::fs::write(&dict_path, &dict).map_err(Error::io(&dict_path))?;
     files.push(ManifestFile {
         nom: "dictionnaire.md".into(),
-        sha256: sha256_bytes(dict.as_bytes()),
+        sha256: crate::digest::sha256_hex(dict.as_bytes()),
         lignes: None,
         schema: None,
     });
@@ -741,6 +737,7 @@ fn write_delivery(
         entrees: ctx.inputs.clone(),
         plan_version: plan_id.as_ref().map(|p| p.0.clone()),
         plan_sha256: plan_id.map(|p| p.1),
+        seuil_secret: secrecy.as_ref().and(aggregate_threshold(r)),
         fichiers: files,
     };
     let json =

@@ -34,23 +34,26 @@ pub enum Error {
     /// A run whose input is too damaged to deliver from (an extract with
     /// no accepted row, or too large a share quarantined): its quarantine
     /// and `run.json` are in place, nothing was delivered.
-    #[error("{message}")]
-    Rejected {
-        message: String,
-        report: Box<crate::pipeline::RunReport>,
-    },
+    #[error("{0}")]
+    Rejected(String),
 
     /// A delivery that does not match its manifest.
     #[error("verification failed: {0}")]
     Verify(String),
 
-    /// DuckDB failed while running a named query.
-    #[error("query `{query}` failed: {source}")]
+    /// DuckDB refused a statement of ours (a query of `queries/` or one
+    /// the engine builds): a bug in ouistat, the statement named.
+    #[error("query `{query}` failed (this is a bug in ouistat): {source}")]
     Query {
         query: String,
         #[source]
         source: duckdb::Error,
     },
+
+    /// The machine ran short while running a named statement: out of memory,
+    /// or a full disk. Not a bug: the advice says what to change.
+    #[error("`{query}` could not finish: {problem}")]
+    Resources { query: String, problem: String },
 
     /// A SQL statement given by the user failed.
     #[error("SQL error: {0}")]
@@ -86,23 +89,14 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Config(_) => ExitCode::Usage,
-            Error::Unreadable { .. } | Error::UserSql(_) | Error::Rejected { .. } => {
-                ExitCode::BadInput
-            }
+            Error::Unreadable { .. } | Error::UserSql(_) | Error::Rejected(_) => ExitCode::BadInput,
             Error::Policy(_) => ExitCode::Refused,
             Error::Verify(_) => ExitCode::VerifyFailed,
-            Error::Io { .. } | Error::Output { .. } | Error::Query { .. } | Error::Internal(_) => {
-                ExitCode::Failed
-            }
-        }
-    }
-}
-
-impl From<duckdb::Error> for Error {
-    fn from(source: duckdb::Error) -> Self {
-        Error::Query {
-            query: "(inline)".into(),
-            source,
+            Error::Io { .. }
+            | Error::Output { .. }
+            | Error::Query { .. }
+            | Error::Resources { .. }
+            | Error::Internal(_) => ExitCode::Failed,
         }
     }
 }

@@ -13,10 +13,8 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::schema::{rule, Extract};
@@ -127,21 +125,6 @@ pub enum Record<'a> {
         content: String,
         key: Option<String>,
     },
-}
-
-/// SHA-256 of a file, hex.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = File::open(path).map_err(Error::io(path))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(Error::io(path))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
 }
 
 /// Maps the file's header to the schema: `map[schema_index] = file_index`.
@@ -463,17 +446,15 @@ pub fn raw_lines(
 
 /// Converts the generator's CSV extracts to all-text Parquet files.
 pub fn csv_dir_to_text_parquet(csv_dir: &Path, out: &Path) -> Result<()> {
-    let conn = duckdb::Connection::open_in_memory()?;
+    let db = crate::warehouse::Db::in_memory()?;
     for extract in Extract::ALL {
         let csv = csv_dir.join(format!("{}.csv", extract.name()));
         let parquet = out.join(format!("{}.parquet", extract.name()));
         let sql = format!(
-            "copy (select * from read_csv('{}', delim = ';', header = true, all_varchar = true, parallel = false)) \
-             to '{}' (format parquet, compression zstd)",
-            csv.to_string_lossy().replace('\'', "''"),
-            parquet.to_string_lossy().replace('\'', "''"),
+            "select * from read_csv({}, delim = ';', header = true, all_varchar = true, parallel = false)",
+            crate::warehouse::path_literal(&csv),
         );
-        conn.execute_batch(&sql)?;
+        db.copy_to_parquet("text Parquet extracts", &sql, &parquet)?;
     }
     Ok(())
 }

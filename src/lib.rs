@@ -13,10 +13,12 @@
 //! `secrecy` builds a [`secrecy::Cleared`] table; `deliver` writes nothing
 //! the policy or the publication plan does not grant.
 
-pub mod app;
 pub mod cleanup;
 pub mod cli;
+pub mod commands;
 pub mod deliver;
+pub mod digest;
+pub mod domain;
 pub mod error;
 pub mod generate;
 pub mod geo;
@@ -39,5 +41,6 @@ pub mod toml_file;
 pub mod validate;
 pub mod verdict;
 pub mod verify;
+pub mod warehouse;
 
 pub use error::{Error, ExitCode, Result};

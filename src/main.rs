@@ -4,7 +4,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = ouistat::cli::Cli::parse();
-    match ouistat::app::execute(cli.command) {
+    match ouistat::commands::execute(cli.command) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ouistat: {e}");

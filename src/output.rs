@@ -30,10 +30,6 @@ pub const MARKER: &str = ".ouistat-sortie";
 /// the next run under `rapport/arrete-<previous cut-off>/`.
 pub const REPORTS: &str = "rapport";
 
-/// Folders of the previous output carried over, as they are, into the new
-/// one: things that outlive a run (the release register).
-pub const CARRIED_OVER: &[&str] = &[crate::register::DIR];
-
 /// The entries a run writes at the top of `OUT`: a marked output holding
 /// anything else is refused, as that file would be lost.
 const WRITTEN: &[&str] = &[
@@ -130,6 +126,26 @@ fn is_ouistat_output(dir: &Path) -> bool {
         .ok()
         .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
         .is_some_and(|v| v.get("logiciel").and_then(|l| l.as_str()) == Some("ouistat"))
+}
+
+/// The output `start` is in, as git finds its repository: `start` or its
+/// nearest ancestor that is a ouistat output, or that holds one as
+/// `sortie/` (the demo's layout).
+///
+/// # Errors
+/// `Config` when there is none, saying to pass `--out`.
+pub fn find_output(start: &Path) -> Result<PathBuf> {
+    for dir in start.ancestors() {
+        for candidate in [dir.to_path_buf(), dir.join("sortie")] {
+            if is_ouistat_output(&candidate) {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(Error::Config(format!(
+        "no ouistat output in {} or its parents: pass --out OUT (the folder of a run)",
+        start.display()
+    )))
 }
 
 /// `path` made absolute and normalised without touching the file system
@@ -233,14 +249,15 @@ impl Building {
     }
 
     /// Copies into the new output what the previous one kept for later
-    /// runs: [`CARRIED_OVER`] folders as they are, and the reports, moved
+    /// runs: the folders `carried` as they are (things that outlive a run,
+    /// such as the release register), and the reports, moved
     /// under `rapport/arrete-<previous cut-off>/` (folders already there are
     /// kept as they are). Returns the reports kept.
     ///
     /// # Errors
     /// `Io` naming the file that could not be copied.
-    pub fn carry_over(&self) -> Result<Vec<PathBuf>> {
-        for dir in CARRIED_OVER {
+    pub fn carry_over(&self, carried: &[&str]) -> Result<Vec<PathBuf>> {
+        for dir in carried {
             let from = self.out.join(dir);
             if from.is_dir() {
                 copy_tree(&from, &self.path.join(dir))?;

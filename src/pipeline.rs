@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::deliver;
+use crate::domain::period::{parse_period, periods_between};
 use crate::error::{Error, Result};
 use crate::ingest::{self, Encoding, FileFormat};
 use crate::output::{self, Building};
@@ -86,6 +87,16 @@ impl RunConfig {
     }
 }
 
+/// What the verdict of a run depends on besides the counts.
+fn verdict_settings(cfg: &RunConfig) -> verdict::Settings {
+    verdict::Settings {
+        max_quarantine: cfg.max_quarantine,
+        encoding: cfg.encoding,
+        cutoff: cfg.cutoff,
+        activity: cfg.plausible_dates().activity,
+    }
+}
+
 /// The indicator tables written under `indicateurs/`, with their query.
 pub const INDICATORS: &[(&str, &str)] = &[
     ("sessions_remplissage", "out_sessions_remplissage"),
@@ -156,57 +167,7 @@ pub struct SecretShares {
     pub diffusions_anterieures: usize,
 }
 
-/// The four-month period of a day: `2026-T2`.
-pub fn period_of(d: NaiveDate) -> String {
-    format!("{}-T{}", d.year(), (d.month() - 1) / 4 + 1)
-}
-
-/// Parses `YYYY-Tn` into (year, n).
-pub fn parse_period(p: &str) -> Option<(i32, u32)> {
-    let (y, t) = p.split_once("-T")?;
-    let year: i32 = y.parse().ok()?;
-    let n: u32 = t.parse().ok()?;
-    (y.len() == 4 && (1..=3).contains(&n)).then_some((year, n))
-}
-
-/// The four-month periods and months from `first` to `last`, restricted to
-/// `requested` (and their months) when it is not empty.
-pub fn periods_between(
-    first: NaiveDate,
-    last: NaiveDate,
-    requested: &[String],
-) -> Vec<(String, &'static str)> {
-    let mut out = Vec::new();
-    let mut seen_t = std::collections::BTreeSet::new();
-    let (mut y, mut m) = (first.year(), first.month());
-    while (y, m) <= (last.year(), last.month()) {
-        let day = NaiveDate::from_ymd_opt(y, m, 1).expect("valid month");
-        let t = period_of(day);
-        if requested.is_empty() || requested.contains(&t) {
-            if seen_t.insert(t.clone()) {
-                out.push((t, "quadrimestre"));
-            }
-            out.push((format!("{y}-{m:02}"), "mois"));
-        }
-        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    }
-    for r in requested {
-        if !seen_t.contains(r) {
-            out.push((r.clone(), "quadrimestre"));
-            let (year, n) = parse_period(r).expect("validated period");
-            for month in (n - 1) * 4 + 1..=n * 4 {
-                out.push((format!("{year}-{month:02}"), "mois"));
-            }
-        }
-    }
-    out
-}
-
-fn sql_path(p: &Path) -> String {
-    p.to_string_lossy().replace('\'', "''")
-}
-
-/// Runs the pipeline.
+/// Runs the pipeline and judges it: [`execute`], then [`conclude`].
 ///
 /// # Errors
 /// [`Error::Rejected`] when an extract fails the verdict ([`verdict`]):
@@ -221,6 +182,29 @@ fn sql_path(p: &Path) -> String {
 /// # Ok::<(), ouistat::Error>(())
 /// ```
 pub fn run(cfg: &RunConfig) -> Result<RunReport> {
+    execute(cfg).and_then(conclude)
+}
+
+/// The run's result once its output is in place: the report, or the
+/// refusal that names what failed.
+///
+/// # Errors
+/// `Rejected` (exit 3) when the report holds findings.
+pub fn conclude(report: RunReport) -> Result<RunReport> {
+    if report.refus.is_empty() {
+        return Ok(report);
+    }
+    let findings: Vec<String> = report.refus.iter().map(|f| format!("  {f}")).collect();
+    Err(Error::Rejected(format!(
+        "the input is too damaged to deliver from: nothing was delivered; the quarantine \
+         and run.json are written\n{}",
+        findings.join("\n")
+    )))
+}
+
+/// Checks what the flags cannot check alone: the periods, the threads, the
+/// memory cap and the window of plausible dates against the cut-off.
+fn check_config(cfg: &RunConfig) -> Result<PlausibleDates> {
     for p in &cfg.periods {
         if parse_period(p).is_none() {
             return Err(Error::Config(format!(
@@ -237,7 +221,8 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     if cfg.threads == Some(0) {
         return Err(Error::Config("--threads must be at least 1".into()));
     }
-    check_memory_limit(&cfg.memory_limit)?;
+    crate::warehouse::check_memory_limit(&cfg.memory_limit)
+        .map_err(|problem| Error::Config(format!("--memory-limit {problem}")))?;
     let dates = cfg.plausible_dates();
     let (first, last) = (*dates.activity.start(), *dates.activity.end());
     if last < cfg.cutoff {
@@ -253,9 +238,23 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
              {last} (--latest-date)"
         )));
     }
-    let mut timings = BTreeMap::new();
-    let clock = Instant::now();
-    // Policy, recipients and keys are checked before anything is written.
+    Ok(dates)
+}
+
+/// What a run reads before it writes anything: the policy, the recipients
+/// and their keys, the extracts found, the reason codes.
+struct Inputs {
+    policy: Policy,
+    recipients: Vec<deliver::Recipient>,
+    keys: Vec<Option<crate::pseudonymise::SecretKey>>,
+    sources: Vec<ingest::Source>,
+    motifs: String,
+}
+
+/// Reads and checks every input, then checks that `--out` is ouistat's and
+/// that the release register accepts the recipients' plans: all before any
+/// work.
+fn read_inputs(cfg: &RunConfig) -> Result<Inputs> {
     let policy = Policy::load(cfg.policy.as_deref())?;
     let recipients = match &cfg.recipients {
         Some(p) => deliver::load_recipients(p)?,
@@ -284,10 +283,253 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     output::check_ownership(&cfg.out, &inputs_read)?;
     // Earlier releases made under another plan are refused before any work.
     deliver::open_register(&cfg.out, &recipients)?;
+    Ok(Inputs {
+        policy,
+        recipients,
+        keys,
+        sources,
+        motifs,
+    })
+}
+
+/// What reading the extracts gives: their files, the rows read per extract,
+/// and the notes on how Parquet columns were read.
+struct Read {
+    files: Vec<InputFile>,
+    rows: BTreeMap<Extract, u64>,
+    notes: Vec<ingest::ColumnNote>,
+}
+
+/// Reads, validates and stages every extract.
+fn load_extracts(
+    stage: &Stage,
+    sources: &[ingest::Source],
+    cfg: &RunConfig,
+    dates: &PlausibleDates,
+) -> Result<Read> {
+    let mut read = Read {
+        files: Vec::new(),
+        rows: BTreeMap::new(),
+        notes: Vec::new(),
+    };
+    for source in sources {
+        let meta = std::fs::metadata(&source.path).map_err(Error::io(&source.path))?;
+        read.files.push(InputFile {
+            extrait: source.extract.name().into(),
+            fichier: source.file_name(),
+            format: source.format,
+            octets: meta.len(),
+            sha256: crate::digest::sha256_file(&source.path)?,
+        });
+        let loaded = stage.load(source, cfg.encoding, dates)?;
+        for note in &loaded.notes {
+            eprintln!("warning: {note}");
+        }
+        read.notes.extend(loaded.notes);
+        read.rows.insert(source.extract, loaded.read);
+    }
+    Ok(read)
+}
+
+/// Applies the set-level rules and reconciles every extract: rows read =
+/// accepted + quarantined, or a bug.
+fn reconcile(
+    stage: &Stage,
+    sources: &[ingest::Source],
+    read: &Read,
+) -> Result<BTreeMap<String, Reconciliation>> {
+    let mut reconciliation = BTreeMap::new();
+    for source in sources {
+        let r = stage.reconcile(source, read.rows[&source.extract])?;
+        if !r.reconcilie {
+            return Err(Error::Internal(format!(
+                "{}: {} rows read but {} accepted + {} quarantined",
+                r.fichier, r.lues, r.acceptees, r.quarantaine
+            )));
+        }
+        reconciliation.insert(source.extract.name().to_string(), r);
+    }
+    Ok(reconciliation)
+}
+
+/// The periods of the run: from the data's first day to the cut-off (or
+/// those asked for), refusing a cut-off far beyond the data.
+fn periods_of_run(stage: &Stage, cfg: &RunConfig) -> Result<Vec<(String, &'static str)>> {
+    let (first, latest) = data_span(stage)?;
+    let first = first.unwrap_or(cfg.cutoff).min(cfg.cutoff);
+    if let Some(latest) = latest {
+        // The periods run from the data's first day to the cut-off: a
+        // cut-off far beyond the data would compute empty periods by the
+        // thousand (a typo such as 2206 for 2026).
+        if cfg.cutoff > latest + chrono::Months::new(12) {
+            return Err(Error::Config(format!(
+                "the cut-off {} is more than a year after the latest date of the extracts ({latest}): \
+                 a cut-off is the day the extracts were frozen",
+                cfg.cutoff
+            )));
+        }
+    }
+    Ok(periods_between(first, cfg.cutoff, &cfg.periods))
+}
+
+/// Builds the indicator tables in the staging, in the order their
+/// dependencies give, timing each step; with `crossing`, the
+/// département × zone d'emploi aggregates secrecy needs too
+/// ([`Stage::aggregate_crossing`]).
+fn build_indicators(
+    stage: &Stage,
+    progress: &Progress,
+    timings: &mut BTreeMap<String, f64>,
+    crossing: bool,
+) -> Result<()> {
+    stage.run("avertissements", &[])?;
+    for name in ["int_positionnements", "int_lignes", "int_eclate"] {
+        progress.message(name);
+        let step = Instant::now();
+        stage.run(name, &[])?;
+        timings.insert(format!("indicateurs/{name}"), step.elapsed().as_secs_f64());
+    }
+    for table in crate::stage::AGGREGATES_BY_LEVEL {
+        progress.message(table);
+        let step = Instant::now();
+        stage.aggregate_by_level(table)?;
+        timings.insert(format!("indicateurs/{table}"), step.elapsed().as_secs_f64());
+    }
+    stage.run("agg_cohorte_vides", &[])?;
+    stage.db().execute(
+        "out_sessions_remplissage",
+        &format!(
+            "create or replace table int_sessions_remplissage as {}",
+            crate::queries::render("out_sessions_remplissage", &[])
+        ),
+    )?;
+    stage.run("agg_remplissage", &[])?;
+    stage.run("agg_remplissage_vides", &[])?;
+    if crossing {
+        stage.aggregate_crossing()?;
+    }
+    stage
+        .db()
+        .execute("drop int_eclate", "drop table int_eclate")
+}
+
+/// Writes `indicateurs/` and `quarantaine/`; returns each file's rows.
+fn write_indicators(
+    stage: &Stage,
+    out: &Path,
+    reconciliation: &BTreeMap<String, Reconciliation>,
+) -> Result<BTreeMap<String, u64>> {
+    stage.keep_result_order()?;
+    let mut outputs = BTreeMap::new();
+    for (table, query) in INDICATORS {
+        let path = out.join("indicateurs").join(format!("{table}.parquet"));
+        let sql = crate::queries::render(query, &[]);
+        stage.db().copy_to_parquet(query, &sql, &path)?;
+        let n = stage.db().count_parquet(&path)?;
+        outputs.insert(format!("indicateurs/{table}.parquet"), n);
+    }
+    for extract in Extract::ALL {
+        let path = out
+            .join("quarantaine")
+            .join(format!("{}.parquet", extract.name()));
+        let sql = format!(
+            "select fichier, ligne, regle, detail, contenu from quarantaine where extrait = {} order by ligne, regle",
+            crate::warehouse::literal(extract.name())
+        );
+        stage.db().copy_to_parquet("quarantaine", &sql, &path)?;
+        outputs.insert(
+            format!("quarantaine/{}.parquet", extract.name()),
+            reconciliation[extract.name()].quarantaine,
+        );
+    }
+    Ok(outputs)
+}
+
+/// The warnings counted per rule (rows kept).
+fn read_warnings(stage: &Stage) -> Result<Vec<Warning>> {
+    stage.db().query_map(
+        "avertissements",
+        "select extrait, regle, colonne, nb from avertissements order by all",
+        [],
+        |r| {
+            Ok(Warning {
+                extrait: r.get(0)?,
+                regle: r.get(1)?,
+                colonne: r.get(2)?,
+                nb: r.get::<_, i64>(3)? as u64,
+            })
+        },
+    )
+}
+
+/// What the deliveries give `run.json`: rows per recipient, and the
+/// suppressed counts of each recipient of aggregates.
+#[derive(Default)]
+struct Delivered {
+    rows: BTreeMap<String, u64>,
+    secret: BTreeMap<String, SecretShares>,
+}
+
+/// Delivers to every recipient.
+fn deliver_all(
+    stage: &Stage,
+    inputs: &Inputs,
+    files: &[InputFile],
+    cfg: &RunConfig,
+    timings: &mut BTreeMap<String, f64>,
+) -> Result<Delivered> {
+    let mut delivered = Delivered::default();
+    let ctx = deliver::Context::new(
+        stage,
+        &inputs.policy,
+        cfg.cutoff,
+        files
+            .iter()
+            .map(|i| (i.fichier.clone(), i.sha256.clone()))
+            .collect(),
+        &cfg.out,
+        &inputs.recipients,
+    )?;
+    for (r, key) in inputs.recipients.iter().zip(&inputs.keys) {
+        let (m, secrecy) = deliver::deliver(&ctx, r, key.as_ref())?;
+        if let Some(s) = secrecy {
+            timings.insert(format!("secret_statistique_{}", r.nom), s.secondes);
+            delivered.secret.insert(
+                r.nom.clone(),
+                SecretShares {
+                    effectifs: s.summary.tableaux.iter().map(|t| t.effectifs).sum(),
+                    primaires_a: s.summary.tableaux.iter().map(|t| t.primaires_a).sum(),
+                    secondaires_d: s.summary.tableaux.iter().map(|t| t.secondaires_d).sum(),
+                    diffusions_anterieures: s.summary.diffusions_anterieures,
+                },
+            );
+        }
+        let rows: u64 = m.fichiers.iter().filter_map(|f| f.lignes).sum();
+        delivered.rows.insert(r.nom.clone(), rows);
+    }
+    Ok(delivered)
+}
+
+/// Runs the pipeline and returns what `run.json` records, that of a run
+/// the verdict refuses too (its `refus` then names why; nothing was
+/// delivered).
+///
+/// The walk: check the configuration and read the inputs (nothing written
+/// yet); stage and validate the extracts; apply the set-level rules and
+/// reconcile; judge; build and write the indicators; deliver; write
+/// `run.json` and swap the new output in.
+///
+/// # Errors
+/// Any error but `Rejected`: the verdict is [`conclude`]'s.
+pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
+    let dates = check_config(cfg)?;
+    let mut timings = BTreeMap::new();
+    let clock = Instant::now();
+    let inputs = read_inputs(cfg)?;
     // Everything is written beside OUT and swapped in when complete.
     let building = Building::start(&cfg.out)?;
     let rapports_conserves = building
-        .carry_over()?
+        .carry_over(&[crate::register::DIR])?
         .iter()
         .filter_map(|p| p.strip_prefix(&building.path).ok())
         .map(|p| p.to_string_lossy().into_owned())
@@ -310,171 +552,37 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         &cfg.memory_limit,
         cfg.threads,
     )?;
-    stage.load_motifs(&motifs)?;
-
-    let mut inputs = Vec::new();
-    let mut read = BTreeMap::new();
-    let mut lecture = Vec::new();
-    for source in &sources {
-        let meta = std::fs::metadata(&source.path).map_err(Error::io(&source.path))?;
-        inputs.push(InputFile {
-            extrait: source.extract.name().into(),
-            fichier: source.file_name(),
-            format: source.format,
-            octets: meta.len(),
-            sha256: ingest::sha256_file(&source.path)?,
-        });
-        let loaded = stage.load(source, cfg.encoding, &dates)?;
-        for note in &loaded.notes {
-            eprintln!("warning: {note}");
-        }
-        lecture.extend(loaded.notes);
-        read.insert(source.extract, loaded.read);
-    }
+    stage.load_motifs(&inputs.motifs)?;
+    let read = load_extracts(&stage, &inputs.sources, cfg, &dates)?;
     timings.insert(
         "lecture_validation".to_string(),
         clock.elapsed().as_secs_f64(),
     );
 
     let t = Instant::now();
-    stage.apply_set_rules(&sources, cfg.encoding)?;
-    let mut reconciliation = BTreeMap::new();
-    for source in &sources {
-        let r = stage.reconcile(source, read[&source.extract])?;
-        if !r.reconcilie {
-            return Err(Error::Internal(format!(
-                "{}: {} rows read but {} accepted + {} quarantined",
-                r.fichier, r.lues, r.acceptees, r.quarantaine
-            )));
-        }
-        reconciliation.insert(source.extract.name().to_string(), r);
-    }
-    let refus = verdict::check(&stage, &reconciliation, &verdict::Settings::of(cfg))?;
+    stage.apply_set_rules(&inputs.sources, cfg.encoding)?;
+    let reconciliation = reconcile(&stage, &inputs.sources, &read)?;
+    let refus = verdict::check(&stage, &reconciliation, &verdict_settings(cfg))?;
     timings.insert("regles_ensemblistes".to_string(), t.elapsed().as_secs_f64());
 
     let t = Instant::now();
-    let (first, latest) = data_span(&stage)?;
-    let first = first.unwrap_or(cfg.cutoff).min(cfg.cutoff);
-    if let Some(latest) = latest {
-        // The periods run from the data's first day to the cut-off: a
-        // cut-off far beyond the data would compute empty periods by the
-        // thousand (a typo such as 2206 for 2026).
-        if cfg.cutoff > latest + chrono::Months::new(12) {
-            return Err(Error::Config(format!(
-                "the cut-off {} is more than a year after the latest date of the extracts ({latest}): \
-                 a cut-off is the day the extracts were frozen",
-                cfg.cutoff
-            )));
-        }
-    }
-    let periods = periods_between(first, cfg.cutoff, &cfg.periods);
+    let periods = periods_of_run(&stage, cfg)?;
     stage.set_parameters(cfg.cutoff, &periods)?;
-    stage.run("avertissements", &[])?;
     let progress = Progress::new("indicateurs", 0);
-    for name in ["int_positionnements", "int_lignes", "int_eclate"] {
-        progress.message(name);
-        let step = Instant::now();
-        stage.run(name, &[])?;
-        timings.insert(format!("indicateurs/{name}"), step.elapsed().as_secs_f64());
-    }
-    for table in crate::stage::AGGREGATES_BY_LEVEL {
-        progress.message(table);
-        let step = Instant::now();
-        stage.aggregate_by_level(table)?;
-        timings.insert(format!("indicateurs/{table}"), step.elapsed().as_secs_f64());
-    }
-    stage.run("agg_cohorte_vides", &[])?;
-    stage.conn.execute_batch(&format!(
-        "create or replace table int_sessions_remplissage as {}",
-        crate::queries::render("out_sessions_remplissage", &[])
-    ))?;
-    stage.run("agg_remplissage", &[])?;
-    stage.run("agg_remplissage_vides", &[])?;
-    if deliver::crosses_zonings(&recipients)? {
-        stage.aggregate_crossing()?;
-    }
-    stage.conn.execute_batch("drop table int_eclate")?;
-    stage.keep_result_order()?;
-    let mut outputs = BTreeMap::new();
-    for (table, query) in INDICATORS {
-        let path = cfg.out.join("indicateurs").join(format!("{table}.parquet"));
-        let sql = crate::queries::render(query, &[]);
-        copy_to_parquet(&stage, &sql, &path, query)?;
-        let n: i64 = stage.conn.query_row(
-            &format!("select count(*) from read_parquet('{}')", sql_path(&path)),
-            [],
-            |r| r.get(0),
-        )?;
-        outputs.insert(format!("indicateurs/{table}.parquet"), n as u64);
-    }
-    for extract in Extract::ALL {
-        let path = cfg
-            .out
-            .join("quarantaine")
-            .join(format!("{}.parquet", extract.name()));
-        let sql = format!(
-            "select fichier, ligne, regle, detail, contenu from quarantaine where extrait = '{}' order by ligne, regle",
-            extract.name()
-        );
-        copy_to_parquet(&stage, &sql, &path, "quarantaine")?;
-        outputs.insert(
-            format!("quarantaine/{}.parquet", extract.name()),
-            reconciliation[extract.name()].quarantaine,
-        );
-    }
+    let crossing = deliver::crosses_zonings(&inputs.recipients)?;
+    build_indicators(&stage, &progress, &mut timings, crossing)?;
+    let outputs = write_indicators(&stage, &cfg.out, &reconciliation)?;
     progress.done();
     timings.insert("indicateurs".to_string(), t.elapsed().as_secs_f64());
-
-    let mut stmt = stage
-        .conn
-        .prepare("select extrait, regle, colonne, nb from avertissements order by all")?;
-    let avertissements = stmt
-        .query_map([], |r| {
-            Ok(Warning {
-                extrait: r.get(0)?,
-                regle: r.get(1)?,
-                colonne: r.get(2)?,
-                nb: r.get::<_, i64>(3)? as u64,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    drop(stmt);
+    let avertissements = read_warnings(&stage)?;
 
     let t = Instant::now();
-    let mut livraisons = BTreeMap::new();
-    let mut secret = BTreeMap::new();
-    if !recipients.is_empty() && refus.is_empty() {
-        let ctx = deliver::Context::new(
-            &stage,
-            &policy,
-            cfg.cutoff,
-            inputs
-                .iter()
-                .map(|i| (i.fichier.clone(), i.sha256.clone()))
-                .collect(),
-            &cfg.out,
-            &recipients,
-        )?;
-        for (r, key) in recipients.iter().zip(&keys) {
-            let (m, secrecy) = deliver::deliver(&ctx, r, key.as_ref())?;
-            if let Some(s) = secrecy {
-                timings.insert(format!("secret_statistique_{}", r.nom), s.secondes);
-                secret.insert(
-                    r.nom.clone(),
-                    SecretShares {
-                        effectifs: s.summary.tableaux.iter().map(|t| t.effectifs).sum(),
-                        primaires_a: s.summary.tableaux.iter().map(|t| t.primaires_a).sum(),
-                        secondaires_d: s.summary.tableaux.iter().map(|t| t.secondaires_d).sum(),
-                        diffusions_anterieures: s.summary.diffusions_anterieures,
-                    },
-                );
-            }
-            let rows: u64 = m.fichiers.iter().filter_map(|f| f.lignes).sum();
-            livraisons.insert(r.nom.clone(), rows);
-        }
+    let mut delivered = Delivered::default();
+    if !inputs.recipients.is_empty() && refus.is_empty() {
+        delivered = deliver_all(&stage, &inputs, &read.files, cfg, &mut timings)?;
         timings.insert("livraisons".to_string(), t.elapsed().as_secs_f64());
     }
-    drop(keys);
+    drop(inputs);
     drop(stage);
     drop(stage_dir);
     timings.insert("total".to_string(), clock.elapsed().as_secs_f64());
@@ -483,13 +591,13 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
         version: env!("CARGO_PKG_VERSION").into(),
         date_arrete: cfg.cutoff.format("%Y-%m-%d").to_string(),
         periodes: periods.iter().map(|(p, _)| p.clone()).collect(),
-        entrees: inputs,
+        entrees: read.files,
         reconciliation,
         avertissements,
-        lecture,
+        lecture: read.notes,
         sorties: outputs,
-        livraisons,
-        secret,
+        livraisons: delivered.rows,
+        secret: delivered.secret,
         rapports_conserves,
         refus,
         durees_secondes: timings,
@@ -498,13 +606,14 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
     std::fs::write(&path, json).map_err(Error::io(&path))?;
     building.finish()?;
-    verdict::conclude(report)
+    Ok(report)
 }
 
 /// The first and the latest day of the staged extracts: positionings,
 /// session starts and event recordings (`None` for an empty extract).
 fn data_span(stage: &Stage) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
-    let (first, latest): (Option<String>, Option<String>) = stage.conn.query_row(
+    let (first, latest): (Option<String>, Option<String>) = stage.db().query_row(
+        "the span of the data",
         "select
             cast(least(
                 (select min(cast(date_positionnement as date)) from stg_positionnements),
@@ -518,62 +627,4 @@ fn data_span(stage: &Stage) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
     )?;
     let day = |d: Option<String>| d.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
     Ok((day(first), day(latest)))
-}
-
-/// Checks a DuckDB memory cap (`2GB`, `512 MiB`, `80%`) before it reaches
-/// SQL, so that a typo is the user's configuration, not a failed query.
-fn check_memory_limit(limit: &str) -> Result<()> {
-    const UNITS: &[&str] = &[
-        "", "b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib", "%",
-    ];
-    let t = limit.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let unit = unit.trim().to_ascii_lowercase();
-    if number.parse::<f64>().is_ok_and(|n| n > 0.0) && UNITS.contains(&unit.as_str()) {
-        Ok(())
-    } else {
-        Err(Error::Config(format!(
-            "--memory-limit `{limit}` is not a size such as 2GB, 512MiB or 80%"
-        )))
-    }
-}
-
-/// Writes the result of `sql` to a zstd Parquet file.
-pub fn copy_to_parquet(stage: &Stage, sql: &str, path: &Path, query: &str) -> Result<()> {
-    let copy = format!(
-        "copy ({sql}) to '{}' (format parquet, compression zstd)",
-        sql_path(path)
-    );
-    stage
-        .conn
-        .execute_batch(&copy)
-        .map_err(|source| Error::Query {
-            query: query.to_string(),
-            source,
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn periods() {
-        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
-        assert_eq!(period_of(d(2026, 4, 30)), "2026-T1");
-        assert_eq!(period_of(d(2026, 5, 1)), "2026-T2");
-        assert_eq!(period_of(d(2026, 12, 31)), "2026-T3");
-        let all = periods_between(d(2026, 3, 15), d(2026, 5, 2), &[]);
-        let names: Vec<&str> = all.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(
-            names,
-            ["2026-T1", "2026-03", "2026-04", "2026-T2", "2026-05"]
-        );
-        let only = periods_between(d(2026, 1, 1), d(2026, 12, 1), &["2026-T2".into()]);
-        assert_eq!(only.len(), 5);
-        assert!(parse_period("2026-T4").is_none());
-    }
 }

@@ -8,7 +8,6 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::schema::Extract;
@@ -209,7 +208,7 @@ impl Policy {
                 .into_iter()
                 .map(toml::Spanned::into_inner)
                 .collect(),
-            sha256: hex::encode(Sha256::digest(text.as_bytes())),
+            sha256: crate::digest::sha256_hex(text.as_bytes()),
         })
     }
 

@@ -4,21 +4,7 @@
 //! A few statements are templates: `{{name}}` placeholders filled by
 //! [`render`], so the list of dimensions lives in one place ([`DIMENSIONS`]).
 
-/// Dimensions of the cubes (SPEC §6), besides `ensemble`.
-pub const DIMENSIONS: &[&str] = &[
-    "dispositif",
-    "financeur_code",
-    "prescripteur_type",
-    "sexe",
-    "tranche_age",
-    "niveau",
-    "eligible_pic",
-    "beneficiaire_rsa",
-    "travailleur_handicape",
-];
-
-/// Key columns shared by every cube.
-pub const CUBE_KEYS: &[&str] = &["periode", "type_periode", "niveau_geo", "code_geo"];
+pub use crate::domain::cubes::{CUBE_KEYS, DIMENSIONS};
 
 macro_rules! queries {
     ($($name:literal),* $(,)?) => {

@@ -15,10 +15,10 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, AsArray, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use duckdb::{AccessMode, Config, Connection};
 
 use crate::error::{Error, Result};
 use crate::stage::StageDir;
+use crate::warehouse::{ident, path_literal, Db};
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,8 +34,15 @@ pub enum OutputFormat {
 /// A run's output tables, open for reading only.
 pub struct Outputs {
     /// Declared first: the connection closes before its folder is removed.
-    pub conn: Connection,
+    db: Db,
     _folder: StageDir,
+}
+
+impl Outputs {
+    /// The read-only database of the output tables.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
 }
 
 /// The output tables of `out`: (table name, Parquet file).
@@ -80,28 +87,31 @@ pub fn open(out: &Path) -> Result<Outputs> {
     let folder = StageDir::private()?;
     let database = folder.folder().join("sortie.duckdb");
     {
-        let copy = Connection::open(&database)?;
+        let copy = Db::open_existing(&database)?;
         for (name, path) in &tables {
-            copy.execute_batch(&format!(
-                "create table \"{name}\" as select * from read_parquet('{}')",
-                path.to_string_lossy().replace('\'', "''")
-            ))?;
+            copy.execute(
+                &format!("copy {} for query", path.display()),
+                &format!(
+                    "create table {} as select * from read_parquet({})",
+                    ident(name),
+                    path_literal(path)
+                ),
+            )?;
         }
     }
-    let config = Config::default()
-        .access_mode(AccessMode::ReadOnly)?
-        .enable_external_access(false)?
-        .with("lock_configuration", "true")?;
-    let conn = Connection::open_with_flags(&database, config)?;
     Ok(Outputs {
-        conn,
+        db: Db::open_locked(&database)?,
         _folder: folder,
     })
 }
 
-/// A user's statement that DuckDB refused: a write is named as such.
-fn user_error(e: duckdb::Error) -> Error {
-    let text = e.to_string();
+/// A user's statement that DuckDB refused: a write is named as such. The
+/// machine's limits stay what they are.
+fn user_error(e: Error) -> Error {
+    let text = match e {
+        Error::Query { source, .. } => source.to_string(),
+        other => return other,
+    };
     if text.contains("read-only") || text.contains("disabled by configuration") {
         Error::UserSql(format!(
             "`ouistat query` is read-only: it writes no table and no file ({text})"
@@ -120,10 +130,10 @@ fn user_error(e: duckdb::Error) -> Error {
 /// ```
 pub fn query(out: &Path, sql: &str) -> Result<Vec<RecordBatch>> {
     let outputs = open(out)?;
-    let mut stmt = outputs.conn.prepare(sql).map_err(user_error)?;
-    let arrow = stmt.query_arrow([]).map_err(user_error)?;
-    let schema = arrow.get_schema();
-    let mut batches: Vec<RecordBatch> = arrow.collect();
+    let (schema, mut batches) = outputs
+        .db
+        .query_arrow("query", sql, [])
+        .map_err(user_error)?;
     if batches.is_empty() {
         batches.push(RecordBatch::new_empty(schema));
     }

@@ -161,7 +161,7 @@ impl Register {
         let mut out = Vec::new();
         for e in &self.diffusions {
             let path = self.dir.join(&e.fichier);
-            let sha = crate::ingest::sha256_file(&path).map_err(|_| self.damaged(&path))?;
+            let sha = crate::digest::sha256_file(&path).map_err(|_| self.damaged(&path))?;
             if sha != e.sha256 {
                 return Err(self.damaged(&path));
             }
@@ -213,7 +213,7 @@ impl Register {
             plan_sha256: r.plan_sha256.to_string(),
             perimetre: perimeter.to_vec(),
             fichier,
-            sha256: crate::ingest::sha256_file(&path)?,
+            sha256: crate::digest::sha256_file(&path)?,
             effectifs: counts.len(),
             publies: counts.iter().filter(|c| c.flag.is_none()).count(),
         };

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use arrow::record_batch::RecordBatch;
-use duckdb::{params, Connection};
+use duckdb::params;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -20,6 +20,7 @@ use crate::queries;
 use crate::rules::PlausibleDates;
 use crate::schema::Extract;
 use crate::validate::{self, Rejected, TypeTally, Validator};
+use crate::warehouse::{self, failed, literal, Db};
 
 /// Where the staging database lives. It holds raw personal data (names,
 /// NIR, contact details), so by default it is a private folder (mode 700)
@@ -126,7 +127,7 @@ pub struct Reconciliation {
 
 /// A DuckDB database holding the staged extracts.
 pub struct Stage {
-    pub conn: Connection,
+    db: Db,
 }
 
 fn duck_type(dt: &arrow::datatypes::DataType) -> &'static str {
@@ -166,7 +167,7 @@ fn read_and_validate(
     source: &Source,
     encoding: Encoding,
     dates: &PlausibleDates,
-    parquet: Option<Connection>,
+    parquet: Option<Db>,
     batches: SyncSender<Batch>,
 ) -> Result<(u64, Vec<TypeTally>)> {
     let mut validator = Validator::new(source.extract, dates.clone());
@@ -218,7 +219,9 @@ fn read_and_validate(
         Ok(())
     };
     let read = match (&source.format, &parquet) {
-        (FileFormat::Parquet, Some(conn)) => ingest::read_parquet(conn, source, &mut sink)?,
+        (FileFormat::Parquet, Some(db)) => {
+            ingest::read_parquet(db.connection(), source, &mut sink)?
+        }
         _ => ingest::read_csv(source, encoding, &mut sink)?,
     };
     send(&mut validator, &mut rejected)?;
@@ -240,24 +243,13 @@ impl Stage {
         memory_limit: &str,
         threads: Option<usize>,
     ) -> Result<Self> {
-        let conn = match database {
-            Some(path) => {
-                if path.exists() {
-                    std::fs::remove_file(path).map_err(Error::io(path))?;
-                }
-                Connection::open(path)?
-            }
-            None => Connection::open_in_memory()?,
-        };
-        let mut settings = format!(
-            "set memory_limit = '{memory_limit}'; set preserve_insertion_order = false; set temp_directory = '{}';",
-            spill.to_string_lossy().replace('\'', "''")
-        );
-        if let Some(t) = threads {
-            settings.push_str(&format!(" set threads = {t};"));
-        }
-        conn.execute_batch(&settings)?;
-        let stage = Stage { conn };
+        let db = Db::open(&warehouse::Settings {
+            database,
+            memory_limit,
+            threads,
+            spill,
+        })?;
+        let stage = Stage { db };
         stage.create_tables()?;
         Ok(stage)
     }
@@ -269,20 +261,29 @@ impl Stage {
     /// The outputs, the deliveries and the cells under statistical secrecy
     /// must not depend on that.
     pub fn keep_result_order(&self) -> Result<()> {
-        self.conn
-            .execute_batch("set preserve_insertion_order = true;")?;
-        Ok(())
+        self.db.keep_result_order()
+    }
+
+    /// A kept staging database (`--keep-stage`), opened as it is: benches
+    /// read the cubes of a run from it.
+    ///
+    /// # Errors
+    /// `Query` when DuckDB cannot open it.
+    pub fn open_kept(path: &Path) -> Result<Self> {
+        Ok(Stage {
+            db: Db::open_existing(path)?,
+        })
+    }
+
+    /// The database, for the stages that read from it (indicators,
+    /// deliveries, the verdict).
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// Runs a named query (with template variables).
     pub fn run(&self, name: &str, vars: &[(&str, &str)]) -> Result<()> {
-        let sql = queries::render(name, vars);
-        self.conn
-            .execute_batch(&sql)
-            .map_err(|source| Error::Query {
-                query: name.to_string(),
-                source,
-            })
+        self.db.execute(name, &queries::render(name, vars))
     }
 
     /// Builds an aggregate table one geographic level at a time: the named
@@ -295,12 +296,7 @@ impl Stage {
             } else {
                 format!("insert into {table} {select}")
             };
-            self.conn
-                .execute_batch(&sql)
-                .map_err(|source| Error::Query {
-                    query: format!("{table} ({niveau_geo})"),
-                    source,
-                })?;
+            self.db.execute(&format!("{table} ({niveau_geo})"), &sql)?;
         }
         Ok(())
     }
@@ -332,48 +328,50 @@ impl Stage {
             "create or replace table agg_remplissage",
             &format!("create or replace table {CROSSING_SCHEMA}.agg_remplissage"),
         ));
-        let done = self.conn.execute_batch(&sql);
-        self.conn
-            .execute_batch("reset variable croisement; reset search_path;")?;
-        done.map_err(|source| Error::Query {
-            query: format!("agg_* ({level})"),
-            source,
-        })
+        let done = self.db.execute(&format!("agg_* ({level})"), &sql);
+        self.db.execute(
+            "reset crossing settings",
+            "reset variable croisement; reset search_path;",
+        )?;
+        done
     }
 
     /// Runs `select` as it is, and again over the crossing tables of
     /// [`Stage::aggregate_crossing`] when they exist, keeping only their
-    /// crossing rows: the batches of both, in that order.
+    /// crossing rows: the schema, and the batches of both in that order.
     ///
     /// # Errors
-    /// `Query` when either fails.
-    pub fn query_with_crossing(&self, name: &str, select: &str) -> Result<Vec<RecordBatch>> {
-        let fail = |source| Error::Query {
-            query: name.to_string(),
-            source,
-        };
-        let mut stmt = self.conn.prepare(select).map_err(fail)?;
-        let mut batches: Vec<RecordBatch> = stmt.query_arrow([]).map_err(fail)?.collect();
-        let crossed: i64 = self.conn.query_row(
+    /// `Query` naming `name` when either fails.
+    pub fn query_with_crossing(
+        &self,
+        name: &str,
+        select: &str,
+    ) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
+        let (schema, mut batches) = self.db.query_arrow(name, select, [])?;
+        let crossed: i64 = self.db.query_row(
+            "crossing schema",
             "select count(*) from duckdb_schemas() where schema_name = ?",
             [CROSSING_SCHEMA],
             |r| r.get(0),
         )?;
         if crossed == 0 {
-            return Ok(batches);
+            return Ok((schema, batches));
         }
-        self.conn
-            .execute_batch(&format!("set search_path = '{CROSSING_SCHEMA},main'"))?;
-        let crossing = (|| -> std::result::Result<Vec<RecordBatch>, duckdb::Error> {
-            let mut stmt = self.conn.prepare(&format!(
+        self.db.execute(
+            "crossing search path",
+            &format!("set search_path = '{CROSSING_SCHEMA},main'"),
+        )?;
+        let crossing = self.db.query_arrow(
+            name,
+            &format!(
                 "select * from ({select}) where niveau_geo = '{}'",
                 crate::secrecy::system::CROSSING_LEVEL
-            ))?;
-            Ok(stmt.query_arrow([])?.collect())
-        })();
-        self.conn.execute_batch("reset search_path")?;
-        batches.extend(crossing.map_err(fail)?);
-        Ok(batches)
+            ),
+            [],
+        );
+        self.db.execute("reset search path", "reset search_path")?;
+        batches.extend(crossing?.1);
+        Ok((schema, batches))
     }
 
     fn create_tables(&self) -> Result<()> {
@@ -384,13 +382,13 @@ impl Stage {
                 .iter()
                 .map(|f| format!("\"{}\" {}", f.name(), duck_type(f.data_type())))
                 .collect();
-            self.conn.execute_batch(&format!(
-                "create table raw_{} ({});",
-                extract.name(),
-                cols.join(", ")
-            ))?;
+            self.db.execute(
+                "create the raw tables",
+                &format!("create table raw_{} ({});", extract.name(), cols.join(", ")),
+            )?;
         }
-        self.conn.execute_batch(
+        self.db.execute(
+            "create the quarantine",
             "create table quarantaine (extrait varchar, fichier varchar, ligne bigint, regle varchar, \
              detail varchar, contenu varchar, cle varchar);",
         )?;
@@ -401,10 +399,11 @@ impl Stage {
 
     /// Loads the reason-code reference list (`type;motif_code;libelle`).
     pub fn load_motifs(&self, csv_text: &str) -> Result<()> {
-        self.conn.execute_batch(
+        self.db.execute(
+            "ref_motifs",
             "create or replace table ref_motifs (type varchar, motif_code varchar, libelle varchar);",
         )?;
-        let mut app = self.conn.appender("ref_motifs")?;
+        let mut app = self.db.appender("ref_motifs")?;
         for (i, line) in csv_text.lines().enumerate().skip(1) {
             if line.trim().is_empty() {
                 continue;
@@ -416,7 +415,8 @@ impl Stage {
                     i + 1
                 )));
             }
-            app.append_row(params![parts[0].trim(), parts[1].trim(), parts[2].trim()])?;
+            app.append_row(params![parts[0].trim(), parts[1].trim(), parts[2].trim()])
+                .map_err(failed("ref_motifs"))?;
         }
         Ok(())
     }
@@ -427,17 +427,20 @@ impl Stage {
         cutoff: chrono::NaiveDate,
         periods: &[(String, &str)],
     ) -> Result<()> {
-        self.conn.execute_batch(
+        self.db.execute(
+            "parametres",
             "create or replace table parametres (date_arrete date);
              create or replace table int_periodes (periode varchar, type_periode varchar);",
         )?;
-        self.conn.execute(
+        self.db.execute_with(
+            "parametres",
             "insert into parametres values (cast(? as date))",
             params![cutoff.format("%Y-%m-%d").to_string()],
         )?;
-        let mut app = self.conn.appender("int_periodes")?;
+        let mut app = self.db.appender("int_periodes")?;
         for (p, kind) in periods {
-            app.append_row(params![p, kind])?;
+            app.append_row(params![p, kind])
+                .map_err(failed("int_periodes"))?;
         }
         Ok(())
     }
@@ -460,7 +463,7 @@ impl Stage {
         dates: &PlausibleDates,
     ) -> Result<Loaded> {
         let parquet = match source.format {
-            FileFormat::Parquet => Some(self.conn.try_clone()?),
+            FileFormat::Parquet => Some(self.db.try_clone()?),
             FileFormat::Csv => None,
         };
         let (batches, received) = std::sync::mpsc::sync_channel(2);
@@ -483,29 +486,30 @@ impl Stage {
     /// Appends batches as they arrive: valid rows to `raw_<extract>`,
     /// rejected rows to `quarantaine`.
     fn append(&self, source: &Source, received: Receiver<Batch>) -> Result<()> {
-        let mut appender = self
-            .conn
-            .appender(&format!("raw_{}", source.extract.name()))?;
-        let mut quarantine = self.conn.appender("quarantaine")?;
+        let raw = format!("raw_{}", source.extract.name());
+        let mut appender = self.db.appender(&raw)?;
+        let mut quarantine = self.db.appender("quarantaine")?;
         let file_name = source.file_name();
         for batch in received {
             if let Some(rows) = batch.rows {
-                appender.append_record_batch(rows)?;
+                appender.append_record_batch(rows).map_err(failed(&raw))?;
             }
             for r in batch.rejected {
-                quarantine.append_row(params![
-                    source.extract.name(),
-                    file_name,
-                    r.line as i64,
-                    r.rule,
-                    r.detail,
-                    r.content,
-                    r.key
-                ])?;
+                quarantine
+                    .append_row(params![
+                        source.extract.name(),
+                        file_name,
+                        r.line as i64,
+                        r.rule,
+                        r.detail,
+                        r.content,
+                        r.key
+                    ])
+                    .map_err(failed("quarantaine"))?;
             }
         }
-        appender.flush()?;
-        quarantine.flush()?;
+        appender.flush().map_err(failed(&raw))?;
+        quarantine.flush().map_err(failed("quarantaine"))?;
         Ok(())
     }
 
@@ -515,7 +519,8 @@ impl Stage {
         for source in sources {
             let extract = source.extract;
             let name = extract.name();
-            let file = source.file_name().replace('\'', "''");
+            // A literal, quotes included: the query splices it as a value.
+            let file = literal(&source.file_name());
             let vars = [
                 ("extrait", name),
                 ("fichier", file.as_str()),
@@ -527,36 +532,45 @@ impl Stage {
             self.fill_contents(source, encoding)?;
             // What is left of the extract is in stg_ and the quarantine:
             // the memory of the copies goes to the indicators.
-            self.conn
-                .execute_batch(&format!("drop table chk_{name}; drop table raw_{name};"))?;
+            self.db.execute(
+                "drop the checked copies",
+                &format!("drop table chk_{name}; drop table raw_{name};"),
+            )?;
         }
         Ok(())
     }
 
     fn fill_contents(&self, source: &Source, encoding: Encoding) -> Result<()> {
         let name = source.extract.name();
-        let mut stmt = self
-            .conn
-            .prepare("select ligne from quarantaine where extrait = ? and contenu is null")?;
-        let lines: HashSet<u64> = stmt
-            .query_map(params![name], |r| r.get::<_, i64>(0))?
-            .map(|r| r.map(|l| l as u64))
-            .collect::<Result<_, _>>()?;
+        let lines: HashSet<u64> = self
+            .db
+            .query_map(
+                "quarantined lines without content",
+                "select ligne from quarantaine where extrait = ? and contenu is null",
+                params![name],
+                |r| r.get::<_, i64>(0),
+            )?
+            .into_iter()
+            .map(|l| l as u64)
+            .collect();
         if lines.is_empty() {
             return Ok(());
         }
-        let reader = self.conn.try_clone()?;
-        let contents = ingest::raw_lines(&reader, source, encoding, &lines)?;
-        self.conn.execute_batch(
+        let reader = self.db.try_clone()?;
+        let contents = ingest::raw_lines(reader.connection(), source, encoding, &lines)?;
+        self.db.execute(
+            "contenus",
             "create or replace temp table contenus (ligne bigint, contenu varchar);",
         )?;
         {
-            let mut app = self.conn.appender("contenus")?;
+            let mut app = self.db.appender("contenus")?;
             for (line, content) in &contents {
-                app.append_row(params![*line as i64, content])?;
+                app.append_row(params![*line as i64, content])
+                    .map_err(failed("contenus"))?;
             }
         }
-        self.conn.execute(
+        self.db.execute_with(
+            "contenus",
             "update quarantaine set contenu = contenus.contenu from contenus \
              where quarantaine.extrait = ? and quarantaine.ligne = contenus.ligne and quarantaine.contenu is null",
             params![name],
@@ -567,19 +581,22 @@ impl Stage {
     /// Reconciles read = accepted + quarantined for one extract.
     pub fn reconcile(&self, source: &Source, read: u64) -> Result<Reconciliation> {
         let name = source.extract.name();
-        let accepted: i64 =
-            self.conn
-                .query_row(&format!("select count(*) from stg_{name}"), [], |r| {
-                    r.get(0)
-                })?;
-        let mut stmt = self.conn.prepare(
-            "select regle, count(*) from quarantaine where extrait = ? group by regle order by regle",
+        let accepted: i64 = self.db.query_row(
+            "reconcile",
+            &format!("select count(*) from stg_{name}"),
+            [],
+            |r| r.get(0),
         )?;
-        let par_regle: BTreeMap<String, u64> = stmt
-            .query_map(params![name], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-            })?
-            .collect::<Result<_, _>>()?;
+        let par_regle: BTreeMap<String, u64> = self
+            .db
+            .query_map(
+                "reconcile",
+                "select regle, count(*) from quarantaine where extrait = ? group by regle order by regle",
+                params![name],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)),
+            )?
+            .into_iter()
+            .collect();
         let quarantined: u64 = par_regle.values().sum();
         Ok(Reconciliation {
             fichier: source.file_name(),
@@ -599,9 +616,12 @@ mod tests {
     /// The rows of an ordered query over a table of several chunks, as a
     /// caller reads them.
     fn read_ordered(stage: &Stage) -> Vec<i64> {
-        let mut stmt = stage.conn.prepare("select v from t order by all").unwrap();
-        let rows = stmt.query_map([], |r| r.get::<_, i64>(0)).unwrap();
-        rows.map(|r| r.unwrap()).collect()
+        stage
+            .db
+            .query_map("t", "select v from t order by all", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap()
     }
 
     /// A large ordered result read while the staging does not keep the
@@ -611,8 +631,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let stage = Stage::open(None, dir.path(), "1GB", Some(2)).unwrap();
         stage
-            .conn
-            .execute_batch(
+            .db
+            .execute(
+                "t",
                 "create table t as select hash(i) % 1000000 as v from range(2000000) r(i)",
             )
             .unwrap();

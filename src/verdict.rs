@@ -17,7 +17,6 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::ingest::Encoding;
-use crate::pipeline::{RunConfig, RunReport};
 use crate::schema::{rule, Extract};
 use crate::stage::{Reconciliation, Stage};
 
@@ -62,18 +61,6 @@ pub struct Settings {
     pub cutoff: NaiveDate,
     /// The plausible window of activity dates.
     pub activity: RangeInclusive<NaiveDate>,
-}
-
-impl Settings {
-    /// The settings of a run.
-    pub fn of(cfg: &RunConfig) -> Self {
-        Settings {
-            max_quarantine: cfg.max_quarantine,
-            encoding: cfg.encoding,
-            cutoff: cfg.cutoff,
-            activity: cfg.plausible_dates().activity,
-        }
-    }
 }
 
 /// What the quarantine of one extract shows beyond its rule counts.
@@ -153,17 +140,12 @@ pub fn evidence(
     stage: &Stage,
     activity: &RangeInclusive<NaiveDate>,
 ) -> Result<BTreeMap<String, Evidence>> {
-    let query = |source| Error::Query {
-        query: "diag_quarantaine".into(),
-        source,
-    };
-    let mut stmt = stage
-        .conn
-        .prepare(crate::queries::get("diag_quarantaine"))
-        .map_err(query)?;
     let (first, last) = (activity.start().to_string(), activity.end().to_string());
-    let rows = stmt
-        .query_map([first, last], |r| {
+    let rows = stage.db().query_map(
+        "diag_quarantaine",
+        crate::queries::get("diag_quarantaine"),
+        [first, last],
+        |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 Evidence {
@@ -173,9 +155,9 @@ pub fn evidence(
                     dates_before: r.get::<_, i64>(4)? as u64,
                 },
             ))
-        })
-        .map_err(query)?;
-    rows.collect::<Result<_, _>>().map_err(query)
+        },
+    )?;
+    Ok(rows.into_iter().collect())
 }
 
 /// The extracts that fail, parents first, each with its diagnosis.
@@ -293,26 +275,6 @@ pub fn check(
 ) -> Result<Vec<Finding>> {
     let evidence = evidence(stage, &settings.activity)?;
     Ok(judge(reconciliation, &evidence, settings))
-}
-
-/// The run's result once its output is in place: the report, or the
-/// refusal that names what failed.
-///
-/// # Errors
-/// `Rejected` (exit 3) when the report holds findings.
-pub fn conclude(report: RunReport) -> Result<RunReport> {
-    if report.refus.is_empty() {
-        return Ok(report);
-    }
-    let findings: Vec<String> = report.refus.iter().map(|f| format!("  {f}")).collect();
-    Err(Error::Rejected {
-        message: format!(
-            "the input is too damaged to deliver from: nothing was delivered; the quarantine \
-             and run.json are written\n{}",
-            findings.join("\n")
-        ),
-        report: Box::new(report),
-    })
 }
 
 #[cfg(test)]

@@ -135,7 +135,7 @@ fn check_file(dir: &Path, f: &ManifestFile) -> Status {
     if std::fs::symlink_metadata(&path).is_err() {
         return Status::Missing;
     }
-    match crate::ingest::sha256_file(&path) {
+    match crate::digest::sha256_file(&path) {
         Err(e) => return Status::Failed(format!("unreadable: {e}")),
         Ok(sha) if sha != f.sha256 => {
             return Status::Failed("SHA-256 differs from the manifest".into())

@@ -296,7 +296,7 @@ pub(super) fn read(
     source: &Source,
     mut sink: impl FnMut(Record<'_>) -> Result<()>,
 ) -> Result<u64> {
-    let path = source.path.to_string_lossy().replace('\'', "''");
+    let path = crate::warehouse::path_literal(&source.path);
     let unreadable = |problem: String| Error::Unreadable {
         file: source.path.clone(),
         problem,
@@ -320,7 +320,7 @@ pub(super) fn read(
         .map(|(r, &i)| r.select(&columns[i].name))
         .collect();
     let sql = format!(
-        "select file_row_number, {} from read_parquet('{path}', file_row_number = true) order by file_row_number",
+        "select file_row_number, {} from read_parquet({path}, file_row_number = true) order by file_row_number",
         select.join(", ")
     );
     let mut stmt = conn

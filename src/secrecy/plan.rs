@@ -12,11 +12,10 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use toml::Spanned;
 
+use crate::domain::cubes::DIMENSIONS;
 use crate::error::{Error, Result};
-use crate::queries::DIMENSIONS;
 
 use super::cubes::{Cube, CUBES};
 
@@ -292,7 +291,7 @@ impl Plan {
         Ok(Plan {
             source: source.to_string(),
             version: file.version,
-            sha256: hex::encode(Sha256::digest(text.as_bytes())),
+            sha256: crate::digest::sha256_hex(text.as_bytes()),
             tables,
         })
     }

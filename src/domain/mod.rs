@@ -1,0 +1,8 @@
+//! Pure values of the domain, shared by every stage: four-month periods,
+//! French formatting, recipient names. Nothing here reads a file or a
+//! database; everything here is a function of its arguments.
+
+pub mod cubes;
+pub mod fr;
+pub mod names;
+pub mod period;

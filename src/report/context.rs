@@ -1,0 +1,346 @@
+//! What the template is given: plain structs built from the delivery's
+//! cubes, with no HTML and no wording. The template decides what is shown,
+//! in which order, and says it.
+
+use serde::Serialize;
+
+use super::charts::{bar_chart, line_chart};
+use super::data::{Cube, Delivery, Val};
+use crate::error::Result;
+
+/// A value now, and the same value in the two periods it is compared with.
+#[derive(Debug, Serialize)]
+pub(crate) struct Compared {
+    pub(crate) valeur: Val,
+    pub(crate) precedente: Val,
+    pub(crate) an_precedent: Val,
+}
+
+/// A place the report shows: the region, or one of its départements.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Territoire {
+    /// `region` or `departement`.
+    pub(crate) niveau: &'static str,
+    pub(crate) code: String,
+}
+
+/// One row of the headline table.
+#[derive(Debug, Serialize)]
+pub(crate) struct ChiffresCles {
+    pub(crate) territoire: Territoire,
+    pub(crate) nb_positionnements: Compared,
+    pub(crate) nb_entrees: Compared,
+    pub(crate) taux_remplissage: Compared,
+    pub(crate) taux_entree: Compared,
+    pub(crate) part_eligibles_pic_positionnes: Compared,
+}
+
+/// Session fill of a scheme or a place.
+#[derive(Debug, Serialize)]
+pub(crate) struct Remplissage {
+    /// The scheme (`AFC`…) or the département's code.
+    pub(crate) code: String,
+    pub(crate) nb_sessions: Val,
+    pub(crate) places_conventionnees: Val,
+    pub(crate) nb_entres: Val,
+    pub(crate) taux_remplissage: Val,
+}
+
+/// One step of the funnel.
+#[derive(Debug, Serialize)]
+pub(crate) struct Etape {
+    /// The measure (`nb_positionnements`…), which the template names.
+    pub(crate) mesure: &'static str,
+    pub(crate) valeur: Val,
+}
+
+/// Entries of one month of positioning.
+#[derive(Debug, Serialize)]
+pub(crate) struct Mois {
+    pub(crate) mois: String,
+    pub(crate) nb_entrees: Val,
+}
+
+/// PIC eligibility of a place.
+#[derive(Debug, Serialize)]
+pub(crate) struct Pic {
+    pub(crate) territoire: Territoire,
+    pub(crate) nb_personnes_positionnees: Val,
+    pub(crate) nb_eligibles_pic_positionnes: Val,
+    pub(crate) part_eligibles_pic_positionnes: Val,
+    pub(crate) nb_personnes_entrees: Val,
+    pub(crate) nb_eligibles_pic_entres: Val,
+    pub(crate) part_eligibles_pic_entres: Val,
+}
+
+/// Delays of a place.
+#[derive(Debug, Serialize)]
+pub(crate) struct Delais {
+    pub(crate) territoire: Territoire,
+    pub(crate) nb_entrees: Val,
+    pub(crate) mediane_jours_entree: Val,
+    pub(crate) p75_jours_entree: Val,
+    pub(crate) mediane_jours_ico: Val,
+    pub(crate) p75_jours_ico: Val,
+}
+
+/// Abandons of one motif.
+#[derive(Debug, Serialize)]
+pub(crate) struct Motif {
+    pub(crate) motif_code: String,
+    pub(crate) nb_abandons: Val,
+    pub(crate) part_abandons: Val,
+}
+
+/// The charts, as bare SVG; the template captions them.
+#[derive(Debug, Serialize)]
+pub(crate) struct Graphiques {
+    pub(crate) remplissage_dispositif: String,
+    pub(crate) remplissage_departement: String,
+    pub(crate) entonnoir: String,
+    pub(crate) entrees_mensuelles: String,
+    pub(crate) pic: String,
+    pub(crate) delais: String,
+    pub(crate) abandons: String,
+}
+
+/// The figures of one report.
+#[derive(Debug, Serialize)]
+pub(crate) struct Figures {
+    pub(crate) chiffres_cles: Vec<ChiffresCles>,
+    pub(crate) remplissage_dispositifs: Vec<Remplissage>,
+    pub(crate) remplissage_departements: Vec<Remplissage>,
+    pub(crate) entonnoir: Vec<Etape>,
+    pub(crate) entrees_mensuelles: Vec<Mois>,
+    pub(crate) pic: Vec<Pic>,
+    pub(crate) delais: Vec<Delais>,
+    pub(crate) taux_abandon: Val,
+    pub(crate) abandons: Vec<Motif>,
+    pub(crate) graphiques: Graphiques,
+}
+
+/// The steps of the funnel, in order, with the labels drawn on its chart.
+const STEPS: [(&str, &str); 5] = [
+    ("nb_positionnements", "Positionnés"),
+    ("nb_presents_ico", "Présents ICO"),
+    ("nb_retenus", "Retenus"),
+    ("nb_ais_validees", "AIS validées"),
+    ("nb_entrees", "Entrés"),
+];
+
+/// What the figures are of.
+pub(crate) struct Scope<'a> {
+    pub(crate) periode: &'a str,
+    pub(crate) precedente: &'a str,
+    pub(crate) an_precedent: &'a str,
+    /// The region first, then its départements.
+    pub(crate) territoires: &'a [Territoire],
+    /// The twelve months of the monthly series.
+    pub(crate) mois: &'a [String],
+}
+
+const ENSEMBLE: (&str, &str) = ("ensemble", "ensemble");
+
+fn compared(cube: &Cube, measure: &str, t: &Territoire, s: &Scope) -> Compared {
+    Compared {
+        valeur: cube.get(measure, s.periode, place(t), ENSEMBLE),
+        precedente: cube.get(measure, s.precedente, place(t), ENSEMBLE),
+        an_precedent: cube.get(measure, s.an_precedent, place(t), ENSEMBLE),
+    }
+}
+
+fn chiffres_cles(d: &Delivery, s: &Scope) -> Vec<ChiffresCles> {
+    s.territoires
+        .iter()
+        .map(|t| ChiffresCles {
+            territoire: t.clone(),
+            nb_positionnements: compared(&d.entonnoir, "nb_positionnements", t, s),
+            nb_entrees: compared(&d.entonnoir, "nb_entrees", t, s),
+            taux_remplissage: compared(&d.remplissage, "taux_remplissage", t, s),
+            taux_entree: compared(&d.entonnoir, "taux_entree", t, s),
+            part_eligibles_pic_positionnes: compared(
+                &d.pic,
+                "part_eligibles_pic_positionnes",
+                t,
+                s,
+            ),
+        })
+        .collect()
+}
+
+fn remplissage(
+    d: &Delivery,
+    s: &Scope,
+    code: &str,
+    t: &Territoire,
+    dim: (&str, &str),
+) -> Remplissage {
+    let get = |m: &str| d.remplissage.get(m, s.periode, place(t), dim);
+    Remplissage {
+        code: code.to_string(),
+        nb_sessions: get("nb_sessions"),
+        places_conventionnees: get("places_conventionnees"),
+        nb_entres: get("nb_entres"),
+        taux_remplissage: get("taux_remplissage"),
+    }
+}
+
+fn pic(d: &Delivery, s: &Scope) -> Vec<Pic> {
+    s.territoires
+        .iter()
+        .map(|t| {
+            let get = |m: &str| d.pic.get(m, s.periode, place(t), ENSEMBLE);
+            Pic {
+                territoire: t.clone(),
+                nb_personnes_positionnees: get("nb_personnes_positionnees"),
+                nb_eligibles_pic_positionnes: get("nb_eligibles_pic_positionnes"),
+                part_eligibles_pic_positionnes: get("part_eligibles_pic_positionnes"),
+                nb_personnes_entrees: get("nb_personnes_entrees"),
+                nb_eligibles_pic_entres: get("nb_eligibles_pic_entres"),
+                part_eligibles_pic_entres: get("part_eligibles_pic_entres"),
+            }
+        })
+        .collect()
+}
+
+fn delais(d: &Delivery, s: &Scope) -> Vec<Delais> {
+    s.territoires
+        .iter()
+        .map(|t| {
+            let get = |m: &str| d.delais.get(m, s.periode, place(t), ENSEMBLE);
+            Delais {
+                territoire: t.clone(),
+                nb_entrees: get("nb_entrees"),
+                mediane_jours_entree: get("mediane_jours_entree"),
+                p75_jours_entree: get("p75_jours_entree"),
+                mediane_jours_ico: get("mediane_jours_ico"),
+                p75_jours_ico: get("p75_jours_ico"),
+            }
+        })
+        .collect()
+}
+
+fn abandons(d: &Delivery, s: &Scope) -> Vec<Motif> {
+    let region = place(&s.territoires[0]);
+    d.abandons
+        .modalities(s.periode, region, "ensemble", true)
+        .into_iter()
+        .map(|motif| {
+            let get = |m: &str| d.abandons.get_motif(m, s.periode, region, ENSEMBLE, &motif);
+            Motif {
+                nb_abandons: get("nb_abandons"),
+                part_abandons: get("part_abandons"),
+                motif_code: motif.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The values of a column of rows.
+fn column<T>(rows: &[T], value: impl Fn(&T) -> Val) -> Vec<Val> {
+    rows.iter().map(value).collect()
+}
+
+impl Figures {
+    /// Reads every figure of the report from the delivery, and draws the charts.
+    ///
+    /// # Errors
+    /// `Internal` when a chart cannot be drawn.
+    pub(crate) fn build(d: &Delivery, s: &Scope) -> Result<Self> {
+        let p = s.periode;
+        let region = &s.territoires[0];
+        let remplissage_dispositifs: Vec<Remplissage> = d
+            .remplissage
+            .modalities(p, place(region), "dispositif", false)
+            .iter()
+            .map(|m| remplissage(d, s, m, region, ("dispositif", m)))
+            .collect();
+        let remplissage_departements: Vec<Remplissage> = s.territoires[1..]
+            .iter()
+            .map(|t| remplissage(d, s, &t.code, t, ENSEMBLE))
+            .collect();
+        let entonnoir: Vec<Etape> = STEPS
+            .iter()
+            .map(|(m, _)| Etape {
+                mesure: m,
+                valeur: d.entonnoir.get(m, p, place(region), ENSEMBLE),
+            })
+            .collect();
+        let entrees_mensuelles: Vec<Mois> = s
+            .mois
+            .iter()
+            .map(|m| Mois {
+                mois: m.clone(),
+                nb_entrees: d.entonnoir.get("nb_entrees", m, place(region), ENSEMBLE),
+            })
+            .collect();
+        let (pic, delais, abandons) = (pic(d, s), delais(d, s), abandons(d, s));
+        let delay_labels: Vec<String> = delais
+            .iter()
+            .map(|r| match r.territoire.niveau {
+                "region" => "Région".to_string(),
+                _ => r.territoire.code.clone(),
+            })
+            .collect();
+        let graphiques = Graphiques {
+            remplissage_dispositif: bar_chart(
+                &codes(&remplissage_dispositifs),
+                &column(&remplissage_dispositifs, |r| r.taux_remplissage),
+                true,
+            )?,
+            remplissage_departement: bar_chart(
+                &codes(&remplissage_departements),
+                &column(&remplissage_departements, |r| r.taux_remplissage),
+                true,
+            )?,
+            entonnoir: bar_chart(
+                &STEPS.map(|(_, l)| l.to_string()),
+                &column(&entonnoir, |e| e.valeur),
+                false,
+            )?,
+            entrees_mensuelles: line_chart(s.mois, &column(&entrees_mensuelles, |m| m.nb_entrees))?,
+            pic: bar_chart(
+                &["Positionnés".to_string(), "Entrés".to_string()],
+                &[
+                    pic[0].part_eligibles_pic_positionnes,
+                    pic[0].part_eligibles_pic_entres,
+                ],
+                true,
+            )?,
+            delais: bar_chart(
+                &delay_labels,
+                &column(&delais, |r| r.mediane_jours_entree),
+                false,
+            )?,
+            abandons: bar_chart(
+                &abandons
+                    .iter()
+                    .map(|m| m.motif_code.clone())
+                    .collect::<Vec<_>>(),
+                &column(&abandons, |m| m.nb_abandons),
+                false,
+            )?,
+        };
+        Ok(Figures {
+            chiffres_cles: chiffres_cles(d, s),
+            remplissage_dispositifs,
+            remplissage_departements,
+            entonnoir,
+            entrees_mensuelles,
+            pic,
+            delais,
+            taux_abandon: d.abandons.get("taux_abandon", p, place(region), ENSEMBLE),
+            abandons,
+            graphiques,
+        })
+    }
+}
+
+/// A place as a cube looks it up: level and code.
+fn place(t: &Territoire) -> (&'static str, &str) {
+    (t.niveau, t.code.as_str())
+}
+
+fn codes(rows: &[Remplissage]) -> Vec<String> {
+    rows.iter().map(|r| r.code.clone()).collect()
+}

@@ -1,0 +1,344 @@
+//! The DREETS committee report: one self-contained HTML file per region and
+//! period, in French, with plotters charts as inline SVG.
+//!
+//! The walk: [`data`] reads the cleared tables of one committee delivery
+//! once; [`context`] turns them into plain structs and draws the charts;
+//! [`template`] renders `reports/comite.html` with them. Wording, order,
+//! tables and columns are the template's: a statistician edits them there
+//! without recompiling.
+//!
+//! What always holds: the report reads only a committee delivery (its
+//! `agregats/`, where suppressed measures are null, and its
+//! `manifest.json`), so it cannot show a suppressed value; a suppressed
+//! value is written `s`, and a chart leaves it out.
+
+mod charts;
+mod context;
+mod data;
+mod template;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::domain::fr::{fr_date, period_label};
+use crate::domain::period::{last_month_of, months_ending, parse_period, shift_period};
+use crate::error::{Error, Result};
+use context::{Figures, Scope, Territoire};
+use data::Delivery;
+
+pub use template::TEMPLATE;
+
+/// What to render.
+#[derive(Debug, Clone)]
+pub struct ReportConfig {
+    pub out: PathBuf,
+    pub region: String,
+    pub period: String,
+    /// The committee delivery to read (`livraisons/<name>/agregats`).
+    pub from: String,
+    pub template: Option<PathBuf>,
+}
+
+fn region_name(code: &str) -> &'static str {
+    crate::geo::region_name(code).unwrap_or("inconnue")
+}
+
+/// What a committee delivery covers.
+struct Coverage {
+    regions: Vec<String>,
+    /// Four-month periods, in order.
+    periods: Vec<String>,
+}
+
+impl Coverage {
+    fn of(delivery: &Delivery) -> Self {
+        let mut periods = delivery.entonnoir.periods();
+        periods.retain(|p| parse_period(p).is_some());
+        Coverage {
+            regions: delivery.entonnoir.codes("region"),
+            periods,
+        }
+    }
+
+    /// Refuses a region or a period the delivery does not cover, listing
+    /// what it covers.
+    fn check(&self, cfg: &ReportConfig) -> Result<()> {
+        let from = &cfg.from;
+        if !self.regions.contains(&cfg.region) {
+            let covered: Vec<String> = self
+                .regions
+                .iter()
+                .map(|r| format!("{r} ({})", region_name(r)))
+                .collect();
+            return Err(Error::Config(format!(
+                "region {} ({}) is not in the delivery `{from}`, which covers region(s) {}",
+                cfg.region,
+                region_name(&cfg.region),
+                or_none(&covered)
+            )));
+        }
+        if !self.periods.contains(&cfg.period) {
+            return Err(Error::Config(format!(
+                "period {} is not in the delivery `{from}`, which covers {} (a run computes the \
+                 periods from the data's first day to its cut-off, or those of --period)",
+                cfg.period,
+                or_none(&self.periods)
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "nothing".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// The error for a committee delivery that is not there, saying how to
+/// produce one.
+fn missing_delivery(cfg: &ReportConfig, agg_dir: &Path) -> Error {
+    let with_aggregates: Vec<String> = std::fs::read_dir(cfg.out.join("livraisons"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("agregats").is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    let elsewhere = if with_aggregates.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (deliveries with aggregates in this output: {}; choose one with --from)",
+            with_aggregates.join(", ")
+        )
+    };
+    Error::Config(format!(
+        "{} does not exist: this output has no committee delivery `{}`{elsewhere}. \
+         To produce one, add to the recipients file\n\n[[destinataires]]\nnom = \"{}\"\n\
+         classe = \"comite\"\nregion = \"{}\"\n\nand run again with --recipients <that file>",
+        agg_dir.display(),
+        cfg.from,
+        cfg.from,
+        cfg.region
+    ))
+}
+
+/// What the report takes from the delivery's `manifest.json` and the run's
+/// `run.json`.
+struct Provenance {
+    cutoff: chrono::NaiveDate,
+    threshold: String,
+    plan_version: Option<String>,
+    rows_read: u64,
+    rows_quarantined: u64,
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+    serde_json::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+}
+
+impl Provenance {
+    fn read(out: &Path, delivery: &Path) -> Result<Self> {
+        let run_json = read_json(&out.join("run.json"))?;
+        let manifest = read_json(&delivery.join("manifest.json")).ok();
+        let cutoff = run_json["date_arrete"]
+            .as_str()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .ok_or_else(|| Error::Config("run.json has no date_arrete".into()))?;
+        // Deliveries written before the manifest named its threshold: read
+        // back from the dictionary's prose.
+        let threshold = match manifest.as_ref().and_then(|m| m["seuil_secret"].as_u64()) {
+            Some(t) => t.to_string(),
+            None => {
+                let text =
+                    std::fs::read_to_string(delivery.join("dictionnaire.md")).unwrap_or_default();
+                text.split("inférieur à ")
+                    .nth(1)
+                    .and_then(|t| t.split_whitespace().next())
+                    .unwrap_or("11")
+                    .to_string()
+            }
+        };
+        let sum = |field: &str| -> u64 {
+            run_json["reconciliation"]
+                .as_object()
+                .map(|o| o.values().filter_map(|r| r[field].as_u64()).sum())
+                .unwrap_or(0)
+        };
+        Ok(Provenance {
+            cutoff,
+            threshold,
+            plan_version: manifest
+                .as_ref()
+                .and_then(|m| m["plan_version"].as_str().map(str::to_string)),
+            rows_read: sum("lues"),
+            rows_quarantined: sum("quarantaine"),
+        })
+    }
+}
+
+/// Everything the template is given.
+#[derive(Serialize)]
+struct Context {
+    region: String,
+    region_nom: &'static str,
+    periode: String,
+    periode_libelle: String,
+    periode_precedente: String,
+    periode_an_precedent: String,
+    /// Whether the output computed each comparison period.
+    precedente_calculee: bool,
+    an_precedent_calculee: bool,
+    /// The comparison periods the output did not compute.
+    periodes_non_calculees: Vec<String>,
+    date_arrete: String,
+    seuil: String,
+    version_plan: Option<String>,
+    lignes_lues: u64,
+    lignes_quarantaine: u64,
+    #[serde(flatten)]
+    figures: Figures,
+}
+
+/// Checks what becomes part of a path or a lookup before anything is read.
+fn check_args(cfg: &ReportConfig) -> Result<()> {
+    if let Some(problem) = crate::geo::region_problem(&cfg.region) {
+        return Err(Error::Config(format!("--region {problem}")));
+    }
+    if !crate::domain::names::is_recipient_name(&cfg.from) {
+        return Err(Error::Config(format!(
+            "--from `{}` is not a recipient name (letters, digits, - or _)",
+            cfg.from
+        )));
+    }
+    if parse_period(&cfg.period).is_none() {
+        return Err(Error::Config(format!(
+            "period `{}` is not of the form YYYY-T1..T3",
+            cfg.period
+        )));
+    }
+    Ok(())
+}
+
+/// The template to render, and where it comes from.
+fn load_template(cfg: &ReportConfig) -> Result<(String, String)> {
+    Ok(match &cfg.template {
+        Some(p) => (
+            std::fs::read_to_string(p).map_err(Error::io(p))?,
+            p.display().to_string(),
+        ),
+        None => match std::fs::read_to_string("reports/comite.html") {
+            Ok(t) => (t, "reports/comite.html".to_string()),
+            Err(_) => (TEMPLATE.to_string(), "(built-in)".to_string()),
+        },
+    })
+}
+
+/// Renders the report; returns the path of the HTML file.
+///
+/// ```no_run
+/// use ouistat::report::{render, ReportConfig};
+/// let path = render(&ReportConfig {
+///     out: "sortie".into(), region: "32".into(), period: "2026-T2".into(),
+///     from: "comite-dreets".into(), template: None,
+/// })?;
+/// # Ok::<(), ouistat::Error>(())
+/// ```
+pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
+    check_args(cfg)?;
+    let (source, origin) = load_template(cfg)?;
+    let delivery_dir = cfg.out.join("livraisons").join(&cfg.from);
+    let agg_dir = delivery_dir.join("agregats");
+    if !agg_dir.is_dir() {
+        return Err(missing_delivery(cfg, &agg_dir));
+    }
+    let provenance = Provenance::read(&cfg.out, &delivery_dir)?;
+    let delivery = Delivery::open(&agg_dir)?;
+    let coverage = Coverage::of(&delivery);
+    coverage.check(cfg)?;
+
+    let region = cfg.region.as_str();
+    let p = cfg.period.as_str();
+    let prev = shift_period(p, 1);
+    let year_before = shift_period(p, 3);
+    // The region, then its départements the delivery has figures for.
+    let in_region = crate::geo::REGIONS
+        .iter()
+        .find(|r| r.0 == region)
+        .map(|r| r.2)
+        .unwrap_or_default();
+    let territoires: Vec<Territoire> = std::iter::once(Territoire {
+        niveau: "region",
+        code: region.to_string(),
+    })
+    .chain(
+        delivery
+            .entonnoir
+            .codes("departement")
+            .into_iter()
+            .filter(|d| in_region.contains(&d.as_str()))
+            .map(|code| Territoire {
+                niveau: "departement",
+                code,
+            }),
+    )
+    .collect();
+    // The last twelve months up to the period's last month or the cut-off.
+    let (y, n) = parse_period(p).expect("validated");
+    let mois = months_ending(last_month_of(y, n).min(provenance.cutoff), 12);
+    let figures = Figures::build(
+        &delivery,
+        &Scope {
+            periode: p,
+            precedente: &prev,
+            an_precedent: &year_before,
+            territoires: &territoires,
+            mois: &mois,
+        },
+    )?;
+    let computed = |per: &str| coverage.periods.iter().any(|c| c == per);
+    let context = Context {
+        region: region.to_string(),
+        region_nom: region_name(region),
+        periode: p.to_string(),
+        periode_libelle: period_label(p),
+        precedente_calculee: computed(&prev),
+        an_precedent_calculee: computed(&year_before),
+        periodes_non_calculees: [&prev, &year_before]
+            .into_iter()
+            .filter(|per| !computed(per))
+            .cloned()
+            .collect(),
+        periode_precedente: prev,
+        periode_an_precedent: year_before,
+        date_arrete: fr_date(provenance.cutoff),
+        seuil: provenance.threshold,
+        version_plan: provenance.plan_version,
+        lignes_lues: provenance.rows_read,
+        lignes_quarantaine: provenance.rows_quarantined,
+        figures,
+    };
+    let html = template::render(
+        &source,
+        &origin,
+        &minijinja::Value::from_serialize(&context),
+    )?;
+    write_report(&cfg.out, &format!("comite-{region}-{p}.html"), &html)
+}
+
+/// Writes the report beside, then renames it: a report is whole or absent.
+fn write_report(out: &Path, name: &str, html: &str) -> Result<PathBuf> {
+    let dir = out.join("rapport");
+    std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+    let path = dir.join(name);
+    let partial = dir.join(format!(".{name}.en-cours"));
+    std::fs::write(&partial, html).map_err(Error::io(&partial))?;
+    std::fs::rename(&partial, &path).map_err(Error::io(&path))?;
+    Ok(path)
+}

@@ -1,0 +1,342 @@
+//! The one owner of DuckDB connections: how a database is opened (memory
+//! cap, threads, spill folder), how a value or a name is quoted, and how a
+//! failure is told.
+//!
+//! What always holds: every statement runs under a name (a query of
+//! `queries/`, or a short description), and its failure says that name. A
+//! failure of the machine (out of memory, a full disk) is told apart from
+//! a failure of our own SQL: the first is [`Error::Resources`], something
+//! the user can fix; the second is [`Error::Query`], a bug in ouistat.
+
+use std::path::Path;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use duckdb::{AccessMode, Appender, Config, Connection, Params, Row};
+
+use crate::error::{Error, Result};
+
+/// A string as an SQL literal: `'it''s'`.
+pub fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A path as an SQL literal.
+pub fn path_literal(p: &Path) -> String {
+    literal(&p.to_string_lossy())
+}
+
+/// A name as an SQL identifier: `"name"`.
+pub fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Checks a DuckDB memory cap (`2GB`, `512 MiB`, `80%`) before it reaches
+/// SQL, so that a typo is the user's configuration, not a failed query.
+///
+/// # Errors
+/// What is wrong, quoting `limit`.
+pub fn check_memory_limit(limit: &str) -> std::result::Result<(), String> {
+    const UNITS: &[&str] = &[
+        "", "b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib", "%",
+    ];
+    let t = limit.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let unit = unit.trim().to_ascii_lowercase();
+    if number.parse::<f64>().is_ok_and(|n| n > 0.0) && UNITS.contains(&unit.as_str()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{limit}` is not a size such as 2GB, 512MiB or 80%"
+        ))
+    }
+}
+
+/// The error of a statement named `name`: the machine's limits apart from
+/// our own SQL.
+pub fn failed(name: &str) -> impl FnOnce(duckdb::Error) -> Error + '_ {
+    move |source| {
+        let text = source.to_string();
+        let lower = text.to_ascii_lowercase();
+        let resource = if lower.contains("out of memory") || lower.contains("could not allocate") {
+            Some("out of memory: raise --memory-limit, or run on a machine with more memory")
+        } else if lower.contains("no space left on device") || lower.contains("disk full") {
+            Some("the disk is full: free space where the output and the staging's spill folder are (TMPDIR)")
+        } else {
+            None
+        };
+        match resource {
+            Some(advice) => Error::Resources {
+                query: name.to_string(),
+                problem: format!("{advice} ({text})"),
+            },
+            None => Error::Query {
+                query: name.to_string(),
+                source,
+            },
+        }
+    }
+}
+
+/// How a database is opened.
+pub struct Settings<'a> {
+    /// The database file, replaced if it exists; in memory when `None`.
+    pub database: Option<&'a Path>,
+    /// DuckDB's memory cap (`3GB`, `80%`), already checked.
+    pub memory_limit: &'a str,
+    pub threads: Option<usize>,
+    /// Where DuckDB spills beyond its memory cap.
+    pub spill: &'a Path,
+}
+
+/// A DuckDB database. The connection is private: statements go through
+/// the methods below, each under a name.
+pub struct Db {
+    conn: Connection,
+}
+
+impl Db {
+    /// Opens a database with its memory cap, threads and spill folder; the
+    /// staging loads faster without preserving insertion order (see
+    /// [`Db::keep_result_order`]).
+    ///
+    /// # Errors
+    /// `Io` when an old database file cannot be removed; `Query` or
+    /// `Resources` when DuckDB refuses to open or a setting.
+    pub fn open(s: &Settings<'_>) -> Result<Self> {
+        let conn = match s.database {
+            Some(path) => {
+                if path.exists() {
+                    std::fs::remove_file(path).map_err(Error::io(path))?;
+                }
+                Connection::open(path).map_err(failed("open the staging database"))?
+            }
+            None => Connection::open_in_memory().map_err(failed("open a database in memory"))?,
+        };
+        let db = Db { conn };
+        let mut settings = format!(
+            "set memory_limit = {}; set preserve_insertion_order = false; set temp_directory = {};",
+            literal(s.memory_limit),
+            path_literal(s.spill)
+        );
+        if let Some(t) = s.threads {
+            settings.push_str(&format!(" set threads = {t};"));
+        }
+        db.execute("settings", &settings)?;
+        Ok(db)
+    }
+
+    /// A database in memory with DuckDB's defaults.
+    ///
+    /// # Errors
+    /// `Query` or `Resources` when DuckDB cannot start.
+    pub fn in_memory() -> Result<Self> {
+        Ok(Db {
+            conn: Connection::open_in_memory().map_err(failed("open a database in memory"))?,
+        })
+    }
+
+    /// An existing database file, as it is (benches read a kept staging).
+    ///
+    /// # Errors
+    /// `Query` or `Resources` when DuckDB cannot open it.
+    pub fn open_existing(path: &Path) -> Result<Self> {
+        Ok(Db {
+            conn: Connection::open(path).map_err(failed("open a database"))?,
+        })
+    }
+
+    /// A database file opened read-only, with every file access turned off
+    /// and the configuration locked: a statement can neither write a table
+    /// nor a file.
+    ///
+    /// # Errors
+    /// `Query` or `Resources` when DuckDB cannot open it.
+    pub fn open_locked(path: &Path) -> Result<Self> {
+        let config = Config::default()
+            .access_mode(AccessMode::ReadOnly)
+            .and_then(|c| c.enable_external_access(false))
+            .and_then(|c| c.with("lock_configuration", "true"))
+            .map_err(failed("configure a read-only database"))?;
+        Ok(Db {
+            conn: Connection::open_with_flags(path, config)
+                .map_err(failed("open a read-only database"))?,
+        })
+    }
+
+    /// From now on, results come in the order their query asks for (see
+    /// [`Db::open`]).
+    ///
+    /// # Errors
+    /// `Query` when DuckDB refuses the setting.
+    pub fn keep_result_order(&self) -> Result<()> {
+        self.execute("keep result order", "set preserve_insertion_order = true;")
+    }
+
+    /// Runs statements without a result.
+    ///
+    /// # Errors
+    /// `Query` (our SQL) or `Resources` (the machine), naming `name`.
+    pub fn execute(&self, name: &str, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql).map_err(failed(name))
+    }
+
+    /// Runs one statement with bound parameters; returns the rows changed.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn execute_with(&self, name: &str, sql: &str, params: impl Params) -> Result<usize> {
+        self.conn.execute(sql, params).map_err(failed(name))
+    }
+
+    /// The single row of a query, mapped by `f`.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn query_row<T>(
+        &self,
+        name: &str,
+        sql: &str,
+        params: impl Params,
+        f: impl FnOnce(&Row<'_>) -> duckdb::Result<T>,
+    ) -> Result<T> {
+        self.conn.query_row(sql, params, f).map_err(failed(name))
+    }
+
+    /// Every row of a query, mapped by `f`.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn query_map<T>(
+        &self,
+        name: &str,
+        sql: &str,
+        params: impl Params,
+        f: impl FnMut(&Row<'_>) -> duckdb::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.conn.prepare(sql).map_err(failed(name))?;
+        let rows = stmt.query_map(params, f).map_err(failed(name))?;
+        rows.collect::<duckdb::Result<Vec<T>>>()
+            .map_err(failed(name))
+    }
+
+    /// The result of a query as Arrow: its schema and batches.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn query_arrow(
+        &self,
+        name: &str,
+        sql: &str,
+        params: impl Params,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let mut stmt = self.conn.prepare(sql).map_err(failed(name))?;
+        let arrow = stmt.query_arrow(params).map_err(failed(name))?;
+        let schema = arrow.get_schema();
+        Ok((schema, arrow.collect()))
+    }
+
+    /// The result of a query as Arrow, one batch at a time: `start` is
+    /// given the schema and makes a state (a file being written), `each`
+    /// takes every batch into it; the state is returned. A large result is
+    /// never held whole.
+    ///
+    /// # Errors
+    /// As [`Db::execute`], or what `start` or `each` return.
+    pub fn stream_arrow<S>(
+        &self,
+        name: &str,
+        sql: &str,
+        start: impl FnOnce(SchemaRef) -> Result<S>,
+        mut each: impl FnMut(&mut S, RecordBatch) -> Result<()>,
+    ) -> Result<S> {
+        let mut stmt = self.conn.prepare(sql).map_err(failed(name))?;
+        let stream = stmt.stream_arrow([]).map_err(failed(name))?;
+        let mut state = start(stream.get_schema())?;
+        for batch in stream {
+            each(&mut state, batch.map_err(failed(name))?)?;
+        }
+        Ok(state)
+    }
+
+    /// An appender to `table`.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn appender(&self, table: &str) -> Result<Appender<'_>> {
+        self.conn
+            .appender(table)
+            .map_err(failed(&format!("append to {table}")))
+    }
+
+    /// Writes the result of `sql` to a zstd Parquet file.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn copy_to_parquet(&self, name: &str, sql: &str, path: &Path) -> Result<()> {
+        self.execute(
+            name,
+            &format!(
+                "copy ({sql}) to {} (format parquet, compression zstd)",
+                path_literal(path)
+            ),
+        )
+    }
+
+    /// The rows of a Parquet file.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn count_parquet(&self, path: &Path) -> Result<u64> {
+        let n: i64 = self.query_row(
+            "count the rows of an output",
+            &format!("select count(*) from read_parquet({})", path_literal(path)),
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    /// A second connection to the same database, for another thread.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn try_clone(&self) -> Result<Db> {
+        Ok(Db {
+            conn: self
+                .conn
+                .try_clone()
+                .map_err(failed("open a second connection"))?,
+        })
+    }
+
+    /// The connection, for the readers of Parquet extracts in `ingest`,
+    /// whose errors name the file rather than a query.
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_and_failures_are_told_apart() {
+        assert_eq!(literal("it's"), "'it''s'");
+        assert_eq!(ident("a\"b"), "\"a\"\"b\"");
+        let db = Db::in_memory().unwrap();
+        let err = db
+            .execute("int_lignes", "select * from nowhere")
+            .unwrap_err();
+        assert!(matches!(err, Error::Query { ref query, .. } if query == "int_lignes"));
+        assert!(err.to_string().contains("int_lignes"), "{err}");
+        let n = db
+            .query_row("one", "select ? + 1", [41], |r| r.get::<_, i64>(0))
+            .unwrap();
+        assert_eq!(n, 42);
+    }
+}

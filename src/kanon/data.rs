@@ -1,0 +1,234 @@
+//! The quasi-identifiers of one delivery, read once and encoded as small
+//! integers: each value becomes a code, and each step of its ladder a map
+//! from that code to the code of the generalised value.
+//!
+//! Rows keep the order in which they were pushed, which is the order in
+//! which `deliver` writes them, so a row's fate (kept or suppressed) is a
+//! position, never an identifier.
+
+use std::collections::HashMap;
+
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::datatypes::{DataType, TimeUnit};
+use arrow::record_batch::RecordBatch;
+
+use super::ladder::{self, Key, Raw, Step};
+use super::{Qi, Table};
+use crate::error::{Error, Result};
+
+/// One quasi-identifier column, encoded.
+#[derive(Debug)]
+pub(crate) struct Encoded {
+    /// Per row: 0 for a missing value, else 1 + its index in `distinct`.
+    pub raw: Vec<u32>,
+    /// The distinct values, in order of first appearance.
+    pub distinct: Vec<Raw>,
+    /// The steps this column can be at: its identity first, then its ladder.
+    pub steps: Vec<Step>,
+    /// Per step: raw code → generalised code (0 stays 0, missing).
+    pub maps: Vec<Vec<u32>>,
+    /// Per step: the number of codes (missing included).
+    pub cards: Vec<u32>,
+}
+
+impl Encoded {
+    fn new(identity: Step, ladder: &[Step]) -> Self {
+        let mut steps = vec![identity];
+        steps.extend(ladder.iter().copied().filter(|s| *s != identity));
+        Encoded {
+            raw: Vec::new(),
+            distinct: Vec::new(),
+            steps,
+            maps: Vec::new(),
+            cards: Vec::new(),
+        }
+    }
+
+    /// The index in `steps` of a step of the ladder.
+    pub fn step_index(&self, step: Step) -> usize {
+        self.steps.iter().position(|s| *s == step).unwrap_or(0)
+    }
+
+    fn finish(&mut self) {
+        for step in &self.steps {
+            let mut codes: HashMap<Key, u32> = HashMap::new();
+            let mut map = Vec::with_capacity(self.distinct.len() + 1);
+            map.push(0);
+            for v in &self.distinct {
+                let next = codes.len() as u32 + 1;
+                map.push(*codes.entry(ladder::key(*step, v)).or_insert(next));
+            }
+            self.cards.push(codes.len() as u32 + 1);
+            self.maps.push(map);
+        }
+    }
+}
+
+/// The quasi-identifiers of a delivery, row by row, with each row's person.
+#[derive(Debug)]
+pub struct Microdata {
+    pub(crate) qis: Vec<Qi>,
+    pub(crate) columns: Vec<Encoded>,
+    /// Rows of `individus`, one per person.
+    pub(crate) persons: usize,
+    /// Per row of `positionnements` and `evenements`: the person's index.
+    pub(crate) person_of: [Vec<u32>; 2],
+    /// Persons beyond `persons` for rows whose person is not delivered.
+    extra_persons: usize,
+    dictionaries: Vec<HashMap<Raw, u32>>,
+}
+
+/// Reads a value of an Arrow column as a [`Raw`].
+pub(crate) fn raw_at(a: &dyn Array, i: usize) -> Result<Option<Raw>> {
+    if a.is_null(i) {
+        return Ok(None);
+    }
+    Ok(Some(match a.data_type() {
+        DataType::Date32 => Raw::Date(a.as_primitive::<arrow::datatypes::Date32Type>().value(i)),
+        DataType::Timestamp(unit, _) => {
+            let x = match unit {
+                TimeUnit::Second => a
+                    .as_primitive::<arrow::datatypes::TimestampSecondType>()
+                    .value(i),
+                TimeUnit::Millisecond => a
+                    .as_primitive::<arrow::datatypes::TimestampMillisecondType>()
+                    .value(i)
+                    .div_euclid(1_000),
+                TimeUnit::Microsecond => a
+                    .as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
+                    .value(i)
+                    .div_euclid(1_000_000),
+                TimeUnit::Nanosecond => a
+                    .as_primitive::<arrow::datatypes::TimestampNanosecondType>()
+                    .value(i)
+                    .div_euclid(1_000_000_000),
+            };
+            Raw::Timestamp(x)
+        }
+        DataType::Boolean => Raw::Text(if a.as_boolean().value(i) { "O" } else { "N" }.into()),
+        DataType::Utf8 => Raw::Text(a.as_string::<i32>().value(i).to_string()),
+        DataType::LargeUtf8 => Raw::Text(a.as_string::<i64>().value(i).to_string()),
+        DataType::Utf8View => Raw::Text(a.as_string_view().value(i).to_string()),
+        _ => {
+            let text = arrow::compute::cast(&a.slice(i, 1), &DataType::Utf8)?;
+            Raw::Text(text.as_string::<i32>().value(0).to_string())
+        }
+    }))
+}
+
+impl Microdata {
+    /// Empty microdata for these quasi-identifiers.
+    pub fn new(qis: Vec<Qi>) -> Self {
+        let columns = qis
+            .iter()
+            .map(|q| Encoded::new(q.family.identity(), &q.ladder))
+            .collect();
+        let dictionaries = qis.iter().map(|_| HashMap::new()).collect();
+        Microdata {
+            qis,
+            columns,
+            persons: 0,
+            person_of: [Vec::new(), Vec::new()],
+            extra_persons: 0,
+            dictionaries,
+        }
+    }
+
+    /// Appends rows of a table. The batch holds the table's quasi-identifiers
+    /// by name and, for `positionnements` and `evenements`, `personne`: the
+    /// 0-based row of the person in `individus` (null when not delivered).
+    ///
+    /// # Errors
+    /// `Internal` when a column is missing.
+    pub fn push(&mut self, table: Table, batch: &RecordBatch) -> Result<()> {
+        let n = batch.num_rows();
+        match table {
+            Table::Individus => self.persons += n,
+            Table::Positionnements | Table::Evenements => {
+                let col = batch
+                    .column_by_name("personne")
+                    .ok_or_else(|| Error::Internal("microdata without `personne`".into()))?;
+                let col = arrow::compute::cast(col, &DataType::Int64)?;
+                let p = col.as_primitive::<arrow::datatypes::Int64Type>();
+                let slot = usize::from(table == Table::Evenements);
+                for i in 0..n {
+                    let person = if p.is_null(i) {
+                        self.extra_persons += 1;
+                        u32::MAX - self.extra_persons as u32
+                    } else {
+                        p.value(i) as u32
+                    };
+                    self.person_of[slot].push(person);
+                }
+            }
+        }
+        for (q, qi) in self.qis.iter().enumerate() {
+            if qi.table != table {
+                continue;
+            }
+            let array: &ArrayRef = batch
+                .column_by_name(&qi.column)
+                .ok_or_else(|| Error::Internal(format!("microdata without `{}`", qi.column)))?;
+            let dict = &mut self.dictionaries[q];
+            let enc = &mut self.columns[q];
+            enc.raw.reserve(n);
+            for i in 0..n {
+                let code = match raw_at(array.as_ref(), i)? {
+                    None => 0,
+                    Some(v) => {
+                        let next = dict.len() as u32 + 1;
+                        let code = *dict.entry(v.clone()).or_insert(next);
+                        if code == next {
+                            enc.distinct.push(v);
+                        }
+                        code
+                    }
+                };
+                enc.raw.push(code);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the reading: builds each step's map.
+    pub fn finish(mut self) -> Self {
+        // Persons of rows without a delivered person get indices after the
+        // delivered ones.
+        let persons = self.persons as u32;
+        for slot in &mut self.person_of {
+            for p in slot.iter_mut() {
+                if *p >= u32::MAX - self.extra_persons as u32 {
+                    *p = persons + (u32::MAX - *p - 1);
+                }
+            }
+        }
+        for c in &mut self.columns {
+            c.finish();
+        }
+        self.dictionaries = Vec::new();
+        self
+    }
+
+    /// Rows of a table.
+    pub(crate) fn rows(&self, table: Table) -> usize {
+        match table {
+            Table::Individus => self.persons,
+            Table::Positionnements => self.person_of[0].len(),
+            Table::Evenements => self.person_of[1].len(),
+        }
+    }
+
+    /// Persons, those without a delivered `individus` row included.
+    pub(crate) fn all_persons(&self) -> usize {
+        self.persons + self.extra_persons
+    }
+
+    /// The person of a row of a table.
+    pub(crate) fn person(&self, table: Table, row: usize) -> u32 {
+        match table {
+            Table::Individus => row as u32,
+            Table::Positionnements => self.person_of[0][row],
+            Table::Evenements => self.person_of[1][row],
+        }
+    }
+}

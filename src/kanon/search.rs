@@ -1,0 +1,532 @@
+//! Groups, risk and the search for the least generalisation that reaches k.
+//!
+//! The lattice: one dimension per generalisation group of the policy (a
+//! column, or columns that move together such as the dates of a parcours),
+//! a node is one rung per dimension. Two facts make the search exact and
+//! short, as in ARX's Flash and OLA algorithms:
+//!
+//! - *monotonicity*: coarsening a node merges groups, so the persons in a
+//!   group smaller than k can only become fewer. A node that needs more
+//!   suppression than allowed fails, and so does every node below it; the
+//!   search never evaluates those.
+//! - *an additive loss*: non-uniform entropy is a sum over columns, each
+//!   term depending on that column's rung only, so every node's loss is
+//!   known before any grouping. Nodes are visited by increasing loss (ties
+//!   broken by the rungs, so the choice depends on the data and the policy
+//!   only); the first node whose suppression stays within the limit has the
+//!   least loss of all that do.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::data::Microdata;
+use super::ladder::Step;
+use super::Table;
+
+/// One view of the delivery on which risk is measured: the rows of a
+/// table with some quasi-identifiers (a person's own, through the
+/// pseudonym, or the row's).
+#[derive(Debug)]
+pub(crate) struct View {
+    /// Short name, also the manifest's key.
+    pub name: &'static str,
+    /// The rows it counts.
+    pub table: Table,
+    /// Indices of the quasi-identifier columns it groups on.
+    pub columns: Vec<usize>,
+    /// Whether k is enforced on it (a projection of an enforced view is
+    /// k-anonymous when the view is).
+    pub enforced: bool,
+    /// Rows ordered by person (for distinct persons per group).
+    order: Vec<u32>,
+}
+
+/// The views of a delivery: each file, and a person with their
+/// positionings.
+pub(crate) fn views(md: &Microdata) -> Vec<View> {
+    let of = |t: Table| -> Vec<usize> {
+        md.qis
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.table == t)
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let ind = of(Table::Individus);
+    let pos = of(Table::Positionnements);
+    let evt = of(Table::Evenements);
+    let mut out = Vec::new();
+    let mut push = |name, table, columns: Vec<usize>, enforced| {
+        if columns.is_empty() || md.rows(table) == 0 {
+            return;
+        }
+        let mut order: Vec<u32> = Vec::new();
+        if table != Table::Individus {
+            order = (0..md.rows(table) as u32).collect();
+            order.sort_by_key(|r| md.person(table, *r as usize));
+        }
+        out.push(View {
+            name,
+            table,
+            columns,
+            enforced,
+            order,
+        });
+    };
+    push("individus", Table::Individus, ind.clone(), true);
+    let joined_is_new = !ind.is_empty() && !pos.is_empty();
+    push(
+        "positionnements",
+        Table::Positionnements,
+        pos.clone(),
+        !joined_is_new,
+    );
+    if joined_is_new {
+        let mut both = ind;
+        both.extend(pos);
+        push(
+            "individus_positionnements",
+            Table::Positionnements,
+            both,
+            true,
+        );
+    }
+    push("evenements", Table::Evenements, evt, true);
+    out
+}
+
+/// Each row's group in a view at given steps (one step index per column).
+#[derive(Debug)]
+pub(crate) struct Grouping {
+    pub gid: Vec<u32>,
+    pub groups: usize,
+}
+
+fn bits(card: u32) -> u32 {
+    32 - card.saturating_sub(1).leading_zeros()
+}
+
+fn densify(keys: &[u128]) -> (Vec<u32>, usize) {
+    let mut ids: HashMap<u128, u32, foldhash::fast::FixedState> =
+        HashMap::with_capacity_and_hasher(keys.len() / 2, foldhash::fast::FixedState::default());
+    let gid = keys
+        .iter()
+        .map(|k| {
+            let next = ids.len() as u32;
+            *ids.entry(*k).or_insert(next)
+        })
+        .collect();
+    (gid, ids.len())
+}
+
+/// Groups the rows of a view: the codes of its columns at the given steps
+/// are packed into one 128-bit key per row (densified whenever the next
+/// column would not fit), then numbered.
+pub(crate) fn group(md: &Microdata, view: &View, steps: &[usize]) -> Grouping {
+    let n = md.rows(view.table);
+    let mut keys = vec![0u128; n];
+    let mut used = 0u32;
+    for &c in &view.columns {
+        let enc = &md.columns[c];
+        let s = steps[c];
+        let width = bits(enc.cards[s]);
+        if width == 0 {
+            continue;
+        }
+        if used + width > 128 {
+            let (gid, groups) = densify(&keys);
+            for (k, g) in keys.iter_mut().zip(gid) {
+                *k = u128::from(g);
+            }
+            used = bits(groups as u32);
+        }
+        let map = &enc.maps[s];
+        let own = md.qis[c].table == view.table;
+        for (r, key) in keys.iter_mut().enumerate() {
+            let source = if own {
+                r
+            } else {
+                md.person(view.table, r) as usize
+            };
+            let code = enc.raw.get(source).map_or(0, |raw| map[*raw as usize]);
+            *key = (*key << width) | u128::from(code);
+        }
+        used += width;
+    }
+    let (gid, groups) = densify(&keys);
+    Grouping { gid, groups }
+}
+
+/// Distinct persons per group, leaving out the excluded persons.
+pub(crate) fn sizes(md: &Microdata, view: &View, g: &Grouping, excluded: &[bool]) -> Vec<u32> {
+    let mut size = vec![0u32; g.groups];
+    if view.table == Table::Individus {
+        for (r, gid) in g.gid.iter().enumerate() {
+            if !excluded[r] {
+                size[*gid as usize] += 1;
+            }
+        }
+    } else {
+        let mut last = vec![u32::MAX; g.groups];
+        for &r in &view.order {
+            let p = md.person(view.table, r as usize);
+            if excluded[p as usize] {
+                continue;
+            }
+            let gid = g.gid[r as usize] as usize;
+            if last[gid] != p {
+                last[gid] = p;
+                size[gid] += 1;
+            }
+        }
+    }
+    size
+}
+
+/// The risk of one view, as the manifest reports it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ViewRisk {
+    /// `individus`, `positionnements`, `individus_positionnements` or `evenements`.
+    pub vue: String,
+    /// Rows counted (suppressed rows left out).
+    pub enregistrements: u64,
+    /// Distinct persons among them.
+    pub personnes: u64,
+    /// Distinct combinations of the quasi-identifiers.
+    pub combinaisons: u64,
+    /// Rows whose combination belongs to one person only.
+    pub enregistrements_uniques: u64,
+    /// Rows whose combination belongs to fewer than k persons.
+    pub enregistrements_sous_k: u64,
+    pub part_uniques: f64,
+    pub part_sous_k: f64,
+    /// Persons sharing the rarest combination (0 when there is no row).
+    pub plus_petit_groupe: u64,
+}
+
+/// Measures a view at given steps.
+pub(crate) fn risk(
+    md: &Microdata,
+    view: &View,
+    steps: &[usize],
+    k: u32,
+    excluded: &[bool],
+) -> ViewRisk {
+    let g = group(md, view, steps);
+    let size = sizes(md, view, &g, excluded);
+    let mut rows = 0u64;
+    let mut unique = 0u64;
+    let mut under = 0u64;
+    for (r, gid) in g.gid.iter().enumerate() {
+        if excluded[md.person(view.table, r) as usize] {
+            continue;
+        }
+        rows += 1;
+        let s = size[*gid as usize];
+        unique += u64::from(s == 1);
+        under += u64::from(s < k);
+    }
+    let nonempty: Vec<u32> = size.iter().copied().filter(|s| *s > 0).collect();
+    let persons = if view.table == Table::Individus {
+        rows
+    } else {
+        let mut n = 0u64;
+        let mut last = u32::MAX;
+        for &r in &view.order {
+            let p = md.person(view.table, r as usize);
+            if !excluded[p as usize] && p != last {
+                n += 1;
+                last = p;
+            }
+        }
+        n
+    };
+    let share = |x: u64| {
+        if rows == 0 {
+            0.0
+        } else {
+            round6(x as f64 / rows as f64)
+        }
+    };
+    ViewRisk {
+        vue: view.name.to_string(),
+        enregistrements: rows,
+        personnes: persons,
+        combinaisons: nonempty.len() as u64,
+        enregistrements_uniques: unique,
+        enregistrements_sous_k: under,
+        part_uniques: share(unique),
+        part_sous_k: share(under),
+        plus_petit_groupe: nonempty.iter().copied().min().map_or(0, u64::from),
+    }
+}
+
+/// Rounds a share to six decimals, so manifests print it the same everywhere.
+pub(crate) fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// A dimension of the lattice: columns that take the same rung.
+#[derive(Debug, Clone)]
+pub(crate) struct Dim {
+    pub columns: Vec<usize>,
+    pub ladder: Vec<Step>,
+}
+
+pub(crate) fn dims(md: &Microdata) -> Vec<Dim> {
+    let mut out: Vec<(String, Dim)> = Vec::new();
+    for (i, q) in md.qis.iter().enumerate() {
+        match out.iter_mut().find(|(g, _)| *g == q.group) {
+            Some((_, d)) => d.columns.push(i),
+            None => out.push((
+                q.group.clone(),
+                Dim {
+                    columns: vec![i],
+                    ladder: q.ladder.clone(),
+                },
+            )),
+        }
+    }
+    out.into_iter().map(|(_, d)| d).collect()
+}
+
+/// The step index of every column at a node.
+pub(crate) fn steps_at(md: &Microdata, dims: &[Dim], node: &[u8]) -> Vec<usize> {
+    let mut steps = vec![0; md.columns.len()];
+    for (d, rung) in dims.iter().zip(node) {
+        for &c in &d.columns {
+            steps[c] = md.columns[c].step_index(d.ladder[*rung as usize]);
+        }
+    }
+    steps
+}
+
+/// Non-uniform entropy of each column at each of its steps, in bits: the
+/// information a reader loses on the value of every row, summed
+/// (`−log2(frequency of the value / frequency of its generalisation)`).
+/// The last entry is the cost of masking the column entirely.
+pub(crate) fn entropy_costs(md: &Microdata) -> Vec<Vec<f64>> {
+    md.columns
+        .iter()
+        .map(|enc| {
+            let mut count = vec![0u64; enc.distinct.len() + 1];
+            for r in &enc.raw {
+                count[*r as usize] += 1;
+            }
+            let present: u64 = count[1..].iter().sum();
+            let cost_of = |map: &[u32], card: usize| {
+                let mut level = vec![0u64; card];
+                for (code, c) in count.iter().enumerate().skip(1) {
+                    level[map[code] as usize] += c;
+                }
+                count
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .filter(|(_, c)| **c > 0)
+                    .map(|(code, c)| {
+                        *c as f64 * (level[map[code] as usize] as f64 / *c as f64).log2()
+                    })
+                    .sum::<f64>()
+            };
+            let mut costs: Vec<f64> = enc
+                .maps
+                .iter()
+                .zip(&enc.cards)
+                .map(|(m, card)| cost_of(m, *card as usize))
+                .collect();
+            let masked: f64 = count[1..]
+                .iter()
+                .filter(|c| **c > 0)
+                .map(|c| *c as f64 * (present as f64 / *c as f64).log2())
+                .sum();
+            costs.push(masked);
+            costs
+        })
+        .collect()
+}
+
+/// What the search found.
+#[derive(Debug)]
+pub(crate) struct Found {
+    /// The rungs chosen, one per dimension.
+    pub node: Vec<u8>,
+    /// Persons suppressed (indexed by person).
+    pub excluded: Vec<bool>,
+    pub suppressed: usize,
+    /// Nodes whose groups were computed.
+    pub evaluated: usize,
+}
+
+/// Why the search found nothing: the suppression even the coarsest node needs.
+#[derive(Debug)]
+pub(crate) struct OutOfReach {
+    pub needed: usize,
+    pub allowed: usize,
+    pub persons: usize,
+}
+
+struct Evaluator<'a> {
+    md: &'a Microdata,
+    views: &'a [View],
+    k: u32,
+    cache: Vec<HashMap<Vec<usize>, Rc<Grouping>>>,
+    evaluated: usize,
+}
+
+/// Groupings kept per view: the dates' view, grouped on few columns, comes
+/// back often; the cache stays small at any scale.
+const CACHE_PER_VIEW: usize = 8;
+
+impl Evaluator<'_> {
+    fn grouping(&mut self, v: usize, steps: &[usize]) -> Rc<Grouping> {
+        let view = &self.views[v];
+        let key: Vec<usize> = view.columns.iter().map(|c| steps[*c]).collect();
+        if let Some(g) = self.cache[v].get(&key) {
+            return Rc::clone(g);
+        }
+        let g = Rc::new(group(self.md, view, steps));
+        if self.cache[v].len() >= CACHE_PER_VIEW {
+            self.cache[v].clear();
+        }
+        self.cache[v].insert(key, Rc::clone(&g));
+        g
+    }
+
+    /// Persons in a group smaller than k in some enforced view, with
+    /// the ones already excluded left out; stops past `limit`.
+    fn at_risk(&mut self, steps: &[usize], excluded: &mut [bool], limit: usize) -> usize {
+        let mut newly = 0;
+        for v in 0..self.views.len() {
+            if !self.views[v].enforced {
+                continue;
+            }
+            let g = self.grouping(v, steps);
+            let view = &self.views[v];
+            let size = sizes(self.md, view, &g, excluded);
+            let mut flagged = Vec::new();
+            for (r, gid) in g.gid.iter().enumerate() {
+                let s = size[*gid as usize];
+                if s > 0 && s < self.k {
+                    let p = self.md.person(view.table, r) as usize;
+                    if !excluded[p] {
+                        flagged.push(p);
+                    }
+                }
+            }
+            for p in flagged {
+                if !excluded[p] {
+                    excluded[p] = true;
+                    newly += 1;
+                }
+            }
+            if newly > limit {
+                break;
+            }
+        }
+        newly
+    }
+
+    /// First pass, then until no enforced view has a group under k.
+    fn suppress(&mut self, steps: &[usize], limit: usize) -> (usize, Vec<bool>) {
+        let mut excluded = vec![false; self.md.all_persons()];
+        let mut total = 0;
+        loop {
+            let newly = self.at_risk(steps, &mut excluded, limit.saturating_sub(total));
+            total += newly;
+            if newly == 0 || total > limit {
+                return (total, excluded);
+            }
+        }
+    }
+}
+
+/// Finds the node of least loss whose local suppression stays within
+/// `allowed` persons.
+pub(crate) fn search(
+    md: &Microdata,
+    views: &[View],
+    dims: &[Dim],
+    k: u32,
+    allowed: usize,
+) -> Result<Found, OutOfReach> {
+    let costs = entropy_costs(md);
+    let heights: Vec<u8> = dims.iter().map(|d| d.ladder.len() as u8).collect();
+    let mut nodes: Vec<(f64, Vec<u8>)> = Vec::new();
+    let mut node = vec![0u8; dims.len()];
+    loop {
+        let steps = steps_at(md, dims, &node);
+        let loss: f64 = steps.iter().enumerate().map(|(c, s)| costs[c][*s]).sum();
+        nodes.push((loss, node.clone()));
+        // Next node, odometer order.
+        let mut d = 0;
+        loop {
+            if d == node.len() {
+                break;
+            }
+            node[d] += 1;
+            if node[d] < heights[d] {
+                break;
+            }
+            node[d] = 0;
+            d += 1;
+        }
+        if d == node.len() {
+            break;
+        }
+    }
+    nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    let mut ev = Evaluator {
+        md,
+        views,
+        k,
+        cache: views.iter().map(|_| HashMap::new()).collect(),
+        evaluated: 0,
+    };
+    let all = md.all_persons();
+    // The coarsest node first: when it cannot reach k, nothing can.
+    let top: Vec<u8> = heights.iter().map(|h| h - 1).collect();
+    let (top_needed, _) = ev.suppress(&steps_at(md, dims, &top), all);
+    ev.evaluated += 1;
+    if top_needed > allowed {
+        return Err(OutOfReach {
+            needed: top_needed,
+            allowed,
+            persons: md.persons,
+        });
+    }
+    // Maximal nodes known to need more than `allowed`: every node below
+    // one of them does too.
+    let mut failed: Vec<Vec<u8>> = Vec::new();
+    for (_, node) in nodes {
+        if failed
+            .iter()
+            .any(|f| node.iter().zip(f).all(|(a, b)| a <= b))
+        {
+            continue;
+        }
+        let steps = steps_at(md, dims, &node);
+        ev.evaluated += 1;
+        let mut first = vec![false; all];
+        let needed = ev.at_risk(&steps, &mut first, allowed);
+        if needed > allowed {
+            failed.retain(|f| !f.iter().zip(&node).all(|(a, b)| a <= b));
+            failed.push(node);
+            continue;
+        }
+        let (suppressed, excluded) = ev.suppress(&steps, allowed);
+        if suppressed <= allowed {
+            return Ok(Found {
+                node,
+                excluded,
+                suppressed,
+                evaluated: ev.evaluated,
+            });
+        }
+    }
+    Err(OutOfReach {
+        needed: top_needed,
+        allowed,
+        persons: md.persons,
+    })
+}

@@ -60,6 +60,10 @@ pub struct Recipient {
     /// départements and zones d'emploi are published.
     #[serde(default, deserialize_with = "crate::geo::region")]
     pub region: Option<String>,
+    /// For microdata: a k-anonymity stricter than the policy's for the class.
+    pub k_anonymat: Option<u32>,
+    /// For microdata: a smaller share of persons local suppression may remove.
+    pub suppression_max: Option<f64>,
 }
 
 /// The publics a partner may receive: boolean columns of `individus`.
@@ -200,6 +204,10 @@ pub struct Manifest {
     pub plan_version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_sha256: Option<String>,
+    /// For microdata: the re-identification risk, before and after
+    /// generalisation (issue 25, `kanon`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risque_reidentification: Option<crate::kanon::Report>,
     pub fichiers: Vec<ManifestFile>,
 }
 
@@ -608,19 +616,8 @@ fn write_delivery(
     let cutoff = sql_str(&ctx.cutoff.format("%Y-%m-%d").to_string());
     let mut files = Vec::new();
     let mut dictionary = DictionaryWriter::new(r, ctx.policy, ctx.cutoff);
-    for extract in Extract::ALL {
-        let table = extract.name();
-        let granted: Vec<(&str, Treatment)> = extract
-            .columns()
-            .iter()
-            .map(|c| (c.name, ctx.policy.treatment(table, c.name, r.classe)))
-            .filter(|(_, t)| *t != Treatment::Supprimer)
-            .collect();
-        if granted.is_empty() {
-            continue;
-        }
-        let select: Vec<String> = granted.iter().map(|(c, _)| format!("t.\"{c}\"")).collect();
-        let rows = match extract {
+    let rows_of = |extract: Extract| -> String {
+        match extract {
             Extract::Sessions if everyone => "true".to_string(),
             Extract::Sessions => session_filter.replace("s.", "t."),
             Extract::Individus if everyone => "true".to_string(),
@@ -634,7 +631,24 @@ fn write_delivery(
                 "t.positionnement_id in (select positionnement_id from dlv_positionnements) \
                  and t.enregistre_le < cast({cutoff} as date) + interval 1 day"
             ),
-        };
+        }
+    };
+    // Issue 25: the re-identification risk of the microdata, and the
+    // generalisation and suppression a required k-anonymity takes.
+    let anon = microdata_risk(ctx, r, &rows_of)?;
+    for extract in Extract::ALL {
+        let table = extract.name();
+        let granted: Vec<(&str, Treatment)> = extract
+            .columns()
+            .iter()
+            .map(|c| (c.name, ctx.policy.treatment(table, c.name, r.classe)))
+            .filter(|(_, t)| *t != Treatment::Supprimer)
+            .collect();
+        if granted.is_empty() {
+            continue;
+        }
+        let select: Vec<String> = granted.iter().map(|(c, _)| format!("t.\"{c}\"")).collect();
+        let rows = rows_of(extract);
         let sql = format!(
             "select {} from stg_{table} t where {rows} order by t.ligne",
             select.join(", ")
@@ -642,22 +656,47 @@ fn write_delivery(
         let mut stmt = conn.prepare(&sql)?;
         let stream = stmt.stream_arrow([])?;
         let treatments: Vec<Treatment> = granted.iter().map(|(_, t)| *t).collect();
+        let kanon_table = anon
+            .as_ref()
+            .and_then(|_| crate::kanon::Table::from_name(table));
         let schema = treat(
             &RecordBatch::new_empty(stream.get_schema()),
             &treatments,
             pseudonymiser.as_ref(),
-        )?
-        .schema();
+        )?;
+        let schema = match (&anon, kanon_table) {
+            (Some(a), Some(t)) => a.generalise(t, &schema)?.schema(),
+            _ => schema.schema(),
+        };
         let name = format!("{table}.parquet");
         let path = tmp_dir.join(&name);
         let mut writer = ParquetFile::create(&path, schema.clone())?;
         let mut rows = 0usize;
+        let mut read = 0usize;
         for batch in stream {
-            let treated = treat(&batch?, &treatments, pseudonymiser.as_ref())?;
+            let mut batch = batch?;
+            if let (Some(a), Some(t)) = (&anon, kanon_table) {
+                let n = batch.num_rows();
+                if let Some(keep) = a.keep(t, read, n)? {
+                    batch = arrow::compute::filter_record_batch(&batch, &keep)?;
+                }
+                read += n;
+            }
+            let mut treated = treat(&batch, &treatments, pseudonymiser.as_ref())?;
+            if let (Some(a), Some(t)) = (&anon, kanon_table) {
+                treated = a.generalise(t, &treated)?;
+            }
             rows += treated.num_rows();
             writer.write(&treated)?;
         }
         writer.close()?;
+        if let (Some(a), Some(t)) = (&anon, kanon_table) {
+            a.check_rows(t, read)?;
+            dictionary.notes = granted
+                .iter()
+                .map(|(c, _)| a.column_note(t, c).unwrap_or_default())
+                .collect();
+        }
         dictionary.table(table, &schema, &granted, rows);
         files.push(ManifestFile {
             nom: name,
@@ -701,6 +740,9 @@ fn write_delivery(
             summary: protection.summary.clone(),
         });
     }
+    if let Some(a) = &anon {
+        dictionary.text.push_str(&a.dictionary());
+    }
     let dict = dictionary.finish();
     let dict_path = tmp_dir.join("dictionnaire.md");
     std::fs::write(&dict_path, &dict).map_err(Error::io(&dict_path))?;
@@ -722,6 +764,7 @@ fn write_delivery(
         entrees: ctx.inputs.clone(),
         plan_version: plan_id.as_ref().map(|p| p.0.clone()),
         plan_sha256: plan_id.map(|p| p.1),
+        risque_reidentification: anon.map(|a| a.report),
         fichiers: files,
     };
     let json =
@@ -744,6 +787,51 @@ fn write_delivery(
     Ok((manifest, secrecy))
 }
 
+/// Issue 25: measures the re-identification risk of a recipient's
+/// microdata on the quasi-identifiers it receives and, when its class (or
+/// itself) requires a k, generalises and suppresses (`kanon`). `None` for
+/// a recipient without microdata quasi-identifiers.
+///
+/// # Errors
+/// `Policy` (exit 4) when k cannot be reached or the recipient asks for
+/// less than its class.
+fn microdata_risk(
+    ctx: &Context<'_>,
+    r: &Recipient,
+    rows_of: &dyn Fn(Extract) -> String,
+) -> Result<Option<crate::kanon::Outcome>> {
+    use crate::kanon;
+    let qis = kanon::declare::qis_for(
+        &ctx.policy.quasi_identifiants,
+        &ctx.policy.columns,
+        r.classe,
+    );
+    if qis.is_empty() || r.classe == RecipientClass::Comite {
+        return Ok(None);
+    }
+    let requirement = kanon::declare::requirement(
+        &ctx.policy.k_anonymat,
+        r.classe,
+        r.k_anonymat,
+        r.suppression_max,
+    )
+    .map_err(|e| Error::Policy(format!("recipient `{}`: {e}", r.nom)))?;
+    let rows = |t: kanon::Table| {
+        let extract = Extract::ALL
+            .into_iter()
+            .find(|e| e.name() == t.name())
+            .unwrap_or(Extract::Individus);
+        rows_of(extract)
+    };
+    let md = kanon::read::read(&ctx.stage.conn, qis, &rows)?;
+    kanon::anonymise(md, requirement)
+        .map(Some)
+        .map_err(|e| match e {
+            Error::Policy(m) => Error::Policy(format!("recipient `{}`: {m}", r.nom)),
+            other => other,
+        })
+}
+
 /// A column type as the data dictionary names it.
 fn type_label(t: &DataType) -> String {
     match t {
@@ -761,6 +849,8 @@ struct DictionaryWriter<'a> {
     policy: &'a Policy,
     class: RecipientClass,
     text: String,
+    /// Per granted column of the next table: its generalisation (issue 25).
+    notes: Vec<String>,
 }
 
 fn class_label(c: RecipientClass) -> &'static str {
@@ -807,6 +897,7 @@ impl<'a> DictionaryWriter<'a> {
             policy,
             class: r.classe,
             text,
+            notes: Vec::new(),
         }
     }
 
@@ -814,14 +905,20 @@ impl<'a> DictionaryWriter<'a> {
         self.text.push_str(&format!(
             "\n## {table}.parquet ({rows} lignes)\n\n| colonne | signification | type | traitement | rubrique de l'annexe 1 | motif |\n|---|---|---|---|---|---|\n"
         ));
-        for (field, (source, t)) in schema.fields().iter().zip(granted) {
+        let notes = std::mem::take(&mut self.notes);
+        for (i, (field, (source, t))) in schema.fields().iter().zip(granted).enumerate() {
             let entry = self.policy.entry(table, source);
+            let treatment = match notes.get(i).filter(|n| !n.is_empty()) {
+                Some(note) if *t == Treatment::Garder => note.clone(),
+                Some(note) => format!("{} ; {note}", t.label()),
+                None => t.label().to_string(),
+            };
             self.text.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} |\n",
                 field.name(),
                 entry.map_or("", |e| e.description.as_str()),
                 type_label(field.data_type()),
-                t.label(),
+                treatment,
                 entry.map_or("", |e| e.rubrique.as_str()),
                 entry.map_or("", |e| e.motif.as_str())
             ));

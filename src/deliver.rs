@@ -227,6 +227,9 @@ pub struct Context<'a> {
     protections: OnceCell<BTreeMap<String, Rc<secrecy::Protection>>>,
     /// The release register of the output being built.
     register: RefCell<Register>,
+    /// Issue 25: seconds spent measuring and anonymising microdata, and
+    /// writing the whole delivery, per recipient (`run.json` timings).
+    pub anonymisation_secondes: RefCell<BTreeMap<String, (f64, f64)>>,
 }
 
 impl<'a> Context<'a> {
@@ -255,6 +258,7 @@ impl<'a> Context<'a> {
             cubes: OnceCell::new(),
             protections: OnceCell::new(),
             register: RefCell::new(register),
+            anonymisation_secondes: RefCell::new(BTreeMap::new()),
         })
     }
 
@@ -635,7 +639,9 @@ fn write_delivery(
     };
     // Issue 25: the re-identification risk of the microdata, and the
     // generalisation and suppression a required k-anonymity takes.
+    let started = std::time::Instant::now();
     let anon = microdata_risk(ctx, r, &rows_of)?;
+    let anon_secs = started.elapsed().as_secs_f64();
     for extract in Extract::ALL {
         let table = extract.name();
         let granted: Vec<(&str, Treatment)> = extract
@@ -743,6 +749,12 @@ fn write_delivery(
     if let Some(a) = &anon {
         dictionary.text.push_str(&a.dictionary());
     }
+    if anon.is_some() {
+        ctx.anonymisation_secondes.borrow_mut().insert(
+            r.nom.clone(),
+            (anon_secs, started.elapsed().as_secs_f64()),
+        );
+    }
     let dict = dictionary.finish();
     let dict_path = tmp_dir.join("dictionnaire.md");
     std::fs::write(&dict_path, &dict).map_err(Error::io(&dict_path))?;
@@ -823,7 +835,9 @@ fn microdata_risk(
             .unwrap_or(Extract::Individus);
         rows_of(extract)
     };
+    let t0 = std::time::Instant::now();
     let md = kanon::read::read(&ctx.stage.conn, qis, &rows)?;
+    eprintln!("TRACE read {:?}", t0.elapsed());
     kanon::anonymise(md, requirement)
         .map(Some)
         .map_err(|e| match e {

@@ -475,6 +475,11 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
             livraisons.insert(r.nom.clone(), rows);
         }
         timings.insert("livraisons".to_string(), t.elapsed().as_secs_f64());
+        // Issue 25: measuring and anonymising microdata beside writing them.
+        for (nom, (anon, total)) in ctx.anonymisation_secondes.borrow().iter() {
+            timings.insert(format!("anonymisation_{nom}"), *anon);
+            timings.insert(format!("livraison_{nom}"), *total);
+        }
     }
     drop(keys);
     drop(stage);

@@ -75,7 +75,37 @@ pub struct Microdata {
     pub(crate) person_of: [Vec<u32>; 2],
     /// Persons beyond `persons` for rows whose person is not delivered.
     extra_persons: usize,
-    dictionaries: Vec<HashMap<Raw, u32>>,
+    dictionaries: Vec<Dictionary>,
+}
+
+/// Codes of the values seen so far in one column, looked up without
+/// allocating (dates and times by number, text by `&str`).
+#[derive(Debug, Default)]
+struct Dictionary {
+    numbers: HashMap<i64, u32, foldhash::fast::FixedState>,
+    texts: HashMap<String, u32, foldhash::fast::FixedState>,
+}
+
+impl Dictionary {
+    fn number(&mut self, enc: &mut Encoded, v: i64, raw: impl FnOnce(i64) -> Raw) -> u32 {
+        if let Some(c) = self.numbers.get(&v) {
+            return *c;
+        }
+        enc.distinct.push(raw(v));
+        let code = enc.distinct.len() as u32;
+        self.numbers.insert(v, code);
+        code
+    }
+
+    fn text(&mut self, enc: &mut Encoded, v: &str) -> u32 {
+        if let Some(c) = self.texts.get(v) {
+            return *c;
+        }
+        enc.distinct.push(Raw::Text(v.to_string()));
+        let code = enc.distinct.len() as u32;
+        self.texts.insert(v.to_string(), code);
+        code
+    }
 }
 
 /// Reads a value of an Arrow column as a [`Raw`].
@@ -123,7 +153,7 @@ impl Microdata {
             .iter()
             .map(|q| Encoded::new(q.family.identity(), &q.ladder))
             .collect();
-        let dictionaries = qis.iter().map(|_| HashMap::new()).collect();
+        let dictionaries = qis.iter().map(|_| Dictionary::default()).collect();
         Microdata {
             qis,
             columns,
@@ -172,19 +202,59 @@ impl Microdata {
             let dict = &mut self.dictionaries[q];
             let enc = &mut self.columns[q];
             enc.raw.reserve(n);
-            for i in 0..n {
-                let code = match raw_at(array.as_ref(), i)? {
-                    None => 0,
-                    Some(v) => {
-                        let next = dict.len() as u32 + 1;
-                        let code = *dict.entry(v.clone()).or_insert(next);
-                        if code == next {
-                            enc.distinct.push(v);
-                        }
-                        code
+            let a = array.as_ref();
+            // Seconds of a timestamp array, whatever its unit.
+            let seconds = match a.data_type() {
+                DataType::Timestamp(TimeUnit::Second, _) => 1,
+                DataType::Timestamp(TimeUnit::Millisecond, _) => 1_000,
+                DataType::Timestamp(TimeUnit::Microsecond, _) => 1_000_000,
+                DataType::Timestamp(TimeUnit::Nanosecond, _) => 1_000_000_000,
+                _ => 0,
+            };
+            match a.data_type() {
+                DataType::Date32 => {
+                    let d = a.as_primitive::<arrow::datatypes::Date32Type>();
+                    for i in 0..n {
+                        let code = if d.is_null(i) {
+                            0
+                        } else {
+                            dict.number(enc, i64::from(d.value(i)), |v| Raw::Date(v as i32))
+                        };
+                        enc.raw.push(code);
                     }
-                };
-                enc.raw.push(code);
+                }
+                DataType::Timestamp(..) => {
+                    let t = arrow::compute::cast(a, &DataType::Int64)?;
+                    let t = t.as_primitive::<arrow::datatypes::Int64Type>();
+                    for i in 0..n {
+                        let code = if t.is_null(i) {
+                            0
+                        } else {
+                            dict.number(enc, t.value(i).div_euclid(seconds), Raw::Timestamp)
+                        };
+                        enc.raw.push(code);
+                    }
+                }
+                DataType::Utf8 => {
+                    let t = a.as_string::<i32>();
+                    for i in 0..n {
+                        let code = if t.is_null(i) { 0 } else { dict.text(enc, t.value(i)) };
+                        enc.raw.push(code);
+                    }
+                }
+                _ => {
+                    for i in 0..n {
+                        let code = match raw_at(a, i)? {
+                            None => 0,
+                            Some(Raw::Text(v)) => dict.text(enc, &v),
+                            Some(Raw::Date(v)) => {
+                                dict.number(enc, i64::from(v), |v| Raw::Date(v as i32))
+                            }
+                            Some(Raw::Timestamp(v)) => dict.number(enc, v, Raw::Timestamp),
+                        };
+                        enc.raw.push(code);
+                    }
+                }
             }
         }
         Ok(())

@@ -39,6 +39,9 @@ pub(crate) struct View {
     pub enforced: bool,
     /// Rows ordered by person (for distinct persons per group).
     order: Vec<u32>,
+    /// The view whose groups give a row's person part (the joined view
+    /// starts from the `individus` groups instead of their columns).
+    base: Option<usize>,
 }
 
 /// The views of a delivery: each file, and a person with their
@@ -71,6 +74,7 @@ pub(crate) fn views(md: &Microdata) -> Vec<View> {
             columns,
             enforced,
             order,
+            base: None,
         });
     };
     push("individus", Table::Individus, ind.clone(), true);
@@ -92,6 +96,12 @@ pub(crate) fn views(md: &Microdata) -> Vec<View> {
         );
     }
     push("evenements", Table::Evenements, evt, true);
+    let base = out.iter().position(|v| v.table == Table::Individus);
+    for v in &mut out {
+        if v.name == "individus_positionnements" {
+            v.base = base;
+        }
+    }
     out
 }
 
@@ -108,7 +118,7 @@ fn bits(card: u32) -> u32 {
 
 fn densify(keys: &[u128]) -> (Vec<u32>, usize) {
     let mut ids: HashMap<u128, u32, foldhash::fast::FixedState> =
-        HashMap::with_capacity_and_hasher(keys.len() / 2, foldhash::fast::FixedState::default());
+        HashMap::with_capacity_and_hasher(keys.len(), foldhash::fast::FixedState::default());
     let gid = keys
         .iter()
         .map(|k| {
@@ -122,11 +132,28 @@ fn densify(keys: &[u128]) -> (Vec<u32>, usize) {
 /// Groups the rows of a view: the codes of its columns at the given steps
 /// are packed into one 128-bit key per row (densified whenever the next
 /// column would not fit), then numbered.
-pub(crate) fn group(md: &Microdata, view: &View, steps: &[usize]) -> Grouping {
+pub(crate) fn group(
+    md: &Microdata,
+    view: &View,
+    steps: &[usize],
+    base: Option<&Grouping>,
+) -> Grouping {
     let n = md.rows(view.table);
     let mut keys = vec![0u128; n];
     let mut used = 0u32;
+    if let Some(b) = base {
+        // Rows of persons without an `individus` row share one extra group,
+        // as their missing person columns would.
+        for (r, key) in keys.iter_mut().enumerate() {
+            let p = md.person(view.table, r) as usize;
+            *key = u128::from(b.gid.get(p).copied().unwrap_or(b.groups as u32));
+        }
+        used = bits(b.groups as u32 + 1);
+    }
     for &c in &view.columns {
+        if base.is_some() && md.qis[c].table != view.table {
+            continue;
+        }
         let enc = &md.columns[c];
         let s = steps[c];
         let width = bits(enc.cards[s]);
@@ -212,7 +239,7 @@ pub(crate) fn risk(
     k: u32,
     excluded: &[bool],
 ) -> ViewRisk {
-    let g = group(md, view, steps);
+    let g = group(md, view, steps, None);
     let size = sizes(md, view, &g, excluded);
     let mut rows = 0u64;
     let mut unique = 0u64;
@@ -371,6 +398,14 @@ struct Evaluator<'a> {
     views: &'a [View],
     k: u32,
     cache: Vec<HashMap<Vec<usize>, Rc<Grouping>>>,
+    /// Per view and its columns' steps: the persons that view alone puts
+    /// in groups under k. A view that alone needs too much fails every
+    /// node with the same steps on its columns, without grouping.
+    solo: Vec<HashMap<Vec<usize>, usize>>,
+    /// Per person: the last view pass that counted them (distinct counts).
+    stamp: Vec<u32>,
+    epoch: u32,
+    none: Vec<bool>,
     evaluated: usize,
 }
 
@@ -379,13 +414,17 @@ struct Evaluator<'a> {
 const CACHE_PER_VIEW: usize = 8;
 
 impl Evaluator<'_> {
+    fn key(&self, v: usize, steps: &[usize]) -> Vec<usize> {
+        self.views[v].columns.iter().map(|c| steps[*c]).collect()
+    }
+
     fn grouping(&mut self, v: usize, steps: &[usize]) -> Rc<Grouping> {
-        let view = &self.views[v];
-        let key: Vec<usize> = view.columns.iter().map(|c| steps[*c]).collect();
+        let key = self.key(v, steps);
         if let Some(g) = self.cache[v].get(&key) {
             return Rc::clone(g);
         }
-        let g = Rc::new(group(self.md, view, steps));
+        let base = self.views[v].base.map(|b| self.grouping(b, steps));
+        let g = Rc::new(group(self.md, &self.views[v], steps, base.as_deref()));
         if self.cache[v].len() >= CACHE_PER_VIEW {
             self.cache[v].clear();
         }
@@ -393,9 +432,52 @@ impl Evaluator<'_> {
         g
     }
 
-    /// Persons in a group smaller than k in some enforced view, with
-    /// the ones already excluded left out; stops past `limit`.
-    fn at_risk(&mut self, steps: &[usize], excluded: &mut [bool], limit: usize) -> usize {
+    /// The persons in a group under k in some enforced view (each view
+    /// counted on all persons), or `None` as soon as they are more than
+    /// `limit`.
+    fn first_pass(&mut self, steps: &[usize], limit: usize) -> Option<(usize, Vec<bool>)> {
+        let enforced: Vec<usize> = (0..self.views.len())
+            .filter(|v| self.views[*v].enforced)
+            .collect();
+        for &v in &enforced {
+            if self.solo[v].get(&self.key(v, steps)).is_some_and(|n| *n > limit) {
+                return None;
+            }
+        }
+        self.evaluated += 1;
+        let mut excluded = vec![false; self.md.all_persons()];
+        let mut total = 0;
+        for &v in &enforced {
+            let g = self.grouping(v, steps);
+            let view = &self.views[v];
+            let size = sizes(self.md, view, &g, &self.none);
+            self.epoch += 1;
+            let mut solo = 0;
+            for (r, gid) in g.gid.iter().enumerate() {
+                if size[*gid as usize] < self.k {
+                    let p = self.md.person(view.table, r) as usize;
+                    if self.stamp[p] != self.epoch {
+                        self.stamp[p] = self.epoch;
+                        solo += 1;
+                    }
+                    if !excluded[p] {
+                        excluded[p] = true;
+                        total += 1;
+                    }
+                }
+            }
+            let key = self.key(v, steps);
+            self.solo[v].insert(key, solo);
+            if total > limit {
+                return None;
+            }
+        }
+        Some((total, excluded))
+    }
+
+    /// Persons newly in a group smaller than k in some enforced view, the
+    /// excluded ones left out.
+    fn at_risk(&mut self, steps: &[usize], excluded: &mut [bool]) -> usize {
         let mut newly = 0;
         for v in 0..self.views.len() {
             if !self.views[v].enforced {
@@ -420,25 +502,63 @@ impl Evaluator<'_> {
                     newly += 1;
                 }
             }
-            if newly > limit {
-                break;
-            }
         }
         newly
     }
 
-    /// First pass, then until no enforced view has a group under k.
-    fn suppress(&mut self, steps: &[usize], limit: usize) -> (usize, Vec<bool>) {
-        let mut excluded = vec![false; self.md.all_persons()];
-        let mut total = 0;
+    /// From the first pass, until no enforced view has a group under k
+    /// (the largest set of persons whose every group has k of them), or
+    /// past `limit`.
+    fn suppress(&mut self, steps: &[usize], limit: usize) -> Option<(usize, Vec<bool>)> {
+        let (mut total, mut excluded) = self.first_pass(steps, limit)?;
         loop {
-            let newly = self.at_risk(steps, &mut excluded, limit.saturating_sub(total));
+            let newly = self.at_risk(steps, &mut excluded);
             total += newly;
-            if newly == 0 || total > limit {
-                return (total, excluded);
+            if total > limit {
+                return None;
+            }
+            if newly == 0 {
+                return Some((total, excluded));
             }
         }
     }
+}
+
+/// From a failed node, a failed node as high as one pass finds: each
+/// dimension in turn is raised to the highest rung that still fails, the
+/// others held (a binary search, since coarsening one dimension only
+/// lowers the suppression needed). Everything below it is pruned at once:
+/// this is Flash's and OLA's predictive tagging, climbing instead of
+/// waiting for the loss order to reach high nodes.
+fn climb(
+    ev: &mut Evaluator<'_>,
+    dims: &[Dim],
+    heights: &[u8],
+    mut node: Vec<u8>,
+    allowed: usize,
+    failed: &[Vec<u8>],
+) -> Vec<u8> {
+    let below_failure =
+        |n: &[u8]| failed.iter().any(|f| n.iter().zip(f).all(|(a, b)| a <= b));
+    for d in 0..dims.len() {
+        let (mut lo, mut hi) = (node[d], heights[d] - 1);
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            let mut trial = node.clone();
+            trial[d] = mid;
+            let fails = below_failure(&trial)
+                || ev
+                    .suppress(&steps_at(ev.md, dims, &trial), allowed)
+                    .is_none();
+            if fails {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        node[d] = lo;
+    }
+    node
 }
 
 /// Finds the node of least loss whose local suppression stays within
@@ -476,21 +596,26 @@ pub(crate) fn search(
         }
     }
     nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    let all = md.all_persons();
     let mut ev = Evaluator {
         md,
         views,
         k,
         cache: views.iter().map(|_| HashMap::new()).collect(),
+        solo: views.iter().map(|_| HashMap::new()).collect(),
+        stamp: vec![0; all],
+        epoch: 0,
+        none: vec![false; all],
         evaluated: 0,
     };
-    let all = md.all_persons();
     // The coarsest node first: when it cannot reach k, nothing can.
     let top: Vec<u8> = heights.iter().map(|h| h - 1).collect();
-    let (top_needed, _) = ev.suppress(&steps_at(md, dims, &top), all);
-    ev.evaluated += 1;
-    if top_needed > allowed {
+    if ev.suppress(&steps_at(md, dims, &top), allowed).is_none() {
+        let needed = ev
+            .suppress(&steps_at(md, dims, &top), all)
+            .map_or(all, |(n, _)| n);
         return Err(OutOfReach {
-            needed: top_needed,
+            needed,
             allowed,
             persons: md.persons,
         });
@@ -505,27 +630,29 @@ pub(crate) fn search(
         {
             continue;
         }
+        // The suppression a node needs only grows below it (the persons
+        // kept form the largest set whose every group has k of them, and
+        // a set valid at a node is valid above it), so a failure prunes.
         let steps = steps_at(md, dims, &node);
-        ev.evaluated += 1;
-        let mut first = vec![false; all];
-        let needed = ev.at_risk(&steps, &mut first, allowed);
-        if needed > allowed {
-            failed.retain(|f| !f.iter().zip(&node).all(|(a, b)| a <= b));
-            failed.push(node);
-            continue;
-        }
-        let (suppressed, excluded) = ev.suppress(&steps, allowed);
-        if suppressed <= allowed {
-            return Ok(Found {
-                node,
-                excluded,
-                suppressed,
-                evaluated: ev.evaluated,
-            });
+        match ev.suppress(&steps, allowed) {
+            Some((suppressed, excluded)) => {
+                return Ok(Found {
+                    node,
+                    excluded,
+                    suppressed,
+                    evaluated: ev.evaluated,
+                })
+            }
+            None => {
+                let high = climb(&mut ev, dims, &heights, node, allowed, &failed);
+                failed.retain(|f| !f.iter().zip(&high).all(|(a, b)| a <= b));
+                failed.push(high);
+            }
         }
     }
+    // Unreachable: the top node passed above, and no failed node lies above it.
     Err(OutOfReach {
-        needed: top_needed,
+        needed: all,
         allowed,
         persons: md.persons,
     })

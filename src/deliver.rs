@@ -750,10 +750,9 @@ fn write_delivery(
         dictionary.text.push_str(&a.dictionary());
     }
     if anon.is_some() {
-        ctx.anonymisation_secondes.borrow_mut().insert(
-            r.nom.clone(),
-            (anon_secs, started.elapsed().as_secs_f64()),
-        );
+        ctx.anonymisation_secondes
+            .borrow_mut()
+            .insert(r.nom.clone(), (anon_secs, started.elapsed().as_secs_f64()));
     }
     let dict = dictionary.finish();
     let dict_path = tmp_dir.join("dictionnaire.md");
@@ -835,9 +834,7 @@ fn microdata_risk(
             .unwrap_or(Extract::Individus);
         rows_of(extract)
     };
-    let t0 = std::time::Instant::now();
     let md = kanon::read::read(&ctx.stage.conn, qis, &rows)?;
-    eprintln!("TRACE read {:?}", t0.elapsed());
     kanon::anonymise(md, requirement)
         .map(Some)
         .map_err(|e| match e {

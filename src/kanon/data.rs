@@ -238,7 +238,11 @@ impl Microdata {
                 DataType::Utf8 => {
                     let t = a.as_string::<i32>();
                     for i in 0..n {
-                        let code = if t.is_null(i) { 0 } else { dict.text(enc, t.value(i)) };
+                        let code = if t.is_null(i) {
+                            0
+                        } else {
+                            dict.text(enc, t.value(i))
+                        };
                         enc.raw.push(code);
                     }
                 }

@@ -209,9 +209,7 @@ fn risk_sentence(when: &str, v: &ViewRisk, k: u32) -> String {
 /// `Policy` (exit 4) with the figures when k cannot be reached within
 /// the suppression allowed, or when the lattice is too large to search.
 pub fn anonymise(md: Microdata, requirement: Option<Requirement>) -> Result<Outcome> {
-    let t0 = std::time::Instant::now();
     let views = search::views(&md);
-    eprintln!("TRACE views {:?}", t0.elapsed());
     let k = requirement.map_or(REFERENCE_K, |r| r.k);
     let all = md.all_persons();
     let none = vec![false; all];
@@ -269,10 +267,7 @@ pub fn anonymise(md: Microdata, requirement: Option<Requirement>) -> Result<Outc
         )));
     }
     let allowed = (req.suppression_max * all as f64).floor() as usize;
-    let t0 = std::time::Instant::now();
-    let found = search::search(&md, &views, &dims, req.k, allowed);
-    eprintln!("TRACE search {:?}", t0.elapsed());
-    let found = found.map_err(|o| {
+    let found = search::search(&md, &views, &dims, req.k, allowed).map_err(|o| {
         Error::Policy(format!(
             "k_anonymat = {} cannot be reached: even with every quasi-identifier at the top of its ladder, {} of {} persons ({}) sit in groups of fewer than {} and would have to be suppressed, more than the {} allowed (suppression_max = {}); nothing is delivered",
             req.k,
@@ -386,7 +381,7 @@ fn information_loss(
             return 0;
         };
         let g = search::group(md, v, steps, None);
-        let sizes = search::sizes(md, v, &g, excluded);
+        let sizes = search::sizes(&g, excluded);
         let suppressed = excluded[..md.persons].iter().filter(|e| **e).count() as u64;
         sizes.iter().map(|s| u64::from(*s).pow(2)).sum::<u64>() + suppressed * md.persons as u64
     };

@@ -108,25 +108,58 @@ pub(crate) fn views(md: &Microdata) -> Vec<View> {
 /// Each row's group in a view at given steps (one step index per column).
 #[derive(Debug)]
 pub(crate) struct Grouping {
+    /// Per row (emptied once `pairs` is built, but for `individus`).
     pub gid: Vec<u32>,
     pub groups: usize,
+    /// Each (group, person) once, in order of persons: what counting
+    /// distinct persons per group and flagging persons both walk through.
+    pub pairs: Vec<(u32, u32)>,
 }
 
 fn bits(card: u32) -> u32 {
     32 - card.saturating_sub(1).leading_zeros()
 }
 
-fn densify(keys: &[u128]) -> (Vec<u32>, usize) {
-    let mut ids: HashMap<u128, u32, foldhash::fast::FixedState> =
-        HashMap::with_capacity_and_hasher(keys.len(), foldhash::fast::FixedState::default());
-    let gid = keys
-        .iter()
-        .map(|k| {
-            let next = ids.len() as u32;
-            *ids.entry(*k).or_insert(next)
-        })
-        .collect();
-    (gid, ids.len())
+/// Numbers the distinct keys in order of first appearance: through a
+/// table when the keys are narrow, else a hash map on the narrowest type.
+fn densify(keys: &[u128], used: u32) -> (Vec<u32>, usize) {
+    let mut next = 0u32;
+    let gid = if used <= 22 {
+        let mut table = vec![u32::MAX; 1 << used];
+        keys.iter()
+            .map(|k| {
+                let slot = &mut table[*k as usize];
+                if *slot == u32::MAX {
+                    *slot = next;
+                    next += 1;
+                }
+                *slot
+            })
+            .collect()
+    } else if used <= 64 {
+        let mut ids: HashMap<u64, u32, foldhash::fast::FixedState> =
+            HashMap::with_capacity_and_hasher(keys.len(), foldhash::fast::FixedState::default());
+        keys.iter()
+            .map(|k| {
+                *ids.entry(*k as u64).or_insert_with(|| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect()
+    } else {
+        let mut ids: HashMap<u128, u32, foldhash::fast::FixedState> =
+            HashMap::with_capacity_and_hasher(keys.len(), foldhash::fast::FixedState::default());
+        keys.iter()
+            .map(|k| {
+                *ids.entry(*k).or_insert_with(|| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect()
+    };
+    (gid, next as usize)
 }
 
 /// Groups the rows of a view: the codes of its columns at the given steps
@@ -161,7 +194,7 @@ pub(crate) fn group(
             continue;
         }
         if used + width > 128 {
-            let (gid, groups) = densify(&keys);
+            let (gid, groups) = densify(&keys, used);
             for (k, g) in keys.iter_mut().zip(gid) {
                 *k = u128::from(g);
             }
@@ -180,32 +213,35 @@ pub(crate) fn group(
         }
         used += width;
     }
-    let (gid, groups) = densify(&keys);
-    Grouping { gid, groups }
+    let (gid, groups) = densify(&keys, used);
+    drop(keys);
+    let pairs = if view.table == Table::Individus {
+        gid.iter()
+            .enumerate()
+            .map(|(r, g)| (*g, r as u32))
+            .collect()
+    } else {
+        let mut last = vec![u32::MAX; groups];
+        let mut pairs = Vec::with_capacity(n);
+        for &r in &view.order {
+            let p = md.person(view.table, r as usize);
+            let g = gid[r as usize];
+            if last[g as usize] != p {
+                last[g as usize] = p;
+                pairs.push((g, p));
+            }
+        }
+        pairs.shrink_to_fit();
+        pairs
+    };
+    Grouping { gid, groups, pairs }
 }
 
 /// Distinct persons per group, leaving out the excluded persons.
-pub(crate) fn sizes(md: &Microdata, view: &View, g: &Grouping, excluded: &[bool]) -> Vec<u32> {
+pub(crate) fn sizes(g: &Grouping, excluded: &[bool]) -> Vec<u32> {
     let mut size = vec![0u32; g.groups];
-    if view.table == Table::Individus {
-        for (r, gid) in g.gid.iter().enumerate() {
-            if !excluded[r] {
-                size[*gid as usize] += 1;
-            }
-        }
-    } else {
-        let mut last = vec![u32::MAX; g.groups];
-        for &r in &view.order {
-            let p = md.person(view.table, r as usize);
-            if excluded[p as usize] {
-                continue;
-            }
-            let gid = g.gid[r as usize] as usize;
-            if last[gid] != p {
-                last[gid] = p;
-                size[gid] += 1;
-            }
-        }
+    for (gid, p) in &g.pairs {
+        size[*gid as usize] += u32::from(!excluded[*p as usize]);
     }
     size
 }
@@ -240,7 +276,7 @@ pub(crate) fn risk(
     excluded: &[bool],
 ) -> ViewRisk {
     let g = group(md, view, steps, None);
-    let size = sizes(md, view, &g, excluded);
+    let size = sizes(&g, excluded);
     let mut rows = 0u64;
     let mut unique = 0u64;
     let mut under = 0u64;
@@ -411,7 +447,7 @@ struct Evaluator<'a> {
 
 /// Groupings kept per view: the dates' view, grouped on few columns, comes
 /// back often; the cache stays small at any scale.
-const CACHE_PER_VIEW: usize = 8;
+const CACHE_PER_VIEW: usize = 4;
 
 impl Evaluator<'_> {
     fn key(&self, v: usize, steps: &[usize]) -> Vec<usize> {
@@ -424,7 +460,12 @@ impl Evaluator<'_> {
             return Rc::clone(g);
         }
         let base = self.views[v].base.map(|b| self.grouping(b, steps));
-        let g = Rc::new(group(self.md, &self.views[v], steps, base.as_deref()));
+        let mut g = group(self.md, &self.views[v], steps, base.as_deref());
+        if self.views[v].table != Table::Individus {
+            // Only the persons' groups serve as a base; the rest walk pairs.
+            g.gid = Vec::new();
+        }
+        let g = Rc::new(g);
         if self.cache[v].len() >= CACHE_PER_VIEW {
             self.cache[v].clear();
         }
@@ -440,7 +481,10 @@ impl Evaluator<'_> {
             .filter(|v| self.views[*v].enforced)
             .collect();
         for &v in &enforced {
-            if self.solo[v].get(&self.key(v, steps)).is_some_and(|n| *n > limit) {
+            if self.solo[v]
+                .get(&self.key(v, steps))
+                .is_some_and(|n| *n > limit)
+            {
                 return None;
             }
         }
@@ -449,13 +493,12 @@ impl Evaluator<'_> {
         let mut total = 0;
         for &v in &enforced {
             let g = self.grouping(v, steps);
-            let view = &self.views[v];
-            let size = sizes(self.md, view, &g, &self.none);
+            let size = sizes(&g, &self.none);
             self.epoch += 1;
             let mut solo = 0;
-            for (r, gid) in g.gid.iter().enumerate() {
+            for (gid, p) in &g.pairs {
                 if size[*gid as usize] < self.k {
-                    let p = self.md.person(view.table, r) as usize;
+                    let p = *p as usize;
                     if self.stamp[p] != self.epoch {
                         self.stamp[p] = self.epoch;
                         solo += 1;
@@ -484,13 +527,12 @@ impl Evaluator<'_> {
                 continue;
             }
             let g = self.grouping(v, steps);
-            let view = &self.views[v];
-            let size = sizes(self.md, view, &g, excluded);
+            let size = sizes(&g, excluded);
             let mut flagged = Vec::new();
-            for (r, gid) in g.gid.iter().enumerate() {
+            for (gid, p) in &g.pairs {
                 let s = size[*gid as usize];
                 if s > 0 && s < self.k {
-                    let p = self.md.person(view.table, r) as usize;
+                    let p = *p as usize;
                     if !excluded[p] {
                         flagged.push(p);
                     }
@@ -538,8 +580,7 @@ fn climb(
     allowed: usize,
     failed: &[Vec<u8>],
 ) -> Vec<u8> {
-    let below_failure =
-        |n: &[u8]| failed.iter().any(|f| n.iter().zip(f).all(|(a, b)| a <= b));
+    let below_failure = |n: &[u8]| failed.iter().any(|f| n.iter().zip(f).all(|(a, b)| a <= b));
     for d in 0..dims.len() {
         let (mut lo, mut hi) = (node[d], heights[d] - 1);
         while lo < hi {

@@ -273,7 +273,7 @@ pub fn anonymise(md: Microdata, requirement: Option<Requirement>) -> Result<Outc
             req.k,
             o.needed,
             o.persons,
-            pct(o.needed as f64 / o.persons.max(1) as f64),
+            format!("{:.1} %", o.needed as f64 * 100.0 / o.persons.max(1) as f64),
             req.k,
             o.allowed,
             req.suppression_max

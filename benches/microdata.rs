@@ -117,14 +117,14 @@ fn size(persons: u64) {
         println!(
             "    {:<28} {:>10} {:>9} {:>9} {:>6}   {:>10} {:>9} {:>9} {:>6}",
             a["vue"].as_str().unwrap_or(""),
-            a["enregistrements"],
+            a["enregistrements"].as_u64().unwrap_or(0),
             pct(a["part_uniques"].as_f64().unwrap_or(f64::NAN)),
             pct(a["part_sous_k"].as_f64().unwrap_or(f64::NAN)),
-            a["plus_petit_groupe"],
-            b["enregistrements"],
+            a["plus_petit_groupe"].as_u64().unwrap_or(0),
+            b["enregistrements"].as_u64().unwrap_or(0),
             pct(b["part_uniques"].as_f64().unwrap_or(f64::NAN)),
             pct(b["part_sous_k"].as_f64().unwrap_or(f64::NAN)),
-            b["plus_petit_groupe"],
+            b["plus_petit_groupe"].as_u64().unwrap_or(0),
         );
     }
     let steps: Vec<String> = r["generalisation"]

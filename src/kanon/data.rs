@@ -51,14 +51,26 @@ impl Encoded {
 
     fn finish(&mut self) {
         for step in &self.steps {
-            let mut codes: HashMap<Key, u32> = HashMap::new();
+            // Dates and times generalise to numbers: hashed as such.
+            let mut numbers: HashMap<i64, u32, foldhash::fast::FixedState> = HashMap::default();
+            let mut others: HashMap<Key, u32> = HashMap::new();
             let mut map = Vec::with_capacity(self.distinct.len() + 1);
             map.push(0);
+            let mut next = 1u32;
             for v in &self.distinct {
-                let next = codes.len() as u32 + 1;
-                map.push(*codes.entry(ladder::key(*step, v)).or_insert(next));
+                let code = match ladder::key(*step, v) {
+                    Key::Num(n) => *numbers.entry(n).or_insert_with(|| {
+                        next += 1;
+                        next - 1
+                    }),
+                    other => *others.entry(other).or_insert_with(|| {
+                        next += 1;
+                        next - 1
+                    }),
+                };
+                map.push(code);
             }
-            self.cards.push(codes.len() as u32 + 1);
+            self.cards.push(next);
             self.maps.push(map);
         }
     }

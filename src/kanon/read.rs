@@ -16,11 +16,16 @@ pub fn read(
     rows: &dyn Fn(Table) -> String,
 ) -> Result<Microdata> {
     let mut md = Microdata::new(qis.clone());
-    let persons = format!(
-        "select t.identifiant_spe, row_number() over (order by t.ligne) - 1 as personne \
-         from stg_individus t where {}",
+    // Each delivered person's row number, and each positioning's person, once.
+    conn.execute_batch(&format!(
+        "create or replace temp table kanon_personnes as \
+         select t.identifiant_spe, row_number() over (order by t.ligne) - 1 as personne \
+         from stg_individus t where {}; \
+         create or replace temp table kanon_positionnements as \
+         select p.positionnement_id, k.personne from stg_positionnements p \
+         left join kanon_personnes k on k.identifiant_spe = p.identifiant_spe;",
         rows(Table::Individus)
-    );
+    ))?;
     for table in Table::ALL {
         let columns: Vec<String> = qis
             .iter()
@@ -38,17 +43,13 @@ pub fn read(
                 format!("select {select} from stg_individus t where {filter} order by t.ligne")
             }
             Table::Positionnements => format!(
-                "with personnes as ({persons}) \
-                 select personnes.personne, {select} from stg_positionnements t \
-                 left join personnes on personnes.identifiant_spe = t.identifiant_spe \
+                "select k.personne, {select} from stg_positionnements t \
+                 left join kanon_positionnements k on k.positionnement_id = t.positionnement_id \
                  where {filter} order by t.ligne"
             ),
             Table::Evenements => format!(
-                "with personnes as ({persons}), \
-                 pos as (select p.positionnement_id, personnes.personne from stg_positionnements p \
-                 left join personnes on personnes.identifiant_spe = p.identifiant_spe) \
-                 select pos.personne, {select} from stg_evenements t \
-                 left join pos on pos.positionnement_id = t.positionnement_id \
+                "select k.personne, {select} from stg_evenements t \
+                 left join kanon_positionnements k on k.positionnement_id = t.positionnement_id \
                  where {filter} order by t.ligne"
             ),
         };
@@ -57,5 +58,8 @@ pub fn read(
             md.push(table, &batch)?;
         }
     }
+    conn.execute_batch(
+        "drop table if exists kanon_personnes; drop table if exists kanon_positionnements;",
+    )?;
     Ok(md.finish())
 }

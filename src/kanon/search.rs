@@ -201,15 +201,16 @@ pub(crate) fn group(
             used = bits(groups as u32);
         }
         let map = &enc.maps[s];
-        let own = md.qis[c].table == view.table;
-        for (r, key) in keys.iter_mut().enumerate() {
-            let source = if own {
-                r
-            } else {
-                md.person(view.table, r) as usize
-            };
-            let code = enc.raw.get(source).map_or(0, |raw| map[*raw as usize]);
-            *key = (*key << width) | u128::from(code);
+        if md.qis[c].table == view.table {
+            for (key, raw) in keys.iter_mut().zip(&enc.raw) {
+                *key = (*key << width) | u128::from(map[*raw as usize]);
+            }
+        } else {
+            for (r, key) in keys.iter_mut().enumerate() {
+                let source = md.person(view.table, r) as usize;
+                let code = enc.raw.get(source).map_or(0, |raw| map[*raw as usize]);
+                *key = (*key << width) | u128::from(code);
+            }
         }
         used += width;
     }

@@ -269,11 +269,11 @@ pub fn anonymise(md: Microdata, requirement: Option<Requirement>) -> Result<Outc
     let allowed = (req.suppression_max * all as f64).floor() as usize;
     let found = search::search(&md, &views, &dims, req.k, allowed).map_err(|o| {
         Error::Policy(format!(
-            "k_anonymat = {} cannot be reached: even with every quasi-identifier at the top of its ladder, {} of {} persons ({}) sit in groups of fewer than {} and would have to be suppressed, more than the {} allowed (suppression_max = {}); nothing is delivered",
+            "k_anonymat = {} cannot be reached: even with every quasi-identifier at the top of its ladder, {} of {} persons ({:.1} %) sit in groups of fewer than {} and would have to be suppressed, more than the {} allowed (suppression_max = {}); nothing is delivered",
             req.k,
             o.needed,
             o.persons,
-            format!("{:.1} %", o.needed as f64 * 100.0 / o.persons.max(1) as f64),
+            o.needed as f64 * 100.0 / o.persons.max(1) as f64,
             req.k,
             o.allowed,
             req.suppression_max

@@ -61,6 +61,10 @@ pub struct Recipient {
     /// départements and zones d'emploi are published.
     #[serde(default, deserialize_with = "crate::geo::region")]
     pub region: Option<String>,
+    /// For microdata: a k-anonymity stricter than the policy's for the class.
+    pub k_anonymat: Option<u32>,
+    /// For microdata: a smaller share of persons local suppression may remove.
+    pub suppression_max: Option<f64>,
 }
 
 /// The publics a partner may receive: boolean columns of `individus`.
@@ -196,6 +200,10 @@ pub struct Manifest {
     /// For aggregates: the statistical-secrecy threshold they were cleared at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seuil_secret: Option<u32>,
+    /// For microdata: the re-identification risk, before and after
+    /// generalisation (issue 25, `kanon`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risque_reidentification: Option<crate::kanon::Report>,
     pub fichiers: Vec<ManifestFile>,
 }
 
@@ -215,6 +223,9 @@ pub struct Context<'a> {
     protections: OnceCell<BTreeMap<String, Rc<secrecy::Protection>>>,
     /// The release register of the output being built.
     register: RefCell<Register>,
+    /// Issue 25: seconds spent measuring and anonymising microdata, and
+    /// writing the whole delivery, per recipient (`run.json` timings).
+    pub anonymisation_secondes: RefCell<BTreeMap<String, (f64, f64)>>,
 }
 
 impl<'a> Context<'a> {
@@ -243,6 +254,7 @@ impl<'a> Context<'a> {
             cubes: OnceCell::new(),
             protections: OnceCell::new(),
             register: RefCell::new(register),
+            anonymisation_secondes: RefCell::new(BTreeMap::new()),
         })
     }
 
@@ -619,19 +631,8 @@ fn write_delivery(
     let cutoff = literal(&ctx.cutoff.format("%Y-%m-%d").to_string());
     let mut files = Vec::new();
     let mut dictionary = DictionaryWriter::new(r, ctx.policy, ctx.cutoff);
-    for extract in Extract::ALL {
-        let table = extract.name();
-        let granted: Vec<(&str, Treatment)> = extract
-            .columns()
-            .iter()
-            .map(|c| (c.name, ctx.policy.treatment(table, c.name, r.classe)))
-            .filter(|(_, t)| *t != Treatment::Supprimer)
-            .collect();
-        if granted.is_empty() {
-            continue;
-        }
-        let select: Vec<String> = granted.iter().map(|(c, _)| format!("t.\"{c}\"")).collect();
-        let rows = match extract {
+    let rows_of = |extract: Extract| -> String {
+        match extract {
             Extract::Sessions if everyone => "true".to_string(),
             Extract::Sessions => session_filter.clone(),
             Extract::Individus if everyone => "true".to_string(),
@@ -645,15 +646,37 @@ fn write_delivery(
                 "t.positionnement_id in (select positionnement_id from dlv_positionnements) \
                  and t.enregistre_le < cast({cutoff} as date) + interval 1 day"
             ),
-        };
+        }
+    };
+    // Issue 25: the re-identification risk of the microdata, and the
+    // generalisation and suppression a required k-anonymity takes.
+    let started = std::time::Instant::now();
+    let anon = microdata_risk(ctx, r, &rows_of)?;
+    let anon_secs = started.elapsed().as_secs_f64();
+    for extract in Extract::ALL {
+        let table = extract.name();
+        let granted: Vec<(&str, Treatment)> = extract
+            .columns()
+            .iter()
+            .map(|c| (c.name, ctx.policy.treatment(table, c.name, r.classe)))
+            .filter(|(_, t)| *t != Treatment::Supprimer)
+            .collect();
+        if granted.is_empty() {
+            continue;
+        }
+        let select: Vec<String> = granted.iter().map(|(c, _)| format!("t.\"{c}\"")).collect();
+        let rows = rows_of(extract);
         let sql = format!(
             "select {} from stg_{table} t where {rows} order by t.ligne",
             select.join(", ")
         );
         let treatments: Vec<Treatment> = granted.iter().map(|(_, t)| *t).collect();
+        let kanon_table = anon
+            .as_ref()
+            .and_then(|_| crate::kanon::Table::from_name(table));
         let name = format!("{table}.parquet");
         let path = tmp_dir.join(&name);
-        let (schema, writer, rows) = db.stream_arrow(
+        let (schema, writer, rows, read) = db.stream_arrow(
             &format!("delivery of {table}"),
             &sql,
             |schema| {
@@ -661,18 +684,38 @@ fn write_delivery(
                     &RecordBatch::new_empty(schema),
                     &treatments,
                     pseudonymiser.as_ref(),
-                )?
-                .schema();
+                )?;
+                let schema = match (&anon, kanon_table) {
+                    (Some(a), Some(t)) => a.generalise(t, &schema)?.schema(),
+                    _ => schema.schema(),
+                };
                 let writer = ParquetFile::create(&path, schema.clone())?;
-                Ok((schema, writer, 0usize))
+                Ok((schema, writer, 0usize, 0usize))
             },
-            |(_, writer, rows), batch| {
-                let treated = treat(&batch, &treatments, pseudonymiser.as_ref())?;
+            |(_, writer, rows, read), mut batch| {
+                if let (Some(a), Some(t)) = (&anon, kanon_table) {
+                    let n = batch.num_rows();
+                    if let Some(keep) = a.keep(t, *read, n)? {
+                        batch = arrow::compute::filter_record_batch(&batch, &keep)?;
+                    }
+                    *read += n;
+                }
+                let mut treated = treat(&batch, &treatments, pseudonymiser.as_ref())?;
+                if let (Some(a), Some(t)) = (&anon, kanon_table) {
+                    treated = a.generalise(t, &treated)?;
+                }
                 *rows += treated.num_rows();
                 writer.write(&treated)
             },
         )?;
         writer.close()?;
+        if let (Some(a), Some(t)) = (&anon, kanon_table) {
+            a.check_rows(t, read)?;
+            dictionary.notes = granted
+                .iter()
+                .map(|(c, _)| a.column_note(t, c).unwrap_or_default())
+                .collect();
+        }
         dictionary.table(table, &schema, &granted, rows);
         files.push(ManifestFile {
             nom: name,
@@ -716,6 +759,14 @@ fn write_delivery(
             summary: protection.summary.clone(),
         });
     }
+    if let Some(a) = &anon {
+        dictionary.text.push_str(&a.dictionary());
+    }
+    if anon.is_some() {
+        ctx.anonymisation_secondes
+            .borrow_mut()
+            .insert(r.nom.clone(), (anon_secs, started.elapsed().as_secs_f64()));
+    }
     let dict = dictionary.finish();
     let dict_path = tmp_dir.join("dictionnaire.md");
     std::fs::write(&dict_path, &dict).map_err(Error::io(&dict_path))?;
@@ -738,6 +789,7 @@ fn write_delivery(
         plan_version: plan_id.as_ref().map(|p| p.0.clone()),
         plan_sha256: plan_id.map(|p| p.1),
         seuil_secret: secrecy.as_ref().and(aggregate_threshold(r)),
+        risque_reidentification: anon.map(|a| a.report),
         fichiers: files,
     };
     let json =
@@ -760,6 +812,51 @@ fn write_delivery(
     Ok((manifest, secrecy))
 }
 
+/// Issue 25: measures the re-identification risk of a recipient's
+/// microdata on the quasi-identifiers it receives and, when its class (or
+/// itself) requires a k, generalises and suppresses (`kanon`). `None` for
+/// a recipient without microdata quasi-identifiers.
+///
+/// # Errors
+/// `Policy` (exit 4) when k cannot be reached or the recipient asks for
+/// less than its class.
+fn microdata_risk(
+    ctx: &Context<'_>,
+    r: &Recipient,
+    rows_of: &dyn Fn(Extract) -> String,
+) -> Result<Option<crate::kanon::Outcome>> {
+    use crate::kanon;
+    let qis = kanon::declare::qis_for(
+        &ctx.policy.quasi_identifiants,
+        &ctx.policy.columns,
+        r.classe,
+    );
+    if qis.is_empty() || r.classe == RecipientClass::Comite {
+        return Ok(None);
+    }
+    let requirement = kanon::declare::requirement(
+        &ctx.policy.k_anonymat,
+        r.classe,
+        r.k_anonymat,
+        r.suppression_max,
+    )
+    .map_err(|e| Error::Policy(format!("recipient `{}`: {e}", r.nom)))?;
+    let rows = |t: kanon::Table| {
+        let extract = Extract::ALL
+            .into_iter()
+            .find(|e| e.name() == t.name())
+            .unwrap_or(Extract::Individus);
+        rows_of(extract)
+    };
+    let md = kanon::read::read(ctx.stage.db(), qis, &rows)?;
+    kanon::anonymise(md, requirement)
+        .map(Some)
+        .map_err(|e| match e {
+            Error::Policy(m) => Error::Policy(format!("recipient `{}`: {m}", r.nom)),
+            other => other,
+        })
+}
+
 /// A column type as the data dictionary names it.
 fn type_label(t: &DataType) -> String {
     match t {
@@ -777,6 +874,8 @@ struct DictionaryWriter<'a> {
     policy: &'a Policy,
     class: RecipientClass,
     text: String,
+    /// Per granted column of the next table: its generalisation (issue 25).
+    notes: Vec<String>,
 }
 
 fn class_label(c: RecipientClass) -> &'static str {
@@ -823,6 +922,7 @@ impl<'a> DictionaryWriter<'a> {
             policy,
             class: r.classe,
             text,
+            notes: Vec::new(),
         }
     }
 
@@ -830,14 +930,20 @@ impl<'a> DictionaryWriter<'a> {
         self.text.push_str(&format!(
             "\n## {table}.parquet ({rows} lignes)\n\n| colonne | signification | type | traitement | rubrique de l'annexe 1 | motif |\n|---|---|---|---|---|---|\n"
         ));
-        for (field, (source, t)) in schema.fields().iter().zip(granted) {
+        let notes = std::mem::take(&mut self.notes);
+        for (i, (field, (source, t))) in schema.fields().iter().zip(granted).enumerate() {
             let entry = self.policy.entry(table, source);
+            let treatment = match notes.get(i).filter(|n| !n.is_empty()) {
+                Some(note) if *t == Treatment::Garder => note.clone(),
+                Some(note) => format!("{} ; {note}", t.label()),
+                None => t.label().to_string(),
+            };
             self.text.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} |\n",
                 field.name(),
                 entry.map_or("", |e| e.description.as_str()),
                 type_label(field.data_type()),
-                t.label(),
+                treatment,
                 entry.map_or("", |e| e.rubrique.as_str()),
                 entry.map_or("", |e| e.motif.as_str())
             ));

@@ -23,6 +23,7 @@ pub mod error;
 pub mod generate;
 pub mod geo;
 pub mod ingest;
+pub mod kanon;
 pub mod output;
 pub mod pipeline;
 pub mod policy;

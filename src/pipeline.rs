@@ -507,6 +507,11 @@ fn deliver_all(
         let rows: u64 = m.fichiers.iter().filter_map(|f| f.lignes).sum();
         delivered.rows.insert(r.nom.clone(), rows);
     }
+    // Measuring and anonymising microdata, beside writing them.
+    for (nom, (anon, total)) in ctx.anonymisation_secondes.borrow().iter() {
+        timings.insert(format!("anonymisation_{nom}"), *anon);
+        timings.insert(format!("livraison_{nom}"), *total);
+    }
     Ok(delivered)
 }
 

@@ -106,6 +106,11 @@ struct PolicyFile {
     version: String,
     source: String,
     colonnes: Vec<toml::Spanned<ColumnPolicy>>,
+    // Issue 25: quasi-identifiers and the k each class requires (`kanon`).
+    #[serde(default)]
+    quasi_identifiants: Vec<toml::Spanned<crate::kanon::declare::QiEntry>>,
+    #[serde(default)]
+    k_anonymat: Vec<crate::kanon::declare::KEntry>,
 }
 
 /// A loaded, checked policy.
@@ -116,6 +121,10 @@ pub struct Policy {
     pub columns: Vec<ColumnPolicy>,
     /// SHA-256 of the policy text.
     pub sha256: String,
+    /// Quasi-identifiers and their generalisation ladders (`kanon`).
+    pub quasi_identifiants: Vec<crate::kanon::declare::QiEntry>,
+    /// The k-anonymity each class of recipient requires (`kanon`).
+    pub k_anonymat: Vec<crate::kanon::declare::KEntry>,
 }
 
 /// Anonymised recipients must never get these as they are.
@@ -200,7 +209,24 @@ impl Policy {
                 )));
             }
         }
+        // Issue 25: quasi-identifiers name delivered columns, ladders coarsen.
+        for spanned in &file.quasi_identifiants {
+            let at = crate::toml_file::at(origin, text, spanned.span().start);
+            let columns: Vec<ColumnPolicy> =
+                file.colonnes.iter().map(|c| c.get_ref().clone()).collect();
+            crate::kanon::declare::check_qi(spanned.get_ref(), &columns)
+                .map_err(|e| Error::Policy(format!("{at}: {e}")))?;
+        }
+        let quasi_identifiants: Vec<crate::kanon::declare::QiEntry> = file
+            .quasi_identifiants
+            .into_iter()
+            .map(toml::Spanned::into_inner)
+            .collect();
+        crate::kanon::declare::check_all(&quasi_identifiants, &file.k_anonymat)
+            .map_err(|e| Error::Policy(format!("{origin}: {e}")))?;
         Ok(Policy {
+            quasi_identifiants,
+            k_anonymat: file.k_anonymat,
             version: file.version,
             source: file.source,
             columns: file

@@ -1,0 +1,334 @@
+//! Generalisation ladders: the steps a quasi-identifier can be coarsened
+//! through, and what each step makes of a value.
+//!
+//! A step is a pure function of one value (never of the other rows), so a
+//! delivery's generalised columns depend only on the value and the step
+//! chosen; the search in [`super::search`] chooses the steps.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::schema::{Check, Column, Kind};
+
+/// One rung of a generalisation ladder, as the policy names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// A timestamp to the second, as extracted.
+    Horodatage,
+    /// The day (`2026-03-14`).
+    Jour,
+    /// The month (`2026-03`).
+    Mois,
+    /// The committee's four-month period (`2026-T1`).
+    Quadrimestre,
+    /// The year (`2026`).
+    Annee,
+    /// An INSEE commune code, as extracted.
+    Commune,
+    /// The département of a commune (`62`, `2A`, `971`).
+    Departement,
+    /// The INSEE region of a commune's département (`32`).
+    Region,
+    /// A Pôle emploi training level code, as extracted (`NV4`).
+    Niveau,
+    /// `infra-bac` (AFS to NV5) or `bac et plus` (NV4 to NV1).
+    InfraBac,
+    /// Any value, as extracted.
+    Valeur,
+    /// Nothing left: every present value becomes `*` (a missing one stays missing).
+    Masque,
+}
+
+/// The family a column belongs to, which decides the steps it may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// A timestamp (wall-clock, to the second).
+    Timestamp,
+    /// A date.
+    Date,
+    /// An INSEE commune code.
+    Commune,
+    /// `niveau_formation`.
+    Niveau,
+    /// Anything else (codes, booleans, identifiers of sessions).
+    Other,
+}
+
+impl Family {
+    /// The family of an extract column.
+    pub fn of(column: &Column) -> Family {
+        match column.kind {
+            Kind::Timestamp => Family::Timestamp,
+            Kind::Date => Family::Date,
+            _ if column.check == Check::Commune => Family::Commune,
+            _ if column.name == "niveau_formation" => Family::Niveau,
+            _ => Family::Other,
+        }
+    }
+
+    /// The step that leaves a value of this family as it is.
+    pub fn identity(self) -> Step {
+        match self {
+            Family::Timestamp => Step::Horodatage,
+            Family::Date => Step::Jour,
+            Family::Commune => Step::Commune,
+            Family::Niveau => Step::Niveau,
+            Family::Other => Step::Valeur,
+        }
+    }
+}
+
+impl Step {
+    /// How coarse the step is within its family (higher is coarser), or
+    /// `None` when the step does not apply to the family.
+    pub fn rank(self, family: Family) -> Option<u8> {
+        use Family as F;
+        use Step as S;
+        match (self, family) {
+            (S::Masque, _) => Some(100),
+            (S::Horodatage, F::Timestamp) => Some(0),
+            (S::Jour, F::Timestamp | F::Date) => Some(1),
+            (S::Mois, F::Timestamp | F::Date) => Some(2),
+            (S::Quadrimestre, F::Timestamp | F::Date) => Some(3),
+            (S::Annee, F::Timestamp | F::Date) => Some(4),
+            (S::Commune, F::Commune) => Some(0),
+            (S::Departement, F::Commune) => Some(1),
+            (S::Region, F::Commune) => Some(2),
+            (S::Niveau, F::Niveau) => Some(0),
+            (S::InfraBac, F::Niveau) => Some(1),
+            (S::Valeur, _) => Some(0),
+            _ => None,
+        }
+    }
+
+    /// The policy's name of the step.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Horodatage => "horodatage",
+            Step::Jour => "jour",
+            Step::Mois => "mois",
+            Step::Quadrimestre => "quadrimestre",
+            Step::Annee => "annee",
+            Step::Commune => "commune",
+            Step::Departement => "departement",
+            Step::Region => "region",
+            Step::Niveau => "niveau",
+            Step::InfraBac => "infra_bac",
+            Step::Valeur => "valeur",
+            Step::Masque => "masque",
+        }
+    }
+
+    /// The step in words, for the data dictionary.
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Horodatage => "date et heure à la seconde",
+            Step::Jour => "jour (AAAA-MM-JJ)",
+            Step::Mois => "mois (AAAA-MM)",
+            Step::Quadrimestre => "quadrimestre (AAAA-T1 à T3)",
+            Step::Annee => "année (AAAA)",
+            Step::Commune => "code commune INSEE",
+            Step::Departement => "département (code INSEE)",
+            Step::Region => "région (code INSEE)",
+            Step::Niveau => "niveau de formation (code Pôle emploi)",
+            Step::InfraBac => "« infra-bac » ou « bac et plus »",
+            Step::Valeur => "valeur telle quelle",
+            Step::Masque => "masqué (« * »)",
+        }
+    }
+}
+
+/// Why a ladder cannot stand, or `Ok` when every step applies to the
+/// family and each is strictly coarser than the one before.
+pub fn check_ladder(family: Family, ladder: &[Step]) -> Result<(), String> {
+    if ladder.is_empty() {
+        return Err("the ladder is empty".into());
+    }
+    let mut previous: Option<(Step, u8)> = None;
+    for step in ladder {
+        let Some(rank) = step.rank(family) else {
+            return Err(format!(
+                "step `{}` does not apply to this column (a {family:?} column)",
+                step.name()
+            ));
+        };
+        if let Some((p, r)) = previous {
+            if rank <= r {
+                return Err(format!(
+                    "step `{}` is not coarser than `{}`",
+                    step.name(),
+                    p.name()
+                ));
+            }
+        }
+        previous = Some((*step, rank));
+    }
+    Ok(())
+}
+
+/// A quasi-identifier's value as read, before any step.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Raw {
+    /// A date, as days since 1970-01-01.
+    Date(i32),
+    /// A wall-clock timestamp, as seconds since 1970-01-01 00:00:00.
+    Timestamp(i64),
+    /// Text (codes; booleans are written `O`/`N`).
+    Text(String),
+}
+
+/// What a step keeps of a value: a number for dates and times, text
+/// otherwise. Two values with the same key are indistinguishable after
+/// the step.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    Num(i64),
+    Text(String),
+    Masked,
+}
+
+fn date_of(raw: &Raw) -> Option<NaiveDate> {
+    let days = match raw {
+        Raw::Date(d) => i64::from(*d),
+        Raw::Timestamp(s) => s.div_euclid(86_400),
+        Raw::Text(_) => return None,
+    };
+    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::Duration::days(days))
+}
+
+/// The département of an INSEE commune code (`971xx` → `971`, `2A004` → `2A`).
+pub fn departement_of(commune: &str) -> &str {
+    if commune.starts_with("97") && commune.len() >= 3 {
+        &commune[..3]
+    } else {
+        commune.get(..2).unwrap_or(commune)
+    }
+}
+
+/// The region of a département, or `inconnue`.
+fn region_of(departement: &str) -> &'static str {
+    crate::geo::REGIONS
+        .iter()
+        .find(|r| r.2.contains(&departement))
+        .map_or("inconnue", |r| r.0)
+}
+
+/// Training levels below the baccalauréat (Pôle emploi codes).
+const INFRA_BAC: &[&str] = &["AFS", "CP4", "CFG", "C3A", "C12", "NV5"];
+
+/// The key a step keeps of a value.
+pub fn key(step: Step, raw: &Raw) -> Key {
+    let date = || date_of(raw);
+    match step {
+        Step::Masque => Key::Masked,
+        Step::Horodatage => match raw {
+            Raw::Timestamp(s) => Key::Num(*s),
+            other => fallback(other),
+        },
+        Step::Jour => {
+            date().map_or_else(|| fallback(raw), |d| Key::Num(d.num_days_from_ce().into()))
+        }
+        Step::Mois => date().map_or_else(
+            || fallback(raw),
+            |d| Key::Num(i64::from(d.year()) * 12 + i64::from(d.month0())),
+        ),
+        Step::Quadrimestre => date().map_or_else(
+            || fallback(raw),
+            |d| Key::Num(i64::from(d.year()) * 3 + i64::from(d.month0() / 4)),
+        ),
+        Step::Annee => date().map_or_else(|| fallback(raw), |d| Key::Num(d.year().into())),
+        Step::Departement | Step::Region | Step::InfraBac => Key::Text(label(step, raw)),
+        Step::Commune | Step::Niveau | Step::Valeur => fallback(raw),
+    }
+}
+
+fn fallback(raw: &Raw) -> Key {
+    match raw {
+        Raw::Date(d) => Key::Num(i64::from(*d)),
+        Raw::Timestamp(s) => Key::Num(*s),
+        Raw::Text(t) => Key::Text(t.clone()),
+    }
+}
+
+/// The value a step delivers, as text.
+pub fn label(step: Step, raw: &Raw) -> String {
+    let text = |raw: &Raw| match raw {
+        Raw::Text(t) => t.clone(),
+        Raw::Date(_) => date_of(raw).map_or_else(String::new, |d| d.format("%Y-%m-%d").to_string()),
+        Raw::Timestamp(s) => chrono::DateTime::from_timestamp(*s, 0)
+            .map_or_else(String::new, |t| {
+                t.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string()
+            }),
+    };
+    match step {
+        Step::Masque => "*".into(),
+        Step::Horodatage | Step::Commune | Step::Niveau | Step::Valeur => text(raw),
+        Step::Jour => date_of(raw).map_or_else(|| text(raw), |d| d.format("%Y-%m-%d").to_string()),
+        Step::Mois => date_of(raw).map_or_else(|| text(raw), |d| d.format("%Y-%m").to_string()),
+        Step::Quadrimestre => date_of(raw).map_or_else(
+            || text(raw),
+            |d| format!("{}-T{}", d.year(), d.month0() / 4 + 1),
+        ),
+        Step::Annee => date_of(raw).map_or_else(|| text(raw), |d| d.year().to_string()),
+        Step::Departement => departement_of(&text(raw)).to_string(),
+        Step::Region => region_of(departement_of(&text(raw))).to_string(),
+        Step::InfraBac => {
+            let t = text(raw);
+            if INFRA_BAC.contains(&t.as_str()) {
+                "infra-bac".into()
+            } else {
+                "bac et plus".into()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_coarsen_dates_communes_and_levels() {
+        let d = Raw::Date(
+            (NaiveDate::from_ymd_opt(2026, 5, 14).unwrap()
+                - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+            .num_days() as i32,
+        );
+        assert_eq!(label(Step::Jour, &d), "2026-05-14");
+        assert_eq!(label(Step::Mois, &d), "2026-05");
+        assert_eq!(label(Step::Quadrimestre, &d), "2026-T2");
+        assert_eq!(label(Step::Annee, &d), "2026");
+        let t = Raw::Timestamp(1_778_753_001); // 2026-05-14 10:03:21
+        assert_eq!(label(Step::Horodatage, &t), "2026-05-14 10:03:21");
+        assert_eq!(label(Step::Jour, &t), "2026-05-14");
+        assert_eq!(key(Step::Jour, &t), key(Step::Jour, &d));
+        assert_eq!(key(Step::Mois, &t), key(Step::Mois, &d));
+        let c = Raw::Text("62041".into());
+        assert_eq!(label(Step::Departement, &c), "62");
+        assert_eq!(label(Step::Region, &c), "32");
+        assert_eq!(label(Step::Departement, &Raw::Text("97105".into())), "971");
+        assert_eq!(label(Step::Region, &Raw::Text("2A004".into())), "94");
+        assert_eq!(label(Step::InfraBac, &Raw::Text("NV5".into())), "infra-bac");
+        assert_eq!(
+            label(Step::InfraBac, &Raw::Text("NV4".into())),
+            "bac et plus"
+        );
+        assert_eq!(label(Step::Masque, &c), "*");
+    }
+
+    #[test]
+    fn a_ladder_must_apply_and_coarsen() {
+        use Step::*;
+        assert!(check_ladder(Family::Date, &[Jour, Mois, Quadrimestre, Masque]).is_ok());
+        assert!(check_ladder(Family::Timestamp, &[Jour, Mois]).is_ok());
+        let e = check_ladder(Family::Date, &[Mois, Jour]).unwrap_err();
+        assert!(e.contains("`jour` is not coarser than `mois`"), "{e}");
+        assert!(check_ladder(Family::Date, &[Jour, Jour]).is_err());
+        let e = check_ladder(Family::Date, &[Horodatage, Jour]).unwrap_err();
+        assert!(e.contains("does not apply"), "{e}");
+        assert!(check_ladder(Family::Other, &[Departement]).is_err());
+        assert!(check_ladder(Family::Commune, &[Commune, Departement, Region, Masque]).is_ok());
+        assert!(check_ladder(Family::Commune, &[]).is_err());
+    }
+}

@@ -1,0 +1,701 @@
+//! Groups, risk and the search for the least generalisation that reaches k.
+//!
+//! The lattice: one dimension per generalisation group of the policy (a
+//! column, or columns that move together such as the dates of a parcours),
+//! a node is one rung per dimension. Two facts make the search exact and
+//! short, as in ARX's Flash and OLA algorithms:
+//!
+//! - *monotonicity*: coarsening a node merges groups, so the persons in a
+//!   group smaller than k can only become fewer. A node that needs more
+//!   suppression than allowed fails, and so does every node below it; the
+//!   search never evaluates those.
+//! - *an additive loss*: non-uniform entropy is a sum over columns, each
+//!   term depending on that column's rung only, so every node's loss is
+//!   known before any grouping. Nodes are visited by increasing loss (ties
+//!   broken by the rungs, so the choice depends on the data and the policy
+//!   only); the first node whose suppression stays within the limit has the
+//!   least loss of all that do.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::data::Microdata;
+use super::ladder::Step;
+use super::Table;
+
+/// One view of the delivery on which risk is measured: the rows of a
+/// table with some quasi-identifiers (a person's own, through the
+/// pseudonym, or the row's).
+#[derive(Debug)]
+pub(crate) struct View {
+    /// Short name, also the manifest's key.
+    pub name: &'static str,
+    /// The rows it counts.
+    pub table: Table,
+    /// Indices of the quasi-identifier columns it groups on.
+    pub columns: Vec<usize>,
+    /// Whether k is enforced on it (a projection of an enforced view is
+    /// k-anonymous when the view is).
+    pub enforced: bool,
+    /// Rows ordered by person (for distinct persons per group).
+    order: Vec<u32>,
+    /// The view whose groups give a row's person part (the joined view
+    /// starts from the `individus` groups instead of their columns).
+    base: Option<usize>,
+}
+
+/// The views of a delivery: each file, and a person with their
+/// positionings.
+pub(crate) fn views(md: &Microdata) -> Vec<View> {
+    let of = |t: Table| -> Vec<usize> {
+        md.qis
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.table == t)
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let ind = of(Table::Individus);
+    let pos = of(Table::Positionnements);
+    let evt = of(Table::Evenements);
+    let mut out = Vec::new();
+    let mut push = |name, table, columns: Vec<usize>, enforced| {
+        if columns.is_empty() || md.rows(table) == 0 {
+            return;
+        }
+        let mut order: Vec<u32> = Vec::new();
+        if table != Table::Individus {
+            order = (0..md.rows(table) as u32).collect();
+            order.sort_by_key(|r| md.person(table, *r as usize));
+        }
+        out.push(View {
+            name,
+            table,
+            columns,
+            enforced,
+            order,
+            base: None,
+        });
+    };
+    push("individus", Table::Individus, ind.clone(), true);
+    let joined_is_new = !ind.is_empty() && !pos.is_empty();
+    push(
+        "positionnements",
+        Table::Positionnements,
+        pos.clone(),
+        !joined_is_new,
+    );
+    if joined_is_new {
+        let mut both = ind;
+        both.extend(pos);
+        push(
+            "individus_positionnements",
+            Table::Positionnements,
+            both,
+            true,
+        );
+    }
+    push("evenements", Table::Evenements, evt, true);
+    let base = out.iter().position(|v| v.table == Table::Individus);
+    for v in &mut out {
+        if v.name == "individus_positionnements" {
+            v.base = base;
+        }
+    }
+    out
+}
+
+/// Each row's group in a view at given steps (one step index per column).
+#[derive(Debug)]
+pub(crate) struct Grouping {
+    /// Per row (emptied once `pairs` is built, but for `individus`).
+    pub gid: Vec<u32>,
+    pub groups: usize,
+    /// Each (group, person) once, in order of persons: what counting
+    /// distinct persons per group and flagging persons both walk through.
+    pub pairs: Vec<(u32, u32)>,
+}
+
+fn bits(card: u32) -> u32 {
+    32 - card.saturating_sub(1).leading_zeros()
+}
+
+/// Numbers the distinct keys in order of first appearance: through a
+/// table when the keys are narrow, else a hash map on the narrowest type.
+fn densify(keys: &[u128], used: u32) -> (Vec<u32>, usize) {
+    let mut next = 0u32;
+    let gid = if used <= 22 {
+        let mut table = vec![u32::MAX; 1 << used];
+        keys.iter()
+            .map(|k| {
+                let slot = &mut table[*k as usize];
+                if *slot == u32::MAX {
+                    *slot = next;
+                    next += 1;
+                }
+                *slot
+            })
+            .collect()
+    } else if used <= 64 {
+        let mut ids: HashMap<u64, u32, foldhash::fast::FixedState> =
+            HashMap::with_capacity_and_hasher(keys.len(), foldhash::fast::FixedState::default());
+        keys.iter()
+            .map(|k| {
+                *ids.entry(*k as u64).or_insert_with(|| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect()
+    } else {
+        let mut ids: HashMap<u128, u32, foldhash::fast::FixedState> =
+            HashMap::with_capacity_and_hasher(keys.len(), foldhash::fast::FixedState::default());
+        keys.iter()
+            .map(|k| {
+                *ids.entry(*k).or_insert_with(|| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect()
+    };
+    (gid, next as usize)
+}
+
+/// Groups the rows of a view: the codes of its columns at the given steps
+/// are packed into one 128-bit key per row (densified whenever the next
+/// column would not fit), then numbered.
+pub(crate) fn group(
+    md: &Microdata,
+    view: &View,
+    steps: &[usize],
+    base: Option<&Grouping>,
+) -> Grouping {
+    let n = md.rows(view.table);
+    let mut keys = vec![0u128; n];
+    let mut used = 0u32;
+    if let Some(b) = base {
+        // Rows of persons without an `individus` row share one extra group,
+        // as their missing person columns would.
+        for (r, key) in keys.iter_mut().enumerate() {
+            let p = md.person(view.table, r) as usize;
+            *key = u128::from(b.gid.get(p).copied().unwrap_or(b.groups as u32));
+        }
+        used = bits(b.groups as u32 + 1);
+    }
+    for &c in &view.columns {
+        if base.is_some() && md.qis[c].table != view.table {
+            continue;
+        }
+        let enc = &md.columns[c];
+        let s = steps[c];
+        let width = bits(enc.cards[s]);
+        if width == 0 {
+            continue;
+        }
+        if used + width > 128 {
+            let (gid, groups) = densify(&keys, used);
+            for (k, g) in keys.iter_mut().zip(gid) {
+                *k = u128::from(g);
+            }
+            used = bits(groups as u32);
+        }
+        let map = &enc.maps[s];
+        if md.qis[c].table == view.table {
+            for (key, raw) in keys.iter_mut().zip(&enc.raw) {
+                *key = (*key << width) | u128::from(map[*raw as usize]);
+            }
+        } else {
+            for (r, key) in keys.iter_mut().enumerate() {
+                let source = md.person(view.table, r) as usize;
+                let code = enc.raw.get(source).map_or(0, |raw| map[*raw as usize]);
+                *key = (*key << width) | u128::from(code);
+            }
+        }
+        used += width;
+    }
+    let (gid, groups) = densify(&keys, used);
+    drop(keys);
+    let pairs = if view.table == Table::Individus {
+        gid.iter()
+            .enumerate()
+            .map(|(r, g)| (*g, r as u32))
+            .collect()
+    } else {
+        let mut last = vec![u32::MAX; groups];
+        let mut pairs = Vec::with_capacity(n);
+        for &r in &view.order {
+            let p = md.person(view.table, r as usize);
+            let g = gid[r as usize];
+            if last[g as usize] != p {
+                last[g as usize] = p;
+                pairs.push((g, p));
+            }
+        }
+        pairs.shrink_to_fit();
+        pairs
+    };
+    Grouping { gid, groups, pairs }
+}
+
+/// Distinct persons per group, leaving out the excluded persons.
+pub(crate) fn sizes(g: &Grouping, excluded: &[bool]) -> Vec<u32> {
+    let mut size = vec![0u32; g.groups];
+    for (gid, p) in &g.pairs {
+        size[*gid as usize] += u32::from(!excluded[*p as usize]);
+    }
+    size
+}
+
+/// The risk of one view, as the manifest reports it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ViewRisk {
+    /// `individus`, `positionnements`, `individus_positionnements` or `evenements`.
+    pub vue: String,
+    /// Rows counted (suppressed rows left out).
+    pub enregistrements: u64,
+    /// Distinct persons among them.
+    pub personnes: u64,
+    /// Distinct combinations of the quasi-identifiers.
+    pub combinaisons: u64,
+    /// Rows whose combination belongs to one person only.
+    pub enregistrements_uniques: u64,
+    /// Rows whose combination belongs to fewer than k persons.
+    pub enregistrements_sous_k: u64,
+    pub part_uniques: f64,
+    pub part_sous_k: f64,
+    /// Persons sharing the rarest combination (0 when there is no row).
+    pub plus_petit_groupe: u64,
+}
+
+/// Measures a view at given steps.
+pub(crate) fn risk(
+    md: &Microdata,
+    view: &View,
+    steps: &[usize],
+    k: u32,
+    excluded: &[bool],
+) -> ViewRisk {
+    let g = group(md, view, steps, None);
+    let size = sizes(&g, excluded);
+    let mut rows = 0u64;
+    let mut unique = 0u64;
+    let mut under = 0u64;
+    for (r, gid) in g.gid.iter().enumerate() {
+        if excluded[md.person(view.table, r) as usize] {
+            continue;
+        }
+        rows += 1;
+        let s = size[*gid as usize];
+        unique += u64::from(s == 1);
+        under += u64::from(s < k);
+    }
+    let nonempty: Vec<u32> = size.iter().copied().filter(|s| *s > 0).collect();
+    let persons = if view.table == Table::Individus {
+        rows
+    } else {
+        let mut n = 0u64;
+        let mut last = u32::MAX;
+        for &r in &view.order {
+            let p = md.person(view.table, r as usize);
+            if !excluded[p as usize] && p != last {
+                n += 1;
+                last = p;
+            }
+        }
+        n
+    };
+    let share = |x: u64| {
+        if rows == 0 {
+            0.0
+        } else {
+            round6(x as f64 / rows as f64)
+        }
+    };
+    ViewRisk {
+        vue: view.name.to_string(),
+        enregistrements: rows,
+        personnes: persons,
+        combinaisons: nonempty.len() as u64,
+        enregistrements_uniques: unique,
+        enregistrements_sous_k: under,
+        part_uniques: share(unique),
+        part_sous_k: share(under),
+        plus_petit_groupe: nonempty.iter().copied().min().map_or(0, u64::from),
+    }
+}
+
+/// Rounds a share to six decimals, so manifests print it the same everywhere.
+pub(crate) fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// A dimension of the lattice: columns that take the same rung.
+#[derive(Debug, Clone)]
+pub(crate) struct Dim {
+    pub columns: Vec<usize>,
+    pub ladder: Vec<Step>,
+}
+
+pub(crate) fn dims(md: &Microdata) -> Vec<Dim> {
+    let mut out: Vec<(String, Dim)> = Vec::new();
+    for (i, q) in md.qis.iter().enumerate() {
+        match out.iter_mut().find(|(g, _)| *g == q.group) {
+            Some((_, d)) => d.columns.push(i),
+            None => out.push((
+                q.group.clone(),
+                Dim {
+                    columns: vec![i],
+                    ladder: q.ladder.clone(),
+                },
+            )),
+        }
+    }
+    out.into_iter().map(|(_, d)| d).collect()
+}
+
+/// The step index of every column at a node.
+pub(crate) fn steps_at(md: &Microdata, dims: &[Dim], node: &[u8]) -> Vec<usize> {
+    let mut steps = vec![0; md.columns.len()];
+    for (d, rung) in dims.iter().zip(node) {
+        for &c in &d.columns {
+            steps[c] = md.columns[c].step_index(d.ladder[*rung as usize]);
+        }
+    }
+    steps
+}
+
+/// Non-uniform entropy of each column at each of its steps, in bits: the
+/// information a reader loses on the value of every row, summed
+/// (`−log2(frequency of the value / frequency of its generalisation)`).
+/// The last entry is the cost of masking the column entirely.
+pub(crate) fn entropy_costs(md: &Microdata) -> Vec<Vec<f64>> {
+    md.columns
+        .iter()
+        .map(|enc| {
+            let mut count = vec![0u64; enc.distinct.len() + 1];
+            for r in &enc.raw {
+                count[*r as usize] += 1;
+            }
+            let present: u64 = count[1..].iter().sum();
+            let cost_of = |map: &[u32], card: usize| {
+                let mut level = vec![0u64; card];
+                for (code, c) in count.iter().enumerate().skip(1) {
+                    level[map[code] as usize] += c;
+                }
+                count
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .filter(|(_, c)| **c > 0)
+                    .map(|(code, c)| {
+                        *c as f64 * (level[map[code] as usize] as f64 / *c as f64).log2()
+                    })
+                    .sum::<f64>()
+            };
+            let mut costs: Vec<f64> = enc
+                .maps
+                .iter()
+                .zip(&enc.cards)
+                .map(|(m, card)| cost_of(m, *card as usize))
+                .collect();
+            let masked: f64 = count[1..]
+                .iter()
+                .filter(|c| **c > 0)
+                .map(|c| *c as f64 * (present as f64 / *c as f64).log2())
+                .sum();
+            costs.push(masked);
+            costs
+        })
+        .collect()
+}
+
+/// What the search found.
+#[derive(Debug)]
+pub(crate) struct Found {
+    /// The rungs chosen, one per dimension.
+    pub node: Vec<u8>,
+    /// Persons suppressed (indexed by person).
+    pub excluded: Vec<bool>,
+    pub suppressed: usize,
+    /// Nodes whose groups were computed.
+    pub evaluated: usize,
+}
+
+/// Why the search found nothing: the suppression even the coarsest node needs.
+#[derive(Debug)]
+pub(crate) struct OutOfReach {
+    pub needed: usize,
+    pub allowed: usize,
+    pub persons: usize,
+}
+
+struct Evaluator<'a> {
+    md: &'a Microdata,
+    views: &'a [View],
+    k: u32,
+    cache: Vec<HashMap<Vec<usize>, Rc<Grouping>>>,
+    /// Per view and its columns' steps: the persons that view alone puts
+    /// in groups under k. A view that alone needs too much fails every
+    /// node with the same steps on its columns, without grouping.
+    solo: Vec<HashMap<Vec<usize>, usize>>,
+    /// Per person: the last view pass that counted them (distinct counts).
+    stamp: Vec<u32>,
+    epoch: u32,
+    none: Vec<bool>,
+    evaluated: usize,
+}
+
+/// Groupings kept per view: the dates' view, grouped on few columns, comes
+/// back often; the cache stays small at any scale.
+const CACHE_PER_VIEW: usize = 4;
+
+impl Evaluator<'_> {
+    fn key(&self, v: usize, steps: &[usize]) -> Vec<usize> {
+        self.views[v].columns.iter().map(|c| steps[*c]).collect()
+    }
+
+    fn grouping(&mut self, v: usize, steps: &[usize]) -> Rc<Grouping> {
+        let key = self.key(v, steps);
+        if let Some(g) = self.cache[v].get(&key) {
+            return Rc::clone(g);
+        }
+        let base = self.views[v].base.map(|b| self.grouping(b, steps));
+        let mut g = group(self.md, &self.views[v], steps, base.as_deref());
+        if self.views[v].table != Table::Individus {
+            // Only the persons' groups serve as a base; the rest walk pairs.
+            g.gid = Vec::new();
+        }
+        let g = Rc::new(g);
+        if self.cache[v].len() >= CACHE_PER_VIEW {
+            self.cache[v].clear();
+        }
+        self.cache[v].insert(key, Rc::clone(&g));
+        g
+    }
+
+    /// The persons in a group under k in some enforced view (each view
+    /// counted on all persons), or `None` as soon as they are more than
+    /// `limit`.
+    fn first_pass(&mut self, steps: &[usize], limit: usize) -> Option<(usize, Vec<bool>)> {
+        let enforced: Vec<usize> = (0..self.views.len())
+            .filter(|v| self.views[*v].enforced)
+            .collect();
+        for &v in &enforced {
+            if self.solo[v]
+                .get(&self.key(v, steps))
+                .is_some_and(|n| *n > limit)
+            {
+                return None;
+            }
+        }
+        self.evaluated += 1;
+        let mut excluded = vec![false; self.md.all_persons()];
+        let mut total = 0;
+        for &v in &enforced {
+            let g = self.grouping(v, steps);
+            let size = sizes(&g, &self.none);
+            self.epoch += 1;
+            let mut solo = 0;
+            for (gid, p) in &g.pairs {
+                if size[*gid as usize] < self.k {
+                    let p = *p as usize;
+                    if self.stamp[p] != self.epoch {
+                        self.stamp[p] = self.epoch;
+                        solo += 1;
+                    }
+                    if !excluded[p] {
+                        excluded[p] = true;
+                        total += 1;
+                    }
+                }
+            }
+            let key = self.key(v, steps);
+            self.solo[v].insert(key, solo);
+            if total > limit {
+                return None;
+            }
+        }
+        Some((total, excluded))
+    }
+
+    /// Persons newly in a group smaller than k in some enforced view, the
+    /// excluded ones left out.
+    fn at_risk(&mut self, steps: &[usize], excluded: &mut [bool]) -> usize {
+        let mut newly = 0;
+        for v in 0..self.views.len() {
+            if !self.views[v].enforced {
+                continue;
+            }
+            let g = self.grouping(v, steps);
+            let size = sizes(&g, excluded);
+            let mut flagged = Vec::new();
+            for (gid, p) in &g.pairs {
+                let s = size[*gid as usize];
+                if s > 0 && s < self.k {
+                    let p = *p as usize;
+                    if !excluded[p] {
+                        flagged.push(p);
+                    }
+                }
+            }
+            for p in flagged {
+                if !excluded[p] {
+                    excluded[p] = true;
+                    newly += 1;
+                }
+            }
+        }
+        newly
+    }
+
+    /// From the first pass, until no enforced view has a group under k
+    /// (the largest set of persons whose every group has k of them), or
+    /// past `limit`.
+    fn suppress(&mut self, steps: &[usize], limit: usize) -> Option<(usize, Vec<bool>)> {
+        let (mut total, mut excluded) = self.first_pass(steps, limit)?;
+        loop {
+            let newly = self.at_risk(steps, &mut excluded);
+            total += newly;
+            if total > limit {
+                return None;
+            }
+            if newly == 0 {
+                return Some((total, excluded));
+            }
+        }
+    }
+}
+
+/// From a failed node, a failed node as high as one pass finds: each
+/// dimension in turn is raised to the highest rung that still fails, the
+/// others held (a binary search, since coarsening one dimension only
+/// lowers the suppression needed). Everything below it is pruned at once:
+/// this is Flash's and OLA's predictive tagging, climbing instead of
+/// waiting for the loss order to reach high nodes.
+fn climb(
+    ev: &mut Evaluator<'_>,
+    dims: &[Dim],
+    heights: &[u8],
+    mut node: Vec<u8>,
+    allowed: usize,
+    failed: &[Vec<u8>],
+) -> Vec<u8> {
+    let below_failure = |n: &[u8]| failed.iter().any(|f| n.iter().zip(f).all(|(a, b)| a <= b));
+    for d in 0..dims.len() {
+        let (mut lo, mut hi) = (node[d], heights[d] - 1);
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            let mut trial = node.clone();
+            trial[d] = mid;
+            let fails = below_failure(&trial)
+                || ev
+                    .suppress(&steps_at(ev.md, dims, &trial), allowed)
+                    .is_none();
+            if fails {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        node[d] = lo;
+    }
+    node
+}
+
+/// Finds the node of least loss whose local suppression stays within
+/// `allowed` persons.
+pub(crate) fn search(
+    md: &Microdata,
+    views: &[View],
+    dims: &[Dim],
+    k: u32,
+    allowed: usize,
+) -> Result<Found, OutOfReach> {
+    let costs = entropy_costs(md);
+    let heights: Vec<u8> = dims.iter().map(|d| d.ladder.len() as u8).collect();
+    let mut nodes: Vec<(f64, Vec<u8>)> = Vec::new();
+    let mut node = vec![0u8; dims.len()];
+    loop {
+        let steps = steps_at(md, dims, &node);
+        let loss: f64 = steps.iter().enumerate().map(|(c, s)| costs[c][*s]).sum();
+        nodes.push((loss, node.clone()));
+        // Next node, odometer order.
+        let mut d = 0;
+        loop {
+            if d == node.len() {
+                break;
+            }
+            node[d] += 1;
+            if node[d] < heights[d] {
+                break;
+            }
+            node[d] = 0;
+            d += 1;
+        }
+        if d == node.len() {
+            break;
+        }
+    }
+    nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    let all = md.all_persons();
+    let mut ev = Evaluator {
+        md,
+        views,
+        k,
+        cache: views.iter().map(|_| HashMap::new()).collect(),
+        solo: views.iter().map(|_| HashMap::new()).collect(),
+        stamp: vec![0; all],
+        epoch: 0,
+        none: vec![false; all],
+        evaluated: 0,
+    };
+    // The coarsest node first: when it cannot reach k, nothing can.
+    let top: Vec<u8> = heights.iter().map(|h| h - 1).collect();
+    if ev.suppress(&steps_at(md, dims, &top), allowed).is_none() {
+        let needed = ev
+            .suppress(&steps_at(md, dims, &top), all)
+            .map_or(all, |(n, _)| n);
+        return Err(OutOfReach {
+            needed,
+            allowed,
+            persons: md.persons,
+        });
+    }
+    // Maximal nodes known to need more than `allowed`: every node below
+    // one of them does too.
+    let mut failed: Vec<Vec<u8>> = Vec::new();
+    for (_, node) in nodes {
+        if failed
+            .iter()
+            .any(|f| node.iter().zip(f).all(|(a, b)| a <= b))
+        {
+            continue;
+        }
+        // The suppression a node needs only grows below it (the persons
+        // kept form the largest set whose every group has k of them, and
+        // a set valid at a node is valid above it), so a failure prunes.
+        let steps = steps_at(md, dims, &node);
+        match ev.suppress(&steps, allowed) {
+            Some((suppressed, excluded)) => {
+                return Ok(Found {
+                    node,
+                    excluded,
+                    suppressed,
+                    evaluated: ev.evaluated,
+                })
+            }
+            None => {
+                let high = climb(&mut ev, dims, &heights, node, allowed, &failed);
+                failed.retain(|f| !f.iter().zip(&high).all(|(a, b)| a <= b));
+                failed.push(high);
+            }
+        }
+    }
+    // Unreachable: the top node passed above, and no failed node lies above it.
+    Err(OutOfReach {
+        needed: all,
+        allowed,
+        persons: md.persons,
+    })
+}

@@ -1,0 +1,397 @@
+//! Hand-computed cases and a law checked on random extracts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, Date32Array, Int64Array, StringArray, TimestampMicrosecondArray,
+};
+use arrow::record_batch::RecordBatch;
+use rand::{Rng, SeedableRng};
+
+use super::ladder::{label, Raw};
+use super::*;
+
+fn day(s: &str) -> i32 {
+    (chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+        - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
+    .num_days() as i32
+}
+
+fn qi(table: Table, column: &str, family: Family, ladder: &[Step]) -> Qi {
+    Qi {
+        table,
+        column: column.into(),
+        family,
+        ladder: ladder.to_vec(),
+        group: format!("{}.{column}", table.name()),
+    }
+}
+
+fn persons_qis() -> Vec<Qi> {
+    vec![
+        qi(
+            Table::Individus,
+            "commune_residence",
+            Family::Commune,
+            &[Step::Commune, Step::Departement, Step::Masque],
+        ),
+        qi(
+            Table::Individus,
+            "date_inscription",
+            Family::Date,
+            &[Step::Jour, Step::Mois, Step::Masque],
+        ),
+    ]
+}
+
+fn persons(rows: &[(&str, &str)]) -> RecordBatch {
+    let communes: ArrayRef = Arc::new(StringArray::from(
+        rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+    ));
+    let dates: ArrayRef = Arc::new(Date32Array::from(
+        rows.iter().map(|r| day(r.1)).collect::<Vec<_>>(),
+    ));
+    RecordBatch::try_from_iter([("commune_residence", communes), ("date_inscription", dates)])
+        .unwrap()
+}
+
+/// Six persons, worked out on paper (k = 2): every commune and every day
+/// is unique, so no node keeping either is 2-anonymous. At (département,
+/// month) the groups are 62/January {1, 2}, 59/January {3, 4},
+/// 62/February {5, 6}: 2-anonymous, and below (département, masked) and
+/// (masked, month) in the lattice, so it loses the least.
+const SIX: [(&str, &str); 6] = [
+    ("62001", "2026-01-05"),
+    ("62002", "2026-01-20"),
+    ("59001", "2026-01-07"),
+    ("59002", "2026-01-09"),
+    ("62003", "2026-02-03"),
+    ("62004", "2026-02-11"),
+];
+
+fn run(rows: &[(&str, &str)], k: u32, share: f64) -> Result<Outcome> {
+    let mut md = Microdata::new(persons_qis());
+    md.push(Table::Individus, &persons(rows)).unwrap();
+    anonymise(
+        md.finish(),
+        Some(Requirement {
+            k,
+            suppression_max: share,
+        }),
+    )
+}
+
+#[test]
+fn six_persons_are_generalised_to_departement_and_month() {
+    let out = run(&SIX, 2, 0.0).unwrap();
+    let steps: Vec<Step> = out
+        .report
+        .generalisation
+        .iter()
+        .map(|g| g.echelon)
+        .collect();
+    assert_eq!(steps, [Step::Departement, Step::Mois]);
+    assert_eq!(out.report.personnes_supprimees, 0);
+    let before = &out.report.avant[0];
+    assert_eq!(
+        (before.enregistrements_uniques, before.plus_petit_groupe),
+        (6, 1)
+    );
+    let after = &out.report.apres[0];
+    assert_eq!(
+        (
+            after.combinaisons,
+            after.enregistrements_uniques,
+            after.plus_petit_groupe
+        ),
+        (3, 0, 2)
+    );
+    // Discernibility: 6 singletons before, three pairs after.
+    let loss = out.report.perte_information.as_ref().unwrap();
+    assert_eq!(
+        (loss.discernabilite_avant, loss.discernabilite_apres),
+        (6, 12)
+    );
+    let batch = persons(&SIX);
+    let g = out.generalise(Table::Individus, &batch).unwrap();
+    let c = g.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+    let d = g.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+    assert_eq!((c.value(0), d.value(0)), ("62", "2026-01"));
+    assert_eq!((c.value(5), d.value(5)), ("62", "2026-02"));
+    assert!(out.keep(Table::Individus, 0, 6).unwrap().is_none());
+}
+
+#[test]
+fn a_seventh_person_is_suppressed_when_allowed_else_everything_is_masked() {
+    let mut seven = SIX.to_vec();
+    seven.push(("80001", "2026-03-15"));
+    // One person of seven may go: (département, month), person 7 out.
+    let out = run(&seven, 2, 0.15).unwrap();
+    let steps: Vec<Step> = out
+        .report
+        .generalisation
+        .iter()
+        .map(|g| g.echelon)
+        .collect();
+    assert_eq!(steps, [Step::Departement, Step::Mois]);
+    assert_eq!(out.report.personnes_supprimees, 1);
+    let keep = out.keep(Table::Individus, 0, 7).unwrap().unwrap();
+    assert_eq!(
+        keep.iter().map(Option::unwrap).collect::<Vec<_>>(),
+        [true, true, true, true, true, true, false]
+    );
+    assert_eq!(out.report.apres[0].enregistrements, 6);
+    // None may go: (masked, month) leaves March alone, (département,
+    // masked) leaves 80 alone: both masked.
+    let out = run(&seven, 2, 0.0).unwrap();
+    let steps: Vec<Step> = out
+        .report
+        .generalisation
+        .iter()
+        .map(|g| g.echelon)
+        .collect();
+    assert_eq!(steps, [Step::Masque, Step::Masque]);
+    assert_eq!(out.report.personnes_supprimees, 0);
+}
+
+#[test]
+fn k_out_of_reach_is_refused_with_the_figures() {
+    let e = run(&SIX[..3], 5, 0.05).unwrap_err();
+    assert_eq!(e.exit_code(), crate::ExitCode::Refused);
+    let msg = e.to_string();
+    assert!(
+        msg.contains("k_anonymat = 5 cannot be reached") && msg.contains("3 of 3 persons"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn without_requirement_risk_is_measured_and_nothing_changes() {
+    let mut md = Microdata::new(persons_qis());
+    md.push(Table::Individus, &persons(&SIX)).unwrap();
+    let out = anonymise(md.finish(), None).unwrap();
+    assert_eq!(out.report.k, REFERENCE_K);
+    assert!(!out.report.k_exige && out.report.generalisation.is_empty());
+    assert_eq!(out.report.avant[0].part_uniques, 1.0);
+    assert_eq!(out.report.avant, out.report.apres);
+    let batch = persons(&SIX);
+    assert_eq!(out.generalise(Table::Individus, &batch).unwrap(), batch);
+    assert!(out.report.resume[1].contains("100,0 % des 6 enregistrements sont uniques"));
+}
+
+/// Two persons alike in `individus` but positioned on different sessions:
+/// the joined view (a person with their positionings) tells them apart,
+/// so the session must go although each file alone is 2-anonymous.
+#[test]
+fn the_joined_view_is_anonymised_too() {
+    let qis = vec![
+        qi(
+            Table::Individus,
+            "niveau_formation",
+            Family::Niveau,
+            &[Step::Niveau, Step::Masque],
+        ),
+        qi(
+            Table::Positionnements,
+            "session_id",
+            Family::Other,
+            &[Step::Valeur, Step::Masque],
+        ),
+    ];
+    let mut md = Microdata::new(qis);
+    let niveaux: ArrayRef = Arc::new(StringArray::from(vec!["NV4", "NV4", "NV5", "NV5"]));
+    md.push(
+        Table::Individus,
+        &RecordBatch::try_from_iter([("niveau_formation", niveaux)]).unwrap(),
+    )
+    .unwrap();
+    // Person 0 and 2 on S1, 1 and 3 on S2: each session has 2 persons,
+    // each level 2 persons, but every (level, session) pair 1.
+    let sessions: ArrayRef = Arc::new(StringArray::from(vec!["S1", "S2", "S1", "S2"]));
+    let who: ArrayRef = Arc::new(Int64Array::from(vec![0, 1, 2, 3]));
+    md.push(
+        Table::Positionnements,
+        &RecordBatch::try_from_iter([("personne", who), ("session_id", sessions)]).unwrap(),
+    )
+    .unwrap();
+    let out = anonymise(
+        md.finish(),
+        Some(Requirement {
+            k: 2,
+            suppression_max: 0.0,
+        }),
+    )
+    .unwrap();
+    let joined = out
+        .report
+        .avant
+        .iter()
+        .find(|v| v.vue == "individus_positionnements")
+        .unwrap();
+    assert_eq!(joined.enregistrements_uniques, 4);
+    let steps: Vec<Step> = out
+        .report
+        .generalisation
+        .iter()
+        .map(|g| g.echelon)
+        .collect();
+    // Masking either works; the session column carries 1 bit per row, the
+    // level 1 bit per row too: the tie goes to the smaller node (level kept).
+    assert!(steps.contains(&Step::Masque), "{steps:?}");
+    assert!(out.report.apres.iter().all(|v| v.plus_petit_groupe >= 2));
+}
+
+/// The law: on random extracts, every combination of delivered
+/// (generalised) values is shared by at least k persons, in each file and
+/// in the join, computed from the labels alone; the same input gives the
+/// same choice.
+#[test]
+fn random_extracts_are_k_anonymous_once_delivered() {
+    for seed in 0..25u64 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let n = rng.gen_range(20..400);
+        let k = rng.gen_range(2..6u32);
+        let communes: Vec<String> = (0..n)
+            .map(|_| {
+                format!(
+                    "{}{:03}",
+                    ["62", "59", "80"][rng.gen_range(0..3)],
+                    rng.gen_range(0..30)
+                )
+            })
+            .collect();
+        let dates: Vec<Option<i32>> = (0..n)
+            .map(|_| (!rng.gen_bool(0.1)).then(|| day("2025-01-01") + rng.gen_range(0..500)))
+            .collect();
+        let m = rng.gen_range(0..3 * n);
+        let who: Vec<i64> = (0..m).map(|_| rng.gen_range(0..n as i64)).collect();
+        let sessions: Vec<String> = (0..m)
+            .map(|_| format!("S{}", rng.gen_range(0..12)))
+            .collect();
+        let stamps: Vec<i64> = (0..m)
+            .map(|_| {
+                (i64::from(day("2025-06-01")) * 86_400 + rng.gen_range(0..40_000_000)) * 1_000_000
+            })
+            .collect();
+        let mut qis = persons_qis();
+        qis.push(qi(
+            Table::Positionnements,
+            "session_id",
+            Family::Other,
+            &[Step::Valeur, Step::Masque],
+        ));
+        qis.push(qi(
+            Table::Positionnements,
+            "date_positionnement",
+            Family::Timestamp,
+            &[
+                Step::Jour,
+                Step::Mois,
+                Step::Quadrimestre,
+                Step::Annee,
+                Step::Masque,
+            ],
+        ));
+        let ind = RecordBatch::try_from_iter([
+            (
+                "commune_residence",
+                Arc::new(StringArray::from(communes.clone())) as ArrayRef,
+            ),
+            (
+                "date_inscription",
+                Arc::new(Date32Array::from(dates.clone())) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let pos = RecordBatch::try_from_iter([
+            (
+                "personne",
+                Arc::new(Int64Array::from(who.clone())) as ArrayRef,
+            ),
+            (
+                "session_id",
+                Arc::new(StringArray::from(sessions.clone())) as ArrayRef,
+            ),
+            (
+                "date_positionnement",
+                Arc::new(TimestampMicrosecondArray::from(stamps.clone())) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let build = || {
+            let mut md = Microdata::new(qis.clone());
+            md.push(Table::Individus, &ind).unwrap();
+            md.push(Table::Positionnements, &pos).unwrap();
+            md.finish()
+        };
+        let req = Requirement {
+            k,
+            suppression_max: 0.1,
+        };
+        let out = match anonymise(build(), Some(req)) {
+            Ok(out) => out,
+            Err(e) => {
+                assert!(e.to_string().contains("cannot be reached"), "{e}");
+                continue;
+            }
+        };
+        let again = anonymise(build(), Some(req)).unwrap();
+        assert_eq!(out.report, again.report, "seed {seed}");
+        assert!(out.report.part_supprimee <= 0.1);
+        // Delivered values, from the generalised batches and the masks.
+        let gi = out.generalise(Table::Individus, &ind).unwrap();
+        let gp = out.generalise(Table::Positionnements, &pos).unwrap();
+        let text = |b: &RecordBatch, c: usize, r: usize| -> String {
+            let a = b.column(c).as_any().downcast_ref::<StringArray>().unwrap();
+            if a.is_null(r) {
+                "∅".into()
+            } else {
+                a.value(r).into()
+            }
+        };
+        let keep_i: Vec<bool> = out
+            .keep(Table::Individus, 0, n)
+            .unwrap()
+            .map_or(vec![true; n], |a| a.iter().map(Option::unwrap).collect());
+        let keep_p: Vec<bool> = out
+            .keep(Table::Positionnements, 0, m)
+            .unwrap()
+            .map_or(vec![true; m], |a| a.iter().map(Option::unwrap).collect());
+        let mut groups: BTreeMap<(String, String), BTreeSet<usize>> = BTreeMap::new();
+        for r in (0..n).filter(|r| keep_i[*r]) {
+            groups
+                .entry((text(&gi, 0, r), text(&gi, 1, r)))
+                .or_default()
+                .insert(r);
+        }
+        assert!(
+            groups.values().all(|g| g.len() >= k as usize),
+            "seed {seed}"
+        );
+        let mut joined: BTreeMap<Vec<String>, BTreeSet<i64>> = BTreeMap::new();
+        for r in (0..m).filter(|r| keep_p[*r]) {
+            let p = who[r] as usize;
+            assert!(keep_i[p], "a kept positioning of a suppressed person");
+            let key = vec![
+                text(&gi, 0, p),
+                text(&gi, 1, p),
+                text(&gp, 1, r),
+                text(&gp, 2, r),
+            ];
+            joined.entry(key).or_default().insert(who[r]);
+        }
+        assert!(
+            joined.values().all(|g| g.len() >= k as usize),
+            "seed {seed}"
+        );
+        // Spot-check the labels against the steps.
+        let step = out.step(Table::Individus, "commune_residence").unwrap();
+        if let Some(r) = (0..n).find(|r| keep_i[*r]) {
+            assert_eq!(
+                text(&gi, 0, r),
+                label(step, &Raw::Text(communes[r].clone()))
+            );
+        }
+    }
+}

@@ -572,6 +572,9 @@ pub fn deliver(
     written
 }
 
+/// A publication plan's version and SHA-256, as the manifest records them.
+type PlanId = (String, String);
+
 /// The cleared tables of a recipient of aggregates, with their audit and
 /// their entry in the release register; returns the time secrecy took and
 /// the plan's version and SHA-256 (`None` for a recipient of microdata).
@@ -581,7 +584,7 @@ fn write_aggregates(
     tmp_dir: &Path,
     dictionary: &mut DictionaryWriter<'_>,
     files: &mut Vec<ManifestFile>,
-) -> Result<(Option<Secrecy>, Option<(String, String)>)> {
+) -> Result<(Option<Secrecy>, Option<PlanId>)> {
     let (Some(threshold), Some(plan)) = (aggregate_threshold(r), plan_of(r)?) else {
         return Ok((None, None));
     };

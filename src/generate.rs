@@ -609,7 +609,7 @@ pub fn generate(opts: &Options) -> Result<Summary> {
     g.defects.out.flush().map_err(Error::io(&g.defects.path))?;
     summary.defects = g.defects.count;
     if opts.format == Format::Parquet {
-        crate::ingest::csv_dir_to_text_parquet(&csv_dir, &opts.out)?;
+        csv_dir_to_text_parquet(&csv_dir, &opts.out)?;
         std::fs::remove_dir_all(&csv_dir).map_err(Error::io(&csv_dir))?;
     }
     Ok(summary)
@@ -1090,6 +1090,21 @@ fn parcours(rng: &mut ChaCha8Rng, day: NaiveDate, session: &Session) -> Vec<Even
     );
     push(rng, "BILAN", Some(bilan), None, session.date_fin);
     out
+}
+
+/// Converts the generator's CSV extracts to all-text Parquet files.
+pub fn csv_dir_to_text_parquet(csv_dir: &Path, out: &Path) -> Result<()> {
+    let db = crate::warehouse::Db::in_memory()?;
+    for extract in Extract::ALL {
+        let csv = csv_dir.join(format!("{}.csv", extract.name()));
+        let parquet = out.join(format!("{}.parquet", extract.name()));
+        let sql = format!(
+            "select * from read_csv({}, delim = ';', header = true, all_varchar = true, parallel = false)",
+            crate::warehouse::path_literal(&csv),
+        );
+        db.copy_to_parquet("text Parquet extracts", &sql, &parquet)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

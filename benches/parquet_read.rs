@@ -56,7 +56,7 @@ fn main() {
     for out in [&text, &typed] {
         std::fs::create_dir_all(out).expect("folder");
     }
-    ouistat::ingest::csv_dir_to_text_parquet(&csv, &text).expect("text Parquet");
+    ouistat::generate::csv_dir_to_text_parquet(&csv, &text).expect("text Parquet");
     typed_parquet(&csv, &typed);
     println!(
         "typed evenements.enregistre_le: {}",

@@ -224,7 +224,9 @@ pub struct ReportArgs {
     /// Four-month period, e.g. 2026-T2.
     #[arg(long, value_parser = period)]
     pub period: String,
-    /// The committee delivery whose cleared aggregates are read.
+    /// The committee delivery whose cleared aggregates are read: a
+    /// recipient name (OUT/livraisons/NAME), or the path of a delivery
+    /// folder, which then suffices on its own.
     #[arg(long, default_value = "comite-dreets")]
     pub from: String,
     /// HTML template (default: reports/comite.html if present, else the built-in copy).

@@ -600,6 +600,76 @@ pub fn deliver(
     written
 }
 
+/// A publication plan's version and SHA-256, as the manifest records them.
+type PlanId = (String, String);
+
+/// The cleared tables of a recipient of aggregates, with their audit and
+/// their entry in the release register; returns the time secrecy took and
+/// the plan's version and SHA-256 (`None` for a recipient of microdata).
+fn write_aggregates(
+    ctx: &Context<'_>,
+    r: &Recipient,
+    tmp_dir: &Path,
+    dictionary: &mut DictionaryWriter<'_>,
+    files: &mut Vec<ManifestFile>,
+) -> Result<(Option<Secrecy>, Option<PlanId>)> {
+    let (Some(threshold), Some(plan)) = (aggregate_threshold(r), plan_of(r)?) else {
+        return Ok((None, None));
+    };
+    let started = std::time::Instant::now();
+    let protection = Rc::clone(&ctx.protections()?[&r.nom]);
+    let dir = tmp_dir.join("agregats");
+    std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+    for (table, cleared) in plan.tables.iter().zip(&protection.tables) {
+        let name = format!("agregats/{}.parquet", cleared.name());
+        let path = tmp_dir.join(&name);
+        let batch = cleared.batch();
+        let mut writer = ParquetFile::create(&path, batch.schema())?;
+        writer.write(batch)?;
+        writer.close()?;
+        dictionary.aggregate(table, batch.num_rows(), threshold);
+        files.push(ManifestFile {
+            nom: name,
+            sha256: crate::digest::sha256_file(&path)?,
+            lignes: Some(batch.num_rows() as u64),
+            schema: Some(schema_of(&batch.schema())),
+        });
+    }
+    write_audit(ctx.out, &r.nom, &protection)?;
+    ctx.register.borrow_mut().record(
+        &register_recipient(r, &plan),
+        &ctx.cutoff.format("%Y-%m-%d").to_string(),
+        &ctx.perimeter()?,
+        &protection.released,
+    )?;
+    let secrecy = Secrecy {
+        secondes: started.elapsed().as_secs_f64(),
+        summary: protection.summary.clone(),
+    };
+    Ok((
+        Some(secrecy),
+        Some((plan.version.clone(), plan.sha256.clone())),
+    ))
+}
+
+/// Swaps a complete delivery into place under `root/<name>`: the previous
+/// delivery survives until the new one is complete.
+fn swap_into_place(tmp_dir: &Path, root: &Path, name: &str) -> Result<()> {
+    let final_dir = root.join(name);
+    let old_dir = root.join(format!(".old-{name}"));
+    if old_dir.exists() {
+        std::fs::remove_dir_all(&old_dir).map_err(Error::io(&old_dir))?;
+    }
+    if final_dir.exists() {
+        std::fs::rename(&final_dir, &old_dir).map_err(Error::io(&final_dir))?;
+    }
+    std::fs::rename(tmp_dir, &final_dir).map_err(Error::io(tmp_dir))?;
+    if old_dir.exists() {
+        std::fs::remove_dir_all(&old_dir).map_err(Error::io(&old_dir))?;
+    }
+    Ok(())
+}
+
 /// Writes a delivery into `tmp_dir`, then swaps it into place.
 fn write_delivery(
     ctx: &Context<'_>,
@@ -608,7 +678,6 @@ fn write_delivery(
     tmp_dir: &Path,
 ) -> Result<(Manifest, Option<Secrecy>)> {
     let root = ctx.out.join("livraisons");
-    let final_dir = root.join(&r.nom);
     let pseudonymiser = key.map(Pseudonymiser::new);
 
     let (pos_filter, session_filter) = perimeter_sql(r, "t");
@@ -724,41 +793,7 @@ fn write_delivery(
             schema: Some(schema_of(&schema)),
         });
     }
-    let mut secrecy = None;
-    let mut plan_id = None;
-    if let (Some(threshold), Some(plan)) = (aggregate_threshold(r), plan_of(r)?) {
-        let started = std::time::Instant::now();
-        let protection = Rc::clone(&ctx.protections()?[&r.nom]);
-        let dir = tmp_dir.join("agregats");
-        std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
-        for (table, cleared) in plan.tables.iter().zip(&protection.tables) {
-            let name = format!("agregats/{}.parquet", cleared.name());
-            let path = tmp_dir.join(&name);
-            let batch = cleared.batch();
-            let mut writer = ParquetFile::create(&path, batch.schema())?;
-            writer.write(batch)?;
-            writer.close()?;
-            dictionary.aggregate(table, batch.num_rows(), threshold);
-            files.push(ManifestFile {
-                nom: name,
-                sha256: crate::digest::sha256_file(&path)?,
-                lignes: Some(batch.num_rows() as u64),
-                schema: Some(schema_of(&batch.schema())),
-            });
-        }
-        write_audit(ctx.out, &r.nom, &protection)?;
-        ctx.register.borrow_mut().record(
-            &register_recipient(r, &plan),
-            &ctx.cutoff.format("%Y-%m-%d").to_string(),
-            &ctx.perimeter()?,
-            &protection.released,
-        )?;
-        plan_id = Some((plan.version.clone(), plan.sha256.clone()));
-        secrecy = Some(Secrecy {
-            secondes: started.elapsed().as_secs_f64(),
-            summary: protection.summary.clone(),
-        });
-    }
+    let (secrecy, plan_id) = write_aggregates(ctx, r, tmp_dir, &mut dictionary, &mut files)?;
     if let Some(a) = &anon {
         dictionary.text.push_str(&a.dictionary());
     }
@@ -797,18 +832,7 @@ fn write_delivery(
     let manifest_path = tmp_dir.join("manifest.json");
     std::fs::write(&manifest_path, json).map_err(Error::io(&manifest_path))?;
 
-    // Swap into place: the previous delivery survives until the new one is complete.
-    let old_dir = root.join(format!(".old-{}", r.nom));
-    if old_dir.exists() {
-        std::fs::remove_dir_all(&old_dir).map_err(Error::io(&old_dir))?;
-    }
-    if final_dir.exists() {
-        std::fs::rename(&final_dir, &old_dir).map_err(Error::io(&final_dir))?;
-    }
-    std::fs::rename(tmp_dir, &final_dir).map_err(Error::io(tmp_dir))?;
-    if old_dir.exists() {
-        std::fs::remove_dir_all(&old_dir).map_err(Error::io(&old_dir))?;
-    }
+    swap_into_place(tmp_dir, &root, &r.nom)?;
     Ok((manifest, secrecy))
 }
 

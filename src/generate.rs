@@ -609,7 +609,7 @@ pub fn generate(opts: &Options) -> Result<Summary> {
     g.defects.out.flush().map_err(Error::io(&g.defects.path))?;
     summary.defects = g.defects.count;
     if opts.format == Format::Parquet {
-        crate::ingest::csv_dir_to_text_parquet(&csv_dir, &opts.out)?;
+        csv_dir_to_text_parquet(&csv_dir, &opts.out)?;
         std::fs::remove_dir_all(&csv_dir).map_err(Error::io(&csv_dir))?;
     }
     Ok(summary)
@@ -719,6 +719,160 @@ struct Person {
     th: bool,
 }
 
+/// Draws one person (its row of `individus`), in the order the generator
+/// has always drawn it, so that a seed gives the same extracts.
+fn draw_person(rng: &mut ChaCha8Rng, p: u64, region_index: usize) -> (Person, Vec<String>) {
+    let (_, depts, _) = REGIONS[region_index];
+    let dept = pick(rng, depts);
+    let male = rng.gen_bool(0.52);
+    let age_years: i64 = match rng.gen_range(0..100) {
+        0..=29 => rng.gen_range(17..26),
+        30..=79 => rng.gen_range(26..50),
+        _ => rng.gen_range(50..63),
+    };
+    let birth = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")
+        - Duration::days(age_years * 365 + rng.gen_range(0..365));
+    let young = age_years < 26;
+    let person = Person {
+        id: format!("{:09}{}", p + 1, char::from(b'A' + (p % 26) as u8)),
+        region_index,
+        young,
+        rsa: rng.gen_bool(if young { 0.05 } else { 0.18 }),
+        th: rng.gen_bool(0.08),
+    };
+    let prenom = if male {
+        pick(rng, PRENOMS_M)
+    } else {
+        pick(rng, PRENOMS_F)
+    };
+    let nom = pick(rng, NOMS);
+    let style = DateStyle(rng.gen_bool(0.2));
+    let commune_res = commune(dept, rng.gen_range(1..400));
+    let inscrit = rng.gen_bool(0.85);
+    let some = |rng: &mut ChaCha8Rng, p: f64, make: &dyn Fn(&mut ChaCha8Rng) -> String| {
+        if rng.gen_bool(p) {
+            make(rng)
+        } else {
+            String::new()
+        }
+    };
+    let email_suffix = p % 1000;
+    let fields = vec![
+        person.id.clone(),
+        some(rng, 0.9, &|r| {
+            format!(
+                "{:07}{}",
+                r.gen_range(0..10_000_000),
+                char::from(b'A' + r.gen_range(0..26u8))
+            )
+        }),
+        some(rng, 0.8, &|r| format!("{:08}", r.gen_range(0..100_000_000))),
+        if young {
+            some(rng, 0.7, &|r| {
+                format!("{:010}", r.gen_range(0..10_000_000_000u64))
+            })
+        } else {
+            String::new()
+        },
+        some(rng, 0.85, &|r| nir_for(r, male, birth, dept)),
+        if male { "M" } else { "MME" }.to_string(),
+        nom.to_string(),
+        some(rng, if male { 0.0 } else { 0.3 }, &|r| {
+            pick(r, NOMS).to_string()
+        }),
+        prenom.to_string(),
+        style.date(birth),
+        some(rng, 0.96, &|r| {
+            let depts = REGIONS[r.gen_range(0..REGIONS.len())].1;
+            let d = pick(r, depts);
+            commune(d, r.gen_range(1..400))
+        }),
+        some(rng, 0.97, &|r| pick(r, PAYS).to_string()),
+        some(rng, 0.97, &|_| "française".to_string()),
+        some(rng, 0.95, &|r| {
+            format!("06{:08}", r.gen_range(0..100_000_000))
+        }),
+        some(rng, 0.9, &|_| {
+            format!(
+                "{}.{}{email_suffix}@exemple.fr",
+                prenom.to_lowercase(),
+                nom.to_lowercase().replace(' ', "")
+            )
+        }),
+        some(rng, 0.96, &|r| {
+            format!("{} rue des Lilas, {commune_res}", r.gen_range(1..200))
+        }),
+        commune_res.clone(),
+        weighted(rng, NIVEAUX_W).to_string(),
+        some(rng, 0.6, &|_| "CAP".to_string()),
+        {
+            let r: f64 = rng.gen();
+            if r < 0.05 {
+                String::new()
+            } else {
+                yes_no(r < 0.6)
+            }
+        },
+        yes_no(inscrit),
+        if inscrit {
+            let d = NaiveDate::from_ymd_opt(2024, 1, 1).expect("date")
+                + Duration::days(rng.gen_range(0..700));
+            style.date(d)
+        } else {
+            String::new()
+        },
+        if inscrit {
+            pick(rng, &["A", "A", "A", "B", "C", "D", "E"]).to_string()
+        } else {
+            String::new()
+        },
+        yes_no(person.th),
+        yes_no(person.rsa),
+        yes_no(rng.gen_bool(0.03)),
+    ];
+    (person, fields)
+}
+
+/// Writes the one to three positionings of a person (and their events),
+/// on a session of its region most of the time.
+fn write_positionings(
+    g: &mut Gen,
+    (wp, we): (&mut Writer, &mut Writer),
+    person: &Person,
+    (sessions, pool): (&[Session], &[usize]),
+    person_defective: bool,
+    positionnement_seq: &mut u64,
+    summary: &mut Summary,
+) -> Result<()> {
+    let k = match g.rng.gen_range(0..100) {
+        0..=59 => 1,
+        60..=87 => 2,
+        _ => 3,
+    };
+    for _ in 0..k {
+        *positionnement_seq += 1;
+        let s_idx = if pool.is_empty() || g.rng.gen_bool(0.05) {
+            g.rng.gen_range(0..sessions.len())
+        } else {
+            pool[g.rng.gen_range(0..pool.len())]
+        };
+        let session = &sessions[s_idx];
+        let parent_defective = person_defective || session.defective;
+        let n = write_positionnement(
+            g,
+            wp,
+            we,
+            person,
+            session,
+            *positionnement_seq,
+            parent_defective,
+        )?;
+        summary.positionnements += 1;
+        summary.evenements += n;
+    }
+    Ok(())
+}
+
 fn write_people(
     g: &mut Gen,
     dir: &Path,
@@ -742,145 +896,20 @@ fn write_people(
         if by_region[region_index].is_empty() {
             region_index = sessions[rng.gen_range(0..sessions.len())].region_index;
         }
-        let (_, depts, _) = REGIONS[region_index];
-        let dept = pick(rng, depts);
-        let male = rng.gen_bool(0.52);
-        let age_years: i64 = match rng.gen_range(0..100) {
-            0..=29 => rng.gen_range(17..26),
-            30..=79 => rng.gen_range(26..50),
-            _ => rng.gen_range(50..63),
-        };
-        let birth = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date")
-            - Duration::days(age_years * 365 + rng.gen_range(0..365));
-        let young = age_years < 26;
-        let person = Person {
-            id: format!("{:09}{}", p + 1, char::from(b'A' + (p % 26) as u8)),
-            region_index,
-            young,
-            rsa: rng.gen_bool(if young { 0.05 } else { 0.18 }),
-            th: rng.gen_bool(0.08),
-        };
-        let prenom = if male {
-            pick(rng, PRENOMS_M)
-        } else {
-            pick(rng, PRENOMS_F)
-        };
-        let nom = pick(rng, NOMS);
-        let style = DateStyle(rng.gen_bool(0.2));
-        let commune_res = commune(dept, rng.gen_range(1..400));
-        let inscrit = rng.gen_bool(0.85);
-        let some = |rng: &mut ChaCha8Rng, p: f64, make: &dyn Fn(&mut ChaCha8Rng) -> String| {
-            if rng.gen_bool(p) {
-                make(rng)
-            } else {
-                String::new()
-            }
-        };
-        let email_suffix = p % 1000;
-        let fields = vec![
-            person.id.clone(),
-            some(rng, 0.9, &|r| {
-                format!(
-                    "{:07}{}",
-                    r.gen_range(0..10_000_000),
-                    char::from(b'A' + r.gen_range(0..26u8))
-                )
-            }),
-            some(rng, 0.8, &|r| format!("{:08}", r.gen_range(0..100_000_000))),
-            if young {
-                some(rng, 0.7, &|r| {
-                    format!("{:010}", r.gen_range(0..10_000_000_000u64))
-                })
-            } else {
-                String::new()
-            },
-            some(rng, 0.85, &|r| nir_for(r, male, birth, dept)),
-            if male { "M" } else { "MME" }.to_string(),
-            nom.to_string(),
-            some(rng, if male { 0.0 } else { 0.3 }, &|r| {
-                pick(r, NOMS).to_string()
-            }),
-            prenom.to_string(),
-            style.date(birth),
-            some(rng, 0.96, &|r| {
-                let depts = REGIONS[r.gen_range(0..REGIONS.len())].1;
-                let d = pick(r, depts);
-                commune(d, r.gen_range(1..400))
-            }),
-            some(rng, 0.97, &|r| pick(r, PAYS).to_string()),
-            some(rng, 0.97, &|_| "française".to_string()),
-            some(rng, 0.95, &|r| {
-                format!("06{:08}", r.gen_range(0..100_000_000))
-            }),
-            some(rng, 0.9, &|_| {
-                format!(
-                    "{}.{}{email_suffix}@exemple.fr",
-                    prenom.to_lowercase(),
-                    nom.to_lowercase().replace(' ', "")
-                )
-            }),
-            some(rng, 0.96, &|r| {
-                format!("{} rue des Lilas, {commune_res}", r.gen_range(1..200))
-            }),
-            commune_res.clone(),
-            weighted(rng, NIVEAUX_W).to_string(),
-            some(rng, 0.6, &|_| "CAP".to_string()),
-            {
-                let r: f64 = rng.gen();
-                if r < 0.05 {
-                    String::new()
-                } else {
-                    yes_no(r < 0.6)
-                }
-            },
-            yes_no(inscrit),
-            if inscrit {
-                let d = NaiveDate::from_ymd_opt(2024, 1, 1).expect("date")
-                    + Duration::days(rng.gen_range(0..700));
-                style.date(d)
-            } else {
-                String::new()
-            },
-            if inscrit {
-                pick(rng, &["A", "A", "A", "B", "C", "D", "E"]).to_string()
-            } else {
-                String::new()
-            },
-            yes_no(person.th),
-            yes_no(person.rsa),
-            yes_no(rng.gen_bool(0.03)),
-        ];
+        let (person, fields) = draw_person(rng, p, region_index);
         let defect = g.defect(Extract::Individus);
         let (_, person_defective) = g.emit(&mut wi, Extract::Individus, fields, defect)?;
         summary.individus += 1;
 
-        let k = match g.rng.gen_range(0..100) {
-            0..=59 => 1,
-            60..=87 => 2,
-            _ => 3,
-        };
-        for _ in 0..k {
-            positionnement_seq += 1;
-            let pool = &by_region[region_index];
-            let s_idx = if pool.is_empty() || g.rng.gen_bool(0.05) {
-                g.rng.gen_range(0..sessions.len())
-            } else {
-                pool[g.rng.gen_range(0..pool.len())]
-            };
-            let session = &sessions[s_idx];
-            let parent_defective = person_defective || session.defective;
-            let n = write_positionnement(
-                g,
-                &mut wp,
-                &mut we,
-                &person,
-                session,
-                positionnement_seq,
-                parent_defective,
-            )?;
-            summary.positionnements += 1;
-            summary.evenements += n;
-        }
+        write_positionings(
+            g,
+            (&mut wp, &mut we),
+            &person,
+            (sessions, &by_region[region_index]),
+            person_defective,
+            &mut positionnement_seq,
+            summary,
+        )?;
     }
     progress.done();
     wi.finish()?;
@@ -1090,6 +1119,21 @@ fn parcours(rng: &mut ChaCha8Rng, day: NaiveDate, session: &Session) -> Vec<Even
     );
     push(rng, "BILAN", Some(bilan), None, session.date_fin);
     out
+}
+
+/// Converts the generator's CSV extracts to all-text Parquet files.
+pub fn csv_dir_to_text_parquet(csv_dir: &Path, out: &Path) -> Result<()> {
+    let db = crate::warehouse::Db::in_memory()?;
+    for extract in Extract::ALL {
+        let csv = csv_dir.join(format!("{}.csv", extract.name()));
+        let parquet = out.join(format!("{}.parquet", extract.name()));
+        let sql = format!(
+            "select * from read_csv({}, delim = ';', header = true, all_varchar = true, parallel = false)",
+            crate::warehouse::path_literal(&csv),
+        );
+        db.copy_to_parquet("text Parquet extracts", &sql, &parquet)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -444,21 +444,6 @@ pub fn raw_lines(
     Ok(out)
 }
 
-/// Converts the generator's CSV extracts to all-text Parquet files.
-pub fn csv_dir_to_text_parquet(csv_dir: &Path, out: &Path) -> Result<()> {
-    let db = crate::warehouse::Db::in_memory()?;
-    for extract in Extract::ALL {
-        let csv = csv_dir.join(format!("{}.csv", extract.name()));
-        let parquet = out.join(format!("{}.parquet", extract.name()));
-        let sql = format!(
-            "select * from read_csv({}, delim = ';', header = true, all_varchar = true, parallel = false)",
-            crate::warehouse::path_literal(&csv),
-        );
-        db.copy_to_parquet("text Parquet extracts", &sql, &parquet)?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,13 @@
 //!
 //! Only `pseudonymise` sees raw identifiers on their way out; only
 //! `secrecy` builds a [`secrecy::Cleared`] table; `deliver` writes nothing
-//! the policy or the publication plan does not grant.
+//! the policy or the publication plan does not grant; only `warehouse`
+//! holds a DuckDB connection; the report reads one committee delivery.
+//!
+//! Imports run one way: `main` → `commands` (one file per subcommand, `cli`
+//! for its flags) → `pipeline` → the stages → `warehouse`, with `domain`
+//! (periods, French formatting, names, cube dimensions), `digest` and
+//! `error` underneath; `scripts/module_graph.py` checks there is no cycle.
 
 pub mod cleanup;
 pub mod cli;

@@ -1,53 +1,58 @@
-//! Progress on stderr for long stages, only when stderr is a terminal.
+//! Progress on stderr for long stages, drawn by `indicatif`: a counter or
+//! a bar, and silent when stderr is not a terminal (CI, logs, tests).
 
-use std::io::{IsTerminal, Write};
-use std::time::Instant;
+use std::time::Duration;
 
-/// A counter that redraws one stderr line now and then.
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// A counter (or a bar, when the total is known) on one stderr line.
 pub struct Progress {
     label: &'static str,
-    total: u64,
-    enabled: bool,
-    start: Instant,
+    bar: ProgressBar,
 }
 
 impl Progress {
+    /// A progress line named `label`; `total` items when known, else 0.
     pub fn new(label: &'static str, total: u64) -> Self {
-        Progress {
-            label,
-            total,
-            enabled: std::io::stderr().is_terminal(),
-            start: Instant::now(),
+        let bar = if total > 0 {
+            ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+        } else {
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+        };
+        let template = if total > 0 {
+            "{prefix}: {bar:30} {human_pos}/{human_len} ({elapsed})"
+        } else {
+            "{prefix}: {human_pos} {msg} ({elapsed})"
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style);
         }
+        bar.set_prefix(label);
+        bar.enable_steady_tick(Duration::from_millis(250));
+        Progress { label, bar }
     }
 
-    /// Reports `done` items; redraws every 65,536 items.
+    /// Reports `done` items.
     pub fn tick(&self, done: u64) {
-        if self.enabled && done.is_multiple_of(65_536) {
-            let mut err = std::io::stderr().lock();
-            if self.total > 0 {
-                let _ = write!(err, "\r{}: {done}/{} ", self.label, self.total);
-            } else {
-                let _ = write!(err, "\r{}: {done} ", self.label);
-            }
+        // Setting the position is cheap; indicatif redraws at most a few
+        // times a second.
+        if done.is_multiple_of(4096) {
+            self.bar.set_position(done);
         }
     }
 
-    /// Prints a one-line message (a stage that finished, say).
+    /// Prints a one-line message (a stage that starts or finished, say).
     pub fn message(&self, text: &str) {
-        if self.enabled {
-            let _ = writeln!(std::io::stderr().lock(), "\r{}: {text}", self.label);
-        }
+        self.bar.set_message(text.to_string());
+        self.bar.println(format!("{}: {text}", self.label));
     }
 
+    /// Ends the line with the time it took.
     pub fn done(&self) {
-        if self.enabled {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "\r{}: done in {:.1}s          ",
-                self.label,
-                self.start.elapsed().as_secs_f64()
-            );
+        let elapsed = self.bar.elapsed().as_secs_f64();
+        self.bar.finish_and_clear();
+        if !self.bar.is_hidden() {
+            eprintln!("{}: done in {elapsed:.1}s", self.label);
         }
     }
 }

@@ -73,6 +73,15 @@ fn case_over_dimensions(value: impl Fn(&str) -> String) -> String {
     format!("case {} else 'ensemble' end", arms.join(" "))
 }
 
+/// The infra-bac levels of `schema` as an SQL list: `'AFS', 'CP4', …`.
+fn infra_bac_list() -> String {
+    crate::schema::NIVEAUX_INFRA_BAC
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A named query with its placeholders filled: the cube templates, any
 /// `{{key}}` from `vars`, and `{{query}}` for another query (rendered with
 /// the same `vars`), which a query reads as a subquery.
@@ -94,7 +103,8 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
             )
             .replace("{{dimension}}", &case_over_dimensions(|d| format!("'{d}'")))
             .replace("{{modalite}}", &case_over_dimensions(|d| d.to_string()))
-            .replace("{{dimensions}}", &DIMENSIONS.join(", "));
+            .replace("{{dimensions}}", &DIMENSIONS.join(", "))
+            .replace("{{niveaux_infra_bac}}", &infra_bac_list());
         for (k, v) in vars {
             sql = sql.replace(&format!("{{{{{k}}}}}"), v);
         }

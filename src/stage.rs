@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use arrow::record_batch::RecordBatch;
-use duckdb::params;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -20,7 +19,7 @@ use crate::queries;
 use crate::rules::PlausibleDates;
 use crate::schema::Extract;
 use crate::validate::{self, Rejected, TypeTally, Validator};
-use crate::warehouse::{self, failed, literal, Db};
+use crate::warehouse::{self, failed, literal, params, Db};
 
 /// Where the staging database lives. It holds raw personal data (names,
 /// NIR, contact details), so by default it is a private folder (mode 700)

@@ -14,6 +14,9 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use duckdb::{AccessMode, Appender, Config, Connection, Params, Row};
 
+/// Parameters bound to a statement: `params![a, b]`.
+pub use duckdb::params;
+
 use crate::error::{Error, Result};
 
 /// A string as an SQL literal: `'it''s'`.

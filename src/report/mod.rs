@@ -35,7 +35,10 @@ pub struct ReportConfig {
     pub out: PathBuf,
     pub region: String,
     pub period: String,
-    /// The committee delivery to read (`livraisons/<name>/agregats`).
+    /// The committee delivery to read: a recipient name (the delivery
+    /// `OUT/livraisons/<name>/`), or the path of a delivery folder (one
+    /// that holds `manifest.json` and `agregats/`), which then suffices on
+    /// its own.
     pub from: String,
     pub template: Option<PathBuf>,
 }
@@ -128,14 +131,14 @@ fn missing_delivery(cfg: &ReportConfig, agg_dir: &Path) -> Error {
     ))
 }
 
-/// What the report takes from the delivery's `manifest.json` and the run's
-/// `run.json`.
+/// What the report takes from the delivery's `manifest.json` and, when
+/// the delivery sits in its run's output, from `run.json`.
 struct Provenance {
     cutoff: chrono::NaiveDate,
     threshold: String,
     plan_version: Option<String>,
-    rows_read: u64,
-    rows_quarantined: u64,
+    /// Rows read and quarantined by the run, when its `run.json` is there.
+    rows: Option<(u64, u64)>,
 }
 
 fn read_json(path: &Path) -> Result<serde_json::Value> {
@@ -144,13 +147,30 @@ fn read_json(path: &Path) -> Result<serde_json::Value> {
 }
 
 impl Provenance {
-    fn read(out: &Path, delivery: &Path) -> Result<Self> {
-        let run_json = read_json(&out.join("run.json"))?;
-        let manifest = read_json(&delivery.join("manifest.json")).ok();
-        let cutoff = run_json["date_arrete"]
-            .as_str()
-            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            .ok_or_else(|| Error::Config("run.json has no date_arrete".into()))?;
+    /// Reads the delivery's manifest, and `run.json` two folders up when the
+    /// delivery is in its run's output (`OUT/livraisons/<name>/`).
+    fn read(delivery: &Path) -> Result<Self> {
+        let manifest_path = delivery.join("manifest.json");
+        let manifest = read_json(&manifest_path).ok();
+        let run_json = delivery
+            .parent()
+            .and_then(Path::parent)
+            .map(|out| out.join("run.json"))
+            .filter(|p| p.is_file())
+            .map(|p| read_json(&p))
+            .transpose()?;
+        let day = |v: Option<&serde_json::Value>| {
+            v.and_then(|v| v["date_arrete"].as_str())
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        };
+        let cutoff = day(manifest.as_ref())
+            .or_else(|| day(run_json.as_ref()))
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "{} has no date_arrete: is it a delivery of ouistat?",
+                    manifest_path.display()
+                ))
+            })?;
         // Deliveries written before the manifest named its threshold: read
         // back from the dictionary's prose.
         let threshold = match manifest.as_ref().and_then(|m| m["seuil_secret"].as_u64()) {
@@ -165,20 +185,22 @@ impl Provenance {
                     .to_string()
             }
         };
-        let sum = |field: &str| -> u64 {
-            run_json["reconciliation"]
-                .as_object()
-                .map(|o| o.values().filter_map(|r| r[field].as_u64()).sum())
-                .unwrap_or(0)
-        };
+        let rows = run_json.map(|run| {
+            let sum = |field: &str| -> u64 {
+                run["reconciliation"]
+                    .as_object()
+                    .map(|o| o.values().filter_map(|r| r[field].as_u64()).sum())
+                    .unwrap_or(0)
+            };
+            (sum("lues"), sum("quarantaine"))
+        });
         Ok(Provenance {
             cutoff,
             threshold,
             plan_version: manifest
                 .as_ref()
                 .and_then(|m| m["plan_version"].as_str().map(str::to_string)),
-            rows_read: sum("lues"),
-            rows_quarantined: sum("quarantaine"),
+            rows,
         })
     }
 }
@@ -200,8 +222,9 @@ struct Context {
     date_arrete: String,
     seuil: String,
     version_plan: Option<String>,
-    lignes_lues: u64,
-    lignes_quarantaine: u64,
+    /// None when the delivery is read without its run's output.
+    lignes_lues: Option<u64>,
+    lignes_quarantaine: Option<u64>,
     #[serde(flatten)]
     figures: Figures,
 }
@@ -211,9 +234,9 @@ fn check_args(cfg: &ReportConfig) -> Result<()> {
     if let Some(problem) = crate::geo::region_problem(&cfg.region) {
         return Err(Error::Config(format!("--region {problem}")));
     }
-    if !crate::domain::names::is_recipient_name(&cfg.from) {
+    if !crate::domain::names::is_recipient_name(&cfg.from) && !Path::new(&cfg.from).is_dir() {
         return Err(Error::Config(format!(
-            "--from `{}` is not a recipient name (letters, digits, - or _)",
+            "--from `{}` is neither a recipient name (letters, digits, - or _) nor a delivery folder",
             cfg.from
         )));
     }
@@ -253,12 +276,16 @@ fn load_template(cfg: &ReportConfig) -> Result<(String, String)> {
 pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
     check_args(cfg)?;
     let (source, origin) = load_template(cfg)?;
-    let delivery_dir = cfg.out.join("livraisons").join(&cfg.from);
+    let delivery_dir = if crate::domain::names::is_recipient_name(&cfg.from) {
+        cfg.out.join("livraisons").join(&cfg.from)
+    } else {
+        PathBuf::from(&cfg.from)
+    };
     let agg_dir = delivery_dir.join("agregats");
     if !agg_dir.is_dir() {
         return Err(missing_delivery(cfg, &agg_dir));
     }
-    let provenance = Provenance::read(&cfg.out, &delivery_dir)?;
+    let provenance = Provenance::read(&delivery_dir)?;
     let delivery = Delivery::open(&agg_dir)?;
     let coverage = Coverage::of(&delivery);
     coverage.check(cfg)?;
@@ -320,8 +347,8 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
         date_arrete: fr_date(provenance.cutoff),
         seuil: provenance.threshold,
         version_plan: provenance.plan_version,
-        lignes_lues: provenance.rows_read,
-        lignes_quarantaine: provenance.rows_quarantined,
+        lignes_lues: provenance.rows.map(|r| r.0),
+        lignes_quarantaine: provenance.rows.map(|r| r.1),
         figures,
     };
     let html = template::render(

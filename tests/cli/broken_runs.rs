@@ -434,3 +434,62 @@ fn recipients_are_checked_with_their_line_and_valid_values() {
         assert!(!run.path("sortie").exists());
     }
 }
+
+/// A committee delivery on its own renders the report: `--from` takes the
+/// path of its folder, and nothing of the run's output is read (its
+/// `indicateurs/` are removed here).
+#[test]
+fn the_report_renders_from_a_delivery_folder_alone() {
+    let mut run = committee_run();
+    run = run.args(report_args("32", "2026-T2", "comite"));
+    run.succeeds();
+    let beside =
+        std::fs::read_to_string(run.path("sortie/rapport/comite-32-2026-T2.html")).unwrap();
+    let alone = run.path("recu/comite");
+    std::fs::create_dir_all(alone.join("agregats")).unwrap();
+    for entry in std::fs::read_dir(run.path("sortie/livraisons/comite/agregats")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(
+            &path,
+            alone.join("agregats").join(path.file_name().unwrap()),
+        )
+        .unwrap();
+    }
+    for file in ["manifest.json", "dictionnaire.md"] {
+        std::fs::copy(
+            run.path(&format!("sortie/livraisons/comite/{file}")),
+            alone.join(file),
+        )
+        .unwrap();
+    }
+    std::fs::remove_dir_all(run.path("sortie/indicateurs")).unwrap();
+    run = run.args(
+        [
+            "report",
+            "--out",
+            "{tmp}/comite-seul",
+            "--region",
+            "32",
+            "--period",
+            "2026-T2",
+            "--from",
+            "{tmp}/recu/comite",
+        ]
+        .map(String::from),
+    );
+    run.succeeds();
+    let html =
+        std::fs::read_to_string(run.path("comite-seul/rapport/comite-32-2026-T2.html")).unwrap();
+    // The same figures: every table row of the headline is the same.
+    let headline = |h: &str| {
+        let start = h.find("<th>Territoire</th>").unwrap();
+        h[start..start + h[start..].find("</table>").unwrap()].to_string()
+    };
+    assert_eq!(headline(&html), headline(&beside));
+    assert!(
+        html.contains("30 juin 2026"),
+        "the cut-off comes from the manifest"
+    );
+    // Without the run's output, the report does not claim its quarantine.
+    assert!(!html.contains("mises en quarantaine"));
+}

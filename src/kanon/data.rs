@@ -288,9 +288,9 @@ impl Microdata {
                 }
             }
         }
-        for c in &mut self.columns {
-            c.finish();
-        }
+        // Columns are independent: their maps are built in parallel.
+        use rayon::prelude::*;
+        self.columns.par_iter_mut().for_each(Encoded::finish);
         self.dictionaries = Vec::new();
         self
     }

@@ -264,8 +264,14 @@ pub fn label(step: Step, raw: &Raw) -> String {
     match step {
         Step::Masque => "*".into(),
         Step::Horodatage | Step::Commune | Step::Niveau | Step::Valeur => text(raw),
-        Step::Jour => date_of(raw).map_or_else(|| text(raw), |d| d.format("%Y-%m-%d").to_string()),
-        Step::Mois => date_of(raw).map_or_else(|| text(raw), |d| d.format("%Y-%m").to_string()),
+        Step::Jour => date_of(raw).map_or_else(
+            || text(raw),
+            |d| format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
+        ),
+        Step::Mois => date_of(raw).map_or_else(
+            || text(raw),
+            |d| format!("{:04}-{:02}", d.year(), d.month()),
+        ),
         Step::Quadrimestre => date_of(raw).map_or_else(
             || text(raw),
             |d| format!("{}-T{}", d.year(), d.month0() / 4 + 1),

@@ -456,24 +456,26 @@ impl Outcome {
                     columns.push(Arc::clone(col));
                 }
                 Some(step) => {
-                    let mut cache: BTreeMap<ladder::Raw, String> = BTreeMap::new();
-                    let mut out = Vec::with_capacity(col.len());
+                    // One label per generalised value (a day, a month…),
+                    // formatted once: values sharing a key share a label.
+                    let mut labels: std::collections::HashMap<ladder::Key, String> =
+                        std::collections::HashMap::new();
+                    let mut out = arrow::array::StringBuilder::new();
                     for i in 0..col.len() {
-                        out.push(match data::raw_at(col.as_ref(), i)? {
-                            None => None,
+                        match data::raw_at(col.as_ref(), i)? {
+                            None => out.append_null(),
                             Some(raw) => {
-                                if cache.len() > 100_000 {
-                                    cache.clear();
+                                if labels.len() > 100_000 {
+                                    labels.clear();
                                 }
-                                Some(
-                                    cache
-                                        .entry(raw)
-                                        .or_insert_with_key(|raw| ladder::label(*step, raw))
-                                        .clone(),
-                                )
+                                let label = labels
+                                    .entry(ladder::key(*step, &raw))
+                                    .or_insert_with(|| ladder::label(*step, &raw));
+                                out.append_value(label.as_str());
                             }
-                        });
+                        }
                     }
+                    let out = out.finish();
                     fields.push(Field::new(field.name(), DataType::Utf8, true));
                     columns.push(Arc::new(StringArray::from(out)));
                 }

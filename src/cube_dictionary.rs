@@ -54,7 +54,9 @@ struct Cube {
 fn meaning(object: &str, name: &str) -> Option<&'static str> {
     MEANINGS.lines().skip(1).find_map(|line| {
         let mut f = line.splitn(3, ';');
-        (f.next()? == object && f.next()? == name).then(|| f.next()).flatten()
+        (f.next()? == object && f.next()? == name)
+            .then(|| f.next())
+            .flatten()
     })
 }
 
@@ -81,7 +83,7 @@ fn french_type(t: &DataType) -> &'static str {
 /// cut-off (`YYYY-MM-DD`).
 ///
 /// # Errors
-/// `Io` or `Parquet` when a cube's file cannot be read or the dictionary
+/// `Io` or `Output` when a cube's file cannot be read or the dictionary
 /// written; `Internal` when the shipped template does not render.
 pub fn write(out: &Path, cubes: &[(&str, u64)], date_arrete: &str) -> Result<()> {
     let dir = out.join("indicateurs");
@@ -89,10 +91,10 @@ pub fn write(out: &Path, cubes: &[(&str, u64)], date_arrete: &str) -> Result<()>
     for (name, rows) in cubes {
         let path = dir.join(format!("{name}.parquet"));
         let file = std::fs::File::open(&path).map_err(Error::io(&path))?;
-        let schema =
-            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?
-                .schema()
-                .clone();
+        let schema = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(Error::output(&path))?
+            .schema()
+            .clone();
         let colonnes = schema
             .fields()
             .iter()

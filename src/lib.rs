@@ -22,12 +22,14 @@
 pub mod cleanup;
 pub mod cli;
 pub mod commands;
+pub mod cube_dictionary;
 pub mod deliver;
 pub mod digest;
 pub mod domain;
 pub mod error;
 pub mod generate;
 pub mod geo;
+pub mod history;
 pub mod ingest;
 pub mod kanon;
 pub mod output;

@@ -40,6 +40,7 @@ const WRITTEN: &[&str] = &[
     "livraisons",
     "secret",
     "registre",
+    "historique",
     REPORTS,
     ".ouistat",
 ];

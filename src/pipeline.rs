@@ -413,6 +413,23 @@ fn build_indicators(
         .execute("drop int_eclate", "drop table int_eclate")
 }
 
+/// Writes the indicators' dictionary and keeps them in the history at the
+/// run's cut-off (`historique/<cube>/date_arrete=…/`).
+fn document_and_keep(
+    out: &Path,
+    outputs: &BTreeMap<String, u64>,
+    cutoff: chrono::NaiveDate,
+) -> Result<()> {
+    let date = cutoff.format("%Y-%m-%d").to_string();
+    let cubes: Vec<(&str, u64)> = INDICATORS
+        .iter()
+        .map(|(t, _)| (*t, outputs[&format!("indicateurs/{t}.parquet")]))
+        .collect();
+    crate::cube_dictionary::write(out, &cubes, &date)?;
+    let names: Vec<&str> = cubes.iter().map(|c| c.0).collect();
+    crate::history::keep(out, &names, &date)
+}
+
 /// Writes `indicateurs/` and `quarantaine/`; returns each file's rows.
 fn write_indicators(
     stage: &Stage,
@@ -534,7 +551,7 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
     // Everything is written beside OUT and swapped in when complete.
     let building = Building::start(&cfg.out)?;
     let rapports_conserves = building
-        .carry_over(&[crate::register::DIR])?
+        .carry_over(&[crate::register::DIR, crate::history::DIR])?
         .iter()
         .filter_map(|p| p.strip_prefix(&building.path).ok())
         .map(|p| p.to_string_lossy().into_owned())
@@ -577,6 +594,7 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
     let crossing = deliver::crosses_zonings(&inputs.recipients)?;
     build_indicators(&stage, &progress, &mut timings, crossing)?;
     let outputs = write_indicators(&stage, &cfg.out, &reconciliation)?;
+    document_and_keep(&cfg.out, &outputs, cfg.cutoff)?;
     progress.done();
     timings.insert("indicateurs".to_string(), t.elapsed().as_secs_f64());
     let avertissements = read_warnings(&stage)?;

@@ -9,7 +9,7 @@
 //! `attach` or `install` fail on the file access, so a query can neither
 //! change an output nor overwrite a delivery.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, StringArray};
@@ -45,8 +45,10 @@ impl Outputs {
     }
 }
 
-/// The output tables of `out`: (table name, Parquet file).
-fn output_tables(out: &Path) -> Result<Vec<(String, PathBuf)>> {
+/// The output tables of `out`: (table name, the `read_parquet` that reads
+/// it), the history's cubes as `historique_<cube>` with their cut-off as
+/// the column `date_arrete`.
+fn output_tables(out: &Path) -> Result<Vec<(String, String)>> {
     let mut found = Vec::new();
     for (dir, prefix) in [("indicateurs", ""), ("quarantaine", "quarantaine_")] {
         let Ok(entries) = std::fs::read_dir(out.join(dir)) else {
@@ -62,8 +64,20 @@ fn output_tables(out: &Path) -> Result<Vec<(String, PathBuf)>> {
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .unwrap_or_default();
-            found.push((format!("{prefix}{stem}"), path));
+            found.push((
+                format!("{prefix}{stem}"),
+                format!("read_parquet({})", path_literal(&path)),
+            ));
         }
+    }
+    for (cube, glob) in crate::history::datasets(out) {
+        found.push((
+            format!("historique_{cube}"),
+            format!(
+                "read_parquet({}, hive_partitioning = true)",
+                path_literal(&glob)
+            ),
+        ));
     }
     if found.is_empty() {
         return Err(Error::Config(format!(
@@ -88,14 +102,10 @@ pub fn open(out: &Path) -> Result<Outputs> {
     let database = folder.folder().join("sortie.duckdb");
     {
         let copy = Db::open_existing(&database)?;
-        for (name, path) in &tables {
+        for (name, read) in &tables {
             copy.execute(
-                &format!("copy {} for query", path.display()),
-                &format!(
-                    "create table {} as select * from read_parquet({})",
-                    ident(name),
-                    path_literal(path)
-                ),
+                &format!("copy {name} for query"),
+                &format!("create table {} as select * from {read}", ident(name)),
             )?;
         }
     }

@@ -89,7 +89,8 @@ fn outputs(report: &RunReport, out: &Path) -> String {
     let mut s = format!(
         "\nOutputs:\n  {o}/run.json       inputs, reconciliation, warnings, timings\n  \
          {o}/quarantaine/   rejected rows with file, line and rule (internal)\n  \
-         {o}/indicateurs/   unsuppressed indicators, Parquet (internal)\n"
+         {o}/indicateurs/   unsuppressed indicators, Parquet, and their dictionnaire.md (internal)\n  \
+         {o}/historique/    the indicators of every cut-off, <cube>/date_arrete=…/ (internal)\n"
     );
     if !report.livraisons.is_empty() {
         let _ = writeln!(

@@ -803,3 +803,69 @@ fn warnings_are_counted_per_rule() {
     // Warnings keep the row.
     assert_eq!(run_json["reconciliation"]["individus"]["quarantaine"], 0);
 }
+
+/// Three runs at three cut-offs into one output: the history holds one
+/// partition per cut-off, a rerun replaces its own, `query` reads them
+/// as `historique_<cube>` with the cut-off as a column, and
+/// `indicateurs/` carries a dictionary describing every column.
+#[test]
+fn the_history_keeps_every_cut_off_and_the_cubes_have_a_dictionary() {
+    let run = Run::new().extracts(FIXTURE);
+    let mut run = run;
+    for cutoff in ["2026-06-30", "2026-07-10", "2026-07-20", "2026-07-10"] {
+        run = run.args(run_args(cutoff));
+        run.succeeds();
+    }
+    let partitions: Vec<String> = std::fs::read_dir(run.path("sortie/historique/entonnoir"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        partitions,
+        [
+            "date_arrete=2026-06-30",
+            "date_arrete=2026-07-10",
+            "date_arrete=2026-07-20"
+        ]
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_ouistat"))
+        .args([
+            "query",
+            "select cast(date_arrete as varchar) as date_arrete, nb_positionnements from historique_entonnoir \
+             where periode = '2026-T1' and niveau_geo = 'france' and dimension = 'ensemble' order by 1",
+            "--format",
+            "csv",
+            "--out",
+        ])
+        .arg(run.path("sortie"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[1].starts_with("2026-06-30,") && lines[3].starts_with("2026-07-20,"));
+    let dictionary =
+        std::fs::read_to_string(run.path("sortie/indicateurs/dictionnaire.md")).unwrap();
+    for cube in [
+        "entonnoir",
+        "delais",
+        "pic",
+        "abandons",
+        "remplissage",
+        "sessions_remplissage",
+    ] {
+        assert!(dictionary.contains(&format!("## {cube}.parquet")), "{cube}");
+    }
+    assert!(dictionary.contains("Ne jamais additionner"));
+    assert!(
+        !dictionary.contains(ouistat::cube_dictionary::UNDESCRIBED),
+        "{dictionary}"
+    );
+}

@@ -15,20 +15,10 @@ use arrow::datatypes::DataType;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::secrecy::KEY_COLUMNS;
 
 const TEMPLATE: &str = include_str!("reference/dictionnaire_indicateurs.md");
 const MEANINGS: &str = include_str!("reference/indicateurs.csv");
-
-/// The key columns, described once in the template's first section.
-const KEYS: &[&str] = &[
-    "periode",
-    "type_periode",
-    "niveau_geo",
-    "code_geo",
-    "dimension",
-    "modalite",
-    "motif_code",
-];
 
 /// What a column of the shipped meanings file is said to be when it is
 /// missing (a test keeps every written column described).
@@ -101,7 +91,7 @@ pub fn write(out: &Path, cubes: &[(&str, u64)], date_arrete: &str) -> Result<()>
             .map(|f| Column {
                 nom: f.name().clone(),
                 kind: french_type(f.data_type()),
-                signification: if KEYS.contains(&f.name().as_str()) {
+                signification: if KEY_COLUMNS.contains(&f.name().as_str()) {
                     "clé (voir « Lire un cube »)".to_string()
                 } else {
                     meaning("colonne", f.name())

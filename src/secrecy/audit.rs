@@ -189,6 +189,13 @@ const PROBES: usize = 6;
 /// Unproven counts from which such a programme is worth its solve.
 const PROBE_FROM: usize = 8;
 
+/// Cells of one block of a large component ([`component`], step 2a).
+const BLOCK: usize = 400;
+
+/// Constraints crossed from a count to the edge of its first
+/// neighbourhood ([`component`], step 2b); each next one is twice as deep.
+const NEAR: usize = 2;
+
 /// One component: its hidden cells, the constraints touching them, and
 /// the cells to audit.
 fn component(
@@ -307,36 +314,56 @@ fn component(
     }
 
     // 2. Linear programmes for the counts no direction proved wide.
+    let mut constraints_of: Vec<Vec<usize>> = vec![Vec::new(); comp.len()];
+    for (k, c) in local.iter().enumerate() {
+        for t in &c.terms {
+            constraints_of[t.0].push(k);
+        }
+    }
+    let everything: Vec<usize> = (0..comp.len()).collect();
     let mut programmes = 0;
-    // Each programme starts from the true table: its variables are the
-    // moves up and down from it (`x = true + up − down`), so that all
-    // zeros is feasible and the solver needs no first phase.
-    // `objective`: (local cell, weight); `cap` bounds every move up.
-    let solve = |objective: &[(usize, f64)],
+    // Each programme moves the cells of a scope (the whole component, or
+    // a neighbourhood of one count) and keeps every other cell at its true
+    // value: its solution is still a table the recipient cannot tell from
+    // the true one. Its variables are the moves up and down from the true
+    // table (`x = true + up − down`), so that all zeros is feasible and the
+    // solver needs no first phase. `objective`: (local cell, weight);
+    // `cap` bounds every move up. The solution is given over the scope.
+    let solve = |scope: &[usize],
+                 objective: &[(usize, f64)],
                  direction: OptimizationDirection,
                  cap: f64|
-     -> Result<Option<Vec<f64>>> {
-        let mut weight = vec![0.0; comp.len()];
+     -> Result<Option<Vec<(usize, f64)>>> {
+        let position: std::collections::HashMap<usize, usize> =
+            scope.iter().enumerate().map(|(p, &l)| (l, p)).collect();
+        let mut weight = vec![0.0; scope.len()];
         for &(l, w) in objective {
-            weight[l] = w;
+            weight[position[&l]] = w;
         }
         let mut lp = Problem::new(direction);
-        let moves: Vec<(minilp::Variable, minilp::Variable)> = (0..comp.len())
-            .map(|l| {
-                let up = lp.add_var(weight[l], (0.0, cap));
-                let down = lp.add_var(-weight[l], (0.0, (x[l] - floor[l]).max(0.0)));
+        let moves: Vec<(minilp::Variable, minilp::Variable)> = scope
+            .iter()
+            .zip(&weight)
+            .map(|(&l, &w)| {
+                let up = lp.add_var(w, (0.0, cap));
+                let down = lp.add_var(-w, (0.0, (x[l] - floor[l]).max(0.0)));
                 (up, down)
             })
             .collect();
-        for c in &local {
-            if c.terms.is_empty() {
-                continue;
-            }
+        let mut touched: Vec<usize> = scope
+            .iter()
+            .flat_map(|&l| constraints_of[l].iter().copied())
+            .collect();
+        touched.sort_unstable();
+        touched.dedup();
+        for c in touched.into_iter().map(|k| &local[k]) {
             let mut expr = minilp::LinearExpr::empty();
             let mut at_truth = 0.0;
             for &(l, coef) in &c.terms {
-                expr.add(moves[l].0, coef);
-                expr.add(moves[l].1, -coef);
+                if let Some(&p) = position.get(&l) {
+                    expr.add(moves[p].0, coef);
+                    expr.add(moves[p].1, -coef);
+                }
                 at_truth += coef * x[l];
             }
             // The truth satisfies the constraint; the moves keep it.
@@ -350,10 +377,10 @@ fn component(
             // minilp may report an unbounded programme as an infinite optimum.
             Ok(s) if !s.objective().is_finite() => Ok(None),
             Ok(s) => Ok(Some(
-                moves
+                scope
                     .iter()
-                    .enumerate()
-                    .map(|(l, (u, d))| x[l] + s.var_value(*u) - s.var_value(*d))
+                    .zip(&moves)
+                    .map(|(&l, (u, d))| (l, x[l] + s.var_value(*u) - s.var_value(*d)))
                     .collect(),
             )),
             Err(minilp::Error::Unbounded) => Ok(None),
@@ -364,43 +391,101 @@ fn component(
             ))),
         }
     };
-    // 2a. Programmes over every count still unproven at once: the table
-    //     that moves them furthest, alternately up and down, proves most
-    //     of them wide in one solve. Moves are capped so that no such
-    //     programme is unbounded; every solution is still a table the
-    //     recipient cannot tell from the true one.
-    let mut unproven: Vec<usize> = check
-        .iter()
-        .map(|g| at[g])
-        .filter(|&l| hi[l] - lo[l] < protection)
-        .collect();
-    for probe in 0..PROBES {
-        if unproven.len() < PROBE_FROM {
-            break;
+    let seen = |point: Vec<(usize, f64)>, lo: &mut [f64], hi: &mut [f64]| {
+        for (i, v) in point {
+            lo[i] = lo[i].min(v);
+            hi[i] = hi[i].max(v);
         }
-        let objective: Vec<(usize, f64)> = unproven
+    };
+    let neighbourhood = |l: usize, hops: usize, limit: usize| {
+        neighbourhood(&local, &constraints_of, l, hops, limit)
+    };
+    // 2a. Programmes over many unproven counts at once: the table that
+    //     moves them furthest, alternately up and down, proves most of them
+    //     wide in one solve. A large component is cut into blocks of cells
+    //     around its unproven counts, each solved with the rest kept at its
+    //     true value. Moves are capped so that no such programme is
+    //     unbounded; every solution is still a table the recipient cannot
+    //     tell from the true one.
+    let cap = 4.0 * protection.max(1.0);
+    let mut in_block = vec![false; comp.len()];
+    let mut blocks: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+    for &g in check {
+        let l = at[&g];
+        if in_block[l] || hi[l] - lo[l] >= protection {
+            continue;
+        }
+        let scope = neighbourhood(l, usize::MAX, BLOCK);
+        let counts: Vec<usize> = scope
             .iter()
-            .enumerate()
-            .map(|(k, &l)| (l, if (k + probe) % 2 == 0 { 1.0 } else { -1.0 }))
+            .copied()
+            .filter(|&i| !in_block[i] && hi[i] - lo[i] < protection)
             .collect();
-        programmes += 1;
-        let cap = 4.0 * protection.max(1.0);
-        if let Some(point) = solve(&objective, OptimizationDirection::Maximize, cap)? {
-            for (i, v) in point.into_iter().enumerate() {
-                lo[i] = lo[i].min(v);
-                hi[i] = hi[i].max(v);
+        for &i in &scope {
+            in_block[i] = true;
+        }
+        blocks.push((scope, counts));
+    }
+    for (scope, mut unproven) in blocks {
+        for probe in 0..PROBES {
+            if unproven.len() < PROBE_FROM {
+                break;
+            }
+            let objective: Vec<(usize, f64)> = unproven
+                .iter()
+                .enumerate()
+                .map(|(k, &l)| (l, if (k + probe) % 2 == 0 { 1.0 } else { -1.0 }))
+                .collect();
+            programmes += 1;
+            if let Some(point) = solve(&scope, &objective, OptimizationDirection::Maximize, cap)? {
+                seen(point, &mut lo, &mut hi);
+            }
+            let before = unproven.len();
+            unproven.retain(|&l| hi[l] - lo[l] < protection);
+            if unproven.len() * 10 > before * 9 {
+                break;
             }
         }
-        let before = unproven.len();
-        unproven.retain(|&l| hi[l] - lo[l] < protection);
-        if unproven.len() * 10 > before * 9 {
-            break;
-        }
     }
-    // 2b. Then one programme per side for each count still unproven.
+    // 2b. Then, for each count still unproven, programmes over its
+    //     neighbourhood (the cells within a few constraints of it, the
+    //     others kept at their true value), wider and wider: a count that
+    //     moves in a small table is wide in the whole one. Only a count
+    //     still narrow in the whole component gets its exact interval.
+    let (outer_lo, outer_hi) = propagate(&local, &floor);
     let mut out = Vec::new();
     for &g in check {
         let l = at[&g];
+        if outer_hi[l] - outer_lo[l] < 1e-6 {
+            // Pinned whatever the table: no programme can widen it.
+            out.push(Interval {
+                cell: g,
+                min: outer_lo[l],
+                max: outer_hi[l],
+                exact: outer_lo[l] == lo[l] && outer_hi[l] == hi[l],
+            });
+            continue;
+        }
+        let mut hops = NEAR;
+        while hi[l] - lo[l] < protection {
+            let scope = neighbourhood(l, hops, usize::MAX);
+            if scope.len() == comp.len() {
+                break;
+            }
+            for direction in [
+                OptimizationDirection::Maximize,
+                OptimizationDirection::Minimize,
+            ] {
+                if hi[l] - lo[l] >= protection {
+                    break;
+                }
+                programmes += 1;
+                if let Some(point) = solve(&scope, &[(l, 1.0)], direction, cap)? {
+                    seen(point, &mut lo, &mut hi);
+                }
+            }
+            hops *= 2;
+        }
         let mut exact = [false, false];
         for (side, direction) in [
             OptimizationDirection::Minimize,
@@ -413,12 +498,9 @@ fn component(
                 break;
             }
             programmes += 1;
-            match solve(&[(l, 1.0)], direction, f64::INFINITY)? {
+            match solve(&everything, &[(l, 1.0)], direction, f64::INFINITY)? {
                 Some(point) => {
-                    for (i, v) in point.into_iter().enumerate() {
-                        lo[i] = lo[i].min(v);
-                        hi[i] = hi[i].max(v);
-                    }
+                    seen(point, &mut lo, &mut hi);
                     exact[side] = true;
                 }
                 None => hi[l] = f64::INFINITY,
@@ -432,6 +514,106 @@ fn component(
         });
     }
     Ok((out, programmes))
+}
+
+/// The cells within `hops` constraints of `l` (local indices, sorted), at
+/// most `limit` of them; all the component's cells when that is most of it.
+fn neighbourhood(
+    local: &[Local],
+    constraints_of: &[Vec<usize>],
+    l: usize,
+    hops: usize,
+    limit: usize,
+) -> Vec<usize> {
+    let n = constraints_of.len();
+    let mut scope = std::collections::BTreeSet::from([l]);
+    let mut frontier = vec![l];
+    for _ in 0..hops {
+        let mut next = Vec::new();
+        'grow: for &i in &frontier {
+            for &k in &constraints_of[i] {
+                for &(j, _) in &local[k].terms {
+                    if scope.insert(j) {
+                        next.push(j);
+                        if scope.len() >= limit {
+                            break 'grow;
+                        }
+                    }
+                }
+            }
+        }
+        if scope.len() * 2 > n {
+            return (0..n).collect();
+        }
+        if next.is_empty() || scope.len() >= limit {
+            break;
+        }
+        frontier = next;
+    }
+    scope.into_iter().collect()
+}
+
+/// Passes of [`propagate`] at most.
+const PASSES: usize = 30;
+
+/// The bounds every cell of a component can take, propagated from the
+/// floors through its constraints, one at a time (interval propagation):
+/// for `Σ a·x ≤ b`, each `a_j·x_j ≤ b − Σ_{i≠j} min(a_i·x_i)`. The
+/// recipient's interval of a cell always lies within them, so a cell
+/// narrower than the protection level here is exposed without a linear
+/// programme. Returns `(lower, upper)`, local indices, `f64::INFINITY` for
+/// no upper bound.
+fn propagate(local: &[Local], floor: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let mut lo = floor.to_vec();
+    let mut hi = vec![f64::INFINITY; floor.len()];
+    for _ in 0..PASSES {
+        let mut changed = false;
+        for c in local {
+            let signs: &[f64] = match c.op {
+                ComparisonOp::Eq => &[1.0, -1.0],
+                ComparisonOp::Le => &[1.0],
+                _ => &[-1.0],
+            };
+            for &s in signs {
+                // Σ (s·a)·x ≤ s·b, with each term at its least.
+                fn least(lo: &[f64], hi: &[f64], i: usize, a: f64) -> f64 {
+                    if a > 0.0 {
+                        a * lo[i]
+                    } else {
+                        a * hi[i]
+                    }
+                }
+                let (mut finite, mut infinite) = (0.0, 0);
+                for &(i, a) in &c.terms {
+                    match least(&lo, &hi, i, s * a) {
+                        m if m.is_finite() => finite += m,
+                        _ => infinite += 1,
+                    }
+                }
+                for &(j, a) in &c.terms {
+                    let a = s * a;
+                    let own = least(&lo, &hi, j, a);
+                    let rest = match (own.is_finite(), infinite) {
+                        (true, 0) => finite - own,
+                        (false, 1) => finite,
+                        _ => continue,
+                    };
+                    let bound = (s * c.rhs - rest) / a;
+                    if a > 0.0 && bound < hi[j] - 1e-9 {
+                        hi[j] = bound;
+                        changed = true;
+                    } else if a < 0.0 && bound > lo[j] + 1e-9 {
+                        lo[j] = bound;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    (lo, hi)
 }
 
 #[cfg(test)]
@@ -476,6 +658,34 @@ mod tests {
         assert_eq!((a.intervals[0].min, a.intervals[0].max), (4.0, 4.0));
         let b = audit(&system, &[false, true, false, true], &[1, 3], 1.0).unwrap();
         assert_eq!(b.exposed(1.0).count(), 0);
+    }
+
+    #[test]
+    fn propagation_bounds_each_cell_from_the_floors_and_the_constraints() {
+        // x0 + x1 = 2 (a published total of 10 minus a published 8).
+        let total = Local {
+            terms: vec![(0, 1.0), (1, 1.0)],
+            op: ComparisonOp::Eq,
+            rhs: 2.0,
+        };
+        // Floors of 1 pin both; floors of 0 leave each in [0, 2].
+        assert_eq!(
+            propagate(std::slice::from_ref(&total), &[1.0, 1.0]),
+            (vec![1.0; 2], vec![1.0; 2])
+        );
+        assert_eq!(
+            propagate(std::slice::from_ref(&total), &[0.0, 0.0]),
+            (vec![0.0; 2], vec![2.0; 2])
+        );
+        // Persons x2 ≤ positionings x0: x2 in [1, 2]; x3 is bounded by nothing.
+        let persons = Local {
+            terms: vec![(2, 1.0), (0, -1.0)],
+            op: ComparisonOp::Le,
+            rhs: 0.0,
+        };
+        let (lo, hi) = propagate(&[total, persons], &[0.0, 0.0, 1.0, 0.0]);
+        assert_eq!(lo, vec![1.0, 0.0, 1.0, 0.0]);
+        assert_eq!(hi, vec![2.0, 1.0, 2.0, f64::INFINITY]);
     }
 
     #[test]

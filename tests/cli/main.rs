@@ -16,6 +16,7 @@ use arrow::util::display::array_value_to_string;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 mod broken_runs;
+mod cycle;
 mod common;
 mod deliveries;
 mod exporters;

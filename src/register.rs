@@ -171,7 +171,11 @@ impl Register {
     ///
     /// # Errors
     /// As [`Register::earlier`].
-    pub fn previous(&self, recipient: &str, before: &str) -> Result<Option<(Entry, Vec<Released>)>> {
+    pub fn previous(
+        &self,
+        recipient: &str,
+        before: &str,
+    ) -> Result<Option<(Entry, Vec<Released>)>> {
         let Some(e) = self
             .diffusions
             .iter()

@@ -2,7 +2,7 @@
 
 use crate::cli::ReportArgs;
 use crate::error::Result;
-use crate::report::{render, Pdf, ReportConfig, Rendered};
+use crate::report::{render, Pdf, Rendered, ReportConfig};
 
 pub(super) fn execute(args: ReportArgs) -> Result<()> {
     let done = render(&ReportConfig {

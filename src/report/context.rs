@@ -271,7 +271,11 @@ pub(crate) fn closed_by(period: &str, cutoff: chrono::NaiveDate) -> bool {
     else {
         return true;
     };
-    let (y, m) = if last == 12 { (year + 1, 1) } else { (year, last + 1) };
+    let (y, m) = if last == 12 {
+        (year + 1, 1)
+    } else {
+        (year, last + 1)
+    };
     // Over when the cut-off is its last day or later.
     chrono::NaiveDate::from_ymd_opt(y, m, 1)
         .is_none_or(|first_after| cutoff.succ_opt().is_some_and(|d| d >= first_after))

@@ -134,7 +134,10 @@ mod tests {
         let labels = Labels::load(None).unwrap();
         assert_eq!(labels.label("motif", "AB01"), "Reprise d'emploi");
         assert_eq!(labels.label("motif", "ZZ42"), "autre motif (code ZZ42)");
-        assert_eq!(labels.label("dispositif", "PARCOURS_INTEGRE"), "Parcours intégré");
+        assert_eq!(
+            labels.label("dispositif", "PARCOURS_INTEGRE"),
+            "Parcours intégré"
+        );
         assert_eq!(labels.label("departement", "02"), "Aisne");
         assert_eq!(labels.label("region", "32"), "Hauts-de-France");
         assert_eq!(labels.label("prescripteur_type", "ML"), "Mission locale");

@@ -247,6 +247,8 @@ struct Context {
     /// The cut-off of the previous release to this committee (French
     /// date), none for the first one.
     diffusion_precedente: Option<String>,
+    /// The same, short (`30/06/2026`).
+    diffusion_precedente_courte: Option<String>,
     /// Whether the release register was found beside the delivery.
     registre: bool,
     seuil: String,
@@ -261,11 +263,7 @@ struct Context {
 impl Context {
     /// The period as a header: `2026-T3 (provisoire au 31 octobre 2026)`.
     fn periode_entete(&self) -> String {
-        if self.periode_provisoire {
-            format!("{} (provisoire au {})", self.periode, self.date_arrete)
-        } else {
-            self.periode.clone()
-        }
+        provisional(&self.periode, self.periode_provisoire, &self.date_arrete)
     }
 
     /// The title of a table: what, where, when.
@@ -276,6 +274,15 @@ impl Context {
             self.periode_entete(),
             self.date_arrete
         )
+    }
+}
+
+/// A period or month, marked provisional at `date` when it was running.
+fn provisional(period: &str, running: bool, date: &str) -> String {
+    if running {
+        format!("{period} (provisoire au {date})")
+    } else {
+        period.to_string()
     }
 }
 
@@ -420,6 +427,9 @@ pub fn render(cfg: &ReportConfig) -> Result<Rendered> {
         periode_an_precedent: year_before,
         date_arrete: fr_date(provenance.cutoff),
         diffusion_precedente: previous.as_ref().map(|p| fr_date(p.date_arrete)),
+        diffusion_precedente_courte: previous
+            .as_ref()
+            .map(|p| p.date_arrete.format("%d/%m/%Y").to_string()),
         registre,
         seuil: provenance.threshold,
         version_plan: provenance.plan_version,

@@ -15,7 +15,7 @@ use rust_xlsxwriter::{Color, Format, FormatAlign, Workbook, Worksheet, XlsxError
 use super::context::{Compared, Figures, Territoire};
 use super::data::Val;
 use super::revisions::Revision;
-use super::Context;
+use super::{provisional, Context};
 use crate::error::{Error, Result};
 
 /// How a number is shown.
@@ -163,11 +163,7 @@ fn revisions(c: &Context, f: &Figures) -> Sheet {
         .revisions
         .iter()
         .map(|l| {
-            let periode = if l.provisoire_alors {
-                format!("{} (provisoire au {date})", l.periode)
-            } else {
-                l.periode.clone()
-            };
+            let periode = provisional(&l.periode, l.provisoire_alors, &date);
             let [avant_p, ecart_p] = revision_cells(Some(&l.revision_positionnements));
             let [avant_e, ecart_e] = revision_cells(Some(&l.revision_entrees));
             vec![
@@ -203,9 +199,15 @@ fn sheets(c: &Context) -> Vec<Sheet> {
     let pct = |v: Val| Cell::Value(v, Kind::Pct);
     let days = |v: Val| Cell::Value(v, Kind::Jours);
     let fill_header = |first: &str| -> Vec<String> {
-        [first, "Sessions", "Places", "Entrées", "Taux de remplissage"]
-            .map(String::from)
-            .to_vec()
+        [
+            first,
+            "Sessions",
+            "Places",
+            "Entrées",
+            "Taux de remplissage",
+        ]
+        .map(String::from)
+        .to_vec()
     };
     let fill_rows = |rows: &[super::context::Remplissage]| -> Vec<Vec<Cell>> {
         rows.iter()
@@ -248,9 +250,14 @@ fn sheets(c: &Context) -> Vec<Sheet> {
         Sheet {
             name: "Prescripteurs",
             title: c.titre("Positionnements et entrées par prescripteur"),
-            header: ["Prescripteur", "Positionnements", "Entrées", "Taux d'entrée"]
-                .map(String::from)
-                .to_vec(),
+            header: [
+                "Prescripteur",
+                "Positionnements",
+                "Entrées",
+                "Taux d'entrée",
+            ]
+            .map(String::from)
+            .to_vec(),
             rows: f
                 .prescripteurs
                 .iter()
@@ -275,11 +282,7 @@ fn sheets(c: &Context) -> Vec<Sheet> {
                 .entrees_mensuelles
                 .iter()
                 .map(|m| {
-                    let mois = if m.provisoire {
-                        format!("{} (provisoire)", m.mois)
-                    } else {
-                        m.mois.clone()
-                    };
+                    let mois = provisional(&m.mois, m.provisoire, &c.date_arrete);
                     vec![Cell::Text(mois), int(m.nb_entrees)]
                 })
                 .collect(),
@@ -367,7 +370,10 @@ fn sheets(c: &Context) -> Vec<Sheet> {
 fn notes(c: &Context) -> Vec<(String, String)> {
     let seuil = &c.seuil;
     vec![
-        ("Région".into(), format!("{} (code {})", c.region_nom, c.region)),
+        (
+            "Région".into(),
+            format!("{} (code {})", c.region_nom, c.region),
+        ),
         ("Période".into(), c.periode_entete()),
         ("Date d'arrêté".into(), c.date_arrete.clone()),
         (

@@ -16,8 +16,8 @@ use arrow::util::display::array_value_to_string;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 mod broken_runs;
-mod cycle;
 mod common;
+mod cycle;
 mod deliveries;
 mod exporters;
 mod faults;

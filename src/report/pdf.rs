@@ -31,15 +31,30 @@ pub enum Pdf {
     Skipped(String),
 }
 
-/// The Chromium binary: `OUISTAT_CHROMIUM`, or the first candidate on `PATH`.
-fn chromium() -> Option<PathBuf> {
+/// The Chromium binary: `OUISTAT_CHROMIUM`, or the first candidate on
+/// `PATH`; why there is none otherwise.
+fn chromium() -> std::result::Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("OUISTAT_CHROMIUM") {
-        return Some(PathBuf::from(p)).filter(|p| p.is_file());
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!(
+                "OUISTAT_CHROMIUM names {}, which is not a file",
+                p.display()
+            ))
+        };
     }
-    let path = std::env::var_os("PATH")?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .flat_map(|dir| CANDIDATES.map(|c| dir.join(c)))
         .find(|p| p.is_file())
+        .ok_or_else(|| {
+            "Chromium was not found (chromium, chromium-browser or google-chrome on PATH): \
+             install the Debian package `chromium` (scripts/setup.sh does), or name the \
+             binary with OUISTAT_CHROMIUM"
+                .to_string()
+        })
 }
 
 /// Prints `html` to the PDF of the same name.
@@ -49,14 +64,20 @@ fn chromium() -> Option<PathBuf> {
 /// lines of error output in the message); `Io` naming the PDF when it
 /// cannot be moved in place.
 pub(crate) fn print(html: &Path) -> Result<Pdf> {
-    let Some(browser) = chromium() else {
-        return Ok(Pdf::Skipped(
-            "Chromium was not found (chromium, chromium-browser or google-chrome on PATH, or \
-             OUISTAT_CHROMIUM): install the Debian package `chromium` (scripts/setup.sh does)"
-                .into(),
-        ));
-    };
     let pdf = html.with_extension("pdf");
+    let browser = match chromium() {
+        Ok(b) => b,
+        Err(why) => {
+            // A PDF of an earlier rendering would not match the new report.
+            match std::fs::remove_file(&pdf) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(&pdf)(e))
+                }
+                _ => {}
+            }
+            return Ok(Pdf::Skipped(why));
+        }
+    };
     let dir = html.parent().unwrap_or(Path::new("."));
     let name = pdf.file_name().unwrap_or_default().to_string_lossy();
     let partial = dir.join(format!(".{name}.en-cours"));

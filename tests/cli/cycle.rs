@@ -358,9 +358,35 @@ fn the_running_period_has_a_workbook_a_pdf_and_words() {
     let pdf = run.path("sortie/rapport/comite-32-2026-T3.pdf");
     if stdout.contains("PDF not written") {
         eprintln!("skipped: Chromium is not installed, no PDF to check ({stdout})");
-        return;
+    } else {
+        check_pdf(&pdf, &html);
     }
-    let doc = pdf_extract::Document::load(&pdf).unwrap();
+
+    // Without Chromium the report and its workbook are written all the
+    // same, and the command says why there is no PDF.
+    let without = Command::new(env!("CARGO_BIN_EXE_ouistat"))
+        .args(&run.args)
+        .current_dir(run.dir.path())
+        .env("OUISTAT_CHROMIUM", run.path("pas-de-chromium"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&without.stdout);
+    assert!(without.status.success(), "{said}");
+    assert!(
+        said.contains("PDF not written: OUISTAT_CHROMIUM names")
+            && said.contains("workbook written"),
+        "{said}"
+    );
+
+    assert!(
+        !pdf.exists(),
+        "no PDF of an earlier rendering is left beside the report"
+    );
+}
+
+/// The PDF has A4 pages, the report's sections and its headline figures as text.
+fn check_pdf(pdf: &Path, html: &str) {
+    let doc = pdf_extract::Document::load(pdf).unwrap();
     let pages = doc.get_pages();
     assert!((4..=16).contains(&pages.len()), "{} pages", pages.len());
     for (n, id) in pages {
@@ -380,7 +406,7 @@ fn the_running_period_has_a_workbook_a_pdf_and_words() {
             "page {n} is A4: {size:?}"
         );
     }
-    let text: String = pdf_extract::extract_text(&pdf)
+    let text: String = pdf_extract::extract_text(pdf)
         .unwrap()
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -392,7 +418,7 @@ fn the_running_period_has_a_workbook_a_pdf_and_words() {
         "{}",
         &text[..text.len().min(2000)]
     );
-    let (_, region) = &html_table(&html, "1. Chiffres clés")[0];
+    let (_, region) = &html_table(html, "1. Chiffres clés")[0];
     for figure in &region[..2] {
         let figure: String = figure.chars().filter(|c| !c.is_whitespace()).collect();
         assert!(

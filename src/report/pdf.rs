@@ -87,10 +87,15 @@ pub(crate) fn print(html: &Path) -> Result<Pdf> {
     let log = profile.path().join("chromium.log");
     let log_file = std::fs::File::create(&log).map_err(Error::io(&log))?;
     let mut child = Command::new(&browser)
+        // Nothing to fetch, nothing to update: the report is self-contained.
         .args([
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
             "--no-pdf-header-footer",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))

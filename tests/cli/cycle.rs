@@ -3,6 +3,7 @@
 
 use super::*;
 
+use super::broken_runs::report_args;
 use ouistat::domain::fr::fr_int;
 
 const COMMITTEE: &str =
@@ -24,7 +25,7 @@ fn cycle() -> (Run, Vec<Report>) {
     let mut reports = Vec::new();
     for cutoff in CUTOFFS {
         run = run_at(run, cutoff);
-        run = run.args(report_args("2026-T2"));
+        run = run.args(report_args("32", "2026-T2", "comite"));
         let stdout = String::from_utf8_lossy(&run.succeeds().stdout).into_owned();
         let html =
             std::fs::read_to_string(run.path("sortie/rapport/comite-32-2026-T2.html")).unwrap();
@@ -58,22 +59,6 @@ fn run_at(run: Run, cutoff: &str) -> Run {
     let run = run.args(args);
     run.succeeds();
     run
-}
-
-fn report_args(period: &str) -> Vec<String> {
-    [
-        "report",
-        "--out",
-        "{tmp}/sortie",
-        "--region",
-        "32",
-        "--period",
-        period,
-        "--from",
-        "comite",
-    ]
-    .map(String::from)
-    .to_vec()
 }
 
 /// The text of each `<td>` of the row that starts with `start`.
@@ -272,7 +257,7 @@ fn as_html(cell: &calamine::Data, shown: Shown) -> String {
 #[test]
 fn the_running_period_has_a_workbook_a_pdf_and_words() {
     let run = run_at(committee_extracts(), CUTOFFS[1]);
-    let run = run.args(report_args("2026-T3"));
+    let run = run.args(report_args("32", "2026-T3", "comite"));
     let stdout = String::from_utf8_lossy(&run.succeeds().stdout).into_owned();
     let html = std::fs::read_to_string(run.path("sortie/rapport/comite-32-2026-T3.html")).unwrap();
     let xlsx = run.path("sortie/rapport/comite-32-2026-T3.xlsx");

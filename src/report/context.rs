@@ -394,7 +394,10 @@ impl Figures {
             .collect();
         let remplissage_departements: Vec<Remplissage> = s.territoires[1..]
             .iter()
-            .map(|t| remplissage(d, s, (&t.code, t.libelle.clone()), t, ENSEMBLE))
+            .map(|t| {
+                let label = format!("{} ({})", t.libelle, t.code);
+                remplissage(d, s, (&t.code, label), t, ENSEMBLE)
+            })
             .collect();
         let prescripteurs: Vec<Ventilation> = d
             .entonnoir

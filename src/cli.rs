@@ -232,6 +232,11 @@ pub struct ReportArgs {
     /// HTML template (default: reports/comite.html if present, else the built-in copy).
     #[arg(long)]
     pub template: Option<PathBuf>,
+    /// Labels replacing or adding to the shipped ones: a `;`-separated file
+    /// `nomenclature;code;libelle` (nomenclatures dispositif,
+    /// financeur_code, prescripteur_type, motif, departement, region).
+    #[arg(long)]
+    pub libelles: Option<PathBuf>,
 }
 
 /// The arguments of `ouistat verify`.

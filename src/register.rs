@@ -160,23 +160,51 @@ impl Register {
     pub fn earlier(&self) -> Result<Vec<Released>> {
         let mut out = Vec::new();
         for e in &self.diffusions {
-            let path = self.dir.join(&e.fichier);
-            let sha = crate::digest::sha256_file(&path).map_err(|_| self.damaged(&path))?;
-            if sha != e.sha256 {
-                return Err(self.damaged(&path));
-            }
-            for c in read_counts(&path)? {
-                out.push(Released {
-                    recipient: e.destinataire.clone(),
-                    date_arrete: e.date_arrete.clone(),
-                    variable: c.variable,
-                    key: c.key,
-                    value: c.value,
-                    published: c.flag.is_none(),
-                });
-            }
+            out.extend(self.counts(e)?);
         }
         Ok(out)
+    }
+
+    /// The last release to `recipient` before the cut-off `before`
+    /// (`YYYY-MM-DD`), with every count it held: what that recipient was
+    /// given at its previous meeting.
+    ///
+    /// # Errors
+    /// As [`Register::earlier`].
+    pub fn previous(
+        &self,
+        recipient: &str,
+        before: &str,
+    ) -> Result<Option<(Entry, Vec<Released>)>> {
+        let Some(e) = self
+            .diffusions
+            .iter()
+            .filter(|e| e.destinataire == recipient && e.date_arrete.as_str() < before)
+            .max_by(|a, b| a.date_arrete.cmp(&b.date_arrete))
+        else {
+            return Ok(None);
+        };
+        Ok(Some((e.clone(), self.counts(e)?)))
+    }
+
+    /// The counts of one release, checked against their SHA-256.
+    fn counts(&self, e: &Entry) -> Result<Vec<Released>> {
+        let path = self.dir.join(&e.fichier);
+        let sha = crate::digest::sha256_file(&path).map_err(|_| self.damaged(&path))?;
+        if sha != e.sha256 {
+            return Err(self.damaged(&path));
+        }
+        Ok(read_counts(&path)?
+            .into_iter()
+            .map(|c| Released {
+                recipient: e.destinataire.clone(),
+                date_arrete: e.date_arrete.clone(),
+                variable: c.variable,
+                key: c.key,
+                value: c.value,
+                published: c.flag.is_none(),
+            })
+            .collect())
     }
 
     fn damaged(&self, path: &Path) -> Error {

@@ -94,11 +94,10 @@ fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
         period: DEMO_PERIOD.into(),
         from: "comite-dreets".into(),
         template: None,
+        libelles: None,
     })?;
-    println!(
-        "Committee report, region {region}, {DEMO_PERIOD}: {}",
-        report.display()
-    );
+    println!("Committee report, region {region}, {DEMO_PERIOD}:");
+    super::report::print_paths(&report);
     println!("\nTry next:");
     println!(
         "  cargo run -- query --out {} \"select periode, code_geo, nb_positionnements, nb_entrees, round(taux_entree, 3) as taux \

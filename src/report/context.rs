@@ -6,6 +6,8 @@ use serde::Serialize;
 
 use super::charts::{bar_chart, line_chart};
 use super::data::{Cube, Delivery, Val};
+use super::labels::Labels;
+use super::revisions::{Previous, Revision, REVISED};
 use crate::error::Result;
 
 /// A value now, and the same value in the two periods it is compared with.
@@ -14,6 +16,17 @@ pub(crate) struct Compared {
     pub(crate) valeur: Val,
     pub(crate) precedente: Val,
     pub(crate) an_precedent: Val,
+    /// The change from each comparison period when both values are
+    /// published: relative for a count (0.045 for +4.5 %), a difference of
+    /// rates for a rate (0.012 for +1.2 points).
+    pub(crate) evol_precedente: Option<f64>,
+    pub(crate) evol_an_precedent: Option<f64>,
+    /// Whether the value is a rate (its change is in points).
+    pub(crate) taux: bool,
+    /// The value and the previous period's as the previous committee
+    /// received them, for a count that release held.
+    pub(crate) revision: Option<Revision>,
+    pub(crate) revision_precedente: Option<Revision>,
 }
 
 /// A place the report shows: the region, or one of its départements.
@@ -22,6 +35,8 @@ pub(crate) struct Territoire {
     /// `region` or `departement`.
     pub(crate) niveau: &'static str,
     pub(crate) code: String,
+    /// Its name (`Hauts-de-France`, `Aisne`).
+    pub(crate) libelle: String,
 }
 
 /// One row of the headline table.
@@ -40,6 +55,8 @@ pub(crate) struct ChiffresCles {
 pub(crate) struct Remplissage {
     /// The scheme (`AFC`…) or the département's code.
     pub(crate) code: String,
+    /// Its label.
+    pub(crate) libelle: String,
     pub(crate) nb_sessions: Val,
     pub(crate) places_conventionnees: Val,
     pub(crate) nb_entres: Val,
@@ -49,8 +66,10 @@ pub(crate) struct Remplissage {
 /// One step of the funnel.
 #[derive(Debug, Serialize)]
 pub(crate) struct Etape {
-    /// The measure (`nb_positionnements`…), which the template names.
+    /// The measure (`nb_positionnements`…).
     pub(crate) mesure: &'static str,
+    /// Its label (`Positionnés`).
+    pub(crate) libelle: &'static str,
     pub(crate) valeur: Val,
 }
 
@@ -59,6 +78,31 @@ pub(crate) struct Etape {
 pub(crate) struct Mois {
     pub(crate) mois: String,
     pub(crate) nb_entrees: Val,
+    /// The month was not over at the cut-off.
+    pub(crate) provisoire: bool,
+}
+
+/// The funnel of one modality of a dimension (a prescriber), region-wide.
+#[derive(Debug, Serialize)]
+pub(crate) struct Ventilation {
+    pub(crate) code: String,
+    pub(crate) libelle: String,
+    pub(crate) nb_positionnements: Val,
+    pub(crate) nb_entrees: Val,
+    pub(crate) taux_entree: Val,
+}
+
+/// One period and place of the previous release, then and now.
+#[derive(Debug, Serialize)]
+pub(crate) struct LigneRevision {
+    pub(crate) periode: String,
+    pub(crate) territoire: Territoire,
+    /// The period was still running at the previous release's cut-off.
+    pub(crate) provisoire_alors: bool,
+    pub(crate) nb_positionnements: Val,
+    pub(crate) revision_positionnements: Revision,
+    pub(crate) nb_entrees: Val,
+    pub(crate) revision_entrees: Revision,
 }
 
 /// PIC eligibility of a place.
@@ -88,6 +132,8 @@ pub(crate) struct Delais {
 #[derive(Debug, Serialize)]
 pub(crate) struct Motif {
     pub(crate) motif_code: String,
+    /// Its label, or "autre motif (code XY)".
+    pub(crate) libelle: String,
     pub(crate) nb_abandons: Val,
     pub(crate) part_abandons: Val,
 }
@@ -111,11 +157,15 @@ pub(crate) struct Figures {
     pub(crate) remplissage_dispositifs: Vec<Remplissage>,
     pub(crate) remplissage_departements: Vec<Remplissage>,
     pub(crate) entonnoir: Vec<Etape>,
+    pub(crate) prescripteurs: Vec<Ventilation>,
     pub(crate) entrees_mensuelles: Vec<Mois>,
     pub(crate) pic: Vec<Pic>,
     pub(crate) delais: Vec<Delais>,
     pub(crate) taux_abandon: Val,
     pub(crate) abandons: Vec<Motif>,
+    /// Every period and place of the previous release; empty when there is
+    /// none.
+    pub(crate) revisions: Vec<LigneRevision>,
     pub(crate) graphiques: Graphiques,
 }
 
@@ -137,16 +187,98 @@ pub(crate) struct Scope<'a> {
     pub(crate) territoires: &'a [Territoire],
     /// The twelve months of the monthly series.
     pub(crate) mois: &'a [String],
+    pub(crate) cutoff: chrono::NaiveDate,
+    pub(crate) labels: &'a Labels,
+    /// The previous release to the same committee, if any.
+    pub(crate) previous: Option<&'a Previous>,
 }
 
 const ENSEMBLE: (&str, &str) = ("ensemble", "ensemble");
 
-fn compared(cube: &Cube, measure: &str, t: &Territoire, s: &Scope) -> Compared {
-    Compared {
-        valeur: cube.get(measure, s.periode, place(t), ENSEMBLE),
-        precedente: cube.get(measure, s.precedente, place(t), ENSEMBLE),
-        an_precedent: cube.get(measure, s.an_precedent, place(t), ENSEMBLE),
+/// The change from `then` to `now`: relative for a count, a difference for
+/// a rate; none unless both are published (and `then` positive for a count).
+fn change(now: Val, then: Val, rate: bool) -> Option<f64> {
+    let (now, then) = (now.num()?, then.num()?);
+    if rate {
+        Some(now - then)
+    } else {
+        (then > 0.0).then(|| now / then - 1.0)
     }
+}
+
+fn compared(cube: &Cube, measure: &str, t: &Territoire, s: &Scope) -> Compared {
+    let get = |p: &str| cube.get(measure, p, place(t), ENSEMBLE);
+    let (valeur, precedente, an_precedent) =
+        (get(s.periode), get(s.precedente), get(s.an_precedent));
+    let taux = !REVISED.contains(&measure) && !measure.starts_with("nb_");
+    let revision = |p: &str, now: Val| {
+        s.previous
+            .filter(|_| REVISED.contains(&measure))
+            .and_then(|prev| prev.revision(measure, p, place(t), now))
+    };
+    Compared {
+        evol_precedente: change(valeur, precedente, taux),
+        evol_an_precedent: change(valeur, an_precedent, taux),
+        taux,
+        revision: revision(s.periode, valeur),
+        revision_precedente: revision(s.precedente, precedente),
+        valeur,
+        precedente,
+        an_precedent,
+    }
+}
+
+/// Every period and place the previous release held, then and now.
+fn revisions(d: &Delivery, s: &Scope) -> Vec<LigneRevision> {
+    let Some(prev) = s.previous else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    for periode in prev.periods() {
+        for t in s.territoires {
+            let now = |m: &str| d.entonnoir.get(m, &periode, place(t), ENSEMBLE);
+            let (pos, ent) = (now(REVISED[0]), now(REVISED[1]));
+            let (Some(rp), Some(re)) = (
+                prev.revision(REVISED[0], &periode, place(t), pos),
+                prev.revision(REVISED[1], &periode, place(t), ent),
+            ) else {
+                continue;
+            };
+            lines.push(LigneRevision {
+                provisoire_alors: !closed_by(&periode, prev.date_arrete),
+                periode: periode.clone(),
+                territoire: t.clone(),
+                nb_positionnements: pos,
+                revision_positionnements: rp,
+                nb_entrees: ent,
+                revision_entrees: re,
+            });
+        }
+    }
+    lines
+}
+
+/// Whether a four-month period (`2026-T2`) or a month (`2026-05`) was
+/// over at `cutoff` (its last day included).
+pub(crate) fn closed_by(period: &str, cutoff: chrono::NaiveDate) -> bool {
+    let month = |p: &str| -> Option<(i32, u32)> {
+        let (y, m) = p.split_once('-')?;
+        Some((y.parse().ok()?, m.parse().ok()?))
+    };
+    let Some((year, last)) = crate::domain::period::parse_period(period)
+        .map(|(y, n)| (y, n * 4))
+        .or_else(|| month(period))
+    else {
+        return true;
+    };
+    let (y, m) = if last == 12 {
+        (year + 1, 1)
+    } else {
+        (year, last + 1)
+    };
+    // Over when the cut-off is its last day or later.
+    chrono::NaiveDate::from_ymd_opt(y, m, 1)
+        .is_none_or(|first_after| cutoff.succ_opt().is_some_and(|d| d >= first_after))
 }
 
 fn chiffres_cles(d: &Delivery, s: &Scope) -> Vec<ChiffresCles> {
@@ -171,13 +303,14 @@ fn chiffres_cles(d: &Delivery, s: &Scope) -> Vec<ChiffresCles> {
 fn remplissage(
     d: &Delivery,
     s: &Scope,
-    code: &str,
+    (code, libelle): (&str, String),
     t: &Territoire,
     dim: (&str, &str),
 ) -> Remplissage {
     let get = |m: &str| d.remplissage.get(m, s.periode, place(t), dim);
     Remplissage {
         code: code.to_string(),
+        libelle,
         nb_sessions: get("nb_sessions"),
         places_conventionnees: get("places_conventionnees"),
         nb_entres: get("nb_entres"),
@@ -230,6 +363,7 @@ fn abandons(d: &Delivery, s: &Scope) -> Vec<Motif> {
             Motif {
                 nb_abandons: get("nb_abandons"),
                 part_abandons: get("part_abandons"),
+                libelle: s.labels.label("motif", &motif),
                 motif_code: motif.clone(),
             }
         })
@@ -253,16 +387,41 @@ impl Figures {
             .remplissage
             .modalities(p, place(region), "dispositif", false)
             .iter()
-            .map(|m| remplissage(d, s, m, region, ("dispositif", m)))
+            .map(|m| {
+                let label = s.labels.label("dispositif", m);
+                remplissage(d, s, (m, label), region, ("dispositif", m))
+            })
             .collect();
         let remplissage_departements: Vec<Remplissage> = s.territoires[1..]
             .iter()
-            .map(|t| remplissage(d, s, &t.code, t, ENSEMBLE))
+            .map(|t| {
+                let label = format!("{} ({})", t.libelle, t.code);
+                remplissage(d, s, (&t.code, label), t, ENSEMBLE)
+            })
+            .collect();
+        let prescripteurs: Vec<Ventilation> = d
+            .entonnoir
+            .modalities(p, place(region), "prescripteur_type", false)
+            .into_iter()
+            .map(|code| {
+                let get = |m: &str| {
+                    d.entonnoir
+                        .get(m, p, place(region), ("prescripteur_type", &code))
+                };
+                Ventilation {
+                    libelle: s.labels.label("prescripteur_type", &code),
+                    nb_positionnements: get("nb_positionnements"),
+                    nb_entrees: get("nb_entrees"),
+                    taux_entree: get("taux_entree"),
+                    code,
+                }
+            })
             .collect();
         let entonnoir: Vec<Etape> = STEPS
             .iter()
-            .map(|(m, _)| Etape {
+            .map(|(m, l)| Etape {
                 mesure: m,
+                libelle: l,
                 valeur: d.entonnoir.get(m, p, place(region), ENSEMBLE),
             })
             .collect();
@@ -272,6 +431,7 @@ impl Figures {
             .map(|m| Mois {
                 mois: m.clone(),
                 nb_entrees: d.entonnoir.get("nb_entrees", m, place(region), ENSEMBLE),
+                provisoire: !closed_by(m, s.cutoff),
             })
             .collect();
         let (pic, delais, abandons) = (pic(d, s), delais(d, s), abandons(d, s));
@@ -279,17 +439,17 @@ impl Figures {
             .iter()
             .map(|r| match r.territoire.niveau {
                 "region" => "Région".to_string(),
-                _ => r.territoire.code.clone(),
+                _ => r.territoire.libelle.clone(),
             })
             .collect();
         let graphiques = Graphiques {
             remplissage_dispositif: bar_chart(
-                &codes(&remplissage_dispositifs),
+                &libelles(&remplissage_dispositifs),
                 &column(&remplissage_dispositifs, |r| r.taux_remplissage),
                 true,
             )?,
             remplissage_departement: bar_chart(
-                &codes(&remplissage_departements),
+                &libelles(&remplissage_departements),
                 &column(&remplissage_departements, |r| r.taux_remplissage),
                 true,
             )?,
@@ -315,7 +475,7 @@ impl Figures {
             abandons: bar_chart(
                 &abandons
                     .iter()
-                    .map(|m| m.motif_code.clone())
+                    .map(|m| m.libelle.clone())
                     .collect::<Vec<_>>(),
                 &column(&abandons, |m| m.nb_abandons),
                 false,
@@ -326,11 +486,13 @@ impl Figures {
             remplissage_dispositifs,
             remplissage_departements,
             entonnoir,
+            prescripteurs,
             entrees_mensuelles,
             pic,
             delais,
             taux_abandon: d.abandons.get("taux_abandon", p, place(region), ENSEMBLE),
             abandons,
+            revisions: revisions(d, s),
             graphiques,
         })
     }
@@ -341,6 +503,6 @@ fn place(t: &Territoire) -> (&'static str, &str) {
     (t.niveau, t.code.as_str())
 }
 
-fn codes(rows: &[Remplissage]) -> Vec<String> {
-    rows.iter().map(|r| r.code.clone()).collect()
+fn libelles(rows: &[Remplissage]) -> Vec<String> {
+    rows.iter().map(|r| r.libelle.clone()).collect()
 }

@@ -1,21 +1,30 @@
 //! The DREETS committee report: one self-contained HTML file per region and
-//! period, in French, with plotters charts as inline SVG.
+//! period, in French, with plotters charts as inline SVG; the same tables
+//! as a workbook (`.xlsx`) and the HTML printed to an A4 PDF, beside it.
 //!
 //! The walk: [`data`] reads the cleared tables of one committee delivery
-//! once; [`context`] turns them into plain structs and draws the charts;
-//! [`template`] renders `reports/comite.html` with them. Wording, order,
-//! tables and columns are the template's: a statistician edits them there
+//! once; [`revisions`] reads what the previous release to the same
+//! committee held (release register); [`labels`] gives codes their words;
+//! [`context`] turns them into plain structs and draws the charts;
+//! [`template`] renders `reports/comite.html` with them, [`workbook`]
+//! writes the tables, [`pdf`] prints the HTML. Wording, order, tables and
+//! columns of the HTML are the template's: a statistician edits them there
 //! without recompiling.
 //!
 //! What always holds: the report reads only a committee delivery (its
 //! `agregats/`, where suppressed measures are null, and its
-//! `manifest.json`), so it cannot show a suppressed value; a suppressed
-//! value is written `s`, and a chart leaves it out.
+//! `manifest.json`) and the published counts of the register, so it cannot
+//! show a suppressed value; a suppressed value is written `s`, and a chart
+//! leaves it out.
 
 mod charts;
 mod context;
 mod data;
+mod labels;
+mod pdf;
+mod revisions;
 mod template;
+mod workbook;
 
 use std::path::{Path, PathBuf};
 
@@ -26,7 +35,10 @@ use crate::domain::period::{last_month_of, months_ending, parse_period, shift_pe
 use crate::error::{Error, Result};
 use context::{Figures, Scope, Territoire};
 use data::Delivery;
+use labels::Labels;
+use revisions::Previous;
 
+pub use pdf::Pdf;
 pub use template::TEMPLATE;
 
 /// What to render.
@@ -41,6 +53,16 @@ pub struct ReportConfig {
     /// its own.
     pub from: String,
     pub template: Option<PathBuf>,
+    /// Labels replacing or adding to the shipped ones (`nomenclature;code;libelle`).
+    pub libelles: Option<PathBuf>,
+}
+
+/// What a report wrote: the HTML, the workbook, and the PDF or why not.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub html: PathBuf,
+    pub xlsx: PathBuf,
+    pub pdf: Pdf,
 }
 
 fn region_name(code: &str) -> &'static str {
@@ -212,6 +234,8 @@ struct Context {
     region_nom: &'static str,
     periode: String,
     periode_libelle: String,
+    /// The period was still running at the cut-off.
+    periode_provisoire: bool,
     periode_precedente: String,
     periode_an_precedent: String,
     /// Whether the output computed each comparison period.
@@ -220,6 +244,13 @@ struct Context {
     /// The comparison periods the output did not compute.
     periodes_non_calculees: Vec<String>,
     date_arrete: String,
+    /// The cut-off of the previous release to this committee (French
+    /// date), none for the first one.
+    diffusion_precedente: Option<String>,
+    /// The same, short (`30/06/2026`).
+    diffusion_precedente_courte: Option<String>,
+    /// Whether the release register was found beside the delivery.
+    registre: bool,
     seuil: String,
     version_plan: Option<String>,
     /// None when the delivery is read without its run's output.
@@ -227,6 +258,32 @@ struct Context {
     lignes_quarantaine: Option<u64>,
     #[serde(flatten)]
     figures: Figures,
+}
+
+impl Context {
+    /// The period as a header: `2026-T3 (provisoire au 31 octobre 2026)`.
+    fn periode_entete(&self) -> String {
+        provisional(&self.periode, self.periode_provisoire, &self.date_arrete)
+    }
+
+    /// The title of a table: what, where, when.
+    fn titre(&self, what: &str) -> String {
+        format!(
+            "{what}, région {}, {} (données arrêtées au {})",
+            self.region_nom,
+            self.periode_entete(),
+            self.date_arrete
+        )
+    }
+}
+
+/// A period or month, marked provisional at `date` when it was running.
+fn provisional(period: &str, running: bool, date: &str) -> String {
+    if running {
+        format!("{period} (provisoire au {date})")
+    } else {
+        period.to_string()
+    }
 }
 
 /// Checks what becomes part of a path or a lookup before anything is read.
@@ -263,19 +320,26 @@ fn load_template(cfg: &ReportConfig) -> Result<(String, String)> {
     })
 }
 
-/// Renders the report; returns the path of the HTML file.
+/// Renders the report: the HTML file, the workbook beside it
+/// (`.xlsx`), and the PDF when Chromium is installed.
 ///
 /// ```no_run
-/// use ouistat::report::{render, ReportConfig};
-/// let path = render(&ReportConfig {
+/// use ouistat::report::{render, Pdf, ReportConfig};
+/// let done = render(&ReportConfig {
 ///     out: "sortie".into(), region: "32".into(), period: "2026-T2".into(),
-///     from: "comite-dreets".into(), template: None,
+///     from: "comite-dreets".into(), template: None, libelles: None,
 /// })?;
+/// if let Pdf::Skipped(why) = &done.pdf { eprintln!("no PDF: {why}"); }
 /// # Ok::<(), ouistat::Error>(())
 /// ```
-pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
+///
+/// # Errors
+/// `Config` for a region, period, delivery, template or labels file that
+/// is wrong (naming it); `Internal` when Chromium is installed but fails.
+pub fn render(cfg: &ReportConfig) -> Result<Rendered> {
     check_args(cfg)?;
     let (source, origin) = load_template(cfg)?;
+    let labels = Labels::load(cfg.libelles.as_deref())?;
     let delivery_dir = if crate::domain::names::is_recipient_name(&cfg.from) {
         cfg.out.join("livraisons").join(&cfg.from)
     } else {
@@ -286,6 +350,17 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
         return Err(missing_delivery(cfg, &agg_dir));
     }
     let provenance = Provenance::read(&delivery_dir)?;
+    // The register sits in the run's output, two folders above the delivery.
+    let run_out = delivery_dir.parent().and_then(Path::parent);
+    let registre = run_out.is_some_and(|o| o.join(crate::register::DIR).is_dir());
+    let recipient = delivery_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let previous = match run_out.filter(|_| registre) {
+        Some(out) => Previous::read(out, &recipient, provenance.cutoff)?,
+        None => None,
+    };
     let delivery = Delivery::open(&agg_dir)?;
     let coverage = Coverage::of(&delivery);
     coverage.check(cfg)?;
@@ -303,6 +378,7 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
     let territoires: Vec<Territoire> = std::iter::once(Territoire {
         niveau: "region",
         code: region.to_string(),
+        libelle: labels.label("region", region),
     })
     .chain(
         delivery
@@ -312,6 +388,7 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
             .filter(|d| in_region.contains(&d.as_str()))
             .map(|code| Territoire {
                 niveau: "departement",
+                libelle: labels.label("departement", &code),
                 code,
             }),
     )
@@ -327,6 +404,9 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
             an_precedent: &year_before,
             territoires: &territoires,
             mois: &mois,
+            cutoff: provenance.cutoff,
+            labels: &labels,
+            previous: previous.as_ref(),
         },
     )?;
     let computed = |per: &str| coverage.periods.iter().any(|c| c == per);
@@ -335,6 +415,7 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
         region_nom: region_name(region),
         periode: p.to_string(),
         periode_libelle: period_label(p),
+        periode_provisoire: !context::closed_by(p, provenance.cutoff),
         precedente_calculee: computed(&prev),
         an_precedent_calculee: computed(&year_before),
         periodes_non_calculees: [&prev, &year_before]
@@ -345,6 +426,11 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
         periode_precedente: prev,
         periode_an_precedent: year_before,
         date_arrete: fr_date(provenance.cutoff),
+        diffusion_precedente: previous.as_ref().map(|p| fr_date(p.date_arrete)),
+        diffusion_precedente_courte: previous
+            .as_ref()
+            .map(|p| p.date_arrete.format("%d/%m/%Y").to_string()),
+        registre,
         seuil: provenance.threshold,
         version_plan: provenance.plan_version,
         lignes_lues: provenance.rows.map(|r| r.0),
@@ -356,16 +442,29 @@ pub fn render(cfg: &ReportConfig) -> Result<PathBuf> {
         &origin,
         &minijinja::Value::from_serialize(&context),
     )?;
-    write_report(&cfg.out, &format!("comite-{region}-{p}.html"), &html)
+    let name = format!("comite-{region}-{p}");
+    let html = write_report(&cfg.out, &format!("{name}.html"), |path| {
+        std::fs::write(path, &html).map_err(Error::io(path))
+    })?;
+    let xlsx = write_report(&cfg.out, &format!("{name}.xlsx"), |path| {
+        workbook::write(&context, path)
+    })?;
+    let pdf = pdf::print(&html)?;
+    Ok(Rendered { html, xlsx, pdf })
 }
 
-/// Writes the report beside, then renames it: a report is whole or absent.
-fn write_report(out: &Path, name: &str, html: &str) -> Result<PathBuf> {
+/// Writes a file of the report beside, then renames it: a file is whole
+/// or absent.
+fn write_report(
+    out: &Path,
+    name: &str,
+    write: impl FnOnce(&Path) -> Result<()>,
+) -> Result<PathBuf> {
     let dir = out.join("rapport");
     std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
     let path = dir.join(name);
     let partial = dir.join(format!(".{name}.en-cours"));
-    std::fs::write(&partial, html).map_err(Error::io(&partial))?;
+    write(&partial)?;
     std::fs::rename(&partial, &path).map_err(Error::io(&path))?;
     Ok(path)
 }

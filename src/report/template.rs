@@ -8,6 +8,8 @@
 //! suppressed one, none for no data):
 //! - `entier` (`12 345`), `pct` (`45,3 %`), `jours` (`12,5`): the French
 //!   number, `s` or `–`;
+//! - `variation` (`+4,5 %`, a relative change), `points` (`+1,2 pt`, a
+//!   change of rates), `ecart` (`+34`, a signed count): the same, signed;
 //! - `svg(titre)`: a chart with its text alternative.
 //!
 //! The test `secret` tells a suppressed value.
@@ -38,6 +40,16 @@ fn french(value: &Value, format: fn(f64) -> String) -> String {
     }
 }
 
+/// `text` (the French form of `x`) with a `+` when `x` is positive; a
+/// negative number already carries its minus sign.
+fn signed(x: f64, text: String) -> String {
+    if x > 0.0 {
+        format!("+{text}")
+    } else {
+        text
+    }
+}
+
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
@@ -47,6 +59,15 @@ fn environment() -> Environment<'static> {
     });
     env.add_filter("pct", |v: Value| french(&v, fr_pct));
     env.add_filter("jours", |v: Value| french(&v, fr_decimal));
+    env.add_filter("variation", |v: Value| french(&v, |x| signed(x, fr_pct(x))));
+    env.add_filter("points", |v: Value| {
+        french(&v, |x| {
+            signed(x, format!("{}\u{202f}pt", fr_decimal(x * 100.0)))
+        })
+    });
+    env.add_filter("ecart", |v: Value| {
+        french(&v, |x| signed(x, fr_int(x.round() as i64)))
+    });
     env.add_filter("svg", |svg: String, title: String| {
         let title = minijinja::HtmlEscape(&title).to_string();
         Value::from_safe_string(svg.replacen(
@@ -111,6 +132,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, "12\u{202f}345 s – 45,3\u{202f}% &lt;b&gt; True");
+        let ctx = minijinja::context! { up => 0.0451, down => -0.012, n => 34, s => "s" };
+        let out = render(
+            "{{ up|variation }} {{ down|points }} {{ n|ecart }} {{ s|ecart }}",
+            "test",
+            &ctx,
+        )
+        .unwrap();
+        assert_eq!(out, "+4,5\u{202f}% -1,2\u{202f}pt +34 s");
         let err = render("{{ nmo }}", "gabarit.html", &ctx)
             .unwrap_err()
             .to_string();

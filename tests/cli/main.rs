@@ -17,6 +17,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 mod broken_runs;
 mod common;
+mod cycle;
 mod deliveries;
 mod exporters;
 mod faults;

@@ -131,7 +131,8 @@ fn report_has_every_section_and_chart_and_no_suppressed_value() {
             && r["dimension"] == "ensemble"
             && hauts_de_france.contains(&r["code_geo"].as_str())
     }) {
-        let label = format!(">\n{} (s)\n<", r["code_geo"]);
+        // Issue 24: the label is the département's name and code.
+        let label = format!(" ({}) (s)\n<", r["code_geo"]);
         assert_eq!(
             chart.contains(&label),
             !r["secret_taux_remplissage"].is_empty(),

@@ -114,7 +114,7 @@ fn six_persons_are_generalised_to_departement_and_month() {
         (6, 12)
     );
     let batch = persons(&SIX);
-    let g = out.generalise(Table::Individus, &batch).unwrap();
+    let g = out.generalise(Table::Individus, 0, &batch).unwrap();
     let c = g.column(0).as_any().downcast_ref::<StringArray>().unwrap();
     let d = g.column(1).as_any().downcast_ref::<StringArray>().unwrap();
     assert_eq!((c.value(0), d.value(0)), ("62", "2026-01"));
@@ -176,7 +176,7 @@ fn without_requirement_risk_is_measured_and_nothing_changes() {
     assert_eq!(out.report.avant[0].part_uniques, 1.0);
     assert_eq!(out.report.avant, out.report.apres);
     let batch = persons(&SIX);
-    assert_eq!(out.generalise(Table::Individus, &batch).unwrap(), batch);
+    assert_eq!(out.generalise(Table::Individus, 0, &batch).unwrap(), batch);
     assert!(out.report.resume[1].contains("100,0 % des 6 enregistrements sont uniques"));
 }
 
@@ -340,8 +340,8 @@ fn random_extracts_are_k_anonymous_once_delivered() {
         assert_eq!(out.report, again.report, "seed {seed}");
         assert!(out.report.part_supprimee <= 0.1);
         // Delivered values, from the generalised batches and the masks.
-        let gi = out.generalise(Table::Individus, &ind).unwrap();
-        let gp = out.generalise(Table::Positionnements, &pos).unwrap();
+        let gi = out.generalise(Table::Individus, 0, &ind).unwrap();
+        let gp = out.generalise(Table::Positionnements, 0, &pos).unwrap();
         let text = |b: &RecordBatch, c: usize, r: usize| -> String {
             let a = b.column(c).as_any().downcast_ref::<StringArray>().unwrap();
             if a.is_null(r) {

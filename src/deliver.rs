@@ -758,7 +758,14 @@ fn write_delivery(
     let anon = match microdata_requirement(ctx, r)? {
         None => None,
         Some((qis, requirement)) => {
-            let mut collector = crate::kanon::read::Collector::new(qis);
+            let measuring = std::time::Instant::now();
+            let zones = if qis.iter().any(|q| q.ladder.contains(&crate::kanon::Step::ZoneEmploi)) {
+                crate::kanon::read::zones(db)?
+            } else {
+                crate::kanon::Reference::default()
+            };
+            anon_secs += measuring.elapsed().as_secs_f64();
+            let mut collector = crate::kanon::read::Collector::new(qis, zones);
             for extract in Extract::ALL {
                 let Some(t) = crate::kanon::Table::from_name(extract.name()) else {
                     continue;
@@ -776,7 +783,8 @@ fn write_delivery(
                 held.insert(extract.name(), (schema, batches));
             }
             let measuring = std::time::Instant::now();
-            let outcome = crate::kanon::anonymise(collector.finish(), requirement)
+            let md = collector.finish();
+            let outcome = crate::kanon::anonymise(md, requirement)
                 .map_err(|e| match e {
                     Error::Policy(m) => Error::Policy(format!("recipient `{}`: {m}", r.nom)),
                     other => other,

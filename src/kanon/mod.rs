@@ -49,7 +49,7 @@ use arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 
 pub use data::Microdata;
-pub use ladder::{Family, Step};
+pub use ladder::{Family, Reference, Step};
 pub use search::ViewRisk;
 
 use crate::error::{Error, Result};
@@ -222,7 +222,6 @@ fn risk_sentence(when: &str, v: &ViewRisk, k: u32) -> String {
 /// `Policy` (exit 4) with the figures when k cannot be reached within
 /// the suppression allowed, or when the lattice is too large to search.
 pub fn anonymise(mut md: Microdata, requirement: Option<Requirement>) -> Result<Outcome> {
-    let t0 = std::time::Instant::now();
     let views = search::views(&md);
     let k = requirement.map_or(REFERENCE_K, |r| r.k);
     let all = md.all_persons();
@@ -312,7 +311,7 @@ pub fn anonymise(mut md: Microdata, requirement: Option<Requirement>) -> Result<
         let map = std::mem::take(&mut enc.maps[steps[c]]);
         let mut labels = vec![None; enc.cards[steps[c]] as usize];
         for (v, raw) in enc.distinct.iter().enumerate() {
-            labels[map[v + 1] as usize].get_or_insert_with(|| ladder::label(step, raw));
+            labels[map[v + 1] as usize].get_or_insert_with(|| ladder::label(step, raw, &md.reference));
         }
         outcome.generalised[q.table.slot()].insert(
             q.column.clone(),

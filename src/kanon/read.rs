@@ -14,7 +14,7 @@ use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 
-use super::{Microdata, Qi, Table};
+use super::{Microdata, Qi, Reference, Table};
 use crate::error::{Error, Result};
 
 /// The hidden column carrying a row's `identifiant_spe`.
@@ -55,10 +55,13 @@ fn keys(batch: &RecordBatch, name: &str) -> Result<ArrayRef> {
 }
 
 impl Collector {
-    /// An empty collector for these quasi-identifiers.
-    pub fn new(qis: Vec<Qi>) -> Self {
+    /// An empty collector for these quasi-identifiers, whose steps look
+    /// values up in `reference`.
+    pub fn new(qis: Vec<Qi>, reference: Reference) -> Self {
+        let mut md = Microdata::new(qis);
+        md.set_reference(reference);
         Collector {
-            md: Microdata::new(qis),
+            md,
             persons: Index::default(),
             positionings: Index::default(),
         }
@@ -131,4 +134,30 @@ impl Collector {
     pub fn finish(self) -> Microdata {
         self.md.finish()
     }
+}
+
+/// The zone d'emploi of each commune where a session takes place, from
+/// the staged sessions (the smallest code when a commune has two).
+///
+/// # Errors
+/// `Query` when DuckDB fails.
+pub fn zones(db: &crate::warehouse::Db) -> Result<Reference> {
+    let (_, batches) = db.query_arrow(
+        "kanon: zones d'emploi of the communes",
+        "select commune_insee, min(zone_emploi) as zone_emploi from stg_sessions \
+         where commune_insee is not null and zone_emploi is not null group by commune_insee",
+        [],
+    )?;
+    let mut reference = Reference::default();
+    for batch in &batches {
+        let communes = arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
+        let zones = arrow::compute::cast(batch.column(1), &DataType::Utf8)?;
+        let (communes, zones) = (communes.as_string::<i32>(), zones.as_string::<i32>());
+        for i in 0..batch.num_rows() {
+            reference
+                .zones
+                .insert(communes.value(i).to_string(), zones.value(i).to_string());
+        }
+    }
+    Ok(reference)
 }

@@ -120,22 +120,38 @@ fn bits(card: u32) -> u32 {
     32 - card.saturating_sub(1).leading_zeros()
 }
 
+thread_local! {
+    /// The table numbering narrow keys, kept from one grouping to the next
+    /// (allocated and cleared whole for each, it cost more than the grouping).
+    static SLOTS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Numbers the distinct keys in order of first appearance: through a
 /// table when the keys are narrow, else a hash map on the narrowest type.
 fn densify(keys: &[u128], used: u32) -> (Vec<u32>, usize) {
     let mut next = 0u32;
     let gid = if used <= 22 {
-        let mut table = vec![u32::MAX; 1 << used];
-        keys.iter()
-            .map(|k| {
-                let slot = &mut table[*k as usize];
-                if *slot == u32::MAX {
-                    *slot = next;
-                    next += 1;
-                }
-                *slot
-            })
-            .collect()
+        SLOTS.with_borrow_mut(|table| {
+            if table.len() < 1 << used {
+                table.resize(1 << used, u32::MAX);
+            }
+            let gid = keys
+                .iter()
+                .map(|k| {
+                    let slot = &mut table[*k as usize];
+                    if *slot == u32::MAX {
+                        *slot = next;
+                        next += 1;
+                    }
+                    *slot
+                })
+                .collect();
+            // Only the slots used are cleared for the next grouping.
+            for k in keys {
+                table[*k as usize] = u32::MAX;
+            }
+            gid
+        })
     } else if used <= 64 {
         let mut ids: HashMap<u64, u32, foldhash::fast::FixedState> =
             HashMap::with_capacity_and_hasher(keys.len(), foldhash::fast::FixedState::default());

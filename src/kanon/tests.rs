@@ -390,7 +390,7 @@ fn random_extracts_are_k_anonymous_once_delivered() {
         if let Some(r) = (0..n).find(|r| keep_i[*r]) {
             assert_eq!(
                 text(&gi, 0, r),
-                label(step, &Raw::Text(communes[r].clone()))
+                label(step, &Raw::Text(communes[r].clone()), &Reference::default())
             );
         }
     }

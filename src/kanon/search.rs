@@ -114,6 +114,50 @@ pub(crate) struct Grouping {
     /// Each (group, person) once, in order of persons: what counting
     /// distinct persons per group and flagging persons both walk through.
     pub pairs: Vec<(u32, u32)>,
+    /// Who is in which group, built when local suppression needs it.
+    index: std::cell::OnceCell<Index>,
+}
+
+/// The pairs of a grouping indexed both ways.
+#[derive(Debug)]
+struct Index {
+    /// Group g's persons are `members[group_start[g]..group_start[g + 1]]`.
+    group_start: Vec<u32>,
+    members: Vec<u32>,
+    /// Person p's pairs are `pairs[person_start[p]..person_start[p + 1]]`
+    /// (pairs come in order of persons).
+    person_start: Vec<u32>,
+}
+
+impl Grouping {
+    fn index(&self, persons: usize) -> &Index {
+        self.index.get_or_init(|| {
+            let mut group_start = vec![0u32; self.groups + 1];
+            let mut person_start = vec![0u32; persons + 1];
+            for (g, p) in &self.pairs {
+                group_start[*g as usize + 1] += 1;
+                person_start[*p as usize + 1] += 1;
+            }
+            for i in 1..group_start.len() {
+                group_start[i] += group_start[i - 1];
+            }
+            for i in 1..person_start.len() {
+                person_start[i] += person_start[i - 1];
+            }
+            let mut next = group_start.clone();
+            let mut members = vec![0u32; self.pairs.len()];
+            for (g, p) in &self.pairs {
+                let slot = &mut next[*g as usize];
+                members[*slot as usize] = *p;
+                *slot += 1;
+            }
+            Index {
+                group_start,
+                members,
+                person_start,
+            }
+        })
+    }
 }
 
 fn bits(card: u32) -> u32 {
@@ -251,7 +295,12 @@ pub(crate) fn group(
         pairs.shrink_to_fit();
         pairs
     };
-    Grouping { gid, groups, pairs }
+    Grouping {
+        gid,
+        groups,
+        pairs,
+        index: std::cell::OnceCell::new(),
+    }
 }
 
 /// Distinct persons per group, leaving out the excluded persons.
@@ -535,51 +584,56 @@ impl Evaluator<'_> {
         Some((total, excluded))
     }
 
-    /// Persons newly in a group smaller than k in some enforced view, the
-    /// excluded ones left out.
-    fn at_risk(&mut self, steps: &[usize], excluded: &mut [bool]) -> usize {
-        let mut newly = 0;
-        for v in 0..self.views.len() {
-            if !self.views[v].enforced {
-                continue;
-            }
-            let g = self.grouping(v, steps);
-            let size = sizes(&g, excluded);
-            let mut flagged = Vec::new();
-            for (gid, p) in &g.pairs {
-                let s = size[*gid as usize];
-                if s > 0 && s < self.k {
-                    let p = *p as usize;
-                    if !excluded[p] {
-                        flagged.push(p);
-                    }
-                }
-            }
-            for p in flagged {
-                if !excluded[p] {
-                    excluded[p] = true;
-                    newly += 1;
+    /// From the first pass, until no enforced view has a group under k
+    /// (the largest set of persons whose every group has k of them), or
+    /// past `limit`. Each person removed lowers the sizes of their groups;
+    /// a group falling under k sends its other members after them.
+    fn suppress(&mut self, steps: &[usize], limit: usize) -> Option<(usize, Vec<bool>)> {
+        let (mut total, mut excluded) = self.first_pass(steps, limit)?;
+        let all = self.md.all_persons();
+        let groupings: Vec<Rc<Grouping>> = (0..self.views.len())
+            .filter(|v| self.views[*v].enforced)
+            .map(|v| self.grouping(v, steps))
+            .collect();
+        let mut size: Vec<Vec<u32>> = groupings.iter().map(|g| sizes(g, &excluded)).collect();
+        let mut queue: Vec<u32> = Vec::new();
+        for (g, size) in groupings.iter().zip(&size) {
+            let index = g.index(all);
+            for (group, s) in size.iter().enumerate() {
+                if *s > 0 && *s < self.k {
+                    let members = &index.members
+                        [index.group_start[group] as usize..index.group_start[group + 1] as usize];
+                    queue.extend(members.iter().filter(|p| !excluded[**p as usize]));
                 }
             }
         }
-        newly
-    }
-
-    /// From the first pass, until no enforced view has a group under k
-    /// (the largest set of persons whose every group has k of them), or
-    /// past `limit`.
-    fn suppress(&mut self, steps: &[usize], limit: usize) -> Option<(usize, Vec<bool>)> {
-        let (mut total, mut excluded) = self.first_pass(steps, limit)?;
-        loop {
-            let newly = self.at_risk(steps, &mut excluded);
-            total += newly;
+        while let Some(p) = queue.pop() {
+            let p = p as usize;
+            if excluded[p] {
+                continue;
+            }
+            excluded[p] = true;
+            total += 1;
             if total > limit {
                 return None;
             }
-            if newly == 0 {
-                return Some((total, excluded));
+            for (g, size) in groupings.iter().zip(size.iter_mut()) {
+                let index = g.index(all);
+                let pairs = &g.pairs
+                    [index.person_start[p] as usize..index.person_start[p + 1] as usize];
+                for (group, _) in pairs {
+                    let s = &mut size[*group as usize];
+                    *s -= 1;
+                    if *s + 1 == self.k && *s > 0 {
+                        let g = *group as usize;
+                        let members = &index.members
+                            [index.group_start[g] as usize..index.group_start[g + 1] as usize];
+                        queue.extend(members.iter().filter(|q| !excluded[**q as usize]));
+                    }
+                }
             }
         }
+        Some((total, excluded))
     }
 }
 

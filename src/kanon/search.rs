@@ -160,24 +160,24 @@ impl Grouping {
     }
 }
 
-fn bits(card: u32) -> u32 {
-    32 - card.saturating_sub(1).leading_zeros()
-}
-
 thread_local! {
     /// The table numbering narrow keys, kept from one grouping to the next
     /// (allocated and cleared whole for each, it cost more than the grouping).
     static SLOTS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Numbers the distinct keys in order of first appearance: through a
-/// table when the keys are narrow, else a hash map on the narrowest type.
-fn densify(keys: &[u128], used: u32) -> (Vec<u32>, usize) {
+/// Keys below this many values are numbered through a table.
+const TABLE_SPAN: u128 = 1 << 22;
+
+/// Numbers the distinct keys (each below `span`) in order of first
+/// appearance: through a table when the keys are few, else a hash map on
+/// the narrowest type.
+fn densify(keys: &[u128], span: u128) -> (Vec<u32>, usize) {
     let mut next = 0u32;
-    let gid = if used <= 22 {
+    let gid = if span <= TABLE_SPAN {
         SLOTS.with_borrow_mut(|table| {
-            if table.len() < 1 << used {
-                table.resize(1 << used, u32::MAX);
+            if (table.len() as u128) < span {
+                table.resize(span as usize, u32::MAX);
             }
             let gid = keys
                 .iter()
@@ -196,7 +196,7 @@ fn densify(keys: &[u128], used: u32) -> (Vec<u32>, usize) {
             }
             gid
         })
-    } else if used <= 64 {
+    } else if span <= u128::from(u64::MAX) {
         let mut ids: HashMap<u64, u32, foldhash::fast::FixedState> =
             HashMap::with_capacity_and_hasher(keys.len(), foldhash::fast::FixedState::default());
         keys.iter()
@@ -223,8 +223,10 @@ fn densify(keys: &[u128], used: u32) -> (Vec<u32>, usize) {
 }
 
 /// Groups the rows of a view: the codes of its columns at the given steps
-/// are packed into one 128-bit key per row (densified whenever the next
-/// column would not fit), then numbered.
+/// are combined into one 128-bit key per row (in mixed radix, each column's
+/// codes a digit, so that the keys span the product of the columns'
+/// cardinalities and are numbered through a table more often; densified
+/// whenever the next column would not fit), then numbered.
 pub(crate) fn group(
     md: &Microdata,
     view: &View,
@@ -233,7 +235,7 @@ pub(crate) fn group(
 ) -> Grouping {
     let n = md.rows(view.table);
     let mut keys = vec![0u128; n];
-    let mut used = 0u32;
+    let mut span = 1u128;
     if let Some(b) = base {
         // Rows of persons without an `individus` row share one extra group,
         // as their missing person columns would.
@@ -241,7 +243,7 @@ pub(crate) fn group(
             let p = md.person(view.table, r) as usize;
             *key = u128::from(b.gid.get(p).copied().unwrap_or(b.groups as u32));
         }
-        used = bits(b.groups as u32 + 1);
+        span = b.groups as u128 + 1;
     }
     for &c in &view.columns {
         if base.is_some() && md.qis[c].table != view.table {
@@ -249,32 +251,32 @@ pub(crate) fn group(
         }
         let enc = &md.columns[c];
         let s = steps[c];
-        let width = bits(enc.cards[s]);
-        if width == 0 {
+        let card = u128::from(enc.cards[s]);
+        if card <= 1 {
             continue;
         }
-        if used + width > 128 {
-            let (gid, groups) = densify(&keys, used);
+        if span.checked_mul(card).is_none() {
+            let (gid, groups) = densify(&keys, span);
             for (k, g) in keys.iter_mut().zip(gid) {
                 *k = u128::from(g);
             }
-            used = bits(groups as u32);
+            span = groups as u128;
         }
         let map = &enc.maps[s];
         if md.qis[c].table == view.table {
             for (key, raw) in keys.iter_mut().zip(&enc.raw) {
-                *key = (*key << width) | u128::from(map[*raw as usize]);
+                *key = *key * card + u128::from(map[*raw as usize]);
             }
         } else {
             for (r, key) in keys.iter_mut().enumerate() {
                 let source = md.person(view.table, r) as usize;
                 let code = enc.raw.get(source).map_or(0, |raw| map[*raw as usize]);
-                *key = (*key << width) | u128::from(code);
+                *key = *key * card + u128::from(code);
             }
         }
-        used += width;
+        span *= card;
     }
-    let (gid, groups) = densify(&keys, used);
+    let (gid, groups) = densify(&keys, span);
     drop(keys);
     let pairs = if view.table == Table::Individus {
         gid.iter()

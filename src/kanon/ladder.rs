@@ -251,7 +251,7 @@ const ZONE_INCONNUE: &str = "inconnue";
 pub const DIPLOMES: &str = include_str!("../reference/diplomes.csv");
 
 /// A diploma's name as the nomenclature is looked up: upper case, without
-/// accents, dots or repeated spaces (`Bac. pro` → `BAC PRO`).
+/// accents, dots or repeated spaces (`B.T.S.` → `BTS`, `Bac. pro` → `BAC PRO`).
 fn normalise_diploma(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
@@ -262,7 +262,8 @@ fn normalise_diploma(name: &str) -> String {
             'ô' | 'ö' | 'Ô' | 'Ö' => 'O',
             'ù' | 'û' | 'ü' | 'Ù' | 'Û' | 'Ü' => 'U',
             'ç' | 'Ç' => 'C',
-            '.' | '_' | '-' | '\u{a0}' => ' ',
+            '.' => continue,
+            '_' | '-' | '\u{a0}' => ' ',
             c => c.to_ascii_uppercase(),
         };
         if c != ' ' || !out.ends_with(' ') {
@@ -395,6 +396,9 @@ mod tests {
 
     #[test]
     fn steps_coarsen_dates_communes_and_levels() {
+        let none = Reference::default();
+        let label = |s: Step, r: &Raw| super::label(s, r, &none);
+        let key = |s: Step, r: &Raw| super::key(s, r, &none);
         let d = Raw::Date(
             (NaiveDate::from_ymd_opt(2026, 5, 14).unwrap()
                 - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
@@ -435,5 +439,62 @@ mod tests {
         assert!(check_ladder(Family::Other, &[Departement]).is_err());
         assert!(check_ladder(Family::Commune, &[Commune, Departement, Region, Masque]).is_ok());
         assert!(check_ladder(Family::Commune, &[]).is_err());
+        assert!(check_ladder(
+            Family::Commune,
+            &[Commune, ZoneEmploi, Departement, Region, Masque]
+        )
+        .is_ok());
+        let e = check_ladder(Family::Commune, &[Departement, ZoneEmploi]).unwrap_err();
+        assert!(e.contains("`zone_emploi` is not coarser"), "{e}");
+        assert!(check_ladder(Family::Diplome, &[Valeur, NiveauDiplome, Masque]).is_ok());
+        assert!(check_ladder(Family::Other, &[Valeur, NiveauDiplome]).is_err());
+        assert!(check_ladder(Family::Niveau, &[NiveauDiplome]).is_err());
+    }
+
+    #[test]
+    fn a_commune_s_zone_d_emploi_nests_in_its_departement() {
+        let reference = Reference {
+            zones: [("62041", "3206"), ("59350", "3206")]
+                .iter()
+                .map(|(c, z)| (c.to_string(), z.to_string()))
+                .collect(),
+        };
+        let arras = Raw::Text("62041".into());
+        let lille = Raw::Text("59350".into());
+        assert_eq!(label(Step::ZoneEmploi, &arras, &reference), "3206");
+        assert_eq!(label(Step::ZoneEmploi, &lille, &reference), "3206");
+        // One zone across two départements: two groups, so that the
+        // département step only merges.
+        assert_ne!(
+            key(Step::ZoneEmploi, &arras, &reference),
+            key(Step::ZoneEmploi, &lille, &reference)
+        );
+        let nowhere = Raw::Text("62999".into());
+        assert_eq!(label(Step::ZoneEmploi, &nowhere, &reference), "inconnue");
+    }
+
+    #[test]
+    fn diplomas_are_read_in_the_nomenclature_of_levels() {
+        for (name, level) in [
+            ("CAP", "3"),
+            ("Bac pro", "4"),
+            ("baccalauréat professionnel", "4"),
+            ("B.T.S.", "5"),
+            ("Licence professionnelle", "6"),
+            ("master", "7"),
+            ("Doctorat", "8"),
+            ("Brevet des collèges", "infra 3"),
+            ("Permis poids lourd", "non classé"),
+        ] {
+            assert_eq!(diploma_level(name), level, "{name}");
+        }
+        // Every line of the shipped nomenclature has a known level.
+        for line in DIPLOMES.lines().skip(1) {
+            let (_, level) = line.split_once(';').expect("intitulé;niveau");
+            assert!(
+                ["infra 3", "3", "4", "5", "6", "7", "8"].contains(&level),
+                "{line}"
+            );
+        }
     }
 }

@@ -395,3 +395,103 @@ fn random_extracts_are_k_anonymous_once_delivered() {
         }
     }
 }
+
+/// Eight persons in four communes of two zones d'emploi (k = 3, no
+/// suppression): each commune holds two persons, each zone four. The
+/// zone is enough and costs less than the département, which k = 5 needs.
+#[test]
+fn a_commune_is_generalised_to_its_zone_d_emploi_when_that_is_enough() {
+    let communes = [
+        "62001", "62001", "62002", "62002", "62003", "62003", "62004", "62004",
+    ];
+    let zones = [
+        ("62001", "3201"),
+        ("62002", "3201"),
+        ("62003", "3202"),
+        ("62004", "3202"),
+    ];
+    let reference = Reference {
+        zones: zones
+            .iter()
+            .map(|(c, z)| (c.to_string(), z.to_string()))
+            .collect(),
+    };
+    let batch = RecordBatch::try_from_iter([(
+        "commune_residence",
+        Arc::new(StringArray::from(communes.to_vec())) as ArrayRef,
+    )])
+    .unwrap();
+    let run = |k: u32| {
+        let mut md = Microdata::new(vec![qi(
+            Table::Individus,
+            "commune_residence",
+            Family::Commune,
+            &[Step::Commune, Step::ZoneEmploi, Step::Departement, Step::Masque],
+        )]);
+        md.set_reference(reference.clone());
+        md.push(Table::Individus, &batch).unwrap();
+        let out = anonymise(
+            md.finish(),
+            Some(Requirement {
+                k,
+                suppression_max: 0.0,
+            }),
+        )
+        .unwrap();
+        let g = out.generalise(Table::Individus, 0, &batch).unwrap();
+        let labels: Vec<String> = g
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap().to_string())
+            .collect();
+        (out.report.generalisation[0].echelon, labels)
+    };
+    let (step, labels) = run(3);
+    assert_eq!(step, Step::ZoneEmploi);
+    assert_eq!(
+        labels,
+        ["3201", "3201", "3201", "3201", "3202", "3202", "3202", "3202"]
+    );
+    let (step, labels) = run(5);
+    assert_eq!(step, Step::Departement);
+    assert_eq!(labels, ["62"; 8]);
+}
+
+/// Four persons with four diplomas, two of each level (k = 2): the level
+/// is enough, and loses less than masking.
+#[test]
+fn a_diploma_is_generalised_to_its_level_when_that_is_enough() {
+    let batch = RecordBatch::try_from_iter([(
+        "diplome_plus_haut",
+        Arc::new(StringArray::from(vec!["CAP", "BEP", "Bac pro", "bac. pro."])) as ArrayRef,
+    )])
+    .unwrap();
+    let mut md = Microdata::new(vec![qi(
+        Table::Individus,
+        "diplome_plus_haut",
+        Family::Diplome,
+        &[Step::Valeur, Step::NiveauDiplome, Step::Masque],
+    )]);
+    md.push(Table::Individus, &batch).unwrap();
+    let out = anonymise(
+        md.finish(),
+        Some(Requirement {
+            k: 2,
+            suppression_max: 0.0,
+        }),
+    )
+    .unwrap();
+    assert_eq!(out.report.generalisation[0].echelon, Step::NiveauDiplome);
+    let g = out.generalise(Table::Individus, 0, &batch).unwrap();
+    let labels: Vec<Option<&str>> = g
+        .column(0)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(labels, [Some("3"), Some("3"), Some("4"), Some("4")]);
+}

@@ -750,8 +750,7 @@ fn write_delivery(
     // tables with quasi-identifiers are read once, measured from the
     // batches read, and written from them.
     let started = std::time::Instant::now();
-    let mut held: BTreeMap<&str, (arrow::datatypes::SchemaRef, Vec<RecordBatch>)> =
-        BTreeMap::new();
+    let mut held: BTreeMap<&str, (arrow::datatypes::SchemaRef, Vec<RecordBatch>)> = BTreeMap::new();
     let mut anon_secs = 0.0;
     // Writing the generalised values counts as generalising.
     let mut generalise_secs = 0.0;
@@ -759,7 +758,10 @@ fn write_delivery(
         None => None,
         Some((qis, requirement)) => {
             let measuring = std::time::Instant::now();
-            let zones = if qis.iter().any(|q| q.ladder.contains(&crate::kanon::Step::ZoneEmploi)) {
+            let zones = if qis
+                .iter()
+                .any(|q| q.ladder.contains(&crate::kanon::Step::ZoneEmploi))
+            {
                 crate::kanon::read::zones(db)?
             } else {
                 crate::kanon::Reference::default()
@@ -784,11 +786,10 @@ fn write_delivery(
             }
             let measuring = std::time::Instant::now();
             let md = collector.finish();
-            let outcome = crate::kanon::anonymise(md, requirement)
-                .map_err(|e| match e {
-                    Error::Policy(m) => Error::Policy(format!("recipient `{}`: {m}", r.nom)),
-                    other => other,
-                })?;
+            let outcome = crate::kanon::anonymise(md, requirement).map_err(|e| match e {
+                Error::Policy(m) => Error::Policy(format!("recipient `{}`: {m}", r.nom)),
+                other => other,
+            })?;
             anon_secs += measuring.elapsed().as_secs_f64();
             Some(outcome)
         }
@@ -820,7 +821,7 @@ fn write_delivery(
             Ok((schema, writer, 0usize, 0usize))
         };
         let mut each = |(_, writer, rows, read): &mut (_, ParquetFile, usize, usize),
-                    batch: RecordBatch|
+                        batch: RecordBatch|
          -> Result<()> {
             let mut treated = treat(
                 &batch.project(&delivered)?,
@@ -876,12 +877,10 @@ fn write_delivery(
         dictionary.text.push_str(&a.dictionary());
     }
     if anon.is_some() {
-        ctx.anonymisation_secondes
-            .borrow_mut()
-            .insert(
-                r.nom.clone(),
-                (anon_secs + generalise_secs, started.elapsed().as_secs_f64()),
-            );
+        ctx.anonymisation_secondes.borrow_mut().insert(
+            r.nom.clone(),
+            (anon_secs + generalise_secs, started.elapsed().as_secs_f64()),
+        );
     }
     let dict = dictionary.finish();
     let dict_path = tmp_dir.join("dictionnaire.md");

@@ -311,6 +311,30 @@ fn policy_with(tail: &str) -> String {
     format!("{head}\n{tail}")
 }
 
+/// The ministry's delivery under the shipped policy with `tail` as its
+/// quasi-identifiers and k; the run must succeed.
+fn delivered_with(w: &Work, tail: &str) -> PathBuf {
+    std::fs::write(w.path("politique.toml"), policy_with(tail)).unwrap();
+    w.ministry();
+    let out = w.run(&["--policy", "{tmp}/politique.toml"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    w.path("sortie/livraisons/ministere")
+}
+
+/// The step of each quasi-identifier, as the manifest's risk says.
+fn steps_of(risk: &serde_json::Value) -> Vec<&str> {
+    risk["generalisation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["echelon"].as_str().unwrap())
+        .collect()
+}
+
 /// Worked out on paper: six persons, communes and days all different.
 /// With commune → département → masked and day → month → masked, k = 2
 /// and no suppression, every node keeping the commune or the day leaves
@@ -332,25 +356,14 @@ fn a_hand_built_extract_is_generalised_as_worked_out_on_paper() {
         ],
         &[],
     );
-    std::fs::write(
-        w.path("politique.toml"),
-        policy_with(
-            "[[quasi_identifiants]]\ntable = \"individus\"\ncolonne = \"commune_residence\"\n\
+    let dir = delivered_with(
+        &w,
+        "[[quasi_identifiants]]\ntable = \"individus\"\ncolonne = \"commune_residence\"\n\
              echelle = [\"commune\", \"departement\", \"masque\"]\n\n\
              [[quasi_identifiants]]\ntable = \"individus\"\ncolonne = \"date_inscription\"\n\
              echelle = [\"jour\", \"mois\", \"masque\"]\n\n\
              [[k_anonymat]]\nclasse = \"ministere\"\nk = 2\nsuppression_max = 0.0\n",
-        ),
-    )
-    .unwrap();
-    w.ministry();
-    let out = w.run(&["--policy", "{tmp}/politique.toml"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
-    let dir = w.path("sortie/livraisons/ministere");
     let got: BTreeSet<(String, String)> = rows(&dir.join("individus.parquet"))
         .into_iter()
         .map(|r| {
@@ -370,12 +383,7 @@ fn a_hand_built_extract_is_generalised_as_worked_out_on_paper() {
     assert_eq!(risk["personnes_supprimees"], 0);
     assert_eq!(risk["avant"][0]["enregistrements_uniques"], 6);
     assert_eq!(risk["apres"][0]["plus_petit_groupe"], 2);
-    let steps: Vec<&str> = risk["generalisation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["echelon"].as_str().unwrap())
-        .collect();
+    let steps = steps_of(risk);
     assert_eq!(steps, ["departement", "mois"]);
 }
 
@@ -466,25 +474,14 @@ fn the_zone_d_emploi_and_the_diploma_level_are_taken_when_they_suffice() {
             ("62044", "62", "3207"),
         ],
     );
-    std::fs::write(
-        w.path("politique.toml"),
-        policy_with(
-            "[[quasi_identifiants]]\ntable = \"individus\"\ncolonne = \"commune_residence\"\n\
+    let dir = delivered_with(
+        &w,
+        "[[quasi_identifiants]]\ntable = \"individus\"\ncolonne = \"commune_residence\"\n\
              echelle = [\"commune\", \"zone_emploi\", \"departement\", \"masque\"]\n\n\
              [[quasi_identifiants]]\ntable = \"individus\"\ncolonne = \"diplome_plus_haut\"\n\
              echelle = [\"valeur\", \"niveau_diplome\", \"masque\"]\n\n\
              [[k_anonymat]]\nclasse = \"ministere\"\nk = 2\nsuppression_max = 0.0\n",
-        ),
-    )
-    .unwrap();
-    w.ministry();
-    let out = w.run(&["--policy", "{tmp}/politique.toml"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
-    let dir = w.path("sortie/livraisons/ministere");
     let got: Vec<(String, String)> = rows(&dir.join("individus.parquet"))
         .into_iter()
         .map(|r| {
@@ -502,17 +499,9 @@ fn the_zone_d_emploi_and_the_diploma_level_are_taken_when_they_suffice() {
         ("3207", "6"),
         ("3207", "6"),
     ];
-    assert_eq!(
-        got,
-        expected.map(|(a, b)| (a.to_string(), b.to_string()))
-    );
+    assert_eq!(got, expected.map(|(a, b)| (a.to_string(), b.to_string())));
     let risk = &manifest(&dir)["risque_reidentification"];
-    let steps: Vec<&str> = risk["generalisation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["echelon"].as_str().unwrap())
-        .collect();
+    let steps = steps_of(risk);
     assert_eq!(steps, ["zone_emploi", "niveau_diplome"]);
     assert_eq!(risk["personnes_supprimees"], 0);
     let dictionary = std::fs::read_to_string(dir.join("dictionnaire.md")).unwrap();

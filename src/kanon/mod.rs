@@ -311,7 +311,8 @@ pub fn anonymise(mut md: Microdata, requirement: Option<Requirement>) -> Result<
         let map = std::mem::take(&mut enc.maps[steps[c]]);
         let mut labels = vec![None; enc.cards[steps[c]] as usize];
         for (v, raw) in enc.distinct.iter().enumerate() {
-            labels[map[v + 1] as usize].get_or_insert_with(|| ladder::label(step, raw, &md.reference));
+            labels[map[v + 1] as usize]
+                .get_or_insert_with(|| ladder::label(step, raw, &md.reference));
         }
         outcome.generalised[q.table.slot()].insert(
             q.column.clone(),
@@ -470,7 +471,12 @@ impl Outcome {
     ///
     /// # Errors
     /// `Internal` when the batch runs past the rows measured.
-    pub fn generalise(&self, table: Table, offset: usize, batch: &RecordBatch) -> Result<RecordBatch> {
+    pub fn generalise(
+        &self,
+        table: Table,
+        offset: usize,
+        batch: &RecordBatch,
+    ) -> Result<RecordBatch> {
         let generalised = &self.generalised[table.slot()];
         if generalised.is_empty() {
             return Ok(batch.clone());

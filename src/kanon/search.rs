@@ -621,8 +621,8 @@ impl Evaluator<'_> {
             }
             for (g, size) in groupings.iter().zip(size.iter_mut()) {
                 let index = g.index(all);
-                let pairs = &g.pairs
-                    [index.person_start[p] as usize..index.person_start[p + 1] as usize];
+                let pairs =
+                    &g.pairs[index.person_start[p] as usize..index.person_start[p + 1] as usize];
                 for (group, _) in pairs {
                     let s = &mut size[*group as usize];
                     *s -= 1;

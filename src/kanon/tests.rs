@@ -215,14 +215,7 @@ fn the_joined_view_is_anonymised_too() {
         &RecordBatch::try_from_iter([("personne", who), ("session_id", sessions)]).unwrap(),
     )
     .unwrap();
-    let out = anonymise(
-        md.finish(),
-        Some(Requirement {
-            k: 2,
-            suppression_max: 0.0,
-        }),
-    )
-    .unwrap();
+    let out = anonymise(md.finish(), Some(exactly(2))).unwrap();
     let joined = out
         .report
         .avant
@@ -421,34 +414,18 @@ fn a_commune_is_generalised_to_its_zone_d_emploi_when_that_is_enough() {
         Arc::new(StringArray::from(communes.to_vec())) as ArrayRef,
     )])
     .unwrap();
-    let run = |k: u32| {
-        let mut md = Microdata::new(vec![qi(
-            Table::Individus,
-            "commune_residence",
-            Family::Commune,
-            &[Step::Commune, Step::ZoneEmploi, Step::Departement, Step::Masque],
-        )]);
-        md.set_reference(reference.clone());
-        md.push(Table::Individus, &batch).unwrap();
-        let out = anonymise(
-            md.finish(),
-            Some(Requirement {
-                k,
-                suppression_max: 0.0,
-            }),
-        )
-        .unwrap();
-        let g = out.generalise(Table::Individus, 0, &batch).unwrap();
-        let labels: Vec<String> = g
-            .column(0)
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap()
-            .iter()
-            .map(|v| v.unwrap().to_string())
-            .collect();
-        (out.report.generalisation[0].echelon, labels)
-    };
+    let qi = qi(
+        Table::Individus,
+        "commune_residence",
+        Family::Commune,
+        &[
+            Step::Commune,
+            Step::ZoneEmploi,
+            Step::Departement,
+            Step::Masque,
+        ],
+    );
+    let run = |k| one_column(&qi, &reference, &batch, k);
     let (step, labels) = run(3);
     assert_eq!(step, Step::ZoneEmploi);
     assert_eq!(
@@ -466,32 +443,48 @@ fn a_commune_is_generalised_to_its_zone_d_emploi_when_that_is_enough() {
 fn a_diploma_is_generalised_to_its_level_when_that_is_enough() {
     let batch = RecordBatch::try_from_iter([(
         "diplome_plus_haut",
-        Arc::new(StringArray::from(vec!["CAP", "BEP", "Bac pro", "bac. pro."])) as ArrayRef,
+        Arc::new(StringArray::from(vec![
+            "CAP",
+            "BEP",
+            "Bac pro",
+            "bac. pro.",
+        ])) as ArrayRef,
     )])
     .unwrap();
-    let mut md = Microdata::new(vec![qi(
+    let qi = qi(
         Table::Individus,
         "diplome_plus_haut",
         Family::Diplome,
         &[Step::Valeur, Step::NiveauDiplome, Step::Masque],
-    )]);
-    md.push(Table::Individus, &batch).unwrap();
-    let out = anonymise(
-        md.finish(),
-        Some(Requirement {
-            k: 2,
-            suppression_max: 0.0,
-        }),
-    )
-    .unwrap();
-    assert_eq!(out.report.generalisation[0].echelon, Step::NiveauDiplome);
-    let g = out.generalise(Table::Individus, 0, &batch).unwrap();
-    let labels: Vec<Option<&str>> = g
+    );
+    let (step, labels) = one_column(&qi, &Reference::default(), &batch, 2);
+    assert_eq!(step, Step::NiveauDiplome);
+    assert_eq!(labels, ["3", "3", "4", "4"]);
+}
+
+/// A requirement of k without suppression.
+fn exactly(k: u32) -> Requirement {
+    Requirement {
+        k,
+        suppression_max: 0.0,
+    }
+}
+
+/// The step chosen for a lone quasi-identifier of `individus` and the
+/// values delivered.
+fn one_column(qi: &Qi, reference: &Reference, batch: &RecordBatch, k: u32) -> (Step, Vec<String>) {
+    let mut md = Microdata::new(vec![qi.clone()]);
+    md.set_reference(reference.clone());
+    md.push(Table::Individus, batch).unwrap();
+    let out = anonymise(md.finish(), Some(exactly(k))).unwrap();
+    let g = out.generalise(Table::Individus, 0, batch).unwrap();
+    let labels = g
         .column(0)
         .as_any()
         .downcast_ref::<StringArray>()
         .unwrap()
         .iter()
+        .map(|v| v.unwrap().to_string())
         .collect();
-    assert_eq!(labels, [Some("3"), Some("3"), Some("4"), Some("4")]);
+    (out.report.generalisation[0].echelon, labels)
 }

@@ -717,66 +717,145 @@ fn write_delivery(
             ),
         }
     };
-    // Issue 25: the re-identification risk of the microdata, and the
-    // generalisation and suppression a required k-anonymity takes.
-    let started = std::time::Instant::now();
-    let anon = microdata_risk(ctx, r, &rows_of)?;
-    let anon_secs = started.elapsed().as_secs_f64();
-    for extract in Extract::ALL {
+    let granted_of = |extract: Extract| -> Vec<(&str, Treatment)> {
         let table = extract.name();
-        let granted: Vec<(&str, Treatment)> = extract
+        extract
             .columns()
             .iter()
             .map(|c| (c.name, ctx.policy.treatment(table, c.name, r.classe)))
             .filter(|(_, t)| *t != Treatment::Supprimer)
+            .collect()
+    };
+    // The delivered columns, then (issue 25) the keys that give a row its
+    // person, dropped before writing.
+    let read_sql = |extract: Extract, keys: bool| -> String {
+        let mut select: Vec<String> = granted_of(extract)
+            .iter()
+            .map(|(c, _)| format!("t.\"{c}\""))
             .collect();
+        if let Some(t) = crate::kanon::Table::from_name(extract.name()).filter(|_| keys) {
+            for (column, hidden) in crate::kanon::read::key_columns(t) {
+                select.push(format!("t.\"{column}\" as {hidden}"));
+            }
+        }
+        format!(
+            "select {} from stg_{} t where {} order by t.ligne",
+            select.join(", "),
+            extract.name(),
+            rows_of(extract)
+        )
+    };
+    // Issue 25: the re-identification risk of the microdata, and the
+    // generalisation and suppression a required k-anonymity takes. The
+    // tables with quasi-identifiers are read once, measured from the
+    // batches read, and written from them.
+    let started = std::time::Instant::now();
+    let mut held: BTreeMap<&str, (arrow::datatypes::SchemaRef, Vec<RecordBatch>)> = BTreeMap::new();
+    let mut anon_secs = 0.0;
+    // Writing the generalised values counts as generalising.
+    let mut generalise_secs = 0.0;
+    let anon = match microdata_requirement(ctx, r)? {
+        None => None,
+        Some((qis, requirement)) => {
+            let measuring = std::time::Instant::now();
+            let zones = if qis
+                .iter()
+                .any(|q| q.ladder.contains(&crate::kanon::Step::ZoneEmploi))
+            {
+                crate::kanon::read::zones(db)?
+            } else {
+                crate::kanon::Reference::default()
+            };
+            anon_secs += measuring.elapsed().as_secs_f64();
+            let mut collector = crate::kanon::read::Collector::new(qis, zones);
+            for extract in Extract::ALL {
+                let Some(t) = crate::kanon::Table::from_name(extract.name()) else {
+                    continue;
+                };
+                let (schema, batches) = db.query_arrow(
+                    &format!("delivery of {}", extract.name()),
+                    &read_sql(extract, true),
+                    [],
+                )?;
+                let measuring = std::time::Instant::now();
+                for batch in &batches {
+                    collector.push(t, batch)?;
+                }
+                anon_secs += measuring.elapsed().as_secs_f64();
+                held.insert(extract.name(), (schema, batches));
+            }
+            let measuring = std::time::Instant::now();
+            let md = collector.finish();
+            let outcome = crate::kanon::anonymise(md, requirement).map_err(|e| match e {
+                Error::Policy(m) => Error::Policy(format!("recipient `{}`: {m}", r.nom)),
+                other => other,
+            })?;
+            anon_secs += measuring.elapsed().as_secs_f64();
+            Some(outcome)
+        }
+    };
+    for extract in Extract::ALL {
+        let table = extract.name();
+        let granted = granted_of(extract);
         if granted.is_empty() {
             continue;
         }
-        let select: Vec<String> = granted.iter().map(|(c, _)| format!("t.\"{c}\"")).collect();
-        let rows = rows_of(extract);
-        let sql = format!(
-            "select {} from stg_{table} t where {rows} order by t.ligne",
-            select.join(", ")
-        );
+        let delivered: Vec<usize> = (0..granted.len()).collect();
         let treatments: Vec<Treatment> = granted.iter().map(|(_, t)| *t).collect();
         let kanon_table = anon
             .as_ref()
             .and_then(|_| crate::kanon::Table::from_name(table));
         let name = format!("{table}.parquet");
         let path = tmp_dir.join(&name);
-        let (schema, writer, rows, read) = db.stream_arrow(
-            &format!("delivery of {table}"),
-            &sql,
-            |schema| {
-                let schema = treat(
-                    &RecordBatch::new_empty(schema),
-                    &treatments,
-                    pseudonymiser.as_ref(),
-                )?;
-                let schema = match (&anon, kanon_table) {
-                    (Some(a), Some(t)) => a.generalise(t, &schema)?.schema(),
-                    _ => schema.schema(),
-                };
-                let writer = ParquetFile::create(&path, schema.clone())?;
-                Ok((schema, writer, 0usize, 0usize))
-            },
-            |(_, writer, rows, read), mut batch| {
-                if let (Some(a), Some(t)) = (&anon, kanon_table) {
-                    let n = batch.num_rows();
-                    if let Some(keep) = a.keep(t, *read, n)? {
-                        batch = arrow::compute::filter_record_batch(&batch, &keep)?;
-                    }
-                    *read += n;
+        let start = |schema: arrow::datatypes::SchemaRef| {
+            let schema = treat(
+                &RecordBatch::new_empty(Arc::new(schema.project(&delivered)?)),
+                &treatments,
+                pseudonymiser.as_ref(),
+            )?;
+            let schema = match (&anon, kanon_table) {
+                (Some(a), Some(t)) => a.generalise(t, 0, &schema)?.schema(),
+                _ => schema.schema(),
+            };
+            let writer = ParquetFile::create(&path, schema.clone())?;
+            Ok((schema, writer, 0usize, 0usize))
+        };
+        let mut each = |(_, writer, rows, read): &mut (_, ParquetFile, usize, usize),
+                        batch: RecordBatch|
+         -> Result<()> {
+            let mut treated = treat(
+                &batch.project(&delivered)?,
+                &treatments,
+                pseudonymiser.as_ref(),
+            )?;
+            if let (Some(a), Some(t)) = (&anon, kanon_table) {
+                let n = treated.num_rows();
+                let generalising = std::time::Instant::now();
+                treated = a.generalise(t, *read, &treated)?;
+                if let Some(keep) = a.keep(t, *read, n)? {
+                    treated = arrow::compute::filter_record_batch(&treated, &keep)?;
                 }
-                let mut treated = treat(&batch, &treatments, pseudonymiser.as_ref())?;
-                if let (Some(a), Some(t)) = (&anon, kanon_table) {
-                    treated = a.generalise(t, &treated)?;
+                generalise_secs += generalising.elapsed().as_secs_f64();
+                *read += n;
+            }
+            *rows += treated.num_rows();
+            writer.write(&treated)
+        };
+        let (schema, writer, rows, read) = match held.remove(table) {
+            Some((schema, batches)) => {
+                let mut state = start(schema)?;
+                for batch in batches {
+                    each(&mut state, batch)?;
                 }
-                *rows += treated.num_rows();
-                writer.write(&treated)
-            },
-        )?;
+                state
+            }
+            None => db.stream_arrow(
+                &format!("delivery of {table}"),
+                &read_sql(extract, false),
+                start,
+                each,
+            )?,
+        };
         writer.close()?;
         if let (Some(a), Some(t)) = (&anon, kanon_table) {
             a.check_rows(t, read)?;
@@ -798,9 +877,10 @@ fn write_delivery(
         dictionary.text.push_str(&a.dictionary());
     }
     if anon.is_some() {
-        ctx.anonymisation_secondes
-            .borrow_mut()
-            .insert(r.nom.clone(), (anon_secs, started.elapsed().as_secs_f64()));
+        ctx.anonymisation_secondes.borrow_mut().insert(
+            r.nom.clone(),
+            (anon_secs + generalise_secs, started.elapsed().as_secs_f64()),
+        );
     }
     let dict = dictionary.finish();
     let dict_path = tmp_dir.join("dictionnaire.md");
@@ -836,19 +916,17 @@ fn write_delivery(
     Ok((manifest, secrecy))
 }
 
-/// Issue 25: measures the re-identification risk of a recipient's
-/// microdata on the quasi-identifiers it receives and, when its class (or
-/// itself) requires a k, generalises and suppresses (`kanon`). `None` for
-/// a recipient without microdata quasi-identifiers.
+/// Issue 25: the quasi-identifiers a recipient receives as they are
+/// and the k its class (or itself) requires, measured (`kanon`) on every
+/// microdata delivery. `None` for a recipient without microdata
+/// quasi-identifiers.
 ///
 /// # Errors
-/// `Policy` (exit 4) when k cannot be reached or the recipient asks for
-/// less than its class.
-fn microdata_risk(
+/// `Policy` (exit 4) when the recipient asks for less than its class.
+fn microdata_requirement(
     ctx: &Context<'_>,
     r: &Recipient,
-    rows_of: &dyn Fn(Extract) -> String,
-) -> Result<Option<crate::kanon::Outcome>> {
+) -> Result<Option<(Vec<crate::kanon::Qi>, Option<crate::kanon::Requirement>)>> {
     use crate::kanon;
     let qis = kanon::declare::qis_for(
         &ctx.policy.quasi_identifiants,
@@ -865,20 +943,7 @@ fn microdata_risk(
         r.suppression_max,
     )
     .map_err(|e| Error::Policy(format!("recipient `{}`: {e}", r.nom)))?;
-    let rows = |t: kanon::Table| {
-        let extract = Extract::ALL
-            .into_iter()
-            .find(|e| e.name() == t.name())
-            .unwrap_or(Extract::Individus);
-        rows_of(extract)
-    };
-    let md = kanon::read::read(ctx.stage.db(), qis, &rows)?;
-    kanon::anonymise(md, requirement)
-        .map(Some)
-        .map_err(|e| match e {
-            Error::Policy(m) => Error::Policy(format!("recipient `{}`: {m}", r.nom)),
-            other => other,
-        })
+    Ok(Some((qis, requirement)))
 }
 
 /// A column type as the data dictionary names it.

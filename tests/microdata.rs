@@ -311,6 +311,30 @@ fn policy_with(tail: &str) -> String {
     format!("{head}\n{tail}")
 }
 
+/// The ministry's delivery under the shipped policy with `tail` as its
+/// quasi-identifiers and k; the run must succeed.
+fn delivered_with(w: &Work, tail: &str) -> PathBuf {
+    std::fs::write(w.path("politique.toml"), policy_with(tail)).unwrap();
+    w.ministry();
+    let out = w.run(&["--policy", "{tmp}/politique.toml"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    w.path("sortie/livraisons/ministere")
+}
+
+/// The step of each quasi-identifier, as the manifest's risk says.
+fn steps_of(risk: &serde_json::Value) -> Vec<&str> {
+    risk["generalisation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["echelon"].as_str().unwrap())
+        .collect()
+}
+
 /// Worked out on paper: six persons, communes and days all different.
 /// With commune → département → masked and day → month → masked, k = 2
 /// and no suppression, every node keeping the commune or the day leaves
@@ -320,55 +344,26 @@ fn policy_with(tail: &str) -> String {
 #[test]
 fn a_hand_built_extract_is_generalised_as_worked_out_on_paper() {
     let w = Work::new();
-    std::fs::create_dir_all(w.path("extraits")).unwrap();
-    for f in ["sessions", "positionnements", "evenements"] {
-        std::fs::copy(
-            Path::new(FIXTURE).join(format!("{f}.csv")),
-            w.path(&format!("extraits/{f}.csv")),
-        )
-        .unwrap();
-    }
-    let fixture = std::fs::read_to_string(Path::new(FIXTURE).join("individus.csv")).unwrap();
-    let mut lines = fixture.lines();
-    let header = lines.next().unwrap();
-    let template: Vec<&str> = lines.next().unwrap().split(';').collect();
-    let people = [
-        ("I1", "62041", "2025-01-05"),
-        ("I2", "62042", "2025-01-20"),
-        ("I3", "59350", "2025-01-07"),
-        ("I4", "59351", "2025-01-09"),
-        ("I5", "62043", "2025-02-03"),
-        ("I6", "62044", "2025-02-11"),
-    ];
-    let mut csv = format!("{header}\n");
-    for (id, commune, date) in people {
-        let mut f = template.clone();
-        f[0] = id;
-        f[16] = commune;
-        f[21] = date;
-        csv.push_str(&f.join(";"));
-        csv.push('\n');
-    }
-    std::fs::write(w.path("extraits/individus.csv"), csv).unwrap();
-    std::fs::write(
-        w.path("politique.toml"),
-        policy_with(
-            "[[quasi_identifiants]]\ntable = \"individus\"\ncolonne = \"commune_residence\"\n\
+    hand_built(
+        &w,
+        &[
+            &[(0, "I1"), (16, "62041"), (21, "2025-01-05")],
+            &[(0, "I2"), (16, "62042"), (21, "2025-01-20")],
+            &[(0, "I3"), (16, "59350"), (21, "2025-01-07")],
+            &[(0, "I4"), (16, "59351"), (21, "2025-01-09")],
+            &[(0, "I5"), (16, "62043"), (21, "2025-02-03")],
+            &[(0, "I6"), (16, "62044"), (21, "2025-02-11")],
+        ],
+        &[],
+    );
+    let dir = delivered_with(
+        &w,
+        "[[quasi_identifiants]]\ntable = \"individus\"\ncolonne = \"commune_residence\"\n\
              echelle = [\"commune\", \"departement\", \"masque\"]\n\n\
              [[quasi_identifiants]]\ntable = \"individus\"\ncolonne = \"date_inscription\"\n\
              echelle = [\"jour\", \"mois\", \"masque\"]\n\n\
              [[k_anonymat]]\nclasse = \"ministere\"\nk = 2\nsuppression_max = 0.0\n",
-        ),
-    )
-    .unwrap();
-    w.ministry();
-    let out = w.run(&["--policy", "{tmp}/politique.toml"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
-    let dir = w.path("sortie/livraisons/ministere");
     let got: BTreeSet<(String, String)> = rows(&dir.join("individus.parquet"))
         .into_iter()
         .map(|r| {
@@ -388,13 +383,134 @@ fn a_hand_built_extract_is_generalised_as_worked_out_on_paper() {
     assert_eq!(risk["personnes_supprimees"], 0);
     assert_eq!(risk["avant"][0]["enregistrements_uniques"], 6);
     assert_eq!(risk["apres"][0]["plus_petit_groupe"], 2);
-    let steps: Vec<&str> = risk["generalisation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["echelon"].as_str().unwrap())
-        .collect();
+    let steps = steps_of(risk);
     assert_eq!(steps, ["departement", "mois"]);
+}
+
+/// The fixture's extracts with `individus` made of `people` (fields of
+/// the fixture's first person replaced, by index) and `sessions` with
+/// more rows (`commune_insee`, `departement`, `zone_emploi` replaced).
+fn hand_built(w: &Work, people: &[&[(usize, &str)]], sessions: &[(&str, &str, &str)]) {
+    std::fs::create_dir_all(w.path("extraits")).unwrap();
+    for f in ["positionnements", "evenements"] {
+        std::fs::copy(
+            Path::new(FIXTURE).join(format!("{f}.csv")),
+            w.path(&format!("extraits/{f}.csv")),
+        )
+        .unwrap();
+    }
+    let with = |file: &str, rows: Vec<Vec<(usize, String)>>| {
+        let fixture = std::fs::read_to_string(Path::new(FIXTURE).join(file)).unwrap();
+        let mut lines = fixture.lines();
+        let header = lines.next().unwrap();
+        let template: Vec<&str> = lines.next().unwrap().split(';').collect();
+        let mut csv = if file == "individus.csv" {
+            format!("{header}\n")
+        } else {
+            fixture.clone()
+        };
+        if !csv.ends_with('\n') {
+            csv.push('\n');
+        }
+        for row in rows {
+            let mut f: Vec<String> = template.iter().map(|v| v.to_string()).collect();
+            for (i, v) in row {
+                f[i] = v;
+            }
+            csv.push_str(&f.join(";"));
+            csv.push('\n');
+        }
+        std::fs::write(w.path(&format!("extraits/{file}")), csv).unwrap();
+    };
+    with(
+        "individus.csv",
+        people
+            .iter()
+            .map(|p| p.iter().map(|(i, v)| (*i, v.to_string())).collect())
+            .collect(),
+    );
+    with(
+        "sessions.csv",
+        sessions
+            .iter()
+            .enumerate()
+            .map(|(n, (commune, departement, zone))| {
+                vec![
+                    (0, format!("SZ{n}")),
+                    (7, commune.to_string()),
+                    (8, departement.to_string()),
+                    (10, zone.to_string()),
+                ]
+            })
+            .collect(),
+    );
+}
+
+/// Worked out on paper: six persons, communes and diplomas all different,
+/// k = 2 and no suppression. The sessions put 62041 and 62042 in zone
+/// d'emploi 3206, 59350 and 59351 in 3201, 62043 and 62044 in 3207; the
+/// diplomas pair by level (CAP, BEP: 3; bac pro, BP: 4; licence, licence
+/// professionnelle: 6). Every node keeping the commune or the diploma
+/// leaves singletons. (zone d'emploi, level) is 2-anonymous and loses the
+/// least: the zone costs 6 bits where the département costs 10, the level
+/// 6 bits where masking the diploma costs 15.5.
+#[test]
+fn the_zone_d_emploi_and_the_diploma_level_are_taken_when_they_suffice() {
+    let w = Work::new();
+    hand_built(
+        &w,
+        &[
+            &[(0, "I1"), (16, "62041"), (18, "CAP")],
+            &[(0, "I2"), (16, "62042"), (18, "BEP")],
+            &[(0, "I3"), (16, "59350"), (18, "Bac pro")],
+            &[(0, "I4"), (16, "59351"), (18, "BP")],
+            &[(0, "I5"), (16, "62043"), (18, "Licence")],
+            &[(0, "I6"), (16, "62044"), (18, "Licence professionnelle")],
+        ],
+        &[
+            ("62042", "62", "3206"),
+            ("59351", "59", "3201"),
+            ("62043", "62", "3207"),
+            ("62044", "62", "3207"),
+        ],
+    );
+    let dir = delivered_with(
+        &w,
+        "[[quasi_identifiants]]\ntable = \"individus\"\ncolonne = \"commune_residence\"\n\
+             echelle = [\"commune\", \"zone_emploi\", \"departement\", \"masque\"]\n\n\
+             [[quasi_identifiants]]\ntable = \"individus\"\ncolonne = \"diplome_plus_haut\"\n\
+             echelle = [\"valeur\", \"niveau_diplome\", \"masque\"]\n\n\
+             [[k_anonymat]]\nclasse = \"ministere\"\nk = 2\nsuppression_max = 0.0\n",
+    );
+    let got: Vec<(String, String)> = rows(&dir.join("individus.parquet"))
+        .into_iter()
+        .map(|r| {
+            (
+                r["commune_residence"].clone().unwrap(),
+                r["diplome_plus_haut"].clone().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("3206", "3"),
+        ("3206", "3"),
+        ("3201", "4"),
+        ("3201", "4"),
+        ("3207", "6"),
+        ("3207", "6"),
+    ];
+    assert_eq!(got, expected.map(|(a, b)| (a.to_string(), b.to_string())));
+    let risk = &manifest(&dir)["risque_reidentification"];
+    let steps = steps_of(risk);
+    assert_eq!(steps, ["zone_emploi", "niveau_diplome"]);
+    assert_eq!(risk["personnes_supprimees"], 0);
+    let dictionary = std::fs::read_to_string(dir.join("dictionnaire.md")).unwrap();
+    for said in [
+        "quasi-identifiant généralisé : zone d'emploi 2020",
+        "quasi-identifiant généralisé : niveau du diplôme (nomenclature 2019",
+    ] {
+        assert!(dictionary.contains(said), "{said}\n{dictionary}");
+    }
 }
 
 /// A ladder on a column no recipient receives as it is, or a step that

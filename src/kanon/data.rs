@@ -12,7 +12,7 @@ use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
-use super::ladder::{self, Key, Raw, Step};
+use super::ladder::{self, Key, Raw, Reference, Step};
 use super::{Qi, Table};
 use crate::error::{Error, Result};
 
@@ -49,16 +49,42 @@ impl Encoded {
         self.steps.iter().position(|s| *s == step).unwrap_or(0)
     }
 
-    fn finish(&mut self) {
-        for step in &self.steps {
+    fn finish(&mut self, reference: &Reference) {
+        // The identity (the first step) keeps every distinct value apart:
+        // its codes are the values' own.
+        let n = self.distinct.len() as u32;
+        self.maps.push((0..=n).collect());
+        self.cards.push(n + 1);
+        // The calendar steps of a date or a time depend on its day only:
+        // their keys are computed once per day.
+        let days: Vec<Option<i64>> = self
+            .distinct
+            .iter()
+            .map(|v| match v {
+                Raw::Date(d) => Some(i64::from(*d)),
+                Raw::Timestamp(s) => Some(s.div_euclid(86_400)),
+                Raw::Text(_) => None,
+            })
+            .collect();
+        for step in &self.steps[1..] {
+            let by_day = matches!(
+                step,
+                Step::Jour | Step::Mois | Step::Quadrimestre | Step::Annee | Step::Masque
+            );
+            let mut day_codes: HashMap<i64, u32, foldhash::fast::FixedState> = HashMap::default();
             // Dates and times generalise to numbers: hashed as such.
             let mut numbers: HashMap<i64, u32, foldhash::fast::FixedState> = HashMap::default();
-            let mut others: HashMap<Key, u32> = HashMap::new();
+            let mut others: HashMap<Key, u32, foldhash::fast::FixedState> = HashMap::default();
             let mut map = Vec::with_capacity(self.distinct.len() + 1);
             map.push(0);
             let mut next = 1u32;
-            for v in &self.distinct {
-                let code = match ladder::key(*step, v) {
+            for (v, day) in self.distinct.iter().zip(&days) {
+                let day = day.filter(|_| by_day);
+                if let Some(code) = day.and_then(|d| day_codes.get(&d)) {
+                    map.push(*code);
+                    continue;
+                }
+                let code = match ladder::key(*step, v, reference) {
                     Key::Num(n) => *numbers.entry(n).or_insert_with(|| {
                         next += 1;
                         next - 1
@@ -68,6 +94,9 @@ impl Encoded {
                         next - 1
                     }),
                 };
+                if let Some(d) = day {
+                    day_codes.insert(d, code);
+                }
                 map.push(code);
             }
             self.cards.push(next);
@@ -87,6 +116,8 @@ pub struct Microdata {
     pub(crate) person_of: [Vec<u32>; 2],
     /// Persons beyond `persons` for rows whose person is not delivered.
     extra_persons: usize,
+    /// What the steps look values up in.
+    pub(crate) reference: Reference,
     dictionaries: Vec<Dictionary>,
 }
 
@@ -172,8 +203,14 @@ impl Microdata {
             persons: 0,
             person_of: [Vec::new(), Vec::new()],
             extra_persons: 0,
+            reference: Reference::default(),
             dictionaries,
         }
+    }
+
+    /// Sets what the steps look values up in (the zones d'emploi).
+    pub fn set_reference(&mut self, reference: Reference) {
+        self.reference = reference;
     }
 
     /// Appends rows of a table. The batch holds the table's quasi-identifiers
@@ -290,7 +327,10 @@ impl Microdata {
         }
         // Columns are independent: their maps are built in parallel.
         use rayon::prelude::*;
-        self.columns.par_iter_mut().for_each(Encoded::finish);
+        let reference = &self.reference;
+        self.columns
+            .par_iter_mut()
+            .for_each(|c| c.finish(reference));
         self.dictionaries = Vec::new();
         self
     }

@@ -5,6 +5,9 @@
 //! delivery's generalised columns depend only on the value and the step
 //! chosen; the search in [`super::search`] chooses the steps.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +29,10 @@ pub enum Step {
     Annee,
     /// An INSEE commune code, as extracted.
     Commune,
+    /// The zone d'emploi of a commune (`3203`), as the sessions extract
+    /// places its communes; grouped within the commune's département, so
+    /// that the step nests in the next one.
+    ZoneEmploi,
     /// The département of a commune (`62`, `2A`, `971`).
     Departement,
     /// The INSEE region of a commune's département (`32`).
@@ -34,6 +41,10 @@ pub enum Step {
     Niveau,
     /// `infra-bac` (AFS to NV5) or `bac et plus` (NV4 to NV1).
     InfraBac,
+    /// The level of a diploma in the 2019 nomenclature of diploma levels
+    /// (`3` CAP/BEP to `8` doctorat), from the shipped
+    /// `src/reference/diplomes.csv`.
+    NiveauDiplome,
     /// Any value, as extracted.
     Valeur,
     /// Nothing left: every present value becomes `*` (a missing one stays missing).
@@ -51,6 +62,8 @@ pub enum Family {
     Commune,
     /// `niveau_formation`.
     Niveau,
+    /// `diplome_plus_haut`: a diploma's name, as typed.
+    Diplome,
     /// Anything else (codes, booleans, identifiers of sessions).
     Other,
 }
@@ -63,6 +76,7 @@ impl Family {
             Kind::Date => Family::Date,
             _ if column.check == Check::Commune => Family::Commune,
             _ if column.name == "niveau_formation" => Family::Niveau,
+            _ if column.name == "diplome_plus_haut" => Family::Diplome,
             _ => Family::Other,
         }
     }
@@ -74,7 +88,7 @@ impl Family {
             Family::Date => Step::Jour,
             Family::Commune => Step::Commune,
             Family::Niveau => Step::Niveau,
-            Family::Other => Step::Valeur,
+            Family::Diplome | Family::Other => Step::Valeur,
         }
     }
 }
@@ -93,10 +107,12 @@ impl Step {
             (S::Quadrimestre, F::Timestamp | F::Date) => Some(3),
             (S::Annee, F::Timestamp | F::Date) => Some(4),
             (S::Commune, F::Commune) => Some(0),
-            (S::Departement, F::Commune) => Some(1),
-            (S::Region, F::Commune) => Some(2),
+            (S::ZoneEmploi, F::Commune) => Some(1),
+            (S::Departement, F::Commune) => Some(2),
+            (S::Region, F::Commune) => Some(3),
             (S::Niveau, F::Niveau) => Some(0),
             (S::InfraBac, F::Niveau) => Some(1),
+            (S::NiveauDiplome, F::Diplome) => Some(1),
             (S::Valeur, _) => Some(0),
             _ => None,
         }
@@ -111,10 +127,12 @@ impl Step {
             Step::Quadrimestre => "quadrimestre",
             Step::Annee => "annee",
             Step::Commune => "commune",
+            Step::ZoneEmploi => "zone_emploi",
             Step::Departement => "departement",
             Step::Region => "region",
             Step::Niveau => "niveau",
             Step::InfraBac => "infra_bac",
+            Step::NiveauDiplome => "niveau_diplome",
             Step::Valeur => "valeur",
             Step::Masque => "masque",
         }
@@ -129,10 +147,12 @@ impl Step {
             Step::Quadrimestre => "quadrimestre (AAAA-T1 à T3)",
             Step::Annee => "année (AAAA)",
             Step::Commune => "code commune INSEE",
+            Step::ZoneEmploi => "zone d'emploi 2020 (code INSEE, « inconnue » pour une commune qu'aucune session ne situe)",
             Step::Departement => "département (code INSEE)",
             Step::Region => "région (code INSEE)",
             Step::Niveau => "niveau de formation (code Pôle emploi)",
             Step::InfraBac => "« infra-bac » ou « bac et plus »",
+            Step::NiveauDiplome => "niveau du diplôme (nomenclature 2019 : 3 CAP, BEP ; 4 bac ; 5 bac + 2 ; 6 licence ; 7 master ; 8 doctorat ; « infra 3 » sans diplôme de niveau 3 ; « non classé » pour un intitulé inconnu)",
             Step::Valeur => "valeur telle quelle",
             Step::Masque => "masqué (« * »)",
         }
@@ -214,11 +234,68 @@ fn region_of(departement: &str) -> &'static str {
         .map_or("inconnue", |r| r.0)
 }
 
+/// What the steps that look a value up are given: the zone d'emploi of
+/// each commune. The sessions extract is the engine's only commune → zone
+/// d'emploi table (each session carries both), so `deliver` builds it
+/// from there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reference {
+    /// Commune INSEE code → zone d'emploi code.
+    pub zones: HashMap<String, String>,
+}
+
+/// The zone d'emploi a commune's value is delivered as.
+const ZONE_INCONNUE: &str = "inconnue";
+
+/// The shipped nomenclature of diploma levels: `intitulé;niveau`.
+pub const DIPLOMES: &str = include_str!("../reference/diplomes.csv");
+
+/// A diploma's name as the nomenclature is looked up: upper case, without
+/// accents, dots or repeated spaces (`B.T.S.` → `BTS`, `Bac. pro` → `BAC PRO`).
+fn normalise_diploma(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        let c = match c {
+            'à' | 'â' | 'ä' | 'À' | 'Â' | 'Ä' => 'A',
+            'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'E',
+            'î' | 'ï' | 'Î' | 'Ï' => 'I',
+            'ô' | 'ö' | 'Ô' | 'Ö' => 'O',
+            'ù' | 'û' | 'ü' | 'Ù' | 'Û' | 'Ü' => 'U',
+            'ç' | 'Ç' => 'C',
+            '.' => continue,
+            '_' | '-' | '\u{a0}' => ' ',
+            c => c.to_ascii_uppercase(),
+        };
+        if c != ' ' || !out.ends_with(' ') {
+            out.push(c);
+        }
+    }
+    out.trim().to_string()
+}
+
+/// The level of a diploma's name, `non classé` when the nomenclature
+/// does not know it.
+pub fn diploma_level(name: &str) -> &'static str {
+    static LEVELS: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
+    let levels = LEVELS.get_or_init(|| {
+        DIPLOMES
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(';'))
+            .map(|(name, level)| (normalise_diploma(name), level.trim()))
+            .collect()
+    });
+    levels
+        .get(&normalise_diploma(name))
+        .copied()
+        .unwrap_or("non classé")
+}
+
 /// Training levels below the baccalauréat (Pôle emploi codes).
 const INFRA_BAC: &[&str] = &["AFS", "CP4", "CFG", "C3A", "C12", "NV5"];
 
 /// The key a step keeps of a value.
-pub fn key(step: Step, raw: &Raw) -> Key {
+pub fn key(step: Step, raw: &Raw, reference: &Reference) -> Key {
     let date = || date_of(raw);
     match step {
         Step::Masque => Key::Masked,
@@ -238,7 +315,19 @@ pub fn key(step: Step, raw: &Raw) -> Key {
             |d| Key::Num(i64::from(d.year()) * 3 + i64::from(d.month0() / 4)),
         ),
         Step::Annee => date().map_or_else(|| fallback(raw), |d| Key::Num(d.year().into())),
-        Step::Departement | Step::Region | Step::InfraBac => Key::Text(label(step, raw)),
+        Step::ZoneEmploi => {
+            // Within the département: a zone straddling two counts as two
+            // groups, so that coarsening to the département only merges.
+            let commune = text_of(raw);
+            Key::Text(format!(
+                "{}|{}",
+                departement_of(&commune),
+                label(step, raw, reference)
+            ))
+        }
+        Step::Departement | Step::Region | Step::InfraBac | Step::NiveauDiplome => {
+            Key::Text(label(step, raw, reference))
+        }
         Step::Commune | Step::Niveau | Step::Valeur => fallback(raw),
     }
 }
@@ -251,16 +340,21 @@ fn fallback(raw: &Raw) -> Key {
     }
 }
 
-/// The value a step delivers, as text.
-pub fn label(step: Step, raw: &Raw) -> String {
-    let text = |raw: &Raw| match raw {
+/// A value as text, as extracted.
+fn text_of(raw: &Raw) -> String {
+    match raw {
         Raw::Text(t) => t.clone(),
         Raw::Date(_) => date_of(raw).map_or_else(String::new, |d| d.format("%Y-%m-%d").to_string()),
         Raw::Timestamp(s) => chrono::DateTime::from_timestamp(*s, 0)
             .map_or_else(String::new, |t| {
                 t.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string()
             }),
-    };
+    }
+}
+
+/// The value a step delivers, as text.
+pub fn label(step: Step, raw: &Raw, reference: &Reference) -> String {
+    let text = text_of;
     match step {
         Step::Masque => "*".into(),
         Step::Horodatage | Step::Commune | Step::Niveau | Step::Valeur => text(raw),
@@ -277,6 +371,12 @@ pub fn label(step: Step, raw: &Raw) -> String {
             |d| format!("{}-T{}", d.year(), d.month0() / 4 + 1),
         ),
         Step::Annee => date_of(raw).map_or_else(|| text(raw), |d| d.year().to_string()),
+        Step::ZoneEmploi => reference
+            .zones
+            .get(&text(raw))
+            .map_or(ZONE_INCONNUE, String::as_str)
+            .to_string(),
+        Step::NiveauDiplome => diploma_level(&text(raw)).to_string(),
         Step::Departement => departement_of(&text(raw)).to_string(),
         Step::Region => region_of(departement_of(&text(raw))).to_string(),
         Step::InfraBac => {
@@ -296,6 +396,9 @@ mod tests {
 
     #[test]
     fn steps_coarsen_dates_communes_and_levels() {
+        let none = Reference::default();
+        let label = |s: Step, r: &Raw| super::label(s, r, &none);
+        let key = |s: Step, r: &Raw| super::key(s, r, &none);
         let d = Raw::Date(
             (NaiveDate::from_ymd_opt(2026, 5, 14).unwrap()
                 - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap())
@@ -336,5 +439,62 @@ mod tests {
         assert!(check_ladder(Family::Other, &[Departement]).is_err());
         assert!(check_ladder(Family::Commune, &[Commune, Departement, Region, Masque]).is_ok());
         assert!(check_ladder(Family::Commune, &[]).is_err());
+        assert!(check_ladder(
+            Family::Commune,
+            &[Commune, ZoneEmploi, Departement, Region, Masque]
+        )
+        .is_ok());
+        let e = check_ladder(Family::Commune, &[Departement, ZoneEmploi]).unwrap_err();
+        assert!(e.contains("`zone_emploi` is not coarser"), "{e}");
+        assert!(check_ladder(Family::Diplome, &[Valeur, NiveauDiplome, Masque]).is_ok());
+        assert!(check_ladder(Family::Other, &[Valeur, NiveauDiplome]).is_err());
+        assert!(check_ladder(Family::Niveau, &[NiveauDiplome]).is_err());
+    }
+
+    #[test]
+    fn a_commune_s_zone_d_emploi_nests_in_its_departement() {
+        let reference = Reference {
+            zones: [("62041", "3206"), ("59350", "3206")]
+                .iter()
+                .map(|(c, z)| (c.to_string(), z.to_string()))
+                .collect(),
+        };
+        let arras = Raw::Text("62041".into());
+        let lille = Raw::Text("59350".into());
+        assert_eq!(label(Step::ZoneEmploi, &arras, &reference), "3206");
+        assert_eq!(label(Step::ZoneEmploi, &lille, &reference), "3206");
+        // One zone across two départements: two groups, so that the
+        // département step only merges.
+        assert_ne!(
+            key(Step::ZoneEmploi, &arras, &reference),
+            key(Step::ZoneEmploi, &lille, &reference)
+        );
+        let nowhere = Raw::Text("62999".into());
+        assert_eq!(label(Step::ZoneEmploi, &nowhere, &reference), "inconnue");
+    }
+
+    #[test]
+    fn diplomas_are_read_in_the_nomenclature_of_levels() {
+        for (name, level) in [
+            ("CAP", "3"),
+            ("Bac pro", "4"),
+            ("baccalauréat professionnel", "4"),
+            ("B.T.S.", "5"),
+            ("Licence professionnelle", "6"),
+            ("master", "7"),
+            ("Doctorat", "8"),
+            ("Brevet des collèges", "infra 3"),
+            ("Permis poids lourd", "non classé"),
+        ] {
+            assert_eq!(diploma_level(name), level, "{name}");
+        }
+        // Every line of the shipped nomenclature has a known level.
+        for line in DIPLOMES.lines().skip(1) {
+            let (_, level) = line.split_once(';').expect("intitulé;niveau");
+            assert!(
+                ["infra 3", "3", "4", "5", "6", "7", "8"].contains(&level),
+                "{line}"
+            );
+        }
     }
 }

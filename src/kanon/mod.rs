@@ -49,7 +49,7 @@ use arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 
 pub use data::Microdata;
-pub use ladder::{Family, Step};
+pub use ladder::{Family, Reference, Step};
 pub use search::ViewRisk;
 
 use crate::error::{Error, Result};
@@ -171,8 +171,21 @@ pub struct Outcome {
     pub report: Report,
     /// Per table (in [`Table::ALL`] order): whether each row is delivered.
     keep: [Vec<bool>; 3],
-    /// Per table: column → step, for a recipient with a requirement.
-    steps: [BTreeMap<String, Step>; 3],
+    /// Per table: column → its generalisation, for a recipient with a requirement.
+    generalised: [BTreeMap<String, Generalised>; 3],
+}
+
+/// One generalised column: each row's value code and the label of its
+/// generalised value, formatted once per value.
+#[derive(Debug)]
+struct Generalised {
+    step: Step,
+    /// Per row of the table: the value's code (0 when missing).
+    raw: Vec<u32>,
+    /// Value code → generalised code.
+    map: Vec<u32>,
+    /// Generalised code → the text delivered (`None` for a missing value).
+    labels: Vec<Option<String>>,
 }
 
 fn pct(x: f64) -> String {
@@ -208,7 +221,7 @@ fn risk_sentence(when: &str, v: &ViewRisk, k: u32) -> String {
 /// # Errors
 /// `Policy` (exit 4) with the figures when k cannot be reached within
 /// the suppression allowed, or when the lattice is too large to search.
-pub fn anonymise(md: Microdata, requirement: Option<Requirement>) -> Result<Outcome> {
+pub fn anonymise(mut md: Microdata, requirement: Option<Requirement>) -> Result<Outcome> {
     let views = search::views(&md);
     let k = requirement.map_or(REFERENCE_K, |r| r.k);
     let all = md.all_persons();
@@ -254,7 +267,7 @@ pub fn anonymise(md: Microdata, requirement: Option<Requirement>) -> Result<Outc
             resume,
         },
         keep: Table::ALL.map(|t| vec![true; md.rows(t)]),
-        steps: Default::default(),
+        generalised: Default::default(),
     };
     let Some(req) = requirement else {
         return Ok(outcome);
@@ -294,7 +307,22 @@ pub fn anonymise(md: Microdata, requirement: Option<Requirement>) -> Result<Outc
             echelon: step,
             echelle: q.ladder.clone(),
         });
-        outcome.steps[q.table.slot()].insert(q.column.clone(), step);
+        let enc = &mut md.columns[c];
+        let map = std::mem::take(&mut enc.maps[steps[c]]);
+        let mut labels = vec![None; enc.cards[steps[c]] as usize];
+        for (v, raw) in enc.distinct.iter().enumerate() {
+            labels[map[v + 1] as usize]
+                .get_or_insert_with(|| ladder::label(step, raw, &md.reference));
+        }
+        outcome.generalised[q.table.slot()].insert(
+            q.column.clone(),
+            Generalised {
+                step,
+                raw: std::mem::take(&mut enc.raw),
+                map,
+                labels,
+            },
+        );
     }
     r.personnes_supprimees = found.suppressed as u64;
     r.part_supprimee = search::round6(found.suppressed as f64 / all.max(1) as f64);
@@ -433,51 +461,57 @@ impl Outcome {
 
     /// The step applied to a delivered column, if generalised.
     pub fn step(&self, table: Table, column: &str) -> Option<Step> {
-        self.steps[table.slot()].get(column).copied()
+        self.generalised[table.slot()].get(column).map(|g| g.step)
     }
 
     /// Replaces each generalised column of a treated batch by its
-    /// generalised values, as text.
+    /// generalised values, as text. The batch holds rows `offset..` of
+    /// the table, as measured (before suppression); a value the treatment
+    /// left missing stays missing.
     ///
     /// # Errors
-    /// `Internal` on a batch that cannot be rebuilt.
-    pub fn generalise(&self, table: Table, batch: &RecordBatch) -> Result<RecordBatch> {
-        let steps = &self.steps[table.slot()];
-        if steps.is_empty() {
+    /// `Internal` when the batch runs past the rows measured.
+    pub fn generalise(
+        &self,
+        table: Table,
+        offset: usize,
+        batch: &RecordBatch,
+    ) -> Result<RecordBatch> {
+        let generalised = &self.generalised[table.slot()];
+        if generalised.is_empty() {
             return Ok(batch.clone());
         }
         let schema = batch.schema();
         let mut fields = Vec::new();
         let mut columns: Vec<ArrayRef> = Vec::new();
         for (field, col) in schema.fields().iter().zip(batch.columns()) {
-            match steps.get(field.name()) {
+            match generalised.get(field.name()) {
                 None => {
                     fields.push(field.as_ref().clone());
                     columns.push(Arc::clone(col));
                 }
-                Some(step) => {
-                    // One label per generalised value (a day, a month…),
-                    // formatted once: values sharing a key share a label.
-                    let mut labels: std::collections::HashMap<ladder::Key, String> =
-                        std::collections::HashMap::new();
-                    let mut out = arrow::array::StringBuilder::new();
-                    for i in 0..col.len() {
-                        match data::raw_at(col.as_ref(), i)? {
-                            None => out.append_null(),
-                            Some(raw) => {
-                                if labels.len() > 100_000 {
-                                    labels.clear();
-                                }
-                                let label = labels
-                                    .entry(ladder::key(*step, &raw))
-                                    .or_insert_with(|| ladder::label(*step, &raw));
-                                out.append_value(label.as_str());
+                Some(g) => {
+                    let raw = g.raw.get(offset..offset + col.len()).ok_or_else(|| {
+                        Error::Internal(format!(
+                            "{} rows of {} generalised but {} measured",
+                            offset + col.len(),
+                            table.name(),
+                            g.raw.len()
+                        ))
+                    })?;
+                    let out: StringArray = raw
+                        .iter()
+                        .enumerate()
+                        .map(|(i, code)| {
+                            if col.is_null(i) {
+                                None
+                            } else {
+                                g.labels[g.map[*code as usize] as usize].as_deref()
                             }
-                        }
-                    }
-                    let out = out.finish();
+                        })
+                        .collect();
                     fields.push(Field::new(field.name(), DataType::Utf8, true));
-                    columns.push(Arc::new(StringArray::from(out)));
+                    columns.push(Arc::new(out));
                 }
             }
         }

@@ -1,69 +1,163 @@
-//! Reads a delivery's quasi-identifiers from the staged extracts, in the
-//! order and with the row filters `deliver` writes them with, so that row
-//! n of the measure is row n of the file.
+//! Collects a delivery's quasi-identifiers from the batches `deliver`
+//! reads to write its files: the data is read once, and row n of the
+//! measure is row n of the file.
+//!
+//! `deliver` appends the key columns of [`key_columns`] to its read of
+//! each table (after the delivered columns, dropped before writing); the
+//! collector numbers the persons in the order of `individus` and gives
+//! each positioning and event its person through them.
 
-use super::{Microdata, Qi, Table};
-use crate::error::Result;
+use std::collections::HashMap;
+use std::sync::Arc;
 
-/// Reads the quasi-identifiers `qis` of the rows of each table that
-/// `rows(table)` selects (an SQL condition on alias `t`), ordered by line.
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
+use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
+
+use super::{Microdata, Qi, Reference, Table};
+use crate::error::{Error, Result};
+
+/// The hidden column carrying a row's `identifiant_spe`.
+pub const PERSON_KEY: &str = "kanon_identifiant_spe";
+/// The hidden column carrying a row's `positionnement_id`.
+pub const POSITIONING_KEY: &str = "kanon_positionnement_id";
+
+/// The key columns a table's read must append: (extract column, hidden name).
+pub fn key_columns(table: Table) -> &'static [(&'static str, &'static str)] {
+    match table {
+        Table::Individus => &[("identifiant_spe", PERSON_KEY)],
+        Table::Positionnements => &[
+            ("identifiant_spe", PERSON_KEY),
+            ("positionnement_id", POSITIONING_KEY),
+        ],
+        Table::Evenements => &[("positionnement_id", POSITIONING_KEY)],
+    }
+}
+
+type Index = HashMap<Box<str>, Option<u32>, foldhash::fast::FixedState>;
+
+/// The quasi-identifiers of a delivery, gathered batch by batch, tables
+/// in the order `individus`, `positionnements`, `evenements`.
+#[derive(Debug)]
+pub struct Collector {
+    md: Microdata,
+    /// `identifiant_spe` → row of the person in `individus`.
+    persons: Index,
+    /// `positionnement_id` → its person (`None`: not delivered).
+    positionings: Index,
+}
+
+fn keys(batch: &RecordBatch, name: &str) -> Result<ArrayRef> {
+    let col = batch
+        .column_by_name(name)
+        .ok_or_else(|| Error::Internal(format!("delivery read without `{name}`")))?;
+    Ok(arrow::compute::cast(col, &DataType::Utf8)?)
+}
+
+impl Collector {
+    /// An empty collector for these quasi-identifiers, whose steps look
+    /// values up in `reference`.
+    pub fn new(qis: Vec<Qi>, reference: Reference) -> Self {
+        let mut md = Microdata::new(qis);
+        md.set_reference(reference);
+        Collector {
+            md,
+            persons: Index::default(),
+            positionings: Index::default(),
+        }
+    }
+
+    /// Takes one batch of a table as `deliver` read it (delivered columns,
+    /// then [`key_columns`]).
+    ///
+    /// # Errors
+    /// `Internal` when a key or quasi-identifier column is missing.
+    pub fn push(&mut self, table: Table, batch: &RecordBatch) -> Result<()> {
+        let n = batch.num_rows();
+        let mut columns: Vec<(String, ArrayRef)> = batch
+            .schema()
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .map(|(f, c)| (f.name().clone(), Arc::clone(c)))
+            .collect();
+        match table {
+            Table::Individus => {
+                let ids = keys(batch, PERSON_KEY)?;
+                let ids = ids.as_string::<i32>();
+                let first = self.md.rows(Table::Individus) as u32;
+                for i in 0..n {
+                    if ids.is_valid(i) {
+                        self.persons
+                            .insert(ids.value(i).into(), Some(first + i as u32));
+                    }
+                }
+            }
+            Table::Positionnements => {
+                let ids = keys(batch, PERSON_KEY)?;
+                let ids = ids.as_string::<i32>();
+                let pos = keys(batch, POSITIONING_KEY)?;
+                let pos = pos.as_string::<i32>();
+                let person: Int64Array = (0..n)
+                    .map(|i| {
+                        let p = ids
+                            .is_valid(i)
+                            .then(|| self.persons.get(ids.value(i)).copied().flatten())
+                            .flatten();
+                        if pos.is_valid(i) {
+                            self.positionings.insert(pos.value(i).into(), p);
+                        }
+                        p.map(i64::from)
+                    })
+                    .collect();
+                columns.push(("personne".into(), Arc::new(person)));
+            }
+            Table::Evenements => {
+                let pos = keys(batch, POSITIONING_KEY)?;
+                let pos = pos.as_string::<i32>();
+                let person: Int64Array = (0..n)
+                    .map(|i| {
+                        pos.is_valid(i)
+                            .then(|| self.positionings.get(pos.value(i)).copied().flatten())
+                            .flatten()
+                            .map(i64::from)
+                    })
+                    .collect();
+                columns.push(("personne".into(), Arc::new(person)));
+            }
+        }
+        let batch = RecordBatch::try_from_iter(columns)?;
+        self.md.push(table, &batch)
+    }
+
+    /// The microdata gathered, ready for [`super::anonymise`].
+    pub fn finish(self) -> Microdata {
+        self.md.finish()
+    }
+}
+
+/// The zone d'emploi of each commune where a session takes place, from
+/// the staged sessions (the smallest code when a commune has two).
 ///
 /// # Errors
 /// `Query` when DuckDB fails.
-pub fn read(
-    db: &crate::warehouse::Db,
-    qis: Vec<Qi>,
-    rows: &dyn Fn(Table) -> String,
-) -> Result<Microdata> {
-    let mut md = Microdata::new(qis.clone());
-    // Each delivered person's row number, and each positioning's person, once.
-    db.execute(
-        "kanon: persons and positionings numbered",
-        &format!(
-            "create or replace temp table kanon_personnes as \
-         select t.identifiant_spe, row_number() over (order by t.ligne) - 1 as personne \
-         from stg_individus t where {}; \
-         create or replace temp table kanon_positionnements as \
-         select p.positionnement_id, k.personne from stg_positionnements p \
-         left join kanon_personnes k on k.identifiant_spe = p.identifiant_spe;",
-            rows(Table::Individus)
-        ),
+pub fn zones(db: &crate::warehouse::Db) -> Result<Reference> {
+    let (_, batches) = db.query_arrow(
+        "kanon: zones d'emploi of the communes",
+        "select commune_insee, min(zone_emploi) as zone_emploi from stg_sessions \
+         where commune_insee is not null and zone_emploi is not null group by commune_insee",
+        [],
     )?;
-    for table in Table::ALL {
-        let columns: Vec<String> = qis
-            .iter()
-            .filter(|q| q.table == table)
-            .map(|q| format!("t.\"{}\"", q.column))
-            .collect();
-        let select = if columns.is_empty() {
-            "1 as vide".to_string()
-        } else {
-            columns.join(", ")
-        };
-        let filter = rows(table);
-        let sql = match table {
-            Table::Individus => {
-                format!("select {select} from stg_individus t where {filter} order by t.ligne")
-            }
-            Table::Positionnements => format!(
-                "select k.personne, {select} from stg_positionnements t \
-                 left join kanon_positionnements k on k.positionnement_id = t.positionnement_id \
-                 where {filter} order by t.ligne"
-            ),
-            Table::Evenements => format!(
-                "select k.personne, {select} from stg_evenements t \
-                 left join kanon_positionnements k on k.positionnement_id = t.positionnement_id \
-                 where {filter} order by t.ligne"
-            ),
-        };
-        let (_, batches) = db.query_arrow("kanon: quasi-identifiers", &sql, [])?;
-        for batch in &batches {
-            md.push(table, batch)?;
+    let mut reference = Reference::default();
+    for batch in &batches {
+        let communes = arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
+        let zones = arrow::compute::cast(batch.column(1), &DataType::Utf8)?;
+        let (communes, zones) = (communes.as_string::<i32>(), zones.as_string::<i32>());
+        for i in 0..batch.num_rows() {
+            reference
+                .zones
+                .insert(communes.value(i).to_string(), zones.value(i).to_string());
         }
     }
-    db.execute(
-        "kanon: clean up",
-        "drop table if exists kanon_personnes; drop table if exists kanon_positionnements;",
-    )?;
-    Ok(md.finish())
+    Ok(reference)
 }

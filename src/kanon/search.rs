@@ -114,29 +114,89 @@ pub(crate) struct Grouping {
     /// Each (group, person) once, in order of persons: what counting
     /// distinct persons per group and flagging persons both walk through.
     pub pairs: Vec<(u32, u32)>,
+    /// Who is in which group, built when local suppression needs it.
+    index: std::cell::OnceCell<Index>,
 }
 
-fn bits(card: u32) -> u32 {
-    32 - card.saturating_sub(1).leading_zeros()
+/// The pairs of a grouping indexed both ways.
+#[derive(Debug)]
+struct Index {
+    /// Group g's persons are `members[group_start[g]..group_start[g + 1]]`.
+    group_start: Vec<u32>,
+    members: Vec<u32>,
+    /// Person p's pairs are `pairs[person_start[p]..person_start[p + 1]]`
+    /// (pairs come in order of persons).
+    person_start: Vec<u32>,
 }
 
-/// Numbers the distinct keys in order of first appearance: through a
-/// table when the keys are narrow, else a hash map on the narrowest type.
-fn densify(keys: &[u128], used: u32) -> (Vec<u32>, usize) {
+impl Grouping {
+    fn index(&self, persons: usize) -> &Index {
+        self.index.get_or_init(|| {
+            let mut group_start = vec![0u32; self.groups + 1];
+            let mut person_start = vec![0u32; persons + 1];
+            for (g, p) in &self.pairs {
+                group_start[*g as usize + 1] += 1;
+                person_start[*p as usize + 1] += 1;
+            }
+            for i in 1..group_start.len() {
+                group_start[i] += group_start[i - 1];
+            }
+            for i in 1..person_start.len() {
+                person_start[i] += person_start[i - 1];
+            }
+            let mut next = group_start.clone();
+            let mut members = vec![0u32; self.pairs.len()];
+            for (g, p) in &self.pairs {
+                let slot = &mut next[*g as usize];
+                members[*slot as usize] = *p;
+                *slot += 1;
+            }
+            Index {
+                group_start,
+                members,
+                person_start,
+            }
+        })
+    }
+}
+
+thread_local! {
+    /// The table numbering narrow keys, kept from one grouping to the next
+    /// (allocated and cleared whole for each, it cost more than the grouping).
+    static SLOTS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Keys below this many values are numbered through a table.
+const TABLE_SPAN: u128 = 1 << 22;
+
+/// Numbers the distinct keys (each below `span`) in order of first
+/// appearance: through a table when the keys are few, else a hash map on
+/// the narrowest type.
+fn densify(keys: &[u128], span: u128) -> (Vec<u32>, usize) {
     let mut next = 0u32;
-    let gid = if used <= 22 {
-        let mut table = vec![u32::MAX; 1 << used];
-        keys.iter()
-            .map(|k| {
-                let slot = &mut table[*k as usize];
-                if *slot == u32::MAX {
-                    *slot = next;
-                    next += 1;
-                }
-                *slot
-            })
-            .collect()
-    } else if used <= 64 {
+    let gid = if span <= TABLE_SPAN {
+        SLOTS.with_borrow_mut(|table| {
+            if (table.len() as u128) < span {
+                table.resize(span as usize, u32::MAX);
+            }
+            let gid = keys
+                .iter()
+                .map(|k| {
+                    let slot = &mut table[*k as usize];
+                    if *slot == u32::MAX {
+                        *slot = next;
+                        next += 1;
+                    }
+                    *slot
+                })
+                .collect();
+            // Only the slots used are cleared for the next grouping.
+            for k in keys {
+                table[*k as usize] = u32::MAX;
+            }
+            gid
+        })
+    } else if span <= u128::from(u64::MAX) {
         let mut ids: HashMap<u64, u32, foldhash::fast::FixedState> =
             HashMap::with_capacity_and_hasher(keys.len(), foldhash::fast::FixedState::default());
         keys.iter()
@@ -163,8 +223,10 @@ fn densify(keys: &[u128], used: u32) -> (Vec<u32>, usize) {
 }
 
 /// Groups the rows of a view: the codes of its columns at the given steps
-/// are packed into one 128-bit key per row (densified whenever the next
-/// column would not fit), then numbered.
+/// are combined into one 128-bit key per row (in mixed radix, each column's
+/// codes a digit, so that the keys span the product of the columns'
+/// cardinalities and are numbered through a table more often; densified
+/// whenever the next column would not fit), then numbered.
 pub(crate) fn group(
     md: &Microdata,
     view: &View,
@@ -173,7 +235,7 @@ pub(crate) fn group(
 ) -> Grouping {
     let n = md.rows(view.table);
     let mut keys = vec![0u128; n];
-    let mut used = 0u32;
+    let mut span = 1u128;
     if let Some(b) = base {
         // Rows of persons without an `individus` row share one extra group,
         // as their missing person columns would.
@@ -181,7 +243,7 @@ pub(crate) fn group(
             let p = md.person(view.table, r) as usize;
             *key = u128::from(b.gid.get(p).copied().unwrap_or(b.groups as u32));
         }
-        used = bits(b.groups as u32 + 1);
+        span = b.groups as u128 + 1;
     }
     for &c in &view.columns {
         if base.is_some() && md.qis[c].table != view.table {
@@ -189,32 +251,32 @@ pub(crate) fn group(
         }
         let enc = &md.columns[c];
         let s = steps[c];
-        let width = bits(enc.cards[s]);
-        if width == 0 {
+        let card = u128::from(enc.cards[s]);
+        if card <= 1 {
             continue;
         }
-        if used + width > 128 {
-            let (gid, groups) = densify(&keys, used);
+        if span.checked_mul(card).is_none() {
+            let (gid, groups) = densify(&keys, span);
             for (k, g) in keys.iter_mut().zip(gid) {
                 *k = u128::from(g);
             }
-            used = bits(groups as u32);
+            span = groups as u128;
         }
         let map = &enc.maps[s];
         if md.qis[c].table == view.table {
             for (key, raw) in keys.iter_mut().zip(&enc.raw) {
-                *key = (*key << width) | u128::from(map[*raw as usize]);
+                *key = *key * card + u128::from(map[*raw as usize]);
             }
         } else {
             for (r, key) in keys.iter_mut().enumerate() {
                 let source = md.person(view.table, r) as usize;
                 let code = enc.raw.get(source).map_or(0, |raw| map[*raw as usize]);
-                *key = (*key << width) | u128::from(code);
+                *key = *key * card + u128::from(code);
             }
         }
-        used += width;
+        span *= card;
     }
-    let (gid, groups) = densify(&keys, used);
+    let (gid, groups) = densify(&keys, span);
     drop(keys);
     let pairs = if view.table == Table::Individus {
         gid.iter()
@@ -235,7 +297,12 @@ pub(crate) fn group(
         pairs.shrink_to_fit();
         pairs
     };
-    Grouping { gid, groups, pairs }
+    Grouping {
+        gid,
+        groups,
+        pairs,
+        index: std::cell::OnceCell::new(),
+    }
 }
 
 /// Distinct persons per group, leaving out the excluded persons.
@@ -519,51 +586,56 @@ impl Evaluator<'_> {
         Some((total, excluded))
     }
 
-    /// Persons newly in a group smaller than k in some enforced view, the
-    /// excluded ones left out.
-    fn at_risk(&mut self, steps: &[usize], excluded: &mut [bool]) -> usize {
-        let mut newly = 0;
-        for v in 0..self.views.len() {
-            if !self.views[v].enforced {
-                continue;
-            }
-            let g = self.grouping(v, steps);
-            let size = sizes(&g, excluded);
-            let mut flagged = Vec::new();
-            for (gid, p) in &g.pairs {
-                let s = size[*gid as usize];
-                if s > 0 && s < self.k {
-                    let p = *p as usize;
-                    if !excluded[p] {
-                        flagged.push(p);
-                    }
-                }
-            }
-            for p in flagged {
-                if !excluded[p] {
-                    excluded[p] = true;
-                    newly += 1;
+    /// From the first pass, until no enforced view has a group under k
+    /// (the largest set of persons whose every group has k of them), or
+    /// past `limit`. Each person removed lowers the sizes of their groups;
+    /// a group falling under k sends its other members after them.
+    fn suppress(&mut self, steps: &[usize], limit: usize) -> Option<(usize, Vec<bool>)> {
+        let (mut total, mut excluded) = self.first_pass(steps, limit)?;
+        let all = self.md.all_persons();
+        let groupings: Vec<Rc<Grouping>> = (0..self.views.len())
+            .filter(|v| self.views[*v].enforced)
+            .map(|v| self.grouping(v, steps))
+            .collect();
+        let mut size: Vec<Vec<u32>> = groupings.iter().map(|g| sizes(g, &excluded)).collect();
+        let mut queue: Vec<u32> = Vec::new();
+        for (g, size) in groupings.iter().zip(&size) {
+            let index = g.index(all);
+            for (group, s) in size.iter().enumerate() {
+                if *s > 0 && *s < self.k {
+                    let members = &index.members
+                        [index.group_start[group] as usize..index.group_start[group + 1] as usize];
+                    queue.extend(members.iter().filter(|p| !excluded[**p as usize]));
                 }
             }
         }
-        newly
-    }
-
-    /// From the first pass, until no enforced view has a group under k
-    /// (the largest set of persons whose every group has k of them), or
-    /// past `limit`.
-    fn suppress(&mut self, steps: &[usize], limit: usize) -> Option<(usize, Vec<bool>)> {
-        let (mut total, mut excluded) = self.first_pass(steps, limit)?;
-        loop {
-            let newly = self.at_risk(steps, &mut excluded);
-            total += newly;
+        while let Some(p) = queue.pop() {
+            let p = p as usize;
+            if excluded[p] {
+                continue;
+            }
+            excluded[p] = true;
+            total += 1;
             if total > limit {
                 return None;
             }
-            if newly == 0 {
-                return Some((total, excluded));
+            for (g, size) in groupings.iter().zip(size.iter_mut()) {
+                let index = g.index(all);
+                let pairs =
+                    &g.pairs[index.person_start[p] as usize..index.person_start[p + 1] as usize];
+                for (group, _) in pairs {
+                    let s = &mut size[*group as usize];
+                    *s -= 1;
+                    if *s + 1 == self.k && *s > 0 {
+                        let g = *group as usize;
+                        let members = &index.members
+                            [index.group_start[g] as usize..index.group_start[g + 1] as usize];
+                        queue.extend(members.iter().filter(|q| !excluded[**q as usize]));
+                    }
+                }
             }
         }
+        Some((total, excluded))
     }
 }
 

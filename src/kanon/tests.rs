@@ -114,7 +114,7 @@ fn six_persons_are_generalised_to_departement_and_month() {
         (6, 12)
     );
     let batch = persons(&SIX);
-    let g = out.generalise(Table::Individus, &batch).unwrap();
+    let g = out.generalise(Table::Individus, 0, &batch).unwrap();
     let c = g.column(0).as_any().downcast_ref::<StringArray>().unwrap();
     let d = g.column(1).as_any().downcast_ref::<StringArray>().unwrap();
     assert_eq!((c.value(0), d.value(0)), ("62", "2026-01"));
@@ -176,7 +176,7 @@ fn without_requirement_risk_is_measured_and_nothing_changes() {
     assert_eq!(out.report.avant[0].part_uniques, 1.0);
     assert_eq!(out.report.avant, out.report.apres);
     let batch = persons(&SIX);
-    assert_eq!(out.generalise(Table::Individus, &batch).unwrap(), batch);
+    assert_eq!(out.generalise(Table::Individus, 0, &batch).unwrap(), batch);
     assert!(out.report.resume[1].contains("100,0 % des 6 enregistrements sont uniques"));
 }
 
@@ -215,14 +215,7 @@ fn the_joined_view_is_anonymised_too() {
         &RecordBatch::try_from_iter([("personne", who), ("session_id", sessions)]).unwrap(),
     )
     .unwrap();
-    let out = anonymise(
-        md.finish(),
-        Some(Requirement {
-            k: 2,
-            suppression_max: 0.0,
-        }),
-    )
-    .unwrap();
+    let out = anonymise(md.finish(), Some(exactly(2))).unwrap();
     let joined = out
         .report
         .avant
@@ -340,8 +333,8 @@ fn random_extracts_are_k_anonymous_once_delivered() {
         assert_eq!(out.report, again.report, "seed {seed}");
         assert!(out.report.part_supprimee <= 0.1);
         // Delivered values, from the generalised batches and the masks.
-        let gi = out.generalise(Table::Individus, &ind).unwrap();
-        let gp = out.generalise(Table::Positionnements, &pos).unwrap();
+        let gi = out.generalise(Table::Individus, 0, &ind).unwrap();
+        let gp = out.generalise(Table::Positionnements, 0, &pos).unwrap();
         let text = |b: &RecordBatch, c: usize, r: usize| -> String {
             let a = b.column(c).as_any().downcast_ref::<StringArray>().unwrap();
             if a.is_null(r) {
@@ -390,8 +383,108 @@ fn random_extracts_are_k_anonymous_once_delivered() {
         if let Some(r) = (0..n).find(|r| keep_i[*r]) {
             assert_eq!(
                 text(&gi, 0, r),
-                label(step, &Raw::Text(communes[r].clone()))
+                label(step, &Raw::Text(communes[r].clone()), &Reference::default())
             );
         }
     }
+}
+
+/// Eight persons in four communes of two zones d'emploi (k = 3, no
+/// suppression): each commune holds two persons, each zone four. The
+/// zone is enough and costs less than the département, which k = 5 needs.
+#[test]
+fn a_commune_is_generalised_to_its_zone_d_emploi_when_that_is_enough() {
+    let communes = [
+        "62001", "62001", "62002", "62002", "62003", "62003", "62004", "62004",
+    ];
+    let zones = [
+        ("62001", "3201"),
+        ("62002", "3201"),
+        ("62003", "3202"),
+        ("62004", "3202"),
+    ];
+    let reference = Reference {
+        zones: zones
+            .iter()
+            .map(|(c, z)| (c.to_string(), z.to_string()))
+            .collect(),
+    };
+    let batch = RecordBatch::try_from_iter([(
+        "commune_residence",
+        Arc::new(StringArray::from(communes.to_vec())) as ArrayRef,
+    )])
+    .unwrap();
+    let qi = qi(
+        Table::Individus,
+        "commune_residence",
+        Family::Commune,
+        &[
+            Step::Commune,
+            Step::ZoneEmploi,
+            Step::Departement,
+            Step::Masque,
+        ],
+    );
+    let run = |k| one_column(&qi, &reference, &batch, k);
+    let (step, labels) = run(3);
+    assert_eq!(step, Step::ZoneEmploi);
+    assert_eq!(
+        labels,
+        ["3201", "3201", "3201", "3201", "3202", "3202", "3202", "3202"]
+    );
+    let (step, labels) = run(5);
+    assert_eq!(step, Step::Departement);
+    assert_eq!(labels, ["62"; 8]);
+}
+
+/// Four persons with four diplomas, two of each level (k = 2): the level
+/// is enough, and loses less than masking.
+#[test]
+fn a_diploma_is_generalised_to_its_level_when_that_is_enough() {
+    let batch = RecordBatch::try_from_iter([(
+        "diplome_plus_haut",
+        Arc::new(StringArray::from(vec![
+            "CAP",
+            "BEP",
+            "Bac pro",
+            "bac. pro.",
+        ])) as ArrayRef,
+    )])
+    .unwrap();
+    let qi = qi(
+        Table::Individus,
+        "diplome_plus_haut",
+        Family::Diplome,
+        &[Step::Valeur, Step::NiveauDiplome, Step::Masque],
+    );
+    let (step, labels) = one_column(&qi, &Reference::default(), &batch, 2);
+    assert_eq!(step, Step::NiveauDiplome);
+    assert_eq!(labels, ["3", "3", "4", "4"]);
+}
+
+/// A requirement of k without suppression.
+fn exactly(k: u32) -> Requirement {
+    Requirement {
+        k,
+        suppression_max: 0.0,
+    }
+}
+
+/// The step chosen for a lone quasi-identifier of `individus` and the
+/// values delivered.
+fn one_column(qi: &Qi, reference: &Reference, batch: &RecordBatch, k: u32) -> (Step, Vec<String>) {
+    let mut md = Microdata::new(vec![qi.clone()]);
+    md.set_reference(reference.clone());
+    md.push(Table::Individus, batch).unwrap();
+    let out = anonymise(md.finish(), Some(exactly(k))).unwrap();
+    let g = out.generalise(Table::Individus, 0, batch).unwrap();
+    let labels = g
+        .column(0)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap().to_string())
+        .collect();
+    (out.report.generalisation[0].echelon, labels)
 }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::output::ParquetFile;
 use crate::policy::{Policy, RecipientClass, Treatment};
-use crate::pseudonymise::{Pseudonymiser, SecretKey};
+use crate::pseudonymise::{Pseudonymiser, RegisterDigests, SecretKey};
 use crate::register::{self, Register};
 use crate::schema::Extract;
 use crate::secrecy::{self, Plan};
@@ -204,6 +204,10 @@ pub struct Manifest {
     /// generalisation (issue 25, `kanon`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risque_reidentification: Option<crate::kanon::Report>,
+    /// For microdata under an opposition list: the persons whose rows it
+    /// kept out of this delivery, counted, never named (issue 26).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personnes_opposition: Option<u64>,
     pub fichiers: Vec<ManifestFile>,
 }
 
@@ -226,6 +230,21 @@ pub struct Context<'a> {
     /// Issue 25: seconds spent measuring and anonymising microdata, and
     /// writing the whole delivery, per recipient (`run.json` timings).
     pub anonymisation_secondes: RefCell<BTreeMap<String, (f64, f64)>>,
+    /// Issue 26: the register key and the opposition list.
+    rights: Rights,
+    /// Digests of every person's other identifiers, by the digest of their
+    /// `identifiant_spe`, computed once.
+    identifiers: OnceCell<std::collections::HashMap<String, [Option<String>; 3]>>,
+}
+
+/// What the register of deliveries needs of a run (issue 26).
+pub struct Rights {
+    /// Digests under the register key.
+    pub digests: RegisterDigests,
+    /// The register key's fingerprint.
+    pub fingerprint: String,
+    /// The opposition and limitation list, if any.
+    pub oppositions: Option<Vec<crate::opposition::Opposition>>,
 }
 
 impl<'a> Context<'a> {
@@ -242,8 +261,10 @@ impl<'a> Context<'a> {
         inputs: BTreeMap<String, String>,
         out: &'a Path,
         recipients: &'a [Recipient],
+        rights: Rights,
     ) -> Result<Self> {
         let register = open_register(out, recipients)?;
+        stage_oppositions(stage, rights.oppositions.as_deref().unwrap_or_default())?;
         Ok(Context {
             stage,
             policy,
@@ -255,7 +276,36 @@ impl<'a> Context<'a> {
             protections: OnceCell::new(),
             register: RefCell::new(register),
             anonymisation_secondes: RefCell::new(BTreeMap::new()),
+            rights,
+            identifiers: OnceCell::new(),
         })
+    }
+
+    /// Digests of every staged person's other identifiers, by the digest of
+    /// their `identifiant_spe`.
+    fn identifiers(&self) -> Result<&std::collections::HashMap<String, [Option<String>; 3]>> {
+        if let Some(m) = self.identifiers.get() {
+            return Ok(m);
+        }
+        let d = &self.rights.digests;
+        let kinds = register::IDENTIFIERS;
+        let rows: Vec<[Option<String>; 4]> = self.stage.db().query_map(
+            "the identifiers of each person",
+            &format!(
+                "select {} from stg_individus",
+                kinds.map(|k| format!("cast({k} as varchar)")).join(", ")
+            ),
+            [],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
+        )?;
+        let mut map = std::collections::HashMap::with_capacity(rows.len());
+        for row in rows {
+            let digest = |i: usize| d.digest(kinds[i], row[i].as_deref());
+            if let Some(spe) = digest(0) {
+                map.insert(spe, [digest(1), digest(2), digest(3)]);
+            }
+        }
+        Ok(self.identifiers.get_or_init(|| map))
     }
 
     /// The full cubes and the geography, read from the staging once.
@@ -330,6 +380,61 @@ pub fn open_register(out: &Path, recipients: &[Recipient]) -> Result<Register> {
         }
     }
     Ok(register)
+}
+
+/// Stages the opposition list as `dlv_opposes(identifiant_spe, classe,
+/// demande)`: each line matched to the staged persons by its identifier
+/// (trimmed, upper-cased, as pseudonyms are), the earliest request kept.
+fn stage_oppositions(stage: &Stage, list: &[crate::opposition::Opposition]) -> Result<()> {
+    let db = stage.db();
+    db.execute(
+        "the opposition list",
+        "create or replace temp table dlv_liste_opposition
+         (genre varchar, identifiant varchar, classe varchar, demande date);",
+    )?;
+    for chunk in list.chunks(500) {
+        let values: Vec<String> = chunk
+            .iter()
+            .flat_map(|o| {
+                o.classes.iter().map(move |c| {
+                    format!(
+                        "({}, {}, {}, cast({} as date))",
+                        literal(o.kind),
+                        literal(&o.identifiant),
+                        literal(c.name()),
+                        literal(&o.date.to_string())
+                    )
+                })
+            })
+            .collect();
+        db.execute(
+            "the opposition list",
+            &format!(
+                "insert into dlv_liste_opposition values {};",
+                values.join(", ")
+            ),
+        )?;
+    }
+    let matches: Vec<String> = register::IDENTIFIERS
+        .iter()
+        .map(|k| {
+            format!(
+                "(l.genre = {} and upper(trim(cast(i.{} as varchar))) = upper(trim(l.identifiant)))",
+                literal(k),
+                ident(k)
+            )
+        })
+        .collect();
+    db.execute(
+        "the opposition list",
+        &format!(
+            "create or replace temp table dlv_opposes as
+             select i.identifiant_spe, l.classe, min(l.demande) as demande
+             from dlv_liste_opposition l inner join stg_individus i on {}
+             group by all;",
+            matches.join(" or ")
+        ),
+    )
 }
 
 /// What secrecy did for one delivery of aggregates.
@@ -697,6 +802,22 @@ fn write_delivery(
         r.classe,
         RecipientClass::PoleEmploi | RecipientClass::Ministere
     );
+    // Issue 26: the persons the opposition list keeps from this class,
+    // among those the delivery would hold, are taken out of it.
+    db.execute(
+        "the persons withheld by the opposition list",
+        &format!(
+            "create or replace temp table dlv_retenus as
+             select o.identifiant_spe, min(o.demande) as demande from dlv_opposes o
+             where o.classe = {class}
+               and (o.identifiant_spe in (select identifiant_spe from dlv_positionnements)
+                    or ({everyone} and o.identifiant_spe in (select identifiant_spe from stg_individus)))
+             group by o.identifiant_spe;
+             delete from dlv_positionnements
+             where identifiant_spe in (select identifiant_spe from dlv_retenus);",
+            class = literal(r.classe.name()),
+        ),
+    )?;
     let cutoff = literal(&ctx.cutoff.format("%Y-%m-%d").to_string());
     let mut files = Vec::new();
     let mut dictionary = DictionaryWriter::new(r, ctx.policy, ctx.cutoff);
@@ -704,7 +825,9 @@ fn write_delivery(
         match extract {
             Extract::Sessions if everyone => "true".to_string(),
             Extract::Sessions => session_filter.clone(),
-            Extract::Individus if everyone => "true".to_string(),
+            Extract::Individus if everyone => {
+                "t.identifiant_spe not in (select identifiant_spe from dlv_retenus)".into()
+            }
             Extract::Individus => {
                 "t.identifiant_spe in (select identifiant_spe from dlv_positionnements)".into()
             }
@@ -722,7 +845,11 @@ fn write_delivery(
     let started = std::time::Instant::now();
     let anon = microdata_risk(ctx, r, &rows_of)?;
     let anon_secs = started.elapsed().as_secs_f64();
-    for extract in Extract::ALL {
+    // Issue 26: the persons each table holds, as register digests, with
+    // one bit per table (the position of its extract).
+    let mut persons: BTreeMap<String, u8> = BTreeMap::new();
+    let mut holds_persons = false;
+    for (position, extract) in Extract::ALL.into_iter().enumerate() {
         let table = extract.name();
         let granted: Vec<(&str, Treatment)> = extract
             .columns()
@@ -733,7 +860,22 @@ fn write_delivery(
         if granted.is_empty() {
             continue;
         }
-        let select: Vec<String> = granted.iter().map(|(c, _)| format!("t.\"{c}\"")).collect();
+        let mut select: Vec<String> = granted.iter().map(|(c, _)| format!("t.\"{c}\"")).collect();
+        // The person of each row, read beside the granted columns for the
+        // register and never written.
+        let person = match extract {
+            Extract::Sessions => None,
+            Extract::Individus | Extract::Positionnements => Some("t.identifiant_spe"),
+            Extract::Evenements => Some(
+                "(select d.identifiant_spe from dlv_positionnements d \
+                 where d.positionnement_id = t.positionnement_id)",
+            ),
+        };
+        if let Some(p) = person {
+            select.push(format!("{p} as ouistat_personne"));
+            holds_persons = true;
+        }
+        let bit = 1u8 << position;
         let rows = rows_of(extract);
         let sql = format!(
             "select {} from stg_{table} t where {rows} order by t.ligne",
@@ -749,6 +891,12 @@ fn write_delivery(
             &format!("delivery of {table}"),
             &sql,
             |schema| {
+                let schema = match person {
+                    Some(_) => Arc::new(
+                        schema.project(&(0..schema.fields().len() - 1).collect::<Vec<_>>())?,
+                    ),
+                    None => schema,
+                };
                 let schema = treat(
                     &RecordBatch::new_empty(schema),
                     &treatments,
@@ -768,6 +916,17 @@ fn write_delivery(
                         batch = arrow::compute::filter_record_batch(&batch, &keep)?;
                     }
                     *read += n;
+                }
+                if person.is_some() {
+                    let last = batch.num_columns() - 1;
+                    let digests = ctx
+                        .rights
+                        .digests
+                        .digests("identifiant_spe", batch.column(last))?;
+                    for d in digests.into_iter().flatten() {
+                        *persons.entry(d).or_default() |= bit;
+                    }
+                    batch = batch.project(&(0..last).collect::<Vec<_>>())?;
                 }
                 let mut treated = treat(&batch, &treatments, pseudonymiser.as_ref())?;
                 if let (Some(a), Some(t)) = (&anon, kanon_table) {
@@ -802,6 +961,29 @@ fn write_delivery(
             .borrow_mut()
             .insert(r.nom.clone(), (anon_secs, started.elapsed().as_secs_f64()));
     }
+    let withheld: Vec<register::Withheld> = db
+        .query_map(
+            "the persons withheld by the opposition list",
+            "select cast(identifiant_spe as varchar), cast(demande as varchar) from dlv_retenus",
+            [],
+            |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+        )?
+        .into_iter()
+        .filter_map(|(spe, demande_du)| {
+            let personne = ctx.rights.digests.digest("identifiant_spe", Some(&spe))?;
+            let autres = ctx
+                .identifiers()
+                .ok()?
+                .get(&personne)
+                .cloned()
+                .unwrap_or_default();
+            Some(register::Withheld {
+                personne,
+                autres,
+                demande_du,
+            })
+        })
+        .collect();
     let dict = dictionary.finish();
     let dict_path = tmp_dir.join("dictionnaire.md");
     std::fs::write(&dict_path, &dict).map_err(Error::io(&dict_path))?;
@@ -825,15 +1007,64 @@ fn write_delivery(
         plan_sha256: plan_id.map(|p| p.1),
         seuil_secret: secrecy.as_ref().and(aggregate_threshold(r)),
         risque_reidentification: anon.map(|a| a.report),
+        personnes_opposition: (holds_persons && ctx.rights.oppositions.is_some())
+            .then_some(withheld.len() as u64),
         fichiers: files,
     };
     let json =
         serde_json::to_string_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
     let manifest_path = tmp_dir.join("manifest.json");
-    std::fs::write(&manifest_path, json).map_err(Error::io(&manifest_path))?;
+    std::fs::write(&manifest_path, &json).map_err(Error::io(&manifest_path))?;
 
     swap_into_place(tmp_dir, &root, &r.nom)?;
+    let persons = match holds_persons {
+        false => None,
+        true => Some(persons_of(ctx, persons)?),
+    };
+    ctx.register.borrow_mut().append(register::NewDelivery {
+        date_arrete: &manifest.date_arrete,
+        destinataire: &r.nom,
+        classe: r.classe.name(),
+        politique_version: &manifest.politique_version,
+        politique_sha256: &manifest.politique_sha256,
+        plan_sha256: manifest.plan_sha256.as_deref(),
+        empreinte_cle: manifest.empreinte_cle.as_deref(),
+        manifest_json: &json,
+        fichiers: manifest
+            .fichiers
+            .iter()
+            .map(|f| register::DeliveredFile {
+                nom: f.nom.clone(),
+                sha256: f.sha256.clone(),
+                lignes: f.lignes,
+                colonnes: f.schema.iter().flatten().map(|c| c.0.clone()).collect(),
+            })
+            .collect(),
+        personnes: persons.map(|p| (p, ctx.rights.fingerprint.as_str())),
+        oppositions: withheld,
+    })?;
     Ok((manifest, secrecy))
+}
+
+/// The persons of a delivery for the register: the digest of each one's
+/// `identifiant_spe`, of their other identifiers, and the tables that held
+/// them (bits in the order of [`Extract::ALL`]).
+fn persons_of(ctx: &Context<'_>, persons: BTreeMap<String, u8>) -> Result<Vec<register::Person>> {
+    let others = ctx.identifiers()?;
+    Ok(persons
+        .into_iter()
+        .map(|(spe, bits)| register::Person {
+            autres: others.get(&spe).cloned().unwrap_or_default(),
+            identifiant_spe: spe,
+            tables: Extract::ALL
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| bits & (1 << i) != 0)
+                .map(|(_, e)| e.name())
+                .collect::<Vec<_>>()
+                .join(","),
+        })
+        .collect())
 }
 
 /// Issue 25: measures the re-identification risk of a recipient's

@@ -32,6 +32,7 @@ pub mod geo;
 pub mod history;
 pub mod ingest;
 pub mod kanon;
+pub mod opposition;
 pub mod output;
 pub mod pipeline;
 pub mod policy;

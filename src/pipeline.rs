@@ -54,6 +54,10 @@ pub struct RunConfig {
     /// The largest share of an extract's rows that may be quarantined
     /// before the run fails and delivers nothing (`verdict`).
     pub max_quarantine: f64,
+    /// The register key (issue 26); `None` for [`register_key_path`]'s default.
+    pub register_key: Option<PathBuf>,
+    /// The opposition and limitation list applied to every delivery.
+    pub opposition: Option<PathBuf>,
 }
 
 impl RunConfig {
@@ -73,7 +77,21 @@ impl RunConfig {
             earliest_activity: rules::EARLIEST_ACTIVITY,
             latest_activity: None,
             max_quarantine: verdict::DEFAULT_MAX_QUARANTINE,
+            register_key: None,
+            opposition: None,
         }
+    }
+
+    /// The register key's file: `--register-key`, or `registre.cle` beside
+    /// the recipients file (`None` without recipients).
+    pub fn register_key_path(&self) -> Option<PathBuf> {
+        let recipients = self.recipients.as_ref()?;
+        Some(self.register_key.clone().unwrap_or_else(|| {
+            recipients
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(crate::register::KEY_FILE)
+        }))
     }
 
     /// The window outside which a date is quarantined as implausible.
@@ -247,6 +265,9 @@ struct Inputs {
     policy: Policy,
     recipients: Vec<deliver::Recipient>,
     keys: Vec<Option<crate::pseudonymise::SecretKey>>,
+    /// The register key (with recipients) and the opposition list.
+    register_key: Option<crate::pseudonymise::SecretKey>,
+    oppositions: Option<Vec<crate::opposition::Opposition>>,
     sources: Vec<ingest::Source>,
     motifs: String,
 }
@@ -261,6 +282,11 @@ fn read_inputs(cfg: &RunConfig) -> Result<Inputs> {
         None => Vec::new(),
     };
     let keys = deliver::load_keys(&recipients, &policy)?;
+    let oppositions = match &cfg.opposition {
+        Some(p) => Some(crate::opposition::load(p)?),
+        None => None,
+    };
+    let register_key_path = cfg.register_key_path();
     let sources = ingest::find_sources(&cfg.extracts)?;
     let motifs = match &cfg.motifs {
         Some(p) => std::fs::read_to_string(p).map_err(Error::io(p))?,
@@ -271,6 +297,8 @@ fn read_inputs(cfg: &RunConfig) -> Result<Inputs> {
         ("the recipients file", &cfg.recipients),
         ("the policy", &cfg.policy),
         ("the reason list", &cfg.motifs),
+        ("the opposition list", &cfg.opposition),
+        ("the register key", &register_key_path),
     ] {
         if let Some(p) = path {
             inputs_read.push((what, p));
@@ -283,10 +311,16 @@ fn read_inputs(cfg: &RunConfig) -> Result<Inputs> {
     output::check_ownership(&cfg.out, &inputs_read)?;
     // Earlier releases made under another plan are refused before any work.
     deliver::open_register(&cfg.out, &recipients)?;
+    let register_key = register_key_path
+        .as_deref()
+        .map(crate::register::open_key)
+        .transpose()?;
     Ok(Inputs {
         policy,
         recipients,
         keys,
+        register_key,
+        oppositions,
         sources,
         motifs,
     })
@@ -496,6 +530,10 @@ fn deliver_all(
     timings: &mut BTreeMap<String, f64>,
 ) -> Result<Delivered> {
     let mut delivered = Delivered::default();
+    let key = inputs
+        .register_key
+        .as_ref()
+        .ok_or_else(|| Error::Internal("deliveries without a register key".into()))?;
     let ctx = deliver::Context::new(
         stage,
         &inputs.policy,
@@ -506,6 +544,11 @@ fn deliver_all(
             .collect(),
         &cfg.out,
         &inputs.recipients,
+        deliver::Rights {
+            digests: crate::pseudonymise::RegisterDigests::new(key),
+            fingerprint: key.fingerprint(),
+            oppositions: inputs.oppositions.clone(),
+        },
     )?;
     for (r, key) in inputs.recipients.iter().zip(&inputs.keys) {
         let (m, secrecy) = deliver::deliver(&ctx, r, key.as_ref())?;

@@ -6,6 +6,7 @@ mod demo;
 mod generate;
 mod keygen;
 mod query;
+mod registre;
 mod report;
 mod run;
 mod verify;
@@ -28,5 +29,6 @@ pub fn execute(command: Command) -> Result<()> {
         Command::Report(args) => report::execute(args),
         Command::Verify(args) => verify::execute(&args),
         Command::Query(args) => query::execute(args),
+        Command::Registre(args) => registre::execute(args),
     }
 }

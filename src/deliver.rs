@@ -374,6 +374,7 @@ impl<'a> Context<'a> {
 /// `Config` naming the recipient and what changed.
 pub fn open_register(out: &Path, recipients: &[Recipient]) -> Result<Register> {
     let register = Register::open(out)?;
+    register.check_log()?;
     for r in recipients {
         if let Some(plan) = plan_of(r)? {
             register.check(&register_recipient(r, &plan))?;

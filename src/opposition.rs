@@ -87,7 +87,10 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Opposition>> {
         let [id, classes, date] = fields[..] else {
             return Err(err(
                 at,
-                format!("{} fields where 3 are expected ({kind};classes;date)", fields.len()),
+                format!(
+                    "{} fields where 3 are expected ({kind};classes;date)",
+                    fields.len()
+                ),
             ));
         };
         if id.is_empty() {
@@ -160,7 +163,10 @@ mod tests {
         let e = parse("nir;classes;date\n185;comite;2026-09-15\n", "liste.csv").unwrap_err();
         assert!(e.to_string().contains("liste.csv:2"), "{e}");
         let e = parse("nir;classes;date\n185;financeur;15/09/2026\n", "l").unwrap_err();
-        assert!(e.to_string().contains("l:2") && e.to_string().contains("15/09"), "{e}");
+        assert!(
+            e.to_string().contains("l:2") && e.to_string().contains("15/09"),
+            "{e}"
+        );
         assert!(parse("email;classes;date\n", "l").is_err());
     }
 }

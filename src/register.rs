@@ -420,13 +420,17 @@ impl Register {
     /// `Config` when the log is already broken (an append never hides an
     /// alteration); `Io` or `Output` naming the file that could not be written.
     pub fn append(&mut self, new: NewDelivery<'_>) -> Result<Delivery> {
-        let problems = self.verify()?;
-        if let Some(p) = problems.first() {
-            return Err(Error::Config(format!(
-                "the register of deliveries {} is damaged ({p}): nothing more is appended to it; \
-                 run `ouistat registre verify` and tell the data-protection officer",
-                self.dir.join(LOG).display()
-            )));
+        // The whole chain was verified when the run opened the register
+        // (`check_log`); here, that its end is still the one recorded.
+        let lines = self.log_lines()?;
+        let end = lines
+            .last()
+            .map(|(line, _)| crate::digest::sha256_hex(line.as_bytes()));
+        let head = self.livraisons.as_ref();
+        if head.map(|h| (h.entrees, h.derniere_sha256.clone()))
+            != end.map(|e| (lines.len() as u64, e))
+        {
+            return Err(self.damaged_log("its end is not the one registre.json records"));
         }
         let numero = self.livraisons.as_ref().map_or(0, |h| h.entrees) + 1;
         let precedente_sha256 = self
@@ -487,6 +491,26 @@ impl Register {
         Ok(entry)
     }
 
+    /// Refuses a register whose log of deliveries is damaged: nothing more
+    /// is appended to it, so that an alteration is never buried.
+    ///
+    /// # Errors
+    /// `Config` naming the first problem and what to do.
+    pub fn check_log(&self) -> Result<()> {
+        match self.verify()?.first() {
+            None => Ok(()),
+            Some(p) => Err(self.damaged_log(p)),
+        }
+    }
+
+    fn damaged_log(&self, problem: &str) -> Error {
+        Error::Config(format!(
+            "the register of deliveries {} is damaged ({problem}): nothing more is appended to it; \
+             run `ouistat registre verify` and tell the data-protection officer",
+            self.dir.join(LOG).display()
+        ))
+    }
+
     /// Checks the log of deliveries: each line canonical and numbered in
     /// order, each linked to the SHA-256 of the line before, the last one
     /// to `registre.json`, and each persons file and manifest copy unchanged.
@@ -539,7 +563,9 @@ impl Register {
                 match crate::digest::sha256_file(&file) {
                     Ok(s) if s == sha => {}
                     Ok(_) => problems.push(format!("entry {}: {what} {rel} altered", entry.numero)),
-                    Err(_) => problems.push(format!("entry {}: {what} {rel} missing", entry.numero)),
+                    Err(_) => {
+                        problems.push(format!("entry {}: {what} {rel} missing", entry.numero))
+                    }
                 }
             };
             check_file("manifest copy", &entry.manifeste, &entry.manifeste_sha256);
@@ -549,7 +575,8 @@ impl Register {
             previous = hash;
         }
         let head = self.livraisons.as_ref();
-        let (expected, last) = head.map_or((0, GENESIS), |h| (h.entrees, h.derniere_sha256.as_str()));
+        let (expected, last) =
+            head.map_or((0, GENESIS), |h| (h.entrees, h.derniere_sha256.as_str()));
         if expected != count {
             problems.push(format!(
                 "{INDEX} records {expected} entries, the log holds {count} (entries were removed or added)"
@@ -600,9 +627,10 @@ impl Register {
     /// `Config` when a persons file is missing or altered, or was made
     /// under another register key than `fingerprint`.
     pub fn find(&self, kind: &str, digest: &str, fingerprint: &str) -> Result<Vec<Found>> {
-        let slot = IDENTIFIERS.iter().position(|k| *k == kind).ok_or_else(|| {
-            Error::Internal(format!("unknown identifier kind {kind}"))
-        })?;
+        let slot = IDENTIFIERS
+            .iter()
+            .position(|k| *k == kind)
+            .ok_or_else(|| Error::Internal(format!("unknown identifier kind {kind}")))?;
         let matches = |spe: &str, autres: &[Option<String>; 3]| match slot {
             0 => spe == digest,
             i => autres[i - 1].as_deref() == Some(digest),
@@ -618,7 +646,11 @@ impl Register {
                     )));
                 }
             }
-            if let Some(w) = d.oppositions.iter().find(|w| matches(&w.personne, &w.autres)) {
+            if let Some(w) = d
+                .oppositions
+                .iter()
+                .find(|w| matches(&w.personne, &w.autres))
+            {
                 let demande = w.demande_du.clone();
                 out.push(Found::Withheld(d, demande));
                 continue;
@@ -717,7 +749,10 @@ pub fn scope_breach(
         tables
             .split(',')
             .filter_map(|t| {
-                let f = d.fichiers.iter().find(|f| f.nom == format!("{t}.parquet"))?;
+                let f = d
+                    .fichiers
+                    .iter()
+                    .find(|f| f.nom == format!("{t}.parquet"))?;
                 Some(format!("{t} : {}", f.colonnes.join(", ")))
             })
             .collect::<Vec<_>>()
@@ -796,9 +831,15 @@ fn persons_batch(persons: &[Person]) -> Result<RecordBatch> {
     }
     fields.push(Field::new("tables", DataType::Utf8, false));
     columns.push(Arc::new(
-        persons.iter().map(|p| Some(p.tables.as_str())).collect::<StringArray>(),
+        persons
+            .iter()
+            .map(|p| Some(p.tables.as_str()))
+            .collect::<StringArray>(),
     ));
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 fn read_persons(path: &Path) -> Result<Vec<Person>> {
@@ -927,6 +968,65 @@ mod tests {
             plan_version: "1",
             plan_sha256,
         }
+    }
+
+    fn delivery<'a>(name: &'a str, persons: Vec<Person>) -> NewDelivery<'a> {
+        NewDelivery {
+            date_arrete: "2026-10-31",
+            destinataire: name,
+            classe: "financeur",
+            politique_version: "1",
+            politique_sha256: "p",
+            plan_sha256: None,
+            empreinte_cle: Some("k"),
+            manifest_json: "{}",
+            fichiers: Vec::new(),
+            personnes: Some((persons, "cle")),
+            oppositions: Vec::new(),
+        }
+    }
+
+    fn person(digest: &str) -> Person {
+        Person {
+            identifiant_spe: digest.into(),
+            autres: [Some(format!("nir-{digest}")), None, None],
+            tables: "individus".into(),
+        }
+    }
+
+    #[test]
+    fn the_log_is_chained_found_by_digest_and_an_alteration_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::output::create_private_dir(&dir.path().join(DIR)).unwrap();
+        let mut reg = Register::open(dir.path()).unwrap();
+        reg.append(delivery("a", vec![person("x"), person("y")]))
+            .unwrap();
+        reg.append(delivery("b", vec![person("y")])).unwrap();
+        let third = reg.append(delivery("a", vec![person("x")])).unwrap();
+        assert_eq!(third.numero, 3);
+        let reg = Register::open(dir.path()).unwrap();
+        assert_eq!(reg.verify().unwrap(), Vec::<String>::new());
+        let found: Vec<u64> = reg
+            .find("nir", "nir-y", "cle")
+            .unwrap()
+            .iter()
+            .map(|f| match f {
+                Found::Delivered(d, _) | Found::Withheld(d, _) => d.numero,
+            })
+            .collect();
+        assert_eq!(found, [1, 2]);
+        assert!(reg.find("nir", "nir-y", "autre-cle").is_err());
+        let log = dir.path().join(DIR).join(LOG);
+        let text = std::fs::read_to_string(&log).unwrap();
+        std::fs::write(
+            &log,
+            text.replacen("\"destinataire\":\"b\"", "\"destinataire\":\"c\"", 1),
+        )
+        .unwrap();
+        let problems = reg.verify().unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("entry 3"), "{problems:?}");
+        assert!(reg.check_log().is_err());
     }
 
     #[test]

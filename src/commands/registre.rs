@@ -41,7 +41,15 @@ fn list(args: &RegistreListArgs) -> Result<()> {
         .collect();
     println!(
         "{:>5}  {:<20}  {:<10}  {:<18}  {:<11}  {:>5}  {:>9}  {:>8}  {:>8}  key",
-        "entry", "delivered (UTC)", "cut-off", "recipient", "class", "files", "rows", "persons", "withheld"
+        "entry",
+        "delivered (UTC)",
+        "cut-off",
+        "recipient",
+        "class",
+        "files",
+        "rows",
+        "persons",
+        "withheld"
     );
     for d in &shown {
         let rows: u64 = d.fichiers.iter().filter_map(|f| f.lignes).sum();
@@ -54,7 +62,9 @@ fn list(args: &RegistreListArgs) -> Result<()> {
             d.classe,
             d.fichiers.len(),
             rows,
-            d.personnes.as_ref().map_or("-".into(), |p| p.nombre.to_string()),
+            d.personnes
+                .as_ref()
+                .map_or("-".into(), |p| p.nombre.to_string()),
             d.oppositions.len(),
             d.empreinte_cle.as_deref().unwrap_or("-")
         );
@@ -74,7 +84,10 @@ fn verify(out: Option<PathBuf>) -> Result<()> {
             register
                 .livraisons
                 .as_ref()
-                .map_or(String::new(), |h| format!(" (last entry SHA-256 {})", h.derniere_sha256))
+                .map_or(String::new(), |h| format!(
+                    " (last entry SHA-256 {})",
+                    h.derniere_sha256
+                ))
         );
         return Ok(());
     }
@@ -163,7 +176,11 @@ fn breach(args: &LivraisonArgs) -> Result<()> {
         )));
     }
     for d in &entries {
-        if let Some(p) = d.personnes.as_ref().filter(|p| p.empreinte_cle_registre != fingerprint) {
+        if let Some(p) = d
+            .personnes
+            .as_ref()
+            .filter(|p| p.empreinte_cle_registre != fingerprint)
+        {
             return Err(Error::Config(format!(
                 "entry {} was recorded under the register key {}, not the one given ({fingerprint})",
                 d.numero, p.empreinte_cle_registre

@@ -22,6 +22,7 @@ mod exporters;
 mod faults;
 mod indicators;
 mod parquet_extracts;
+mod registre;
 mod report;
 
 use common::*;

@@ -962,29 +962,12 @@ fn write_delivery(
             .borrow_mut()
             .insert(r.nom.clone(), (anon_secs, started.elapsed().as_secs_f64()));
     }
-    let withheld: Vec<register::Withheld> = db
-        .query_map(
-            "the persons withheld by the opposition list",
-            "select cast(identifiant_spe as varchar), cast(demande as varchar) from dlv_retenus",
-            [],
-            |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
-        )?
-        .into_iter()
-        .filter_map(|(spe, demande_du)| {
-            let personne = ctx.rights.digests.digest("identifiant_spe", Some(&spe))?;
-            let autres = ctx
-                .identifiers()
-                .ok()?
-                .get(&personne)
-                .cloned()
-                .unwrap_or_default();
-            Some(register::Withheld {
-                personne,
-                autres,
-                demande_du,
-            })
-        })
-        .collect();
+    let withheld: Vec<(String, String)> = db.query_map(
+        "the persons withheld by the opposition list",
+        "select cast(identifiant_spe as varchar), cast(demande as varchar) from dlv_retenus",
+        [],
+        |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+    )?;
     let dict = dictionary.finish();
     let dict_path = tmp_dir.join("dictionnaire.md");
     std::fs::write(&dict_path, &dict).map_err(Error::io(&dict_path))?;
@@ -1020,7 +1003,7 @@ fn write_delivery(
     swap_into_place(tmp_dir, &root, &r.nom)?;
     let persons = match holds_persons {
         false => None,
-        true => Some(persons_of(ctx, persons)?),
+        true => Some(persons_of(ctx, persons, &withheld)?),
     };
     ctx.register.borrow_mut().append(register::NewDelivery {
         date_arrete: &manifest.date_arrete,
@@ -1042,30 +1025,45 @@ fn write_delivery(
             })
             .collect(),
         personnes: persons.map(|p| (p, ctx.rights.fingerprint.as_str())),
-        oppositions: withheld,
     })?;
     Ok((manifest, secrecy))
 }
 
 /// The persons of a delivery for the register: the digest of each one's
 /// `identifiant_spe`, of their other identifiers, and the tables that held
-/// them (bits in the order of [`Extract::ALL`]).
-fn persons_of(ctx: &Context<'_>, persons: BTreeMap<String, u8>) -> Result<Vec<register::Person>> {
+/// them (bits in the order of [`Extract::ALL`]); then the persons
+/// `withheld` (raw `identifiant_spe`, date of the request).
+fn persons_of(
+    ctx: &Context<'_>,
+    persons: BTreeMap<String, u8>,
+    withheld: &[(String, String)],
+) -> Result<Vec<register::Person>> {
     let others = ctx.identifiers()?;
-    Ok(persons
+    let person = |spe: String, tables: String, opposition: Option<String>| register::Person {
+        autres: others.get(&spe).cloned().unwrap_or_default(),
+        identifiant_spe: spe,
+        tables,
+        opposition,
+    };
+    let mut out: Vec<register::Person> = persons
         .into_iter()
-        .map(|(spe, bits)| register::Person {
-            autres: others.get(&spe).cloned().unwrap_or_default(),
-            identifiant_spe: spe,
-            tables: Extract::ALL
+        .map(|(spe, bits)| {
+            let tables = Extract::ALL
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| bits & (1 << i) != 0)
                 .map(|(_, e)| e.name())
                 .collect::<Vec<_>>()
-                .join(","),
+                .join(",");
+            person(spe, tables, None)
         })
-        .collect())
+        .collect();
+    for (spe, request) in withheld {
+        if let Some(digest) = ctx.rights.digests.digest("identifiant_spe", Some(spe)) {
+            out.push(person(digest, String::new(), Some(request.clone())));
+        }
+    }
+    Ok(out)
 }
 
 /// Issue 25: measures the re-identification risk of a recipient's

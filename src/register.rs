@@ -121,19 +121,11 @@ pub struct PersonsFile {
     pub fichier: String,
     pub sha256: String,
     pub nombre: usize,
+    /// Persons the opposition list kept out of the delivery (in the file
+    /// too, with the date of their request).
+    pub retenus: usize,
     /// The fingerprint of the register key the digests were made under.
     pub empreinte_cle_registre: String,
-}
-
-/// A person the opposition list kept out of a delivery.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Withheld {
-    /// Keyed digest of the person's `identifiant_spe`.
-    pub personne: String,
-    /// Digests of their other identifiers, as in [`Person::autres`].
-    pub autres: [Option<String>; 3],
-    /// The date of the request (`YYYY-MM-DD`), as the list gives it.
-    pub demande_du: String,
 }
 
 /// One delivery to one recipient: an entry of `livraisons.jsonl`.
@@ -157,10 +149,8 @@ pub struct Delivery {
     pub manifeste: String,
     pub manifeste_sha256: String,
     pub fichiers: Vec<DeliveredFile>,
-    /// For microdata: the persons delivered.
+    /// For microdata: the persons delivered, and those withheld.
     pub personnes: Option<PersonsFile>,
-    /// The persons the opposition list kept out of this delivery.
-    pub oppositions: Vec<Withheld>,
 }
 
 impl Delivery {
@@ -171,13 +161,17 @@ impl Delivery {
 }
 
 /// One person of a delivery: keyed digests of their identifiers, and the
-/// tables of the delivery that held them (`individus,positionnements`).
+/// tables of the delivery that held them (`individus,positionnements`), or
+/// the date of the request for which the opposition list withheld them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Person {
     pub identifiant_spe: String,
     /// Digests of `nir`, `identifiant_national_pe`, `identifiant_regional_pe`.
     pub autres: [Option<String>; 3],
+    /// Empty for a person withheld.
     pub tables: String,
+    /// For a person withheld: the date of the request (`YYYY-MM-DD`).
+    pub opposition: Option<String>,
 }
 
 /// The identifier kinds a person is recorded under, as named in the
@@ -200,9 +194,9 @@ pub struct NewDelivery<'a> {
     pub empreinte_cle: Option<&'a str>,
     pub manifest_json: &'a str,
     pub fichiers: Vec<DeliveredFile>,
-    /// For microdata: the persons, and the register key's fingerprint.
+    /// For microdata: the persons delivered and withheld, and the register
+    /// key's fingerprint.
     pub personnes: Option<(Vec<Person>, &'a str)>,
-    pub oppositions: Vec<Withheld>,
 }
 
 /// Who a release is for, as the register checks it.
@@ -449,10 +443,12 @@ impl Register {
                 let path = self.dir.join(&fichier);
                 crate::output::create_private_dir(&self.dir.join("personnes"))?;
                 crate::output::write_parquet(&path, &persons_batch(&persons)?)?;
+                let retenus = persons.iter().filter(|p| p.opposition.is_some()).count();
                 Some(PersonsFile {
                     fichier,
                     sha256: crate::digest::sha256_file(&path)?,
-                    nombre: persons.len(),
+                    nombre: persons.len() - retenus,
+                    retenus,
                     empreinte_cle_registre: fingerprint.to_string(),
                 })
             }
@@ -472,7 +468,6 @@ impl Register {
             manifeste_sha256: crate::digest::sha256_hex(new.manifest_json.as_bytes()),
             fichiers: new.fichiers,
             personnes,
-            oppositions: new.oppositions,
         };
         let line = canonical(&entry)?;
         let path = self.dir.join(LOG);
@@ -646,21 +641,17 @@ impl Register {
                     )));
                 }
             }
-            if let Some(w) = d
-                .oppositions
-                .iter()
-                .find(|w| matches(&w.personne, &w.autres))
-            {
-                let demande = w.demande_du.clone();
-                out.push(Found::Withheld(d, demande));
-                continue;
-            }
-            let held = self
+            let person = self
                 .persons(&d)?
                 .into_iter()
                 .find(|p| matches(&p.identifiant_spe, &p.autres));
-            if let Some(p) = held {
-                out.push(Found::Delivered(d, p.tables));
+            match person {
+                Some(Person {
+                    opposition: Some(demande),
+                    ..
+                }) => out.push(Found::Withheld(d, demande)),
+                Some(p) => out.push(Found::Delivered(d, p.tables)),
+                None => {}
             }
         }
         Ok(out)
@@ -715,6 +706,7 @@ pub fn scope_breach(
     let mut persons: std::collections::HashMap<String, String> = register
         .persons(d)?
         .into_iter()
+        .filter(|p| p.opposition.is_none())
         .map(|p| (p.identifiant_spe, p.tables))
         .collect();
     let total = persons.len();
@@ -836,6 +828,13 @@ fn persons_batch(persons: &[Person]) -> Result<RecordBatch> {
             .map(|p| Some(p.tables.as_str()))
             .collect::<StringArray>(),
     ));
+    fields.push(Field::new("opposition_demande_du", DataType::Utf8, true));
+    columns.push(Arc::new(
+        persons
+            .iter()
+            .map(|p| p.opposition.as_deref())
+            .collect::<StringArray>(),
+    ));
     Ok(RecordBatch::try_new(
         Arc::new(Schema::new(fields)),
         columns,
@@ -853,12 +852,14 @@ fn read_persons(path: &Path) -> Result<Vec<Person>> {
         };
         let ids: Vec<StringArray> = IDENTIFIERS.iter().map(|k| col(k)).collect::<Result<_>>()?;
         let tables = col("tables")?;
+        let opposition = col("opposition_demande_du")?;
         for row in 0..batch.num_rows() {
             let text = |a: &StringArray| a.is_valid(row).then(|| a.value(row).to_string());
             out.push(Person {
                 identifiant_spe: ids[0].value(row).to_string(),
                 autres: [text(&ids[1]), text(&ids[2]), text(&ids[3])],
                 tables: tables.value(row).to_string(),
+                opposition: text(&opposition),
             });
         }
     }
@@ -982,7 +983,6 @@ mod tests {
             manifest_json: "{}",
             fichiers: Vec::new(),
             personnes: Some((persons, "cle")),
-            oppositions: Vec::new(),
         }
     }
 
@@ -991,6 +991,7 @@ mod tests {
             identifiant_spe: digest.into(),
             autres: [Some(format!("nir-{digest}")), None, None],
             tables: "individus".into(),
+            opposition: None,
         }
     }
 

@@ -65,7 +65,7 @@ fn list(args: &RegistreListArgs) -> Result<()> {
             d.personnes
                 .as_ref()
                 .map_or("-".into(), |p| p.nombre.to_string()),
-            d.oppositions.len(),
+            d.personnes.as_ref().map_or(0, |p| p.retenus),
             d.empreinte_cle.as_deref().unwrap_or("-")
         );
     }

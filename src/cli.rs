@@ -135,6 +135,31 @@ pub enum Command {
   ouistat registre livraison ministere --date 2026-12-07 --out sortie --register-key registre.cle --extracts extraits --to violation"
     )]
     Registre(RegistreArgs),
+    /// Destroy the personal data of an output past the retention the
+    /// policy sets (its [conservation] table), and write a destruction
+    /// certificate into the register.
+    #[command(after_help = "Examples:
+  ouistat purge --out sortie --policy politique.toml --dry-run
+  ouistat purge --out sortie --policy politique.toml")]
+    Purge(PurgeArgs),
+}
+
+/// The arguments of `ouistat purge`.
+#[derive(Debug, clap::Args)]
+pub struct PurgeArgs {
+    /// The run's output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The policy whose [conservation] table sets the retention (default:
+    /// the shipped policy, which sets no convention end).
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Judge retention as of this day (default: today, UTC).
+    #[arg(long, value_parser = day)]
+    pub as_of: Option<NaiveDate>,
+    /// List what would be destroyed; touch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// The arguments of `ouistat registre`.

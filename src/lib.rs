@@ -38,6 +38,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod progress;
 pub mod pseudonymise;
+pub mod purge;
 pub mod queries;
 pub mod query;
 pub mod register;

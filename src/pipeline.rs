@@ -277,6 +277,11 @@ struct Inputs {
 /// work.
 fn read_inputs(cfg: &RunConfig) -> Result<Inputs> {
     let policy = Policy::load(cfg.policy.as_deref())?;
+    warn_retention(
+        &policy.conservation,
+        chrono::Utc::now().date_naive(),
+        &cfg.out,
+    );
     let recipients = match &cfg.recipients {
         Some(p) => deliver::load_recipients(p)?,
         None => Vec::new(),
@@ -324,6 +329,20 @@ fn read_inputs(cfg: &RunConfig) -> Result<Inputs> {
         sources,
         motifs,
     })
+}
+
+/// Issue 26: warns when the convention has ended, so that personal data
+/// is destroyed by the deadline (`ouistat purge`).
+fn warn_retention(rule: &crate::policy::Conservation, today: NaiveDate, out: &Path) {
+    if let (Some(end), Some(deadline)) = (rule.fin_convention, rule.deadline()) {
+        if today > end {
+            eprintln!(
+                "warning: the convention ended on {end}: every copy of personal data must be \
+                 destroyed by {deadline}; run `ouistat purge --out {}` with this policy",
+                out.display()
+            );
+        }
+    }
 }
 
 /// What reading the extracts gives: their files, the rows read per extract,

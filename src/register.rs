@@ -92,6 +92,9 @@ pub struct Register {
     /// The end of the log of deliveries, to detect its last entries removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub livraisons: Option<Head>,
+    /// The destruction certificates (`ouistat purge`), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destructions: Vec<DestructionRecord>,
     #[serde(skip)]
     dir: PathBuf,
 }
@@ -102,6 +105,15 @@ pub struct Head {
     pub entrees: u64,
     /// SHA-256 of the last entry's line.
     pub derniere_sha256: String,
+}
+
+/// A destruction certificate, as the register records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestructionRecord {
+    pub horodatage: String,
+    /// Relative to the register's folder.
+    pub certificat: String,
+    pub sha256: String,
 }
 
 /// One file of a delivery, as the log records it.
@@ -486,6 +498,54 @@ impl Register {
         Ok(entry)
     }
 
+    /// Writes a destruction certificate to `destructions/` and records it;
+    /// returns its path.
+    ///
+    /// # Errors
+    /// `Io` naming the file that could not be written.
+    pub fn record_destruction<T: Serialize>(&mut self, certificate: &T) -> Result<PathBuf> {
+        let json = serde_json::to_string_pretty(certificate)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let horodatage = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let certificat = format!(
+            "destructions/certificat-{}-{}.json",
+            horodatage.replace(':', ""),
+            self.destructions.len() + 1
+        );
+        crate::output::create_private_dir(&self.dir.join("destructions"))?;
+        let path = self.dir.join(&certificat);
+        std::fs::write(&path, &json).map_err(Error::io(&path))?;
+        self.destructions.push(DestructionRecord {
+            horodatage,
+            certificat,
+            sha256: crate::digest::sha256_hex(json.as_bytes()),
+        });
+        self.save()?;
+        Ok(path)
+    }
+
+    /// The files the certificates list as destroyed, relative to `OUT`;
+    /// an altered or missing certificate is a problem.
+    fn destroyed(&self, problems: &mut Vec<String>) -> std::collections::HashSet<String> {
+        let mut out = std::collections::HashSet::new();
+        for d in &self.destructions {
+            let path = self.dir.join(&d.certificat);
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if crate::digest::sha256_hex(text.as_bytes()) != d.sha256 {
+                problems.push(format!(
+                    "destruction certificate {} missing or altered",
+                    d.certificat
+                ));
+                continue;
+            }
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            for f in value["fichiers"].as_array().into_iter().flatten() {
+                out.extend(f["chemin"].as_str().map(str::to_string));
+            }
+        }
+        out
+    }
+
     /// Refuses a register whose log of deliveries is damaged: nothing more
     /// is appended to it, so that an alteration is never buried.
     ///
@@ -521,6 +581,7 @@ impl Register {
             Err(e) => return Err(Error::io(&path)(e)),
         };
         let mut problems = Vec::new();
+        let destroyed = self.destroyed(&mut problems);
         let mut previous = GENESIS.to_string();
         let mut count = 0u64;
         for (i, line) in text.lines().enumerate() {
@@ -558,6 +619,7 @@ impl Register {
                 match crate::digest::sha256_file(&file) {
                     Ok(s) if s == sha => {}
                     Ok(_) => problems.push(format!("entry {}: {what} {rel} altered", entry.numero)),
+                    Err(_) if destroyed.contains(&format!("{DIR}/{rel}")) => {}
                     Err(_) => {
                         problems.push(format!("entry {}: {what} {rel} missing", entry.numero))
                     }
@@ -593,6 +655,13 @@ impl Register {
             return Ok(Vec::new());
         };
         let path = self.dir.join(&p.fichier);
+        if !path.exists()
+            && self
+                .destroyed(&mut Vec::new())
+                .contains(&format!("{DIR}/{}", p.fichier))
+        {
+            return Ok(Vec::new());
+        }
         if crate::digest::sha256_file(&path).ok().as_deref() != Some(p.sha256.as_str()) {
             return Err(Error::Config(format!(
                 "{}: missing or altered persons file of entry {} (run `ouistat registre verify`)",

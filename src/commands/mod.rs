@@ -5,6 +5,7 @@
 mod demo;
 mod generate;
 mod keygen;
+mod purge;
 mod query;
 mod registre;
 mod report;
@@ -30,5 +31,6 @@ pub fn execute(command: Command) -> Result<()> {
         Command::Verify(args) => verify::execute(&args),
         Command::Query(args) => query::execute(args),
         Command::Registre(args) => registre::execute(args),
+        Command::Purge(args) => purge::execute(&args),
     }
 }

@@ -387,3 +387,130 @@ fn a_breach_listing_equals_the_persons_of_the_delivery() {
         assert_eq!(mode & 0o777, 0o700);
     }
 }
+
+/// Every file under `dir`, relative to it, with its SHA-256.
+fn snapshot(dir: &Path) -> BTreeMap<String, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(
+                    rel,
+                    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+                );
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+#[test]
+fn purge_removes_exactly_what_is_past_retention_and_the_certificate_lists_it() {
+    let run = two_recipients();
+    // The convention ended on 31 January 2026: personal data may be kept
+    // until 31 March 2026.
+    let policy = format!(
+        "{}\n[conservation]\nfin_convention = \"2026-01-31\"\n",
+        include_str!("../../src/policy/annexe1.toml")
+    );
+    std::fs::write(run.path("politique.toml"), policy).unwrap();
+    let mut args = run_args("2026-10-31");
+    args.extend(
+        [
+            "--recipients",
+            "{tmp}/destinataires.toml",
+            "--policy",
+            "{tmp}/politique.toml",
+            "--keep-stage",
+        ]
+        .map(String::from),
+    );
+    let run = run.args(args);
+    let err = String::from_utf8_lossy(&run.succeeds().stderr).into_owned();
+    assert!(
+        err.contains("the convention ended on 2026-01-31") && err.contains("2026-03-31"),
+        "{err}"
+    );
+    let before = snapshot(&run.path("sortie"));
+    let purge = |run: Run, more: &[&str]| -> (Run, String) {
+        let mut args = vec![
+            "purge",
+            "--out",
+            "{tmp}/sortie",
+            "--policy",
+            "{tmp}/politique.toml",
+        ];
+        args.extend(more);
+        let run = run.args(args);
+        let stdout = String::from_utf8_lossy(&run.succeeds().stdout).into_owned();
+        (run, stdout)
+    };
+    // The day before the deadline, nothing is due.
+    let (run, stdout) = purge(run, &["--as-of", "2026-03-30"]);
+    assert!(stdout.contains("0 files"), "{stdout}");
+    assert_eq!(snapshot(&run.path("sortie")), before);
+
+    let (run, stdout) = purge(run, &[]);
+    let after = snapshot(&run.path("sortie"));
+    let personal = |path: &str| {
+        [
+            "livraisons/pole_emploi/",
+            "livraisons/financeur-2/",
+            "quarantaine/",
+            ".ouistat/",
+            "registre/personnes/",
+        ]
+        .iter()
+        .any(|p| path.starts_with(p))
+    };
+    let expected: BTreeMap<&String, &String> = before.iter().filter(|(p, _)| personal(p)).collect();
+    assert!(expected
+        .keys()
+        .any(|p| p.starts_with("registre/personnes/")));
+    assert!(expected.keys().any(|p| p.starts_with("quarantaine/")));
+    // Nothing else was touched: every other file is there, unchanged, but
+    // for the register's index, which records the certificate.
+    for (path, sha) in &before {
+        match after.get(path) {
+            None => assert!(personal(path), "{path} was removed\n{stdout}"),
+            Some(now) if path != "registre/registre.json" => {
+                assert!(!personal(path), "{path} was kept");
+                assert_eq!(now, sha, "{path} changed");
+            }
+            Some(_) => {}
+        }
+    }
+    let certificate_path = after
+        .keys()
+        .find(|p| p.starts_with("registre/destructions/certificat-"))
+        .unwrap();
+    let certificate: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.path(&format!("sortie/{certificate_path}"))).unwrap(),
+    )
+    .unwrap();
+    let listed: BTreeMap<&str, &str> = certificate["fichiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| !f["chemin"].as_str().unwrap().starts_with('/'))
+        .map(|f| (f["chemin"].as_str().unwrap(), f["sha256"].as_str().unwrap()))
+        .collect();
+    let expected: BTreeMap<&str, &str> = expected
+        .iter()
+        .map(|(p, s)| (p.as_str(), s.as_str()))
+        .collect();
+    assert_eq!(listed, expected);
+    // The register's metadata stays, and its chain still verifies.
+    let (_, code, stdout) = registre(run, &["verify"]);
+    assert_eq!(code, 0, "{stdout}");
+}

@@ -350,6 +350,10 @@ pub struct KeygenArgs {
     /// Key file to create (refuses to overwrite); keep it outside the outputs.
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace the recipient's key in this file: the next delivery uses the
+    /// new key and carries a table from old to new pseudonyms.
+    #[arg(long)]
+    pub rotation: bool,
 }
 
 /// The arguments of `ouistat report`.

@@ -208,6 +208,10 @@ pub struct Manifest {
     /// kept out of this delivery, counted, never named (issue 26).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personnes_opposition: Option<u64>,
+    /// After a key rotation: the previous key's fingerprint; the delivery
+    /// then holds `table_de_passage.parquet` (issue 26).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empreinte_cle_precedente: Option<String>,
     pub fichiers: Vec<ManifestFile>,
 }
 
@@ -666,7 +670,7 @@ fn write_audit(out: &Path, name: &str, protection: &secrecy::Protection) -> Resu
 
 /// Checks every recipient's key before anything is written.
 pub fn load_keys(recipients: &[Recipient], policy: &Policy) -> Result<Vec<Option<SecretKey>>> {
-    recipients
+    let keys: Vec<Option<SecretKey>> = recipients
         .iter()
         .map(|r| {
             let needs_key = policy
@@ -682,6 +686,38 @@ pub fn load_keys(recipients: &[Recipient], policy: &Policy) -> Result<Vec<Option
                 (_, false) => Ok(None),
             }
         })
+        .collect::<Result<_>>()?;
+    // Issue 26: one key, one recipient, or its pseudonyms link two deliveries.
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for (r, key) in recipients.iter().zip(&keys) {
+        if let Some(k) = key {
+            if let Some(other) = seen.insert(k.fingerprint(), &r.nom) {
+                return Err(Error::Policy(format!(
+                    "recipients `{other}` and `{}` use the same key (fingerprint {}): each recipient \
+                     needs its own, or their pseudonyms could be joined (create one with `ouistat keygen`)",
+                    r.nom,
+                    k.fingerprint()
+                )));
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// The previous key of each recipient whose key was rotated
+/// (`ouistat keygen --rotation`), for the table from old to new pseudonyms.
+///
+/// # Errors
+/// As [`SecretKey::from_file`].
+pub fn load_previous_keys(recipients: &[Recipient]) -> Result<Vec<Option<SecretKey>>> {
+    recipients
+        .iter()
+        .map(|r| match &r.cle {
+            Some(path) if crate::pseudonymise::previous_key_path(path).exists() => {
+                SecretKey::from_file(&crate::pseudonymise::previous_key_path(path)).map(Some)
+            }
+            _ => Ok(None),
+        })
         .collect()
 }
 
@@ -691,6 +727,7 @@ pub fn deliver(
     ctx: &Context<'_>,
     r: &Recipient,
     key: Option<&SecretKey>,
+    previous: Option<&SecretKey>,
 ) -> Result<(Manifest, Option<Secrecy>)> {
     let root = ctx.out.join("livraisons");
     let tmp_dir = root.join(format!(".tmp-{}", r.nom));
@@ -698,7 +735,7 @@ pub fn deliver(
         std::fs::remove_dir_all(&tmp_dir).map_err(Error::io(&tmp_dir))?;
     }
     std::fs::create_dir_all(&tmp_dir).map_err(Error::io(&tmp_dir))?;
-    let written = write_delivery(ctx, r, key, &tmp_dir);
+    let written = write_delivery(ctx, r, (key, previous), &tmp_dir);
     if written.is_err() {
         // A delivery that fails midway leaves no microdata behind.
         let _ = std::fs::remove_dir_all(&tmp_dir);
@@ -780,11 +817,15 @@ fn swap_into_place(tmp_dir: &Path, root: &Path, name: &str) -> Result<()> {
 fn write_delivery(
     ctx: &Context<'_>,
     r: &Recipient,
-    key: Option<&SecretKey>,
+    (key, previous): (Option<&SecretKey>, Option<&SecretKey>),
     tmp_dir: &Path,
 ) -> Result<(Manifest, Option<Secrecy>)> {
     let root = ctx.out.join("livraisons");
     let pseudonymiser = key.map(Pseudonymiser::new);
+    // Issue 26: after a rotation, each pseudonym under the previous key and
+    // under the new one, by column.
+    let old_pseudonymiser = previous.map(Pseudonymiser::new);
+    let mut bridge: std::collections::BTreeSet<(String, String, String)> = Default::default();
 
     let (pos_filter, session_filter) = perimeter_sql(r, "t");
     let db = ctx.stage.db();
@@ -930,6 +971,9 @@ fn write_delivery(
                     batch = batch.project(&(0..last).collect::<Vec<_>>())?;
                 }
                 let mut treated = treat(&batch, &treatments, pseudonymiser.as_ref())?;
+                if let Some(old) = &old_pseudonymiser {
+                    bridge_pseudonyms(old, &granted, &batch, &treated, &mut bridge)?;
+                }
                 if let (Some(a), Some(t)) = (&anon, kanon_table) {
                     treated = a.generalise(t, &treated)?;
                 }
@@ -952,6 +996,9 @@ fn write_delivery(
             lignes: Some(rows as u64),
             schema: Some(schema_of(&schema)),
         });
+    }
+    if previous.is_some() {
+        files.push(write_bridge(tmp_dir, &bridge, &mut dictionary)?);
     }
     let (secrecy, plan_id) = write_aggregates(ctx, r, tmp_dir, &mut dictionary, &mut files)?;
     if let Some(a) = &anon {
@@ -986,6 +1033,7 @@ fn write_delivery(
         politique_sha256: ctx.policy.sha256.clone(),
         date_arrete: ctx.cutoff.format("%Y-%m-%d").to_string(),
         empreinte_cle: key.map(SecretKey::fingerprint),
+        empreinte_cle_precedente: previous.map(SecretKey::fingerprint),
         entrees: ctx.inputs.clone(),
         plan_version: plan_id.as_ref().map(|p| p.0.clone()),
         plan_sha256: plan_id.map(|p| p.1),
@@ -1013,6 +1061,7 @@ fn write_delivery(
         politique_sha256: &manifest.politique_sha256,
         plan_sha256: manifest.plan_sha256.as_deref(),
         empreinte_cle: manifest.empreinte_cle.as_deref(),
+        empreinte_cle_precedente: manifest.empreinte_cle_precedente.as_deref(),
         manifest_json: &json,
         fichiers: manifest
             .fichiers
@@ -1027,6 +1076,69 @@ fn write_delivery(
         personnes: persons.map(|p| (p, ctx.rights.fingerprint.as_str())),
     })?;
     Ok((manifest, secrecy))
+}
+
+/// Adds to `bridge` each pseudonymised value of `batch` as (column, old
+/// pseudonym, new pseudonym): `treated` holds the new ones, column for
+/// column.
+fn bridge_pseudonyms(
+    old: &Pseudonymiser,
+    granted: &[(&str, Treatment)],
+    batch: &RecordBatch,
+    treated: &RecordBatch,
+    bridge: &mut std::collections::BTreeSet<(String, String, String)>,
+) -> Result<()> {
+    for (i, (column, t)) in granted.iter().enumerate() {
+        if *t != Treatment::Pseudonymiser {
+            continue;
+        }
+        let ids = to_utf8(batch.column(i))?;
+        let ids: Vec<Option<&str>> = ids.as_string::<i32>().iter().collect();
+        let before = old.pseudonyms(&ids);
+        let after = to_utf8(treated.column(i))?;
+        for (b, a) in before.iter().zip(after.as_string::<i32>().iter()) {
+            if let (Some(b), Some(a)) = (b, a) {
+                bridge.insert((column.to_string(), b.to_string(), a.to_string()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes `table_de_passage.parquet`, from old to new pseudonyms for every
+/// pseudonymised column, and describes it in the dictionary.
+fn write_bridge(
+    tmp_dir: &Path,
+    bridge: &std::collections::BTreeSet<(String, String, String)>,
+    dictionary: &mut DictionaryWriter<'_>,
+) -> Result<ManifestFile> {
+    let column = |f: fn(&(String, String, String)) -> &str| -> ArrayRef {
+        Arc::new(bridge.iter().map(|r| Some(f(r))).collect::<StringArray>())
+    };
+    let batch = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("colonne", DataType::Utf8, false),
+            Field::new("pseudonyme_ancien", DataType::Utf8, false),
+            Field::new("pseudonyme_nouveau", DataType::Utf8, false),
+        ])),
+        vec![column(|r| &r.0), column(|r| &r.1), column(|r| &r.2)],
+    )?;
+    let name = "table_de_passage.parquet";
+    let path = tmp_dir.join(name);
+    crate::output::write_parquet(&path, &batch)?;
+    dictionary.text.push_str(&format!(
+        "\n## {name} ({} lignes)\n\nLa clé de pseudonymisation de ce destinataire a changé : \
+         pour chaque colonne pseudonymisée (`colonne`, nom d'origine), le pseudonyme sous l'ancienne \
+         clé et celui sous la nouvelle, pour relier cette livraison aux précédentes. Les fichiers de \
+         cette livraison ne portent que les nouveaux pseudonymes.\n",
+        batch.num_rows()
+    ));
+    Ok(ManifestFile {
+        nom: name.into(),
+        sha256: crate::digest::sha256_file(&path)?,
+        lignes: Some(batch.num_rows() as u64),
+        schema: Some(schema_of(&batch.schema())),
+    })
 }
 
 /// The persons of a delivery for the register: the digest of each one's

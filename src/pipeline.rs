@@ -265,6 +265,8 @@ struct Inputs {
     policy: Policy,
     recipients: Vec<deliver::Recipient>,
     keys: Vec<Option<crate::pseudonymise::SecretKey>>,
+    /// After a rotation, each recipient's previous key.
+    previous_keys: Vec<Option<crate::pseudonymise::SecretKey>>,
     /// The register key (with recipients) and the opposition list.
     register_key: Option<crate::pseudonymise::SecretKey>,
     oppositions: Option<Vec<crate::opposition::Opposition>>,
@@ -287,6 +289,7 @@ fn read_inputs(cfg: &RunConfig) -> Result<Inputs> {
         None => Vec::new(),
     };
     let keys = deliver::load_keys(&recipients, &policy)?;
+    let previous_keys = deliver::load_previous_keys(&recipients)?;
     let oppositions = match &cfg.opposition {
         Some(p) => Some(crate::opposition::load(p)?),
         None => None,
@@ -324,6 +327,7 @@ fn read_inputs(cfg: &RunConfig) -> Result<Inputs> {
         policy,
         recipients,
         keys,
+        previous_keys,
         register_key,
         oppositions,
         sources,
@@ -569,8 +573,13 @@ fn deliver_all(
             oppositions: inputs.oppositions.clone(),
         },
     )?;
-    for (r, key) in inputs.recipients.iter().zip(&inputs.keys) {
-        let (m, secrecy) = deliver::deliver(&ctx, r, key.as_ref())?;
+    for ((r, key), previous) in inputs
+        .recipients
+        .iter()
+        .zip(&inputs.keys)
+        .zip(&inputs.previous_keys)
+    {
+        let (m, secrecy) = deliver::deliver(&ctx, r, key.as_ref(), previous.as_ref())?;
         if let Some(s) = secrecy {
             timings.insert(format!("secret_statistique_{}", r.nom), s.secondes);
             delivered.secret.insert(
@@ -667,6 +676,19 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
         delivered = deliver_all(&stage, &inputs, &read.files, cfg, &mut timings)?;
         timings.insert("livraisons".to_string(), t.elapsed().as_secs_f64());
     }
+    // Issue 26: keys rotated before this run are retired once its
+    // deliveries, which bridge their pseudonyms, are in place.
+    let retired: Vec<PathBuf> =
+        match delivered.rows.is_empty() || inputs.policy.conservation.garder_anciennes_cles {
+            true => Vec::new(),
+            false => inputs
+                .recipients
+                .iter()
+                .zip(&inputs.previous_keys)
+                .filter(|(_, k)| k.is_some())
+                .filter_map(|(r, _)| r.cle.as_deref().map(crate::pseudonymise::previous_key_path))
+                .collect(),
+        };
     drop(inputs);
     drop(stage);
     drop(stage_dir);
@@ -691,6 +713,10 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
     std::fs::write(&path, json).map_err(Error::io(&path))?;
     building.finish()?;
+    for key in retired {
+        std::fs::remove_file(&key).map_err(Error::io(&key))?;
+        eprintln!("note: retired the rotated key {}", key.display());
+    }
     Ok(report)
 }
 

@@ -131,6 +131,9 @@ pub struct Conservation {
     pub delai_mois: u32,
     /// A shorter, rolling retention: months after the data was written.
     pub retention_mois: Option<u32>,
+    /// Keep a recipient's previous key after a rotation (retired by default).
+    #[serde(default)]
+    pub garder_anciennes_cles: bool,
 }
 
 fn two_months() -> u32 {
@@ -152,6 +155,7 @@ impl Default for Conservation {
             fin_convention: None,
             delai_mois: two_months(),
             retention_mois: None,
+            garder_anciennes_cles: false,
         }
     }
 }

@@ -92,6 +92,26 @@ impl SecretKey {
         Ok(())
     }
 
+    /// Rotates the key of `path` (issue 26): the current key becomes
+    /// [`previous_key_path`], kept until the next delivery has carried the
+    /// table from old to new pseudonyms, and a new key is written in its place.
+    ///
+    /// # Errors
+    /// `Config` when there is no key to rotate, or a rotation is still
+    /// pending (its previous key not yet retired by a run).
+    pub fn rotate(path: &Path) -> Result<()> {
+        let previous = previous_key_path(path);
+        if previous.exists() {
+            return Err(Error::Config(format!(
+                "{} exists: the previous rotation is pending until a run delivers with the new key",
+                previous.display()
+            )));
+        }
+        SecretKey::from_file(path)?;
+        std::fs::rename(path, &previous).map_err(Error::io(path))?;
+        SecretKey::generate(path)
+    }
+
     /// A public fingerprint of the key (SHA-256 of a domain tag and the key, 16 hex).
     pub fn fingerprint(&self) -> String {
         let mut h = Sha256::new();
@@ -99,6 +119,14 @@ impl SecretKey {
         h.update(&self.bytes);
         hex::encode(&h.finalize()[..8])
     }
+}
+
+/// Where a rotated key waits for the delivery that bridges its
+/// pseudonyms to the new key's: `<key file>.ancienne`.
+pub fn previous_key_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".ancienne");
+    name.into()
 }
 
 #[cfg(unix)]

@@ -157,6 +157,9 @@ pub struct Delivery {
     pub plan_sha256: Option<String>,
     /// Fingerprint of the recipient's pseudonymisation key.
     pub empreinte_cle: Option<String>,
+    /// After a rotation: the previous key's fingerprint (the delivery then
+    /// holds the table from old to new pseudonyms).
+    pub empreinte_cle_precedente: Option<String>,
     /// The copy of the delivery's `manifest.json`, relative to the register.
     pub manifeste: String,
     pub manifeste_sha256: String,
@@ -204,6 +207,7 @@ pub struct NewDelivery<'a> {
     pub politique_sha256: &'a str,
     pub plan_sha256: Option<&'a str>,
     pub empreinte_cle: Option<&'a str>,
+    pub empreinte_cle_precedente: Option<&'a str>,
     pub manifest_json: &'a str,
     pub fichiers: Vec<DeliveredFile>,
     /// For microdata: the persons delivered and withheld, and the register
@@ -476,6 +480,7 @@ impl Register {
             politique_sha256: new.politique_sha256.to_string(),
             plan_sha256: new.plan_sha256.map(str::to_string),
             empreinte_cle: new.empreinte_cle.map(str::to_string),
+            empreinte_cle_precedente: new.empreinte_cle_precedente.map(str::to_string),
             manifeste,
             manifeste_sha256: crate::digest::sha256_hex(new.manifest_json.as_bytes()),
             fichiers: new.fichiers,
@@ -1049,6 +1054,7 @@ mod tests {
             politique_sha256: "p",
             plan_sha256: None,
             empreinte_cle: Some("k"),
+            empreinte_cle_precedente: None,
             manifest_json: "{}",
             fichiers: Vec::new(),
             personnes: Some((persons, "cle")),

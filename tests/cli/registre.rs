@@ -514,3 +514,108 @@ fn purge_removes_exactly_what_is_past_retention_and_the_certificate_lists_it() {
     let (_, code, stdout) = registre(run, &["verify"]);
     assert_eq!(code, 0, "{stdout}");
 }
+
+/// Every value of every column of the Parquet files of a delivery but the
+/// table from old to new pseudonyms.
+fn delivered_values(dir: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".parquet") && name != "table_de_passage.parquet" {
+            for row in rows(&path) {
+                out.extend(row.into_values());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn after_a_rotation_old_and_new_deliveries_link_through_the_bridging_table() {
+    let run = run_at(two_recipients(), "2026-10-31", &[]);
+    let dir = run.path("sortie/livraisons/financeur-2");
+    let old_persons = delivered(&run, "financeur-2", "individus", "identifiant_spe_pseudo");
+    let old_positionings = delivered(
+        &run,
+        "financeur-2",
+        "positionnements",
+        "positionnement_id_pseudo",
+    );
+    let old_values = delivered_values(&dir);
+    let old_fingerprint = {
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap())
+                .unwrap();
+        m["empreinte_cle"].as_str().unwrap().to_string()
+    };
+    let run = run.args(["keygen", "--rotation", "--out", "{tmp}/cles/f2.cle"]);
+    run.succeeds();
+    assert!(run.path("cles/f2.cle.ancienne").is_file());
+    let run = run_at(run, "2026-10-31", &[]);
+    // The previous key is retired once the bridging delivery is in place.
+    assert!(!run.path("cles/f2.cle.ancienne").exists());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["empreinte_cle_precedente"],
+        old_fingerprint.as_str()
+    );
+    assert_ne!(manifest["empreinte_cle"], old_fingerprint.as_str());
+    assert!(manifest["fichiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["nom"] == "table_de_passage.parquet"));
+    let bridge: BTreeMap<(String, String), String> = rows(&dir.join("table_de_passage.parquet"))
+        .into_iter()
+        .map(|r| {
+            (
+                (r["colonne"].clone(), r["pseudonyme_ancien"].clone()),
+                r["pseudonyme_nouveau"].clone(),
+            )
+        })
+        .collect();
+    // Every person and positioning of the old delivery links to the new one.
+    let new_persons = delivered(&run, "financeur-2", "individus", "identifiant_spe_pseudo");
+    let new_positionings = delivered(
+        &run,
+        "financeur-2",
+        "positionnements",
+        "positionnement_id_pseudo",
+    );
+    for (column, old, new) in [
+        ("identifiant_spe", &old_persons, &new_persons),
+        ("positionnement_id", &old_positionings, &new_positionings),
+    ] {
+        let linked: BTreeSet<String> = old
+            .iter()
+            .map(|p| bridge[&(column.to_string(), p.clone())].clone())
+            .collect();
+        assert_eq!(&linked, new, "{column}");
+    }
+    // No pseudonym of the old key is in the new files.
+    let new_values = delivered_values(&dir);
+    for (column, old) in bridge.keys() {
+        assert!(!new_values.contains(old), "{column} {old}");
+        assert!(old_values.contains(old));
+    }
+    // The register records the rotation.
+    let log = std::fs::read_to_string(run.path("sortie/registre/livraisons.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(last["empreinte_cle_precedente"], old_fingerprint.as_str());
+
+    // A key used by two recipients is refused.
+    std::fs::write(
+        run.path("destinataires.toml"),
+        format!(
+            "{TWO_RECIPIENTS}\n[[destinataires]]\nnom = \"ministere\"\nclasse = \"ministere\"\ncle = \"cles/f2.cle\"\n"
+        ),
+    )
+    .unwrap();
+    let mut args = run_args("2026-10-31");
+    args.extend(["--recipients", "{tmp}/destinataires.toml"].map(String::from));
+    let (code, err) = run.args(args).fails();
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("use the same key"), "{err}");
+}

@@ -915,15 +915,20 @@ fn persons_batch(persons: &[Person]) -> Result<RecordBatch> {
     )?)
 }
 
+/// A column of a register file read as text.
+fn text_column(batch: &RecordBatch, path: &Path, name: &str) -> Result<StringArray> {
+    let c = batch
+        .column_by_name(name)
+        .ok_or_else(|| Error::Config(format!("{}: no column {name}", path.display())))?;
+    Ok(arrow::compute::cast(c, &DataType::Utf8)?
+        .as_string::<i32>()
+        .clone())
+}
+
 fn read_persons(path: &Path) -> Result<Vec<Person>> {
     let mut out = Vec::new();
     for batch in crate::output::read_parquet(path)? {
-        let col = |name: &str| -> Result<StringArray> {
-            let c = batch
-                .column_by_name(name)
-                .ok_or_else(|| Error::Config(format!("{}: no column {name}", path.display())))?;
-            Ok(c.as_string::<i32>().clone())
-        };
+        let col = |name: &str| text_column(&batch, path, name);
         let ids: Vec<StringArray> = IDENTIFIERS.iter().map(|k| col(k)).collect::<Result<_>>()?;
         let tables = col("tables")?;
         let opposition = col("opposition_demande_du")?;
@@ -977,14 +982,7 @@ fn counts_batch(counts: &[ReleasedCount]) -> Result<RecordBatch> {
 fn read_counts(path: &Path) -> Result<Vec<ReleasedCount>> {
     let mut out = Vec::new();
     for batch in crate::output::read_parquet(path)? {
-        let col = |name: &str| -> Result<StringArray> {
-            let c = batch
-                .column_by_name(name)
-                .ok_or_else(|| Error::Config(format!("{}: no column {name}", path.display())))?;
-            Ok(arrow::compute::cast(c, &DataType::Utf8)?
-                .as_string::<i32>()
-                .clone())
-        };
+        let col = |name: &str| text_column(&batch, path, name);
         let variable = col("effectif")?;
         let keys: Vec<StringArray> = KEY_COLUMNS.iter().map(|k| col(k)).collect::<Result<_>>()?;
         let values = batch

@@ -124,6 +124,137 @@ pub enum Command {
   ouistat query --out sortie \"select * from entonnoir limit 5\"
   cd sortie && ouistat query --format csv-fr \"select periode, nb_entrees from entonnoir where niveau_geo = 'region'\"")]
     Query(QueryArgs),
+    /// The register of deliveries: list it (by recipient, date, cut-off),
+    /// verify its chain, answer a person's access request, scope a breach.
+    #[command(
+        args_conflicts_with_subcommands = true,
+        after_help = "Examples:
+  ouistat registre --out sortie --recipient ministere --since 2026-11-01
+  ouistat registre verify --out sortie
+  ouistat registre personne --out sortie --register-key registre.cle --nir 1850578123456
+  ouistat registre livraison ministere --date 2026-12-07 --out sortie --register-key registre.cle --extracts extraits --to violation"
+    )]
+    Registre(RegistreArgs),
+    /// Destroy the personal data of an output past the retention the
+    /// policy sets (its [conservation] table), and write a destruction
+    /// certificate into the register.
+    #[command(after_help = "Examples:
+  ouistat purge --out sortie --policy politique.toml --dry-run
+  ouistat purge --out sortie --policy politique.toml")]
+    Purge(PurgeArgs),
+}
+
+/// The arguments of `ouistat purge`.
+#[derive(Debug, clap::Args)]
+pub struct PurgeArgs {
+    /// The run's output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The policy whose [conservation] table sets the retention (default:
+    /// the shipped policy, which sets no convention end).
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Judge retention as of this day (default: today, UTC).
+    #[arg(long, value_parser = day)]
+    pub as_of: Option<NaiveDate>,
+    /// List what would be destroyed; touch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// The arguments of `ouistat registre`.
+#[derive(Debug, clap::Args)]
+pub struct RegistreArgs {
+    #[command(subcommand)]
+    pub command: Option<RegistreCommand>,
+    #[command(flatten)]
+    pub list: RegistreListArgs,
+}
+
+/// The listing of the register of deliveries.
+#[derive(Debug, clap::Args)]
+pub struct RegistreListArgs {
+    /// The run's output directory (default: found from the current one).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Only the deliveries to this recipient.
+    #[arg(long)]
+    pub recipient: Option<String>,
+    /// Only the deliveries made on or after this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_parser = day)]
+    pub since: Option<NaiveDate>,
+    /// Only the deliveries made on or before this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_parser = day)]
+    pub until: Option<NaiveDate>,
+    /// Only the deliveries at this cut-off.
+    #[arg(long, value_parser = day)]
+    pub cutoff: Option<NaiveDate>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistreCommand {
+    /// Check the register's chain: a removed or altered entry, persons file
+    /// or manifest copy is reported (exit 5).
+    Verify {
+        /// The run's output directory (default: found from the current one).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// An access request: the deliveries that held a person's data, when,
+    /// in which files and columns, and the oppositions honoured.
+    Personne(PersonneArgs),
+    /// A breach: the persons one delivery held, re-identified from the
+    /// current extracts, with the columns each received, written to an
+    /// owner-only folder.
+    Livraison(LivraisonArgs),
+}
+
+/// The arguments of `ouistat registre personne`.
+#[derive(Debug, clap::Args)]
+pub struct PersonneArgs {
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The register key the run used.
+    #[arg(long)]
+    pub register_key: PathBuf,
+    #[command(flatten)]
+    pub id: PersonId,
+}
+
+/// One identifier of a person.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct PersonId {
+    #[arg(long)]
+    pub identifiant_spe: Option<String>,
+    #[arg(long)]
+    pub nir: Option<String>,
+    #[arg(long)]
+    pub identifiant_national_pe: Option<String>,
+    #[arg(long)]
+    pub identifiant_regional_pe: Option<String>,
+}
+
+/// The arguments of `ouistat registre livraison`.
+#[derive(Debug, clap::Args)]
+pub struct LivraisonArgs {
+    /// The recipient's name.
+    pub name: String,
+    /// The day of the delivery (UTC) or its cut-off.
+    #[arg(long, value_parser = day)]
+    pub date: NaiveDate,
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The register key the run used.
+    #[arg(long)]
+    pub register_key: PathBuf,
+    /// The current extracts, where the persons are re-identified.
+    #[arg(long)]
+    pub extracts: PathBuf,
+    /// The folder to write the listing to (created owner-only; must not
+    /// exist or be empty).
+    #[arg(long)]
+    pub to: PathBuf,
 }
 
 /// The arguments of `ouistat generate`.
@@ -202,6 +333,15 @@ pub struct RunArgs {
     /// run.json, delivers nothing and exits with code 3.
     #[arg(long, default_value = "5%", value_parser = share)]
     pub max_quarantine: f64,
+    /// The register key (hex), under which the register of deliveries
+    /// records persons as digests; default registre.cle beside the
+    /// recipients file, created on the first run.
+    #[arg(long)]
+    pub register_key: Option<PathBuf>,
+    /// Opposition and limitation list (`<identifier>;classes;date`, see the
+    /// README): those persons' rows never reach the classes named.
+    #[arg(long)]
+    pub opposition: Option<PathBuf>,
 }
 
 /// The arguments of `ouistat keygen`.
@@ -210,6 +350,10 @@ pub struct KeygenArgs {
     /// Key file to create (refuses to overwrite); keep it outside the outputs.
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace the recipient's key in this file: the next delivery uses the
+    /// new key and carries a table from old to new pseudonyms.
+    #[arg(long)]
+    pub rotation: bool,
 }
 
 /// The arguments of `ouistat report`.

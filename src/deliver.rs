@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::output::ParquetFile;
 use crate::policy::{Policy, RecipientClass, Treatment};
-use crate::pseudonymise::{Pseudonymiser, SecretKey};
+use crate::pseudonymise::{Pseudonymiser, RegisterDigests, SecretKey};
 use crate::register::{self, Register};
 use crate::schema::Extract;
 use crate::secrecy::{self, Plan};
@@ -204,6 +204,14 @@ pub struct Manifest {
     /// generalisation (issue 25, `kanon`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risque_reidentification: Option<crate::kanon::Report>,
+    /// For microdata under an opposition list: the persons whose rows it
+    /// kept out of this delivery, counted, never named (issue 26).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personnes_opposition: Option<u64>,
+    /// After a key rotation: the previous key's fingerprint; the delivery
+    /// then holds `table_de_passage.parquet` (issue 26).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empreinte_cle_precedente: Option<String>,
     pub fichiers: Vec<ManifestFile>,
 }
 
@@ -226,6 +234,21 @@ pub struct Context<'a> {
     /// Issue 25: seconds spent measuring and anonymising microdata, and
     /// writing the whole delivery, per recipient (`run.json` timings).
     pub anonymisation_secondes: RefCell<BTreeMap<String, (f64, f64)>>,
+    /// Issue 26: the register key and the opposition list.
+    rights: Rights,
+    /// Digests of every person's other identifiers, by the digest of their
+    /// `identifiant_spe`, computed once.
+    identifiers: OnceCell<std::collections::HashMap<String, [Option<String>; 3]>>,
+}
+
+/// What the register of deliveries needs of a run (issue 26).
+pub struct Rights {
+    /// Digests under the register key.
+    pub digests: RegisterDigests,
+    /// The register key's fingerprint.
+    pub fingerprint: String,
+    /// The opposition and limitation list, if any.
+    pub oppositions: Option<Vec<crate::opposition::Opposition>>,
 }
 
 impl<'a> Context<'a> {
@@ -242,8 +265,10 @@ impl<'a> Context<'a> {
         inputs: BTreeMap<String, String>,
         out: &'a Path,
         recipients: &'a [Recipient],
+        rights: Rights,
     ) -> Result<Self> {
         let register = open_register(out, recipients)?;
+        stage_oppositions(stage, rights.oppositions.as_deref().unwrap_or_default())?;
         Ok(Context {
             stage,
             policy,
@@ -255,7 +280,36 @@ impl<'a> Context<'a> {
             protections: OnceCell::new(),
             register: RefCell::new(register),
             anonymisation_secondes: RefCell::new(BTreeMap::new()),
+            rights,
+            identifiers: OnceCell::new(),
         })
+    }
+
+    /// Digests of every staged person's other identifiers, by the digest of
+    /// their `identifiant_spe`.
+    fn identifiers(&self) -> Result<&std::collections::HashMap<String, [Option<String>; 3]>> {
+        if let Some(m) = self.identifiers.get() {
+            return Ok(m);
+        }
+        let d = &self.rights.digests;
+        let kinds = register::IDENTIFIERS;
+        let rows: Vec<[Option<String>; 4]> = self.stage.db().query_map(
+            "the identifiers of each person",
+            &format!(
+                "select {} from stg_individus",
+                kinds.map(|k| format!("cast({k} as varchar)")).join(", ")
+            ),
+            [],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
+        )?;
+        let mut map = std::collections::HashMap::with_capacity(rows.len());
+        for row in rows {
+            let digest = |i: usize| d.digest(kinds[i], row[i].as_deref());
+            if let Some(spe) = digest(0) {
+                map.insert(spe, [digest(1), digest(2), digest(3)]);
+            }
+        }
+        Ok(self.identifiers.get_or_init(|| map))
     }
 
     /// The full cubes and the geography, read from the staging once.
@@ -324,12 +378,68 @@ impl<'a> Context<'a> {
 /// `Config` naming the recipient and what changed.
 pub fn open_register(out: &Path, recipients: &[Recipient]) -> Result<Register> {
     let register = Register::open(out)?;
+    register.check_log()?;
     for r in recipients {
         if let Some(plan) = plan_of(r)? {
             register.check(&register_recipient(r, &plan))?;
         }
     }
     Ok(register)
+}
+
+/// Stages the opposition list as `dlv_opposes(identifiant_spe, classe,
+/// demande)`: each line matched to the staged persons by its identifier
+/// (trimmed, upper-cased, as pseudonyms are), the earliest request kept.
+fn stage_oppositions(stage: &Stage, list: &[crate::opposition::Opposition]) -> Result<()> {
+    let db = stage.db();
+    db.execute(
+        "the opposition list",
+        "create or replace temp table dlv_liste_opposition
+         (genre varchar, identifiant varchar, classe varchar, demande date);",
+    )?;
+    for chunk in list.chunks(500) {
+        let values: Vec<String> = chunk
+            .iter()
+            .flat_map(|o| {
+                o.classes.iter().map(move |c| {
+                    format!(
+                        "({}, {}, {}, cast({} as date))",
+                        literal(o.kind),
+                        literal(&o.identifiant),
+                        literal(c.name()),
+                        literal(&o.date.to_string())
+                    )
+                })
+            })
+            .collect();
+        db.execute(
+            "the opposition list",
+            &format!(
+                "insert into dlv_liste_opposition values {};",
+                values.join(", ")
+            ),
+        )?;
+    }
+    let matches: Vec<String> = register::IDENTIFIERS
+        .iter()
+        .map(|k| {
+            format!(
+                "(l.genre = {} and upper(trim(cast(i.{} as varchar))) = upper(trim(l.identifiant)))",
+                literal(k),
+                ident(k)
+            )
+        })
+        .collect();
+    db.execute(
+        "the opposition list",
+        &format!(
+            "create or replace temp table dlv_opposes as
+             select i.identifiant_spe, l.classe, min(l.demande) as demande
+             from dlv_liste_opposition l inner join stg_individus i on {}
+             group by all;",
+            matches.join(" or ")
+        ),
+    )
 }
 
 /// What secrecy did for one delivery of aggregates.
@@ -560,7 +670,7 @@ fn write_audit(out: &Path, name: &str, protection: &secrecy::Protection) -> Resu
 
 /// Checks every recipient's key before anything is written.
 pub fn load_keys(recipients: &[Recipient], policy: &Policy) -> Result<Vec<Option<SecretKey>>> {
-    recipients
+    let keys: Vec<Option<SecretKey>> = recipients
         .iter()
         .map(|r| {
             let needs_key = policy
@@ -576,6 +686,38 @@ pub fn load_keys(recipients: &[Recipient], policy: &Policy) -> Result<Vec<Option
                 (_, false) => Ok(None),
             }
         })
+        .collect::<Result<_>>()?;
+    // Issue 26: one key, one recipient, or its pseudonyms link two deliveries.
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for (r, key) in recipients.iter().zip(&keys) {
+        if let Some(k) = key {
+            if let Some(other) = seen.insert(k.fingerprint(), &r.nom) {
+                return Err(Error::Policy(format!(
+                    "recipients `{other}` and `{}` use the same key (fingerprint {}): each recipient \
+                     needs its own, or their pseudonyms could be joined (create one with `ouistat keygen`)",
+                    r.nom,
+                    k.fingerprint()
+                )));
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// The previous key of each recipient whose key was rotated
+/// (`ouistat keygen --rotation`), for the table from old to new pseudonyms.
+///
+/// # Errors
+/// As [`SecretKey::from_file`].
+pub fn load_previous_keys(recipients: &[Recipient]) -> Result<Vec<Option<SecretKey>>> {
+    recipients
+        .iter()
+        .map(|r| match &r.cle {
+            Some(path) if crate::pseudonymise::previous_key_path(path).exists() => {
+                SecretKey::from_file(&crate::pseudonymise::previous_key_path(path)).map(Some)
+            }
+            _ => Ok(None),
+        })
         .collect()
 }
 
@@ -585,6 +727,7 @@ pub fn deliver(
     ctx: &Context<'_>,
     r: &Recipient,
     key: Option<&SecretKey>,
+    previous: Option<&SecretKey>,
 ) -> Result<(Manifest, Option<Secrecy>)> {
     let root = ctx.out.join("livraisons");
     let tmp_dir = root.join(format!(".tmp-{}", r.nom));
@@ -592,7 +735,7 @@ pub fn deliver(
         std::fs::remove_dir_all(&tmp_dir).map_err(Error::io(&tmp_dir))?;
     }
     std::fs::create_dir_all(&tmp_dir).map_err(Error::io(&tmp_dir))?;
-    let written = write_delivery(ctx, r, key, &tmp_dir);
+    let written = write_delivery(ctx, r, (key, previous), &tmp_dir);
     if written.is_err() {
         // A delivery that fails midway leaves no microdata behind.
         let _ = std::fs::remove_dir_all(&tmp_dir);
@@ -674,11 +817,15 @@ fn swap_into_place(tmp_dir: &Path, root: &Path, name: &str) -> Result<()> {
 fn write_delivery(
     ctx: &Context<'_>,
     r: &Recipient,
-    key: Option<&SecretKey>,
+    (key, previous): (Option<&SecretKey>, Option<&SecretKey>),
     tmp_dir: &Path,
 ) -> Result<(Manifest, Option<Secrecy>)> {
     let root = ctx.out.join("livraisons");
     let pseudonymiser = key.map(Pseudonymiser::new);
+    // Issue 26: after a rotation, each pseudonym under the previous key and
+    // under the new one, by column.
+    let old_pseudonymiser = previous.map(Pseudonymiser::new);
+    let mut bridge: std::collections::BTreeSet<(String, String, String)> = Default::default();
 
     let (pos_filter, session_filter) = perimeter_sql(r, "t");
     let db = ctx.stage.db();
@@ -697,6 +844,22 @@ fn write_delivery(
         r.classe,
         RecipientClass::PoleEmploi | RecipientClass::Ministere
     );
+    // Issue 26: the persons the opposition list keeps from this class,
+    // among those the delivery would hold, are taken out of it.
+    db.execute(
+        "the persons withheld by the opposition list",
+        &format!(
+            "create or replace temp table dlv_retenus as
+             select o.identifiant_spe, min(o.demande) as demande from dlv_opposes o
+             where o.classe = {class}
+               and (o.identifiant_spe in (select identifiant_spe from dlv_positionnements)
+                    or ({everyone} and o.identifiant_spe in (select identifiant_spe from stg_individus)))
+             group by o.identifiant_spe;
+             delete from dlv_positionnements
+             where identifiant_spe in (select identifiant_spe from dlv_retenus);",
+            class = literal(r.classe.name()),
+        ),
+    )?;
     let cutoff = literal(&ctx.cutoff.format("%Y-%m-%d").to_string());
     let mut files = Vec::new();
     let mut dictionary = DictionaryWriter::new(r, ctx.policy, ctx.cutoff);
@@ -704,7 +867,9 @@ fn write_delivery(
         match extract {
             Extract::Sessions if everyone => "true".to_string(),
             Extract::Sessions => session_filter.clone(),
-            Extract::Individus if everyone => "true".to_string(),
+            Extract::Individus if everyone => {
+                "t.identifiant_spe not in (select identifiant_spe from dlv_retenus)".into()
+            }
             Extract::Individus => {
                 "t.identifiant_spe in (select identifiant_spe from dlv_positionnements)".into()
             }
@@ -726,13 +891,17 @@ fn write_delivery(
             .filter(|(_, t)| *t != Treatment::Supprimer)
             .collect()
     };
-    // The delivered columns, then (issue 25) the keys that give a row its
-    // person, dropped before writing.
+    // The delivered columns, then the person of each row for the register
+    // (issue 26) and (issue 25) the keys that give a row its person, all
+    // dropped before writing.
     let read_sql = |extract: Extract, keys: bool| -> String {
         let mut select: Vec<String> = granted_of(extract)
             .iter()
             .map(|(c, _)| format!("t.\"{c}\""))
             .collect();
+        if let Some(p) = person_of(extract) {
+            select.push(format!("{p} as {PERSON_COLUMN}"));
+        }
         if let Some(t) = crate::kanon::Table::from_name(extract.name()).filter(|_| keys) {
             for (column, hidden) in crate::kanon::read::key_columns(t) {
                 select.push(format!("t.\"{column}\" as {hidden}"));
@@ -794,13 +963,22 @@ fn write_delivery(
             Some(outcome)
         }
     };
-    for extract in Extract::ALL {
+    // Issue 26: the persons each table holds, as register digests, with
+    // one bit per table (the position of its extract).
+    let mut persons: BTreeMap<String, u8> = BTreeMap::new();
+    let mut holds_persons = false;
+    for (position, extract) in Extract::ALL.into_iter().enumerate() {
         let table = extract.name();
         let granted = granted_of(extract);
         if granted.is_empty() {
             continue;
         }
         let delivered: Vec<usize> = (0..granted.len()).collect();
+        // The person of each row, read beside the granted columns for the
+        // register and never written.
+        let person_at = person_of(extract).map(|_| granted.len());
+        holds_persons |= person_at.is_some();
+        let bit = 1u8 << position;
         let treatments: Vec<Treatment> = granted.iter().map(|(_, t)| *t).collect();
         let kanon_table = anon
             .as_ref()
@@ -823,20 +1001,31 @@ fn write_delivery(
         let mut each = |(_, writer, rows, read): &mut (_, ParquetFile, usize, usize),
                         batch: RecordBatch|
          -> Result<()> {
-            let mut treated = treat(
-                &batch.project(&delivered)?,
-                &treatments,
-                pseudonymiser.as_ref(),
-            )?;
+            let mut raw = batch.project(&delivered)?;
+            let mut person = person_at.map(|p| Arc::clone(batch.column(p)));
+            let mut treated = treat(&raw, &treatments, pseudonymiser.as_ref())?;
             if let (Some(a), Some(t)) = (&anon, kanon_table) {
                 let n = treated.num_rows();
                 let generalising = std::time::Instant::now();
                 treated = a.generalise(t, *read, &treated)?;
                 if let Some(keep) = a.keep(t, *read, n)? {
                     treated = arrow::compute::filter_record_batch(&treated, &keep)?;
+                    raw = arrow::compute::filter_record_batch(&raw, &keep)?;
+                    person = person
+                        .map(|p| arrow::compute::filter(&p, &keep))
+                        .transpose()?;
                 }
                 generalise_secs += generalising.elapsed().as_secs_f64();
                 *read += n;
+            }
+            if let Some(person) = &person {
+                let digests = ctx.rights.digests.digests("identifiant_spe", person)?;
+                for d in digests.into_iter().flatten() {
+                    *persons.entry(d).or_default() |= bit;
+                }
+            }
+            if let Some(old) = &old_pseudonymiser {
+                bridge_pseudonyms(old, &granted, &raw, &treated, &mut bridge)?;
             }
             *rows += treated.num_rows();
             writer.write(&treated)
@@ -872,6 +1061,9 @@ fn write_delivery(
             schema: Some(schema_of(&schema)),
         });
     }
+    if previous.is_some() {
+        files.push(write_bridge(tmp_dir, &bridge, &mut dictionary)?);
+    }
     let (secrecy, plan_id) = write_aggregates(ctx, r, tmp_dir, &mut dictionary, &mut files)?;
     if let Some(a) = &anon {
         dictionary.text.push_str(&a.dictionary());
@@ -882,6 +1074,12 @@ fn write_delivery(
             (anon_secs + generalise_secs, started.elapsed().as_secs_f64()),
         );
     }
+    let withheld: Vec<(String, String)> = db.query_map(
+        "the persons withheld by the opposition list",
+        "select cast(identifiant_spe as varchar), cast(demande as varchar) from dlv_retenus",
+        [],
+        |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+    )?;
     let dict = dictionary.finish();
     let dict_path = tmp_dir.join("dictionnaire.md");
     std::fs::write(&dict_path, &dict).map_err(Error::io(&dict_path))?;
@@ -900,21 +1098,167 @@ fn write_delivery(
         politique_sha256: ctx.policy.sha256.clone(),
         date_arrete: ctx.cutoff.format("%Y-%m-%d").to_string(),
         empreinte_cle: key.map(SecretKey::fingerprint),
+        empreinte_cle_precedente: previous.map(SecretKey::fingerprint),
         entrees: ctx.inputs.clone(),
         plan_version: plan_id.as_ref().map(|p| p.0.clone()),
         plan_sha256: plan_id.map(|p| p.1),
         seuil_secret: secrecy.as_ref().and(aggregate_threshold(r)),
         risque_reidentification: anon.map(|a| a.report),
+        personnes_opposition: (holds_persons && ctx.rights.oppositions.is_some())
+            .then_some(withheld.len() as u64),
         fichiers: files,
     };
     let json =
         serde_json::to_string_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
     let manifest_path = tmp_dir.join("manifest.json");
-    std::fs::write(&manifest_path, json).map_err(Error::io(&manifest_path))?;
+    std::fs::write(&manifest_path, &json).map_err(Error::io(&manifest_path))?;
 
     swap_into_place(tmp_dir, &root, &r.nom)?;
+    let persons = match holds_persons {
+        false => None,
+        true => Some(persons_of(ctx, persons, &withheld)?),
+    };
+    ctx.register.borrow_mut().append(register::NewDelivery {
+        date_arrete: &manifest.date_arrete,
+        destinataire: &r.nom,
+        classe: r.classe.name(),
+        politique_version: &manifest.politique_version,
+        politique_sha256: &manifest.politique_sha256,
+        plan_sha256: manifest.plan_sha256.as_deref(),
+        empreinte_cle: manifest.empreinte_cle.as_deref(),
+        empreinte_cle_precedente: manifest.empreinte_cle_precedente.as_deref(),
+        manifest_json: &json,
+        fichiers: manifest
+            .fichiers
+            .iter()
+            .map(|f| register::DeliveredFile {
+                nom: f.nom.clone(),
+                sha256: f.sha256.clone(),
+                lignes: f.lignes,
+                colonnes: f.schema.iter().flatten().map(|c| c.0.clone()).collect(),
+            })
+            .collect(),
+        personnes: persons.map(|p| (p, ctx.rights.fingerprint.as_str())),
+    })?;
     Ok((manifest, secrecy))
 }
+
+/// Adds to `bridge` each pseudonymised value of `batch` as (column, old
+/// pseudonym, new pseudonym): `treated` holds the new ones, column for
+/// column.
+fn bridge_pseudonyms(
+    old: &Pseudonymiser,
+    granted: &[(&str, Treatment)],
+    batch: &RecordBatch,
+    treated: &RecordBatch,
+    bridge: &mut std::collections::BTreeSet<(String, String, String)>,
+) -> Result<()> {
+    for (i, (column, t)) in granted.iter().enumerate() {
+        if *t != Treatment::Pseudonymiser {
+            continue;
+        }
+        let ids = to_utf8(batch.column(i))?;
+        let ids: Vec<Option<&str>> = ids.as_string::<i32>().iter().collect();
+        let before = old.pseudonyms(&ids);
+        let after = to_utf8(treated.column(i))?;
+        for (b, a) in before.iter().zip(after.as_string::<i32>().iter()) {
+            if let (Some(b), Some(a)) = (b, a) {
+                bridge.insert((column.to_string(), b.to_string(), a.to_string()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes `table_de_passage.parquet`, from old to new pseudonyms for every
+/// pseudonymised column, and describes it in the dictionary.
+fn write_bridge(
+    tmp_dir: &Path,
+    bridge: &std::collections::BTreeSet<(String, String, String)>,
+    dictionary: &mut DictionaryWriter<'_>,
+) -> Result<ManifestFile> {
+    let column = |f: fn(&(String, String, String)) -> &str| -> ArrayRef {
+        Arc::new(bridge.iter().map(|r| Some(f(r))).collect::<StringArray>())
+    };
+    let batch = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("colonne", DataType::Utf8, false),
+            Field::new("pseudonyme_ancien", DataType::Utf8, false),
+            Field::new("pseudonyme_nouveau", DataType::Utf8, false),
+        ])),
+        vec![column(|r| &r.0), column(|r| &r.1), column(|r| &r.2)],
+    )?;
+    let name = "table_de_passage.parquet";
+    let path = tmp_dir.join(name);
+    crate::output::write_parquet(&path, &batch)?;
+    dictionary.text.push_str(&format!(
+        "\n## {name} ({} lignes)\n\nLa clé de pseudonymisation de ce destinataire a changé : \
+         pour chaque colonne pseudonymisée (`colonne`, nom d'origine), le pseudonyme sous l'ancienne \
+         clé et celui sous la nouvelle, pour relier cette livraison aux précédentes. Les fichiers de \
+         cette livraison ne portent que les nouveaux pseudonymes.\n",
+        batch.num_rows()
+    ));
+    Ok(ManifestFile {
+        nom: name.into(),
+        sha256: crate::digest::sha256_file(&path)?,
+        lignes: Some(batch.num_rows() as u64),
+        schema: Some(schema_of(&batch.schema())),
+    })
+}
+
+/// The persons of a delivery for the register: the digest of each one's
+/// `identifiant_spe`, of their other identifiers, and the tables that held
+/// them (bits in the order of [`Extract::ALL`]); then the persons
+/// `withheld` (raw `identifiant_spe`, date of the request).
+fn persons_of(
+    ctx: &Context<'_>,
+    persons: BTreeMap<String, u8>,
+    withheld: &[(String, String)],
+) -> Result<Vec<register::Person>> {
+    let others = ctx.identifiers()?;
+    let person = |spe: String, tables: String, opposition: Option<String>| register::Person {
+        autres: others.get(&spe).cloned().unwrap_or_default(),
+        identifiant_spe: spe,
+        tables,
+        opposition,
+    };
+    let mut out: Vec<register::Person> = persons
+        .into_iter()
+        .map(|(spe, bits)| {
+            let tables = Extract::ALL
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| bits & (1 << i) != 0)
+                .map(|(_, e)| e.name())
+                .collect::<Vec<_>>()
+                .join(",");
+            person(spe, tables, None)
+        })
+        .collect();
+    for (spe, request) in withheld {
+        if let Some(digest) = ctx.rights.digests.digest("identifiant_spe", Some(spe)) {
+            out.push(person(digest, String::new(), Some(request.clone())));
+        }
+    }
+    Ok(out)
+}
+
+/// The person of a row of `extract`, as SQL over its staged table `t`:
+/// read beside the delivered columns for the register (issue 26), never
+/// written. `None` for sessions.
+fn person_of(extract: Extract) -> Option<&'static str> {
+    match extract {
+        Extract::Sessions => None,
+        Extract::Individus | Extract::Positionnements => Some("t.identifiant_spe"),
+        Extract::Evenements => Some(
+            "(select d.identifiant_spe from dlv_positionnements d \
+             where d.positionnement_id = t.positionnement_id)",
+        ),
+    }
+}
+
+/// The name under which [`person_of`] is read.
+const PERSON_COLUMN: &str = "ouistat_personne";
 
 /// Issue 25: the quasi-identifiers a recipient receives as they are
 /// and the k its class (or itself) requires, measured (`kanon`) on every

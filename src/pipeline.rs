@@ -54,6 +54,10 @@ pub struct RunConfig {
     /// The largest share of an extract's rows that may be quarantined
     /// before the run fails and delivers nothing (`verdict`).
     pub max_quarantine: f64,
+    /// The register key (issue 26); `None` for [`register_key_path`]'s default.
+    pub register_key: Option<PathBuf>,
+    /// The opposition and limitation list applied to every delivery.
+    pub opposition: Option<PathBuf>,
 }
 
 impl RunConfig {
@@ -73,7 +77,21 @@ impl RunConfig {
             earliest_activity: rules::EARLIEST_ACTIVITY,
             latest_activity: None,
             max_quarantine: verdict::DEFAULT_MAX_QUARANTINE,
+            register_key: None,
+            opposition: None,
         }
+    }
+
+    /// The register key's file: `--register-key`, or `registre.cle` beside
+    /// the recipients file (`None` without recipients).
+    pub fn register_key_path(&self) -> Option<PathBuf> {
+        let recipients = self.recipients.as_ref()?;
+        Some(self.register_key.clone().unwrap_or_else(|| {
+            recipients
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(crate::register::KEY_FILE)
+        }))
     }
 
     /// The window outside which a date is quarantined as implausible.
@@ -247,6 +265,11 @@ struct Inputs {
     policy: Policy,
     recipients: Vec<deliver::Recipient>,
     keys: Vec<Option<crate::pseudonymise::SecretKey>>,
+    /// After a rotation, each recipient's previous key.
+    previous_keys: Vec<Option<crate::pseudonymise::SecretKey>>,
+    /// The register key (with recipients) and the opposition list.
+    register_key: Option<crate::pseudonymise::SecretKey>,
+    oppositions: Option<Vec<crate::opposition::Opposition>>,
     sources: Vec<ingest::Source>,
     motifs: String,
 }
@@ -256,11 +279,22 @@ struct Inputs {
 /// work.
 fn read_inputs(cfg: &RunConfig) -> Result<Inputs> {
     let policy = Policy::load(cfg.policy.as_deref())?;
+    warn_retention(
+        &policy.conservation,
+        chrono::Utc::now().date_naive(),
+        &cfg.out,
+    );
     let recipients = match &cfg.recipients {
         Some(p) => deliver::load_recipients(p)?,
         None => Vec::new(),
     };
     let keys = deliver::load_keys(&recipients, &policy)?;
+    let previous_keys = deliver::load_previous_keys(&recipients)?;
+    let oppositions = match &cfg.opposition {
+        Some(p) => Some(crate::opposition::load(p)?),
+        None => None,
+    };
+    let register_key_path = cfg.register_key_path();
     let sources = ingest::find_sources(&cfg.extracts)?;
     let motifs = match &cfg.motifs {
         Some(p) => std::fs::read_to_string(p).map_err(Error::io(p))?,
@@ -271,6 +305,8 @@ fn read_inputs(cfg: &RunConfig) -> Result<Inputs> {
         ("the recipients file", &cfg.recipients),
         ("the policy", &cfg.policy),
         ("the reason list", &cfg.motifs),
+        ("the opposition list", &cfg.opposition),
+        ("the register key", &register_key_path),
     ] {
         if let Some(p) = path {
             inputs_read.push((what, p));
@@ -283,13 +319,34 @@ fn read_inputs(cfg: &RunConfig) -> Result<Inputs> {
     output::check_ownership(&cfg.out, &inputs_read)?;
     // Earlier releases made under another plan are refused before any work.
     deliver::open_register(&cfg.out, &recipients)?;
+    let register_key = register_key_path
+        .as_deref()
+        .map(crate::register::open_key)
+        .transpose()?;
     Ok(Inputs {
         policy,
         recipients,
         keys,
+        previous_keys,
+        register_key,
+        oppositions,
         sources,
         motifs,
     })
+}
+
+/// Issue 26: warns when the convention has ended, so that personal data
+/// is destroyed by the deadline (`ouistat purge`).
+fn warn_retention(rule: &crate::policy::Conservation, today: NaiveDate, out: &Path) {
+    if let (Some(end), Some(deadline)) = (rule.fin_convention, rule.deadline()) {
+        if today > end {
+            eprintln!(
+                "warning: the convention ended on {end}: every copy of personal data must be \
+                 destroyed by {deadline}; run `ouistat purge --out {}` with this policy",
+                out.display()
+            );
+        }
+    }
 }
 
 /// What reading the extracts gives: their files, the rows read per extract,
@@ -496,6 +553,10 @@ fn deliver_all(
     timings: &mut BTreeMap<String, f64>,
 ) -> Result<Delivered> {
     let mut delivered = Delivered::default();
+    let key = inputs
+        .register_key
+        .as_ref()
+        .ok_or_else(|| Error::Internal("deliveries without a register key".into()))?;
     let ctx = deliver::Context::new(
         stage,
         &inputs.policy,
@@ -506,9 +567,19 @@ fn deliver_all(
             .collect(),
         &cfg.out,
         &inputs.recipients,
+        deliver::Rights {
+            digests: crate::pseudonymise::RegisterDigests::new(key),
+            fingerprint: key.fingerprint(),
+            oppositions: inputs.oppositions.clone(),
+        },
     )?;
-    for (r, key) in inputs.recipients.iter().zip(&inputs.keys) {
-        let (m, secrecy) = deliver::deliver(&ctx, r, key.as_ref())?;
+    for ((r, key), previous) in inputs
+        .recipients
+        .iter()
+        .zip(&inputs.keys)
+        .zip(&inputs.previous_keys)
+    {
+        let (m, secrecy) = deliver::deliver(&ctx, r, key.as_ref(), previous.as_ref())?;
         if let Some(s) = secrecy {
             timings.insert(format!("secret_statistique_{}", r.nom), s.secondes);
             delivered.secret.insert(
@@ -605,6 +676,19 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
         delivered = deliver_all(&stage, &inputs, &read.files, cfg, &mut timings)?;
         timings.insert("livraisons".to_string(), t.elapsed().as_secs_f64());
     }
+    // Issue 26: keys rotated before this run are retired once its
+    // deliveries, which bridge their pseudonyms, are in place.
+    let retired: Vec<PathBuf> =
+        match delivered.rows.is_empty() || inputs.policy.conservation.garder_anciennes_cles {
+            true => Vec::new(),
+            false => inputs
+                .recipients
+                .iter()
+                .zip(&inputs.previous_keys)
+                .filter(|(_, k)| k.is_some())
+                .filter_map(|(r, _)| r.cle.as_deref().map(crate::pseudonymise::previous_key_path))
+                .collect(),
+        };
     drop(inputs);
     drop(stage);
     drop(stage_dir);
@@ -629,6 +713,10 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
     std::fs::write(&path, json).map_err(Error::io(&path))?;
     building.finish()?;
+    for key in retired {
+        std::fs::remove_file(&key).map_err(Error::io(&key))?;
+        eprintln!("note: retired the rotated key {}", key.display());
+    }
     Ok(report)
 }
 

@@ -111,6 +111,86 @@ struct PolicyFile {
     quasi_identifiants: Vec<toml::Spanned<crate::kanon::declare::QiEntry>>,
     #[serde(default)]
     k_anonymat: Vec<crate::kanon::declare::KEntry>,
+    // Issue 26: how long personal data may be kept.
+    #[serde(default)]
+    conservation: Option<Conservation>,
+}
+
+/// How long personal data may be kept (convention art. 5.3: destroyed at
+/// the latest two months after the convention ends), as the policy's
+/// `[conservation]` table sets it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conservation {
+    /// The day the convention ends (`"YYYY-MM-DD"`); unset, only the
+    /// rolling retention applies.
+    #[serde(default, deserialize_with = "optional_day")]
+    pub fin_convention: Option<chrono::NaiveDate>,
+    /// Months after the end by which every copy is destroyed (2).
+    #[serde(default = "two_months")]
+    pub delai_mois: u32,
+    /// A shorter, rolling retention: months after the data was written.
+    pub retention_mois: Option<u32>,
+    /// Keep a recipient's previous key after a rotation (retired by default).
+    #[serde(default)]
+    pub garder_anciennes_cles: bool,
+}
+
+fn two_months() -> u32 {
+    2
+}
+
+fn optional_day<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<chrono::NaiveDate>, D::Error> {
+    let s = String::deserialize(d)?;
+    chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a date \"YYYY-MM-DD\"")))
+}
+
+impl Default for Conservation {
+    fn default() -> Self {
+        Conservation {
+            fin_convention: None,
+            delai_mois: two_months(),
+            retention_mois: None,
+            garder_anciennes_cles: false,
+        }
+    }
+}
+
+impl Conservation {
+    /// The last day personal data may be kept: the convention's end plus
+    /// [`Conservation::delai_mois`].
+    pub fn deadline(&self) -> Option<chrono::NaiveDate> {
+        self.fin_convention
+            .map(|end| end + chrono::Months::new(self.delai_mois))
+    }
+
+    /// Whether personal data written on `day` is past retention on `as_of`:
+    /// the deadline is reached, or the rolling retention is over.
+    pub fn due(&self, day: chrono::NaiveDate, as_of: chrono::NaiveDate) -> bool {
+        self.deadline().is_some_and(|d| as_of >= d)
+            || self
+                .retention_mois
+                .is_some_and(|m| day + chrono::Months::new(m) <= as_of)
+    }
+
+    /// The rule, in words, for the destruction certificate (French).
+    pub fn rule(&self) -> String {
+        let mut parts = Vec::new();
+        if let (Some(end), Some(deadline)) = (self.fin_convention, self.deadline()) {
+            parts.push(format!(
+                "fin de la convention le {end}, destruction au plus tard {} mois après, le {deadline}",
+                self.delai_mois
+            ));
+        }
+        if let Some(m) = self.retention_mois {
+            parts.push(format!("conservation glissante de {m} mois"));
+        }
+        parts.join(" ; ")
+    }
 }
 
 /// A loaded, checked policy.
@@ -125,6 +205,8 @@ pub struct Policy {
     pub quasi_identifiants: Vec<crate::kanon::declare::QiEntry>,
     /// The k-anonymity each class of recipient requires (`kanon`).
     pub k_anonymat: Vec<crate::kanon::declare::KEntry>,
+    /// How long personal data may be kept (issue 26).
+    pub conservation: Conservation,
 }
 
 /// Anonymised recipients must never get these as they are.
@@ -227,6 +309,7 @@ impl Policy {
         Ok(Policy {
             quasi_identifiants,
             k_anonymat: file.k_anonymat,
+            conservation: file.conservation.unwrap_or_default(),
             version: file.version,
             source: file.source,
             columns: file

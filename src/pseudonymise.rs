@@ -92,6 +92,26 @@ impl SecretKey {
         Ok(())
     }
 
+    /// Rotates the key of `path` (issue 26): the current key becomes
+    /// [`previous_key_path`], kept until the next delivery has carried the
+    /// table from old to new pseudonyms, and a new key is written in its place.
+    ///
+    /// # Errors
+    /// `Config` when there is no key to rotate, or a rotation is still
+    /// pending (its previous key not yet retired by a run).
+    pub fn rotate(path: &Path) -> Result<()> {
+        let previous = previous_key_path(path);
+        if previous.exists() {
+            return Err(Error::Config(format!(
+                "{} exists: the previous rotation is pending until a run delivers with the new key",
+                previous.display()
+            )));
+        }
+        SecretKey::from_file(path)?;
+        std::fs::rename(path, &previous).map_err(Error::io(path))?;
+        SecretKey::generate(path)
+    }
+
     /// A public fingerprint of the key (SHA-256 of a domain tag and the key, 16 hex).
     pub fn fingerprint(&self) -> String {
         let mut h = Sha256::new();
@@ -99,6 +119,14 @@ impl SecretKey {
         h.update(&self.bytes);
         hex::encode(&h.finalize()[..8])
     }
+}
+
+/// Where a rotated key waits for the delivery that bridges its
+/// pseudonyms to the new key's: `<key file>.ancienne`.
+pub fn previous_key_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".ancienne");
+    name.into()
 }
 
 #[cfg(unix)]
@@ -274,6 +302,38 @@ impl Pseudonymiser {
     }
 }
 
+/// Keyed digests of identifiers for the register of deliveries (issue 26):
+/// HMAC-SHA256 under the register's own key, 128 bits in hex, of the
+/// identifier's kind and its normalised value (`nir:1850…`), so that the
+/// same value under two kinds gives two digests. The register holds these,
+/// never a raw identifier nor a recipient's pseudonym.
+pub struct RegisterDigests(Pseudonymiser);
+
+impl RegisterDigests {
+    pub fn new(key: &SecretKey) -> Self {
+        RegisterDigests(Pseudonymiser::new(key))
+    }
+
+    /// The digest of one identifier of a kind (`identifiant_spe`, `nir`…);
+    /// `None` for a missing or blank one.
+    pub fn digest(&self, kind: &str, id: Option<&str>) -> Option<String> {
+        let id = id?.trim();
+        (!id.is_empty()).then(|| self.0.pseudonym(&format!("{kind}:{id}")))
+    }
+
+    /// The digests of a text column of identifiers of one kind.
+    ///
+    /// # Errors
+    /// `Internal` when the column cannot be read as text.
+    pub fn digests(&self, kind: &str, ids: &arrow::array::ArrayRef) -> Result<Vec<Option<String>>> {
+        let text = arrow::compute::cast(ids, &arrow::datatypes::DataType::Utf8)?;
+        Ok(arrow::array::AsArray::as_string::<i32>(&text)
+            .iter()
+            .map(|id| self.digest(kind, id))
+            .collect())
+    }
+}
+
 fn state_bytes(state: &[u32; 8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
@@ -350,6 +410,18 @@ mod tests {
         assert!(arrow::array::Array::is_null(&many, 1));
         // Non-ASCII identifiers take the Unicode upper-casing path.
         assert_eq!(a.pseudonym("éa"), a.pseudonym("ÉA"));
+    }
+
+    #[test]
+    fn register_digests_separate_kinds_and_normalise() {
+        let d = RegisterDigests::new(&key(&[3u8; 32]));
+        let a = d.digest("nir", Some(" 185abc ")).unwrap();
+        assert_eq!(Some(a.clone()), d.digest("nir", Some("185ABC")));
+        assert_ne!(Some(a.clone()), d.digest("identifiant_spe", Some("185ABC")));
+        // Not the recipient's pseudonym under the same key either.
+        assert_ne!(a, Pseudonymiser::new(&key(&[3u8; 32])).pseudonym("185ABC"));
+        assert_eq!(d.digest("nir", Some("  ")), None);
+        assert_eq!(d.digest("nir", None), None);
     }
 
     #[test]

@@ -33,7 +33,8 @@ pub enum StageDir {
 }
 
 /// The prefix of private staging folders in the temporary directory.
-const STAGE_PREFIX: &str = "ouistat-stage-";
+/// The name of a run's private staging folder starts with it.
+pub const STAGE_PREFIX: &str = "ouistat-stage-";
 
 /// The aggregate tables built one geographic level at a time
 /// ([`Stage::aggregate_by_level`]), in order: each may read those before.

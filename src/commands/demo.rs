@@ -105,6 +105,7 @@ fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
         out.display()
     );
     println!("  cargo run -- verify {}", out.display());
+    println!("  cargo run -- registre --out {}", out.display());
     Ok(())
 }
 

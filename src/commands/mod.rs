@@ -5,7 +5,9 @@
 mod demo;
 mod generate;
 mod keygen;
+mod purge;
 mod query;
+mod registre;
 mod report;
 mod run;
 mod verify;
@@ -28,5 +30,7 @@ pub fn execute(command: Command) -> Result<()> {
         Command::Report(args) => report::execute(args),
         Command::Verify(args) => verify::execute(&args),
         Command::Query(args) => query::execute(args),
+        Command::Registre(args) => registre::execute(args),
+        Command::Purge(args) => purge::execute(&args),
     }
 }

@@ -25,6 +25,8 @@ impl RunArgs {
         }
         cfg.latest_activity = self.latest_date;
         cfg.max_quarantine = self.max_quarantine;
+        cfg.register_key = self.register_key;
+        cfg.opposition = self.opposition;
         cfg
     }
 }

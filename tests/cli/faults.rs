@@ -634,7 +634,14 @@ pub(crate) fn without_timings(
     fn strip(v: &mut serde_json::Value) {
         match v {
             serde_json::Value::Object(map) => {
-                map.retain(|k, _| k != "durees_secondes" && !k.starts_with("secondes_"));
+                // Issue 26: the register of deliveries dates each entry, and
+                // chains it to the previous one by its hash.
+                map.retain(|k, _| {
+                    !matches!(
+                        k.as_str(),
+                        "durees_secondes" | "horodatage" | "precedente_sha256" | "derniere_sha256"
+                    ) && !k.starts_with("secondes_")
+                });
                 map.values_mut().for_each(strip);
             }
             serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
@@ -650,6 +657,16 @@ pub(crate) fn without_timings(
                     strip(&mut v);
                     Some(serde_json::to_vec(&v).unwrap())
                 }
+                Some(b) if path.ends_with(".jsonl") => Some(
+                    b.split(|c| *c == b'\n')
+                        .filter(|l| !l.is_empty())
+                        .flat_map(|l| {
+                            let mut v: serde_json::Value = serde_json::from_slice(l).unwrap();
+                            strip(&mut v);
+                            serde_json::to_vec(&v).unwrap()
+                        })
+                        .collect(),
+                ),
                 other => other.clone(),
             };
             (path.clone(), bytes)

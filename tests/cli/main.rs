@@ -23,6 +23,7 @@ mod exporters;
 mod faults;
 mod indicators;
 mod parquet_extracts;
+mod registre;
 mod report;
 
 use common::*;

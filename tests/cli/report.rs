@@ -325,11 +325,22 @@ fn the_release_register_remembers_every_release_and_refuses_another_plan() {
         "livraisons/comite/agregats/entonnoir.parquet",
         "livraisons/ministere/agregats/entonnoir.parquet",
     ] {
-        assert_eq!(
-            std::fs::read(run.path(&format!("sortie/{file}"))).unwrap(),
-            std::fs::read(run.path(&format!("sortie-b/{file}"))).unwrap(),
-            "{file}"
-        );
+        let read = |out: &str| std::fs::read(run.path(&format!("{out}/{file}"))).unwrap();
+        match file.ends_with(".json") {
+            // Issue 26: the index also anchors the log of deliveries,
+            // which dates each delivery; the releases are what must agree.
+            true => {
+                let releases = |b: Vec<u8>| {
+                    serde_json::from_slice::<serde_json::Value>(&b).unwrap()["diffusions"].clone()
+                };
+                assert_eq!(
+                    releases(read("sortie")),
+                    releases(read("sortie-b")),
+                    "{file}"
+                );
+            }
+            false => assert_eq!(read("sortie"), read("sortie-b"), "{file}"),
+        }
     }
     // Another plan for a recipient with earlier releases is refused, and
     // the output stays as it was.

@@ -255,7 +255,12 @@ fn component(
         })
         .filter(|r| !r.is_empty())
         .collect();
-    let null = gauss::NullSpace::new(comp, &equalities);
+    let room: Vec<u64> = x
+        .iter()
+        .zip(&floor)
+        .map(|(v, f)| (v - f).max(0.0) as u64)
+        .collect();
+    let null = gauss::NullSpace::new(comp, &equalities, &room);
     let mut inequalities_of: Vec<Vec<usize>> = vec![Vec::new(); comp.len()];
     for (k, c) in local.iter().enumerate() {
         if !matches!(c.op, ComparisonOp::Eq) {

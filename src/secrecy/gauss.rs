@@ -424,11 +424,20 @@ pub struct NullSpace {
 
 impl NullSpace {
     /// `cells`: the suppressed cells; `rows`: the relations, already
-    /// restricted to them (published cells are constants and drop out).
-    pub fn new(cells: &[usize], rows: &[Row]) -> Self {
+    /// restricted to them (published cells are constants and drop out);
+    /// `room[l]`: how far cell `cells[l]` can go down from its true value
+    /// (value − floor). Pivots, which every direction freeing another cell
+    /// moves, are chosen among the cells with the most room, so that cells
+    /// at their floor (a change of 0 since an earlier release, a count of
+    /// 1 whose row exists) stay free and block no direction.
+    pub fn new(cells: &[usize], rows: &[Row], room: &[u64]) -> Self {
         let n = cells.len();
-        let (elim, local) =
-            Elimination::over(cells, rows.iter(), vec![false; n], (0..n as u64).collect());
+        let pref = room
+            .iter()
+            .zip(0..n as u64)
+            .map(|(&r, l)| (r.min(1 << 31) << 32) | l)
+            .collect();
+        let (elim, local) = Elimination::over(cells, rows.iter(), vec![false; n], pref);
         NullSpace {
             elim,
             cells: cells.to_vec(),

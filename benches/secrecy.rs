@@ -17,7 +17,8 @@
 //! OUISTAT_BENCH_FRANCE_PERSONS=200000 cargo bench --profile dev --bench secrecy
 //! ```
 //! `OUISTAT_BENCH_REGION_PERSONS` sets the region's persons (220,000 by
-//! default: about 55,000 positionings a four-month period, the demo).
+//! default: about 55,000 positionings a four-month period, the demo);
+//! `OUISTAT_BENCH_APART=0` leaves out the recipients protected apart.
 //! Memory: the peak during protection and audit (reset just before,
 //! through `/proc/self/clear_refs`).
 
@@ -37,7 +38,7 @@ use ouistat::secrecy::{
 };
 use ouistat::stage::Stage;
 
-fn persons(var: &str, default: u64) -> u64 {
+fn env_number(var: &str, default: u64) -> u64 {
     std::env::var(var)
         .ok()
         .and_then(|v| v.parse().ok())
@@ -47,8 +48,8 @@ fn persons(var: &str, default: u64) -> u64 {
 const CUTOFFS: [&str; 2] = ["2026-06-30", "2026-10-31"];
 
 fn main() {
-    let region = persons("OUISTAT_BENCH_REGION_PERSONS", ouistat::cli::DEMO_PERSONS);
-    let france = persons("OUISTAT_BENCH_FRANCE_PERSONS", 0);
+    let region = env_number("OUISTAT_BENCH_REGION_PERSONS", ouistat::cli::DEMO_PERSONS);
+    let france = env_number("OUISTAT_BENCH_FRANCE_PERSONS", 0);
     if region > 0 {
         releases("région 32", region, Some("32"), 10.0);
     }
@@ -94,10 +95,11 @@ fn releases(label: &str, persons: u64, region: Option<&str>, seconds: f64) {
         })
         .collect();
     let mut earlier: Vec<Released> = Vec::new();
+    let apart = env_number("OUISTAT_BENCH_APART", 1) != 0;
     for cutoff in CUTOFFS {
         let (cubes, geography) = cubes_at(dir.path(), &extracts, cutoff);
         println!("  release at cut-off {cutoff}:");
-        for rel in &recipients {
+        for rel in recipients.iter().filter(|_| apart) {
             let (p, secs, peak) = timed(std::slice::from_ref(rel), &cubes, &geography, &[]);
             line("apart", &p[0], rel.name, secs, peak);
         }

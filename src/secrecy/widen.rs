@@ -15,7 +15,11 @@ use super::audit::Constraint;
 use super::system::System;
 
 /// Rings of neighbours tried, in turn, around the narrow count.
-const RINGS: [usize; 3] = [2, 4, 8];
+const RINGS: [usize; 4] = [2, 4, 6, 8];
+
+/// What a unit of the narrow count's move is worth in [`cheapest`]: far
+/// above the cost of suppressing any cell (at most 2,000 a unit).
+const REACH: f64 = 1e7;
 
 /// What the search needs of the system: its constraints, which cells each
 /// touches, each cell's neighbours, and what suppressing a cell costs.
@@ -35,10 +39,20 @@ impl Links {
         let constraints = super::audit::constraints(system);
         let mut touching: Vec<Vec<usize>> = vec![Vec::new(); n];
         let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); n];
+        // A known cell never moves: it is no neighbour, and the search does
+        // not go through it (its other constraints move nothing of its).
+        let movable = |b: usize| !system.cells[b].known;
         for (k, c) in constraints.iter().enumerate() {
             for &(a, _) in &c.terms {
                 touching[a].push(k);
-                neighbours[a].extend(c.terms.iter().map(|t| t.0).filter(|&b| b != a));
+                if movable(a) {
+                    neighbours[a].extend(
+                        c.terms
+                            .iter()
+                            .map(|t| t.0)
+                            .filter(|&b| b != a && movable(b)),
+                    );
+                }
             }
         }
         for list in &mut neighbours {
@@ -127,19 +141,16 @@ fn cheapest(
     let at: std::collections::HashMap<usize, usize> =
         around.iter().enumerate().map(|(l, &g)| (g, l)).collect();
     let mut lp = Problem::new(OptimizationDirection::Minimize);
+    // Known cells are never in the neighbourhood: only what can move is.
     let moves: Vec<(minilp::Variable, minilp::Variable)> = around
         .iter()
         .map(|&g| {
             let c = &system.cells[g];
-            let (cost, room) = if c.known {
-                (0.0, (0.0, 0.0))
-            } else {
-                let cost = if hidden[g] { 0.0 } else { links.weight[g] };
-                (cost, (f64::INFINITY, (c.value - c.floor).max(0) as f64))
-            };
+            let cost = if hidden[g] { 0.0 } else { links.weight[g] };
+            let down = (c.value - c.floor).max(0) as f64;
             (
-                lp.add_var(cost, (0.0, room.0)),
-                lp.add_var(cost, (0.0, room.1)),
+                lp.add_var(cost, (0.0, f64::INFINITY)),
+                lp.add_var(cost, (0.0, down)),
             )
         })
         .collect();
@@ -168,12 +179,21 @@ fn cheapest(
         };
         lp.add_constraint(expr, c.op, slack);
     }
+    // The count moves by `reached` toward `step`, paid far above any cell:
+    // the programme reaches the whole step whenever the neighbourhood
+    // allows it, at the least cost. Written so, all zeros is a solution
+    // (the true table) and the solver needs no first phase to find one.
+    let reached = lp.add_var(-REACH, (0.0, step.abs()));
     let l = at[&cell];
     let mut target = minilp::LinearExpr::empty();
     target.add(moves[l].0, 1.0);
     target.add(moves[l].1, -1.0);
-    lp.add_constraint(target, ComparisonOp::Eq, step);
+    target.add(reached, -step.signum());
+    lp.add_constraint(target, ComparisonOp::Eq, 0.0);
     let solution = lp.solve().ok()?;
+    if *solution.var_value(reached) < step.abs() - 1e-6 {
+        return None;
+    }
     let moved: Vec<usize> = around
         .iter()
         .enumerate()
@@ -182,5 +202,5 @@ fn cheapest(
         })
         .map(|(_, &g)| g)
         .collect();
-    Some((solution.objective(), moved))
+    Some((solution.objective() + REACH * step.abs(), moved))
 }

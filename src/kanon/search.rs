@@ -718,7 +718,11 @@ impl Evaluator<'_> {
     /// The persons in a group under k in some enforced view (each view
     /// counted on all persons), or `None` as soon as they are more than
     /// `limit`.
-    fn first_pass(&mut self, steps: &[usize], limit: usize) -> Option<(usize, Vec<bool>, Vec<u32>)> {
+    fn first_pass(
+        &mut self,
+        steps: &[usize],
+        limit: usize,
+    ) -> Option<(usize, Vec<bool>, Vec<u32>)> {
         let enforced: Vec<usize> = (0..self.views.len())
             .filter(|v| self.views[*v].enforced)
             .collect();
@@ -859,7 +863,6 @@ fn climb(
     }
     node
 }
-
 
 /// Finds the node of least loss whose local suppression stays within
 /// `allowed` persons.

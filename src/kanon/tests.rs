@@ -481,7 +481,10 @@ fn groups_rolled_up_from_a_finer_node_are_the_groups_of_the_rows() {
         }
         for fine in &nodes {
             let fine_steps = search::steps_at(&md, &dims, fine);
-            for coarse in nodes.iter().filter(|c| c.iter().zip(fine).all(|(c, f)| c >= f)) {
+            for coarse in nodes
+                .iter()
+                .filter(|c| c.iter().zip(fine).all(|(c, f)| c >= f))
+            {
                 let steps = search::steps_at(&md, &dims, coarse);
                 for v in 0..views.len() {
                     let from = search::grouped(&md, &views, v, &fine_steps);

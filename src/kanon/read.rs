@@ -199,9 +199,11 @@ impl Spill {
             [],
             |r| r.get(0),
         )?;
+        // The staging folder: `debordement`'s parent (relative to the
+        // working directory when the output's path is, as for DuckDB).
         let temp = PathBuf::from(temp);
         let parent = match temp.parent() {
-            Some(p) if !p.as_os_str().is_empty() && temp.is_absolute() => p.to_path_buf(),
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => {
                 return Err(Error::Internal(format!(
                     "the staging has no private spill folder ({})",

@@ -561,3 +561,86 @@ fn a_policy_with_a_bad_ladder_is_refused_at_load() {
         assert!(!w.path("sortie/livraisons").exists());
     }
 }
+
+/// Every file and folder under a folder, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        }
+        out.push(path);
+    }
+    out
+}
+
+/// Issue 25, third pass: the batches read for the one read wait in a
+/// spill inside the private staging folder. With the staging kept in the
+/// output (`--keep-stage`, the output given relative to the working
+/// folder), the delivery is the same file for file, and no spilled batch
+/// is left anywhere.
+#[test]
+fn the_spilled_batches_leave_nothing_behind_and_change_nothing() {
+    let w = Work::new();
+    w.ok(&[
+        "generate",
+        "--out",
+        "{tmp}/extraits",
+        "--persons",
+        "400",
+        "--seed",
+        "3",
+    ]);
+    w.ministry();
+    w.ok(&[
+        "run",
+        "--extracts",
+        "{tmp}/extraits",
+        "--out",
+        "{tmp}/sortie",
+        "--cutoff",
+        "2026-10-31",
+        "--recipients",
+        "{tmp}/destinataires.toml",
+    ]);
+    let kept = Command::new(env!("CARGO_BIN_EXE_ouistat"))
+        .current_dir(w.dir.path())
+        .args([
+            "run",
+            "--extracts",
+            "extraits",
+            "--out",
+            "sortie-gardee",
+            "--cutoff",
+            "2026-10-31",
+            "--recipients",
+            "destinataires.toml",
+            "--keep-stage",
+        ])
+        .output()
+        .expect("ouistat runs");
+    assert!(
+        kept.status.success(),
+        "{}",
+        String::from_utf8_lossy(&kept.stderr)
+    );
+    assert!(w.path("sortie-gardee/.ouistat").is_dir());
+    for name in ["individus", "positionnements", "evenements"] {
+        let file = format!("livraisons/ministere/{name}.parquet");
+        assert_eq!(
+            std::fs::read(w.path(&format!("sortie/{file}"))).unwrap(),
+            std::fs::read(w.path(&format!("sortie-gardee/{file}"))).unwrap(),
+            "{file}"
+        );
+    }
+    let left: Vec<PathBuf> = files_under(w.dir.path())
+        .into_iter()
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "arrows")
+                || p.components()
+                    .any(|c| c.as_os_str().to_string_lossy().starts_with("kanon-"))
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

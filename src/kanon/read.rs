@@ -8,10 +8,13 @@
 //! each positioning and event its person through them.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
 use super::{Microdata, Qi, Reference, Table};
@@ -160,4 +163,102 @@ pub fn zones(db: &crate::warehouse::Db) -> Result<Reference> {
         }
     }
     Ok(reference)
+}
+
+/// A private folder where a delivery's batches wait between their measure
+/// and their write, so that they are not held in memory. It lies in the
+/// staging folder (private, removed with it however the run ends) and is
+/// removed when dropped.
+#[derive(Debug)]
+pub struct Spill {
+    dir: tempfile::TempDir,
+}
+
+/// A table's batches being spilled.
+pub struct Spilling {
+    path: PathBuf,
+    writer: arrow_ipc::writer::StreamWriter<BufWriter<File>>,
+}
+
+/// A table's batches spilled, read back once.
+#[derive(Debug)]
+pub struct Spilled {
+    path: PathBuf,
+}
+
+impl Spill {
+    /// A new folder beside the staging's own spill folder (DuckDB's
+    /// `temp_directory`).
+    ///
+    /// # Errors
+    /// `Query` when DuckDB fails, `Io` when the folder cannot be made.
+    pub fn new(db: &crate::warehouse::Db) -> Result<Spill> {
+        let temp: String = db.query_row(
+            "kanon: the staging's spill folder",
+            "select current_setting('temp_directory')",
+            [],
+            |r| r.get(0),
+        )?;
+        // The staging folder: `debordement`'s parent (relative to the
+        // working directory when the output's path is, as for DuckDB).
+        let temp = PathBuf::from(temp);
+        let parent = match temp.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => {
+                return Err(Error::Internal(format!(
+                    "the staging has no private spill folder ({})",
+                    temp.display()
+                )))
+            }
+        };
+        std::fs::create_dir_all(&parent).map_err(Error::io(&parent))?;
+        let dir = tempfile::Builder::new()
+            .prefix("kanon-")
+            .tempdir_in(&parent)
+            .map_err(Error::io(&parent))?;
+        Ok(Spill { dir })
+    }
+
+    /// Starts spilling a table's batches of this schema.
+    ///
+    /// # Errors
+    /// `Io` when the file cannot be created.
+    pub fn create(&self, table: Table, schema: SchemaRef) -> Result<Spilling> {
+        let path = self.dir.path().join(format!("{}.arrows", table.name()));
+        let file = File::create(&path).map_err(Error::io(&path))?;
+        let writer = arrow_ipc::writer::StreamWriter::try_new(BufWriter::new(file), &schema)?;
+        Ok(Spilling { path, writer })
+    }
+}
+
+impl Spilling {
+    /// Appends a batch.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        Ok(self.writer.write(batch)?)
+    }
+
+    /// Ends the file.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn finish(mut self) -> Result<Spilled> {
+        self.writer.finish()?;
+        Ok(Spilled { path: self.path })
+    }
+}
+
+impl Spilled {
+    /// The batches, as they were written; the file is removed once open.
+    ///
+    /// # Errors
+    /// `Io` when the file cannot be read.
+    pub fn read(self) -> Result<arrow_ipc::reader::StreamReader<BufReader<File>>> {
+        let file = File::open(&self.path).map_err(Error::io(&self.path))?;
+        let reader = arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)?;
+        std::fs::remove_file(&self.path).map_err(Error::io(&self.path))?;
+        Ok(reader)
+    }
 }

@@ -114,8 +114,23 @@ pub(crate) struct Grouping {
     /// Each (group, person) once, in order of persons: what counting
     /// distinct persons per group and flagging persons both walk through.
     pub pairs: Vec<(u32, u32)>,
+    /// Per group: its first row. A coarser grouping of the same view
+    /// computes each group's key from it, once per group instead of once
+    /// per row ([`roll_up`]).
+    pub rep: Vec<u32>,
     /// Who is in which group, built when local suppression needs it.
     index: std::cell::OnceCell<Index>,
+    /// Counted once for the search's k: [`Counted`].
+    counted: std::cell::OnceCell<Counted>,
+}
+
+/// A grouping's group sizes over all persons, and the persons in a group
+/// under k: what every evaluation of a node with this grouping starts from.
+#[derive(Debug)]
+struct Counted {
+    size: Vec<u32>,
+    /// Each once, in order of persons.
+    under: Vec<u32>,
 }
 
 /// The pairs of a grouping indexed both ways.
@@ -130,6 +145,19 @@ struct Index {
 }
 
 impl Grouping {
+    fn counted(&self, k: u32, persons: usize) -> &Counted {
+        self.counted.get_or_init(|| {
+            let size = sizes(self, &vec![false; persons]);
+            let mut under = Vec::new();
+            for (g, p) in &self.pairs {
+                if size[*g as usize] < k && under.last() != Some(p) {
+                    under.push(*p);
+                }
+            }
+            Counted { size, under }
+        })
+    }
+
     fn index(&self, persons: usize) -> &Index {
         self.index.get_or_init(|| {
             let mut group_start = vec![0u32; self.groups + 1];
@@ -278,6 +306,14 @@ pub(crate) fn group(
     }
     let (gid, groups) = densify(&keys, span);
     drop(keys);
+    // Groups are numbered in order of first appearance: group g's first
+    // row is the row where the numbering reaches g.
+    let mut rep = Vec::with_capacity(groups);
+    for (r, g) in gid.iter().enumerate() {
+        if *g as usize == rep.len() {
+            rep.push(r as u32);
+        }
+    }
     let pairs = if view.table == Table::Individus {
         gid.iter()
             .enumerate()
@@ -301,7 +337,113 @@ pub(crate) fn group(
         gid,
         groups,
         pairs,
+        rep,
         index: std::cell::OnceCell::new(),
+        counted: std::cell::OnceCell::new(),
+    }
+}
+
+/// A view's grouping computed from its rows (the joined view from the
+/// persons' grouping), as the search does without a finer grouping.
+#[cfg(test)]
+pub(crate) fn grouped(md: &Microdata, views: &[View], v: usize, steps: &[usize]) -> Grouping {
+    let base = views[v].base.map(|b| grouped(md, views, b, steps));
+    group(md, &views[v], steps, base.as_ref())
+}
+
+/// The grouping of a view at `steps` from its grouping `fine` at steps
+/// no coarser on any of its columns (Incognito's and ARX's roll-up).
+///
+/// Every step of a ladder is a function of the step before (the policy
+/// refuses a step that is not coarser, and the zone d'emploi is keyed
+/// within its département), so all rows of a fine group share their
+/// codes at `steps`: the key is computed once per group, from its first
+/// row, and the pairs are merged instead of regrouping every row. The
+/// result is the very grouping [`group`] returns: groups are numbered in
+/// order of their first row either way (fine groups are numbered so), and
+/// each person's pairs come in the same order.
+pub(crate) fn roll_up(
+    md: &Microdata,
+    view: &View,
+    steps: &[usize],
+    fine: &Grouping,
+    base: Option<&Grouping>,
+) -> Grouping {
+    let mut keys = vec![0u128; fine.groups];
+    let mut span = 1u128;
+    let joined = view.columns.iter().any(|c| md.qis[*c].table != view.table);
+    if let Some(b) = base.filter(|_| joined) {
+        // The person's part of the key is their group at these steps, as
+        // in `group`; persons without an `individus` row share one more.
+        for (key, r) in keys.iter_mut().zip(&fine.rep) {
+            let p = md.person(view.table, *r as usize) as usize;
+            *key = u128::from(b.gid.get(p).copied().unwrap_or(b.groups as u32));
+        }
+        span = b.groups as u128 + 1;
+    } else if joined {
+        // A person without an `individus` row is a group apart, as in
+        // `group` from the persons' groups.
+        for (key, r) in keys.iter_mut().zip(&fine.rep) {
+            *key = u128::from((md.person(view.table, *r as usize) as usize) < md.persons);
+        }
+        span = 2;
+    }
+    for &c in &view.columns {
+        let own = md.qis[c].table == view.table;
+        if base.is_some() && !own {
+            continue;
+        }
+        let enc = &md.columns[c];
+        let s = steps[c];
+        let card = u128::from(enc.cards[s]);
+        if card <= 1 {
+            continue;
+        }
+        if span.checked_mul(card).is_none() {
+            let (gid, groups) = densify(&keys, span);
+            for (k, g) in keys.iter_mut().zip(gid) {
+                *k = u128::from(g);
+            }
+            span = groups as u128;
+        }
+        let map = &enc.maps[s];
+        for (key, r) in keys.iter_mut().zip(&fine.rep) {
+            let source = if own {
+                *r as usize
+            } else {
+                md.person(view.table, *r as usize) as usize
+            };
+            let code = enc.raw.get(source).map_or(0, |raw| map[*raw as usize]);
+            *key = *key * card + u128::from(code);
+        }
+        span *= card;
+    }
+    let (coarse, groups) = densify(&keys, span);
+    drop(keys);
+    let mut rep = Vec::with_capacity(groups);
+    for (g, c) in coarse.iter().enumerate() {
+        if *c as usize == rep.len() {
+            rep.push(fine.rep[g]);
+        }
+    }
+    let gid = fine.gid.iter().map(|g| coarse[*g as usize]).collect();
+    let mut last = vec![u32::MAX; groups];
+    let mut pairs = Vec::with_capacity(fine.pairs.len());
+    for (g, p) in &fine.pairs {
+        let c = coarse[*g as usize];
+        if last[c as usize] != *p {
+            last[c as usize] = *p;
+            pairs.push((c, *p));
+        }
+    }
+    pairs.shrink_to_fit();
+    Grouping {
+        gid,
+        groups,
+        pairs,
+        rep,
+        index: std::cell::OnceCell::new(),
+        counted: std::cell::OnceCell::new(),
     }
 }
 
@@ -501,20 +643,27 @@ struct Evaluator<'a> {
     md: &'a Microdata,
     views: &'a [View],
     k: u32,
-    cache: Vec<HashMap<Vec<usize>, Rc<Grouping>>>,
+    cache: Vec<Vec<Cached>>,
+    /// Counts the groupings asked for, to find the least recently used.
+    clock: u64,
     /// Per view and its columns' steps: the persons that view alone puts
     /// in groups under k. A view that alone needs too much fails every
     /// node with the same steps on its columns, without grouping.
     solo: Vec<HashMap<Vec<usize>, usize>>,
-    /// Per person: the last view pass that counted them (distinct counts).
-    stamp: Vec<u32>,
-    epoch: u32,
-    none: Vec<bool>,
     evaluated: usize,
 }
 
+/// A grouping kept for a view: at its key (the steps of the view's
+/// columns), and when it last served.
+struct Cached {
+    key: Vec<usize>,
+    grouping: Rc<Grouping>,
+    used: u64,
+}
+
 /// Groupings kept per view: the dates' view, grouped on few columns, comes
-/// back often; the cache stays small at any scale.
+/// back often, and a node's groups roll up from a finer node's; the cache
+/// stays small at any scale (a grouping is a few bytes per row).
 const CACHE_PER_VIEW: usize = 4;
 
 impl Evaluator<'_> {
@@ -524,27 +673,56 @@ impl Evaluator<'_> {
 
     fn grouping(&mut self, v: usize, steps: &[usize]) -> Rc<Grouping> {
         let key = self.key(v, steps);
-        if let Some(g) = self.cache[v].get(&key) {
-            return Rc::clone(g);
+        self.clock += 1;
+        let clock = self.clock;
+        if let Some(c) = self.cache[v].iter_mut().find(|c| c.key == key) {
+            c.used = clock;
+            return Rc::clone(&c.grouping);
         }
+        // The smallest cached grouping no coarser on any column, rolled
+        // up; else the rows grouped.
+        let finer = self.cache[v]
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.key.iter().zip(&key).all(|(a, b)| a <= b))
+            .min_by_key(|(_, c)| (c.grouping.groups, c.used))
+            .map(|(i, _)| i);
         let base = self.views[v].base.map(|b| self.grouping(b, steps));
-        let mut g = group(self.md, &self.views[v], steps, base.as_deref());
+        let mut g = match finer {
+            Some(i) => {
+                let c = &mut self.cache[v][i];
+                c.used = clock;
+                roll_up(self.md, &self.views[v], steps, &c.grouping, base.as_deref())
+            }
+            None => group(self.md, &self.views[v], steps, base.as_deref()),
+        };
         if self.views[v].table != Table::Individus {
             // Only the persons' groups serve as a base; the rest walk pairs.
             g.gid = Vec::new();
         }
         let g = Rc::new(g);
         if self.cache[v].len() >= CACHE_PER_VIEW {
-            self.cache[v].clear();
+            // The least recently used goes.
+            if let Some(old) = (0..self.cache[v].len()).min_by_key(|i| self.cache[v][*i].used) {
+                self.cache[v].swap_remove(old);
+            }
         }
-        self.cache[v].insert(key, Rc::clone(&g));
+        self.cache[v].push(Cached {
+            key,
+            grouping: Rc::clone(&g),
+            used: clock,
+        });
         g
     }
 
     /// The persons in a group under k in some enforced view (each view
     /// counted on all persons), or `None` as soon as they are more than
     /// `limit`.
-    fn first_pass(&mut self, steps: &[usize], limit: usize) -> Option<(usize, Vec<bool>)> {
+    fn first_pass(
+        &mut self,
+        steps: &[usize],
+        limit: usize,
+    ) -> Option<(usize, Vec<bool>, Vec<u32>)> {
         let enforced: Vec<usize> = (0..self.views.len())
             .filter(|v| self.views[*v].enforced)
             .collect();
@@ -557,33 +735,27 @@ impl Evaluator<'_> {
             }
         }
         self.evaluated += 1;
-        let mut excluded = vec![false; self.md.all_persons()];
-        let mut total = 0;
+        let all = self.md.all_persons();
+        let mut excluded = vec![false; all];
+        let mut removed = Vec::new();
         for &v in &enforced {
             let g = self.grouping(v, steps);
-            let size = sizes(&g, &self.none);
-            self.epoch += 1;
-            let mut solo = 0;
-            for (gid, p) in &g.pairs {
-                if size[*gid as usize] < self.k {
-                    let p = *p as usize;
-                    if self.stamp[p] != self.epoch {
-                        self.stamp[p] = self.epoch;
-                        solo += 1;
-                    }
-                    if !excluded[p] {
-                        excluded[p] = true;
-                        total += 1;
-                    }
+            // The persons this view alone puts under k, counted once per
+            // grouping (pairs come in order of persons, so each once).
+            let under = &g.counted(self.k, all).under;
+            for p in under {
+                if !excluded[*p as usize] {
+                    excluded[*p as usize] = true;
+                    removed.push(*p);
                 }
             }
             let key = self.key(v, steps);
-            self.solo[v].insert(key, solo);
-            if total > limit {
+            self.solo[v].insert(key, under.len());
+            if removed.len() > limit {
                 return None;
             }
         }
-        Some((total, excluded))
+        Some((removed.len(), excluded, removed))
     }
 
     /// From the first pass, until no enforced view has a group under k
@@ -591,13 +763,30 @@ impl Evaluator<'_> {
     /// past `limit`. Each person removed lowers the sizes of their groups;
     /// a group falling under k sends its other members after them.
     fn suppress(&mut self, steps: &[usize], limit: usize) -> Option<(usize, Vec<bool>)> {
-        let (mut total, mut excluded) = self.first_pass(steps, limit)?;
+        let (mut total, mut excluded, removed) = self.first_pass(steps, limit)?;
         let all = self.md.all_persons();
         let groupings: Vec<Rc<Grouping>> = (0..self.views.len())
             .filter(|v| self.views[*v].enforced)
             .map(|v| self.grouping(v, steps))
             .collect();
-        let mut size: Vec<Vec<u32>> = groupings.iter().map(|g| sizes(g, &excluded)).collect();
+        // Sizes without the persons removed: the counts over all persons,
+        // less each removed person's groups.
+        let mut size: Vec<Vec<u32>> = groupings
+            .iter()
+            .map(|g| {
+                let mut size = g.counted(self.k, all).size.clone();
+                let index = g.index(all);
+                for p in &removed {
+                    let p = *p as usize;
+                    for (group, _) in
+                        &g.pairs[index.person_start[p] as usize..index.person_start[p + 1] as usize]
+                    {
+                        size[*group as usize] -= 1;
+                    }
+                }
+                size
+            })
+            .collect();
         let mut queue: Vec<u32> = Vec::new();
         for (g, size) in groupings.iter().zip(&size) {
             let index = g.index(all);
@@ -715,11 +904,9 @@ pub(crate) fn search(
         md,
         views,
         k,
-        cache: views.iter().map(|_| HashMap::new()).collect(),
+        cache: views.iter().map(|_| Vec::new()).collect(),
+        clock: 0,
         solo: views.iter().map(|_| HashMap::new()).collect(),
-        stamp: vec![0; all],
-        epoch: 0,
-        none: vec![false; all],
         evaluated: 0,
     };
     // The coarsest node first: when it cannot reach k, nothing can.

@@ -389,6 +389,127 @@ fn random_extracts_are_k_anonymous_once_delivered() {
     }
 }
 
+/// A node's groups rolled up from a finer node's are the very groups of
+/// its rows (same numbering, same pairs), for every pair of nodes of a
+/// random extract's lattice, positionings without a delivered person
+/// included.
+#[test]
+fn groups_rolled_up_from_a_finer_node_are_the_groups_of_the_rows() {
+    for seed in 0..4u64 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let n = rng.gen_range(30..200);
+        let m = rng.gen_range(0..3 * n);
+        let communes: Vec<Option<String>> = (0..n)
+            .map(|_| {
+                (!rng.gen_bool(0.05)).then(|| {
+                    format!(
+                        "{}{:03}",
+                        ["62", "59", "80"][rng.gen_range(0..3)],
+                        rng.gen_range(0..20)
+                    )
+                })
+            })
+            .collect();
+        let dates: Vec<Option<i32>> = (0..n)
+            .map(|_| (!rng.gen_bool(0.1)).then(|| day("2025-01-01") + rng.gen_range(0..500)))
+            .collect();
+        let who: Vec<Option<i64>> = (0..m)
+            .map(|_| (!rng.gen_bool(0.05)).then(|| rng.gen_range(0..n as i64)))
+            .collect();
+        let sessions: Vec<String> = (0..m)
+            .map(|_| format!("S{}", rng.gen_range(0..6)))
+            .collect();
+        let stamps: Vec<i64> = (0..m)
+            .map(|_| {
+                (i64::from(day("2025-06-01")) * 86_400 + rng.gen_range(0..40_000_000)) * 1_000_000
+            })
+            .collect();
+        let mut qis = persons_qis();
+        qis.push(qi(
+            Table::Positionnements,
+            "session_id",
+            Family::Other,
+            &[Step::Valeur, Step::Masque],
+        ));
+        qis.push(qi(
+            Table::Positionnements,
+            "date_positionnement",
+            Family::Timestamp,
+            &[Step::Jour, Step::Mois, Step::Annee, Step::Masque],
+        ));
+        let ind = RecordBatch::try_from_iter([
+            (
+                "commune_residence",
+                Arc::new(StringArray::from(communes)) as ArrayRef,
+            ),
+            (
+                "date_inscription",
+                Arc::new(Date32Array::from(dates)) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let pos = RecordBatch::try_from_iter([
+            ("personne", Arc::new(Int64Array::from(who)) as ArrayRef),
+            (
+                "session_id",
+                Arc::new(StringArray::from(sessions)) as ArrayRef,
+            ),
+            (
+                "date_positionnement",
+                Arc::new(TimestampMicrosecondArray::from(stamps)) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let mut md = Microdata::new(qis);
+        md.push(Table::Individus, &ind).unwrap();
+        md.push(Table::Positionnements, &pos).unwrap();
+        let md = md.finish();
+        let views = search::views(&md);
+        let dims = search::dims(&md);
+        let mut nodes: Vec<Vec<u8>> = vec![vec![0; dims.len()]];
+        for (d, dim) in dims.iter().enumerate() {
+            nodes = nodes
+                .into_iter()
+                .flat_map(|n| {
+                    (0..dim.ladder.len() as u8).map(move |r| {
+                        let mut n = n.clone();
+                        n[d] = r;
+                        n
+                    })
+                })
+                .collect();
+        }
+        for fine in &nodes {
+            let fine_steps = search::steps_at(&md, &dims, fine);
+            for coarse in nodes
+                .iter()
+                .filter(|c| c.iter().zip(fine).all(|(c, f)| c >= f))
+            {
+                let steps = search::steps_at(&md, &dims, coarse);
+                for v in 0..views.len() {
+                    let from = search::grouped(&md, &views, v, &fine_steps);
+                    let direct = search::grouped(&md, &views, v, &steps);
+                    // From the view's own columns, and from the persons'
+                    // groups at these steps (as the search does).
+                    let persons = search::grouped(&md, &views, 0, &steps);
+                    for base in [None, Some(&persons)] {
+                        let rolled = search::roll_up(&md, &views[v], &steps, &from, base);
+                        let what = format!(
+                            "seed {seed}, view {}, {fine:?} → {coarse:?}, base {}",
+                            views[v].name,
+                            base.is_some()
+                        );
+                        assert_eq!(rolled.groups, direct.groups, "{what}");
+                        assert_eq!(rolled.gid, direct.gid, "{what}");
+                        assert_eq!(rolled.pairs, direct.pairs, "{what}");
+                        assert_eq!(rolled.rep, direct.rep, "{what}");
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Eight persons in four communes of two zones d'emploi (k = 3, no
 /// suppression): each commune holds two persons, each zone four. The
 /// zone is enough and costs less than the département, which k = 5 needs.

@@ -1,10 +1,12 @@
--- Set-level rules on evenements: the positioning must be accepted; a
--- quarantined positioning takes its events with it.
+-- Rows of evenements that break a set-level rule, with their rule: the
+-- positioning must be accepted; a quarantined positioning takes its events
+-- with it. Only the rejected rows, and only the columns the quarantine
+-- needs.
 create or replace table chk_evenements as
 with
 
 raw_rows as (
-    select * from raw_evenements
+    select ligne, positionnement_id from raw_evenements
 ),
 
 positionnements_acceptes as (
@@ -17,30 +19,26 @@ positionnements_en_quarantaine as (
     where extrait = 'positionnements' and cle is not null
 ),
 
-joined as (
-    select
-        raw_rows.*,
-        positionnements_acceptes.positionnement_id is not null as parent_accepte,
-        positionnements_en_quarantaine.positionnement_id is not null as parent_en_quarantaine,
+rejetees as (
+    select raw_rows.*
     from raw_rows
-    left join positionnements_acceptes using (positionnement_id)
-    left join positionnements_en_quarantaine using (positionnement_id)
+    anti join positionnements_acceptes using (positionnement_id)
 ),
 
 final as (
     select
-        * exclude (parent_accepte, parent_en_quarantaine),
+        rejetees.ligne,
+        rejetees.positionnement_id,
         case
-            when parent_accepte then null
-            when parent_en_quarantaine then 'parent_en_quarantaine'
+            when positionnements_en_quarantaine.positionnement_id is not null then 'parent_en_quarantaine'
             else 'cle_etrangere_absente'
         end as regle,
         case
-            when parent_accepte then null
-            when parent_en_quarantaine then 'positionnement en quarantaine'
+            when positionnements_en_quarantaine.positionnement_id is not null then 'positionnement en quarantaine'
             else 'positionnement_id absent des positionnements'
         end as detail,
-    from joined
+    from rejetees
+    left join positionnements_en_quarantaine using (positionnement_id)
 )
 
 select * from final

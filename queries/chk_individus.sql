@@ -1,10 +1,12 @@
--- Set-level rules on individus: the first occurrence of an identifiant_spe is
--- kept, later ones are duplicates.
+-- Rows of individus that break a set-level rule, with their rule: the first
+-- occurrence of an identifiant_spe is kept, later ones are duplicates. Only the
+-- rejected rows, and only the columns the quarantine needs: the accepted
+-- rows stay where they are (`stage_accept`).
 create or replace table chk_individus as
 with
 
 raw_rows as (
-    select * from raw_individus
+    select ligne, identifiant_spe from raw_individus
 ),
 
 ranked as (
@@ -16,10 +18,12 @@ ranked as (
 
 final as (
     select
-        * exclude (rang),
-        case when rang > 1 then 'doublon' end as regle,
-        case when rang > 1 then 'identifiant_spe déjà présent à une ligne précédente' end as detail,
+        ligne,
+        identifiant_spe,
+        'doublon' as regle,
+        'identifiant_spe déjà présent à une ligne précédente' as detail,
     from ranked
+    where rang > 1
 )
 
 select * from final

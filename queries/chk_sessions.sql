@@ -1,10 +1,12 @@
--- Set-level rules on sessions: the first occurrence of a session_id is kept,
--- later ones are duplicates.
+-- Rows of sessions that break a set-level rule, with their rule: the first
+-- occurrence of a session_id is kept, later ones are duplicates. Only the
+-- rejected rows, and only the columns the quarantine needs: the accepted
+-- rows stay where they are (`stage_accept`).
 create or replace table chk_sessions as
 with
 
 raw_rows as (
-    select * from raw_sessions
+    select ligne, session_id from raw_sessions
 ),
 
 ranked as (
@@ -16,10 +18,12 @@ ranked as (
 
 final as (
     select
-        * exclude (rang),
-        case when rang > 1 then 'doublon' end as regle,
-        case when rang > 1 then 'session_id déjà présent à une ligne précédente' end as detail,
+        ligne,
+        session_id,
+        'doublon' as regle,
+        'session_id déjà présent à une ligne précédente' as detail,
     from ranked
+    where rang > 1
 )
 
 select * from final

@@ -129,6 +129,10 @@ fn size(persons: u64) -> (u64, u64, f64) {
     for (stage, secs) in &plain.stages {
         println!("    run/{stage:<36} {secs:8.2} s");
     }
+    println!("  where the baseline's time goes (its statements):");
+    for (stage, secs) in &baseline.stages {
+        println!("    baseline/{stage:<31} {secs:8.2} s");
+    }
     let read = plain.stage("lecture_validation");
     println!(
         "  target: run ≤ 1.0 × baseline:            {:.2} ×",
@@ -273,7 +277,16 @@ fn baseline(extracts: &Path, out: &Path) {
         spill.to_string_lossy().replace('\'', "''")
     ))
     .expect("temp_directory");
-    conn.execute_batch(&sql).expect("baseline script");
+    // One statement at a time, each timed: where the baseline's time goes.
+    for statement in sql.split(";\n").filter(|s| !s.trim().is_empty()) {
+        let t = Instant::now();
+        conn.execute_batch(statement).expect("baseline script");
+        println!(
+            "etape {} {}",
+            statement_label(statement),
+            t.elapsed().as_secs_f64()
+        );
+    }
     for cube in CUBES {
         let path = out.join(format!("{cube}.parquet"));
         conn.execute_batch(&format!(
@@ -281,6 +294,31 @@ fn baseline(extracts: &Path, out: &Path) {
             path.to_string_lossy()
         ))
         .expect("baseline cube written");
+    }
+}
+
+/// What a statement of the baseline creates or fills, and the level for
+/// the per-level ones: `insert into b_cellules (region)`.
+fn statement_label(statement: &str) -> String {
+    let code = statement
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("--"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let words: Vec<&str> = code.split_whitespace().collect();
+    let label = match words.as_slice() {
+        ["insert", "into", table, ..] => format!("insert into {table}"),
+        ["create", "or", "replace", kind, "table", table, ..] => format!("create {kind} {table}"),
+        ["create", "or", "replace", "macro", name, ..] => format!("macro {name}"),
+        _ => words.iter().take(3).copied().collect::<Vec<_>>().join(" "),
+    };
+    let level = ["france", "region", "departement", "zone_emploi"]
+        .into_iter()
+        .find(|l| label.starts_with("insert") && code.contains(&format!("'{l}'")));
+    match level {
+        Some(l) => format!("{label} ({l})"),
+        None => label,
     }
 }
 

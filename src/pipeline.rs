@@ -440,7 +440,8 @@ fn build_indicators(
     crossing: bool,
 ) -> Result<()> {
     stage.run("avertissements", &[])?;
-    for name in ["int_positionnements", "int_lignes", "int_eclate"] {
+    // The intermediate models, in the order their SQL gives.
+    for name in crate::queries::layer_in_dependency_order("int_")? {
         progress.message(name);
         let step = Instant::now();
         stage.run(name, &[])?;

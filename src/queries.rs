@@ -112,6 +112,60 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
     sql
 }
 
+/// The models of a layer (the queries whose name starts with `prefix`,
+/// e.g. `int_`), in the order their dependencies give: a model runs after
+/// every other model of the layer whose name its SQL reads. Ties keep the
+/// names' alphabetical order, so the order is the same on every run.
+///
+/// # Errors
+/// `Internal` when the models read each other in a cycle (a bug in
+/// `queries/`, which the tests below catch).
+pub fn layer_in_dependency_order(prefix: &str) -> crate::error::Result<Vec<&'static str>> {
+    let mut models: Vec<(&str, &str)> = QUERIES
+        .iter()
+        .filter(|(name, _)| name.starts_with(prefix))
+        .copied()
+        .collect();
+    models.sort_unstable();
+    dependency_order(&models).map_err(crate::error::Error::Internal)
+}
+
+/// The names of `models` (name, SQL) ordered so that each comes after the
+/// models its SQL names; `Err` names the models left in a cycle.
+fn dependency_order<'a>(models: &[(&'a str, &str)]) -> Result<Vec<&'a str>, String> {
+    let reads = |sql: &str, other: &str| {
+        sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|word| word == other)
+    };
+    let depends: Vec<Vec<usize>> = models
+        .iter()
+        .map(|(name, sql)| {
+            models
+                .iter()
+                .enumerate()
+                .filter(|(_, (other, _))| other != name && reads(sql, other))
+                .map(|(j, _)| j)
+                .collect()
+        })
+        .collect();
+    let mut done = vec![false; models.len()];
+    let mut order = Vec::with_capacity(models.len());
+    while order.len() < models.len() {
+        let ready = (0..models.len())
+            .find(|&i| !done[i] && depends[i].iter().all(|&j| done[j]))
+            .ok_or_else(|| {
+                let left: Vec<&str> = (0..models.len())
+                    .filter(|&i| !done[i])
+                    .map(|i| models[i].0)
+                    .collect();
+                format!("the models {} read each other in a cycle", left.join(", "))
+            })?;
+        done[ready] = true;
+        order.push(models[ready].0);
+    }
+    Ok(order)
+}
+
 /// Geographic levels of the cubes (SPEC §6), with the column of
 /// `int_lignes` that gives a row's code at that level (`france` has none).
 pub const GEO_LEVELS: &[(&str, &str)] = &[
@@ -132,6 +186,31 @@ pub fn render_level(name: &str, niveau_geo: &str, code_geo: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_intermediate_layer_runs_in_the_order_its_sql_gives() {
+        // int_lignes reads int_positionnements; int_eclate reads int_lignes
+        // (and int_periodes, a seed filled by the run, not a model).
+        assert_eq!(
+            layer_in_dependency_order("int_").unwrap(),
+            ["int_positionnements", "int_lignes", "int_eclate"]
+        );
+    }
+
+    #[test]
+    fn dependencies_are_whole_names_and_cycles_are_refused() {
+        let models = [
+            ("b", "select * from a_suite, a"),
+            ("a", "select 1"),
+            ("a_suite", "select * from a"),
+        ];
+        assert_eq!(dependency_order(&models).unwrap(), ["a", "a_suite", "b"]);
+        let cycle = [("x", "select * from y"), ("y", "select * from x")];
+        assert_eq!(
+            dependency_order(&cycle).unwrap_err(),
+            "the models x, y read each other in a cycle"
+        );
+    }
 
     #[test]
     fn every_query_is_found_and_templates_are_filled() {

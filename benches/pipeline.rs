@@ -151,8 +151,10 @@ fn size(persons: u64) -> (u64, u64, f64) {
     println!(
         "  target: peak ≤ 4,000 MB:                 {} MB{}",
         plain.peak_mb,
-        full.as_ref()
-            .map_or(String::new(), |f| format!(" (with recipients {} MB)", f.peak_mb))
+        full.as_ref().map_or(String::new(), |f| format!(
+            " (with recipients {} MB)",
+            f.peak_mb
+        ))
     );
     println!("  cube rows differing from the baseline:   {differences}");
     (persons, rows, plain.secs)

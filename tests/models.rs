@@ -16,7 +16,8 @@
 //! ```
 //!
 //! `model NAME` runs the model of `queries/` as the engine does (its
-//! placeholders filled by `ouistat::queries::render`). A query's rows are
+//! placeholders filled by `ouistat::queries::render`; `model NAME k=v`
+//! fills a template's `{{k}}`). A query's rows are
 //! its values as text, separated by one space, `NULL` for null; a query
 //! expecting no row (`----` then nothing) is a check that must hold, as
 //! dbt's data tests are.
@@ -40,7 +41,11 @@ fn run_file(path: &Path) {
         };
         let where_ = format!("{}: `{head}`", path.display());
         if let Some(model) = head.strip_prefix("model ") {
-            let sql = ouistat::queries::render(model.trim(), &[]);
+            // `model NAME key=value …`: the placeholders of a template.
+            let mut words = model.split_whitespace();
+            let name = words.next().unwrap_or_default();
+            let vars: Vec<(&str, &str)> = words.filter_map(|w| w.split_once('=')).collect();
+            let sql = ouistat::queries::render(name, &vars);
             conn.execute_batch(&sql)
                 .unwrap_or_else(|e| panic!("{where_}: {e}"));
         } else if *head == "statement ok" {
@@ -52,7 +57,10 @@ fn run_file(path: &Path) {
                 .position(|l| l.trim() == "----")
                 .unwrap_or_else(|| panic!("{where_}: no ---- line"));
             let sql = body[..split].join("\n");
-            let expected: Vec<String> = body[split + 1..].iter().map(|l| l.trim().to_string()).collect();
+            let expected: Vec<String> = body[split + 1..]
+                .iter()
+                .map(|l| l.trim().to_string())
+                .collect();
             let got = rows(&conn, &sql).unwrap_or_else(|e| panic!("{where_}: {e}"));
             assert_eq!(got, expected, "{where_}\n{sql}");
         } else {
@@ -70,7 +78,10 @@ fn rows(conn: &duckdb::Connection, sql: &str) -> duckdb::Result<Vec<String>> {
     while let Some(row) = result.next()? {
         let n = row.as_ref().column_count();
         let values: Vec<String> = (0..n)
-            .map(|i| row.get::<_, Option<String>>(i).map(|v| v.unwrap_or_else(|| "NULL".into())))
+            .map(|i| {
+                row.get::<_, Option<String>>(i)
+                    .map(|v| v.unwrap_or_else(|| "NULL".into()))
+            })
             .collect::<duckdb::Result<_>>()?;
         out.push(values.join(" "));
     }

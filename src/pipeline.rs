@@ -441,7 +441,7 @@ fn build_indicators(
 ) -> Result<()> {
     stage.run("avertissements", &[])?;
     // The intermediate models, in the order their SQL gives.
-    for name in crate::queries::layer_in_dependency_order("int_")? {
+    for name in crate::queries::layer_in_dependency_order("intermediate")? {
         progress.message(name);
         let step = Instant::now();
         stage.run(name, &[])?;

@@ -1,5 +1,5 @@
-//! The SQL of the engine: one statement per file under `queries/`, compiled
-//! in and looked up by name, so a missing file fails the build.
+//! The SQL of the engine: one statement per file under `queries/<layer>/`,
+//! compiled in and looked up by name, so a missing file fails the build.
 //!
 //! A few statements are templates: `{{name}}` placeholders filled by
 //! [`render`], so the list of dimensions lives in one place ([`DIMENSIONS`]).
@@ -7,40 +7,47 @@
 pub use crate::domain::cubes::{CUBE_KEYS, DIMENSIONS};
 
 macro_rules! queries {
-    ($($name:literal),* $(,)?) => {
-        const QUERIES: &[(&str, &str)] = &[
-            $(($name, include_str!(concat!("../queries/", $name, ".sql")))),*
+    ($($layer:literal: [$($name:literal),* $(,)?]),* $(,)?) => {
+        /// (layer, name, SQL) of every file of `queries/<layer>/<name>.sql`.
+        const FILES: &[(&str, &str, &str)] = &[
+            $($(($layer, $name, include_str!(concat!("../queries/", $layer, "/", $name, ".sql")))),*),*
         ];
     };
 }
 
+// The folder is the layer, as in a dbt project: `macros` are created once
+// per connection; `checks` select the rows that break a set-level rule
+// (each row a failure, as a dbt data test returns them) and the warnings;
+// `staging` splits an extract into accepted and quarantined rows;
+// `intermediate` models are tables run in the order their SQL gives
+// ([`layer_in_dependency_order`]); `marts` are the cubes and their files.
 queries!(
-    "macro_periode",
-    "macro_age",
-    "chk_sessions",
-    "chk_individus",
-    "chk_positionnements",
-    "chk_evenements",
-    "stage_quarantine",
-    "stage_accept",
-    "avertissements",
-    "diag_quarantaine",
-    "int_positionnements",
-    "int_lignes",
-    "int_eclate",
-    "agg_personnes_multiples",
-    "agg_cohorte",
-    "agg_cohorte_vides",
-    "agg_entrees",
-    "agg_abandons_motifs",
-    "out_sessions_remplissage",
-    "out_entonnoir",
-    "out_delais",
-    "out_pic",
-    "out_abandons",
-    "agg_remplissage",
-    "agg_remplissage_vides",
-    "out_remplissage",
+    "macros": ["macro_periode", "macro_age"],
+    "checks": [
+        "chk_sessions",
+        "chk_individus",
+        "chk_positionnements",
+        "chk_evenements",
+        "avertissements",
+        "diag_quarantaine",
+    ],
+    "staging": ["stage_quarantine", "stage_accept"],
+    "intermediate": ["int_positionnements", "int_lignes", "int_eclate"],
+    "marts": [
+        "agg_personnes_multiples",
+        "agg_cohorte",
+        "agg_cohorte_vides",
+        "agg_entrees",
+        "agg_abandons_motifs",
+        "out_sessions_remplissage",
+        "out_entonnoir",
+        "out_delais",
+        "out_pic",
+        "out_abandons",
+        "agg_remplissage",
+        "agg_remplissage_vides",
+        "out_remplissage",
+    ],
 );
 
 /// The SQL of a named query.
@@ -49,10 +56,10 @@ queries!(
 /// On an unknown name: names are literals of this crate, so that is a bug
 /// that the test below catches.
 pub fn get(name: &str) -> &'static str {
-    QUERIES
+    FILES
         .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, sql)| *sql)
+        .find(|(_, n, _)| *n == name)
+        .map(|(_, _, sql)| *sql)
         .unwrap_or_else(|| panic!("no query named {name}"))
 }
 
@@ -87,7 +94,7 @@ fn infra_bac_list() -> String {
 /// the same `vars`), which a query reads as a subquery.
 pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
     let mut sql = get(name).to_string();
-    for (included, _) in QUERIES {
+    for (_, included, _) in FILES {
         let placeholder = format!("{{{{{included}}}}}");
         if sql.contains(&placeholder) {
             sql = sql.replace(&placeholder, &render(included, vars));
@@ -112,19 +119,20 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
     sql
 }
 
-/// The models of a layer (the queries whose name starts with `prefix`,
-/// e.g. `int_`), in the order their dependencies give: a model runs after
-/// every other model of the layer whose name its SQL reads. Ties keep the
-/// names' alphabetical order, so the order is the same on every run.
+/// The models of a layer (the files of `queries/<layer>/`, e.g.
+/// `intermediate`), in the order their dependencies give: a model runs
+/// after every other model of the layer whose name its SQL reads. Ties
+/// keep the names' alphabetical order, so the order is the same on every
+/// run.
 ///
 /// # Errors
 /// `Internal` when the models read each other in a cycle (a bug in
 /// `queries/`, which the tests below catch).
-pub fn layer_in_dependency_order(prefix: &str) -> crate::error::Result<Vec<&'static str>> {
-    let mut models: Vec<(&str, &str)> = QUERIES
+pub fn layer_in_dependency_order(layer: &str) -> crate::error::Result<Vec<&'static str>> {
+    let mut models: Vec<(&str, &str)> = FILES
         .iter()
-        .filter(|(name, _)| name.starts_with(prefix))
-        .copied()
+        .filter(|(l, _, _)| *l == layer)
+        .map(|(_, name, sql)| (*name, *sql))
         .collect();
     models.sort_unstable();
     dependency_order(&models).map_err(crate::error::Error::Internal)
@@ -192,7 +200,7 @@ mod tests {
         // int_lignes reads int_positionnements; int_eclate reads int_lignes
         // (and int_periodes, a seed filled by the run, not a model).
         assert_eq!(
-            layer_in_dependency_order("int_").unwrap(),
+            layer_in_dependency_order("intermediate").unwrap(),
             ["int_positionnements", "int_lignes", "int_eclate"]
         );
     }
@@ -214,7 +222,7 @@ mod tests {
 
     #[test]
     fn every_query_is_found_and_templates_are_filled() {
-        for (name, _) in QUERIES {
+        for (_, name, _) in FILES {
             let sql = render(
                 name,
                 &[

@@ -444,7 +444,9 @@ fn build_indicators(
     for name in crate::queries::layer_in_dependency_order("intermediate")? {
         progress.message(name);
         let step = Instant::now();
-        stage.run(name, &[])?;
+        stage
+            .db()
+            .execute(name, &crate::queries::materialise(name, &[]))?;
         timings.insert(format!("indicateurs/{name}"), step.elapsed().as_secs_f64());
     }
     for table in crate::stage::AGGREGATES_BY_LEVEL {

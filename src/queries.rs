@@ -19,7 +19,8 @@ macro_rules! queries {
 // per connection; `checks` select the rows that break a set-level rule
 // (each row a failure, as a dbt data test returns them) and the warnings;
 // `staging` splits an extract into accepted and quarantined rows;
-// `intermediate` models are tables run in the order their SQL gives
+// `intermediate` models are one `select` each, which Rust materialises as
+// tables ([`materialise`]) in the order their SQL gives
 // ([`layer_in_dependency_order`]); `marts` are the cubes and their files.
 queries!(
     "macros": ["macro_periode", "macro_age"],
@@ -119,6 +120,23 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
     sql
 }
 
+/// The layers whose files are one `select` each, materialised by Rust as a
+/// table of the model's name ([`materialise`]).
+const TABLE_LAYERS: &[&str] = &["intermediate"];
+
+/// The statement that builds a model: `create or replace table NAME as`
+/// its `select` for a model of a layer materialised as a table, the file
+/// as it is for the others. Placeholders are filled as by [`render`].
+pub fn materialise(name: &str, vars: &[(&str, &str)]) -> String {
+    let select = render(name, vars);
+    match FILES.iter().find(|(_, n, _)| *n == name) {
+        Some((layer, _, _)) if TABLE_LAYERS.contains(layer) => {
+            format!("create or replace table {name} as\n{select}")
+        }
+        _ => select,
+    }
+}
+
 /// The models of a layer (the files of `queries/<layer>/`, e.g.
 /// `intermediate`), in the order their dependencies give: a model runs
 /// after every other model of the layer whose name its SQL reads. Ties
@@ -203,6 +221,26 @@ mod tests {
             layer_in_dependency_order("intermediate").unwrap(),
             ["int_positionnements", "int_lignes", "int_eclate"]
         );
+    }
+
+    #[test]
+    fn intermediate_models_are_one_select_materialised_as_a_table() {
+        for name in layer_in_dependency_order("intermediate").unwrap() {
+            let code: String = get(name)
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(
+                code.trim_start().starts_with("with"),
+                "{name} is not one select"
+            );
+            assert!(
+                materialise(name, &[]).starts_with(&format!("create or replace table {name} as\n")),
+                "{name}"
+            );
+        }
+        assert_eq!(materialise("macro_age", &[]), render("macro_age", &[]));
     }
 
     #[test]

@@ -15,9 +15,9 @@
 //! P1 true
 //! ```
 //!
-//! `model NAME` runs the model of `queries/` as the engine does (its
-//! placeholders filled by `ouistat::queries::render`; `model NAME k=v`
-//! fills a template's `{{k}}`). A query's rows are
+//! `model NAME` builds the model of `queries/` as the engine does
+//! (`ouistat::queries::materialise`: a table for an intermediate model's
+//! `select`; `model NAME k=v` fills a template's `{{k}}`). A query's rows are
 //! its values as text, separated by one space, `NULL` for null; a query
 //! expecting no row (`----` then nothing) is a check that must hold, as
 //! dbt's data tests are.
@@ -45,7 +45,7 @@ fn run_file(path: &Path) {
             let mut words = model.split_whitespace();
             let name = words.next().unwrap_or_default();
             let vars: Vec<(&str, &str)> = words.filter_map(|w| w.split_once('=')).collect();
-            let sql = ouistat::queries::render(name, &vars);
+            let sql = ouistat::queries::materialise(name, &vars);
             conn.execute_batch(&sql)
                 .unwrap_or_else(|e| panic!("{where_}: {e}"));
         } else if *head == "statement ok" {

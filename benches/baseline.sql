@@ -6,9 +6,11 @@
 --
 -- Placeholders: {{extraits}} (folder of the four CSV extracts) and
 -- {{date_arrete}} (the cut-off, YYYY-MM-DD). The block between the
--- `-- pour chaque dimension` and `-- fin` lines is run once per dimension,
--- `ensemble` included, as an analyst's loop would: {{dimension}} is the
--- dimension's name and {{modalite}} its column ('ensemble' for ensemble).
+-- `-- pour chaque niveau` and `-- fin` lines is run once per geographic
+-- level, as an analyst's loop would: {{niveau_geo}} is the level's name
+-- (france, region, departement, zone_emploi) and {{code_geo}} its column
+-- (`null::varchar` for france). Within a level, each table is one
+-- GROUPING SETS query, one set per dimension and one for `ensemble`.
 -- Results: tables b_entonnoir, b_delais, b_pic, b_abandons, b_remplissage,
 -- b_sessions_remplissage.
 
@@ -165,15 +167,28 @@ create or replace temp table b_motifs (
     dimension varchar, modalite varchar, motif_code varchar, nb_abandons bigint
 );
 
--- pour chaque dimension
--- The cohort's counts and delays, at the four geographic levels.
+-- pour chaque niveau
+-- One grouping-sets query per table and geographic level, every dimension
+-- (and `ensemble`) a grouping set of its own. {{code_geo}} is the level's
+-- column (a null text for france).
+
+-- The cohort's counts and delays.
 insert into b_cellules
 select
-    periode, type_periode,
-    case when grouping(region) = 0 then 'region' when grouping(departement) = 0 then 'departement'
-        when grouping(zone_emploi) = 0 then 'zone_emploi' else 'france' end,
-    coalesce(region, departement, zone_emploi),
-    '{{dimension}}', {{modalite}},
+    periode, type_periode, '{{niveau_geo}}', code_geo,
+    case
+        when grouping(dispositif) = 0 then 'dispositif'
+        when grouping(financeur_code) = 0 then 'financeur_code'
+        when grouping(prescripteur_type) = 0 then 'prescripteur_type'
+        when grouping(sexe) = 0 then 'sexe'
+        when grouping(tranche_age) = 0 then 'tranche_age'
+        when grouping(niveau) = 0 then 'niveau'
+        when grouping(eligible_pic) = 0 then 'eligible_pic'
+        when grouping(beneficiaire_rsa) = 0 then 'beneficiaire_rsa'
+        when grouping(travailleur_handicape) = 0 then 'travailleur_handicape'
+        else 'ensemble'
+    end,
+    coalesce(dispositif, financeur_code, prescripteur_type, sexe, tranche_age, niveau, eligible_pic, beneficiaire_rsa, travailleur_handicape, 'ensemble'),
     count(*),
     count(*) filter (present_ico),
     count(*) filter (retenu),
@@ -184,37 +199,57 @@ select
     quantile_cont(jours_entree, 0.75),
     quantile_cont(jours_ico, 0.5),
     quantile_cont(jours_ico, 0.75),
-from b_datees
-where base = 'cohorte'
+from (select *, {{code_geo}} as code_geo from b_datees where base = 'cohorte')
 group by grouping sets (
-    (periode, type_periode, {{modalite}}),
-    (periode, type_periode, region, {{modalite}}),
-    (periode, type_periode, departement, {{modalite}}),
-    (periode, type_periode, zone_emploi, {{modalite}})
+    (periode, type_periode, code_geo),
+    (periode, type_periode, code_geo, dispositif),
+    (periode, type_periode, code_geo, financeur_code),
+    (periode, type_periode, code_geo, prescripteur_type),
+    (periode, type_periode, code_geo, sexe),
+    (periode, type_periode, code_geo, tranche_age),
+    (periode, type_periode, code_geo, niveau),
+    (periode, type_periode, code_geo, eligible_pic),
+    (periode, type_periode, code_geo, beneficiaire_rsa),
+    (periode, type_periode, code_geo, travailleur_handicape)
 );
 
--- Distinct persons in two steps: one row per cell and person, then a
--- count per cell.
+-- Distinct persons in two steps, both bases at once: one row per cell and
+-- person, then a count per cell.
 insert into b_personnes
 with une_par_personne as (
     select
-        base, periode, type_periode,
-        case when grouping(region) = 0 then 'region' when grouping(departement) = 0 then 'departement'
-            when grouping(zone_emploi) = 0 then 'zone_emploi' else 'france' end as niveau_geo,
-        coalesce(region, departement, zone_emploi) as code_geo,
-        {{modalite}} as modalite,
+        base, periode, type_periode, code_geo,
+        case
+            when grouping(dispositif) = 0 then 'dispositif'
+            when grouping(financeur_code) = 0 then 'financeur_code'
+            when grouping(prescripteur_type) = 0 then 'prescripteur_type'
+            when grouping(sexe) = 0 then 'sexe'
+            when grouping(tranche_age) = 0 then 'tranche_age'
+            when grouping(niveau) = 0 then 'niveau'
+            when grouping(eligible_pic) = 0 then 'eligible_pic'
+            when grouping(beneficiaire_rsa) = 0 then 'beneficiaire_rsa'
+            when grouping(travailleur_handicape) = 0 then 'travailleur_handicape'
+            else 'ensemble'
+        end as dimension,
+        coalesce(dispositif, financeur_code, prescripteur_type, sexe, tranche_age, niveau, eligible_pic, beneficiaire_rsa, travailleur_handicape, 'ensemble') as modalite,
         bool_or(entre) as entre,
         bool_or(eligible_pic = 'oui') as eligible,
-    from b_datees
+    from (select *, {{code_geo}} as code_geo from b_datees)
     group by grouping sets (
-        (base, periode, type_periode, {{modalite}}, identifiant_spe),
-        (base, periode, type_periode, region, {{modalite}}, identifiant_spe),
-        (base, periode, type_periode, departement, {{modalite}}, identifiant_spe),
-        (base, periode, type_periode, zone_emploi, {{modalite}}, identifiant_spe)
+        (base, periode, type_periode, code_geo, identifiant_spe),
+        (base, periode, type_periode, code_geo, identifiant_spe, dispositif),
+        (base, periode, type_periode, code_geo, identifiant_spe, financeur_code),
+        (base, periode, type_periode, code_geo, identifiant_spe, prescripteur_type),
+        (base, periode, type_periode, code_geo, identifiant_spe, sexe),
+        (base, periode, type_periode, code_geo, identifiant_spe, tranche_age),
+        (base, periode, type_periode, code_geo, identifiant_spe, niveau),
+        (base, periode, type_periode, code_geo, identifiant_spe, eligible_pic),
+        (base, periode, type_periode, code_geo, identifiant_spe, beneficiaire_rsa),
+        (base, periode, type_periode, code_geo, identifiant_spe, travailleur_handicape)
     )
 )
 select
-    base, periode, type_periode, niveau_geo, code_geo, '{{dimension}}', modalite,
+    base, periode, type_periode, '{{niveau_geo}}', code_geo, dimension, modalite,
     count(*), count(*) filter (entre), count(*) filter (eligible),
 from une_par_personne
 group by all;
@@ -222,20 +257,38 @@ group by all;
 -- Abandons after entry, by the reason of the latest.
 insert into b_motifs
 select
-    periode, type_periode,
-    case when grouping(region) = 0 then 'region' when grouping(departement) = 0 then 'departement'
-        when grouping(zone_emploi) = 0 then 'zone_emploi' else 'france' end,
-    coalesce(region, departement, zone_emploi),
-    '{{dimension}}', {{modalite}},
-    coalesce(motif_abandon, 'inconnu'),
+    periode, type_periode, '{{niveau_geo}}', code_geo,
+    case
+        when grouping(dispositif) = 0 then 'dispositif'
+        when grouping(financeur_code) = 0 then 'financeur_code'
+        when grouping(prescripteur_type) = 0 then 'prescripteur_type'
+        when grouping(sexe) = 0 then 'sexe'
+        when grouping(tranche_age) = 0 then 'tranche_age'
+        when grouping(niveau) = 0 then 'niveau'
+        when grouping(eligible_pic) = 0 then 'eligible_pic'
+        when grouping(beneficiaire_rsa) = 0 then 'beneficiaire_rsa'
+        when grouping(travailleur_handicape) = 0 then 'travailleur_handicape'
+        else 'ensemble'
+    end,
+    coalesce(dispositif, financeur_code, prescripteur_type, sexe, tranche_age, niveau, eligible_pic, beneficiaire_rsa, travailleur_handicape, 'ensemble'),
+    motif_code,
     count(*),
-from b_datees
-where base = 'cohorte' and abandon
+from (
+    select *, {{code_geo}} as code_geo, coalesce(motif_abandon, 'inconnu') as motif_code
+    from b_datees
+    where base = 'cohorte' and abandon
+)
 group by grouping sets (
-    (periode, type_periode, {{modalite}}, motif_abandon),
-    (periode, type_periode, region, {{modalite}}, motif_abandon),
-    (periode, type_periode, departement, {{modalite}}, motif_abandon),
-    (periode, type_periode, zone_emploi, {{modalite}}, motif_abandon)
+    (periode, type_periode, code_geo, motif_code),
+    (periode, type_periode, code_geo, motif_code, dispositif),
+    (periode, type_periode, code_geo, motif_code, financeur_code),
+    (periode, type_periode, code_geo, motif_code, prescripteur_type),
+    (periode, type_periode, code_geo, motif_code, sexe),
+    (periode, type_periode, code_geo, motif_code, tranche_age),
+    (periode, type_periode, code_geo, motif_code, niveau),
+    (periode, type_periode, code_geo, motif_code, eligible_pic),
+    (periode, type_periode, code_geo, motif_code, beneficiaire_rsa),
+    (periode, type_periode, code_geo, motif_code, travailleur_handicape)
 );
 -- fin
 

@@ -440,10 +440,13 @@ fn build_indicators(
     crossing: bool,
 ) -> Result<()> {
     stage.run("avertissements", &[])?;
-    for name in ["int_positionnements", "int_lignes", "int_eclate"] {
+    // The intermediate models, in the order their SQL gives.
+    for name in crate::queries::layer_in_dependency_order("intermediate")? {
         progress.message(name);
         let step = Instant::now();
-        stage.run(name, &[])?;
+        stage
+            .db()
+            .execute(name, &crate::queries::materialise(name, &[]))?;
         timings.insert(format!("indicateurs/{name}"), step.elapsed().as_secs_f64());
     }
     for table in crate::stage::AGGREGATES_BY_LEVEL {

@@ -1,5 +1,5 @@
-//! The SQL of the engine: one statement per file under `queries/`, compiled
-//! in and looked up by name, so a missing file fails the build.
+//! The SQL of the engine: one statement per file under `queries/<layer>/`,
+//! compiled in and looked up by name, so a missing file fails the build.
 //!
 //! A few statements are templates: `{{name}}` placeholders filled by
 //! [`render`], so the list of dimensions lives in one place ([`DIMENSIONS`]).
@@ -7,40 +7,48 @@
 pub use crate::domain::cubes::{CUBE_KEYS, DIMENSIONS};
 
 macro_rules! queries {
-    ($($name:literal),* $(,)?) => {
-        const QUERIES: &[(&str, &str)] = &[
-            $(($name, include_str!(concat!("../queries/", $name, ".sql")))),*
+    ($($layer:literal: [$($name:literal),* $(,)?]),* $(,)?) => {
+        /// (layer, name, SQL) of every file of `queries/<layer>/<name>.sql`.
+        const FILES: &[(&str, &str, &str)] = &[
+            $($(($layer, $name, include_str!(concat!("../queries/", $layer, "/", $name, ".sql")))),*),*
         ];
     };
 }
 
+// The folder is the layer, as in a dbt project: `macros` are created once
+// per connection; `checks` select the rows that break a set-level rule
+// (each row a failure, as a dbt data test returns them) and the warnings;
+// `staging` splits an extract into accepted and quarantined rows;
+// `intermediate` models are one `select` each, which Rust materialises as
+// tables ([`materialise`]) in the order their SQL gives
+// ([`layer_in_dependency_order`]); `marts` are the cubes and their files.
 queries!(
-    "macro_periode",
-    "macro_age",
-    "chk_sessions",
-    "chk_individus",
-    "chk_positionnements",
-    "chk_evenements",
-    "stage_quarantine",
-    "stage_accept",
-    "avertissements",
-    "diag_quarantaine",
-    "int_positionnements",
-    "int_lignes",
-    "int_eclate",
-    "agg_personnes_multiples",
-    "agg_cohorte",
-    "agg_cohorte_vides",
-    "agg_entrees",
-    "agg_abandons_motifs",
-    "out_sessions_remplissage",
-    "out_entonnoir",
-    "out_delais",
-    "out_pic",
-    "out_abandons",
-    "agg_remplissage",
-    "agg_remplissage_vides",
-    "out_remplissage",
+    "macros": ["macro_periode", "macro_age"],
+    "checks": [
+        "chk_sessions",
+        "chk_individus",
+        "chk_positionnements",
+        "chk_evenements",
+        "avertissements",
+        "diag_quarantaine",
+    ],
+    "staging": ["stage_quarantine", "stage_accept"],
+    "intermediate": ["int_positionnements", "int_lignes", "int_eclate"],
+    "marts": [
+        "agg_personnes_multiples",
+        "agg_cohorte",
+        "agg_cohorte_vides",
+        "agg_entrees",
+        "agg_abandons_motifs",
+        "out_sessions_remplissage",
+        "out_entonnoir",
+        "out_delais",
+        "out_pic",
+        "out_abandons",
+        "agg_remplissage",
+        "agg_remplissage_vides",
+        "out_remplissage",
+    ],
 );
 
 /// The SQL of a named query.
@@ -49,10 +57,10 @@ queries!(
 /// On an unknown name: names are literals of this crate, so that is a bug
 /// that the test below catches.
 pub fn get(name: &str) -> &'static str {
-    QUERIES
+    FILES
         .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, sql)| *sql)
+        .find(|(_, n, _)| *n == name)
+        .map(|(_, _, sql)| *sql)
         .unwrap_or_else(|| panic!("no query named {name}"))
 }
 
@@ -87,7 +95,7 @@ fn infra_bac_list() -> String {
 /// the same `vars`), which a query reads as a subquery.
 pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
     let mut sql = get(name).to_string();
-    for (included, _) in QUERIES {
+    for (_, included, _) in FILES {
         let placeholder = format!("{{{{{included}}}}}");
         if sql.contains(&placeholder) {
             sql = sql.replace(&placeholder, &render(included, vars));
@@ -112,6 +120,78 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
     sql
 }
 
+/// The layers whose files are one `select` each, materialised by Rust as a
+/// table of the model's name ([`materialise`]).
+const TABLE_LAYERS: &[&str] = &["intermediate"];
+
+/// The statement that builds a model: `create or replace table NAME as`
+/// its `select` for a model of a layer materialised as a table, the file
+/// as it is for the others. Placeholders are filled as by [`render`].
+pub fn materialise(name: &str, vars: &[(&str, &str)]) -> String {
+    let select = render(name, vars);
+    match FILES.iter().find(|(_, n, _)| *n == name) {
+        Some((layer, _, _)) if TABLE_LAYERS.contains(layer) => {
+            format!("create or replace table {name} as\n{select}")
+        }
+        _ => select,
+    }
+}
+
+/// The models of a layer (the files of `queries/<layer>/`, e.g.
+/// `intermediate`), in the order their dependencies give: a model runs
+/// after every other model of the layer whose name its SQL reads. Ties
+/// keep the names' alphabetical order, so the order is the same on every
+/// run.
+///
+/// # Errors
+/// `Internal` when the models read each other in a cycle (a bug in
+/// `queries/`, which the tests below catch).
+pub fn layer_in_dependency_order(layer: &str) -> crate::error::Result<Vec<&'static str>> {
+    let mut models: Vec<(&str, &str)> = FILES
+        .iter()
+        .filter(|(l, _, _)| *l == layer)
+        .map(|(_, name, sql)| (*name, *sql))
+        .collect();
+    models.sort_unstable();
+    dependency_order(&models).map_err(crate::error::Error::Internal)
+}
+
+/// The names of `models` (name, SQL) ordered so that each comes after the
+/// models its SQL names; `Err` names the models left in a cycle.
+fn dependency_order<'a>(models: &[(&'a str, &str)]) -> Result<Vec<&'a str>, String> {
+    let reads = |sql: &str, other: &str| {
+        sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|word| word == other)
+    };
+    let depends: Vec<Vec<usize>> = models
+        .iter()
+        .map(|(name, sql)| {
+            models
+                .iter()
+                .enumerate()
+                .filter(|(_, (other, _))| other != name && reads(sql, other))
+                .map(|(j, _)| j)
+                .collect()
+        })
+        .collect();
+    let mut done = vec![false; models.len()];
+    let mut order = Vec::with_capacity(models.len());
+    while order.len() < models.len() {
+        let ready = (0..models.len())
+            .find(|&i| !done[i] && depends[i].iter().all(|&j| done[j]))
+            .ok_or_else(|| {
+                let left: Vec<&str> = (0..models.len())
+                    .filter(|&i| !done[i])
+                    .map(|i| models[i].0)
+                    .collect();
+                format!("the models {} read each other in a cycle", left.join(", "))
+            })?;
+        done[ready] = true;
+        order.push(models[ready].0);
+    }
+    Ok(order)
+}
+
 /// Geographic levels of the cubes (SPEC §6), with the column of
 /// `int_lignes` that gives a row's code at that level (`france` has none).
 pub const GEO_LEVELS: &[(&str, &str)] = &[
@@ -134,8 +214,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_intermediate_layer_runs_in_the_order_its_sql_gives() {
+        // int_lignes reads int_positionnements; int_eclate reads int_lignes
+        // (and int_periodes, a seed filled by the run, not a model).
+        assert_eq!(
+            layer_in_dependency_order("intermediate").unwrap(),
+            ["int_positionnements", "int_lignes", "int_eclate"]
+        );
+    }
+
+    #[test]
+    fn intermediate_models_are_one_select_materialised_as_a_table() {
+        for name in layer_in_dependency_order("intermediate").unwrap() {
+            let code: String = get(name)
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(
+                code.trim_start().starts_with("with"),
+                "{name} is not one select"
+            );
+            assert!(
+                materialise(name, &[]).starts_with(&format!("create or replace table {name} as\n")),
+                "{name}"
+            );
+        }
+        assert_eq!(materialise("macro_age", &[]), render("macro_age", &[]));
+    }
+
+    #[test]
+    fn dependencies_are_whole_names_and_cycles_are_refused() {
+        let models = [
+            ("b", "select * from a_suite, a"),
+            ("a", "select 1"),
+            ("a_suite", "select * from a"),
+        ];
+        assert_eq!(dependency_order(&models).unwrap(), ["a", "a_suite", "b"]);
+        let cycle = [("x", "select * from y"), ("y", "select * from x")];
+        assert_eq!(
+            dependency_order(&cycle).unwrap_err(),
+            "the models x, y read each other in a cycle"
+        );
+    }
+
+    #[test]
     fn every_query_is_found_and_templates_are_filled() {
-        for (name, _) in QUERIES {
+        for (_, name, _) in FILES {
             let sql = render(
                 name,
                 &[

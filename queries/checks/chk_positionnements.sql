@@ -1,10 +1,12 @@
--- Set-level rules on positionnements: duplicates, then parents that exist
--- nowhere, then parents that were quarantined (the cascade).
+-- Rows of positionnements that break a set-level rule, with their rule:
+-- duplicates, then parents that exist nowhere, then parents that were
+-- quarantined (the cascade). Only the rejected rows, and only the columns
+-- the quarantine needs.
 create or replace table chk_positionnements as
 with
 
 raw_rows as (
-    select * from raw_positionnements
+    select ligne, positionnement_id, identifiant_spe, session_id from raw_positionnements
 ),
 
 individus_acceptes as (
@@ -40,7 +42,8 @@ ranked as (
 
 final as (
     select
-        * exclude (rang, individu_accepte, session_acceptee, individu_en_quarantaine, session_en_quarantaine),
+        ligne,
+        positionnement_id,
         case
             when rang > 1 then 'doublon'
             when not individu_accepte and not individu_en_quarantaine then 'cle_etrangere_absente'
@@ -55,6 +58,7 @@ final as (
             when not session_acceptee then 'session en quarantaine'
         end as detail,
     from ranked
+    where rang > 1 or not individu_accepte or not session_acceptee
 )
 
 select * from final

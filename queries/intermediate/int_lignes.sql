@@ -1,6 +1,5 @@
 -- One row per existing positioning with every dimension of SPEC §3 resolved
 -- to its modality (empty geography is `inconnu`).
-create or replace table int_lignes as
 with
 
 positionnements as (

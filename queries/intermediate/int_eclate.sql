@@ -11,7 +11,6 @@
 -- the cube queries, which read `region`, `departement` or `zone_emploi`.
 -- Only what the cubes read is kept: at 2 M persons this table has about
 -- 10 M rows, and its width is the memory the cube queries do not have.
-create or replace table int_eclate as
 with
 
 lignes as (

@@ -1,7 +1,6 @@
 -- The state of every positioning that exists at the cut-off (SPEC §3):
 -- for each event type the latest event wins, by date_evenement, then
 -- enregistre_le, then statut and motif_code descending.
-create or replace table int_positionnements as
 with
 
 parametres as (

@@ -197,6 +197,18 @@ thread_local! {
 /// Keys below this many values are numbered through a table.
 const TABLE_SPAN: u128 = 1 << 22;
 
+/// Renumbers `keys` densely (spanning `span` values) when one more
+/// column of `card` values would overflow a `u128` key.
+fn make_room(keys: &mut [u128], span: &mut u128, card: u128) {
+    if span.checked_mul(card).is_none() {
+        let (gid, groups) = densify(keys, *span);
+        for (k, g) in keys.iter_mut().zip(gid) {
+            *k = u128::from(g);
+        }
+        *span = groups as u128;
+    }
+}
+
 /// Numbers the distinct keys (each below `span`) in order of first
 /// appearance: through a table when the keys are few, else a hash map on
 /// the narrowest type.
@@ -283,13 +295,7 @@ pub(crate) fn group(
         if card <= 1 {
             continue;
         }
-        if span.checked_mul(card).is_none() {
-            let (gid, groups) = densify(&keys, span);
-            for (k, g) in keys.iter_mut().zip(gid) {
-                *k = u128::from(g);
-            }
-            span = groups as u128;
-        }
+        make_room(&mut keys, &mut span, card);
         let map = &enc.maps[s];
         if md.qis[c].table == view.table {
             for (key, raw) in keys.iter_mut().zip(&enc.raw) {
@@ -399,13 +405,7 @@ pub(crate) fn roll_up(
         if card <= 1 {
             continue;
         }
-        if span.checked_mul(card).is_none() {
-            let (gid, groups) = densify(&keys, span);
-            for (k, g) in keys.iter_mut().zip(gid) {
-                *k = u128::from(g);
-            }
-            span = groups as u128;
-        }
+        make_room(&mut keys, &mut span, card);
         let map = &enc.maps[s];
         for (key, r) in keys.iter_mut().zip(&fine.rep) {
             let source = if own {

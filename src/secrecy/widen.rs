@@ -22,11 +22,12 @@ const RINGS: [usize; 4] = [2, 4, 6, 8];
 const REACH: f64 = 1e7;
 
 /// What the search needs of the system: its constraints, which cells each
-/// touches, each cell's neighbours, and what suppressing a cell costs.
+/// touches, and what suppressing a cell costs.
 pub(super) struct Links {
     pub constraints: Vec<Constraint>,
     touching: Vec<Vec<usize>>,
-    neighbours: Vec<Vec<usize>>,
+    /// Which cells never move (known): no search goes through them.
+    known: Vec<bool>,
     /// Cost of suppressing a published cell, per unit it moves: the more
     /// wanted the cell (its tier, then its rank), the dearer.
     weight: Vec<f64>,
@@ -38,26 +39,10 @@ impl Links {
         let n = system.cells.len();
         let constraints = super::audit::constraints(system);
         let mut touching: Vec<Vec<usize>> = vec![Vec::new(); n];
-        let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); n];
-        // A known cell never moves: it is no neighbour, and the search does
-        // not go through it (its other constraints move nothing of its).
-        let movable = |b: usize| !system.cells[b].known;
         for (k, c) in constraints.iter().enumerate() {
             for &(a, _) in &c.terms {
                 touching[a].push(k);
-                if movable(a) {
-                    neighbours[a].extend(
-                        c.terms
-                            .iter()
-                            .map(|t| t.0)
-                            .filter(|&b| b != a && movable(b)),
-                    );
-                }
             }
-        }
-        for list in &mut neighbours {
-            list.sort_unstable();
-            list.dedup();
         }
         let weight = (0..n)
             .map(|i| {
@@ -68,21 +53,31 @@ impl Links {
         Links {
             constraints,
             touching,
-            neighbours,
+            known: system.cells.iter().map(|c| c.known).collect(),
             weight,
         }
     }
-}
 
-impl Links {
+    /// The cells sharing a constraint with `cell` that can move: a known
+    /// cell never moves, so it is no neighbour (and the search does not go
+    /// through it). May repeat a cell.
+    fn neighbours(&self, cell: usize) -> impl Iterator<Item = usize> + '_ {
+        self.touching[cell]
+            .iter()
+            .flat_map(|&k| self.constraints[k].terms.iter().map(|t| t.0))
+            .filter(move |&b| b != cell && !self.known[b])
+    }
+
     /// The published cells, neither known nor zero, sharing a constraint
     /// with `cell`.
     pub fn around(&self, system: &System, hidden: &[bool], cell: usize) -> Vec<usize> {
-        self.neighbours[cell]
-            .iter()
-            .copied()
-            .filter(|&n| !hidden[n] && !system.cells[n].known && system.cells[n].publishable())
-            .collect()
+        let mut around: Vec<usize> = self
+            .neighbours(cell)
+            .filter(|&n| !hidden[n] && system.cells[n].publishable())
+            .collect();
+        around.sort_unstable();
+        around.dedup();
+        around
     }
 }
 
@@ -96,7 +91,7 @@ pub(super) fn widen(
     protection: f64,
 ) -> Option<Vec<usize>> {
     for rings in RINGS {
-        let around = neighbourhood(&links.neighbours, cell, rings);
+        let around = neighbourhood(links, cell, rings);
         let best = [1.0, -1.0]
             .into_iter()
             .filter_map(|sign| cheapest(system, links, hidden, &around, cell, sign * protection))
@@ -109,13 +104,13 @@ pub(super) fn widen(
 }
 
 /// The cells within `rings` steps of `cell`.
-fn neighbourhood(neighbours: &[Vec<usize>], cell: usize, rings: usize) -> Vec<usize> {
+fn neighbourhood(links: &Links, cell: usize, rings: usize) -> Vec<usize> {
     let mut seen = std::collections::HashSet::from([cell]);
     let mut frontier = vec![cell];
     for _ in 0..rings {
         let mut next = Vec::new();
         for c in frontier {
-            for &n in &neighbours[c] {
+            for n in links.neighbours(c) {
                 if seen.insert(n) {
                     next.push(n);
                 }

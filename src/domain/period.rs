@@ -12,6 +12,14 @@ pub fn period_of(d: NaiveDate) -> String {
     format!("{}-T{}", d.year(), (d.month() - 1) / 4 + 1)
 }
 
+/// The four-month period of a month `YYYY-MM`: `2026-05` → `2026-T2`;
+/// `None` when it is no month.
+pub fn period_of_month(month: &str) -> Option<String> {
+    let (y, m) = month.split_once('-')?;
+    let m: u32 = m.parse().ok()?;
+    (y.len() == 4 && (1..=12).contains(&m)).then(|| format!("{y}-T{}", (m - 1) / 4 + 1))
+}
+
 /// Parses `YYYY-Tn` into (year, n).
 pub fn parse_period(p: &str) -> Option<(i32, u32)> {
     let (y, t) = p.split_once("-T")?;
@@ -82,6 +90,15 @@ pub fn periods_between(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months_fall_in_their_four_month_period() {
+        assert_eq!(period_of_month("2026-04").as_deref(), Some("2026-T1"));
+        assert_eq!(period_of_month("2026-05").as_deref(), Some("2026-T2"));
+        assert_eq!(period_of_month("2026-12").as_deref(), Some("2026-T3"));
+        assert_eq!(period_of_month("2026-13"), None);
+        assert_eq!(period_of_month("2026"), None);
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

@@ -366,10 +366,9 @@ pub fn label(step: Step, raw: &Raw, reference: &Reference) -> String {
             || text(raw),
             |d| format!("{:04}-{:02}", d.year(), d.month()),
         ),
-        Step::Quadrimestre => date_of(raw).map_or_else(
-            || text(raw),
-            |d| format!("{}-T{}", d.year(), d.month0() / 4 + 1),
-        ),
+        Step::Quadrimestre => {
+            date_of(raw).map_or_else(|| text(raw), crate::domain::period::period_of)
+        }
         Step::Annee => date_of(raw).map_or_else(|| text(raw), |d| d.year().to_string()),
         Step::ZoneEmploi => reference
             .zones

@@ -17,6 +17,7 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Int64Type};
 use arrow::record_batch::RecordBatch;
 
+use crate::domain::period::period_of_month;
 use crate::error::{Error, Result};
 
 use super::cubes::{def, variable, Cube, VARIABLES};
@@ -332,14 +333,6 @@ pub(super) fn table_rows(
         .map(|r| (r, keys.key(r)))
         .filter(|(_, k)| in_region(k, region, geography))
         .collect()
-}
-
-fn period_of_month(month: &str) -> Option<String> {
-    let (y, m) = month.split_once('-')?;
-    let m: u32 = m.parse().ok()?;
-    (1..=12)
-        .contains(&m)
-        .then(|| format!("{y}-T{}", (m - 1) / 4 + 1))
 }
 
 /// Dimensions that are attributes of the person, so that a person is in
@@ -731,18 +724,5 @@ impl System {
                 break;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn months_fall_in_their_four_month_period() {
-        assert_eq!(period_of_month("2026-04").as_deref(), Some("2026-T1"));
-        assert_eq!(period_of_month("2026-05").as_deref(), Some("2026-T2"));
-        assert_eq!(period_of_month("2026-12").as_deref(), Some("2026-T3"));
-        assert_eq!(period_of_month("2026-13"), None);
     }
 }

@@ -494,6 +494,20 @@ mod tests {
     }
 
     #[test]
+    fn directions_leave_a_cell_at_its_floor_alone() {
+        // a = b + z, with z = 0 at its floor (an unchanged count's change):
+        // were z a pivot, every direction moving a would move z, blocked
+        // one way. Pivots go to the cells with room, so a moves with b.
+        let null = NullSpace::new(&[0, 1, 2], &[sum(0, &[1, 2])], &[5, 5, 0]);
+        let directions = null.directions(0, 4);
+        assert!(!directions.is_empty());
+        for d in &directions {
+            assert!(d.iter().all(|&(c, v)| c != 2 || v == 0.0), "{d:?}");
+            assert!(d.iter().any(|&(c, v)| c == 1 && v != 0.0), "{d:?}");
+        }
+    }
+
+    #[test]
     fn a_lone_primary_gets_the_last_candidate_as_complement() {
         let hidden = suppress(
             4,

@@ -112,8 +112,8 @@ fn releases(label: &str, persons: u64, region: Option<&str>, seconds: f64) {
         for (p, rel) in together.iter().zip(&recipients) {
             for c in &p.released {
                 earlier.push(Released {
-                    recipient: rel.name.to_string(),
-                    date_arrete: cutoff.to_string(),
+                    recipient: ouistat::secrecy::text(rel.name),
+                    date_arrete: ouistat::secrecy::text(cutoff),
                     variable: c.variable.clone(),
                     key: c.key.clone(),
                     value: c.value,

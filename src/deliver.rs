@@ -358,7 +358,7 @@ impl<'a> Context<'a> {
         // release again, and is replaced.
         let cutoff = self.cutoff.format("%Y-%m-%d").to_string();
         let mut earlier = register.earlier()?;
-        earlier.retain(|e| e.date_arrete < cutoff);
+        earlier.retain(|e| *e.date_arrete < *cutoff);
         let (cubes, geography) = self.cubes()?;
         let protected = secrecy::protect_run(&releases, cubes, geography, &earlier)?;
         let by_name = releases

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::pseudonymise::SecretKey;
-use crate::secrecy::{Key, Released, ReleasedCount, KEY_COLUMNS};
+use crate::secrecy::{text, Key, Released, ReleasedCount, KEY_COLUMNS};
 
 /// The register's folder under `OUT`.
 pub const DIR: &str = "registre";
@@ -355,8 +355,8 @@ impl Register {
         Ok(read_counts(&path)?
             .into_iter()
             .map(|c| Released {
-                recipient: e.destinataire.clone(),
-                date_arrete: e.date_arrete.clone(),
+                recipient: text(&e.destinataire),
+                date_arrete: text(&e.date_arrete),
                 variable: c.variable,
                 key: c.key,
                 value: c.value,
@@ -981,15 +981,15 @@ fn counts_batch(counts: &[ReleasedCount]) -> Result<RecordBatch> {
         Arc::new(counts.iter().map(f).collect::<StringArray>())
     };
     let mut fields = vec![Field::new("effectif", DataType::Utf8, false)];
-    let mut columns = vec![text(&|c| Some(c.variable.clone()))];
+    let mut columns = vec![text(&|c| Some(c.variable.to_string()))];
     let parts: [KeyPart; 7] = [
-        &|k| Some(k.periode.clone()),
-        &|k| Some(k.type_periode.clone()),
-        &|k| Some(k.niveau_geo.clone()),
-        &|k| k.code_geo.clone(),
-        &|k| Some(k.dimension.clone()),
-        &|k| Some(k.modalite.clone()),
-        &|k| Some(k.motif.clone()),
+        &|k| Some(k.periode.to_string()),
+        &|k| Some(k.type_periode.to_string()),
+        &|k| Some(k.niveau_geo.to_string()),
+        &|k| k.code_geo.as_deref().map(str::to_string),
+        &|k| Some(k.dimension.to_string()),
+        &|k| Some(k.modalite.to_string()),
+        &|k| Some(k.motif.to_string()),
     ];
     for (name, part) in KEY_COLUMNS.iter().zip(parts) {
         fields.push(Field::new(*name, DataType::Utf8, true));
@@ -1000,7 +1000,7 @@ fn counts_batch(counts: &[ReleasedCount]) -> Result<RecordBatch> {
         counts.iter().map(|c| c.value).collect::<Int64Array>(),
     ));
     fields.push(Field::new("secret", DataType::Utf8, true));
-    columns.push(text(&|c| c.flag.clone()));
+    columns.push(text(&|c| c.flag.as_deref().map(str::to_string)));
     Ok(RecordBatch::try_new(
         Arc::new(Schema::new(fields)),
         columns,
@@ -1020,20 +1020,21 @@ fn read_counts(path: &Path) -> Result<Vec<ReleasedCount>> {
         let values = values.as_primitive::<Int64Type>();
         let flags = col("secret")?;
         for row in 0..batch.num_rows() {
-            let text = |a: &StringArray| a.is_valid(row).then(|| a.value(row).to_string());
+            let at = |a: &StringArray| a.is_valid(row).then(|| text(a.value(row)));
+            let or_empty = |a: &StringArray| at(a).unwrap_or_else(|| text(""));
             out.push(ReleasedCount {
-                variable: variable.value(row).to_string(),
+                variable: text(variable.value(row)),
                 key: Key {
-                    periode: text(&keys[0]).unwrap_or_default(),
-                    type_periode: text(&keys[1]).unwrap_or_default(),
-                    niveau_geo: text(&keys[2]).unwrap_or_default(),
-                    code_geo: text(&keys[3]),
-                    dimension: text(&keys[4]).unwrap_or_default(),
-                    modalite: text(&keys[5]).unwrap_or_default(),
-                    motif: text(&keys[6]).unwrap_or_default(),
+                    periode: or_empty(&keys[0]),
+                    type_periode: or_empty(&keys[1]),
+                    niveau_geo: or_empty(&keys[2]),
+                    code_geo: at(&keys[3]),
+                    dimension: or_empty(&keys[4]),
+                    modalite: or_empty(&keys[5]),
+                    motif: or_empty(&keys[6]),
                 },
                 value: values.value(row),
-                flag: text(&flags),
+                flag: at(&flags),
             });
         }
     }
@@ -1057,7 +1058,7 @@ mod tests {
                 motif: "ensemble".into(),
             },
             value,
-            flag: flag.map(str::to_string),
+            flag: flag.map(text),
         }
     }
 
@@ -1149,7 +1150,7 @@ mod tests {
         let earlier = again.earlier().unwrap();
         let read: Vec<(i64, bool)> = earlier.iter().map(|e| (e.value, e.published)).collect();
         assert_eq!(read, [(45, true), (4, false)]);
-        assert_eq!(earlier[0].date_arrete, "2026-06-30");
+        assert_eq!(&*earlier[0].date_arrete, "2026-06-30");
         assert!(again.check(&recipient("aaaa")).is_ok());
         let e = again.check(&recipient("bbbb")).unwrap_err().to_string();
         assert!(e.contains("comite") && e.contains("plan"), "{e}");

@@ -62,16 +62,21 @@ impl Previous {
         let counts = released
             .into_iter()
             .filter(|c| {
-                REVISED.contains(&c.variable.as_str())
-                    && c.key.type_periode == "quadrimestre"
-                    && c.key.dimension == "ensemble"
-                    && c.key.modalite == "ensemble"
-                    && c.key.motif == "ensemble"
+                REVISED.contains(&&*c.variable)
+                    && &*c.key.type_periode == "quadrimestre"
+                    && &*c.key.dimension == "ensemble"
+                    && &*c.key.modalite == "ensemble"
+                    && &*c.key.motif == "ensemble"
             })
             .filter_map(|c| {
                 let code = c.key.code_geo?;
                 Some((
-                    (c.variable, c.key.periode, c.key.niveau_geo, code),
+                    (
+                        c.variable.to_string(),
+                        c.key.periode.to_string(),
+                        c.key.niveau_geo.to_string(),
+                        code.to_string(),
+                    ),
                     c.published.then_some(c.value),
                 ))
             })

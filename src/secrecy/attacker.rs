@@ -174,7 +174,7 @@ impl Count {
     /// Whether a unit in state `state` at `(geo, month, scheme)` is counted.
     fn counts(&self, (geo, zone, month, scheme, state): &Inner) -> bool {
         let k = &self.key;
-        let geo_ok = match (k.niveau_geo.as_str(), k.code_geo.as_deref()) {
+        let geo_ok = match (&*k.niveau_geo, k.code_geo.as_deref()) {
             ("france", _) => true,
             ("region", Some(r)) => region_of(geo) == r,
             ("departement", Some(d)) => geo == d,
@@ -185,8 +185,9 @@ impl Count {
             }
             _ => false,
         };
-        let period_ok = k.type_periode == "quadrimestre" || k.periode == format!("2026-0{month}");
-        let scheme_ok = k.dimension == "ensemble" || k.modalite == SCHEMES[*scheme];
+        let period_ok =
+            &*k.type_periode == "quadrimestre" || *k.periode == *format!("2026-0{month}");
+        let scheme_ok = &*k.dimension == "ensemble" || &*k.modalite == SCHEMES[*scheme];
         let present = self.release == 2 || *state >= 2;
         let entered = match self.release {
             1 => *state == 4,
@@ -219,12 +220,12 @@ fn keys() -> Vec<Key> {
         for (p, t) in &periods {
             for (d, m) in &dims {
                 out.push(Key {
-                    periode: p.clone(),
-                    type_periode: t.to_string(),
-                    niveau_geo: level.to_string(),
-                    code_geo: code.clone(),
-                    dimension: d.to_string(),
-                    modalite: m.to_string(),
+                    periode: p.as_str().into(),
+                    type_periode: (*t).into(),
+                    niveau_geo: (*level).into(),
+                    code_geo: code.as_deref().map(Into::into),
+                    dimension: (*d).into(),
+                    modalite: (*m).into(),
                     motif: "ensemble".into(),
                 });
             }
@@ -269,7 +270,7 @@ fn cube(units: &[Unit], release: usize) -> CubeBatch {
                 value(units, &c)
             })
             .collect();
-        let france = key.niveau_geo == "france" && key.dimension == "ensemble";
+        let france = &*key.niveau_geo == "france" && &*key.dimension == "ensemble";
         if values[0] > 0 || france {
             rows.push((key, values));
         }
@@ -278,12 +279,15 @@ fn cube(units: &[Unit], release: usize) -> CubeBatch {
         Arc::new(rows.iter().map(|(k, _)| f(k)).collect::<StringArray>())
     };
     let mut cols: Vec<(&str, ArrayRef)> = vec![
-        ("periode", text(&|k| Some(k.periode.clone()))),
-        ("type_periode", text(&|k| Some(k.type_periode.clone()))),
-        ("niveau_geo", text(&|k| Some(k.niveau_geo.clone()))),
-        ("code_geo", text(&|k| k.code_geo.clone())),
-        ("dimension", text(&|k| Some(k.dimension.clone()))),
-        ("modalite", text(&|k| Some(k.modalite.clone()))),
+        ("periode", text(&|k| Some(k.periode.to_string()))),
+        ("type_periode", text(&|k| Some(k.type_periode.to_string()))),
+        ("niveau_geo", text(&|k| Some(k.niveau_geo.to_string()))),
+        (
+            "code_geo",
+            text(&|k| k.code_geo.as_deref().map(str::to_string)),
+        ),
+        ("dimension", text(&|k| Some(k.dimension.to_string()))),
+        ("modalite", text(&|k| Some(k.modalite.to_string()))),
     ];
     for (i, v) in VARIABLES.iter().enumerate() {
         cols.push((
@@ -368,7 +372,7 @@ fn release(units: &[Unit], zones: bool) -> Option<BTreeMap<Count, Option<i64>>> 
             for c in &p.released {
                 let count = Count {
                     release: r,
-                    variable: c.variable.clone(),
+                    variable: c.variable.to_string(),
                     key: c.key.clone(),
                 };
                 let shown = c.flag.is_none().then_some(c.value);
@@ -376,8 +380,8 @@ fn release(units: &[Unit], zones: bool) -> Option<BTreeMap<Count, Option<i64>>> 
                     assert_eq!(before, shown, "{count:?} released two ways");
                 }
                 earlier.push(Released {
-                    recipient: to.name.to_string(),
-                    date_arrete: format!("cut-off {r}"),
+                    recipient: to.name.into(),
+                    date_arrete: format!("cut-off {r}").into(),
                     variable: c.variable.clone(),
                     key: c.key.clone(),
                     value: c.value,
@@ -542,8 +546,8 @@ impl Attack {
                 a.periode == b.periode
                     && a.dimension == b.dimension
                     && a.modalite == b.modalite
-                    && a.niveau_geo == level
-                    && b.niveau_geo != level
+                    && &*a.niveau_geo == level
+                    && &*b.niveau_geo != level
             }));
         }
         families.push(finer(&|a: &Key, b: &Key| {
@@ -710,10 +714,10 @@ fn unpublished_populations() -> Vec<Count> {
                         release,
                         variable: variable.to_string(),
                         key: Key {
-                            periode: p.clone(),
-                            type_periode: t.to_string(),
-                            niveau_geo: level.to_string(),
-                            code_geo: Some(code.clone()),
+                            periode: p.as_str().into(),
+                            type_periode: (*t).into(),
+                            niveau_geo: (*level).into(),
+                            code_geo: Some(code.as_str().into()),
                             dimension: "ensemble".into(),
                             modalite: "ensemble".into(),
                             motif: "ensemble".into(),
@@ -738,8 +742,8 @@ fn sibling_families<'a>(
     let t = &total.key;
     let same = |c: &&Count| c.release == total.release && c.variable == total.variable;
     let geo_child = |k: &Key, child: &str| {
-        k.niveau_geo == child
-            && match (t.niveau_geo.as_str(), child) {
+        &*k.niveau_geo == child
+            && match (&*t.niveau_geo, child) {
                 ("france", "region") => true,
                 ("region", "departement" | "zone_emploi") => {
                     k.code_geo.as_deref().map(region_of) == t.code_geo.as_deref()
@@ -753,16 +757,16 @@ fn sibling_families<'a>(
         Box::new(|k: &Key| (geo_child(k, "region") || geo_child(k, "departement")) && same_cell(k)),
         Box::new(|k: &Key| geo_child(k, "zone_emploi") && same_cell(k)),
         Box::new(|k: &Key| {
-            t.type_periode == "quadrimestre"
-                && k.type_periode == "mois"
+            &*t.type_periode == "quadrimestre"
+                && &*k.type_periode == "mois"
                 && k.niveau_geo == t.niveau_geo
                 && k.code_geo == t.code_geo
                 && k.dimension == t.dimension
                 && k.modalite == t.modalite
         }),
         Box::new(|k: &Key| {
-            t.dimension == "ensemble"
-                && k.dimension != "ensemble"
+            &*t.dimension == "ensemble"
+                && &*k.dimension != "ensemble"
                 && k.niveau_geo == t.niveau_geo
                 && k.code_geo == t.code_geo
                 && k.periode == t.periode

@@ -40,7 +40,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 pub use plan::Plan;
-pub use system::{CubeBatch, Geography, Key, System, KEY_COLUMNS};
+pub use system::{text, CubeBatch, Geography, Key, System, Text, KEY_COLUMNS};
 
 use cubes::{def, variable};
 use gauss::Hidden;
@@ -163,17 +163,17 @@ const AUDIT_ROUNDS: usize = 20;
 /// Totals and region-level cells, then département × four-month `ensemble`
 /// cells, then finer ones; within a tier, large counts first.
 fn preference(k: &Key) -> u8 {
-    let geo = match k.niveau_geo.as_str() {
+    let geo = match &*k.niveau_geo {
         "france" | "region" => 0,
         "departement" => 1,
         _ => 3,
     };
-    let split = if k.dimension == "ensemble" && k.motif == "ensemble" {
+    let split = if &*k.dimension == "ensemble" && &*k.motif == "ensemble" {
         0
     } else {
         2
     };
-    let month = u8::from(k.type_periode == "mois" && geo > 0);
+    let month = u8::from(&*k.type_periode == "mois" && geo > 0);
     geo + split + month
 }
 
@@ -189,11 +189,11 @@ pub struct Release<'a> {
 /// true value, and whether it was published.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Released {
-    pub recipient: String,
+    pub recipient: Text,
     /// The cut-off of the release (`YYYY-MM-DD`).
-    pub date_arrete: String,
+    pub date_arrete: Text,
     /// The variable's name in [`cubes::VARIABLES`] (`nb_entrees`).
-    pub variable: String,
+    pub variable: Text,
     pub key: Key,
     pub value: i64,
     pub published: bool,
@@ -204,11 +204,11 @@ pub struct Released {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleasedCount {
     /// The variable's name (`nb_entrees`).
-    pub variable: String,
+    pub variable: Text,
     pub key: Key,
     pub value: i64,
     /// `A`, `D`, or `None` when published.
-    pub flag: Option<String>,
+    pub flag: Option<Text>,
 }
 
 /// Protects the tables of `plan` over the full `cubes`, for one recipient
@@ -380,10 +380,10 @@ pub fn protect_run(
                 .map(|i| {
                     let c = &system.cells[i];
                     ReleasedCount {
-                        variable: cubes::VARIABLES[c.variable].name.to_string(),
+                        variable: text(cubes::VARIABLES[c.variable].name),
                         key: c.key.clone(),
                         value: c.value,
-                        flag: flags[i].map(|f| f.letter().to_string()),
+                        flag: flags[i].map(|f| text(f.letter())),
                     }
                 })
                 .collect();
@@ -415,16 +415,16 @@ fn remember(system: &mut System, releases: &[Release], earlier: &[Released]) -> 
     // run share their values and flags.
     let mut layers: BTreeMap<&str, Layer> = BTreeMap::new();
     for e in earlier {
-        let Some(v) = cubes::VARIABLES.iter().position(|v| v.name == e.variable) else {
+        let Some(v) = cubes::VARIABLES.iter().position(|v| v.name == &*e.variable) else {
             continue;
         };
         if !system.index.contains_key(&(v, e.key.clone())) {
             continue;
         }
-        if let Some(r) = releases.iter().position(|r| r.name == e.recipient) {
+        if let Some(r) = releases.iter().position(|r| r.name == &*e.recipient) {
             taken[r] += usize::from(e.published);
         }
-        let layer = layers.entry(e.date_arrete.as_str()).or_default();
+        let layer = layers.entry(&*e.date_arrete).or_default();
         let at = layer.entry((v, &e.key)).or_insert((e.value, e.published));
         at.1 |= e.published;
     }
@@ -441,7 +441,7 @@ fn remember(system: &mut System, releases: &[Release], earlier: &[Released]) -> 
             if let Some(&(value, published)) = layer.get(&(c.variable, &c.key)) {
                 let (v, key, receivers) = (c.variable, c.key.clone(), c.receivers);
                 let latent = system::Latent::Released {
-                    date_arrete: date.to_string(),
+                    date_arrete: text(date),
                     published,
                 };
                 let o = system.add_latent(v, key, value, latent);
@@ -486,7 +486,7 @@ fn remember(system: &mut System, releases: &[Release], earlier: &[Released]) -> 
                 total,
                 parts,
                 bound: rel.bound,
-                kind: format!("{} (diffusion au {date})", rel.kind),
+                kind: text(&format!("{} (diffusion au {date})", rel.kind)),
             });
         }
         for &(small, large) in &bounds {
@@ -519,7 +519,7 @@ fn link(system: &mut System, now: usize, then: usize, date: &str) {
         key,
         (a - b).abs(),
         system::Latent::Change {
-            before: date.to_string(),
+            before: text(date),
             growth: a >= b,
         },
     );
@@ -533,7 +533,7 @@ fn link(system: &mut System, now: usize, then: usize, date: &str) {
         total,
         parts,
         bound: Bound::Equal,
-        kind: format!("évolution depuis le {date}"),
+        kind: text(&format!("évolution depuis le {date}")),
     });
 }
 
@@ -1035,13 +1035,13 @@ fn audit_batch(
     ]);
     let columns: Vec<ArrayRef> = vec![
         cells(&|c| Some(c.name())),
-        cells(&|c| Some(c.key.periode.clone())),
-        cells(&|c| Some(c.key.type_periode.clone())),
-        cells(&|c| Some(c.key.niveau_geo.clone())),
-        cells(&|c| c.key.code_geo.clone()),
-        cells(&|c| Some(c.key.dimension.clone())),
-        cells(&|c| Some(c.key.modalite.clone())),
-        cells(&|c| Some(c.key.motif.clone())),
+        cells(&|c| Some(c.key.periode.to_string())),
+        cells(&|c| Some(c.key.type_periode.to_string())),
+        cells(&|c| Some(c.key.niveau_geo.to_string())),
+        cells(&|c| c.key.code_geo.as_deref().map(str::to_string)),
+        cells(&|c| Some(c.key.dimension.to_string())),
+        cells(&|c| Some(c.key.modalite.to_string())),
+        cells(&|c| Some(c.key.motif.to_string())),
         Arc::new(
             rows.iter()
                 .map(|&i| system.cells[i].value)

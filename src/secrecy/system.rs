@@ -11,7 +11,9 @@
 //! a row a covering table lacks is a known zero, and a row that exists has
 //! a population (floors).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Int64Type};
@@ -23,23 +25,46 @@ use crate::error::{Error, Result};
 use super::cubes::{def, variable, Cube, VARIABLES};
 use super::plan::Table;
 
+/// A key's text, shared: the million keys of a national run hold a few
+/// hundred distinct texts, so each is stored once ([`text`]).
+pub type Text = Arc<str>;
+
+thread_local! {
+    static TEXTS: RefCell<HashSet<Text>> = RefCell::default();
+}
+
+/// The shared copy of `s`: one allocation per distinct text (and thread),
+/// however many keys hold it.
+pub fn text(s: &str) -> Text {
+    TEXTS.with(|texts| {
+        let mut texts = texts.borrow_mut();
+        if let Some(t) = texts.get(s) {
+            return t.clone();
+        }
+        let t: Text = s.into();
+        texts.insert(t.clone());
+        t
+    })
+}
+
 /// The key of a row of a cube (SPEC §6), with its reason (`ensemble` outside
-/// the abandon cube's split).
+/// the abandon cube's split). Its texts are shared ([`text`]): a clone
+/// copies seven pointers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
-    pub periode: String,
-    pub type_periode: String,
-    pub niveau_geo: String,
-    pub code_geo: Option<String>,
-    pub dimension: String,
-    pub modalite: String,
-    pub motif: String,
+    pub periode: Text,
+    pub type_periode: Text,
+    pub niveau_geo: Text,
+    pub code_geo: Option<Text>,
+    pub dimension: Text,
+    pub modalite: Text,
+    pub motif: Text,
 }
 
 impl Key {
-    fn with_motif(&self, motif: &str) -> Key {
+    pub(super) fn with_motif(&self, motif: &str) -> Key {
         Key {
-            motif: motif.to_string(),
+            motif: text(motif),
             ..self.clone()
         }
     }
@@ -52,10 +77,10 @@ impl Key {
             self.niveau_geo,
             self.code_geo.as_deref().unwrap_or("")
         );
-        if self.dimension != "ensemble" {
+        if &*self.dimension != "ensemble" {
             s.push_str(&format!(", {} = {}", self.dimension, self.modalite));
         }
-        if self.motif != "ensemble" {
+        if &*self.motif != "ensemble" {
             s.push_str(&format!(", motif {}", self.motif));
         }
         s.trim_end().replace("france ,", "france,")
@@ -72,17 +97,14 @@ pub enum Latent {
     Remainder,
     /// The change of a count since an earlier release that published it:
     /// `now − before` when it grew (`Growth`), `before − now` when it shrank.
-    Change { before: String, growth: bool },
+    Change { before: Text, growth: bool },
     /// A département × zone d'emploi count: départements and zones both
     /// cut the same communes, so a reader of both levels and of the public
     /// zoning learns what lies in each crossing.
     Crossing,
     /// The value of a count in an earlier release: known when it was
     /// published then, an unknown that stays protected when it was not.
-    Released {
-        date_arrete: String,
-        published: bool,
-    },
+    Released { date_arrete: Text, published: bool },
 }
 
 /// One count: a variable at a key.
@@ -162,7 +184,7 @@ pub struct Relation {
     pub parts: Vec<usize>,
     pub bound: Bound,
     /// `dispositif → ensemble`, `départements → région`, `mois → quadrimestre`…
-    pub kind: String,
+    pub kind: Text,
 }
 
 /// The cells and relations the recipients of a run can read, together.
@@ -273,20 +295,20 @@ impl KeyColumns {
     }
 
     pub(super) fn key(&self, row: usize) -> Key {
-        let text = |i: usize| -> Option<String> {
+        let at = |i: usize| -> Option<Text> {
             self.cols[i]
                 .as_ref()
                 .filter(|c| c.is_valid(row))
-                .map(|c| c.value(row).to_string())
+                .map(|c| text(c.value(row)))
         };
         Key {
-            periode: text(0).unwrap_or_default(),
-            type_periode: text(1).unwrap_or_default(),
-            niveau_geo: text(2).unwrap_or_default(),
-            code_geo: text(3),
-            dimension: text(4).unwrap_or_default(),
-            modalite: text(5).unwrap_or_default(),
-            motif: text(6).unwrap_or_else(|| "ensemble".into()),
+            periode: at(0).unwrap_or_else(|| text("")),
+            type_periode: at(1).unwrap_or_else(|| text("")),
+            niveau_geo: at(2).unwrap_or_else(|| text("")),
+            code_geo: at(3),
+            dimension: at(4).unwrap_or_else(|| text("")),
+            modalite: at(5).unwrap_or_else(|| text("")),
+            motif: at(6).unwrap_or_else(|| text("ensemble")),
         }
     }
 }
@@ -307,7 +329,7 @@ pub(super) fn int_column(batch: &RecordBatch, name: &str) -> Result<Vec<i64>> {
 /// `region` (every row when `None`).
 pub(super) fn in_region(key: &Key, region: Option<&str>, geography: &Geography) -> bool {
     let Some(region) = region else { return true };
-    match (key.niveau_geo.as_str(), key.code_geo.as_deref()) {
+    match (&*key.niveau_geo, key.code_geo.as_deref()) {
         ("france", _) => true,
         ("region", Some(code)) => code == region,
         (level, Some(code)) => geography
@@ -369,9 +391,9 @@ fn add_crossings(
         let keys = KeyColumns::of(batch)?;
         let rows: Vec<Key> = (0..batch.num_rows()).map(|r| keys.key(r)).collect();
         let crossing: Vec<usize> = (0..rows.len())
-            .filter(|&r| rows[r].niveau_geo == CROSSING_LEVEL)
+            .filter(|&r| &*rows[r].niveau_geo == CROSSING_LEVEL)
             .collect();
-        if crossing.is_empty() && rows.iter().any(|k| k.niveau_geo == "zone_emploi") {
+        if crossing.is_empty() && rows.iter().any(|k| &*k.niveau_geo == "zone_emploi") {
             return Err(Error::Internal(format!(
                 "cube {} carries no département × zone d'emploi row, which secrecy needs when départements and zones are both published",
                 d.name
@@ -403,7 +425,7 @@ fn add_crossings(
                     .filter_map(|(level, code)| {
                         let at = Key {
                             niveau_geo: level.into(),
-                            code_geo: Some(code.to_string()),
+                            code_geo: Some(text(code)),
                             ..key.clone()
                         };
                         index.get(&(v, at)).map(|&i| cells[i].receivers)
@@ -449,7 +471,7 @@ impl System {
                 .map(|(c, u)| Ok((*c, *u, int_column(batch, c)?)))
                 .collect::<Result<_>>()?;
             for (row, key) in table_rows(table, &keys, batch.num_rows(), scope.region, geography) {
-                let always = key.niveau_geo == "france" && key.dimension == "ensemble";
+                let always = &*key.niveau_geo == "france" && &*key.dimension == "ensemble";
                 let satisfied: Vec<&str> = d
                     .exists_if
                     .iter()
@@ -549,43 +571,43 @@ impl System {
 
     /// Finds the relations between the cells, keeping those the data satisfy.
     fn relate(&mut self, geography: &Geography, index: &HashMap<(usize, Key), usize>) {
-        let mut groups: BTreeMap<(usize, String), Vec<usize>> = BTreeMap::new();
+        let mut groups: BTreeMap<(usize, Text), Vec<usize>> = BTreeMap::new();
         for (i, c) in self.cells.iter().enumerate() {
             let k = &c.key;
-            let mut add = |total: Key, kind: String| {
+            let mut add = |total: Key, kind: &str| {
                 if let Some(&t) = index.get(&(c.variable, total)) {
-                    groups.entry((t, kind)).or_default().push(i);
+                    groups.entry((t, text(kind))).or_default().push(i);
                 }
             };
-            if k.dimension != "ensemble" {
+            if &*k.dimension != "ensemble" {
                 let total = Key {
                     dimension: "ensemble".into(),
                     modalite: "ensemble".into(),
                     ..k.clone()
                 };
-                add(total, format!("{} → ensemble", k.dimension));
+                add(total, &format!("{} → ensemble", k.dimension));
             }
-            match (k.niveau_geo.as_str(), &k.code_geo) {
+            match (&*k.niveau_geo, &k.code_geo) {
                 ("region", Some(_)) => add(
                     Key {
                         niveau_geo: "france".into(),
                         code_geo: None,
                         ..k.clone()
                     },
-                    "régions → France".into(),
+                    "régions → France",
                 ),
                 (level @ ("departement" | "zone_emploi"), Some(code)) => {
-                    if let Some(region) = geography.get(&(level.to_string(), code.clone())) {
+                    if let Some(region) = geography.get(&(level.to_string(), code.to_string())) {
                         add(
                             Key {
                                 niveau_geo: "region".into(),
-                                code_geo: Some(region.clone()),
+                                code_geo: Some(text(region)),
                                 ..k.clone()
                             },
                             if level == "departement" {
-                                "départements → région".into()
+                                "départements → région"
                             } else {
-                                "zones d'emploi → région".into()
+                                "zones d'emploi → région"
                             },
                         );
                     }
@@ -599,34 +621,34 @@ impl System {
                             add(
                                 Key {
                                     niveau_geo: level.into(),
-                                    code_geo: Some(code.to_string()),
+                                    code_geo: Some(text(code)),
                                     ..k.clone()
                                 },
-                                kind.into(),
+                                kind,
                             );
                         }
                     }
                 }
                 _ => {}
             }
-            if k.type_periode == "mois" {
+            if &*k.type_periode == "mois" {
                 if let Some(t) = period_of_month(&k.periode) {
                     add(
                         Key {
-                            periode: t,
+                            periode: text(&t),
                             type_periode: "quadrimestre".into(),
                             ..k.clone()
                         },
-                        "mois → quadrimestre".into(),
+                        "mois → quadrimestre",
                     );
                 }
             }
-            if k.motif != "ensemble" {
-                add(k.with_motif("ensemble"), "motifs → ensemble".into());
+            if &*k.motif != "ensemble" {
+                add(k.with_motif("ensemble"), "motifs → ensemble");
             }
         }
         // Whole → (kind of relation, its remainder).
-        let mut remainder_of: HashMap<usize, Vec<(String, usize)>> = HashMap::new();
+        let mut remainder_of: HashMap<usize, Vec<(Text, usize)>> = HashMap::new();
         for ((total, kind), mut parts) in groups {
             let (t_value, v) = (self.cells[total].value, self.cells[total].variable);
             let values: Vec<i64> = parts.iter().map(|&p| self.cells[p].value).collect();
@@ -667,7 +689,7 @@ impl System {
         let index_of = |v: usize, k: &Key| index.get(&(v, k.clone())).copied();
         let bounds = super::cubes::bounds();
         for (i, c) in self.cells.iter().enumerate() {
-            if c.key.motif != "ensemble" || !c.publishable() {
+            if &*c.key.motif != "ensemble" || !c.publishable() {
                 continue;
             }
             for &(small, large) in bounds.iter().filter(|b| b.0 == c.variable) {

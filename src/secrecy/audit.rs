@@ -197,7 +197,12 @@ const BLOCK: usize = 400;
 const NEAR: usize = 2;
 
 /// One component: its hidden cells, the constraints touching them, and
-/// the cells to audit.
+/// the cells to audit. Returns their intervals and the programmes solved.
+///
+/// 1. Directions of the null space widen most counts without a programme.
+/// 2. Programmes over blocks of unproven counts prove most of the rest.
+/// 3. Each count still unproven gets programmes over wider and wider
+///    neighbourhoods, then, if still narrow, its exact interval.
 fn component(
     system: &System,
     comp: &[usize],
@@ -206,85 +211,178 @@ fn component(
     hidden: &[bool],
     protection: f64,
 ) -> Result<(Vec<Interval>, usize)> {
-    let at: std::collections::HashMap<usize, usize> =
-        comp.iter().enumerate().map(|(l, &g)| (g, l)).collect();
-    let value = |g: usize| system.cells[g].value as f64;
-    let local: Vec<Local> = cons
+    let mut c = Component::new(system, comp, cons, hidden, protection);
+    c.along_null_space(cons, hidden, check);
+    c.probe_blocks(check)?;
+    let outer = propagate(&c.local, &c.floor);
+    let out = check
         .iter()
-        .map(|c| {
-            let mut rhs = 0.0;
-            let mut terms = Vec::new();
-            for &(g, coef) in &c.terms {
-                if hidden[g] {
-                    terms.push((at[&g], coef));
-                } else {
-                    rhs -= coef * value(g);
+        .map(|&g| c.interval(g, &outer))
+        .collect::<Result<_>>()?;
+    Ok((out, c.programmes))
+}
+
+/// A component's system around the true table (local indices), and the
+/// range each cell has been seen to take in tables the recipient cannot
+/// tell from the true one.
+struct Component<'a> {
+    system: &'a System,
+    comp: &'a [usize],
+    /// Cell of the system → local index.
+    at: std::collections::HashMap<usize, usize>,
+    local: Vec<Local>,
+    /// The true table and each cell's floor.
+    x: Vec<f64>,
+    floor: Vec<f64>,
+    /// The constraints, and the inequalities, touching each cell.
+    constraints_of: Vec<Vec<usize>>,
+    inequalities_of: Vec<Vec<usize>>,
+    /// The lowest and highest values seen so far: the true table first.
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+    protection: f64,
+    programmes: usize,
+}
+
+impl<'a> Component<'a> {
+    fn new(
+        system: &'a System,
+        comp: &'a [usize],
+        cons: &[&Constraint],
+        hidden: &[bool],
+        protection: f64,
+    ) -> Self {
+        let at: std::collections::HashMap<usize, usize> =
+            comp.iter().enumerate().map(|(l, &g)| (g, l)).collect();
+        let value = |g: usize| system.cells[g].value as f64;
+        let local: Vec<Local> = cons
+            .iter()
+            .map(|c| {
+                let mut rhs = 0.0;
+                let mut terms = Vec::new();
+                for &(g, coef) in &c.terms {
+                    if hidden[g] {
+                        terms.push((at[&g], coef));
+                    } else {
+                        rhs -= coef * value(g);
+                    }
+                }
+                Local {
+                    terms,
+                    op: c.op,
+                    rhs,
+                }
+            })
+            .collect();
+        let x: Vec<f64> = comp.iter().map(|&g| value(g)).collect();
+        let floor = comp.iter().map(|&g| system.cells[g].floor as f64).collect();
+        let mut constraints_of: Vec<Vec<usize>> = vec![Vec::new(); comp.len()];
+        let mut inequalities_of: Vec<Vec<usize>> = vec![Vec::new(); comp.len()];
+        for (k, c) in local.iter().enumerate() {
+            for t in &c.terms {
+                constraints_of[t.0].push(k);
+                if !matches!(c.op, ComparisonOp::Eq) {
+                    inequalities_of[t.0].push(k);
                 }
             }
-            Local {
-                terms,
-                op: c.op,
-                rhs,
-            }
-        })
-        .collect();
-    let x: Vec<f64> = comp.iter().map(|&g| value(g)).collect();
-    let floor: Vec<f64> = comp.iter().map(|&g| system.cells[g].floor as f64).collect();
-    // Range seen so far for each cell of the component: the true table first.
-    let mut lo = x.clone();
-    let mut hi = x.clone();
+        }
+        Component {
+            system,
+            comp,
+            at,
+            local,
+            lo: x.clone(),
+            hi: x.clone(),
+            x,
+            floor,
+            constraints_of,
+            inequalities_of,
+            protection,
+            programmes: 0,
+        }
+    }
 
-    // 1. Directions of the null space of the equalities and of the
-    //    inequalities tight at the truth (persons = positionings): the true
-    //    table moved along one keeps them all, as far as bounds and the
-    //    other inequalities allow.
-    let tight = |l: &Local| {
-        let at: f64 = l.terms.iter().map(|&(i, a)| a * x[i]).sum();
-        (at - l.rhs).abs() < 1e-9
-    };
-    let equalities: Vec<gauss::Row> = cons
-        .iter()
-        .zip(&local)
-        .filter(|(c, l)| matches!(c.op, ComparisonOp::Eq) || tight(l))
-        .map(|(c, _)| {
-            c.terms
-                .iter()
-                .filter(|t| hidden[t.0])
-                .map(|&(g, coef)| (g, coef as i64))
-                .collect::<gauss::Row>()
-        })
-        .filter(|r| !r.is_empty())
-        .collect();
-    let room: Vec<u64> = x
-        .iter()
-        .zip(&floor)
-        .map(|(v, f)| (v - f).max(0.0) as u64)
-        .collect();
-    let null = gauss::NullSpace::new(comp, &equalities, &room);
-    let mut inequalities_of: Vec<Vec<usize>> = vec![Vec::new(); comp.len()];
-    for (k, c) in local.iter().enumerate() {
-        if !matches!(c.op, ComparisonOp::Eq) {
-            for t in &c.terms {
-                inequalities_of[t.0].push(k);
+    fn wide(&self, l: usize) -> bool {
+        self.hi[l] - self.lo[l] >= self.protection
+    }
+
+    fn seen(&mut self, point: Vec<(usize, f64)>) {
+        for (i, v) in point {
+            self.lo[i] = self.lo[i].min(v);
+            self.hi[i] = self.hi[i].max(v);
+        }
+    }
+
+    /// Step 1: directions of the null space of the equalities and of the
+    /// inequalities tight at the truth (persons = positionings): the true
+    /// table moved along one keeps them all, as far as floors and the
+    /// other inequalities allow.
+    fn along_null_space(&mut self, cons: &[&Constraint], hidden: &[bool], check: &[usize]) {
+        let tight = |l: &Local| {
+            let at: f64 = l.terms.iter().map(|&(i, a)| a * self.x[i]).sum();
+            (at - l.rhs).abs() < 1e-9
+        };
+        let equalities: Vec<gauss::Row> = cons
+            .iter()
+            .zip(&self.local)
+            .filter(|(c, l)| matches!(c.op, ComparisonOp::Eq) || tight(l))
+            .map(|(c, _)| {
+                c.terms
+                    .iter()
+                    .filter(|t| hidden[t.0])
+                    .map(|&(g, coef)| (g, coef as i64))
+                    .collect::<gauss::Row>()
+            })
+            .filter(|r| !r.is_empty())
+            .collect();
+        let room: Vec<u64> = self
+            .x
+            .iter()
+            .zip(&self.floor)
+            .map(|(v, f)| (v - f).max(0.0) as u64)
+            .collect();
+        let null = gauss::NullSpace::new(self.comp, &equalities, &room);
+        for &g in check {
+            let l = self.at[&g];
+            for d in null.directions(g, DIRECTIONS) {
+                if self.wide(l) {
+                    break;
+                }
+                let d: Vec<(usize, f64)> = d.into_iter().map(|(c, v)| (self.at[&c], v)).collect();
+                let (up, down) = (self.reach(&d, 1.0), self.reach(&d, -1.0));
+                let x = &self.x;
+                let point: Vec<(usize, f64)> = d
+                    .iter()
+                    .flat_map(|&(i, di)| {
+                        let (a, b) = (x[i] + up * di, x[i] - down * di);
+                        [
+                            (i, if a.is_nan() { x[i] } else { a }),
+                            (i, if b.is_nan() { x[i] } else { b }),
+                        ]
+                    })
+                    .collect();
+                self.seen(point);
             }
         }
     }
-    // How far the table can move along `d` (local indices), `sign` ±1.
-    let reach = |d: &[(usize, f64)], sign: f64| -> f64 {
+
+    /// How far the table can move along `d` (local indices), `sign` ±1.
+    fn reach(&self, d: &[(usize, f64)], sign: f64) -> f64 {
+        let x = &self.x;
         let mut t = f64::INFINITY;
         for &(i, di) in d {
             if sign * di < 0.0 {
-                t = t.min((x[i] - floor[i]) / (-sign * di));
+                t = t.min((x[i] - self.floor[i]) / (-sign * di));
             }
         }
         let mut seen: Vec<usize> = d
             .iter()
-            .flat_map(|&(i, _)| inequalities_of[i].iter().copied())
+            .flat_map(|&(i, _)| self.inequalities_of[i].iter().copied())
             .collect();
         seen.sort_unstable();
         seen.dedup();
         for k in seen {
-            let c = &local[k];
+            let c = &self.local[k];
             let ad: f64 = c
                 .terms
                 .iter()
@@ -297,48 +395,25 @@ fn component(
             }
         }
         t
-    };
-    for &g in check {
-        let l = at[&g];
-        for d in null.directions(g, DIRECTIONS) {
-            if hi[l] - lo[l] >= protection {
-                break;
-            }
-            let d: Vec<(usize, f64)> = d.into_iter().map(|(c, v)| (at[&c], v)).collect();
-            let (up, down) = (reach(&d, 1.0), reach(&d, -1.0));
-            for &(i, di) in &d {
-                let (a, b) = (x[i] + up * di, x[i] - down * di);
-                let (a, b) = (
-                    if a.is_nan() { x[i] } else { a },
-                    if b.is_nan() { x[i] } else { b },
-                );
-                lo[i] = lo[i].min(a.min(b));
-                hi[i] = hi[i].max(a.max(b));
-            }
-        }
     }
 
-    // 2. Linear programmes for the counts no direction proved wide.
-    let mut constraints_of: Vec<Vec<usize>> = vec![Vec::new(); comp.len()];
-    for (k, c) in local.iter().enumerate() {
-        for t in &c.terms {
-            constraints_of[t.0].push(k);
-        }
-    }
-    let everything: Vec<usize> = (0..comp.len()).collect();
-    let mut programmes = 0;
-    // Each programme moves the cells of a scope (the whole component, or
-    // a neighbourhood of one count) and keeps every other cell at its true
-    // value: its solution is still a table the recipient cannot tell from
-    // the true one. Its variables are the moves up and down from the true
-    // table (`x = true + up − down`), so that all zeros is feasible and the
-    // solver needs no first phase. `objective`: (local cell, weight);
-    // `cap` bounds every move up. The solution is given over the scope.
-    let solve = |scope: &[usize],
-                 objective: &[(usize, f64)],
-                 direction: OptimizationDirection,
-                 cap: f64|
-     -> Result<Option<Vec<(usize, f64)>>> {
+    /// Solves one programme over the cells of `scope` (local indices), every
+    /// other cell kept at its true value: its solution is still a table the
+    /// recipient cannot tell from the true one. Its variables are the moves
+    /// up and down from the true table (`x = true + up − down`), so that all
+    /// zeros is feasible and the solver needs no first phase. `objective`:
+    /// (local cell, weight); `cap` bounds every move up. Counts the
+    /// programme, and returns the solution over the scope (`None` when
+    /// unbounded).
+    fn solve(
+        &mut self,
+        scope: &[usize],
+        objective: &[(usize, f64)],
+        direction: OptimizationDirection,
+        cap: f64,
+    ) -> Result<Option<Vec<(usize, f64)>>> {
+        self.programmes += 1;
+        let (x, floor) = (&self.x, &self.floor);
         let position: std::collections::HashMap<usize, usize> =
             scope.iter().enumerate().map(|(p, &l)| (l, p)).collect();
         let mut weight = vec![0.0; scope.len()];
@@ -357,11 +432,11 @@ fn component(
             .collect();
         let mut touched: Vec<usize> = scope
             .iter()
-            .flat_map(|&l| constraints_of[l].iter().copied())
+            .flat_map(|&l| self.constraints_of[l].iter().copied())
             .collect();
         touched.sort_unstable();
         touched.dedup();
-        for c in touched.into_iter().map(|k| &local[k]) {
+        for c in touched.into_iter().map(|k| &self.local[k]) {
             let mut expr = minilp::LinearExpr::empty();
             let mut at_truth = 0.0;
             for &(l, coef) in &c.terms {
@@ -391,107 +466,118 @@ fn component(
             Err(minilp::Error::Unbounded) => Ok(None),
             Err(minilp::Error::Infeasible) => Err(Error::Internal(format!(
                 "the secrecy audit found no table around {} ({} cells): the relations contradict the data",
-                system.cells[comp[objective.first().map_or(0, |o| o.0)]].key.describe(),
-                comp.len()
+                self.system.cells[self.comp[objective.first().map_or(0, |o| o.0)]]
+                    .key
+                    .describe(),
+                self.comp.len()
             ))),
         }
-    };
-    let seen = |point: Vec<(usize, f64)>, lo: &mut [f64], hi: &mut [f64]| {
-        for (i, v) in point {
-            lo[i] = lo[i].min(v);
-            hi[i] = hi[i].max(v);
-        }
-    };
-    let neighbourhood = |l: usize, hops: usize, limit: usize| {
-        neighbourhood(&local, &constraints_of, l, hops, limit)
-    };
-    // 2a. Programmes over many unproven counts at once: the table that
-    //     moves them furthest, alternately up and down, proves most of them
-    //     wide in one solve. A large component is cut into blocks of cells
-    //     around its unproven counts, each solved with the rest kept at its
-    //     true value. Moves are capped so that no such programme is
-    //     unbounded; every solution is still a table the recipient cannot
-    //     tell from the true one.
-    let cap = 4.0 * protection.max(1.0);
-    let mut in_block = vec![false; comp.len()];
-    let mut blocks: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
-    for &g in check {
-        let l = at[&g];
-        if in_block[l] || hi[l] - lo[l] >= protection {
-            continue;
-        }
-        let scope = neighbourhood(l, usize::MAX, BLOCK);
-        let counts: Vec<usize> = scope
-            .iter()
-            .copied()
-            .filter(|&i| !in_block[i] && hi[i] - lo[i] < protection)
-            .collect();
-        for &i in &scope {
-            in_block[i] = true;
-        }
-        blocks.push((scope, counts));
     }
-    for (scope, mut unproven) in blocks {
-        for probe in 0..PROBES {
-            if unproven.len() < PROBE_FROM {
-                break;
+
+    /// The cap on every move up of a programme that is not exact, so that
+    /// none is unbounded.
+    fn cap(&self) -> f64 {
+        4.0 * self.protection.max(1.0)
+    }
+
+    /// Step 2: programmes over many unproven counts at once. The table that
+    /// moves them furthest, alternately up and down, proves most of them
+    /// wide in one solve. A large component is cut into blocks of cells
+    /// around its unproven counts, each solved with the rest kept at its
+    /// true value.
+    fn probe_blocks(&mut self, check: &[usize]) -> Result<()> {
+        let mut in_block = vec![false; self.comp.len()];
+        let mut blocks: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+        for &g in check {
+            let l = self.at[&g];
+            if in_block[l] || self.wide(l) {
+                continue;
             }
-            let objective: Vec<(usize, f64)> = unproven
+            let scope = neighbourhood(&self.local, &self.constraints_of, l, usize::MAX, BLOCK);
+            let counts: Vec<usize> = scope
                 .iter()
-                .enumerate()
-                .map(|(k, &l)| (l, if (k + probe) % 2 == 0 { 1.0 } else { -1.0 }))
+                .copied()
+                .filter(|&i| !in_block[i] && !self.wide(i))
                 .collect();
-            programmes += 1;
-            if let Some(point) = solve(&scope, &objective, OptimizationDirection::Maximize, cap)? {
-                seen(point, &mut lo, &mut hi);
+            for &i in &scope {
+                in_block[i] = true;
             }
-            let before = unproven.len();
-            unproven.retain(|&l| hi[l] - lo[l] < protection);
-            if unproven.len() * 10 > before * 9 {
-                break;
+            blocks.push((scope, counts));
+        }
+        for (scope, mut unproven) in blocks {
+            for probe in 0..PROBES {
+                if unproven.len() < PROBE_FROM {
+                    break;
+                }
+                let objective: Vec<(usize, f64)> = unproven
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &l)| (l, if (k + probe) % 2 == 0 { 1.0 } else { -1.0 }))
+                    .collect();
+                let cap = self.cap();
+                if let Some(point) =
+                    self.solve(&scope, &objective, OptimizationDirection::Maximize, cap)?
+                {
+                    self.seen(point);
+                }
+                let before = unproven.len();
+                unproven.retain(|&l| !self.wide(l));
+                if unproven.len() * 10 > before * 9 {
+                    break;
+                }
             }
         }
+        Ok(())
     }
-    // 2b. Then, for each count still unproven, programmes over its
-    //     neighbourhood (the cells within a few constraints of it, the
-    //     others kept at their true value), wider and wider: a count that
-    //     moves in a small table is wide in the whole one. Only a count
-    //     still narrow in the whole component gets its exact interval.
-    let (outer_lo, outer_hi) = propagate(&local, &floor);
-    let mut out = Vec::new();
-    for &g in check {
-        let l = at[&g];
-        if outer_hi[l] - outer_lo[l] < 1e-6 {
+
+    /// Step 3: the interval of the cell `g`, after programmes over its
+    /// neighbourhood (the cells within a few constraints of it, the others
+    /// kept at their true value), wider and wider: a count that moves in a
+    /// small table is wide in the whole one. Only a count still narrow in
+    /// the whole component gets its exact interval. `outer`: the bounds
+    /// propagation gives every cell ([`propagate`]).
+    fn interval(&mut self, g: usize, outer: &(Vec<f64>, Vec<f64>)) -> Result<Interval> {
+        let l = self.at[&g];
+        let (outer_lo, outer_hi) = (outer.0[l], outer.1[l]);
+        if outer_hi - outer_lo < 1e-6 {
             // Pinned whatever the table: no programme can widen it.
-            out.push(Interval {
+            return Ok(Interval {
                 cell: g,
-                min: outer_lo[l],
-                max: outer_hi[l],
-                exact: outer_lo[l] == lo[l] && outer_hi[l] == hi[l],
+                min: outer_lo,
+                max: outer_hi,
+                exact: outer_lo == self.lo[l] && outer_hi == self.hi[l],
             });
-            continue;
         }
+        let cap = self.cap();
         let mut hops = NEAR;
-        while hi[l] - lo[l] < protection {
-            let scope = neighbourhood(l, hops, usize::MAX);
-            if scope.len() == comp.len() {
+        while !self.wide(l) {
+            let scope = neighbourhood(&self.local, &self.constraints_of, l, hops, usize::MAX);
+            if scope.len() == self.comp.len() {
                 break;
             }
             for direction in [
                 OptimizationDirection::Maximize,
                 OptimizationDirection::Minimize,
             ] {
-                if hi[l] - lo[l] >= protection {
+                if self.wide(l) {
                     break;
                 }
-                programmes += 1;
-                if let Some(point) = solve(&scope, &[(l, 1.0)], direction, cap)? {
-                    seen(point, &mut lo, &mut hi);
+                if let Some(point) = self.solve(&scope, &[(l, 1.0)], direction, cap)? {
+                    self.seen(point);
                 }
             }
             hops *= 2;
         }
         let mut exact = [false, false];
+        if self.wide(l) {
+            return Ok(Interval {
+                cell: g,
+                min: self.lo[l],
+                max: self.hi[l],
+                exact: false,
+            });
+        }
+        let everything: Vec<usize> = (0..self.comp.len()).collect();
         for (side, direction) in [
             OptimizationDirection::Minimize,
             OptimizationDirection::Maximize,
@@ -499,26 +585,24 @@ fn component(
         .into_iter()
         .enumerate()
         {
-            if hi[l] - lo[l] >= protection {
+            if self.wide(l) {
                 break;
             }
-            programmes += 1;
-            match solve(&everything, &[(l, 1.0)], direction, f64::INFINITY)? {
+            match self.solve(&everything, &[(l, 1.0)], direction, f64::INFINITY)? {
                 Some(point) => {
-                    seen(point, &mut lo, &mut hi);
+                    self.seen(point);
                     exact[side] = true;
                 }
-                None => hi[l] = f64::INFINITY,
+                None => self.hi[l] = f64::INFINITY,
             }
         }
-        out.push(Interval {
+        Ok(Interval {
             cell: g,
-            min: lo[l],
-            max: hi[l],
+            min: self.lo[l],
+            max: self.hi[l],
             exact: exact[0] && exact[1],
-        });
+        })
     }
-    Ok((out, programmes))
 }
 
 /// The cells within `hops` constraints of `l` (local indices, sorted), at

@@ -319,83 +319,120 @@ pub fn protect_run(
     )?;
     let audited_in = started.elapsed().as_secs_f64();
 
-    let flags: Vec<Option<Flag>> = reasons.iter().map(|r| r.as_ref().map(|r| r.0)).collect();
-    let names: Vec<String> = releases.iter().map(|r| r.name.to_string()).collect();
+    let pattern = Pattern {
+        flags: reasons.iter().map(|r| r.as_ref().map(|r| r.0)).collect(),
+        system,
+        reasons,
+        audited,
+        names: releases.iter().map(|r| r.name.to_string()).collect(),
+        seconds: (protected_in, audited_in),
+    };
     releases
         .iter()
         .enumerate()
-        .map(|(r, rel)| {
-            let region = rel.settings.region.as_deref();
-            let tables = rel
-                .plan
-                .tables
-                .iter()
-                .map(|t| clear(t, cubes, &system, &flags, geography, region))
-                .collect::<Result<Vec<_>>>()?;
-            let mine = |i: &usize| system.cells[*i].receivers & (1 << r) != 0;
-            let count = |flag: Flag| {
-                (0..system.cells.len())
-                    .filter(mine)
-                    .filter(|&i| system.cells[i].publishable() && flags[i] == Some(flag))
-                    .count()
-            };
-            let intervals = audited
-                .intervals
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| mine(i));
-            let summary = Summary {
-                plan: rel.plan.source.clone(),
-                plan_version: rel.plan.version.clone(),
-                plan_sha256: rel.plan.sha256.clone(),
-                seuil_secret: rel.settings.threshold,
-                niveau_protection: rel.settings.protection,
-                region: rel.settings.region.clone(),
-                cellules: (0..system.cells.len())
-                    .filter(mine)
-                    .filter(|&i| system.cells[i].publishable())
-                    .count(),
-                relations: system.relations.len(),
-                relations_ecartees: system.dropped,
-                restes: system.remainders,
-                proteges_ensemble: names.clone(),
-                diffusions_anterieures: taken[r],
-                primaires_a: count(Flag::Primary),
-                secondaires_d: count(Flag::Secondary),
-                complements_audit: audited.complements,
-                complements_republies: audited.republished,
-                effectifs_audites: intervals.clone().filter(|(_, i)| i.is_some()).count(),
-                programmes_resolus: audited.programmes,
-                effectifs_exposes: 0,
-                intervalle_le_plus_etroit: intervals
-                    .filter_map(|(_, i)| i.as_ref())
-                    .map(audit::Interval::width)
-                    .min_by(f64::total_cmp),
-                tableaux: tables.iter().map(|(_, s)| s.clone()).collect(),
-                secondes_protection: protected_in,
-                secondes_audit: audited_in,
-            };
-            let mut released: Vec<ReleasedCount> = (0..system.cells.len())
-                .filter(|i| mine(i) && system.cells[*i].publishable())
-                .map(|i| {
-                    let c = &system.cells[i];
-                    ReleasedCount {
-                        variable: text(cubes::VARIABLES[c.variable].name),
-                        key: c.key.clone(),
-                        value: c.value,
-                        flag: flags[i].map(|f| text(f.letter())),
-                    }
-                })
-                .collect();
-            released.sort_by(|a, b| (&a.variable, &a.key).cmp(&(&b.variable, &b.key)));
-            Ok(Protection {
-                tables: tables.into_iter().map(|(c, _)| c).collect(),
-                released,
-                audit: audit_batch(&system, &reasons, &audited.intervals, &|i| mine(&i))?,
-                summary,
-            })
-        })
+        .map(|(r, rel)| pattern.protection(r, rel, taken[r], cubes, geography))
         .collect()
+}
+
+/// The suppression pattern of a run, audited: what each recipient's
+/// [`Protection`] is cut from.
+struct Pattern {
+    system: System,
+    /// Per cell: its flag, and its flag with the reason.
+    flags: Vec<Option<Flag>>,
+    reasons: Vec<Option<(Flag, String)>>,
+    audited: Audited,
+    /// The recipients protected together.
+    names: Vec<String>,
+    /// Seconds of protection and of audit.
+    seconds: (f64, f64),
+}
+
+impl Pattern {
+    /// The tables, released counts, audit and summary of recipient `r`,
+    /// which took `taken` counts of earlier releases into account.
+    ///
+    /// # Errors
+    /// `Internal` when a table's cube was not computed.
+    fn protection(
+        &self,
+        r: usize,
+        rel: &Release,
+        taken: usize,
+        cubes: &[CubeBatch],
+        geography: &Geography,
+    ) -> Result<Protection> {
+        let (system, flags, audited) = (&self.system, &self.flags, &self.audited);
+        let region = rel.settings.region.as_deref();
+        let tables = rel
+            .plan
+            .tables
+            .iter()
+            .map(|t| clear(t, cubes, system, flags, geography, region))
+            .collect::<Result<Vec<_>>>()?;
+        let mine = |i: &usize| system.cells[*i].receivers & (1 << r) != 0;
+        let count = |flag: Flag| {
+            (0..system.cells.len())
+                .filter(mine)
+                .filter(|&i| system.cells[i].publishable() && flags[i] == Some(flag))
+                .count()
+        };
+        let intervals = audited
+            .intervals
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mine(i));
+        let summary = Summary {
+            plan: rel.plan.source.clone(),
+            plan_version: rel.plan.version.clone(),
+            plan_sha256: rel.plan.sha256.clone(),
+            seuil_secret: rel.settings.threshold,
+            niveau_protection: rel.settings.protection,
+            region: rel.settings.region.clone(),
+            cellules: (0..system.cells.len())
+                .filter(mine)
+                .filter(|&i| system.cells[i].publishable())
+                .count(),
+            relations: system.relations.len(),
+            relations_ecartees: system.dropped,
+            restes: system.remainders,
+            proteges_ensemble: self.names.clone(),
+            diffusions_anterieures: taken,
+            primaires_a: count(Flag::Primary),
+            secondaires_d: count(Flag::Secondary),
+            complements_audit: audited.complements,
+            complements_republies: audited.republished,
+            effectifs_audites: intervals.clone().filter(|(_, i)| i.is_some()).count(),
+            programmes_resolus: audited.programmes,
+            effectifs_exposes: 0,
+            intervalle_le_plus_etroit: intervals
+                .filter_map(|(_, i)| i.as_ref())
+                .map(audit::Interval::width)
+                .min_by(f64::total_cmp),
+            tableaux: tables.iter().map(|(_, s)| s.clone()).collect(),
+            secondes_protection: self.seconds.0,
+            secondes_audit: self.seconds.1,
+        };
+        let mut released: Vec<ReleasedCount> = (0..system.cells.len())
+            .filter(|i| mine(i) && system.cells[*i].publishable())
+            .map(|i| {
+                let c = &system.cells[i];
+                ReleasedCount {
+                    variable: text(cubes::VARIABLES[c.variable].name),
+                    key: c.key.clone(),
+                    value: c.value,
+                    flag: flags[i].map(|f| text(f.letter())),
+                }
+            })
+            .collect();
+        released.sort_by(|a, b| (&a.variable, &a.key).cmp(&(&b.variable, &b.key)));
+        Ok(Protection {
+            tables: tables.into_iter().map(|(c, _)| c).collect(),
+            released,
+            audit: audit_batch(system, &self.reasons, &audited.intervals, &|i| mine(&i))?,
+            summary,
+        })
+    }
 }
 
 /// The threshold of a cell no recipient receives (SPEC §5).

@@ -571,6 +571,20 @@ impl System {
 
     /// Finds the relations between the cells, keeping those the data satisfy.
     fn relate(&mut self, geography: &Geography, index: &HashMap<(usize, Key), usize>) {
+        let groups = self.parts_of_wholes(geography, index);
+        let remainder_of = self.add_relations(groups);
+        self.add_bounds(index, &remainder_of);
+    }
+
+    /// (whole, kind of relation) → its parts found among the cells:
+    /// modalities of `ensemble`, départements, zones and crossings of
+    /// their region or of each other, regions of France, months of their
+    /// four-month period, reasons of all reasons.
+    fn parts_of_wholes(
+        &self,
+        geography: &Geography,
+        index: &HashMap<(usize, Key), usize>,
+    ) -> BTreeMap<(usize, Text), Vec<usize>> {
         let mut groups: BTreeMap<(usize, Text), Vec<usize>> = BTreeMap::new();
         for (i, c) in self.cells.iter().enumerate() {
             let k = &c.key;
@@ -647,6 +661,16 @@ impl System {
                 add(k.with_motif("ensemble"), "motifs → ensemble");
             }
         }
+        groups
+    }
+
+    /// Keeps the relations the data satisfy, each with a remainder when its
+    /// parts do not exhaust its whole. Returns each whole's remainders, with
+    /// the kind of their relation.
+    fn add_relations(
+        &mut self,
+        groups: BTreeMap<(usize, Text), Vec<usize>>,
+    ) -> HashMap<usize, Vec<(Text, usize)>> {
         // Whole → (kind of relation, its remainder).
         let mut remainder_of: HashMap<usize, Vec<(Text, usize)>> = HashMap::new();
         for ((total, kind), mut parts) in groups {
@@ -686,6 +710,16 @@ impl System {
                 kind,
             });
         }
+        remainder_of
+    }
+
+    /// Every bound of one key the catalogue derives ([`super::cubes::bounds`]),
+    /// and the same bounds between the remainders of those keys' wholes.
+    fn add_bounds(
+        &mut self,
+        index: &HashMap<(usize, Key), usize>,
+        remainder_of: &HashMap<usize, Vec<(Text, usize)>>,
+    ) {
         let index_of = |v: usize, k: &Key| index.get(&(v, k.clone())).copied();
         let bounds = super::cubes::bounds();
         for (i, c) in self.cells.iter().enumerate() {

@@ -17,7 +17,7 @@ use toml::Spanned;
 use crate::domain::cubes::DIMENSIONS;
 use crate::error::{Error, Result};
 
-use super::cubes::{Cube, CUBES};
+use super::cubes::{Cube, CubeDef, CUBES};
 
 /// The plan of the DREETS regional committee, shipped with the engine.
 pub const COMITE: &str = include_str!("../plans/comite.toml");
@@ -121,166 +121,18 @@ impl Plan {
 
     /// Parses a plan's text; `source` names it in errors.
     pub fn parse(source: &str, text: &str) -> Result<Plan> {
-        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-        let refuse = |offset: usize, what: String| {
-            Error::Config(format!(
-                "publication plan {source}, line {}: {what}",
-                line_of(offset)
-            ))
-        };
+        let src = Source { name: source, text };
         let file: PlanFile = toml::from_str(text).map_err(|e| {
             let at = e.span().map_or(0, |s| s.start);
-            refuse(at, e.message().to_string())
+            src.refuse(at, e.message().to_string())
         })?;
         let mut tables: Vec<Table> = Vec::new();
         for t in file.tables {
-            let at = |s: &Spanned<String>| s.span().start;
-            let cube = CUBES
-                .iter()
-                .find(|c| c.name == t.cube.get_ref())
-                .ok_or_else(|| {
-                    refuse(
-                        at(&t.cube),
-                        format!(
-                            "unknown cube `{}` (one of {})",
-                            t.cube.get_ref(),
-                            CUBES.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
-                        ),
-                    )
-                })?;
-            let nom = t.nom.get_ref();
-            let named_after_cube = nom == cube.name
-                || nom
-                    .strip_prefix(cube.name)
-                    .and_then(|rest| rest.strip_prefix('_'))
-                    .is_some_and(|rest| {
-                        !rest.is_empty()
-                            && rest
-                                .chars()
-                                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-                    });
-            if !named_after_cube {
-                return Err(refuse(
-                    at(&t.nom),
-                    format!(
-                        "table `{nom}` must be named `{0}` or `{0}_<suffix>` (lowercase letters, digits, _)",
-                        cube.name
-                    ),
-                ));
-            }
-            if tables.iter().any(|o| o.nom == *nom) {
-                return Err(refuse(at(&t.nom), format!("table `{nom}` appears twice")));
-            }
-            let mut niveaux = Vec::new();
-            for n in &t.niveaux {
-                if !LEVELS.contains(&n.get_ref().as_str()) {
-                    return Err(refuse(
-                        at(n),
-                        format!(
-                            "unknown geographic level `{}` (one of {})",
-                            n.get_ref(),
-                            LEVELS.join(", ")
-                        ),
-                    ));
-                }
-                niveaux.push(n.get_ref().clone());
-            }
-            if niveaux.is_empty() {
-                return Err(refuse(at(&t.nom), format!("table `{nom}` has no level")));
-            }
-            let periode = t.periode.get_ref();
-            if !cube.periods.contains(&periode.as_str()) {
-                return Err(refuse(
-                    at(&t.periode),
-                    format!(
-                        "cube `{}` has no period kind `{periode}` (one of {})",
-                        cube.name,
-                        cube.periods.join(", ")
-                    ),
-                ));
-            }
-            let dimension = match &t.dimension {
-                None => None,
-                Some(d) if d.get_ref() == "ensemble" => None,
-                Some(d) => {
-                    let known = cube.dimensions.unwrap_or(DIMENSIONS);
-                    if !known.contains(&d.get_ref().as_str()) {
-                        return Err(refuse(
-                            at(d),
-                            format!(
-                                "cube `{}` has no dimension `{}` (one of {})",
-                                cube.name,
-                                d.get_ref(),
-                                known.join(", ")
-                            ),
-                        ));
-                    }
-                    Some(d.get_ref().clone())
-                }
-            };
-            let motifs = match &t.motifs {
-                Some(m) if *m.get_ref() && !cube.by_motif => {
-                    return Err(refuse(
-                        m.span().start,
-                        format!("cube `{}` has no split by reason", cube.name),
-                    ))
-                }
-                Some(m) => *m.get_ref(),
-                None => false,
-            };
-            let all: Vec<&'static str> = cube.measures().collect();
-            let mesures = match &t.mesures {
-                None => all,
-                Some(list) => {
-                    let mut chosen = Vec::new();
-                    for m in list {
-                        let found = all.iter().find(|a| **a == m.get_ref()).ok_or_else(|| {
-                            refuse(
-                                at(m),
-                                format!(
-                                    "cube `{}` has no measure `{}` (one of {})",
-                                    cube.name,
-                                    m.get_ref(),
-                                    all.join(", ")
-                                ),
-                            )
-                        })?;
-                        chosen.push(*found);
-                    }
-                    // A rate or statistic published without a count it is
-                    // computed from would give that count away.
-                    for (rate, uses) in cube.rates {
-                        if !chosen.contains(rate) {
-                            continue;
-                        }
-                        for u in uses.iter() {
-                            let column = cube.column_of(u.variable);
-                            if !column.is_some_and(|c| chosen.contains(&c)) {
-                                return Err(refuse(
-                                    at(&t.nom),
-                                    format!(
-                                        "table `{nom}` publishes `{rate}` without the count `{}` it is computed from",
-                                        column.unwrap_or(u.variable)
-                                    ),
-                                ));
-                            }
-                        }
-                    }
-                    chosen
-                }
-            };
-            tables.push(Table {
-                nom: nom.clone(),
-                cube: cube.cube,
-                niveaux,
-                type_periode: periode.clone(),
-                dimension,
-                motifs,
-                mesures,
-            });
+            let table = src.table(&t, &tables)?;
+            tables.push(table);
         }
         if tables.is_empty() || tables.len() > MAX_TABLES {
-            return Err(refuse(
+            return Err(src.refuse(
                 0,
                 format!(
                     "a plan has 1 to {MAX_TABLES} tables, this one {}",
@@ -295,6 +147,195 @@ impl Plan {
             tables,
         })
     }
+}
+
+/// A plan's text and where it came from, for errors that name the line.
+struct Source<'a> {
+    name: &'a str,
+    text: &'a str,
+}
+
+/// The offset a plan's value starts at.
+fn at<T>(s: &Spanned<T>) -> usize {
+    s.span().start
+}
+
+impl Source<'_> {
+    /// `publication plan NAME, line N: WHAT`.
+    fn refuse(&self, offset: usize, what: String) -> Error {
+        let line = self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1;
+        Error::Config(format!(
+            "publication plan {}, line {line}: {what}",
+            self.name
+        ))
+    }
+
+    /// One table of the plan, checked against its cube's definition and
+    /// the tables `before` it.
+    ///
+    /// # Errors
+    /// `Config`, naming the line: an unknown cube, level, period kind,
+    /// dimension or measure, a table not named after its cube or named
+    /// twice, no level, a split by reason the cube lacks, a rate without
+    /// its counts.
+    fn table(&self, t: &TableFile, before: &[Table]) -> Result<Table> {
+        let cube = CUBES
+            .iter()
+            .find(|c| c.name == t.cube.get_ref())
+            .ok_or_else(|| {
+                self.refuse(
+                    at(&t.cube),
+                    format!(
+                        "unknown cube `{}` (one of {})",
+                        t.cube.get_ref(),
+                        CUBES.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?;
+        let nom = t.nom.get_ref();
+        if !named_after(nom, cube.name) {
+            return Err(self.refuse(
+                at(&t.nom),
+                format!(
+                    "table `{nom}` must be named `{0}` or `{0}_<suffix>` (lowercase letters, digits, _)",
+                    cube.name
+                ),
+            ));
+        }
+        if before.iter().any(|o| o.nom == *nom) {
+            return Err(self.refuse(at(&t.nom), format!("table `{nom}` appears twice")));
+        }
+        let mut niveaux = Vec::new();
+        for n in &t.niveaux {
+            if !LEVELS.contains(&n.get_ref().as_str()) {
+                return Err(self.refuse(
+                    at(n),
+                    format!(
+                        "unknown geographic level `{}` (one of {})",
+                        n.get_ref(),
+                        LEVELS.join(", ")
+                    ),
+                ));
+            }
+            niveaux.push(n.get_ref().clone());
+        }
+        if niveaux.is_empty() {
+            return Err(self.refuse(at(&t.nom), format!("table `{nom}` has no level")));
+        }
+        let periode = t.periode.get_ref();
+        if !cube.periods.contains(&periode.as_str()) {
+            return Err(self.refuse(
+                at(&t.periode),
+                format!(
+                    "cube `{}` has no period kind `{periode}` (one of {})",
+                    cube.name,
+                    cube.periods.join(", ")
+                ),
+            ));
+        }
+        let dimension = self.dimension(cube, t.dimension.as_ref())?;
+        let motifs = match &t.motifs {
+            Some(m) if *m.get_ref() && !cube.by_motif => {
+                return Err(self.refuse(
+                    at(m),
+                    format!("cube `{}` has no split by reason", cube.name),
+                ))
+            }
+            Some(m) => *m.get_ref(),
+            None => false,
+        };
+        Ok(Table {
+            nom: nom.clone(),
+            cube: cube.cube,
+            niveaux,
+            type_periode: periode.clone(),
+            dimension,
+            motifs,
+            mesures: self.measures(cube, t)?,
+        })
+    }
+
+    /// The table's dimension (`None` for `ensemble` or none given).
+    fn dimension(&self, cube: &CubeDef, d: Option<&Spanned<String>>) -> Result<Option<String>> {
+        let Some(d) = d.filter(|d| d.get_ref() != "ensemble") else {
+            return Ok(None);
+        };
+        let known = cube.dimensions.unwrap_or(DIMENSIONS);
+        if !known.contains(&d.get_ref().as_str()) {
+            return Err(self.refuse(
+                at(d),
+                format!(
+                    "cube `{}` has no dimension `{}` (one of {})",
+                    cube.name,
+                    d.get_ref(),
+                    known.join(", ")
+                ),
+            ));
+        }
+        Ok(Some(d.get_ref().clone()))
+    }
+
+    /// The measures a table publishes (all of its cube's when none are
+    /// listed). A rate or statistic published without a count it is
+    /// computed from would give that count away: refused.
+    fn measures(&self, cube: &CubeDef, t: &TableFile) -> Result<Vec<&'static str>> {
+        let all: Vec<&'static str> = cube.measures().collect();
+        let Some(list) = &t.mesures else {
+            return Ok(all);
+        };
+        let mut chosen = Vec::new();
+        for m in list {
+            let found = all.iter().find(|a| **a == m.get_ref()).ok_or_else(|| {
+                self.refuse(
+                    at(m),
+                    format!(
+                        "cube `{}` has no measure `{}` (one of {})",
+                        cube.name,
+                        m.get_ref(),
+                        all.join(", ")
+                    ),
+                )
+            })?;
+            chosen.push(*found);
+        }
+        for (rate, uses) in cube.rates {
+            if !chosen.contains(rate) {
+                continue;
+            }
+            for u in uses.iter() {
+                let column = cube.column_of(u.variable);
+                if !column.is_some_and(|c| chosen.contains(&c)) {
+                    return Err(self.refuse(
+                        at(&t.nom),
+                        format!(
+                            "table `{}` publishes `{rate}` without the count `{}` it is computed from",
+                            t.nom.get_ref(),
+                            column.unwrap_or(u.variable)
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(chosen)
+    }
+}
+
+/// Whether a table's name is its cube's, or the cube's and `_suffix`
+/// (lowercase letters, digits, `_`).
+fn named_after(nom: &str, cube: &str) -> bool {
+    nom == cube
+        || nom
+            .strip_prefix(cube)
+            .and_then(|rest| rest.strip_prefix('_'))
+            .is_some_and(|rest| {
+                !rest.is_empty()
+                    && rest
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            })
 }
 
 #[cfg(test)]

@@ -248,6 +248,26 @@ fn targets_region(p: &Protection) {
             }
         }
     }
+    // Counts hidden (A) though not small: their own change since the
+    // earlier release is (the earlier value is out).
+    let threshold = p.summary.seuil_secret;
+    let own_change = |wanted: &dyn Fn(&ouistat::secrecy::Key) -> bool| {
+        p.released
+            .iter()
+            .filter(|c| c.flag.as_deref() == Some("A") && c.value >= threshold && wanted(&c.key))
+            .count()
+    };
+    let region_own = own_change(&|k| &*k.niveau_geo == "region" && &*k.motif == "ensemble");
+    let dept_own = own_change(&|k| {
+        &*k.niveau_geo == "departement"
+            && &*k.dimension == "ensemble"
+            && &*k.type_periode == "quadrimestre"
+            && &*k.motif == "ensemble"
+    });
+    println!(
+        "    committee: counts not small hidden (A) for their own change since the earlier release: \
+         {region_own} region-level, {dept_own} département × four-month ensemble"
+    );
     println!("    committee target: no region-level count hidden as a complement (D): {region_d}");
     println!("      (reasons of the abandon split hidden as a complement: {reason_d})");
     println!(

@@ -1426,7 +1426,8 @@ impl<'a> DictionaryWriter<'a> {
              Tableau du plan de diffusion : cube `{cube}`, niveaux {}, période `{}`, dimension {dimension}{}. \
              Secret statistique appliqué à chaque effectif : un effectif strictement positif inférieur à \
              {threshold} est masqué (secret primaire, `secret_<mesure>` = `A`), de même qu'une partie dont le \
-             complément dans son tout (par exemple positionnements moins entrées) est inférieur au seuil ; \
+             complément dans son tout (par exemple positionnements moins entrées) est inférieur au seuil \
+             et un effectif dont l'évolution depuis une diffusion précédente est inférieure au seuil ; \
              d'autres effectifs sont masqués pour qu'aucun effectif masqué ne puisse être recalculé à partir \
              de l'ensemble des tableaux reçus (secret secondaire, `D`). Un taux ou une statistique est masqué \
              avec tout effectif dont il est calculé. La colonne `secret` résume la ligne.\n",

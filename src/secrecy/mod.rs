@@ -558,6 +558,8 @@ fn link(system: &mut System, now: usize, then: usize, date: &str) {
         system::Latent::Change {
             before: text(date),
             growth: a >= b,
+            now,
+            then,
         },
     );
     system.cells[change].receivers = receivers;
@@ -764,8 +766,10 @@ fn hidden_cells(system: &System, reasons: &[Option<(Flag, String)>]) -> Vec<bool
 }
 
 /// Primary suppression: each count from 1 to its threshold − 1, latent
-/// counts included (a remainder, a change since an earlier release), and
-/// each part whose complement in a whole that is not itself small is.
+/// counts included (a remainder, a change since an earlier release); each
+/// count whose change since a release that published it is (its earlier
+/// value is out: only the count itself can hide the change); and each part
+/// whose complement in a whole that is not itself small is.
 fn primary(system: &System, threshold: &[i64], reasons: &mut [Option<(Flag, String)>]) {
     for (i, c) in system.cells.iter().enumerate() {
         if c.known || c.value < 1 || c.value >= threshold[i] {
@@ -785,6 +789,26 @@ fn primary(system: &System, threshold: &[i64], reasons: &mut [Option<(Flag, Stri
             }
         };
         reasons[i] = Some((Flag::Primary, why));
+    }
+    // A count whose own change since a release that published it is small:
+    // the earlier value is out, so the count itself must go (it is hidden
+    // for what it holds, not for another count).
+    for (i, c) in system.cells.iter().enumerate() {
+        let Some(system::Latent::Change {
+            before, now, then, ..
+        }) = &c.latent
+        else {
+            continue;
+        };
+        let small = c.value >= 1 && c.value < threshold[i];
+        if small && system.cells[*then].known && !system.cells[*now].known {
+            reasons[*now].get_or_insert_with(|| {
+                (
+                    Flag::Primary,
+                    format!("évolution depuis la diffusion au {before} inférieure au seuil"),
+                )
+            });
+        }
     }
     for &(part, whole) in &system.wholes {
         let (p, w) = (&system.cells[part], &system.cells[whole]);

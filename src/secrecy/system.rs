@@ -96,8 +96,14 @@ pub enum Latent {
     /// département in a region, say).
     Remainder,
     /// The change of a count since an earlier release that published it:
-    /// `now − before` when it grew (`Growth`), `before − now` when it shrank.
-    Change { before: Text, growth: bool },
+    /// `now − before` when it grew (`growth`), `before − now` when it shrank.
+    /// `now` and `then` are the count's cells now and at that release.
+    Change {
+        before: Text,
+        growth: bool,
+        now: usize,
+        then: usize,
+    },
     /// A département × zone d'emploi count: départements and zones both
     /// cut the same communes, so a reader of both levels and of the public
     /// zoning learns what lies in each crossing.

@@ -195,52 +195,25 @@ fn revisions(c: &Context, f: &Figures) -> Sheet {
 
 fn sheets(c: &Context) -> Vec<Sheet> {
     let f = &c.figures;
-    let int = |v: Val| Cell::Value(v, Kind::Entier);
-    let pct = |v: Val| Cell::Value(v, Kind::Pct);
-    let days = |v: Val| Cell::Value(v, Kind::Jours);
-    let fill_header = |first: &str| -> Vec<String> {
-        [
-            first,
-            "Sessions",
-            "Places",
-            "Entrées",
-            "Taux de remplissage",
-        ]
-        .map(String::from)
-        .to_vec()
-    };
-    let fill_rows = |rows: &[super::context::Remplissage]| -> Vec<Vec<Cell>> {
-        rows.iter()
-            .map(|r| {
-                vec![
-                    Cell::Text(r.libelle.clone()),
-                    int(r.nb_sessions),
-                    int(r.places_conventionnees),
-                    int(r.nb_entres),
-                    pct(r.taux_remplissage),
-                ]
-            })
-            .collect()
-    };
     vec![
         chiffres_cles(c, f),
         revisions(c, f),
-        Sheet {
-            name: "Remplissage dispositifs",
-            title: c.titre("Remplissage des sessions par dispositif"),
-            header: fill_header("Dispositif"),
-            rows: fill_rows(&f.remplissage_dispositifs),
-        },
-        Sheet {
-            name: "Remplissage départements",
-            title: c.titre("Remplissage des sessions par département"),
-            header: fill_header("Département"),
-            rows: fill_rows(&f.remplissage_departements),
-        },
+        fill(
+            "Remplissage dispositifs",
+            c.titre("Remplissage des sessions par dispositif"),
+            "Dispositif",
+            &f.remplissage_dispositifs,
+        ),
+        fill(
+            "Remplissage départements",
+            c.titre("Remplissage des sessions par département"),
+            "Département",
+            &f.remplissage_departements,
+        ),
         Sheet {
             name: "Entonnoir",
             title: c.titre("Du positionnement à l'entrée en formation"),
-            header: vec!["Étape".into(), "Positionnements".into()],
+            header: header(&["Étape", "Positionnements"]),
             rows: f
                 .entonnoir
                 .iter()
@@ -250,14 +223,12 @@ fn sheets(c: &Context) -> Vec<Sheet> {
         Sheet {
             name: "Prescripteurs",
             title: c.titre("Positionnements et entrées par prescripteur"),
-            header: [
+            header: header(&[
                 "Prescripteur",
                 "Positionnements",
                 "Entrées",
                 "Taux d'entrée",
-            ]
-            .map(String::from)
-            .to_vec(),
+            ]),
             rows: f
                 .prescripteurs
                 .iter()
@@ -271,86 +242,13 @@ fn sheets(c: &Context) -> Vec<Sheet> {
                 })
                 .collect(),
         },
-        Sheet {
-            name: "Entrées mensuelles",
-            title: format!(
-                "Entrées en formation des douze derniers mois, région {} (données arrêtées au {})",
-                c.region_nom, c.date_arrete
-            ),
-            header: vec!["Mois de positionnement".into(), "Entrées".into()],
-            rows: f
-                .entrees_mensuelles
-                .iter()
-                .map(|m| {
-                    let mois = provisional(&m.mois, m.provisoire, &c.date_arrete);
-                    vec![Cell::Text(mois), int(m.nb_entrees)]
-                })
-                .collect(),
-        },
-        Sheet {
-            name: "PIC",
-            title: c.titre("Éligibilité au PIC"),
-            header: [
-                "Territoire",
-                "Personnes positionnées",
-                "dont éligibles PIC",
-                "Part",
-                "Personnes entrées",
-                "dont éligibles PIC",
-                "Part",
-            ]
-            .map(String::from)
-            .to_vec(),
-            rows: f
-                .pic
-                .iter()
-                .map(|r| {
-                    vec![
-                        territoire(&r.territoire),
-                        int(r.nb_personnes_positionnees),
-                        int(r.nb_eligibles_pic_positionnes),
-                        pct(r.part_eligibles_pic_positionnes),
-                        int(r.nb_personnes_entrees),
-                        int(r.nb_eligibles_pic_entres),
-                        pct(r.part_eligibles_pic_entres),
-                    ]
-                })
-                .collect(),
-        },
-        Sheet {
-            name: "Délais",
-            title: c.titre("Délais en jours"),
-            header: [
-                "Territoire",
-                "Entrées",
-                "Médiane jusqu'à l'entrée",
-                "75e centile",
-                "Médiane jusqu'à l'ICO",
-                "75e centile",
-            ]
-            .map(String::from)
-            .to_vec(),
-            rows: f
-                .delais
-                .iter()
-                .map(|r| {
-                    vec![
-                        territoire(&r.territoire),
-                        int(r.nb_entrees),
-                        days(r.mediane_jours_entree),
-                        days(r.p75_jours_entree),
-                        days(r.mediane_jours_ico),
-                        days(r.p75_jours_ico),
-                    ]
-                })
-                .collect(),
-        },
+        monthly_entries(c, f),
+        pic(c, f),
+        delays(c, f),
         Sheet {
             name: "Abandons",
             title: c.titre("Abandons par motif"),
-            header: ["Motif", "Abandons", "Part des abandons"]
-                .map(String::from)
-                .to_vec(),
+            header: header(&["Motif", "Abandons", "Part des abandons"]),
             rows: f
                 .abandons
                 .iter()
@@ -364,6 +262,133 @@ fn sheets(c: &Context) -> Vec<Sheet> {
                 .collect(),
         },
     ]
+}
+
+fn int(v: Val) -> Cell {
+    Cell::Value(v, Kind::Entier)
+}
+
+fn pct(v: Val) -> Cell {
+    Cell::Value(v, Kind::Pct)
+}
+
+fn days(v: Val) -> Cell {
+    Cell::Value(v, Kind::Jours)
+}
+
+fn header(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+/// A fill sheet: sessions, places, entries and the fill rate by `first`.
+fn fill(
+    name: &'static str,
+    title: String,
+    first: &str,
+    rows: &[super::context::Remplissage],
+) -> Sheet {
+    Sheet {
+        name,
+        title,
+        header: header(&[
+            first,
+            "Sessions",
+            "Places",
+            "Entrées",
+            "Taux de remplissage",
+        ]),
+        rows: rows
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::Text(r.libelle.clone()),
+                    int(r.nb_sessions),
+                    int(r.places_conventionnees),
+                    int(r.nb_entres),
+                    pct(r.taux_remplissage),
+                ]
+            })
+            .collect(),
+    }
+}
+
+fn monthly_entries(c: &Context, f: &Figures) -> Sheet {
+    Sheet {
+        name: "Entrées mensuelles",
+        title: format!(
+            "Entrées en formation des douze derniers mois, région {} (données arrêtées au {})",
+            c.region_nom, c.date_arrete
+        ),
+        header: header(&["Mois de positionnement", "Entrées"]),
+        rows: f
+            .entrees_mensuelles
+            .iter()
+            .map(|m| {
+                let mois = provisional(&m.mois, m.provisoire, &c.date_arrete);
+                vec![Cell::Text(mois), int(m.nb_entrees)]
+            })
+            .collect(),
+    }
+}
+
+fn pic(c: &Context, f: &Figures) -> Sheet {
+    Sheet {
+        name: "PIC",
+        title: c.titre("Éligibilité au PIC"),
+        header: header(&[
+            "Territoire",
+            "Personnes positionnées",
+            "dont éligibles PIC",
+            "Part",
+            "Personnes entrées",
+            "dont éligibles PIC",
+            "Part",
+        ]),
+        rows: f
+            .pic
+            .iter()
+            .map(|r| {
+                vec![
+                    territoire(&r.territoire),
+                    int(r.nb_personnes_positionnees),
+                    int(r.nb_eligibles_pic_positionnes),
+                    pct(r.part_eligibles_pic_positionnes),
+                    int(r.nb_personnes_entrees),
+                    int(r.nb_eligibles_pic_entres),
+                    pct(r.part_eligibles_pic_entres),
+                ]
+            })
+            .collect(),
+    }
+}
+
+fn delays(c: &Context, f: &Figures) -> Sheet {
+    Sheet {
+        name: "Délais",
+        title: c.titre("Délais en jours"),
+        header: header(&[
+            "Territoire",
+            "Entrées",
+            "Médiane jusqu'à l'entrée",
+            "75e centile",
+            "Médiane jusqu'à l'ICO",
+            "75e centile",
+        ]),
+        rows: f
+            .delais
+            .iter()
+            .map(|r| {
+                vec![
+                    territoire(&r.territoire),
+                    int(r.nb_entrees),
+                    days(r.mediane_jours_entree),
+                    days(r.p75_jours_entree),
+                    days(r.mediane_jours_ico),
+                    days(r.p75_jours_ico),
+                ]
+            })
+            .collect(),
+    }
 }
 
 /// The notes sheet: what the figures are, and what `s` means.

@@ -350,17 +350,7 @@ pub fn render(cfg: &ReportConfig) -> Result<Rendered> {
         return Err(missing_delivery(cfg, &agg_dir));
     }
     let provenance = Provenance::read(&delivery_dir)?;
-    // The register sits in the run's output, two folders above the delivery.
-    let run_out = delivery_dir.parent().and_then(Path::parent);
-    let registre = run_out.is_some_and(|o| o.join(crate::register::DIR).is_dir());
-    let recipient = delivery_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let previous = match run_out.filter(|_| registre) {
-        Some(out) => Previous::read(out, &recipient, provenance.cutoff)?,
-        None => None,
-    };
+    let (registre, previous) = previous_release(&delivery_dir, &provenance)?;
     let delivery = Delivery::open(&agg_dir)?;
     let coverage = Coverage::of(&delivery);
     coverage.check(cfg)?;
@@ -369,30 +359,7 @@ pub fn render(cfg: &ReportConfig) -> Result<Rendered> {
     let p = cfg.period.as_str();
     let prev = shift_period(p, 1);
     let year_before = shift_period(p, 3);
-    // The region, then its départements the delivery has figures for.
-    let in_region = crate::geo::REGIONS
-        .iter()
-        .find(|r| r.0 == region)
-        .map(|r| r.2)
-        .unwrap_or_default();
-    let territoires: Vec<Territoire> = std::iter::once(Territoire {
-        niveau: "region",
-        code: region.to_string(),
-        libelle: labels.label("region", region),
-    })
-    .chain(
-        delivery
-            .entonnoir
-            .codes("departement")
-            .into_iter()
-            .filter(|d| in_region.contains(&d.as_str()))
-            .map(|code| Territoire {
-                niveau: "departement",
-                libelle: labels.label("departement", &code),
-                code,
-            }),
-    )
-    .collect();
+    let territoires = territories(region, &delivery, &labels);
     // The last twelve months up to the period's last month or the cut-off.
     let (y, n) = parse_period(p).expect("validated");
     let mois = months_ending(last_month_of(y, n).min(provenance.cutoff), 12);
@@ -451,6 +418,57 @@ pub fn render(cfg: &ReportConfig) -> Result<Rendered> {
     })?;
     let pdf = pdf::print(&html)?;
     Ok(Rendered { html, xlsx, pdf })
+}
+
+/// Whether the run that made the delivery keeps a release register (it sits
+/// in the run's output, two folders above the delivery), and the
+/// recipient's release before this one's cut-off, if the register holds
+/// one.
+///
+/// # Errors
+/// As [`Previous::read`]: an unreadable or damaged register.
+fn previous_release(
+    delivery_dir: &Path,
+    provenance: &Provenance,
+) -> Result<(bool, Option<Previous>)> {
+    let run_out = delivery_dir.parent().and_then(Path::parent);
+    let registre = run_out.is_some_and(|o| o.join(crate::register::DIR).is_dir());
+    let recipient = delivery_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let previous = match run_out.filter(|_| registre) {
+        Some(out) => Previous::read(out, &recipient, provenance.cutoff)?,
+        None => None,
+    };
+    Ok((registre, previous))
+}
+
+/// The region, then its départements the delivery has figures for.
+fn territories(region: &str, delivery: &Delivery, labels: &Labels) -> Vec<Territoire> {
+    let in_region = crate::geo::REGIONS
+        .iter()
+        .find(|r| r.0 == region)
+        .map(|r| r.2)
+        .unwrap_or_default();
+    std::iter::once(Territoire {
+        niveau: "region",
+        code: region.to_string(),
+        libelle: labels.label("region", region),
+    })
+    .chain(
+        delivery
+            .entonnoir
+            .codes("departement")
+            .into_iter()
+            .filter(|d| in_region.contains(&d.as_str()))
+            .map(|code| Territoire {
+                niveau: "departement",
+                libelle: labels.label("departement", &code),
+                code,
+            }),
+    )
+    .collect()
 }
 
 /// Writes a file of the report beside, then renames it: a file is whole

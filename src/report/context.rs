@@ -139,7 +139,7 @@ pub(crate) struct Motif {
 }
 
 /// The charts, as bare SVG; the template captions them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub(crate) struct Graphiques {
     pub(crate) remplissage_dispositif: String,
     pub(crate) remplissage_departement: String,
@@ -435,53 +435,7 @@ impl Figures {
             })
             .collect();
         let (pic, delais, abandons) = (pic(d, s), delais(d, s), abandons(d, s));
-        let delay_labels: Vec<String> = delais
-            .iter()
-            .map(|r| match r.territoire.niveau {
-                "region" => "Région".to_string(),
-                _ => r.territoire.libelle.clone(),
-            })
-            .collect();
-        let graphiques = Graphiques {
-            remplissage_dispositif: bar_chart(
-                &libelles(&remplissage_dispositifs),
-                &column(&remplissage_dispositifs, |r| r.taux_remplissage),
-                true,
-            )?,
-            remplissage_departement: bar_chart(
-                &libelles(&remplissage_departements),
-                &column(&remplissage_departements, |r| r.taux_remplissage),
-                true,
-            )?,
-            entonnoir: bar_chart(
-                &STEPS.map(|(_, l)| l.to_string()),
-                &column(&entonnoir, |e| e.valeur),
-                false,
-            )?,
-            entrees_mensuelles: line_chart(s.mois, &column(&entrees_mensuelles, |m| m.nb_entrees))?,
-            pic: bar_chart(
-                &["Positionnés".to_string(), "Entrés".to_string()],
-                &[
-                    pic[0].part_eligibles_pic_positionnes,
-                    pic[0].part_eligibles_pic_entres,
-                ],
-                true,
-            )?,
-            delais: bar_chart(
-                &delay_labels,
-                &column(&delais, |r| r.mediane_jours_entree),
-                false,
-            )?,
-            abandons: bar_chart(
-                &abandons
-                    .iter()
-                    .map(|m| m.libelle.clone())
-                    .collect::<Vec<_>>(),
-                &column(&abandons, |m| m.nb_abandons),
-                false,
-            )?,
-        };
-        Ok(Figures {
+        let mut figures = Figures {
             chiffres_cles: chiffres_cles(d, s),
             remplissage_dispositifs,
             remplissage_departements,
@@ -493,7 +447,65 @@ impl Figures {
             taux_abandon: d.abandons.get("taux_abandon", p, place(region), ENSEMBLE),
             abandons,
             revisions: revisions(d, s),
-            graphiques,
+            graphiques: Graphiques::default(),
+        };
+        figures.graphiques = Graphiques::draw(&figures, s.mois)?;
+        Ok(figures)
+    }
+}
+
+impl Graphiques {
+    /// The charts of the figures; `mois`: the months of the monthly entries.
+    ///
+    /// # Errors
+    /// `Internal` when plotters fails to draw.
+    fn draw(f: &Figures, mois: &[String]) -> Result<Self> {
+        let delay_labels: Vec<String> = f
+            .delais
+            .iter()
+            .map(|r| match r.territoire.niveau {
+                "region" => "Région".to_string(),
+                _ => r.territoire.libelle.clone(),
+            })
+            .collect();
+        Ok(Graphiques {
+            remplissage_dispositif: bar_chart(
+                &libelles(&f.remplissage_dispositifs),
+                &column(&f.remplissage_dispositifs, |r| r.taux_remplissage),
+                true,
+            )?,
+            remplissage_departement: bar_chart(
+                &libelles(&f.remplissage_departements),
+                &column(&f.remplissage_departements, |r| r.taux_remplissage),
+                true,
+            )?,
+            entonnoir: bar_chart(
+                &STEPS.map(|(_, l)| l.to_string()),
+                &column(&f.entonnoir, |e| e.valeur),
+                false,
+            )?,
+            entrees_mensuelles: line_chart(mois, &column(&f.entrees_mensuelles, |m| m.nb_entrees))?,
+            pic: bar_chart(
+                &["Positionnés".to_string(), "Entrés".to_string()],
+                &[
+                    f.pic[0].part_eligibles_pic_positionnes,
+                    f.pic[0].part_eligibles_pic_entres,
+                ],
+                true,
+            )?,
+            delais: bar_chart(
+                &delay_labels,
+                &column(&f.delais, |r| r.mediane_jours_entree),
+                false,
+            )?,
+            abandons: bar_chart(
+                &f.abandons
+                    .iter()
+                    .map(|m| m.libelle.clone())
+                    .collect::<Vec<_>>(),
+                &column(&f.abandons, |m| m.nb_abandons),
+                false,
+            )?,
         })
     }
 }

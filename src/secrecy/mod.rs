@@ -941,6 +941,27 @@ fn worst(flags: impl Iterator<Item = Option<Flag>>) -> Option<Flag> {
     })
 }
 
+/// The flags of a measure's rows (`rows`: row and key): a count's own, a
+/// rate's the worst of the counts it is computed from. `None` for a column
+/// published as it is; `Some((true, _))` for a count.
+fn measure_flags(
+    d: &cubes::CubeDef,
+    measure: &str,
+    rows: &[(usize, Key)],
+    flag_of: &dyn Fn(&Key, &cubes::Uses) -> Option<Flag>,
+) -> Option<(bool, Vec<Option<Flag>>)> {
+    if let Some((_, u)) = d.counts.iter().find(|(c, _)| *c == measure) {
+        return Some((true, rows.iter().map(|(_, k)| flag_of(k, u)).collect()));
+    }
+    let (_, us) = d.rates.iter().find(|(r, _)| *r == measure)?;
+    Some((
+        false,
+        rows.iter()
+            .map(|(_, k)| worst(us.iter().map(|u| flag_of(k, u))))
+            .collect(),
+    ))
+}
+
 /// One table of the plan, cleared, and its shares of suppressed counts.
 fn clear(
     table: &plan::Table,
@@ -994,25 +1015,12 @@ fn clear(
             .column_by_name(measure)
             .ok_or_else(|| Error::Internal(format!("cube {} lacks {measure}", d.name)))?;
         let col = arrow::compute::take(col, &take, None)?;
-        let count = d
-            .counts
-            .iter()
-            .find(|(c, _)| *c == measure)
-            .map(|(_, u)| *u);
-        let rate = d.rates.iter().find(|(r, _)| *r == measure).map(|(_, u)| *u);
-        let measure_flags: Vec<Option<Flag>> = match (count, rate) {
-            (Some(u), _) => rows.iter().map(|(_, k)| flag_of(k, &u)).collect(),
-            (None, Some(us)) => rows
-                .iter()
-                .map(|(_, k)| worst(us.iter().map(|u| flag_of(k, u))))
-                .collect(),
-            (None, None) => {
-                fields.push(Field::new(measure, col.data_type().clone(), true));
-                columns.push(col);
-                continue;
-            }
+        let Some((is_count, measure_flags)) = measure_flags(d, measure, &rows, &flag_of) else {
+            fields.push(Field::new(measure, col.data_type().clone(), true));
+            columns.push(col);
+            continue;
         };
-        if count.is_some() {
+        if is_count {
             shares.effectifs += rows.len();
             shares.primaires_a += measure_flags
                 .iter()

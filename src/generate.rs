@@ -454,7 +454,6 @@ impl Gen {
         let Some(kind) = defect else {
             return Ok((w.row(&fields)?, false));
         };
-        let idx = |name: &str| extract.column_index(name).expect("known column");
         match (extract, kind) {
             (_, k) if k == rule::DUPLICATE => {
                 let first = w.row(&fields)?;
@@ -468,101 +467,118 @@ impl Gen {
                 self.defects.record(w.name, line, kind)?;
                 return Ok((line, true));
             }
-            (_, k) if k == rule::FIELD_COUNT => {
-                if self.rng.gen_bool(0.5) {
-                    fields.pop();
-                } else {
-                    fields.push("en trop".into());
-                }
-            }
-            (Extract::Sessions, k) if k == rule::TYPE => {
-                fields[idx("duree_heures")] = "120h".into()
-            }
-            (Extract::Sessions, k) if k == rule::ENUM => fields[idx("dispositif")] = "CPF".into(),
-            (Extract::Sessions, k) if k == rule::REQUIRED => fields[idx("intitule")].clear(),
-            (Extract::Sessions, k) if k == rule::FORMAT => fields[idx("formacode")] = "4205".into(),
-            (Extract::Sessions, k) if k == rule::SIRET => {
-                let s = &mut fields[idx("organisme_siret")];
-                let last = s.pop().unwrap_or('0');
-                let bumped = char::from(b'0' + ((last as u8 - b'0' + 1) % 10));
-                s.push(bumped);
-                if s.starts_with(rules::SIREN_LA_POSTE) || rules::is_siret(s) {
-                    *s = "12345678901234".into();
-                }
-            }
-            (Extract::Sessions, k) if k == rule::DATE_ORDER => {
-                let debut = rules::parse_date(&fields[idx("date_debut")]).expect("generated date");
-                fields[idx("date_fin")] =
-                    (debut - Duration::days(10)).format("%Y-%m-%d").to_string();
-            }
-            (Extract::Sessions, k) if k == rule::RANGE => {
-                fields[idx("places_conventionnees")] = "0".into()
-            }
-            (Extract::Individus, k) if k == rule::NIR => {
-                let nir = &mut fields[idx("nir")];
-                if nir.len() == 15 {
-                    let key: u8 = nir[13..].parse().unwrap_or(0);
-                    *nir = format!("{}{:02}", &nir[..13], key % 97 + 1);
-                } else {
-                    *nir = "1234".into();
-                }
-            }
-            (Extract::Individus, k) if k == rule::ENUM => fields[idx("civilite")] = "MLLE".into(),
-            (Extract::Individus, k) if k == rule::REQUIRED => fields[idx("prenom")].clear(),
-            (Extract::Individus, k) if k == rule::TYPE => {
-                fields[idx("date_naissance")] = "31/02/1990".into()
-            }
-            (Extract::Individus, k) if k == rule::IMPLAUSIBLE_DATE => {
-                // The usual placeholder of an unknown birth date.
-                fields[idx("date_naissance")] = "1900-01-01".into()
-            }
-            (Extract::Positionnements, k) if k == rule::IMPLAUSIBLE_DATE => {
-                // A typo for 2026.
-                fields[idx("date_positionnement")] = "15/02/1026 10:00:00".into()
-            }
-            (Extract::Evenements, k) if k == rule::IMPLAUSIBLE_DATE => {
-                fields[idx("date_evenement")] = "1026-03-02".into()
-            }
-            (Extract::Positionnements, k) if k == rule::FOREIGN_KEY => {
-                fields[idx("session_id")] = "S-INCONNUE".into();
-            }
-            (Extract::Positionnements, k) if k == rule::ENUM => {
-                fields[idx("prescripteur_type")] = "APEC".into()
-            }
-            (Extract::Positionnements, k) if k == rule::TYPE => {
-                fields[idx("date_positionnement")] = "2026-13-01 10:00:00".into();
-            }
-            (Extract::Positionnements, k) if k == rule::REQUIRED => {
-                fields[idx("date_positionnement")].clear()
-            }
-            (Extract::Evenements, k) if k == rule::FOREIGN_KEY => {
-                fields[idx("positionnement_id")] = "P-INCONNU".into()
-            }
-            (Extract::Evenements, k) if k == rule::STATUS => {
-                let t = fields[idx("type")].clone();
-                fields[idx("statut")] = if t == "AIS" { "AES_RECUE" } else { "VALIDEE" }.into();
-            }
-            (Extract::Evenements, k) if k == rule::DATE_ORDER => {
-                let d = rules::parse_date(&fields[idx("date_evenement")]).expect("generated date");
-                fields[idx("enregistre_le")] = (d - Duration::days(3))
-                    .format("%Y-%m-%d 09:00:00")
-                    .to_string();
-            }
-            (Extract::Evenements, k) if k == rule::ENUM => fields[idx("type")] = "RELANCE".into(),
-            (Extract::Evenements, k) if k == rule::TYPE => {
-                fields[idx("date_evenement")] = "2026-02-30".into()
-            }
-            _ => {
-                return Err(Error::Internal(format!(
-                    "no defect {kind} for {}",
-                    extract.name()
-                )))
-            }
+            _ => corrupt(&mut self.rng, extract, kind, &mut fields)?,
         }
         let line = w.row(&fields)?;
         self.defects.record(w.name, line, kind)?;
         Ok((line, true))
     }
+}
+
+/// Breaks one field of a generated line the way `kind`'s rule catches.
+/// One arm per (extract, rule) defect the generator can plant: a table,
+/// longer than a function should be, kept whole so that every defect reads
+/// in one place.
+///
+/// # Errors
+/// `Internal` for a rule the generator cannot plant in `extract`.
+fn corrupt(
+    rng: &mut impl Rng,
+    extract: Extract,
+    kind: &'static str,
+    fields: &mut Vec<String>,
+) -> Result<()> {
+    let idx = |name: &str| extract.column_index(name).expect("known column");
+    match (extract, kind) {
+        (_, k) if k == rule::FIELD_COUNT => {
+            if rng.gen_bool(0.5) {
+                fields.pop();
+            } else {
+                fields.push("en trop".into());
+            }
+        }
+        (Extract::Sessions, k) if k == rule::TYPE => fields[idx("duree_heures")] = "120h".into(),
+        (Extract::Sessions, k) if k == rule::ENUM => fields[idx("dispositif")] = "CPF".into(),
+        (Extract::Sessions, k) if k == rule::REQUIRED => fields[idx("intitule")].clear(),
+        (Extract::Sessions, k) if k == rule::FORMAT => fields[idx("formacode")] = "4205".into(),
+        (Extract::Sessions, k) if k == rule::SIRET => {
+            let s = &mut fields[idx("organisme_siret")];
+            let last = s.pop().unwrap_or('0');
+            let bumped = char::from(b'0' + ((last as u8 - b'0' + 1) % 10));
+            s.push(bumped);
+            if s.starts_with(rules::SIREN_LA_POSTE) || rules::is_siret(s) {
+                *s = "12345678901234".into();
+            }
+        }
+        (Extract::Sessions, k) if k == rule::DATE_ORDER => {
+            let debut = rules::parse_date(&fields[idx("date_debut")]).expect("generated date");
+            fields[idx("date_fin")] = (debut - Duration::days(10)).format("%Y-%m-%d").to_string();
+        }
+        (Extract::Sessions, k) if k == rule::RANGE => {
+            fields[idx("places_conventionnees")] = "0".into()
+        }
+        (Extract::Individus, k) if k == rule::NIR => {
+            let nir = &mut fields[idx("nir")];
+            if nir.len() == 15 {
+                let key: u8 = nir[13..].parse().unwrap_or(0);
+                *nir = format!("{}{:02}", &nir[..13], key % 97 + 1);
+            } else {
+                *nir = "1234".into();
+            }
+        }
+        (Extract::Individus, k) if k == rule::ENUM => fields[idx("civilite")] = "MLLE".into(),
+        (Extract::Individus, k) if k == rule::REQUIRED => fields[idx("prenom")].clear(),
+        (Extract::Individus, k) if k == rule::TYPE => {
+            fields[idx("date_naissance")] = "31/02/1990".into()
+        }
+        (Extract::Individus, k) if k == rule::IMPLAUSIBLE_DATE => {
+            // The usual placeholder of an unknown birth date.
+            fields[idx("date_naissance")] = "1900-01-01".into()
+        }
+        (Extract::Positionnements, k) if k == rule::IMPLAUSIBLE_DATE => {
+            // A typo for 2026.
+            fields[idx("date_positionnement")] = "15/02/1026 10:00:00".into()
+        }
+        (Extract::Evenements, k) if k == rule::IMPLAUSIBLE_DATE => {
+            fields[idx("date_evenement")] = "1026-03-02".into()
+        }
+        (Extract::Positionnements, k) if k == rule::FOREIGN_KEY => {
+            fields[idx("session_id")] = "S-INCONNUE".into();
+        }
+        (Extract::Positionnements, k) if k == rule::ENUM => {
+            fields[idx("prescripteur_type")] = "APEC".into()
+        }
+        (Extract::Positionnements, k) if k == rule::TYPE => {
+            fields[idx("date_positionnement")] = "2026-13-01 10:00:00".into();
+        }
+        (Extract::Positionnements, k) if k == rule::REQUIRED => {
+            fields[idx("date_positionnement")].clear()
+        }
+        (Extract::Evenements, k) if k == rule::FOREIGN_KEY => {
+            fields[idx("positionnement_id")] = "P-INCONNU".into()
+        }
+        (Extract::Evenements, k) if k == rule::STATUS => {
+            let t = fields[idx("type")].clone();
+            fields[idx("statut")] = if t == "AIS" { "AES_RECUE" } else { "VALIDEE" }.into();
+        }
+        (Extract::Evenements, k) if k == rule::DATE_ORDER => {
+            let d = rules::parse_date(&fields[idx("date_evenement")]).expect("generated date");
+            fields[idx("enregistre_le")] = (d - Duration::days(3))
+                .format("%Y-%m-%d 09:00:00")
+                .to_string();
+        }
+        (Extract::Evenements, k) if k == rule::ENUM => fields[idx("type")] = "RELANCE".into(),
+        (Extract::Evenements, k) if k == rule::TYPE => {
+            fields[idx("date_evenement")] = "2026-02-30".into()
+        }
+        _ => {
+            return Err(Error::Internal(format!(
+                "no defect {kind} for {}",
+                extract.name()
+            )))
+        }
+    }
+    Ok(())
 }
 
 /// Generates the four extracts into `opts.out`.

@@ -248,8 +248,9 @@ fn targets_region(p: &Protection) {
             }
         }
     }
-    // Counts hidden (A) though not small: their own change since the
-    // earlier release is (the earlier value is out).
+    // Counts hidden as primary (A) though not small: their own change
+    // since the earlier release is small (the earlier value is out), or
+    // their complement in their whole is.
     let threshold = p.summary.seuil_secret;
     let own_change = |wanted: &dyn Fn(&ouistat::secrecy::Key) -> bool| {
         p.released
@@ -265,8 +266,9 @@ fn targets_region(p: &Protection) {
             && &*k.motif == "ensemble"
     });
     println!(
-        "    committee: counts not small hidden (A) for their own change since the earlier release: \
-         {region_own} region-level, {dept_own} département × four-month ensemble"
+        "    committee: counts not small hidden as primary (A: their change since the earlier release \
+         or their complement in their whole is small): {region_own} region-level, {dept_own} \
+         département × four-month ensemble"
     );
     println!("    committee target: no region-level count hidden as a complement (D): {region_d}");
     println!("      (reasons of the abandon split hidden as a complement: {reason_d})");

@@ -452,6 +452,40 @@ fn add_crossings(
     Ok(())
 }
 
+/// A row a covering table lacks: its counts there are known zeros.
+/// `present`: (scope, row key) published.
+fn mark_absent_rows(
+    cells: &mut [Cell],
+    scopes: &[Scope],
+    present: &HashSet<(usize, Key)>,
+    geography: &Geography,
+) {
+    let carriers: Vec<Vec<usize>> = (0..VARIABLES.len())
+        .map(|v| {
+            scopes
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| {
+                    def(s.table.cube).counts.iter().any(|(c, u)| {
+                        s.table.mesures.contains(c) && u.variable == VARIABLES[v].name
+                    })
+                })
+                .map(|(t, _)| t)
+                .collect()
+        })
+        .collect();
+    for cell in cells.iter_mut() {
+        let k = &cell.key;
+        cell.known = carriers[cell.variable].iter().any(|&t| {
+            let s = &scopes[t];
+            s.table
+                .holds(&k.type_periode, &k.niveau_geo, &k.dimension, &k.motif)
+                && !present.contains(&(t, k.clone()))
+                && in_region(k, s.region, geography)
+        });
+    }
+}
+
 impl System {
     /// Builds the system of the tables of every scope over the full cubes:
     /// a count published by several tables, or to several recipients, is
@@ -522,31 +556,7 @@ impl System {
         if crosses_zonings(scopes.iter().map(|s| s.table)) {
             add_crossings(scopes, cubes, &mut cells, &mut index)?;
         }
-        // A row a covering table lacks: its counts there are known zeros.
-        let carriers: Vec<Vec<usize>> = (0..VARIABLES.len())
-            .map(|v| {
-                scopes
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| {
-                        def(s.table.cube).counts.iter().any(|(c, u)| {
-                            s.table.mesures.contains(c) && u.variable == VARIABLES[v].name
-                        })
-                    })
-                    .map(|(t, _)| t)
-                    .collect()
-            })
-            .collect();
-        for cell in &mut cells {
-            let k = &cell.key;
-            cell.known = carriers[cell.variable].iter().any(|&t| {
-                let s = &scopes[t];
-                s.table
-                    .holds(&k.type_periode, &k.niveau_geo, &k.dimension, &k.motif)
-                    && !present.contains(&(t, k.clone()))
-                    && in_region(k, s.region, geography)
-            });
-        }
+        mark_absent_rows(&mut cells, scopes, &present, geography);
         let mut system = System {
             cells,
             ..System::default()

@@ -666,17 +666,6 @@ fn audit_until_protected(
         complements: 0,
         republished: 0,
     };
-    let refuse = |e: &audit::Interval, why: &str| {
-        let c = &system.cells[e.cell];
-        Error::Policy(format!(
-            "statistical secrecy: {} ({}) can be computed to [{:.2}, {:.2}] from the published tables (protection level {}){why}",
-            c.name(),
-            c.key.describe(),
-            e.min,
-            e.max,
-            settings.protection
-        ))
-    };
     let mut check: Vec<usize> = (0..n).filter(|&i| reasons[i].is_some()).collect();
     for round in 0.. {
         let mut hidden = hidden_cells(system, reasons);
@@ -694,7 +683,7 @@ fn audit_until_protected(
                 ", and {} counts still are after {AUDIT_ROUNDS} rounds of complements",
                 exposed.len()
             );
-            return Err(refuse(&exposed[0], &why));
+            return Err(refuse(system, &exposed[0], settings, &why));
         }
         // A complement the recipient computes exactly protects nothing and
         // hides nothing: it is published (that tells no more than before).
@@ -720,22 +709,7 @@ fn audit_until_protected(
         }
         let still: Vec<audit::Interval> = exposed.into_iter().filter(|e| hidden[e.cell]).collect();
         for e in &still {
-            // Where no cheapest table is found, every published cell that
-            // shares a constraint with the count goes: the next round
-            // audits it again.
-            let extra = match widen::widen(system, &links, &hidden, e.cell, protection) {
-                Some(extra) => extra,
-                None => {
-                    let around = links.around(system, &hidden, e.cell);
-                    if around.is_empty() {
-                        return Err(refuse(
-                            e,
-                            ", and no published cell around it can protect it",
-                        ));
-                    }
-                    around
-                }
-            };
+            let extra = complements(system, &links, &hidden, e, settings)?;
             let c = &system.cells[e.cell];
             for x in extra {
                 if reasons[x].is_some() {
@@ -753,6 +727,49 @@ fn audit_until_protected(
         check.dedup();
     }
     unreachable!("the rounds end by returning")
+}
+
+/// The published cells to suppress so that the exposed count `e` is wide:
+/// the cheapest complement found or, where none is, every published cell
+/// sharing a constraint with it (the next round audits it again).
+///
+/// # Errors
+/// `Policy` when no published cell around it can move.
+fn complements(
+    system: &System,
+    links: &widen::Links,
+    hidden: &[bool],
+    e: &audit::Interval,
+    settings: &Settings,
+) -> Result<Vec<usize>> {
+    let protection = f64::from(settings.protection);
+    if let Some(extra) = widen::widen(system, links, hidden, e.cell, protection) {
+        return Ok(extra);
+    }
+    let around = links.around(system, hidden, e.cell);
+    if around.is_empty() {
+        return Err(refuse(
+            system,
+            e,
+            settings,
+            ", and no published cell around it can protect it",
+        ));
+    }
+    Ok(around)
+}
+
+/// The refusal naming an exposed count and the interval the recipients
+/// can compute; `why` says why no complement helped.
+fn refuse(system: &System, e: &audit::Interval, settings: &Settings, why: &str) -> Error {
+    let c = &system.cells[e.cell];
+    Error::Policy(format!(
+        "statistical secrecy: {} ({}) can be computed to [{:.2}, {:.2}] from the published tables (protection level {}){why}",
+        c.name(),
+        c.key.describe(),
+        e.min,
+        e.max,
+        settings.protection
+    ))
 }
 
 /// Which cells the recipients cannot read: the suppressed ones and the

@@ -867,85 +867,115 @@ fn sums(
     let mut added = Vec::new();
     let mut hidden = hidden_cells(system, reasons);
     loop {
-        let mut changed = false;
-        // A bound the reader knows that is tight (persons = positionings,
-        // entries = positionings) gives a hidden cell away through its
-        // published partner: the partner goes too.
-        for &(small, large) in &system.bounds {
-            let (a, b) = (&system.cells[small], &system.cells[large]);
-            if a.value != b.value || a.value == 0 || hidden[small] == hidden[large] {
-                continue;
-            }
-            let (shown, by) = if hidden[small] {
-                (large, small)
-            } else {
-                (small, large)
-            };
-            let c = &system.cells[shown];
-            if !c.publishable() || c.known || tried[shown] {
-                continue;
-            }
-            reasons[shown] = Some((
-                Flag::Secondary,
-                format!(
-                    "borne {} ≤ {} atteinte ({}) : protège {}",
-                    a.name(),
-                    b.name(),
-                    a.value,
-                    system.cells[by].name()
-                ),
-            ));
-            hidden[shown] = true;
-            added.push(shown);
-            changed = true;
-        }
-        for rel in system.relations.iter().filter(|r| r.bound == Bound::Equal) {
-            if hidden[rel.total] {
-                continue;
-            }
-            let sum: i64 = rel
-                .parts
-                .iter()
-                .filter(|&&p| hidden[p])
-                .map(|&p| system.cells[p].value)
-                .sum();
-            if sum < 1 || sum >= threshold[rel.total] {
-                continue;
-            }
-            // The least wanted part never published back by the audit;
-            // else the total itself; else a part the audit published back
-            // (the next round audits it again).
-            let free = |p: usize, retry: bool| {
-                let c = &system.cells[p];
-                !hidden[p] && c.publishable() && !c.known && c.value > 0 && (retry || !tried[p])
-            };
-            let part = |retry: bool| {
-                rel.parts
-                    .iter()
-                    .copied()
-                    .filter(|&p| free(p, retry))
-                    .max_by_key(|&p| rank[p])
-            };
-            let extra = part(false)
-                .or_else(|| free(rel.total, false).then_some(rel.total))
-                .or_else(|| part(true));
-            let Some(extra) = extra else { continue };
-            reasons[extra] = Some((
-                Flag::Secondary,
-                format!(
-                    "somme des cellules masquées de la relation {} ({}) : {} inférieure au seuil",
-                    rel.kind,
-                    system.cells[rel.total].key.describe(),
-                    sum
-                ),
-            ));
-            hidden[extra] = true;
-            added.push(extra);
-            changed = true;
-        }
-        if !changed {
+        let before = added.len();
+        tight_bounds(system, tried, &mut hidden, reasons, &mut added);
+        small_sums(
+            system,
+            threshold,
+            rank,
+            tried,
+            &mut hidden,
+            reasons,
+            &mut added,
+        );
+        if added.len() == before {
             return added;
         }
+    }
+}
+
+/// A bound the reader knows that is tight (persons = positionings, entries
+/// = positionings) gives a hidden cell away through its published partner:
+/// the partner goes too (pushed on `added`).
+fn tight_bounds(
+    system: &System,
+    tried: &[bool],
+    hidden: &mut [bool],
+    reasons: &mut [Option<(Flag, String)>],
+    added: &mut Vec<usize>,
+) {
+    for &(small, large) in &system.bounds {
+        let (a, b) = (&system.cells[small], &system.cells[large]);
+        if a.value != b.value || a.value == 0 || hidden[small] == hidden[large] {
+            continue;
+        }
+        let (shown, by) = if hidden[small] {
+            (large, small)
+        } else {
+            (small, large)
+        };
+        let c = &system.cells[shown];
+        if !c.publishable() || c.known || tried[shown] {
+            continue;
+        }
+        reasons[shown] = Some((
+            Flag::Secondary,
+            format!(
+                "borne {} ≤ {} atteinte ({}) : protège {}",
+                a.name(),
+                b.name(),
+                a.value,
+                system.cells[by].name()
+            ),
+        ));
+        hidden[shown] = true;
+        added.push(shown);
+    }
+}
+
+/// Wherever the hidden parts of an equality whose total is published hold
+/// 1 to threshold − 1 together, one more part goes (pushed on `added`):
+/// the least wanted never published back by the audit; else the total
+/// itself; else a part the audit published back (the next round audits it
+/// again).
+fn small_sums(
+    system: &System,
+    threshold: &[i64],
+    rank: &[usize],
+    tried: &[bool],
+    hidden: &mut [bool],
+    reasons: &mut [Option<(Flag, String)>],
+    added: &mut Vec<usize>,
+) {
+    for rel in system.relations.iter().filter(|r| r.bound == Bound::Equal) {
+        if hidden[rel.total] {
+            continue;
+        }
+        let sum: i64 = rel
+            .parts
+            .iter()
+            .filter(|&&p| hidden[p])
+            .map(|&p| system.cells[p].value)
+            .sum();
+        if sum < 1 || sum >= threshold[rel.total] {
+            continue;
+        }
+        let free = |p: usize, retry: bool| {
+            let c = &system.cells[p];
+            !hidden[p] && c.publishable() && !c.known && c.value > 0 && (retry || !tried[p])
+        };
+        let part = |retry: bool| {
+            rel.parts
+                .iter()
+                .copied()
+                .filter(|&p| free(p, retry))
+                .max_by_key(|&p| rank[p])
+        };
+        let extra = part(false)
+            .or_else(|| free(rel.total, false).then_some(rel.total))
+            .or_else(|| part(true));
+        let Some(extra) = extra else { continue };
+        reasons[extra] = Some((
+            Flag::Secondary,
+            format!(
+                "somme des cellules masquées de la relation {} ({}) : {} inférieure au seuil",
+                rel.kind,
+                system.cells[rel.total].key.describe(),
+                sum
+            ),
+        ));
+        hidden[extra] = true;
+        added.push(extra);
     }
 }
 

@@ -465,9 +465,12 @@ fn remember(system: &mut System, releases: &[Release], earlier: &[Released]) -> 
         let at = layer.entry((v, &e.key)).or_insert((e.value, e.published));
         at.1 |= e.published;
     }
-    let relations = system.relations.clone();
-    let bounds = system.bounds.clone();
-    let now = system.cells.len();
+    // This run's cells, relations and bounds: each layer repeats them.
+    let (now, relations, bounds) = (
+        system.cells.len(),
+        system.relations.len(),
+        system.bounds.len(),
+    );
     for (date, layer) in layers {
         let mut then: HashMap<usize, usize> = HashMap::new();
         for x in 0..now {
@@ -487,46 +490,9 @@ fn remember(system: &mut System, releases: &[Release], earlier: &[Released]) -> 
                 then.insert(x, o);
             }
         }
-        for rel in &relations {
-            let Some(&total) = then.get(&rel.total) else {
-                continue;
-            };
-            let mut parts: Vec<usize> = rel
-                .parts
-                .iter()
-                .filter_map(|p| then.get(p).copied())
-                .collect();
-            if parts.is_empty() {
-                continue;
-            }
-            let sum: i64 = parts.iter().map(|&p| system.cells[p].value).sum();
-            let t = &system.cells[total];
-            let (t_value, v, key, receivers) = (t.value, t.variable, t.key.clone(), t.receivers);
-            if rel.bound == Bound::Equal && sum > t_value {
-                system.dropped += 1;
-                continue;
-            }
-            if t_value > sum {
-                let r = system.add_latent(v, key, t_value - sum, system::Latent::Remainder);
-                system.cells[r].receivers = receivers;
-                // The remainder then and now are one population's count.
-                if let Some(&r_now) = rel
-                    .parts
-                    .iter()
-                    .find(|&&p| system.cells[p].latent == Some(system::Latent::Remainder))
-                {
-                    then.insert(r_now, r);
-                }
-                parts.push(r);
-            }
-            system.relations.push(system::Relation {
-                total,
-                parts,
-                bound: rel.bound,
-                kind: text(&format!("{} (diffusion au {date})", rel.kind)),
-            });
-        }
-        for &(small, large) in &bounds {
+        relate_then(system, &mut then, relations, date);
+        for b in 0..bounds {
+            let (small, large) = system.bounds[b];
             if let (Some(&a), Some(&b)) = (then.get(&small), then.get(&large)) {
                 system.bounds.push((a, b));
             }
@@ -538,6 +504,61 @@ fn remember(system: &mut System, releases: &[Release], earlier: &[Released]) -> 
         }
     }
     taken
+}
+
+/// Relates the counts of an earlier release (`then`: a cell now → the
+/// same count at that release) as the first `relations` of the system
+/// relate this run's: a relation then whose parts do not exhaust its total
+/// gets a remainder of its own, which joins `then` beside the remainder
+/// now (one population's count, then and now).
+fn relate_then(
+    system: &mut System,
+    then: &mut HashMap<usize, usize>,
+    relations: usize,
+    date: &str,
+) {
+    for i in 0..relations {
+        let rel = &system.relations[i];
+        let Some(&total) = then.get(&rel.total) else {
+            continue;
+        };
+        let mut parts: Vec<usize> = rel
+            .parts
+            .iter()
+            .filter_map(|p| then.get(p).copied())
+            .collect();
+        if parts.is_empty() {
+            continue;
+        }
+        let r_now = rel
+            .parts
+            .iter()
+            .copied()
+            .find(|&p| system.cells[p].latent == Some(system::Latent::Remainder));
+        let bound = rel.bound;
+        let kind = text(&format!("{} (diffusion au {date})", rel.kind));
+        let sum: i64 = parts.iter().map(|&p| system.cells[p].value).sum();
+        let t = &system.cells[total];
+        let (t_value, v, key, receivers) = (t.value, t.variable, t.key.clone(), t.receivers);
+        if bound == Bound::Equal && sum > t_value {
+            system.dropped += 1;
+            continue;
+        }
+        if t_value > sum {
+            let r = system.add_latent(v, key, t_value - sum, system::Latent::Remainder);
+            system.cells[r].receivers = receivers;
+            if let Some(r_now) = r_now {
+                then.insert(r_now, r);
+            }
+            parts.push(r);
+        }
+        system.relations.push(system::Relation {
+            total,
+            parts,
+            bound,
+            kind,
+        });
+    }
 }
 
 /// One earlier release: (variable, key) → (value, published).

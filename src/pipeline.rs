@@ -468,9 +468,7 @@ fn build_indicators(
     if crossing {
         stage.aggregate_crossing()?;
     }
-    stage
-        .db()
-        .execute("drop int_eclate", "drop table int_eclate")
+    stage.db().drop_tables(&["int_eclate"])
 }
 
 /// Writes the indicators' dictionary and keeps them in the history at the
@@ -509,11 +507,10 @@ fn write_indicators(
         let path = out
             .join("quarantaine")
             .join(format!("{}.parquet", extract.name()));
-        let sql = format!(
-            "select fichier, ligne, regle, detail, contenu from quarantaine where extrait = {} order by ligne, regle",
-            crate::warehouse::literal(extract.name())
-        );
-        stage.db().copy_to_parquet("quarantaine", &sql, &path)?;
+        let sql = crate::queries::render("export_quarantaine", &[("extrait", extract.name())]);
+        stage
+            .db()
+            .copy_to_parquet("export_quarantaine", &sql, &path)?;
         outputs.insert(
             format!("quarantaine/{}.parquet", extract.name()),
             reconciliation[extract.name()].quarantaine,
@@ -525,8 +522,8 @@ fn write_indicators(
 /// The warnings counted per rule (rows kept).
 fn read_warnings(stage: &Stage) -> Result<Vec<Warning>> {
     stage.db().query_map(
-        "avertissements",
-        "select extrait, regle, colonne, nb from avertissements order by all",
+        "lire_avertissements",
+        crate::queries::get("lire_avertissements"),
         [],
         |r| {
             Ok(Warning {
@@ -727,15 +724,8 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
 /// session starts and event recordings (`None` for an empty extract).
 fn data_span(stage: &Stage) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
     let (first, latest): (Option<String>, Option<String>) = stage.db().query_row(
-        "the span of the data",
-        "select
-            cast(least(
-                (select min(cast(date_positionnement as date)) from stg_positionnements),
-                (select min(date_debut) from stg_sessions)) as varchar),
-            cast(greatest(
-                (select max(cast(date_positionnement as date)) from stg_positionnements),
-                (select max(date_debut) from stg_sessions),
-                (select max(cast(enregistre_le as date)) from stg_evenements)) as varchar)",
+        "etendue_donnees",
+        crate::queries::get("etendue_donnees"),
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;

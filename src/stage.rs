@@ -380,18 +380,20 @@ impl Stage {
             let cols: Vec<String> = schema
                 .fields()
                 .iter()
-                .map(|f| format!("\"{}\" {}", f.name(), duck_type(f.data_type())))
+                .map(|f| {
+                    format!(
+                        "{} {}",
+                        warehouse::ident(f.name()),
+                        duck_type(f.data_type())
+                    )
+                })
                 .collect();
-            self.db.execute(
-                "create the raw tables",
-                &format!("create table raw_{} ({});", extract.name(), cols.join(", ")),
+            self.run(
+                "raw",
+                &[("extrait", extract.name()), ("colonnes", &cols.join(", "))],
             )?;
         }
-        self.db.execute(
-            "create the quarantine",
-            "create table quarantaine (extrait varchar, fichier varchar, ligne bigint, regle varchar, \
-             detail varchar, contenu varchar, cle varchar);",
-        )?;
+        self.run("quarantaine", &[])?;
         self.run("macro_periode", &[])?;
         self.run("macro_age", &[])?;
         Ok(())
@@ -399,10 +401,7 @@ impl Stage {
 
     /// Loads the reason-code reference list (`type;motif_code;libelle`).
     pub fn load_motifs(&self, csv_text: &str) -> Result<()> {
-        self.db.execute(
-            "ref_motifs",
-            "create or replace table ref_motifs (type varchar, motif_code varchar, libelle varchar);",
-        )?;
+        self.run("ref_motifs", &[])?;
         let mut app = self.db.appender("ref_motifs")?;
         for (i, line) in csv_text.lines().enumerate().skip(1) {
             if line.trim().is_empty() {
@@ -427,16 +426,12 @@ impl Stage {
         cutoff: chrono::NaiveDate,
         periods: &[(String, &str)],
     ) -> Result<()> {
-        self.db.execute(
+        self.db.build_table(
             "parametres",
-            "create or replace table parametres (date_arrete date);
-             create or replace table int_periodes (periode varchar, type_periode varchar);",
-        )?;
-        self.db.execute_with(
-            "parametres",
-            "insert into parametres values (cast(? as date))",
+            queries::get("parametres"),
             params![cutoff.format("%Y-%m-%d").to_string()],
         )?;
+        self.run("int_periodes", &[])?;
         let mut app = self.db.appender("int_periodes")?;
         for (p, kind) in periods {
             app.append_row(params![p, kind])
@@ -532,10 +527,8 @@ impl Stage {
             self.fill_contents(source, encoding)?;
             // What is left of the extract is in stg_ and the quarantine:
             // the memory of the copies goes to the indicators.
-            self.db.execute(
-                "drop the checked copies",
-                &format!("drop table chk_{name}; drop table raw_{name};"),
-            )?;
+            self.db
+                .drop_tables(&[&format!("chk_{name}"), &format!("raw_{name}")])?;
         }
         Ok(())
     }
@@ -545,8 +538,8 @@ impl Stage {
         let lines: HashSet<u64> = self
             .db
             .query_map(
-                "quarantined lines without content",
-                "select ligne from quarantaine where extrait = ? and contenu is null",
+                "lignes_sans_contenu",
+                queries::get("lignes_sans_contenu"),
                 params![name],
                 |r| r.get::<_, i64>(0),
             )?
@@ -558,10 +551,7 @@ impl Stage {
         }
         let reader = self.db.try_clone()?;
         let contents = ingest::raw_lines(reader.connection(), source, encoding, &lines)?;
-        self.db.execute(
-            "contenus",
-            "create or replace temp table contenus (ligne bigint, contenu varchar);",
-        )?;
+        self.run("contenus", &[])?;
         {
             let mut app = self.db.appender("contenus")?;
             for (line, content) in &contents {
@@ -570,9 +560,8 @@ impl Stage {
             }
         }
         self.db.execute_with(
-            "contenus",
-            "update quarantaine set contenu = contenus.contenu from contenus \
-             where quarantaine.extrait = ? and quarantaine.ligne = contenus.ligne and quarantaine.contenu is null",
+            "quarantaine_contenus",
+            queries::get("quarantaine_contenus"),
             params![name],
         )?;
         Ok(())
@@ -582,16 +571,16 @@ impl Stage {
     pub fn reconcile(&self, source: &Source, read: u64) -> Result<Reconciliation> {
         let name = source.extract.name();
         let accepted: i64 = self.db.query_row(
-            "reconcile",
-            &format!("select count(*) from stg_{name}"),
+            "nb_acceptees",
+            &queries::render("nb_acceptees", &[("extrait", name)]),
             [],
             |r| r.get(0),
         )?;
         let par_regle: BTreeMap<String, u64> = self
             .db
             .query_map(
-                "reconcile",
-                "select regle, count(*) from quarantaine where extrait = ? group by regle order by regle",
+                "quarantaine_par_regle",
+                queries::get("quarantaine_par_regle"),
                 params![name],
                 |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)),
             )?

@@ -195,6 +195,44 @@ impl Db {
         self.conn.execute(sql, params).map_err(failed(name))
     }
 
+    /// Materialises the `select` of model `name` as a table of that name,
+    /// replacing it, with bound parameters.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn build_table(&self, name: &str, select: &str, params: impl Params) -> Result<usize> {
+        self.execute_with(
+            name,
+            &format!("create or replace table {} as\n{select}", ident(name)),
+            params,
+        )
+    }
+
+    /// As [`Db::build_table`], a temporary table (dropped with the
+    /// connection; a delivery's perimeter).
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn build_temp_table(&self, name: &str, select: &str, params: impl Params) -> Result<usize> {
+        self.execute_with(
+            name,
+            &format!("create or replace temp table {} as\n{select}", ident(name)),
+            params,
+        )
+    }
+
+    /// Drops tables no longer needed, so that their memory goes to what
+    /// follows.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn drop_tables(&self, tables: &[&str]) -> Result<()> {
+        for t in tables {
+            self.execute(&format!("drop {t}"), &format!("drop table {}", ident(t)))?;
+        }
+        Ok(())
+    }
+
     /// The single row of a query, mapped by `f`.
     ///
     /// # Errors

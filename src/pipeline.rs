@@ -440,31 +440,19 @@ fn build_indicators(
     crossing: bool,
 ) -> Result<()> {
     stage.run("avertissements", &[])?;
-    // The intermediate models, in the order their SQL gives.
-    for name in crate::queries::layer_in_dependency_order("intermediate")? {
-        progress.message(name);
-        let step = Instant::now();
-        stage
-            .db()
-            .execute(name, &crate::queries::materialise(name, &[]))?;
-        timings.insert(format!("indicateurs/{name}"), step.elapsed().as_secs_f64());
+    // The intermediate models, then the marts' tables, each layer in the
+    // order its SQL gives; the `out_` selects are exported afterwards.
+    for layer in ["intermediate", "marts"] {
+        for name in crate::queries::layer_in_dependency_order(layer)? {
+            if crate::queries::materialisation(name) == crate::queries::Materialisation::Query {
+                continue;
+            }
+            progress.message(name);
+            let step = Instant::now();
+            stage.build(name)?;
+            timings.insert(format!("indicateurs/{name}"), step.elapsed().as_secs_f64());
+        }
     }
-    for table in crate::stage::AGGREGATES_BY_LEVEL {
-        progress.message(table);
-        let step = Instant::now();
-        stage.aggregate_by_level(table)?;
-        timings.insert(format!("indicateurs/{table}"), step.elapsed().as_secs_f64());
-    }
-    stage.run("agg_cohorte_vides", &[])?;
-    stage.db().execute(
-        "out_sessions_remplissage",
-        &format!(
-            "create or replace table int_sessions_remplissage as {}",
-            crate::queries::render("out_sessions_remplissage", &[])
-        ),
-    )?;
-    stage.run("agg_remplissage", &[])?;
-    stage.run("agg_remplissage_vides", &[])?;
     if crossing {
         stage.aggregate_crossing()?;
     }

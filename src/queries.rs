@@ -68,6 +68,7 @@ queries!(
         "livraison_positionnements",
         "livraison_evenements",
         "lire_retenus",
+        "lignes_du_niveau",
     ],
     "intermediate": ["int_positionnements", "int_lignes", "int_eclate"],
     "marts": [
@@ -156,21 +157,117 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
     sql
 }
 
-/// The layers whose files are one `select` each, materialised by Rust as a
-/// table of the model's name ([`materialise`]).
-const TABLE_LAYERS: &[&str] = &["intermediate"];
+/// How Rust builds a model, decided by its layer and its name as a dbt
+/// project's configuration decides it, never by a list of models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Materialisation {
+    /// `create or replace table NAME as` its `select`: the intermediate
+    /// models and the marts' `agg_` tables.
+    Table,
+    /// A table built one geographic level at a time ([`GEO_LEVELS`]): an
+    /// `agg_` model whose `select` reads `{{niveau_geo}}`. One level at a
+    /// time keeps the holistic aggregates (quantiles, distinct counts) of a
+    /// national run within the memory cap.
+    TableByLevel,
+    /// Rows appended to another model's table (`insert into … by name`): an
+    /// `agg_…_vides` model adds the rows its table lacks.
+    AppendTo(&'static str),
+    /// `create or replace view NAME as` its `select`: the marts' `out_`
+    /// files, which other marts may read, and which Rust exports by running
+    /// their `select` (so that the Parquet files' bytes do not depend on a
+    /// table's statistics).
+    View,
+    /// Not built: a `select` read where it is used (the checks read by
+    /// Rust) or a statement run as it is.
+    Query,
+}
 
-/// The statement that builds a model: `create or replace table NAME as`
-/// its `select` for a model of a layer materialised as a table, the file
-/// as it is for the others. Placeholders are filled as by [`render`].
-pub fn materialise(name: &str, vars: &[(&str, &str)]) -> String {
-    let select = render(name, vars);
-    match FILES.iter().find(|(_, n, _)| *n == name) {
-        Some((layer, _, _)) if TABLE_LAYERS.contains(layer) => {
-            format!("create or replace table {name} as\n{select}")
+/// How the model `name` is materialised ([`Materialisation`]).
+pub fn materialisation(name: &str) -> Materialisation {
+    let Some((layer, name, sql)) = FILES.iter().find(|(_, n, _)| *n == name) else {
+        return Materialisation::Query;
+    };
+    match *layer {
+        "intermediate" => Materialisation::Table,
+        "marts" if name.starts_with("out_") => Materialisation::View,
+        "marts" if name.starts_with("agg_") => {
+            let base = name
+                .strip_suffix("_vides")
+                .and_then(|b| FILES.iter().find(|(_, n, _)| *n == b));
+            match base {
+                Some((_, base, _)) => Materialisation::AppendTo(base),
+                None if sql.contains("{{niveau_geo}}") => Materialisation::TableByLevel,
+                None => Materialisation::Table,
+            }
         }
-        _ => select,
+        _ => Materialisation::Query,
     }
+}
+
+/// The statements that build the model `name` (a label naming the model,
+/// and the SQL), as [`materialisation`] says: in the schema `schema` when
+/// given (the crossing's), a model built by level at each of `levels`
+/// (`(niveau_geo, code_geo)`, see [`GEO_LEVELS`]).
+pub fn build_statements(
+    name: &str,
+    schema: Option<&str>,
+    levels: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let table = |t: &str| match schema {
+        Some(s) => format!("{s}.{t}"),
+        None => t.to_string(),
+    };
+    match materialisation(name) {
+        Materialisation::Table => vec![(
+            name.to_string(),
+            format!(
+                "create or replace table {} as\n{}",
+                table(name),
+                render(name, &[])
+            ),
+        )],
+        Materialisation::TableByLevel => levels
+            .iter()
+            .enumerate()
+            .map(|(i, (niveau_geo, code_geo))| {
+                let select = render_level(name, niveau_geo, code_geo);
+                let sql = if i == 0 {
+                    format!("create or replace table {} as {select}", table(name))
+                } else {
+                    format!("insert into {} {select}", table(name))
+                };
+                (format!("{name} ({niveau_geo})"), sql)
+            })
+            .collect(),
+        Materialisation::View => vec![(
+            name.to_string(),
+            format!(
+                "create or replace view {} as\n{}",
+                table(name),
+                render(name, &[])
+            ),
+        )],
+        Materialisation::AppendTo(base) => vec![(
+            name.to_string(),
+            format!("insert into {} by name\n{}", table(base), render(name, &[])),
+        )],
+        Materialisation::Query => vec![(name.to_string(), render(name, &[]))],
+    }
+}
+
+/// The statement that builds a model, as the engine does
+/// ([`build_statements`] at every level of [`GEO_LEVELS`]); with `vars`, a
+/// template's placeholders filled as by [`render`] (the statements of
+/// `staging/` and `checks/`, which take the extract's name).
+pub fn materialise(name: &str, vars: &[(&str, &str)]) -> String {
+    if !vars.is_empty() {
+        return render(name, vars);
+    }
+    build_statements(name, None, GEO_LEVELS)
+        .into_iter()
+        .map(|(_, sql)| sql)
+        .collect::<Vec<_>>()
+        .join(";\n")
 }
 
 /// The models of a layer (the files of `queries/<layer>/`, e.g.
@@ -239,8 +336,7 @@ pub const GEO_LEVELS: &[(&str, &str)] = &[
 
 /// A cube template for one geographic level, every dimension in one
 /// grouping set each: `{{niveau_geo}}` and `{{code_geo}}` come from
-/// [`GEO_LEVELS`]. One level at a time keeps the holistic aggregates
-/// (quantiles, distinct counts) of a national run within the memory cap.
+/// [`GEO_LEVELS`].
 pub fn render_level(name: &str, niveau_geo: &str, code_geo: &str) -> String {
     render(name, &[("niveau_geo", niveau_geo), ("code_geo", code_geo)])
 }
@@ -308,6 +404,7 @@ mod tests {
                     ("code_geo", "region"),
                     ("colonnes", "t.ligne"),
                     ("public", "beneficiaire_rsa"),
+                    ("select", "select 1"),
                 ],
             );
             assert!(!sql.contains("{{"), "{name} keeps a placeholder");

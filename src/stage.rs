@@ -36,15 +36,6 @@ pub enum StageDir {
 /// The name of a run's private staging folder starts with it.
 pub const STAGE_PREFIX: &str = "ouistat-stage-";
 
-/// The aggregate tables built one geographic level at a time
-/// ([`Stage::aggregate_by_level`]), in order: each may read those before.
-pub const AGGREGATES_BY_LEVEL: [&str; 4] = [
-    "agg_personnes_multiples",
-    "agg_cohorte",
-    "agg_entrees",
-    "agg_abandons_motifs",
-];
-
 /// The schema of the département × zone d'emploi aggregates
 /// ([`Stage::aggregate_crossing`]).
 const CROSSING_SCHEMA: &str = "croisement";
@@ -286,54 +277,51 @@ impl Stage {
         self.db.execute(name, &queries::render(name, vars))
     }
 
-    /// Builds an aggregate table one geographic level at a time: the named
-    /// query is a cube template rendered by [`queries::render_level`].
-    pub fn aggregate_by_level(&self, table: &str) -> Result<()> {
-        for (i, (niveau_geo, code_geo)) in queries::GEO_LEVELS.iter().enumerate() {
-            let select = queries::render_level(table, niveau_geo, code_geo);
-            let sql = if i == 0 {
-                format!("create or replace table {table} as {select}")
-            } else {
-                format!("insert into {table} {select}")
-            };
-            self.db.execute(&format!("{table} ({niveau_geo})"), &sql)?;
+    /// Builds a model as [`queries::materialisation`] says, a model built
+    /// by level at every level of [`queries::GEO_LEVELS`].
+    pub fn build(&self, name: &str) -> Result<()> {
+        for (label, sql) in queries::build_statements(name, None, queries::GEO_LEVELS) {
+            self.db.execute(&label, &sql)?;
         }
         Ok(())
     }
 
-    /// Builds, in the schema `croisement`, the aggregate tables at the
+    /// Builds, in the schema `croisement`, the marts' tables at the
     /// département × zone d'emploi level ([`secrecy::system::CROSSING_LEVEL`],
     /// codes `59|3201`), which secrecy needs when a run publishes both
-    /// levels. The tables of the main schema, hence the indicators, are
-    /// untouched. Call it after [`Stage::aggregate_by_level`], while
-    /// `int_eclate` and `int_sessions_remplissage` exist.
+    /// levels: the tables built by level at that level alone, the others
+    /// with the variable `croisement` set (see `agg_remplissage`); the
+    /// `_vides` rows are left out. The tables of the main schema, hence the
+    /// indicators, are untouched. Call it after the marts are built, while
+    /// `int_eclate` exists.
     pub fn aggregate_crossing(&self) -> Result<()> {
         let level = crate::secrecy::system::CROSSING_LEVEL;
         let code = format!(
             "departement || '{}' || zone_emploi",
             crate::secrecy::system::CROSSING_SEPARATOR
         );
-        let mut sql = format!(
-            "create schema if not exists {CROSSING_SCHEMA}; \
-             set search_path = '{CROSSING_SCHEMA},main';"
-        );
-        for table in AGGREGATES_BY_LEVEL {
-            let select = queries::render_level(table, level, &code);
-            sql.push_str(&format!(
-                "create or replace table {CROSSING_SCHEMA}.{table} as {select};"
-            ));
-        }
-        sql.push_str("set variable croisement = true;");
-        sql.push_str(&queries::render("agg_remplissage", &[]).replace(
-            "create or replace table agg_remplissage",
-            &format!("create or replace table {CROSSING_SCHEMA}.agg_remplissage"),
-        ));
-        let done = self.db.execute(&format!("agg_* ({level})"), &sql);
-        self.db.execute(
-            "reset crossing settings",
-            "reset variable croisement; reset search_path;",
-        )?;
-        done
+        self.db.create_schema(CROSSING_SCHEMA)?;
+        self.db.set_search_path(CROSSING_SCHEMA)?;
+        self.db.set_variable("croisement", true)?;
+        let built = (|| {
+            for name in queries::layer_in_dependency_order("marts")? {
+                if !matches!(
+                    queries::materialisation(name),
+                    queries::Materialisation::Table | queries::Materialisation::TableByLevel
+                ) {
+                    continue;
+                }
+                for (label, sql) in
+                    queries::build_statements(name, Some(CROSSING_SCHEMA), &[(level, &code)])
+                {
+                    self.db.execute(&format!("{label} ({level})"), &sql)?;
+                }
+            }
+            Ok(())
+        })();
+        self.db.reset_variable("croisement")?;
+        self.db.reset_search_path()?;
+        built
     }
 
     /// Runs `select` as it is, and again over the crossing tables of
@@ -348,28 +336,16 @@ impl Stage {
         select: &str,
     ) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
         let (schema, mut batches) = self.db.query_arrow(name, select, [])?;
-        let crossed: i64 = self.db.query_row(
-            "crossing schema",
-            "select count(*) from duckdb_schemas() where schema_name = ?",
-            [CROSSING_SCHEMA],
-            |r| r.get(0),
-        )?;
-        if crossed == 0 {
+        if !self.db.schema_exists(CROSSING_SCHEMA)? {
             return Ok((schema, batches));
         }
-        self.db.execute(
-            "crossing search path",
-            &format!("set search_path = '{CROSSING_SCHEMA},main'"),
-        )?;
+        self.db.set_search_path(CROSSING_SCHEMA)?;
         let crossing = self.db.query_arrow(
             name,
-            &format!(
-                "select * from ({select}) where niveau_geo = '{}'",
-                crate::secrecy::system::CROSSING_LEVEL
-            ),
-            [],
+            &queries::render("lignes_du_niveau", &[("select", select)]),
+            [crate::secrecy::system::CROSSING_LEVEL],
         );
-        self.db.execute("reset search path", "reset search_path")?;
+        self.db.reset_search_path()?;
         batches.extend(crossing?.1);
         Ok((schema, batches))
     }

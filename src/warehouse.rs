@@ -233,6 +233,72 @@ impl Db {
         Ok(())
     }
 
+    /// Creates a schema if it does not exist.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn create_schema(&self, schema: &str) -> Result<()> {
+        self.execute(
+            &format!("create schema {schema}"),
+            &format!("create schema if not exists {}", ident(schema)),
+        )
+    }
+
+    /// Whether a schema exists.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn schema_exists(&self, schema: &str) -> Result<bool> {
+        let n: i64 = self.query_row(
+            &format!("schema {schema}"),
+            "select count(*) from duckdb_schemas() where schema_name = ?",
+            [schema],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Names are looked up in `schema` first, then in `main`.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn set_search_path(&self, schema: &str) -> Result<()> {
+        self.execute(
+            &format!("search path {schema}"),
+            &format!("set search_path = {}", literal(&format!("{schema},main"))),
+        )
+    }
+
+    /// Names are looked up in `main` again.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn reset_search_path(&self) -> Result<()> {
+        self.execute("reset search path", "reset search_path")
+    }
+
+    /// Sets a DuckDB variable that models read with `getvariable`.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn set_variable(&self, name: &str, value: bool) -> Result<()> {
+        self.execute(
+            &format!("set variable {name}"),
+            &format!("set variable {} = {value}", ident(name)),
+        )
+    }
+
+    /// Unsets a variable of [`Db::set_variable`].
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn reset_variable(&self, name: &str) -> Result<()> {
+        self.execute(
+            &format!("reset variable {name}"),
+            &format!("reset variable {}", ident(name)),
+        )
+    }
+
     /// The single row of a query, mapped by `f`.
     ///
     /// # Errors

@@ -391,9 +391,10 @@ pub fn open_register(out: &Path, recipients: &[Recipient]) -> Result<Register> {
 /// (trimmed, upper-cased, as pseudonyms are), the earliest request kept.
 fn stage_oppositions(stage: &Stage, list: &[crate::opposition::Opposition]) -> Result<()> {
     let db = stage.db();
-    db.execute(
+    db.build_temp_table(
         "dlv_liste_opposition",
         crate::queries::get("dlv_liste_opposition"),
+        [],
     )?;
     {
         let mut app = db.appender("dlv_liste_opposition")?;

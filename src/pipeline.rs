@@ -439,7 +439,9 @@ fn build_indicators(
     timings: &mut BTreeMap<String, f64>,
     crossing: bool,
 ) -> Result<()> {
-    stage.run("avertissements", &[])?;
+    stage
+        .db()
+        .build_table("avertissements", crate::queries::get("avertissements"), [])?;
     // The intermediate models, then the marts' tables, each layer in the
     // order its SQL gives; the `out_` selects are exported afterwards.
     for layer in ["intermediate", "marts"] {

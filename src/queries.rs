@@ -15,13 +15,25 @@ macro_rules! queries {
     };
 }
 
-// The folder is the layer, as in a dbt project: `macros` are created once
-// per connection; `checks` select the rows that break a set-level rule
-// (each row a failure, as a dbt data test returns them) and the warnings;
-// `staging` splits an extract into accepted and quarantined rows;
-// `intermediate` models are one `select` each, which Rust materialises as
-// tables ([`materialise`]) in the order their SQL gives
-// ([`layer_in_dependency_order`]); `marts` are the cubes and their files.
+// The folder is the layer, as in a dbt project, and every file but the
+// macros and one update (`quarantaine_contenus`) is one `select`; Rust
+// decides how each is materialised ([`materialisation`], [`build_statements`],
+// or the staging's own calls):
+// - `macros`: created once per connection;
+// - `checks`: the rows that break a set-level rule (each row a failure, as
+//   a dbt data test returns them), and the warnings, built as tables;
+// - `staging`: the typed empty tables Rust appends to (raw extracts,
+//   quarantine, reference lists), and the split of an extract into its
+//   accepted rows (`stg_`) and its quarantined ones;
+// - `intermediate`: tables, in the order their SQL gives
+//   ([`layer_in_dependency_order`]);
+// - `marts`: the cubes' `agg_` tables and the published `out_` views, in
+//   the order their SQL gives;
+// - `delivery`: a recipient's perimeter (`dlv_`, temporary tables, one
+//   `select` per class of perimeter) and the rows it receives (`livraison_`);
+// - `analyses`: what Rust reads (counts, the quarantine's export, the
+//   `query` command's copies), compiled in but never materialised, as a
+//   dbt project's `analyses/`.
 queries!(
     "macros": ["macro_periode", "macro_age"],
     "checks": [
@@ -30,12 +42,6 @@ queries!(
         "chk_positionnements",
         "chk_evenements",
         "avertissements",
-        "diag_quarantaine",
-        "lignes_sans_contenu",
-        "nb_acceptees",
-        "quarantaine_par_regle",
-        "etendue_donnees",
-        "lire_avertissements",
     ],
     "staging": [
         "raw",
@@ -47,28 +53,6 @@ queries!(
         "quarantaine_contenus",
         "stage_quarantine",
         "stage_accept",
-        "export_quarantaine",
-        "lire_parquet",
-    ],
-    "outputs": ["sortie", "historique"],
-    "delivery": [
-        "dlv_liste_opposition",
-        "dlv_opposes",
-        "dlv_perimetre_national",
-        "dlv_perimetre_financeur",
-        "dlv_perimetre_partenaire",
-        "dlv_retenus",
-        "dlv_positionnements",
-        "dlv_sessions_national",
-        "dlv_sessions_financeur",
-        "dlv_sessions_partenaire",
-        "dlv_individus",
-        "livraison_sessions",
-        "livraison_individus",
-        "livraison_positionnements",
-        "livraison_evenements",
-        "lire_retenus",
-        "lignes_du_niveau",
     ],
     "intermediate": ["int_positionnements", "int_lignes", "int_eclate"],
     "marts": [
@@ -85,6 +69,37 @@ queries!(
         "agg_remplissage",
         "agg_remplissage_vides",
         "out_remplissage",
+    ],
+    "delivery": [
+        "dlv_liste_opposition",
+        "dlv_opposes",
+        "dlv_perimetre_national",
+        "dlv_perimetre_financeur",
+        "dlv_perimetre_partenaire",
+        "dlv_retenus",
+        "dlv_positionnements",
+        "dlv_sessions_national",
+        "dlv_sessions_financeur",
+        "dlv_sessions_partenaire",
+        "dlv_individus",
+        "livraison_sessions",
+        "livraison_individus",
+        "livraison_positionnements",
+        "livraison_evenements",
+    ],
+    "analyses": [
+        "diag_quarantaine",
+        "lignes_sans_contenu",
+        "nb_acceptees",
+        "quarantaine_par_regle",
+        "etendue_donnees",
+        "lire_avertissements",
+        "export_quarantaine",
+        "lire_parquet",
+        "lire_retenus",
+        "lignes_du_niveau",
+        "sortie",
+        "historique",
     ],
 );
 
@@ -161,8 +176,8 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
 /// project's configuration decides it, never by a list of models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Materialisation {
-    /// `create or replace table NAME as` its `select`: the intermediate
-    /// models and the marts' `agg_` tables.
+    /// `create or replace table NAME as` its `select`: the checks, the
+    /// intermediate models and the marts' `agg_` tables.
     Table,
     /// A table built one geographic level at a time ([`GEO_LEVELS`]): an
     /// `agg_` model whose `select` reads `{{niveau_geo}}`. One level at a
@@ -188,7 +203,7 @@ pub fn materialisation(name: &str) -> Materialisation {
         return Materialisation::Query;
     };
     match *layer {
-        "intermediate" => Materialisation::Table,
+        "checks" | "intermediate" => Materialisation::Table,
         "marts" if name.starts_with("out_") => Materialisation::View,
         "marts" if name.starts_with("agg_") => {
             let base = name
@@ -355,24 +370,73 @@ mod tests {
         );
     }
 
+    /// The SQL of a file without its comment lines.
+    fn code(sql: &str) -> String {
+        sql.lines()
+            .filter(|l| !l.trim_start().starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     #[test]
-    fn intermediate_models_are_one_select_materialised_as_a_table() {
-        for name in layer_in_dependency_order("intermediate").unwrap() {
-            let code: String = get(name)
-                .lines()
-                .filter(|l| !l.trim_start().starts_with("--"))
-                .collect::<Vec<_>>()
-                .join("\n");
+    fn every_model_is_one_select() {
+        for (layer, name, sql) in FILES {
+            if *layer == "macros" || *name == "quarantaine_contenus" {
+                continue;
+            }
+            let code = code(sql);
+            let code = code.trim();
             assert!(
-                code.trim_start().starts_with("with"),
-                "{name} is not one select"
+                code.starts_with("with") || code.starts_with("select"),
+                "{layer}/{name} is not one select"
             );
+            assert!(
+                !code.trim_end_matches(';').contains(';'),
+                "{layer}/{name} holds several statements"
+            );
+        }
+    }
+
+    #[test]
+    fn models_are_materialised_by_their_layer_and_name() {
+        for name in layer_in_dependency_order("intermediate").unwrap() {
+            assert_eq!(materialisation(name), Materialisation::Table);
             assert!(
                 materialise(name, &[]).starts_with(&format!("create or replace table {name} as\n")),
                 "{name}"
             );
         }
+        assert_eq!(materialisation("chk_individus"), Materialisation::Table);
+        assert_eq!(
+            materialisation("agg_cohorte"),
+            Materialisation::TableByLevel
+        );
+        assert_eq!(materialisation("agg_remplissage"), Materialisation::Table);
+        assert_eq!(
+            materialisation("agg_cohorte_vides"),
+            Materialisation::AppendTo("agg_cohorte")
+        );
+        assert_eq!(materialisation("out_pic"), Materialisation::View);
+        assert_eq!(materialisation("nb_acceptees"), Materialisation::Query);
+        let by_level = build_statements("agg_cohorte", None, GEO_LEVELS);
+        assert_eq!(by_level.len(), GEO_LEVELS.len());
+        assert!(by_level[0]
+            .1
+            .starts_with("create or replace table agg_cohorte as"));
+        assert!(by_level[1].1.starts_with("insert into agg_cohorte "));
         assert_eq!(materialise("macro_age", &[]), render("macro_age", &[]));
+    }
+
+    #[test]
+    fn the_marts_run_in_the_order_their_sql_gives() {
+        let order = layer_in_dependency_order("marts").unwrap();
+        let at = |n: &str| order.iter().position(|m| *m == n).unwrap();
+        assert!(at("agg_personnes_multiples") < at("agg_cohorte"));
+        assert!(at("agg_personnes_multiples") < at("agg_entrees"));
+        assert!(at("agg_cohorte") < at("agg_cohorte_vides"));
+        assert!(at("out_sessions_remplissage") < at("agg_remplissage"));
+        assert!(at("agg_remplissage") < at("agg_remplissage_vides"));
+        assert!(at("agg_cohorte_vides") < at("out_entonnoir"));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::queries;
 use crate::rules::PlausibleDates;
 use crate::schema::Extract;
 use crate::validate::{self, Rejected, TypeTally, Validator};
-use crate::warehouse::{self, failed, literal, params, Db};
+use crate::warehouse::{self, failed, params, Db};
 
 /// Where the staging database lives. It holds raw personal data (names,
 /// NIR, contact details), so by default it is a private folder (mode 700)
@@ -358,18 +358,20 @@ impl Stage {
                 .iter()
                 .map(|f| {
                     format!(
-                        "{} {}",
-                        warehouse::ident(f.name()),
-                        duck_type(f.data_type())
+                        "cast(null as {}) as {}",
+                        duck_type(f.data_type()),
+                        warehouse::ident(f.name())
                     )
                 })
                 .collect();
-            self.run(
-                "raw",
-                &[("extrait", extract.name()), ("colonnes", &cols.join(", "))],
+            self.db.build_table(
+                &format!("raw_{}", extract.name()),
+                &queries::render("raw", &[("colonnes", &cols.join(", "))]),
+                [],
             )?;
         }
-        self.run("quarantaine", &[])?;
+        self.db
+            .build_table("quarantaine", queries::get("quarantaine"), [])?;
         self.run("macro_periode", &[])?;
         self.run("macro_age", &[])?;
         Ok(())
@@ -377,7 +379,8 @@ impl Stage {
 
     /// Loads the reason-code reference list (`type;motif_code;libelle`).
     pub fn load_motifs(&self, csv_text: &str) -> Result<()> {
-        self.run("ref_motifs", &[])?;
+        self.db
+            .build_table("ref_motifs", queries::get("ref_motifs"), [])?;
         let mut app = self.db.appender("ref_motifs")?;
         for (i, line) in csv_text.lines().enumerate().skip(1) {
             if line.trim().is_empty() {
@@ -407,7 +410,8 @@ impl Stage {
             queries::get("parametres"),
             params![cutoff.format("%Y-%m-%d").to_string()],
         )?;
-        self.run("int_periodes", &[])?;
+        self.db
+            .build_table("int_periodes", queries::get("int_periodes"), [])?;
         let mut app = self.db.appender("int_periodes")?;
         for (p, kind) in periods {
             app.append_row(params![p, kind])
@@ -490,16 +494,20 @@ impl Stage {
         for source in sources {
             let extract = source.extract;
             let name = extract.name();
-            // A literal, quotes included: the query splices it as a value.
-            let file = literal(&source.file_name());
-            let vars = [
-                ("extrait", name),
-                ("fichier", file.as_str()),
-                ("cle", extract.key()),
-            ];
-            self.run(&format!("chk_{name}"), &[])?;
-            self.run("stage_quarantine", &vars)?;
-            self.run("stage_accept", &vars)?;
+            let vars = [("extrait", name), ("cle", extract.key())];
+            let check = format!("chk_{name}");
+            self.db.build_table(&check, queries::get(&check), [])?;
+            self.db.append_to(
+                "stage_quarantine",
+                "quarantaine",
+                &queries::render("stage_quarantine", &vars),
+                params![name, source.file_name()],
+            )?;
+            self.db.build_table(
+                &format!("stg_{name}"),
+                &queries::render("stage_accept", &vars),
+                [],
+            )?;
             self.fill_contents(source, encoding)?;
             // What is left of the extract is in stg_ and the quarantine:
             // the memory of the copies goes to the indicators.
@@ -527,7 +535,8 @@ impl Stage {
         }
         let reader = self.db.try_clone()?;
         let contents = ingest::raw_lines(reader.connection(), source, encoding, &lines)?;
-        self.run("contenus", &[])?;
+        self.db
+            .build_temp_table("contenus", queries::get("contenus"), [])?;
         {
             let mut app = self.db.appender("contenus")?;
             for (line, content) in &contents {

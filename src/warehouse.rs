@@ -221,6 +221,25 @@ impl Db {
         )
     }
 
+    /// Appends the rows of the `select` of model `name` to `table`, with
+    /// bound parameters.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn append_to(
+        &self,
+        name: &str,
+        table: &str,
+        select: &str,
+        params: impl Params,
+    ) -> Result<usize> {
+        self.execute_with(
+            name,
+            &format!("insert into {}\n{select}", ident(table)),
+            params,
+        )
+    }
+
     /// Drops tables no longer needed, so that their memory goes to what
     /// follows.
     ///

@@ -16,8 +16,10 @@
 //! ```
 //!
 //! `model NAME` builds the model of `queries/` as the engine does
-//! (`ouistat::queries::materialise`: a table for an intermediate model's
-//! `select`; `model NAME k=v` fills a template's `{{k}}`). A query's rows are
+//! (`ouistat::queries::materialise`: a table for a check's, an intermediate
+//! model's or an `agg_` mart's `select`, every geographic level of a mart
+//! built by level, a view for an `out_` mart); `model NAME k=v` fills a
+//! template's `{{k}}`, and `into=TABLE` materialises it as that table. A query's rows are
 //! its values as text, separated by one space, `NULL` for null; a query
 //! expecting no row (`----` then nothing) is a check that must hold, as
 //! dbt's data tests are.
@@ -44,8 +46,20 @@ fn run_file(path: &Path) {
             // `model NAME key=value …`: the placeholders of a template.
             let mut words = model.split_whitespace();
             let name = words.next().unwrap_or_default();
-            let vars: Vec<(&str, &str)> = words.filter_map(|w| w.split_once('=')).collect();
-            let sql = ouistat::queries::materialise(name, &vars);
+            let mut vars: Vec<(&str, &str)> = words.filter_map(|w| w.split_once('=')).collect();
+            // `into=TABLE`: a model the engine materialises under another
+            // name (`stage_accept` as `stg_<extract>`).
+            let into = vars
+                .iter()
+                .position(|(k, _)| *k == "into")
+                .map(|i| vars.remove(i).1);
+            let sql = match into {
+                Some(table) => format!(
+                    "create or replace table {table} as\n{}",
+                    ouistat::queries::render(name, &vars)
+                ),
+                None => ouistat::queries::materialise(name, &vars),
+            };
             conn.execute_batch(&sql)
                 .unwrap_or_else(|e| panic!("{where_}: {e}"));
         } else if *head == "statement ok" {

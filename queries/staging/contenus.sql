@@ -1,3 +1,6 @@
--- The raw content of quarantined lines, read back from the file and
--- appended by Rust.
-create or replace temp table contenus (ligne bigint, contenu varchar)
+-- The raw content of quarantined lines, empty and typed: Rust appends
+-- the lines read back from the file.
+select
+    cast(null as bigint) as ligne,
+    cast(null as varchar) as contenu,
+limit 0

@@ -1,2 +1,5 @@
--- The periods the run computes, appended by Rust.
-create or replace table int_periodes (periode varchar, type_periode varchar)
+-- The periods the run computes, empty and typed: Rust appends them.
+select
+    cast(null as varchar) as periode,
+    cast(null as varchar) as type_periode,
+limit 0

@@ -1,11 +1,13 @@
--- The quarantine: every rejected row of every extract, with its rule; the
--- raw content is filled in from the file (`contenus`).
-create table quarantaine (
-    extrait varchar,
-    fichier varchar,
-    ligne bigint,
-    regle varchar,
-    detail varchar,
-    contenu varchar,
-    cle varchar
-)
+-- The quarantine: every rejected row of every extract, with its rule,
+-- empty and typed; Rust appends the rows the validator rejects, then those
+-- of the set-level rules (`stage_quarantine`), and fills in their raw
+-- content from the file (`quarantaine_contenus`).
+select
+    cast(null as varchar) as extrait,
+    cast(null as varchar) as fichier,
+    cast(null as bigint) as ligne,
+    cast(null as varchar) as regle,
+    cast(null as varchar) as detail,
+    cast(null as varchar) as contenu,
+    cast(null as varchar) as cle,
+limit 0

@@ -1,3 +1,5 @@
--- The raw table of an extract, as the validator types its columns: the
--- columns and their types come from `validate::staged_schema`.
-create table raw_{{extrait}} ({{colonnes}})
+-- The raw table of an extract, empty and typed as the validator types
+-- its columns (`validate::staged_schema`: `cast(null as T) as "name"`);
+-- Rust appends the valid rows.
+select {{colonnes}}
+limit 0

@@ -1,2 +1,7 @@
--- The reason codes (`motifs.csv` or `--motifs`), appended by Rust.
-create or replace table ref_motifs (type varchar, motif_code varchar, libelle varchar)
+-- The reason codes, empty and typed: Rust appends `motifs.csv` (or
+-- `--motifs`).
+select
+    cast(null as varchar) as type,
+    cast(null as varchar) as motif_code,
+    cast(null as varchar) as libelle,
+limit 0

@@ -584,13 +584,10 @@ pub fn read_cubes(stage: &Stage) -> Result<(Vec<secrecy::CubeBatch>, secrecy::Ge
         });
     }
     let mut geography = secrecy::Geography::new();
-    for level in ["departement", "zone_emploi"] {
+    for level in crate::queries::levels_in_region() {
         let rows = db.query_map(
-            "the region of each place",
-            &format!(
-                "select {level}, min(region) from stg_sessions where {level} is not null and region is not null \
-                 group by {level} having count(distinct region) = 1"
-            ),
+            "region_des_lieux",
+            &crate::queries::render("region_des_lieux", &[("niveau", level)]),
             [],
             |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
         )?;

@@ -455,10 +455,28 @@ fn build_indicators(
             timings.insert(format!("indicateurs/{name}"), step.elapsed().as_secs_f64());
         }
     }
+    check_data_tests(stage)?;
     if crossing {
         stage.aggregate_crossing()?;
     }
     stage.db().drop_tables(&["int_eclate"])
+}
+
+/// Runs the data tests of `queries/tests/` over the built tables: each
+/// selects the rows that break what must hold, so a row is a bug.
+///
+/// # Errors
+/// `Internal` naming the test and its rows.
+fn check_data_tests(stage: &Stage) -> Result<()> {
+    for name in crate::queries::layer("tests") {
+        let failing = stage.db().count_rows(name, crate::queries::get(name))?;
+        if failing > 0 {
+            return Err(Error::Internal(format!(
+                "the data test {name} (queries/tests/{name}.sql) selects {failing} rows where none may be"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Writes the indicators' dictionary and keeps them in the history at the

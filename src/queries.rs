@@ -31,6 +31,9 @@ macro_rules! queries {
 //   the order their SQL gives;
 // - `delivery`: a recipient's perimeter (`dlv_`, temporary tables, one
 //   `select` per class of perimeter) and the rows it receives (`livraison_`);
+// - `tests`: data tests, as a dbt project's: each selects the rows that
+//   break what must hold of the built tables, and the run stops on a row
+//   (a bug in ouistat);
 // - `analyses`: what Rust reads (counts, the quarantine's export, the
 //   `query` command's copies), compiled in but never materialised, as a
 //   dbt project's `analyses/`.
@@ -44,7 +47,7 @@ queries!(
         "avertissements",
     ],
     "staging": [
-        "raw",
+        "table_vide",
         "quarantaine",
         "ref_motifs",
         "parametres",
@@ -87,6 +90,13 @@ queries!(
         "livraison_positionnements",
         "livraison_evenements",
     ],
+    "tests": [
+        "test_regles_connues",
+        "test_niveaux_geo_connus",
+        "test_ensemble_par_periode",
+        "test_cohorte_emboitee",
+        "test_remplissage_taux",
+    ],
     "analyses": [
         "diag_quarantaine",
         "lignes_sans_contenu",
@@ -98,6 +108,7 @@ queries!(
         "lire_parquet",
         "lire_retenus",
         "lignes_du_niveau",
+        "region_des_lieux",
         "sortie",
         "historique",
     ],
@@ -133,15 +144,6 @@ fn case_over_dimensions(value: impl Fn(&str) -> String) -> String {
     format!("case {} else 'ensemble' end", arms.join(" "))
 }
 
-/// The infra-bac levels of `schema` as an SQL list: `'AFS', 'CP4', …`.
-fn infra_bac_list() -> String {
-    crate::schema::NIVEAUX_INFRA_BAC
-        .iter()
-        .map(|n| format!("'{n}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A named query with its placeholders filled: the cube templates, any
 /// `{{key}}` from `vars`, and `{{query}}` for another query (rendered with
 /// the same `vars`), which a query reads as a subquery.
@@ -163,8 +165,7 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
             )
             .replace("{{dimension}}", &case_over_dimensions(|d| format!("'{d}'")))
             .replace("{{modalite}}", &case_over_dimensions(|d| d.to_string()))
-            .replace("{{dimensions}}", &DIMENSIONS.join(", "))
-            .replace("{{niveaux_infra_bac}}", &infra_bac_list());
+            .replace("{{dimensions}}", &DIMENSIONS.join(", "));
         for (k, v) in vars {
             sql = sql.replace(&format!("{{{{{k}}}}}"), v);
         }
@@ -179,7 +180,7 @@ pub enum Materialisation {
     /// `create or replace table NAME as` its `select`: the checks, the
     /// intermediate models and the marts' `agg_` tables.
     Table,
-    /// A table built one geographic level at a time ([`GEO_LEVELS`]): an
+    /// A table built one geographic level at a time ([`geo_levels`]): an
     /// `agg_` model whose `select` reads `{{niveau_geo}}`. One level at a
     /// time keeps the holistic aggregates (quantiles, distinct counts) of a
     /// national run within the memory cap.
@@ -222,7 +223,7 @@ pub fn materialisation(name: &str) -> Materialisation {
 /// The statements that build the model `name` (a label naming the model,
 /// and the SQL), as [`materialisation`] says: in the schema `schema` when
 /// given (the crossing's), a model built by level at each of `levels`
-/// (`(niveau_geo, code_geo)`, see [`GEO_LEVELS`]).
+/// (`(niveau_geo, code_geo)`, see [`geo_levels`]).
 pub fn build_statements(
     name: &str,
     schema: Option<&str>,
@@ -271,18 +272,32 @@ pub fn build_statements(
 }
 
 /// The statement that builds a model, as the engine does
-/// ([`build_statements`] at every level of [`GEO_LEVELS`]); with `vars`, a
+/// ([`build_statements`] at every level of [`geo_levels`]); with `vars`, a
 /// template's placeholders filled as by [`render`] (the statements of
 /// `staging/` and `checks/`, which take the extract's name).
 pub fn materialise(name: &str, vars: &[(&str, &str)]) -> String {
     if !vars.is_empty() {
         return render(name, vars);
     }
-    build_statements(name, None, GEO_LEVELS)
+    let levels = geo_levels();
+    let levels: Vec<(&str, &str)> = levels.iter().map(|(l, c)| (*l, c.as_str())).collect();
+    build_statements(name, None, &levels)
         .into_iter()
         .map(|(_, sql)| sql)
         .collect::<Vec<_>>()
         .join(";\n")
+}
+
+/// The names of the files of a layer, alphabetically (the data tests of
+/// `queries/tests/`).
+pub fn layer(layer: &str) -> Vec<&'static str> {
+    let mut names: Vec<&str> = FILES
+        .iter()
+        .filter(|(l, _, _)| *l == layer)
+        .map(|(_, n, _)| *n)
+        .collect();
+    names.sort_unstable();
+    names
 }
 
 /// The models of a layer (the files of `queries/<layer>/`, e.g.
@@ -340,18 +355,74 @@ fn dependency_order<'a>(models: &[(&'a str, &str)]) -> Result<Vec<&'a str>, Stri
     Ok(order)
 }
 
-/// Geographic levels of the cubes (SPEC §6), with the column of
-/// `int_lignes` that gives a row's code at that level (`france` has none).
-pub const GEO_LEVELS: &[(&str, &str)] = &[
-    ("france", "cast(null as varchar)"),
-    ("region", "region"),
-    ("departement", "departement"),
-    ("zone_emploi", "zone_emploi"),
+/// The seeds: lists that are data, one CSV each (`;`-separated, a
+/// header), as `motifs.csv` is. The engine loads each as a table of text
+/// columns (`ref_<name>`) that the models read; Rust reads the same text
+/// ([`seed_rows`]), and its constants are checked against it.
+pub const SEEDS: &[(&str, &str)] = &[
+    ("ref_regles", include_str!("reference/regles.csv")),
+    ("ref_niveaux_geo", include_str!("reference/niveaux_geo.csv")),
+    (
+        "ref_niveaux_infra_bac",
+        include_str!("reference/niveaux_infra_bac.csv"),
+    ),
 ];
+
+/// The header and the rows of a seed's CSV text (blank lines skipped).
+pub fn seed_rows(csv: &str) -> (Vec<&str>, Vec<Vec<&str>>) {
+    let mut lines = csv.lines().filter(|l| !l.trim().is_empty());
+    let header = lines
+        .next()
+        .map(|h| h.split(';').map(str::trim).collect())
+        .unwrap_or_default();
+    let rows = lines
+        .map(|l| l.split(';').map(str::trim).collect())
+        .collect();
+    (header, rows)
+}
+
+/// The rows of the seed `table` ([`SEEDS`]).
+///
+/// # Panics
+/// On an unknown seed: names are literals of this crate.
+pub fn seed(table: &str) -> Vec<Vec<&'static str>> {
+    let csv = SEEDS
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map(|(_, csv)| *csv)
+        .unwrap_or_else(|| panic!("no seed named {table}"));
+    seed_rows(csv).1
+}
+
+/// The geographic levels of the cubes (SPEC §6), from the seed
+/// `niveaux_geo.csv`, each with the SQL of a row's code at that level: the
+/// column of `int_eclate` it names (`france` has none: null).
+pub fn geo_levels() -> Vec<(&'static str, String)> {
+    seed("ref_niveaux_geo")
+        .into_iter()
+        .map(|row| {
+            let code = match row[1] {
+                "" => "cast(null as varchar)".to_string(),
+                column => crate::warehouse::ident(column),
+            };
+            (row[0], code)
+        })
+        .collect()
+}
+
+/// The geographic levels finer than the region (`dans_region` in the seed):
+/// each of their codes lies in one region.
+pub fn levels_in_region() -> Vec<&'static str> {
+    seed("ref_niveaux_geo")
+        .into_iter()
+        .filter(|row| row[2] == "O")
+        .map(|row| row[0])
+        .collect()
+}
 
 /// A cube template for one geographic level, every dimension in one
 /// grouping set each: `{{niveau_geo}}` and `{{code_geo}}` come from
-/// [`GEO_LEVELS`].
+/// [`geo_levels`].
 pub fn render_level(name: &str, niveau_geo: &str, code_geo: &str) -> String {
     render(name, &[("niveau_geo", niveau_geo), ("code_geo", code_geo)])
 }
@@ -418,8 +489,12 @@ mod tests {
         );
         assert_eq!(materialisation("out_pic"), Materialisation::View);
         assert_eq!(materialisation("nb_acceptees"), Materialisation::Query);
-        let by_level = build_statements("agg_cohorte", None, GEO_LEVELS);
-        assert_eq!(by_level.len(), GEO_LEVELS.len());
+        let by_level = build_statements(
+            "agg_cohorte",
+            None,
+            &[("france", "null"), ("region", "region")],
+        );
+        assert_eq!(by_level.len(), 2);
         assert!(by_level[0]
             .1
             .starts_with("create or replace table agg_cohorte as"));
@@ -437,6 +512,54 @@ mod tests {
         assert!(at("out_sessions_remplissage") < at("agg_remplissage"));
         assert!(at("agg_remplissage") < at("agg_remplissage_vides"));
         assert!(at("agg_cohorte_vides") < at("out_entonnoir"));
+    }
+
+    #[test]
+    fn the_rust_constants_are_those_of_the_seeds() {
+        use crate::schema::rule;
+        let rules: Vec<&str> = seed("ref_regles").into_iter().map(|r| r[0]).collect();
+        for constant in [
+            rule::FIELD_COUNT,
+            rule::UNCLOSED_QUOTE,
+            rule::NO_VALUE,
+            rule::UTF8,
+            rule::TYPE,
+            rule::ENUM,
+            rule::REQUIRED,
+            rule::FORMAT,
+            rule::NIR,
+            rule::SIRET,
+            rule::RANGE,
+            rule::DATE_ORDER,
+            rule::IMPLAUSIBLE_DATE,
+            rule::STATUS,
+            rule::DUPLICATE,
+            rule::FOREIGN_KEY,
+            rule::PARENT,
+            rule::W_MISSING,
+            rule::W_MOTIF,
+            rule::W_AGE,
+            rule::W_INT96,
+            rule::W_COLUMN_TYPE,
+        ] {
+            assert!(rules.contains(&constant), "{constant} is not in regles.csv");
+        }
+        assert_eq!(rules.len(), 22, "regles.csv holds a rule no constant names");
+        let infra: Vec<&str> = seed("ref_niveaux_infra_bac")
+            .into_iter()
+            .map(|r| r[0])
+            .collect();
+        assert_eq!(infra, crate::schema::NIVEAUX_INFRA_BAC);
+        let levels: Vec<&str> = geo_levels().into_iter().map(|(l, _)| l).collect();
+        assert_eq!(levels, ["france", "region", "departement", "zone_emploi"]);
+        assert_eq!(levels_in_region(), ["departement", "zone_emploi"]);
+        // The opposition list matches persons by every identifier kind.
+        for kind in crate::register::IDENTIFIERS {
+            assert!(
+                get("dlv_opposes").contains(&format!("liste.genre = '{kind}'")),
+                "{kind}"
+            );
+        }
     }
 
     #[test]
@@ -469,6 +592,7 @@ mod tests {
                     ("colonnes", "t.ligne"),
                     ("public", "beneficiaire_rsa"),
                     ("select", "select 1"),
+                    ("niveau", "departement"),
                 ],
             );
             assert!(!sql.contains("{{"), "{name} keeps a placeholder");

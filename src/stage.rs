@@ -278,9 +278,11 @@ impl Stage {
     }
 
     /// Builds a model as [`queries::materialisation`] says, a model built
-    /// by level at every level of [`queries::GEO_LEVELS`].
+    /// by level at every level of [`queries::geo_levels`].
     pub fn build(&self, name: &str) -> Result<()> {
-        for (label, sql) in queries::build_statements(name, None, queries::GEO_LEVELS) {
+        let levels = queries::geo_levels();
+        let levels: Vec<(&str, &str)> = levels.iter().map(|(l, c)| (*l, c.as_str())).collect();
+        for (label, sql) in queries::build_statements(name, None, &levels) {
             self.db.execute(&label, &sql)?;
         }
         Ok(())
@@ -366,7 +368,7 @@ impl Stage {
                 .collect();
             self.db.build_table(
                 &format!("raw_{}", extract.name()),
-                &queries::render("raw", &[("colonnes", &cols.join(", "))]),
+                &queries::render("table_vide", &[("colonnes", &cols.join(", "))]),
                 [],
             )?;
         }
@@ -374,6 +376,24 @@ impl Stage {
             .build_table("quarantaine", queries::get("quarantaine"), [])?;
         self.run("macro_periode", &[])?;
         self.run("macro_age", &[])?;
+        self.load_seeds()
+    }
+
+    /// Loads every seed ([`queries::SEEDS`]) as a table of text columns.
+    fn load_seeds(&self) -> Result<()> {
+        for (table, csv) in queries::SEEDS {
+            let (header, rows) = queries::seed_rows(csv);
+            let cols: Vec<String> = header
+                .iter()
+                .map(|c| format!("cast(null as varchar) as {}", warehouse::ident(c)))
+                .collect();
+            self.db.build_table(
+                table,
+                &queries::render("table_vide", &[("colonnes", &cols.join(", "))]),
+                [],
+            )?;
+            self.db.append_text_rows(table, &rows)?;
+        }
         Ok(())
     }
 

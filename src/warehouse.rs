@@ -398,6 +398,35 @@ impl Db {
             .map_err(failed(&format!("append to {table}")))
     }
 
+    /// Appends rows of text values to `table` (a seed).
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn append_text_rows(&self, table: &str, rows: &[Vec<&str>]) -> Result<()> {
+        let mut app = self.appender(table)?;
+        for row in rows {
+            let values: Vec<&dyn duckdb::ToSql> =
+                row.iter().map(|v| v as &dyn duckdb::ToSql).collect();
+            app.append_row(values.as_slice())
+                .map_err(failed(&format!("append to {table}")))?;
+        }
+        app.flush().map_err(failed(&format!("append to {table}")))
+    }
+
+    /// The rows of the `select` of model `name`.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn count_rows(&self, name: &str, select: &str) -> Result<u64> {
+        let n: i64 = self.query_row(
+            name,
+            &format!("select count(*) from (\n{select}\n)"),
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
     /// Writes the result of `sql` to a zstd Parquet file.
     ///
     /// # Errors

@@ -33,6 +33,19 @@ fn run_file(path: &Path) {
         conn.execute_batch(&ouistat::queries::render(name, &[]))
             .expect("macros");
     }
+    // The seeds, as the engine loads them: text columns.
+    for (table, csv) in ouistat::queries::SEEDS {
+        let (header, rows) = ouistat::queries::seed_rows(csv);
+        let columns: Vec<String> = header.iter().map(|c| format!("{c} varchar")).collect();
+        conn.execute_batch(&format!("create table {table} ({})", columns.join(", ")))
+            .expect("seed");
+        let mut app = conn.appender(table).expect("seed");
+        for row in rows {
+            let values: Vec<&dyn duckdb::ToSql> =
+                row.iter().map(|v| v as &dyn duckdb::ToSql).collect();
+            app.append_row(values.as_slice()).expect("seed");
+        }
+    }
     for record in text.split("\n\n").map(str::trim).filter(|r| !r.is_empty()) {
         let lines: Vec<&str> = record
             .lines()

@@ -19,7 +19,9 @@
 //! (`ouistat::queries::materialise`: a table for a check's, an intermediate
 //! model's or an `agg_` mart's `select`, every geographic level of a mart
 //! built by level, a view for an `out_` mart); `model NAME k=v` fills a
-//! template's `{{k}}`, and `into=TABLE` materialises it as that table. A query's rows are
+//! template's `{{k}}`, and `into=TABLE` materialises it as that table.
+//! `test NAME` runs a data test of `queries/tests/`, which must select no
+//! row (`test NAME fails`: some). A query's rows are
 //! its values as text, separated by one space, `NULL` for null; a query
 //! expecting no row (`----` then nothing) is a check that must hold, as
 //! dbt's data tests are.
@@ -75,6 +77,16 @@ fn run_file(path: &Path) {
             };
             conn.execute_batch(&sql)
                 .unwrap_or_else(|e| panic!("{where_}: {e}"));
+        } else if let Some(test) = head.strip_prefix("test ") {
+            // `test NAME`: a data test of `queries/tests/` selects no row;
+            // `test NAME fails`: it selects some (the test can fail).
+            let (name, fails) = match test.strip_suffix(" fails") {
+                Some(name) => (name, true),
+                None => (test, false),
+            };
+            let got = rows(&conn, ouistat::queries::get(name))
+                .unwrap_or_else(|e| panic!("{where_}: {e}"));
+            assert_eq!(got.is_empty(), !fails, "{where_}: {got:?}");
         } else if *head == "statement ok" {
             conn.execute_batch(&body.join("\n"))
                 .unwrap_or_else(|e| panic!("{where_}: {e}"));

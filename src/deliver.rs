@@ -293,11 +293,8 @@ impl<'a> Context<'a> {
         let d = &self.rights.digests;
         let kinds = register::IDENTIFIERS;
         let rows: Vec<[Option<String>; 4]> = self.stage.db().query_map(
-            "the identifiers of each person",
-            &format!(
-                "select {} from stg_individus",
-                kinds.map(|k| format!("cast({k} as varchar)")).join(", ")
-            ),
+            "identifiants_des_personnes",
+            crate::queries::get("identifiants_des_personnes"),
             [],
             |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
         )?;
@@ -1205,17 +1202,15 @@ fn persons_of(
     Ok(out)
 }
 
-/// The person of a row of `extract`, as SQL over its staged table `t`:
-/// read beside the delivered columns for the register (issue 26), never
-/// written. `None` for sessions.
+/// The person of a row of `extract`, a column of `livraison_<extract>`
+/// (its staged table `t`, or for an event its positioning `d`): read beside
+/// the delivered columns for the register (issue 26), never written.
+/// `None` for sessions.
 fn person_of(extract: Extract) -> Option<&'static str> {
     match extract {
         Extract::Sessions => None,
         Extract::Individus | Extract::Positionnements => Some("t.identifiant_spe"),
-        Extract::Evenements => Some(
-            "(select d.identifiant_spe from dlv_positionnements d \
-             where d.positionnement_id = t.positionnement_id)",
-        ),
+        Extract::Evenements => Some("d.identifiant_spe"),
     }
 }
 

@@ -45,7 +45,7 @@ impl Outputs {
     }
 }
 
-/// The output tables of `out`: (table name, (the model of `queries/outputs/`
+/// The output tables of `out`: (table name, (the model of `queries/analyses/`
 /// that reads it, its path)), the history's cubes as `historique_<cube>` with their cut-off as
 /// the column `date_arrete`.
 fn output_tables(out: &Path) -> Result<Vec<(String, (&'static str, String))>> {

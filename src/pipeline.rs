@@ -515,10 +515,12 @@ fn write_indicators(
         let path = out
             .join("quarantaine")
             .join(format!("{}.parquet", extract.name()));
-        let sql = crate::queries::render("export_quarantaine", &[("extrait", extract.name())]);
-        stage
-            .db()
-            .copy_to_parquet("export_quarantaine", &sql, &path)?;
+        stage.db().copy_to_parquet_with(
+            "export_quarantaine",
+            crate::queries::get("export_quarantaine"),
+            [extract.name()],
+            &path,
+        )?;
         outputs.insert(
             format!("quarantaine/{}.parquet", extract.name()),
             reconciliation[extract.name()].quarantaine,

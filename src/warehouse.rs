@@ -441,6 +441,28 @@ impl Db {
         )
     }
 
+    /// As [`Db::copy_to_parquet`], with bound parameters.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn copy_to_parquet_with(
+        &self,
+        name: &str,
+        sql: &str,
+        params: impl Params,
+        path: &Path,
+    ) -> Result<()> {
+        self.execute_with(
+            name,
+            &format!(
+                "copy ({sql}) to {} (format parquet, compression zstd)",
+                path_literal(path)
+            ),
+            params,
+        )
+        .map(|_| ())
+    }
+
     /// The rows of a Parquet file.
     ///
     /// # Errors
@@ -493,5 +515,15 @@ mod tests {
             .query_row("one", "select ? + 1", [41], |r| r.get::<_, i64>(0))
             .unwrap();
         assert_eq!(n, 42);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        db.copy_to_parquet_with(
+            "bound",
+            "select * from range(10) r(i) where i < $1",
+            [3],
+            &path,
+        )
+        .unwrap();
+        assert_eq!(db.count_parquet(&path).unwrap(), 3);
     }
 }

@@ -1,5 +1,5 @@
--- The quarantine of one extract, as `quarantaine/<extract>.parquet` holds it.
+-- The quarantine of one extract ($1), as `quarantaine/<extract>.parquet` holds it.
 select fichier, ligne, regle, detail, contenu
 from quarantaine
-where extrait = '{{extrait}}'
+where extrait = $1
 order by ligne, regle

@@ -113,6 +113,7 @@ queries!(
         "contacts_des_personnes",
         "demo_chiffres",
         "demo_remplissage",
+        "csv_en_texte",
         "sortie",
         "historique",
     ],

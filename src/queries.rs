@@ -466,8 +466,10 @@ mod tests {
                 code.starts_with("with") || code.starts_with("select"),
                 "{layer}/{name} is not one select"
             );
+            // A `;` outside string literals ends a statement.
+            let unquoted: String = code.split('\'').step_by(2).collect();
             assert!(
-                !code.trim_end_matches(';').contains(';'),
+                !unquoted.trim_end_matches(';').contains(';'),
                 "{layer}/{name} holds several statements"
             );
         }

@@ -26,7 +26,6 @@ use crate::register::{self, Register};
 use crate::schema::Extract;
 use crate::secrecy::{self, Plan};
 use crate::stage::Stage;
-use crate::warehouse::{ident, literal};
 
 /// One recipient, as configured. Codes are strings, written quoted or not
 /// (`region = 32`, `financeur_code = "2"`), and checked as they are read:
@@ -294,11 +293,8 @@ impl<'a> Context<'a> {
         let d = &self.rights.digests;
         let kinds = register::IDENTIFIERS;
         let rows: Vec<[Option<String>; 4]> = self.stage.db().query_map(
-            "the identifiers of each person",
-            &format!(
-                "select {} from stg_individus",
-                kinds.map(|k| format!("cast({k} as varchar)")).join(", ")
-            ),
+            "identifiants_des_personnes",
+            crate::queries::get("identifiants_des_personnes"),
             [],
             |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
         )?;
@@ -392,54 +388,27 @@ pub fn open_register(out: &Path, recipients: &[Recipient]) -> Result<Register> {
 /// (trimmed, upper-cased, as pseudonyms are), the earliest request kept.
 fn stage_oppositions(stage: &Stage, list: &[crate::opposition::Opposition]) -> Result<()> {
     let db = stage.db();
-    db.execute(
-        "the opposition list",
-        "create or replace temp table dlv_liste_opposition
-         (genre varchar, identifiant varchar, classe varchar, demande date);",
+    db.build_temp_table(
+        "dlv_liste_opposition",
+        crate::queries::get("dlv_liste_opposition"),
+        [],
     )?;
-    for chunk in list.chunks(500) {
-        let values: Vec<String> = chunk
-            .iter()
-            .flat_map(|o| {
-                o.classes.iter().map(move |c| {
-                    format!(
-                        "({}, {}, {}, cast({} as date))",
-                        literal(o.kind),
-                        literal(&o.identifiant),
-                        literal(c.name()),
-                        literal(&o.date.to_string())
-                    )
-                })
-            })
-            .collect();
-        db.execute(
-            "the opposition list",
-            &format!(
-                "insert into dlv_liste_opposition values {};",
-                values.join(", ")
-            ),
-        )?;
+    {
+        let mut app = db.appender("dlv_liste_opposition")?;
+        for o in list {
+            for c in &o.classes {
+                app.append_row(crate::warehouse::params![
+                    o.kind,
+                    o.identifiant,
+                    c.name(),
+                    o.date.to_string()
+                ])
+                .map_err(crate::warehouse::failed("dlv_liste_opposition"))?;
+            }
+        }
     }
-    let matches: Vec<String> = register::IDENTIFIERS
-        .iter()
-        .map(|k| {
-            format!(
-                "(l.genre = {} and upper(trim(cast(i.{} as varchar))) = upper(trim(l.identifiant)))",
-                literal(k),
-                ident(k)
-            )
-        })
-        .collect();
-    db.execute(
-        "the opposition list",
-        &format!(
-            "create or replace temp table dlv_opposes as
-             select i.identifiant_spe, l.classe, min(l.demande) as demande
-             from dlv_liste_opposition l inner join stg_individus i on {}
-             group by all;",
-            matches.join(" or ")
-        ),
-    )
+    db.build_temp_table("dlv_opposes", crate::queries::get("dlv_opposes"), [])?;
+    Ok(())
 }
 
 /// What secrecy did for one delivery of aggregates.
@@ -461,32 +430,57 @@ fn register_recipient<'r>(r: &'r Recipient, plan: &'r Plan) -> register::Recipie
     }
 }
 
-/// The rows a recipient may receive: positionings (existing at the
-/// cut-off) in its perimeter, and the sessions it sees.
-///
-/// Returns the filter of positionings (over `p`, their session `s` and
-/// person `i`), and that of sessions over a table aliased `sessions`.
-fn perimeter_sql(r: &Recipient, sessions: &str) -> (String, String) {
+/// The rows a recipient may receive: builds `dlv_perimetre`, its
+/// positionings (existing at the cut-off), then `dlv_retenus` (the persons
+/// the opposition list withholds), `dlv_positionnements` (the perimeter
+/// less them), `dlv_sessions` and `dlv_individus`, the models of
+/// `queries/delivery/` for its class, its values bound.
+fn build_perimeter(db: &crate::warehouse::Db, r: &Recipient, everyone: bool) -> Result<()> {
+    use crate::queries::{get, render};
+    let code = r.financeur_code.map(i64::from);
+    let dep = r.departement.clone().unwrap_or_default();
     match r.classe {
         RecipientClass::PoleEmploi | RecipientClass::Ministere | RecipientClass::Comite => {
-            ("true".into(), "true".into())
+            db.build_temp_table("dlv_perimetre", get("dlv_perimetre_national"), [])?
         }
-        RecipientClass::Financeur => {
-            let code = r.financeur_code.unwrap_or_default();
-            (
-                format!("s.financeur_code = {code}"),
-                format!("{sessions}.financeur_code = {code}"),
-            )
-        }
+        RecipientClass::Financeur => db.build_temp_table(
+            "dlv_perimetre",
+            get("dlv_perimetre_financeur"),
+            [code.unwrap_or_default()],
+        )?,
         RecipientClass::Partenaire => {
-            let dep = literal(r.departement.as_deref().unwrap_or_default());
-            let public = ident(r.public.as_deref().unwrap_or("beneficiaire_rsa"));
-            (
-                format!("s.departement = {dep} and coalesce(i.{public}, false)"),
-                format!("{sessions}.session_id in (select session_id from dlv_positionnements)"),
-            )
+            // The public is a column name: one of the constants of PUBLICS.
+            let public = PUBLICS
+                .iter()
+                .find(|p| Some(**p) == r.public.as_deref())
+                .copied()
+                .unwrap_or(PUBLICS[0]);
+            db.build_temp_table(
+                "dlv_perimetre",
+                &render("dlv_perimetre_partenaire", &[("public", public)]),
+                [dep],
+            )?
         }
-    }
+    };
+    db.build_temp_table(
+        "dlv_retenus",
+        get("dlv_retenus"),
+        crate::warehouse::params![r.classe.name(), everyone],
+    )?;
+    db.build_temp_table("dlv_positionnements", get("dlv_positionnements"), [])?;
+    match r.classe {
+        RecipientClass::Financeur => db.build_temp_table(
+            "dlv_sessions",
+            get("dlv_sessions_financeur"),
+            [code.unwrap_or_default()],
+        )?,
+        RecipientClass::Partenaire => {
+            db.build_temp_table("dlv_sessions", get("dlv_sessions_partenaire"), [])?
+        }
+        _ => db.build_temp_table("dlv_sessions", get("dlv_sessions_national"), [])?,
+    };
+    db.build_temp_table("dlv_individus", get("dlv_individus"), [everyone])?;
+    Ok(())
 }
 
 fn to_utf8(a: &ArrayRef) -> Result<ArrayRef> {
@@ -587,13 +581,10 @@ pub fn read_cubes(stage: &Stage) -> Result<(Vec<secrecy::CubeBatch>, secrecy::Ge
         });
     }
     let mut geography = secrecy::Geography::new();
-    for level in ["departement", "zone_emploi"] {
+    for level in crate::queries::levels_in_region() {
         let rows = db.query_map(
-            "the region of each place",
-            &format!(
-                "select {level}, min(region) from stg_sessions where {level} is not null and region is not null \
-                 group by {level} having count(distinct region) = 1"
-            ),
+            "region_des_lieux",
+            &crate::queries::render("region_des_lieux", &[("niveau", level)]),
             [],
             |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
         )?;
@@ -827,61 +818,14 @@ fn write_delivery(
     let old_pseudonymiser = previous.map(Pseudonymiser::new);
     let mut bridge: std::collections::BTreeSet<(String, String, String)> = Default::default();
 
-    let (pos_filter, session_filter) = perimeter_sql(r, "t");
     let db = ctx.stage.db();
-    db.execute(
-        "dlv_positionnements",
-        &format!(
-            "create or replace temp table dlv_positionnements as
-             select p.positionnement_id, p.identifiant_spe, p.session_id
-             from int_positionnements p
-             inner join stg_sessions s using (session_id)
-             inner join stg_individus i using (identifiant_spe)
-             where {pos_filter};"
-        ),
-    )?;
     let everyone = matches!(
         r.classe,
         RecipientClass::PoleEmploi | RecipientClass::Ministere
     );
-    // Issue 26: the persons the opposition list keeps from this class,
-    // among those the delivery would hold, are taken out of it.
-    db.execute(
-        "the persons withheld by the opposition list",
-        &format!(
-            "create or replace temp table dlv_retenus as
-             select o.identifiant_spe, min(o.demande) as demande from dlv_opposes o
-             where o.classe = {class}
-               and (o.identifiant_spe in (select identifiant_spe from dlv_positionnements)
-                    or ({everyone} and o.identifiant_spe in (select identifiant_spe from stg_individus)))
-             group by o.identifiant_spe;
-             delete from dlv_positionnements
-             where identifiant_spe in (select identifiant_spe from dlv_retenus);",
-            class = literal(r.classe.name()),
-        ),
-    )?;
-    let cutoff = literal(&ctx.cutoff.format("%Y-%m-%d").to_string());
+    build_perimeter(db, r, everyone)?;
     let mut files = Vec::new();
     let mut dictionary = DictionaryWriter::new(r, ctx.policy, ctx.cutoff);
-    let rows_of = |extract: Extract| -> String {
-        match extract {
-            Extract::Sessions if everyone => "true".to_string(),
-            Extract::Sessions => session_filter.clone(),
-            Extract::Individus if everyone => {
-                "t.identifiant_spe not in (select identifiant_spe from dlv_retenus)".into()
-            }
-            Extract::Individus => {
-                "t.identifiant_spe in (select identifiant_spe from dlv_positionnements)".into()
-            }
-            Extract::Positionnements => {
-                "t.positionnement_id in (select positionnement_id from dlv_positionnements)".into()
-            }
-            Extract::Evenements => format!(
-                "t.positionnement_id in (select positionnement_id from dlv_positionnements) \
-                 and t.enregistre_le < cast({cutoff} as date) + interval 1 day"
-            ),
-        }
-    };
     let granted_of = |extract: Extract| -> Vec<(&str, Treatment)> {
         let table = extract.name();
         extract
@@ -907,11 +851,9 @@ fn write_delivery(
                 select.push(format!("t.\"{column}\" as {hidden}"));
             }
         }
-        format!(
-            "select {} from stg_{} t where {} order by t.ligne",
-            select.join(", "),
-            extract.name(),
-            rows_of(extract)
+        crate::queries::render(
+            &format!("livraison_{}", extract.name()),
+            &[("colonnes", &select.join(", "))],
         )
     };
     // Issue 25: the re-identification risk of the microdata, and the
@@ -1092,8 +1034,8 @@ fn write_delivery(
         );
     }
     let withheld: Vec<(String, String)> = db.query_map(
-        "the persons withheld by the opposition list",
-        "select cast(identifiant_spe as varchar), cast(demande as varchar) from dlv_retenus",
+        "lire_retenus",
+        crate::queries::get("lire_retenus"),
         [],
         |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
     )?;
@@ -1260,17 +1202,15 @@ fn persons_of(
     Ok(out)
 }
 
-/// The person of a row of `extract`, as SQL over its staged table `t`:
-/// read beside the delivered columns for the register (issue 26), never
-/// written. `None` for sessions.
+/// The person of a row of `extract`, a column of `livraison_<extract>`
+/// (its staged table `t`, or for an event its positioning `d`): read beside
+/// the delivered columns for the register (issue 26), never written.
+/// `None` for sessions.
 fn person_of(extract: Extract) -> Option<&'static str> {
     match extract {
         Extract::Sessions => None,
         Extract::Individus | Extract::Positionnements => Some("t.identifiant_spe"),
-        Extract::Evenements => Some(
-            "(select d.identifiant_spe from dlv_positionnements d \
-             where d.positionnement_id = t.positionnement_id)",
-        ),
+        Extract::Evenements => Some("d.identifiant_spe"),
     }
 }
 

@@ -1143,11 +1143,12 @@ pub fn csv_dir_to_text_parquet(csv_dir: &Path, out: &Path) -> Result<()> {
     for extract in Extract::ALL {
         let csv = csv_dir.join(format!("{}.csv", extract.name()));
         let parquet = out.join(format!("{}.parquet", extract.name()));
-        let sql = format!(
-            "select * from read_csv({}, delim = ';', header = true, all_varchar = true, parallel = false)",
-            crate::warehouse::path_literal(&csv),
-        );
-        db.copy_to_parquet("text Parquet extracts", &sql, &parquet)?;
+        db.copy_to_parquet_with(
+            "csv_en_texte",
+            crate::queries::get("csv_en_texte"),
+            [csv.to_string_lossy().into_owned()],
+            &parquet,
+        )?;
     }
     Ok(())
 }

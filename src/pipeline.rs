@@ -439,38 +439,44 @@ fn build_indicators(
     timings: &mut BTreeMap<String, f64>,
     crossing: bool,
 ) -> Result<()> {
-    stage.run("avertissements", &[])?;
-    // The intermediate models, in the order their SQL gives.
-    for name in crate::queries::layer_in_dependency_order("intermediate")? {
-        progress.message(name);
-        let step = Instant::now();
-        stage
-            .db()
-            .execute(name, &crate::queries::materialise(name, &[]))?;
-        timings.insert(format!("indicateurs/{name}"), step.elapsed().as_secs_f64());
+    stage
+        .db()
+        .build_table("avertissements", crate::queries::get("avertissements"), [])?;
+    // The intermediate models, then the marts' tables, each layer in the
+    // order its SQL gives; the `out_` selects are exported afterwards.
+    for layer in ["intermediate", "marts"] {
+        for name in crate::queries::layer_in_dependency_order(layer)? {
+            if crate::queries::materialisation(name) == crate::queries::Materialisation::Query {
+                continue;
+            }
+            progress.message(name);
+            let step = Instant::now();
+            stage.build(name)?;
+            timings.insert(format!("indicateurs/{name}"), step.elapsed().as_secs_f64());
+        }
     }
-    for table in crate::stage::AGGREGATES_BY_LEVEL {
-        progress.message(table);
-        let step = Instant::now();
-        stage.aggregate_by_level(table)?;
-        timings.insert(format!("indicateurs/{table}"), step.elapsed().as_secs_f64());
-    }
-    stage.run("agg_cohorte_vides", &[])?;
-    stage.db().execute(
-        "out_sessions_remplissage",
-        &format!(
-            "create or replace table int_sessions_remplissage as {}",
-            crate::queries::render("out_sessions_remplissage", &[])
-        ),
-    )?;
-    stage.run("agg_remplissage", &[])?;
-    stage.run("agg_remplissage_vides", &[])?;
+    check_data_tests(stage)?;
     if crossing {
         stage.aggregate_crossing()?;
     }
-    stage
-        .db()
-        .execute("drop int_eclate", "drop table int_eclate")
+    stage.db().drop_tables(&["int_eclate"])
+}
+
+/// Runs the data tests of `queries/tests/` over the built tables: each
+/// selects the rows that break what must hold, so a row is a bug.
+///
+/// # Errors
+/// `Internal` naming the test and its rows.
+fn check_data_tests(stage: &Stage) -> Result<()> {
+    for name in crate::queries::layer("tests") {
+        let failing = stage.db().count_rows(name, crate::queries::get(name))?;
+        if failing > 0 {
+            return Err(Error::Internal(format!(
+                "the data test {name} (queries/tests/{name}.sql) selects {failing} rows where none may be"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Writes the indicators' dictionary and keeps them in the history at the
@@ -509,11 +515,12 @@ fn write_indicators(
         let path = out
             .join("quarantaine")
             .join(format!("{}.parquet", extract.name()));
-        let sql = format!(
-            "select fichier, ligne, regle, detail, contenu from quarantaine where extrait = {} order by ligne, regle",
-            crate::warehouse::literal(extract.name())
-        );
-        stage.db().copy_to_parquet("quarantaine", &sql, &path)?;
+        stage.db().copy_to_parquet_with(
+            "export_quarantaine",
+            crate::queries::get("export_quarantaine"),
+            [extract.name()],
+            &path,
+        )?;
         outputs.insert(
             format!("quarantaine/{}.parquet", extract.name()),
             reconciliation[extract.name()].quarantaine,
@@ -525,8 +532,8 @@ fn write_indicators(
 /// The warnings counted per rule (rows kept).
 fn read_warnings(stage: &Stage) -> Result<Vec<Warning>> {
     stage.db().query_map(
-        "avertissements",
-        "select extrait, regle, colonne, nb from avertissements order by all",
+        "lire_avertissements",
+        crate::queries::get("lire_avertissements"),
         [],
         |r| {
             Ok(Warning {
@@ -727,15 +734,8 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
 /// session starts and event recordings (`None` for an empty extract).
 fn data_span(stage: &Stage) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
     let (first, latest): (Option<String>, Option<String>) = stage.db().query_row(
-        "the span of the data",
-        "select
-            cast(least(
-                (select min(cast(date_positionnement as date)) from stg_positionnements),
-                (select min(date_debut) from stg_sessions)) as varchar),
-            cast(greatest(
-                (select max(cast(date_positionnement as date)) from stg_positionnements),
-                (select max(date_debut) from stg_sessions),
-                (select max(cast(enregistre_le as date)) from stg_evenements)) as varchar)",
+        "etendue_donnees",
+        crate::queries::get("etendue_donnees"),
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;

@@ -15,13 +15,28 @@ macro_rules! queries {
     };
 }
 
-// The folder is the layer, as in a dbt project: `macros` are created once
-// per connection; `checks` select the rows that break a set-level rule
-// (each row a failure, as a dbt data test returns them) and the warnings;
-// `staging` splits an extract into accepted and quarantined rows;
-// `intermediate` models are one `select` each, which Rust materialises as
-// tables ([`materialise`]) in the order their SQL gives
-// ([`layer_in_dependency_order`]); `marts` are the cubes and their files.
+// The folder is the layer, as in a dbt project, and every file but the
+// macros and one update (`quarantaine_contenus`) is one `select`; Rust
+// decides how each is materialised ([`materialisation`], [`build_statements`],
+// or the staging's own calls):
+// - `macros`: created once per connection;
+// - `checks`: the rows that break a set-level rule (each row a failure, as
+//   a dbt data test returns them), and the warnings, built as tables;
+// - `staging`: the typed empty tables Rust appends to (raw extracts,
+//   quarantine, reference lists), and the split of an extract into its
+//   accepted rows (`stg_`) and its quarantined ones;
+// - `intermediate`: tables, in the order their SQL gives
+//   ([`layer_in_dependency_order`]);
+// - `marts`: the cubes' `agg_` tables and the published `out_` views, in
+//   the order their SQL gives;
+// - `delivery`: a recipient's perimeter (`dlv_`, temporary tables, one
+//   `select` per class of perimeter) and the rows it receives (`livraison_`);
+// - `tests`: data tests, as a dbt project's: each selects the rows that
+//   break what must hold of the built tables, and the run stops on a row
+//   (a bug in ouistat);
+// - `analyses`: what Rust reads (counts, the quarantine's export, the
+//   `query` command's copies), compiled in but never materialised, as a
+//   dbt project's `analyses/`.
 queries!(
     "macros": ["macro_periode", "macro_age"],
     "checks": [
@@ -30,9 +45,18 @@ queries!(
         "chk_positionnements",
         "chk_evenements",
         "avertissements",
-        "diag_quarantaine",
     ],
-    "staging": ["stage_quarantine", "stage_accept"],
+    "staging": [
+        "table_vide",
+        "quarantaine",
+        "ref_motifs",
+        "parametres",
+        "int_periodes",
+        "contenus",
+        "quarantaine_contenus",
+        "stage_quarantine",
+        "stage_accept",
+    ],
     "intermediate": ["int_positionnements", "int_lignes", "int_eclate"],
     "marts": [
         "agg_personnes_multiples",
@@ -48,6 +72,50 @@ queries!(
         "agg_remplissage",
         "agg_remplissage_vides",
         "out_remplissage",
+    ],
+    "delivery": [
+        "dlv_liste_opposition",
+        "dlv_opposes",
+        "dlv_perimetre_national",
+        "dlv_perimetre_financeur",
+        "dlv_perimetre_partenaire",
+        "dlv_retenus",
+        "dlv_positionnements",
+        "dlv_sessions_national",
+        "dlv_sessions_financeur",
+        "dlv_sessions_partenaire",
+        "dlv_individus",
+        "livraison_sessions",
+        "livraison_individus",
+        "livraison_positionnements",
+        "livraison_evenements",
+    ],
+    "tests": [
+        "test_regles_connues",
+        "test_niveaux_geo_connus",
+        "test_ensemble_par_periode",
+        "test_cohorte_emboitee",
+        "test_remplissage_taux",
+    ],
+    "analyses": [
+        "diag_quarantaine",
+        "lignes_sans_contenu",
+        "nb_acceptees",
+        "quarantaine_par_regle",
+        "etendue_donnees",
+        "lire_avertissements",
+        "export_quarantaine",
+        "lire_parquet",
+        "lire_retenus",
+        "lignes_du_niveau",
+        "region_des_lieux",
+        "identifiants_des_personnes",
+        "contacts_des_personnes",
+        "demo_chiffres",
+        "demo_remplissage",
+        "csv_en_texte",
+        "sortie",
+        "historique",
     ],
 );
 
@@ -81,15 +149,6 @@ fn case_over_dimensions(value: impl Fn(&str) -> String) -> String {
     format!("case {} else 'ensemble' end", arms.join(" "))
 }
 
-/// The infra-bac levels of `schema` as an SQL list: `'AFS', 'CP4', …`.
-fn infra_bac_list() -> String {
-    crate::schema::NIVEAUX_INFRA_BAC
-        .iter()
-        .map(|n| format!("'{n}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A named query with its placeholders filled: the cube templates, any
 /// `{{key}}` from `vars`, and `{{query}}` for another query (rendered with
 /// the same `vars`), which a query reads as a subquery.
@@ -111,8 +170,7 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
             )
             .replace("{{dimension}}", &case_over_dimensions(|d| format!("'{d}'")))
             .replace("{{modalite}}", &case_over_dimensions(|d| d.to_string()))
-            .replace("{{dimensions}}", &DIMENSIONS.join(", "))
-            .replace("{{niveaux_infra_bac}}", &infra_bac_list());
+            .replace("{{dimensions}}", &DIMENSIONS.join(", "));
         for (k, v) in vars {
             sql = sql.replace(&format!("{{{{{k}}}}}"), v);
         }
@@ -120,21 +178,131 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
     sql
 }
 
-/// The layers whose files are one `select` each, materialised by Rust as a
-/// table of the model's name ([`materialise`]).
-const TABLE_LAYERS: &[&str] = &["intermediate"];
+/// How Rust builds a model, decided by its layer and its name as a dbt
+/// project's configuration decides it, never by a list of models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Materialisation {
+    /// `create or replace table NAME as` its `select`: the checks, the
+    /// intermediate models and the marts' `agg_` tables.
+    Table,
+    /// A table built one geographic level at a time ([`geo_levels`]): an
+    /// `agg_` model whose `select` reads `{{niveau_geo}}`. One level at a
+    /// time keeps the holistic aggregates (quantiles, distinct counts) of a
+    /// national run within the memory cap.
+    TableByLevel,
+    /// Rows appended to another model's table (`insert into … by name`): an
+    /// `agg_…_vides` model adds the rows its table lacks.
+    AppendTo(&'static str),
+    /// `create or replace view NAME as` its `select`: the marts' `out_`
+    /// files, which other marts may read, and which Rust exports by running
+    /// their `select` (so that the Parquet files' bytes do not depend on a
+    /// table's statistics).
+    View,
+    /// Not built: a `select` read where it is used (the checks read by
+    /// Rust) or a statement run as it is.
+    Query,
+}
 
-/// The statement that builds a model: `create or replace table NAME as`
-/// its `select` for a model of a layer materialised as a table, the file
-/// as it is for the others. Placeholders are filled as by [`render`].
-pub fn materialise(name: &str, vars: &[(&str, &str)]) -> String {
-    let select = render(name, vars);
-    match FILES.iter().find(|(_, n, _)| *n == name) {
-        Some((layer, _, _)) if TABLE_LAYERS.contains(layer) => {
-            format!("create or replace table {name} as\n{select}")
+/// How the model `name` is materialised ([`Materialisation`]).
+pub fn materialisation(name: &str) -> Materialisation {
+    let Some((layer, name, sql)) = FILES.iter().find(|(_, n, _)| *n == name) else {
+        return Materialisation::Query;
+    };
+    match *layer {
+        "checks" | "intermediate" => Materialisation::Table,
+        "marts" if name.starts_with("out_") => Materialisation::View,
+        "marts" if name.starts_with("agg_") => {
+            let base = name
+                .strip_suffix("_vides")
+                .and_then(|b| FILES.iter().find(|(_, n, _)| *n == b));
+            match base {
+                Some((_, base, _)) => Materialisation::AppendTo(base),
+                None if sql.contains("{{niveau_geo}}") => Materialisation::TableByLevel,
+                None => Materialisation::Table,
+            }
         }
-        _ => select,
+        _ => Materialisation::Query,
     }
+}
+
+/// The statements that build the model `name` (a label naming the model,
+/// and the SQL), as [`materialisation`] says: in the schema `schema` when
+/// given (the crossing's), a model built by level at each of `levels`
+/// (`(niveau_geo, code_geo)`, see [`geo_levels`]).
+pub fn build_statements(
+    name: &str,
+    schema: Option<&str>,
+    levels: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let table = |t: &str| match schema {
+        Some(s) => format!("{s}.{t}"),
+        None => t.to_string(),
+    };
+    match materialisation(name) {
+        Materialisation::Table => vec![(
+            name.to_string(),
+            format!(
+                "create or replace table {} as\n{}",
+                table(name),
+                render(name, &[])
+            ),
+        )],
+        Materialisation::TableByLevel => levels
+            .iter()
+            .enumerate()
+            .map(|(i, (niveau_geo, code_geo))| {
+                let select = render_level(name, niveau_geo, code_geo);
+                let sql = if i == 0 {
+                    format!("create or replace table {} as {select}", table(name))
+                } else {
+                    format!("insert into {} {select}", table(name))
+                };
+                (format!("{name} ({niveau_geo})"), sql)
+            })
+            .collect(),
+        Materialisation::View => vec![(
+            name.to_string(),
+            format!(
+                "create or replace view {} as\n{}",
+                table(name),
+                render(name, &[])
+            ),
+        )],
+        Materialisation::AppendTo(base) => vec![(
+            name.to_string(),
+            format!("insert into {} by name\n{}", table(base), render(name, &[])),
+        )],
+        Materialisation::Query => vec![(name.to_string(), render(name, &[]))],
+    }
+}
+
+/// The statement that builds a model, as the engine does
+/// ([`build_statements`] at every level of [`geo_levels`]); with `vars`, a
+/// template's placeholders filled as by [`render`] (the statements of
+/// `staging/` and `checks/`, which take the extract's name).
+pub fn materialise(name: &str, vars: &[(&str, &str)]) -> String {
+    if !vars.is_empty() {
+        return render(name, vars);
+    }
+    let levels = geo_levels();
+    let levels: Vec<(&str, &str)> = levels.iter().map(|(l, c)| (*l, c.as_str())).collect();
+    build_statements(name, None, &levels)
+        .into_iter()
+        .map(|(_, sql)| sql)
+        .collect::<Vec<_>>()
+        .join(";\n")
+}
+
+/// The names of the files of a layer, alphabetically (the data tests of
+/// `queries/tests/`).
+pub fn layer(layer: &str) -> Vec<&'static str> {
+    let mut names: Vec<&str> = FILES
+        .iter()
+        .filter(|(l, _, _)| *l == layer)
+        .map(|(_, n, _)| *n)
+        .collect();
+    names.sort_unstable();
+    names
 }
 
 /// The models of a layer (the files of `queries/<layer>/`, e.g.
@@ -192,19 +360,74 @@ fn dependency_order<'a>(models: &[(&'a str, &str)]) -> Result<Vec<&'a str>, Stri
     Ok(order)
 }
 
-/// Geographic levels of the cubes (SPEC §6), with the column of
-/// `int_lignes` that gives a row's code at that level (`france` has none).
-pub const GEO_LEVELS: &[(&str, &str)] = &[
-    ("france", "cast(null as varchar)"),
-    ("region", "region"),
-    ("departement", "departement"),
-    ("zone_emploi", "zone_emploi"),
+/// The seeds: lists that are data, one CSV each (`;`-separated, a
+/// header), as `motifs.csv` is. The engine loads each as a table of text
+/// columns (`ref_<name>`) that the models read; Rust reads the same text
+/// ([`seed_rows`]), and its constants are checked against it.
+pub const SEEDS: &[(&str, &str)] = &[
+    ("ref_regles", include_str!("reference/regles.csv")),
+    ("ref_niveaux_geo", include_str!("reference/niveaux_geo.csv")),
+    (
+        "ref_niveaux_infra_bac",
+        include_str!("reference/niveaux_infra_bac.csv"),
+    ),
 ];
+
+/// The header and the rows of a seed's CSV text (blank lines skipped).
+pub fn seed_rows(csv: &str) -> (Vec<&str>, Vec<Vec<&str>>) {
+    let mut lines = csv.lines().filter(|l| !l.trim().is_empty());
+    let header = lines
+        .next()
+        .map(|h| h.split(';').map(str::trim).collect())
+        .unwrap_or_default();
+    let rows = lines
+        .map(|l| l.split(';').map(str::trim).collect())
+        .collect();
+    (header, rows)
+}
+
+/// The rows of the seed `table` ([`SEEDS`]).
+///
+/// # Panics
+/// On an unknown seed: names are literals of this crate.
+pub fn seed(table: &str) -> Vec<Vec<&'static str>> {
+    let csv = SEEDS
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map(|(_, csv)| *csv)
+        .unwrap_or_else(|| panic!("no seed named {table}"));
+    seed_rows(csv).1
+}
+
+/// The geographic levels of the cubes (SPEC §6), from the seed
+/// `niveaux_geo.csv`, each with the SQL of a row's code at that level: the
+/// column of `int_eclate` it names (`france` has none: null).
+pub fn geo_levels() -> Vec<(&'static str, String)> {
+    seed("ref_niveaux_geo")
+        .into_iter()
+        .map(|row| {
+            let code = match row[1] {
+                "" => "cast(null as varchar)".to_string(),
+                column => crate::warehouse::ident(column),
+            };
+            (row[0], code)
+        })
+        .collect()
+}
+
+/// The geographic levels finer than the region (`dans_region` in the seed):
+/// each of their codes lies in one region.
+pub fn levels_in_region() -> Vec<&'static str> {
+    seed("ref_niveaux_geo")
+        .into_iter()
+        .filter(|row| row[2] == "O")
+        .map(|row| row[0])
+        .collect()
+}
 
 /// A cube template for one geographic level, every dimension in one
 /// grouping set each: `{{niveau_geo}}` and `{{code_geo}}` come from
-/// [`GEO_LEVELS`]. One level at a time keeps the holistic aggregates
-/// (quantiles, distinct counts) of a national run within the memory cap.
+/// [`geo_levels`].
 pub fn render_level(name: &str, niveau_geo: &str, code_geo: &str) -> String {
     render(name, &[("niveau_geo", niveau_geo), ("code_geo", code_geo)])
 }
@@ -223,24 +446,127 @@ mod tests {
         );
     }
 
+    /// The SQL of a file without its comment lines.
+    fn code(sql: &str) -> String {
+        sql.lines()
+            .filter(|l| !l.trim_start().starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     #[test]
-    fn intermediate_models_are_one_select_materialised_as_a_table() {
-        for name in layer_in_dependency_order("intermediate").unwrap() {
-            let code: String = get(name)
-                .lines()
-                .filter(|l| !l.trim_start().starts_with("--"))
-                .collect::<Vec<_>>()
-                .join("\n");
+    fn every_model_is_one_select() {
+        for (layer, name, sql) in FILES {
+            if *layer == "macros" || *name == "quarantaine_contenus" {
+                continue;
+            }
+            let code = code(sql);
+            let code = code.trim();
             assert!(
-                code.trim_start().starts_with("with"),
-                "{name} is not one select"
+                code.starts_with("with") || code.starts_with("select"),
+                "{layer}/{name} is not one select"
             );
+            // A `;` outside string literals ends a statement.
+            let unquoted: String = code.split('\'').step_by(2).collect();
+            assert!(
+                !unquoted.trim_end_matches(';').contains(';'),
+                "{layer}/{name} holds several statements"
+            );
+        }
+    }
+
+    #[test]
+    fn models_are_materialised_by_their_layer_and_name() {
+        for name in layer_in_dependency_order("intermediate").unwrap() {
+            assert_eq!(materialisation(name), Materialisation::Table);
             assert!(
                 materialise(name, &[]).starts_with(&format!("create or replace table {name} as\n")),
                 "{name}"
             );
         }
+        assert_eq!(materialisation("chk_individus"), Materialisation::Table);
+        assert_eq!(
+            materialisation("agg_cohorte"),
+            Materialisation::TableByLevel
+        );
+        assert_eq!(materialisation("agg_remplissage"), Materialisation::Table);
+        assert_eq!(
+            materialisation("agg_cohorte_vides"),
+            Materialisation::AppendTo("agg_cohorte")
+        );
+        assert_eq!(materialisation("out_pic"), Materialisation::View);
+        assert_eq!(materialisation("nb_acceptees"), Materialisation::Query);
+        let by_level = build_statements(
+            "agg_cohorte",
+            None,
+            &[("france", "null"), ("region", "region")],
+        );
+        assert_eq!(by_level.len(), 2);
+        assert!(by_level[0]
+            .1
+            .starts_with("create or replace table agg_cohorte as"));
+        assert!(by_level[1].1.starts_with("insert into agg_cohorte "));
         assert_eq!(materialise("macro_age", &[]), render("macro_age", &[]));
+    }
+
+    #[test]
+    fn the_marts_run_in_the_order_their_sql_gives() {
+        let order = layer_in_dependency_order("marts").unwrap();
+        let at = |n: &str| order.iter().position(|m| *m == n).unwrap();
+        assert!(at("agg_personnes_multiples") < at("agg_cohorte"));
+        assert!(at("agg_personnes_multiples") < at("agg_entrees"));
+        assert!(at("agg_cohorte") < at("agg_cohorte_vides"));
+        assert!(at("out_sessions_remplissage") < at("agg_remplissage"));
+        assert!(at("agg_remplissage") < at("agg_remplissage_vides"));
+        assert!(at("agg_cohorte_vides") < at("out_entonnoir"));
+    }
+
+    #[test]
+    fn the_rust_constants_are_those_of_the_seeds() {
+        use crate::schema::rule;
+        let rules: Vec<&str> = seed("ref_regles").into_iter().map(|r| r[0]).collect();
+        for constant in [
+            rule::FIELD_COUNT,
+            rule::UNCLOSED_QUOTE,
+            rule::NO_VALUE,
+            rule::UTF8,
+            rule::TYPE,
+            rule::ENUM,
+            rule::REQUIRED,
+            rule::FORMAT,
+            rule::NIR,
+            rule::SIRET,
+            rule::RANGE,
+            rule::DATE_ORDER,
+            rule::IMPLAUSIBLE_DATE,
+            rule::STATUS,
+            rule::DUPLICATE,
+            rule::FOREIGN_KEY,
+            rule::PARENT,
+            rule::W_MISSING,
+            rule::W_MOTIF,
+            rule::W_AGE,
+            rule::W_INT96,
+            rule::W_COLUMN_TYPE,
+        ] {
+            assert!(rules.contains(&constant), "{constant} is not in regles.csv");
+        }
+        assert_eq!(rules.len(), 22, "regles.csv holds a rule no constant names");
+        let infra: Vec<&str> = seed("ref_niveaux_infra_bac")
+            .into_iter()
+            .map(|r| r[0])
+            .collect();
+        assert_eq!(infra, crate::schema::NIVEAUX_INFRA_BAC);
+        let levels: Vec<&str> = geo_levels().into_iter().map(|(l, _)| l).collect();
+        assert_eq!(levels, ["france", "region", "departement", "zone_emploi"]);
+        assert_eq!(levels_in_region(), ["departement", "zone_emploi"]);
+        // The opposition list matches persons by every identifier kind.
+        for kind in crate::register::IDENTIFIERS {
+            assert!(
+                get("dlv_opposes").contains(&format!("liste.genre = '{kind}'")),
+                "{kind}"
+            );
+        }
     }
 
     #[test]
@@ -270,6 +596,10 @@ mod tests {
                     ("niveau_geo", "france"),
                     ("type_periode", "mois"),
                     ("code_geo", "region"),
+                    ("colonnes", "t.ligne"),
+                    ("public", "beneficiaire_rsa"),
+                    ("select", "select 1"),
+                    ("niveau", "departement"),
                 ],
             );
             assert!(!sql.contains("{{"), "{name} keeps a placeholder");

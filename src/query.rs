@@ -18,7 +18,7 @@ use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
 use crate::stage::StageDir;
-use crate::warehouse::{ident, path_literal, Db};
+use crate::warehouse::Db;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,10 +45,10 @@ impl Outputs {
     }
 }
 
-/// The output tables of `out`: (table name, the `read_parquet` that reads
-/// it), the history's cubes as `historique_<cube>` with their cut-off as
+/// The output tables of `out`: (table name, (the model of `queries/analyses/`
+/// that reads it, its path)), the history's cubes as `historique_<cube>` with their cut-off as
 /// the column `date_arrete`.
-fn output_tables(out: &Path) -> Result<Vec<(String, String)>> {
+fn output_tables(out: &Path) -> Result<Vec<(String, (&'static str, String))>> {
     let mut found = Vec::new();
     for (dir, prefix) in [("indicateurs", ""), ("quarantaine", "quarantaine_")] {
         let Ok(entries) = std::fs::read_dir(out.join(dir)) else {
@@ -66,17 +66,14 @@ fn output_tables(out: &Path) -> Result<Vec<(String, String)>> {
                 .unwrap_or_default();
             found.push((
                 format!("{prefix}{stem}"),
-                format!("read_parquet({})", path_literal(&path)),
+                ("sortie", path.to_string_lossy().into_owned()),
             ));
         }
     }
     for (cube, glob) in crate::history::datasets(out) {
         found.push((
             format!("historique_{cube}"),
-            format!(
-                "read_parquet({}, hive_partitioning = true)",
-                path_literal(&glob)
-            ),
+            ("historique", glob.to_string_lossy().into_owned()),
         ));
     }
     if found.is_empty() {
@@ -103,10 +100,8 @@ pub fn open(out: &Path) -> Result<Outputs> {
     {
         let copy = Db::open_existing(&database)?;
         for (name, read) in &tables {
-            copy.execute(
-                &format!("copy {name} for query"),
-                &format!("create table {} as select * from {read}", ident(name)),
-            )?;
+            let (model, path) = read;
+            copy.build_table(name, crate::queries::get(model), [path])?;
         }
     }
     Ok(Outputs {

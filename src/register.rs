@@ -761,7 +761,7 @@ impl Register {
 }
 
 /// The columns of `individus` a breach listing gives, to notify each person.
-const CONTACT: [&str; 9] = [
+pub(crate) const CONTACT: [&str; 9] = [
     "identifiant_spe",
     "nir",
     "nom_naissance",
@@ -831,11 +831,8 @@ pub fn scope_breach(
         &crate::rules::PlausibleDates::for_cutoff(cutoff),
     )?;
     let rows: Vec<Vec<Option<String>>> = stage.db().query_map(
-        "the persons of the extracts",
-        &format!(
-            "select {} from raw_individus",
-            CONTACT.map(|c| format!("cast({c} as varchar)")).join(", ")
-        ),
+        "contacts_des_personnes",
+        crate::queries::get("contacts_des_personnes"),
         [],
         |r| (0..CONTACT.len()).map(|i| r.get(i)).collect(),
     )?;

@@ -19,7 +19,7 @@ use crate::queries;
 use crate::rules::PlausibleDates;
 use crate::schema::Extract;
 use crate::validate::{self, Rejected, TypeTally, Validator};
-use crate::warehouse::{self, failed, literal, params, Db};
+use crate::warehouse::{self, failed, params, Db};
 
 /// Where the staging database lives. It holds raw personal data (names,
 /// NIR, contact details), so by default it is a private folder (mode 700)
@@ -35,15 +35,6 @@ pub enum StageDir {
 /// The prefix of private staging folders in the temporary directory.
 /// The name of a run's private staging folder starts with it.
 pub const STAGE_PREFIX: &str = "ouistat-stage-";
-
-/// The aggregate tables built one geographic level at a time
-/// ([`Stage::aggregate_by_level`]), in order: each may read those before.
-pub const AGGREGATES_BY_LEVEL: [&str; 4] = [
-    "agg_personnes_multiples",
-    "agg_cohorte",
-    "agg_entrees",
-    "agg_abandons_motifs",
-];
 
 /// The schema of the département × zone d'emploi aggregates
 /// ([`Stage::aggregate_crossing`]).
@@ -286,54 +277,53 @@ impl Stage {
         self.db.execute(name, &queries::render(name, vars))
     }
 
-    /// Builds an aggregate table one geographic level at a time: the named
-    /// query is a cube template rendered by [`queries::render_level`].
-    pub fn aggregate_by_level(&self, table: &str) -> Result<()> {
-        for (i, (niveau_geo, code_geo)) in queries::GEO_LEVELS.iter().enumerate() {
-            let select = queries::render_level(table, niveau_geo, code_geo);
-            let sql = if i == 0 {
-                format!("create or replace table {table} as {select}")
-            } else {
-                format!("insert into {table} {select}")
-            };
-            self.db.execute(&format!("{table} ({niveau_geo})"), &sql)?;
+    /// Builds a model as [`queries::materialisation`] says, a model built
+    /// by level at every level of [`queries::geo_levels`].
+    pub fn build(&self, name: &str) -> Result<()> {
+        let levels = queries::geo_levels();
+        let levels: Vec<(&str, &str)> = levels.iter().map(|(l, c)| (*l, c.as_str())).collect();
+        for (label, sql) in queries::build_statements(name, None, &levels) {
+            self.db.execute(&label, &sql)?;
         }
         Ok(())
     }
 
-    /// Builds, in the schema `croisement`, the aggregate tables at the
+    /// Builds, in the schema `croisement`, the marts' tables at the
     /// département × zone d'emploi level ([`secrecy::system::CROSSING_LEVEL`],
     /// codes `59|3201`), which secrecy needs when a run publishes both
-    /// levels. The tables of the main schema, hence the indicators, are
-    /// untouched. Call it after [`Stage::aggregate_by_level`], while
-    /// `int_eclate` and `int_sessions_remplissage` exist.
+    /// levels: the tables built by level at that level alone, the others
+    /// with the variable `croisement` set (see `agg_remplissage`); the
+    /// `_vides` rows are left out. The tables of the main schema, hence the
+    /// indicators, are untouched. Call it after the marts are built, while
+    /// `int_eclate` exists.
     pub fn aggregate_crossing(&self) -> Result<()> {
         let level = crate::secrecy::system::CROSSING_LEVEL;
         let code = format!(
             "departement || '{}' || zone_emploi",
             crate::secrecy::system::CROSSING_SEPARATOR
         );
-        let mut sql = format!(
-            "create schema if not exists {CROSSING_SCHEMA}; \
-             set search_path = '{CROSSING_SCHEMA},main';"
-        );
-        for table in AGGREGATES_BY_LEVEL {
-            let select = queries::render_level(table, level, &code);
-            sql.push_str(&format!(
-                "create or replace table {CROSSING_SCHEMA}.{table} as {select};"
-            ));
-        }
-        sql.push_str("set variable croisement = true;");
-        sql.push_str(&queries::render("agg_remplissage", &[]).replace(
-            "create or replace table agg_remplissage",
-            &format!("create or replace table {CROSSING_SCHEMA}.agg_remplissage"),
-        ));
-        let done = self.db.execute(&format!("agg_* ({level})"), &sql);
-        self.db.execute(
-            "reset crossing settings",
-            "reset variable croisement; reset search_path;",
-        )?;
-        done
+        self.db.create_schema(CROSSING_SCHEMA)?;
+        self.db.set_search_path(CROSSING_SCHEMA)?;
+        self.db.set_variable("croisement", true)?;
+        let built = (|| {
+            for name in queries::layer_in_dependency_order("marts")? {
+                if !matches!(
+                    queries::materialisation(name),
+                    queries::Materialisation::Table | queries::Materialisation::TableByLevel
+                ) {
+                    continue;
+                }
+                for (label, sql) in
+                    queries::build_statements(name, Some(CROSSING_SCHEMA), &[(level, &code)])
+                {
+                    self.db.execute(&format!("{label} ({level})"), &sql)?;
+                }
+            }
+            Ok(())
+        })();
+        self.db.reset_variable("croisement")?;
+        self.db.reset_search_path()?;
+        built
     }
 
     /// Runs `select` as it is, and again over the crossing tables of
@@ -348,28 +338,16 @@ impl Stage {
         select: &str,
     ) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
         let (schema, mut batches) = self.db.query_arrow(name, select, [])?;
-        let crossed: i64 = self.db.query_row(
-            "crossing schema",
-            "select count(*) from duckdb_schemas() where schema_name = ?",
-            [CROSSING_SCHEMA],
-            |r| r.get(0),
-        )?;
-        if crossed == 0 {
+        if !self.db.schema_exists(CROSSING_SCHEMA)? {
             return Ok((schema, batches));
         }
-        self.db.execute(
-            "crossing search path",
-            &format!("set search_path = '{CROSSING_SCHEMA},main'"),
-        )?;
+        self.db.set_search_path(CROSSING_SCHEMA)?;
         let crossing = self.db.query_arrow(
             name,
-            &format!(
-                "select * from ({select}) where niveau_geo = '{}'",
-                crate::secrecy::system::CROSSING_LEVEL
-            ),
-            [],
+            &queries::render("lignes_du_niveau", &[("select", select)]),
+            [crate::secrecy::system::CROSSING_LEVEL],
         );
-        self.db.execute("reset search path", "reset search_path")?;
+        self.db.reset_search_path()?;
         batches.extend(crossing?.1);
         Ok((schema, batches))
     }
@@ -380,29 +358,49 @@ impl Stage {
             let cols: Vec<String> = schema
                 .fields()
                 .iter()
-                .map(|f| format!("\"{}\" {}", f.name(), duck_type(f.data_type())))
+                .map(|f| {
+                    format!(
+                        "cast(null as {}) as {}",
+                        duck_type(f.data_type()),
+                        warehouse::ident(f.name())
+                    )
+                })
                 .collect();
-            self.db.execute(
-                "create the raw tables",
-                &format!("create table raw_{} ({});", extract.name(), cols.join(", ")),
+            self.db.build_table(
+                &format!("raw_{}", extract.name()),
+                &queries::render("table_vide", &[("colonnes", &cols.join(", "))]),
+                [],
             )?;
         }
-        self.db.execute(
-            "create the quarantine",
-            "create table quarantaine (extrait varchar, fichier varchar, ligne bigint, regle varchar, \
-             detail varchar, contenu varchar, cle varchar);",
-        )?;
+        self.db
+            .build_table("quarantaine", queries::get("quarantaine"), [])?;
         self.run("macro_periode", &[])?;
         self.run("macro_age", &[])?;
+        self.load_seeds()
+    }
+
+    /// Loads every seed ([`queries::SEEDS`]) as a table of text columns.
+    fn load_seeds(&self) -> Result<()> {
+        for (table, csv) in queries::SEEDS {
+            let (header, rows) = queries::seed_rows(csv);
+            let cols: Vec<String> = header
+                .iter()
+                .map(|c| format!("cast(null as varchar) as {}", warehouse::ident(c)))
+                .collect();
+            self.db.build_table(
+                table,
+                &queries::render("table_vide", &[("colonnes", &cols.join(", "))]),
+                [],
+            )?;
+            self.db.append_text_rows(table, &rows)?;
+        }
         Ok(())
     }
 
     /// Loads the reason-code reference list (`type;motif_code;libelle`).
     pub fn load_motifs(&self, csv_text: &str) -> Result<()> {
-        self.db.execute(
-            "ref_motifs",
-            "create or replace table ref_motifs (type varchar, motif_code varchar, libelle varchar);",
-        )?;
+        self.db
+            .build_table("ref_motifs", queries::get("ref_motifs"), [])?;
         let mut app = self.db.appender("ref_motifs")?;
         for (i, line) in csv_text.lines().enumerate().skip(1) {
             if line.trim().is_empty() {
@@ -427,16 +425,13 @@ impl Stage {
         cutoff: chrono::NaiveDate,
         periods: &[(String, &str)],
     ) -> Result<()> {
-        self.db.execute(
+        self.db.build_table(
             "parametres",
-            "create or replace table parametres (date_arrete date);
-             create or replace table int_periodes (periode varchar, type_periode varchar);",
-        )?;
-        self.db.execute_with(
-            "parametres",
-            "insert into parametres values (cast(? as date))",
+            queries::get("parametres"),
             params![cutoff.format("%Y-%m-%d").to_string()],
         )?;
+        self.db
+            .build_table("int_periodes", queries::get("int_periodes"), [])?;
         let mut app = self.db.appender("int_periodes")?;
         for (p, kind) in periods {
             app.append_row(params![p, kind])
@@ -519,23 +514,25 @@ impl Stage {
         for source in sources {
             let extract = source.extract;
             let name = extract.name();
-            // A literal, quotes included: the query splices it as a value.
-            let file = literal(&source.file_name());
-            let vars = [
-                ("extrait", name),
-                ("fichier", file.as_str()),
-                ("cle", extract.key()),
-            ];
-            self.run(&format!("chk_{name}"), &[])?;
-            self.run("stage_quarantine", &vars)?;
-            self.run("stage_accept", &vars)?;
+            let vars = [("extrait", name), ("cle", extract.key())];
+            let check = format!("chk_{name}");
+            self.db.build_table(&check, queries::get(&check), [])?;
+            self.db.append_to(
+                "stage_quarantine",
+                "quarantaine",
+                &queries::render("stage_quarantine", &vars),
+                params![name, source.file_name()],
+            )?;
+            self.db.build_table(
+                &format!("stg_{name}"),
+                &queries::render("stage_accept", &vars),
+                [],
+            )?;
             self.fill_contents(source, encoding)?;
             // What is left of the extract is in stg_ and the quarantine:
             // the memory of the copies goes to the indicators.
-            self.db.execute(
-                "drop the checked copies",
-                &format!("drop table chk_{name}; drop table raw_{name};"),
-            )?;
+            self.db
+                .drop_tables(&[&format!("chk_{name}"), &format!("raw_{name}")])?;
         }
         Ok(())
     }
@@ -545,8 +542,8 @@ impl Stage {
         let lines: HashSet<u64> = self
             .db
             .query_map(
-                "quarantined lines without content",
-                "select ligne from quarantaine where extrait = ? and contenu is null",
+                "lignes_sans_contenu",
+                queries::get("lignes_sans_contenu"),
                 params![name],
                 |r| r.get::<_, i64>(0),
             )?
@@ -558,10 +555,8 @@ impl Stage {
         }
         let reader = self.db.try_clone()?;
         let contents = ingest::raw_lines(reader.connection(), source, encoding, &lines)?;
-        self.db.execute(
-            "contenus",
-            "create or replace temp table contenus (ligne bigint, contenu varchar);",
-        )?;
+        self.db
+            .build_temp_table("contenus", queries::get("contenus"), [])?;
         {
             let mut app = self.db.appender("contenus")?;
             for (line, content) in &contents {
@@ -570,9 +565,8 @@ impl Stage {
             }
         }
         self.db.execute_with(
-            "contenus",
-            "update quarantaine set contenu = contenus.contenu from contenus \
-             where quarantaine.extrait = ? and quarantaine.ligne = contenus.ligne and quarantaine.contenu is null",
+            "quarantaine_contenus",
+            queries::get("quarantaine_contenus"),
             params![name],
         )?;
         Ok(())
@@ -582,16 +576,16 @@ impl Stage {
     pub fn reconcile(&self, source: &Source, read: u64) -> Result<Reconciliation> {
         let name = source.extract.name();
         let accepted: i64 = self.db.query_row(
-            "reconcile",
-            &format!("select count(*) from stg_{name}"),
+            "nb_acceptees",
+            &queries::render("nb_acceptees", &[("extrait", name)]),
             [],
             |r| r.get(0),
         )?;
         let par_regle: BTreeMap<String, u64> = self
             .db
             .query_map(
-                "reconcile",
-                "select regle, count(*) from quarantaine where extrait = ? group by regle order by regle",
+                "quarantaine_par_regle",
+                queries::get("quarantaine_par_regle"),
                 params![name],
                 |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)),
             )?

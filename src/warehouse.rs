@@ -195,6 +195,129 @@ impl Db {
         self.conn.execute(sql, params).map_err(failed(name))
     }
 
+    /// Materialises the `select` of model `name` as a table of that name,
+    /// replacing it, with bound parameters.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn build_table(&self, name: &str, select: &str, params: impl Params) -> Result<usize> {
+        self.execute_with(
+            name,
+            &format!("create or replace table {} as\n{select}", ident(name)),
+            params,
+        )
+    }
+
+    /// As [`Db::build_table`], a temporary table (dropped with the
+    /// connection; a delivery's perimeter).
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn build_temp_table(&self, name: &str, select: &str, params: impl Params) -> Result<usize> {
+        self.execute_with(
+            name,
+            &format!("create or replace temp table {} as\n{select}", ident(name)),
+            params,
+        )
+    }
+
+    /// Appends the rows of the `select` of model `name` to `table`, with
+    /// bound parameters.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn append_to(
+        &self,
+        name: &str,
+        table: &str,
+        select: &str,
+        params: impl Params,
+    ) -> Result<usize> {
+        self.execute_with(
+            name,
+            &format!("insert into {}\n{select}", ident(table)),
+            params,
+        )
+    }
+
+    /// Drops tables no longer needed, so that their memory goes to what
+    /// follows.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn drop_tables(&self, tables: &[&str]) -> Result<()> {
+        for t in tables {
+            self.execute(&format!("drop {t}"), &format!("drop table {}", ident(t)))?;
+        }
+        Ok(())
+    }
+
+    /// Creates a schema if it does not exist.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn create_schema(&self, schema: &str) -> Result<()> {
+        self.execute(
+            &format!("create schema {schema}"),
+            &format!("create schema if not exists {}", ident(schema)),
+        )
+    }
+
+    /// Whether a schema exists.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn schema_exists(&self, schema: &str) -> Result<bool> {
+        let n: i64 = self.query_row(
+            &format!("schema {schema}"),
+            "select count(*) from duckdb_schemas() where schema_name = ?",
+            [schema],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Names are looked up in `schema` first, then in `main`.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn set_search_path(&self, schema: &str) -> Result<()> {
+        self.execute(
+            &format!("search path {schema}"),
+            &format!("set search_path = {}", literal(&format!("{schema},main"))),
+        )
+    }
+
+    /// Names are looked up in `main` again.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn reset_search_path(&self) -> Result<()> {
+        self.execute("reset search path", "reset search_path")
+    }
+
+    /// Sets a DuckDB variable that models read with `getvariable`.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn set_variable(&self, name: &str, value: bool) -> Result<()> {
+        self.execute(
+            &format!("set variable {name}"),
+            &format!("set variable {} = {value}", ident(name)),
+        )
+    }
+
+    /// Unsets a variable of [`Db::set_variable`].
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn reset_variable(&self, name: &str) -> Result<()> {
+        self.execute(
+            &format!("reset variable {name}"),
+            &format!("reset variable {}", ident(name)),
+        )
+    }
+
     /// The single row of a query, mapped by `f`.
     ///
     /// # Errors
@@ -275,6 +398,35 @@ impl Db {
             .map_err(failed(&format!("append to {table}")))
     }
 
+    /// Appends rows of text values to `table` (a seed).
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn append_text_rows(&self, table: &str, rows: &[Vec<&str>]) -> Result<()> {
+        let mut app = self.appender(table)?;
+        for row in rows {
+            let values: Vec<&dyn duckdb::ToSql> =
+                row.iter().map(|v| v as &dyn duckdb::ToSql).collect();
+            app.append_row(values.as_slice())
+                .map_err(failed(&format!("append to {table}")))?;
+        }
+        app.flush().map_err(failed(&format!("append to {table}")))
+    }
+
+    /// The rows of the `select` of model `name`.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn count_rows(&self, name: &str, select: &str) -> Result<u64> {
+        let n: i64 = self.query_row(
+            name,
+            &format!("select count(*) from (\n{select}\n)"),
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
     /// Writes the result of `sql` to a zstd Parquet file.
     ///
     /// # Errors
@@ -287,6 +439,28 @@ impl Db {
                 path_literal(path)
             ),
         )
+    }
+
+    /// As [`Db::copy_to_parquet`], with bound parameters.
+    ///
+    /// # Errors
+    /// As [`Db::execute`].
+    pub fn copy_to_parquet_with(
+        &self,
+        name: &str,
+        sql: &str,
+        params: impl Params,
+        path: &Path,
+    ) -> Result<()> {
+        self.execute_with(
+            name,
+            &format!(
+                "copy ({sql}) to {} (format parquet, compression zstd)",
+                path_literal(path)
+            ),
+            params,
+        )
+        .map(|_| ())
     }
 
     /// The rows of a Parquet file.
@@ -341,5 +515,15 @@ mod tests {
             .query_row("one", "select ? + 1", [41], |r| r.get::<_, i64>(0))
             .unwrap();
         assert_eq!(n, 42);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        db.copy_to_parquet_with(
+            "bound",
+            "select * from range(10) r(i) where i < $1",
+            [3],
+            &path,
+        )
+        .unwrap();
+        assert_eq!(db.count_parquet(&path).unwrap(), 3);
     }
 }

@@ -16,8 +16,12 @@
 //! ```
 //!
 //! `model NAME` builds the model of `queries/` as the engine does
-//! (`ouistat::queries::materialise`: a table for an intermediate model's
-//! `select`; `model NAME k=v` fills a template's `{{k}}`). A query's rows are
+//! (`ouistat::queries::materialise`: a table for a check's, an intermediate
+//! model's or an `agg_` mart's `select`, every geographic level of a mart
+//! built by level, a view for an `out_` mart); `model NAME k=v` fills a
+//! template's `{{k}}`, and `into=TABLE` materialises it as that table.
+//! `test NAME` runs a data test of `queries/tests/`, which must select no
+//! row (`test NAME fails`: some). A query's rows are
 //! its values as text, separated by one space, `NULL` for null; a query
 //! expecting no row (`----` then nothing) is a check that must hold, as
 //! dbt's data tests are.
@@ -30,6 +34,19 @@ fn run_file(path: &Path) {
     for name in ["macro_periode", "macro_age"] {
         conn.execute_batch(&ouistat::queries::render(name, &[]))
             .expect("macros");
+    }
+    // The seeds, as the engine loads them: text columns.
+    for (table, csv) in ouistat::queries::SEEDS {
+        let (header, rows) = ouistat::queries::seed_rows(csv);
+        let columns: Vec<String> = header.iter().map(|c| format!("{c} varchar")).collect();
+        conn.execute_batch(&format!("create table {table} ({})", columns.join(", ")))
+            .expect("seed");
+        let mut app = conn.appender(table).expect("seed");
+        for row in rows {
+            let values: Vec<&dyn duckdb::ToSql> =
+                row.iter().map(|v| v as &dyn duckdb::ToSql).collect();
+            app.append_row(values.as_slice()).expect("seed");
+        }
     }
     for record in text.split("\n\n").map(str::trim).filter(|r| !r.is_empty()) {
         let lines: Vec<&str> = record
@@ -44,10 +61,32 @@ fn run_file(path: &Path) {
             // `model NAME key=value …`: the placeholders of a template.
             let mut words = model.split_whitespace();
             let name = words.next().unwrap_or_default();
-            let vars: Vec<(&str, &str)> = words.filter_map(|w| w.split_once('=')).collect();
-            let sql = ouistat::queries::materialise(name, &vars);
+            let mut vars: Vec<(&str, &str)> = words.filter_map(|w| w.split_once('=')).collect();
+            // `into=TABLE`: a model the engine materialises under another
+            // name (`stage_accept` as `stg_<extract>`).
+            let into = vars
+                .iter()
+                .position(|(k, _)| *k == "into")
+                .map(|i| vars.remove(i).1);
+            let sql = match into {
+                Some(table) => format!(
+                    "create or replace table {table} as\n{}",
+                    ouistat::queries::render(name, &vars)
+                ),
+                None => ouistat::queries::materialise(name, &vars),
+            };
             conn.execute_batch(&sql)
                 .unwrap_or_else(|e| panic!("{where_}: {e}"));
+        } else if let Some(test) = head.strip_prefix("test ") {
+            // `test NAME`: a data test of `queries/tests/` selects no row;
+            // `test NAME fails`: it selects some (the test can fail).
+            let (name, fails) = match test.strip_suffix(" fails") {
+                Some(name) => (name, true),
+                None => (test, false),
+            };
+            let got = rows(&conn, ouistat::queries::get(name))
+                .unwrap_or_else(|e| panic!("{where_}: {e}"));
+            assert_eq!(got.is_empty(), !fails, "{where_}: {got:?}");
         } else if *head == "statement ok" {
             conn.execute_batch(&body.join("\n"))
                 .unwrap_or_else(|e| panic!("{where_}: {e}"));

@@ -1,6 +1,5 @@
 -- Warnings (the row is kept): missing Annex 1 "*" fields, unknown reason
 -- codes and implausible ages at the cut-off, counted on accepted rows.
-create or replace table avertissements as
 with
 
 individus as (

@@ -2,7 +2,6 @@
 -- positioning must be accepted; a quarantined positioning takes its events
 -- with it. Only the rejected rows, and only the columns the quarantine
 -- needs.
-create or replace table chk_evenements as
 with
 
 raw_rows as (

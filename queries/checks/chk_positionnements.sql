@@ -2,7 +2,6 @@
 -- duplicates, then parents that exist nowhere, then parents that were
 -- quarantined (the cascade). Only the rejected rows, and only the columns
 -- the quarantine needs.
-create or replace table chk_positionnements as
 with
 
 raw_rows as (

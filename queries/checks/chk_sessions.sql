@@ -2,7 +2,6 @@
 -- occurrence of a session_id is kept, later ones are duplicates. Only the
 -- rejected rows, and only the columns the quarantine needs: the accepted
 -- rows stay where they are (`stage_accept`).
-create or replace table chk_sessions as
 with
 
 raw_rows as (

@@ -29,7 +29,7 @@ final as (
             else '50+'
         end as tranche_age,
         case
-            when individus.niveau_formation in ({{niveaux_infra_bac}}) then 'infra_bac'
+            when individus.niveau_formation in (select niveau_formation from ref_niveaux_infra_bac) then 'infra_bac'
             else 'bac_et_plus'
         end as niveau,
         coalesce(individus.eligible_pic, false) as est_eligible_pic,

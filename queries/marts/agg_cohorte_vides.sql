@@ -1,6 +1,6 @@
+-- Appended to `agg_cohorte` (a `_vides` model adds rows to its table).
 -- The france × ensemble row exists for every requested period, with zero
 -- counts and null medians when the period has no positioning.
-insert into agg_cohorte by name
 select
     periode,
     type_periode,

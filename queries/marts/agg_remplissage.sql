@@ -1,14 +1,13 @@
 -- Session fill by four-month period, geography and scheme or funder: for a
 -- group of sessions the rate is sum(nb_entres) / sum(places), never a mean
 -- of rates.
-create or replace table agg_remplissage as
 with
 
 sessions as (
     select
         * exclude (financeur_code),
         cast(financeur_code as varchar) as financeur_code,
-    from int_sessions_remplissage
+    from out_sessions_remplissage
 ),
 
 geo as (

@@ -1,8 +1,8 @@
+-- Appended to `agg_remplissage` (a `_vides` model adds rows to its table).
 -- The france × ensemble row of session fill exists for every requested
 -- four-month period (SPEC §3), with 0 sessions, 0 places, 0 entrants and a
 -- null rate when no session starts in it (a positioning made months before
 -- its session gives its period a funnel row, not a fill row).
-insert into agg_remplissage by name
 select
     periode,
     type_periode,

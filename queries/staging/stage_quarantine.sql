@@ -1,9 +1,9 @@
--- Rows of chk_{{extrait}} that broke a set-level rule go to the quarantine;
--- their raw content is filled in afterwards from the file.
-insert into quarantaine
+-- Rows of chk_{{extrait}} that broke a set-level rule, appended to the
+-- quarantine ($1 the extract, $2 its file); their raw content is filled
+-- in afterwards from the file.
 select
-    '{{extrait}}' as extrait,
-    {{fichier}} as fichier,
+    cast($1 as varchar) as extrait,
+    cast($2 as varchar) as fichier,
     ligne,
     regle,
     detail,

@@ -52,16 +52,14 @@ fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
     let outputs = query::open(&out)?;
     let db = outputs.db();
     let (pos, entrees, taux, pers, elig): (i64, i64, Option<f64>, i64, i64) = db.query_row(
-        "the demo's headline",
-        "select e.nb_positionnements, e.nb_entrees, e.taux_entree, p.nb_personnes_positionnees, p.nb_eligibles_pic_positionnes
-         from entonnoir e join pic p using (periode, niveau_geo, dimension, modalite)
-         where e.periode = ? and e.niveau_geo = 'region' and e.code_geo = ? and e.dimension = 'ensemble'",
+        "demo_chiffres",
+        crate::queries::get("demo_chiffres"),
         [DEMO_PERIOD, region],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
     let (places, entres): (i64, i64) = db.query_row(
-        "the demo's fill rate",
-        "select coalesce(sum(places_conventionnees), 0), coalesce(sum(nb_entres), 0) from sessions_remplissage where periode = ? and region = ?",
+        "demo_remplissage",
+        crate::queries::get("demo_remplissage"),
         [DEMO_PERIOD, region],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;

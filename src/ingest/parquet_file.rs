@@ -296,7 +296,6 @@ pub(super) fn read(
     source: &Source,
     mut sink: impl FnMut(Record<'_>) -> Result<()>,
 ) -> Result<u64> {
-    let path = crate::warehouse::path_literal(&source.path);
     let unreadable = |problem: String| Error::Unreadable {
         file: source.path.clone(),
         problem,
@@ -319,15 +318,12 @@ pub(super) fn read(
         .zip(&map)
         .map(|(r, &i)| r.select(&columns[i].name))
         .collect();
-    let sql = format!(
-        "select file_row_number, {} from read_parquet({path}, file_row_number = true) order by file_row_number",
-        select.join(", ")
-    );
+    let sql = crate::queries::render("lire_parquet", &[("colonnes", &select.join(", "))]);
     let mut stmt = conn
         .prepare(&sql)
         .map_err(|e| unreadable(format!("cannot read: {e}")))?;
     let batches = stmt
-        .stream_arrow([])
+        .stream_arrow([source.path.to_string_lossy().into_owned()])
         .map_err(|e| unreadable(format!("cannot read: {e}")))?;
     let mut read = 0u64;
     for batch in batches {

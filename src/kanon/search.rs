@@ -118,18 +118,18 @@ pub(crate) struct Grouping {
     /// computes each group's key from it, once per group instead of once
     /// per row ([`roll_up`]).
     pub rep: Vec<u32>,
+    /// Per group: its persons, counted as the pairs are built.
+    pub size: Vec<u32>,
     /// Who is in which group, built when local suppression needs it.
     index: std::cell::OnceCell<Index>,
     /// Counted once for the search's k: [`Counted`].
     counted: std::cell::OnceCell<Counted>,
 }
 
-/// A grouping's group sizes over all persons, and the persons in a group
-/// under k: what every evaluation of a node with this grouping starts from.
+/// The persons in a group under k (each once, in order of persons): what
+/// every evaluation of a node with this grouping starts from.
 #[derive(Debug)]
 struct Counted {
-    size: Vec<u32>,
-    /// Each once, in order of persons.
     under: Vec<u32>,
 }
 
@@ -145,16 +145,15 @@ struct Index {
 }
 
 impl Grouping {
-    fn counted(&self, k: u32, persons: usize) -> &Counted {
+    fn counted(&self, k: u32) -> &Counted {
         self.counted.get_or_init(|| {
-            let size = sizes(self, &vec![false; persons]);
             let mut under = Vec::new();
             for (g, p) in &self.pairs {
-                if size[*g as usize] < k && under.last() != Some(p) {
+                if self.size[*g as usize] < k && under.last() != Some(p) {
                     under.push(*p);
                 }
             }
-            Counted { size, under }
+            Counted { under }
         })
     }
 
@@ -320,10 +319,14 @@ pub(crate) fn group(
             rep.push(r as u32);
         }
     }
+    let mut size = vec![0u32; groups];
     let pairs = if view.table == Table::Individus {
         gid.iter()
             .enumerate()
-            .map(|(r, g)| (*g, r as u32))
+            .map(|(r, g)| {
+                size[*g as usize] += 1;
+                (*g, r as u32)
+            })
             .collect()
     } else {
         let mut last = vec![u32::MAX; groups];
@@ -333,6 +336,7 @@ pub(crate) fn group(
             let g = gid[r as usize];
             if last[g as usize] != p {
                 last[g as usize] = p;
+                size[g as usize] += 1;
                 pairs.push((g, p));
             }
         }
@@ -344,6 +348,7 @@ pub(crate) fn group(
         groups,
         pairs,
         rep,
+        size,
         index: std::cell::OnceCell::new(),
         counted: std::cell::OnceCell::new(),
     }
@@ -427,21 +432,37 @@ pub(crate) fn roll_up(
         }
     }
     let gid = fine.gid.iter().map(|g| coarse[*g as usize]).collect();
-    let mut last = vec![u32::MAX; groups];
-    let mut pairs = Vec::with_capacity(fine.pairs.len());
-    for (g, p) in &fine.pairs {
-        let c = coarse[*g as usize];
-        if last[c as usize] != *p {
-            last[c as usize] = *p;
-            pairs.push((c, *p));
+    let mut size = vec![0u32; groups];
+    let pairs = if view.table == Table::Individus {
+        // One row, so one pair, per person.
+        fine.pairs
+            .iter()
+            .map(|(g, p)| {
+                let c = coarse[*g as usize];
+                size[c as usize] += 1;
+                (c, *p)
+            })
+            .collect()
+    } else {
+        let mut last = vec![u32::MAX; groups];
+        let mut pairs = Vec::with_capacity(fine.pairs.len());
+        for (g, p) in &fine.pairs {
+            let c = coarse[*g as usize];
+            if last[c as usize] != *p {
+                last[c as usize] = *p;
+                size[c as usize] += 1;
+                pairs.push((c, *p));
+            }
         }
-    }
-    pairs.shrink_to_fit();
+        pairs.shrink_to_fit();
+        pairs
+    };
     Grouping {
         gid,
         groups,
         pairs,
         rep,
+        size,
         index: std::cell::OnceCell::new(),
         counted: std::cell::OnceCell::new(),
     }
@@ -759,7 +780,7 @@ impl Evaluator<'_> {
             let g = self.grouping(v, steps);
             // The persons this view alone puts under k, counted once per
             // grouping (pairs come in order of persons, so each once).
-            let under = &g.counted(self.k, all).under;
+            let under = &g.counted(self.k).under;
             for p in under {
                 if !excluded[*p as usize] {
                     excluded[*p as usize] = true;
@@ -847,7 +868,7 @@ impl Evaluator<'_> {
         let mut size: Vec<Vec<u32>> = groupings
             .iter()
             .map(|g| {
-                let mut size = g.counted(self.k, all).size.clone();
+                let mut size = g.size.clone();
                 let index = g.index(all);
                 for p in &removed {
                     let p = *p as usize;

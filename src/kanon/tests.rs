@@ -508,6 +508,12 @@ fn groups_rolled_up_from_a_finer_node_are_the_groups_of_the_rows() {
                         assert_eq!(rolled.gid, direct.gid, "{what}");
                         assert_eq!(rolled.pairs, direct.pairs, "{what}");
                         assert_eq!(rolled.rep, direct.rep, "{what}");
+                        assert_eq!(rolled.size, direct.size, "{what}");
+                        assert_eq!(
+                            direct.size,
+                            search::sizes(&direct, &vec![false; md.all_persons()]),
+                            "{what}"
+                        );
                     }
                 }
             }

@@ -227,8 +227,10 @@ pub fn anonymise(mut md: Microdata, requirement: Option<Requirement>) -> Result<
     let all = md.all_persons();
     let none = vec![false; all];
     let identity = vec![0usize; md.columns.len()];
+    // Views are measured in parallel (each groups its own rows).
+    use rayon::prelude::*;
     let avant: Vec<ViewRisk> = views
-        .iter()
+        .par_iter()
         .map(|v| search::risk(&md, v, &identity, k, &none))
         .collect();
     let names: Vec<String> = md
@@ -293,11 +295,15 @@ pub fn anonymise(mut md: Microdata, requirement: Option<Requirement>) -> Result<
         ))
     })?;
     let steps = search::steps_at(&md, &dims, &found.node);
-    let apres: Vec<ViewRisk> = views
-        .iter()
-        .map(|v| search::risk(&md, v, &steps, k, &found.excluded))
-        .collect();
-    let loss = information_loss(&md, &views, &steps, &found.excluded);
+    let (apres, loss) = rayon::join(
+        || {
+            views
+                .par_iter()
+                .map(|v| search::risk(&md, v, &steps, k, &found.excluded))
+                .collect::<Vec<ViewRisk>>()
+        },
+        || information_loss(&md, &views, &steps, &found.excluded),
+    );
     let r = &mut outcome.report;
     for (c, q) in md.qis.iter().enumerate() {
         let step = md.columns[c].steps[steps[c]];
@@ -414,6 +420,10 @@ fn information_loss(
         sizes.iter().map(|s| u64::from(*s).pow(2)).sum::<u64>() + suppressed * md.persons as u64
     };
     let none = vec![false; excluded.len()];
+    let (avant, apres) = rayon::join(
+        || discern(&vec![0; steps.len()], &none),
+        || discern(steps, excluded),
+    );
     Loss {
         entropie_non_uniforme_bits: bits.round(),
         part_entropie: if max > 0.0 {
@@ -421,8 +431,8 @@ fn information_loss(
         } else {
             0.0
         },
-        discernabilite_avant: discern(&vec![0; steps.len()], &none),
-        discernabilite_apres: discern(steps, excluded),
+        discernabilite_avant: avant,
+        discernabilite_apres: apres,
     }
 }
 

@@ -120,12 +120,24 @@ impl Collector {
                     Table::Evenements => {
                         let pos = keys(batch, POSITIONING_KEY)?;
                         let pos = pos.as_string::<i32>();
+                        // A positioning's events come one after the other:
+                        // the last one looked up is looked up again first.
+                        let mut last: Option<(&str, Option<u32>)> = None;
                         let person: Int64Array = (0..n)
                             .map(|i| {
-                                pos.is_valid(i)
-                                    .then(|| positionings.get(pos.value(i)).copied().flatten())
-                                    .flatten()
-                                    .map(i64::from)
+                                if pos.is_null(i) {
+                                    return None;
+                                }
+                                let id = pos.value(i);
+                                let p = match last {
+                                    Some((seen, p)) if seen == id => p,
+                                    _ => {
+                                        let p = positionings.get(id).copied().flatten();
+                                        last = Some((id, p));
+                                        p
+                                    }
+                                };
+                                p.map(i64::from)
                             })
                             .collect();
                         Some(Arc::new(person))

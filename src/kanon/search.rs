@@ -329,16 +329,11 @@ pub(crate) fn group(
             })
             .collect()
     } else {
-        let mut last = vec![u32::MAX; groups];
         let mut pairs = Vec::with_capacity(n);
+        let mut run = 0;
         for &r in &view.order {
             let p = md.person(view.table, r as usize);
-            let g = gid[r as usize];
-            if last[g as usize] != p {
-                last[g as usize] = p;
-                size[g as usize] += 1;
-                pairs.push((g, p));
-            }
+            push_pair(&mut pairs, &mut run, &mut size, gid[r as usize], p);
         }
         pairs.shrink_to_fit();
         pairs
@@ -352,6 +347,19 @@ pub(crate) fn group(
         index: std::cell::OnceCell::new(),
         counted: std::cell::OnceCell::new(),
     }
+}
+
+/// Appends (group, person) unless the person has it already: pairs come in
+/// order of persons, `run` is where the person's own begin (a person has
+/// few, so they are looked through rather than a table of all groups).
+fn push_pair(pairs: &mut Vec<(u32, u32)>, run: &mut usize, size: &mut [u32], g: u32, p: u32) {
+    if pairs.last().is_none_or(|(_, q)| *q != p) {
+        *run = pairs.len();
+    } else if pairs[*run..].iter().any(|(h, _)| *h == g) {
+        return;
+    }
+    size[g as usize] += 1;
+    pairs.push((g, p));
 }
 
 /// A view's grouping computed from its rows (the joined view from the
@@ -444,15 +452,10 @@ pub(crate) fn roll_up(
             })
             .collect()
     } else {
-        let mut last = vec![u32::MAX; groups];
         let mut pairs = Vec::with_capacity(fine.pairs.len());
+        let mut run = 0;
         for (g, p) in &fine.pairs {
-            let c = coarse[*g as usize];
-            if last[c as usize] != *p {
-                last[c as usize] = *p;
-                size[c as usize] += 1;
-                pairs.push((c, *p));
-            }
+            push_pair(&mut pairs, &mut run, &mut size, coarse[*g as usize], *p);
         }
         pairs.shrink_to_fit();
         pairs

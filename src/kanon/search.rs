@@ -352,6 +352,7 @@ pub(crate) fn group(
 /// Appends (group, person) unless the person has it already: pairs come in
 /// order of persons, `run` is where the person's own begin (a person has
 /// few, so they are looked through rather than a table of all groups).
+#[inline]
 fn push_pair(pairs: &mut Vec<(u32, u32)>, run: &mut usize, size: &mut [u32], g: u32, p: u32) {
     if pairs.last().is_none_or(|(_, q)| *q != p) {
         *run = pairs.len();

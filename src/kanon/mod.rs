@@ -158,7 +158,8 @@ pub struct Report {
     pub part_supprimee: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub perte_information: Option<Loss>,
-    /// Nodes of the generalisation lattice, and those whose groups were computed.
+    /// Nodes of the generalisation lattice, and those evaluated: grouped,
+    /// or decided from nodes grouped before (`search::Evaluator`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub treillis: Option<(u64, u64)>,
     /// The same in sentences a data-protection officer reads.

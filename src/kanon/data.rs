@@ -220,12 +220,22 @@ impl Microdata {
     /// # Errors
     /// `Internal` when a column is missing.
     pub fn push(&mut self, table: Table, batch: &RecordBatch) -> Result<()> {
-        let n = batch.num_rows();
+        self.push_persons(table, batch.num_rows(), batch.column_by_name("personne"))?;
+        self.encode(table, batch)
+    }
+
+    /// Appends the persons of `n` rows of a table: `personne` as
+    /// [`Microdata::push`] takes it (not read for `individus`).
+    pub(crate) fn push_persons(
+        &mut self,
+        table: Table,
+        n: usize,
+        personne: Option<&ArrayRef>,
+    ) -> Result<()> {
         match table {
             Table::Individus => self.persons += n,
             Table::Positionnements | Table::Evenements => {
-                let col = batch
-                    .column_by_name("personne")
+                let col = personne
                     .ok_or_else(|| Error::Internal("microdata without `personne`".into()))?;
                 let col = arrow::compute::cast(col, &DataType::Int64)?;
                 let p = col.as_primitive::<arrow::datatypes::Int64Type>();
@@ -241,78 +251,97 @@ impl Microdata {
                 }
             }
         }
-        for (q, qi) in self.qis.iter().enumerate() {
+        Ok(())
+    }
+
+    /// Appends the codes of a table's quasi-identifiers in a batch, the
+    /// columns in parallel (each has its own dictionary).
+    pub(crate) fn encode(&mut self, table: Table, batch: &RecordBatch) -> Result<()> {
+        use rayon::prelude::*;
+        let mut work = Vec::new();
+        for ((qi, dict), enc) in self
+            .qis
+            .iter()
+            .zip(&mut self.dictionaries)
+            .zip(&mut self.columns)
+        {
             if qi.table != table {
                 continue;
             }
             let array: &ArrayRef = batch
                 .column_by_name(&qi.column)
                 .ok_or_else(|| Error::Internal(format!("microdata without `{}`", qi.column)))?;
-            let dict = &mut self.dictionaries[q];
-            let enc = &mut self.columns[q];
-            enc.raw.reserve(n);
-            let a = array.as_ref();
-            // Seconds of a timestamp array, whatever its unit.
-            let seconds = match a.data_type() {
-                DataType::Timestamp(TimeUnit::Second, _) => 1,
-                DataType::Timestamp(TimeUnit::Millisecond, _) => 1_000,
-                DataType::Timestamp(TimeUnit::Microsecond, _) => 1_000_000,
-                DataType::Timestamp(TimeUnit::Nanosecond, _) => 1_000_000_000,
-                _ => 0,
-            };
-            match a.data_type() {
-                DataType::Date32 => {
-                    let d = a.as_primitive::<arrow::datatypes::Date32Type>();
-                    for i in 0..n {
-                        let code = if d.is_null(i) {
-                            0
-                        } else {
-                            dict.number(enc, i64::from(d.value(i)), |v| Raw::Date(v as i32))
-                        };
-                        enc.raw.push(code);
-                    }
-                }
-                DataType::Timestamp(..) => {
-                    let t = arrow::compute::cast(a, &DataType::Int64)?;
-                    let t = t.as_primitive::<arrow::datatypes::Int64Type>();
-                    for i in 0..n {
-                        let code = if t.is_null(i) {
-                            0
-                        } else {
-                            dict.number(enc, t.value(i).div_euclid(seconds), Raw::Timestamp)
-                        };
-                        enc.raw.push(code);
-                    }
-                }
-                DataType::Utf8 => {
-                    let t = a.as_string::<i32>();
-                    for i in 0..n {
-                        let code = if t.is_null(i) {
-                            0
-                        } else {
-                            dict.text(enc, t.value(i))
-                        };
-                        enc.raw.push(code);
-                    }
-                }
-                _ => {
-                    for i in 0..n {
-                        let code = match raw_at(a, i)? {
-                            None => 0,
-                            Some(Raw::Text(v)) => dict.text(enc, &v),
-                            Some(Raw::Date(v)) => {
-                                dict.number(enc, i64::from(v), |v| Raw::Date(v as i32))
-                            }
-                            Some(Raw::Timestamp(v)) => dict.number(enc, v, Raw::Timestamp),
-                        };
-                        enc.raw.push(code);
-                    }
-                }
+            work.push((dict, enc, array));
+        }
+        work.into_par_iter()
+            .try_for_each(|(dict, enc, array)| encode_column(dict, enc, array))
+    }
+}
+
+/// Appends the codes of one column's values.
+fn encode_column(dict: &mut Dictionary, enc: &mut Encoded, array: &ArrayRef) -> Result<()> {
+    let n = array.len();
+    enc.raw.reserve(n);
+    let a = array.as_ref();
+    // Seconds of a timestamp array, whatever its unit.
+    let seconds = match a.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => 1,
+        DataType::Timestamp(TimeUnit::Millisecond, _) => 1_000,
+        DataType::Timestamp(TimeUnit::Microsecond, _) => 1_000_000,
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => 1_000_000_000,
+        _ => 0,
+    };
+    match a.data_type() {
+        DataType::Date32 => {
+            let d = a.as_primitive::<arrow::datatypes::Date32Type>();
+            for i in 0..n {
+                let code = if d.is_null(i) {
+                    0
+                } else {
+                    dict.number(enc, i64::from(d.value(i)), |v| Raw::Date(v as i32))
+                };
+                enc.raw.push(code);
             }
         }
-        Ok(())
+        DataType::Timestamp(..) => {
+            let t = arrow::compute::cast(a, &DataType::Int64)?;
+            let t = t.as_primitive::<arrow::datatypes::Int64Type>();
+            for i in 0..n {
+                let code = if t.is_null(i) {
+                    0
+                } else {
+                    dict.number(enc, t.value(i).div_euclid(seconds), Raw::Timestamp)
+                };
+                enc.raw.push(code);
+            }
+        }
+        DataType::Utf8 => {
+            let t = a.as_string::<i32>();
+            for i in 0..n {
+                let code = if t.is_null(i) {
+                    0
+                } else {
+                    dict.text(enc, t.value(i))
+                };
+                enc.raw.push(code);
+            }
+        }
+        _ => {
+            for i in 0..n {
+                let code = match raw_at(a, i)? {
+                    None => 0,
+                    Some(Raw::Text(v)) => dict.text(enc, &v),
+                    Some(Raw::Date(v)) => dict.number(enc, i64::from(v), |v| Raw::Date(v as i32)),
+                    Some(Raw::Timestamp(v)) => dict.number(enc, v, Raw::Timestamp),
+                };
+                enc.raw.push(code);
+            }
+        }
     }
+    Ok(())
+}
 
+impl Microdata {
     /// Ends the reading: builds each step's map.
     pub fn finish(mut self) -> Self {
         // Persons of rows without a delivered person get indices after the

@@ -158,7 +158,8 @@ pub struct Report {
     pub part_supprimee: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub perte_information: Option<Loss>,
-    /// Nodes of the generalisation lattice, and those whose groups were computed.
+    /// Nodes of the generalisation lattice, and those evaluated: grouped,
+    /// or decided from nodes grouped before (`search::Evaluator`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub treillis: Option<(u64, u64)>,
     /// The same in sentences a data-protection officer reads.
@@ -227,8 +228,10 @@ pub fn anonymise(mut md: Microdata, requirement: Option<Requirement>) -> Result<
     let all = md.all_persons();
     let none = vec![false; all];
     let identity = vec![0usize; md.columns.len()];
+    // Views are measured in parallel (each groups its own rows).
+    use rayon::prelude::*;
     let avant: Vec<ViewRisk> = views
-        .iter()
+        .par_iter()
         .map(|v| search::risk(&md, v, &identity, k, &none))
         .collect();
     let names: Vec<String> = md
@@ -293,11 +296,15 @@ pub fn anonymise(mut md: Microdata, requirement: Option<Requirement>) -> Result<
         ))
     })?;
     let steps = search::steps_at(&md, &dims, &found.node);
-    let apres: Vec<ViewRisk> = views
-        .iter()
-        .map(|v| search::risk(&md, v, &steps, k, &found.excluded))
-        .collect();
-    let loss = information_loss(&md, &views, &steps, &found.excluded);
+    let (apres, loss) = rayon::join(
+        || {
+            views
+                .par_iter()
+                .map(|v| search::risk(&md, v, &steps, k, &found.excluded))
+                .collect::<Vec<ViewRisk>>()
+        },
+        || information_loss(&md, &views, &steps, &found.excluded),
+    );
     let r = &mut outcome.report;
     for (c, q) in md.qis.iter().enumerate() {
         let step = md.columns[c].steps[steps[c]];
@@ -414,6 +421,10 @@ fn information_loss(
         sizes.iter().map(|s| u64::from(*s).pow(2)).sum::<u64>() + suppressed * md.persons as u64
     };
     let none = vec![false; excluded.len()];
+    let (avant, apres) = rayon::join(
+        || discern(&vec![0; steps.len()], &none),
+        || discern(steps, excluded),
+    );
     Loss {
         entropie_non_uniforme_bits: bits.round(),
         part_entropie: if max > 0.0 {
@@ -421,8 +432,8 @@ fn information_loss(
         } else {
             0.0
         },
-        discernabilite_avant: discern(&vec![0; steps.len()], &none),
-        discernabilite_apres: discern(steps, excluded),
+        discernabilite_avant: avant,
+        discernabilite_apres: apres,
     }
 }
 

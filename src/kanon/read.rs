@@ -77,60 +77,77 @@ impl Collector {
     /// `Internal` when a key or quasi-identifier column is missing.
     pub fn push(&mut self, table: Table, batch: &RecordBatch) -> Result<()> {
         let n = batch.num_rows();
-        let mut columns: Vec<(String, ArrayRef)> = batch
-            .schema()
-            .fields()
-            .iter()
-            .zip(batch.columns())
-            .map(|(f, c)| (f.name().clone(), Arc::clone(c)))
-            .collect();
-        match table {
-            Table::Individus => {
-                let ids = keys(batch, PERSON_KEY)?;
-                let ids = ids.as_string::<i32>();
-                let first = self.md.rows(Table::Individus) as u32;
-                for i in 0..n {
-                    if ids.is_valid(i) {
-                        self.persons
-                            .insert(ids.value(i).into(), Some(first + i as u32));
-                    }
-                }
-            }
-            Table::Positionnements => {
-                let ids = keys(batch, PERSON_KEY)?;
-                let ids = ids.as_string::<i32>();
-                let pos = keys(batch, POSITIONING_KEY)?;
-                let pos = pos.as_string::<i32>();
-                let person: Int64Array = (0..n)
-                    .map(|i| {
-                        let p = ids
-                            .is_valid(i)
-                            .then(|| self.persons.get(ids.value(i)).copied().flatten())
-                            .flatten();
-                        if pos.is_valid(i) {
-                            self.positionings.insert(pos.value(i).into(), p);
+        let Collector {
+            md,
+            persons,
+            positionings,
+        } = self;
+        let first = md.rows(Table::Individus) as u32;
+        // The identifiers are looked up while the quasi-identifiers are
+        // encoded (they do not depend on each other).
+        let (person, encoded) = rayon::join(
+            || -> Result<Option<ArrayRef>> {
+                Ok(match table {
+                    Table::Individus => {
+                        let ids = keys(batch, PERSON_KEY)?;
+                        let ids = ids.as_string::<i32>();
+                        for i in 0..n {
+                            if ids.is_valid(i) {
+                                persons.insert(ids.value(i).into(), Some(first + i as u32));
+                            }
                         }
-                        p.map(i64::from)
-                    })
-                    .collect();
-                columns.push(("personne".into(), Arc::new(person)));
-            }
-            Table::Evenements => {
-                let pos = keys(batch, POSITIONING_KEY)?;
-                let pos = pos.as_string::<i32>();
-                let person: Int64Array = (0..n)
-                    .map(|i| {
-                        pos.is_valid(i)
-                            .then(|| self.positionings.get(pos.value(i)).copied().flatten())
-                            .flatten()
-                            .map(i64::from)
-                    })
-                    .collect();
-                columns.push(("personne".into(), Arc::new(person)));
-            }
-        }
-        let batch = RecordBatch::try_from_iter(columns)?;
-        self.md.push(table, &batch)
+                        None
+                    }
+                    Table::Positionnements => {
+                        let ids = keys(batch, PERSON_KEY)?;
+                        let ids = ids.as_string::<i32>();
+                        let pos = keys(batch, POSITIONING_KEY)?;
+                        let pos = pos.as_string::<i32>();
+                        let person: Int64Array = (0..n)
+                            .map(|i| {
+                                let p = ids
+                                    .is_valid(i)
+                                    .then(|| persons.get(ids.value(i)).copied().flatten())
+                                    .flatten();
+                                if pos.is_valid(i) {
+                                    positionings.insert(pos.value(i).into(), p);
+                                }
+                                p.map(i64::from)
+                            })
+                            .collect();
+                        Some(Arc::new(person))
+                    }
+                    Table::Evenements => {
+                        let pos = keys(batch, POSITIONING_KEY)?;
+                        let pos = pos.as_string::<i32>();
+                        // A positioning's events come one after the other:
+                        // the last one looked up is looked up again first.
+                        let mut last: Option<(&str, Option<u32>)> = None;
+                        let person: Int64Array = (0..n)
+                            .map(|i| {
+                                if pos.is_null(i) {
+                                    return None;
+                                }
+                                let id = pos.value(i);
+                                let p = match last {
+                                    Some((seen, p)) if seen == id => p,
+                                    _ => {
+                                        let p = positionings.get(id).copied().flatten();
+                                        last = Some((id, p));
+                                        p
+                                    }
+                                };
+                                p.map(i64::from)
+                            })
+                            .collect();
+                        Some(Arc::new(person))
+                    }
+                })
+            },
+            || md.encode(table, batch),
+        );
+        encoded?;
+        md.push_persons(table, n, person?.as_ref())
     }
 
     /// The microdata gathered, ready for [`super::anonymise`].

@@ -118,18 +118,18 @@ pub(crate) struct Grouping {
     /// computes each group's key from it, once per group instead of once
     /// per row ([`roll_up`]).
     pub rep: Vec<u32>,
+    /// Per group: its persons, counted as the pairs are built.
+    pub size: Vec<u32>,
     /// Who is in which group, built when local suppression needs it.
     index: std::cell::OnceCell<Index>,
     /// Counted once for the search's k: [`Counted`].
     counted: std::cell::OnceCell<Counted>,
 }
 
-/// A grouping's group sizes over all persons, and the persons in a group
-/// under k: what every evaluation of a node with this grouping starts from.
+/// The persons in a group under k (each once, in order of persons): what
+/// every evaluation of a node with this grouping starts from.
 #[derive(Debug)]
 struct Counted {
-    size: Vec<u32>,
-    /// Each once, in order of persons.
     under: Vec<u32>,
 }
 
@@ -145,16 +145,15 @@ struct Index {
 }
 
 impl Grouping {
-    fn counted(&self, k: u32, persons: usize) -> &Counted {
+    fn counted(&self, k: u32) -> &Counted {
         self.counted.get_or_init(|| {
-            let size = sizes(self, &vec![false; persons]);
             let mut under = Vec::new();
             for (g, p) in &self.pairs {
-                if size[*g as usize] < k && under.last() != Some(p) {
+                if self.size[*g as usize] < k && under.last() != Some(p) {
                     under.push(*p);
                 }
             }
-            Counted { size, under }
+            Counted { under }
         })
     }
 
@@ -320,21 +319,21 @@ pub(crate) fn group(
             rep.push(r as u32);
         }
     }
+    let mut size = vec![0u32; groups];
     let pairs = if view.table == Table::Individus {
         gid.iter()
             .enumerate()
-            .map(|(r, g)| (*g, r as u32))
+            .map(|(r, g)| {
+                size[*g as usize] += 1;
+                (*g, r as u32)
+            })
             .collect()
     } else {
-        let mut last = vec![u32::MAX; groups];
         let mut pairs = Vec::with_capacity(n);
+        let mut run = 0;
         for &r in &view.order {
             let p = md.person(view.table, r as usize);
-            let g = gid[r as usize];
-            if last[g as usize] != p {
-                last[g as usize] = p;
-                pairs.push((g, p));
-            }
+            push_pair(&mut pairs, &mut run, &mut size, gid[r as usize], p);
         }
         pairs.shrink_to_fit();
         pairs
@@ -344,9 +343,24 @@ pub(crate) fn group(
         groups,
         pairs,
         rep,
+        size,
         index: std::cell::OnceCell::new(),
         counted: std::cell::OnceCell::new(),
     }
+}
+
+/// Appends (group, person) unless the person has it already: pairs come in
+/// order of persons, `run` is where the person's own begin (a person has
+/// few, so they are looked through rather than a table of all groups).
+#[inline]
+fn push_pair(pairs: &mut Vec<(u32, u32)>, run: &mut usize, size: &mut [u32], g: u32, p: u32) {
+    if pairs.last().is_none_or(|(_, q)| *q != p) {
+        *run = pairs.len();
+    } else if pairs[*run..].iter().any(|(h, _)| *h == g) {
+        return;
+    }
+    size[g as usize] += 1;
+    pairs.push((g, p));
 }
 
 /// A view's grouping computed from its rows (the joined view from the
@@ -427,21 +441,32 @@ pub(crate) fn roll_up(
         }
     }
     let gid = fine.gid.iter().map(|g| coarse[*g as usize]).collect();
-    let mut last = vec![u32::MAX; groups];
-    let mut pairs = Vec::with_capacity(fine.pairs.len());
-    for (g, p) in &fine.pairs {
-        let c = coarse[*g as usize];
-        if last[c as usize] != *p {
-            last[c as usize] = *p;
-            pairs.push((c, *p));
+    let mut size = vec![0u32; groups];
+    let pairs = if view.table == Table::Individus {
+        // One row, so one pair, per person.
+        fine.pairs
+            .iter()
+            .map(|(g, p)| {
+                let c = coarse[*g as usize];
+                size[c as usize] += 1;
+                (c, *p)
+            })
+            .collect()
+    } else {
+        let mut pairs = Vec::with_capacity(fine.pairs.len());
+        let mut run = 0;
+        for (g, p) in &fine.pairs {
+            push_pair(&mut pairs, &mut run, &mut size, coarse[*g as usize], *p);
         }
-    }
-    pairs.shrink_to_fit();
+        pairs.shrink_to_fit();
+        pairs
+    };
     Grouping {
         gid,
         groups,
         pairs,
         rep,
+        size,
         index: std::cell::OnceCell::new(),
         counted: std::cell::OnceCell::new(),
     }
@@ -627,8 +652,11 @@ pub(crate) struct Found {
     /// Persons suppressed (indexed by person).
     pub excluded: Vec<bool>,
     pub suppressed: usize,
-    /// Nodes whose groups were computed.
+    /// Nodes evaluated, as the manifest reports them ([`Evaluator`]).
     pub evaluated: usize,
+    /// Of those, the nodes whose groups were computed (the tests read it).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub grouped: usize,
 }
 
 /// Why the search found nothing: the suppression even the coarsest node needs.
@@ -650,7 +678,18 @@ struct Evaluator<'a> {
     /// in groups under k. A view that alone needs too much fails every
     /// node with the same steps on its columns, without grouping.
     solo: Vec<HashMap<Vec<usize>, usize>>,
+    /// Steps found to pass, with the limit they passed within: every node
+    /// at least as coarse passes within that limit or a larger one.
+    passed: Vec<(Vec<usize>, usize)>,
+    /// Nodes the search evaluated: grouped, or decided from what nodes
+    /// grouped before showed ([`Evaluator::fails`], [`Evaluator::fails_below`]).
+    /// The manifest reports it: it is the count of nodes whose groups
+    /// were computed before these shortcuts, which changed no figure.
     evaluated: usize,
+    /// Of those, the nodes whose groups were computed (in one view at least).
+    grouped: usize,
+    /// Whether the shortcuts are taken (tests compare with a search without).
+    shortcuts: bool,
 }
 
 /// A grouping kept for a view: at its key (the steps of the view's
@@ -726,30 +765,32 @@ impl Evaluator<'_> {
         let enforced: Vec<usize> = (0..self.views.len())
             .filter(|v| self.views[*v].enforced)
             .collect();
-        for &v in &enforced {
-            if self.solo[v]
-                .get(&self.key(v, steps))
-                .is_some_and(|n| *n > limit)
-            {
-                return None;
-            }
-        }
-        self.evaluated += 1;
         let all = self.md.all_persons();
         let mut excluded = vec![false; all];
         let mut removed = Vec::new();
         for &v in &enforced {
+            let key = self.key(v, steps);
+            // A view known to fail alone is not grouped. It is recorded at
+            // these steps as if grouped (the number, a lower bound, only
+            // ever compared with the limit), so that the nodes skipped
+            // later for it are the same as when it was grouped.
+            if let Some(n) = self.fails_below(v, &key, limit).filter(|_| self.shortcuts) {
+                self.solo[v].insert(key, n);
+                return None;
+            }
+            if v == enforced[0] {
+                self.grouped += 1;
+            }
             let g = self.grouping(v, steps);
             // The persons this view alone puts under k, counted once per
             // grouping (pairs come in order of persons, so each once).
-            let under = &g.counted(self.k, all).under;
+            let under = &g.counted(self.k).under;
             for p in under {
                 if !excluded[*p as usize] {
                     excluded[*p as usize] = true;
                     removed.push(*p);
                 }
             }
-            let key = self.key(v, steps);
             self.solo[v].insert(key, under.len());
             if removed.len() > limit {
                 return None;
@@ -758,11 +799,68 @@ impl Evaluator<'_> {
         Some((removed.len(), excluded, removed))
     }
 
+    /// A node's local suppression within `limit`, or `None`; counted as
+    /// evaluated unless a view already failed alone at its steps.
+    fn suppress(&mut self, steps: &[usize], limit: usize) -> Option<(usize, Vec<bool>)> {
+        if self.fails_alone(steps, limit) {
+            return None;
+        }
+        self.evaluated += 1;
+        self.evaluate(steps, limit)
+    }
+
+    /// Whether some view already failed alone at these very steps of its
+    /// columns (such a node is not counted as evaluated).
+    fn fails_alone(&self, steps: &[usize], limit: usize) -> bool {
+        (0..self.views.len()).any(|v| {
+            self.views[v].enforced
+                && self.solo[v]
+                    .get(&self.key(v, steps))
+                    .is_some_and(|n| *n > limit)
+        })
+    }
+
+    /// More than `limit` persons that view `v` alone puts under k at
+    /// `key`, when known without grouping: it puts at least as many as at
+    /// any key at least as coarse on each column (groups only split
+    /// towards finer steps).
+    fn fails_below(&self, v: usize, key: &[usize], limit: usize) -> Option<usize> {
+        self.solo[v]
+            .iter()
+            .filter(|(coarser, n)| **n > limit && coarser.iter().zip(key).all(|(c, s)| c >= s))
+            .map(|(_, n)| *n)
+            .max()
+    }
+
+    /// Whether a node fails, for the climb: known without grouping when
+    /// it lies above a node that passed within the limit.
+    fn fails(&mut self, steps: &[usize], limit: usize) -> bool {
+        if self.fails_alone(steps, limit) {
+            return true;
+        }
+        self.evaluated += 1;
+        if self.shortcuts
+            && self
+                .passed
+                .iter()
+                .any(|(finer, l)| *l <= limit && finer.iter().zip(steps).all(|(f, s)| f <= s))
+        {
+            return false;
+        }
+        match self.evaluate(steps, limit) {
+            Some(_) => {
+                self.passed.push((steps.to_vec(), limit));
+                false
+            }
+            None => true,
+        }
+    }
+
     /// From the first pass, until no enforced view has a group under k
     /// (the largest set of persons whose every group has k of them), or
     /// past `limit`. Each person removed lowers the sizes of their groups;
     /// a group falling under k sends its other members after them.
-    fn suppress(&mut self, steps: &[usize], limit: usize) -> Option<(usize, Vec<bool>)> {
+    fn evaluate(&mut self, steps: &[usize], limit: usize) -> Option<(usize, Vec<bool>)> {
         let (mut total, mut excluded, removed) = self.first_pass(steps, limit)?;
         let all = self.md.all_persons();
         let groupings: Vec<Rc<Grouping>> = (0..self.views.len())
@@ -774,7 +872,7 @@ impl Evaluator<'_> {
         let mut size: Vec<Vec<u32>> = groupings
             .iter()
             .map(|g| {
-                let mut size = g.counted(self.k, all).size.clone();
+                let mut size = g.size.clone();
                 let index = g.index(all);
                 for p in &removed {
                     let p = *p as usize;
@@ -849,10 +947,7 @@ fn climb(
             let mid = (lo + hi).div_ceil(2);
             let mut trial = node.clone();
             trial[d] = mid;
-            let fails = below_failure(&trial)
-                || ev
-                    .suppress(&steps_at(ev.md, dims, &trial), allowed)
-                    .is_none();
+            let fails = below_failure(&trial) || ev.fails(&steps_at(ev.md, dims, &trial), allowed);
             if fails {
                 lo = mid;
             } else {
@@ -872,6 +967,19 @@ pub(crate) fn search(
     dims: &[Dim],
     k: u32,
     allowed: usize,
+) -> Result<Found, OutOfReach> {
+    search_with(md, views, dims, k, allowed, true)
+}
+
+/// [`search`], with or without the shortcuts that decide a node from
+/// nodes evaluated before (the same answer and counts either way).
+pub(crate) fn search_with(
+    md: &Microdata,
+    views: &[View],
+    dims: &[Dim],
+    k: u32,
+    allowed: usize,
+    shortcuts: bool,
 ) -> Result<Found, OutOfReach> {
     let costs = entropy_costs(md);
     let heights: Vec<u8> = dims.iter().map(|d| d.ladder.len() as u8).collect();
@@ -907,7 +1015,10 @@ pub(crate) fn search(
         cache: views.iter().map(|_| Vec::new()).collect(),
         clock: 0,
         solo: views.iter().map(|_| HashMap::new()).collect(),
+        passed: Vec::new(),
         evaluated: 0,
+        grouped: 0,
+        shortcuts,
     };
     // The coarsest node first: when it cannot reach k, nothing can.
     let top: Vec<u8> = heights.iter().map(|h| h - 1).collect();
@@ -942,6 +1053,7 @@ pub(crate) fn search(
                     excluded,
                     suppressed,
                     evaluated: ev.evaluated,
+                    grouped: ev.grouped,
                 })
             }
             None => {

@@ -389,6 +389,77 @@ fn random_extracts_are_k_anonymous_once_delivered() {
     }
 }
 
+/// Random persons (5 % without a commune, 10 % without a date) and
+/// positionings (5 % without a delivered person), with sessions and
+/// times: the extracts the search's laws are checked on.
+fn random_microdata(rng: &mut rand_chacha::ChaCha8Rng) -> Microdata {
+    let n = rng.gen_range(30..200);
+    let m = rng.gen_range(0..3 * n);
+    let communes: Vec<Option<String>> = (0..n)
+        .map(|_| {
+            (!rng.gen_bool(0.05)).then(|| {
+                format!(
+                    "{}{:03}",
+                    ["62", "59", "80"][rng.gen_range(0..3)],
+                    rng.gen_range(0..20)
+                )
+            })
+        })
+        .collect();
+    let dates: Vec<Option<i32>> = (0..n)
+        .map(|_| (!rng.gen_bool(0.1)).then(|| day("2025-01-01") + rng.gen_range(0..500)))
+        .collect();
+    let who: Vec<Option<i64>> = (0..m)
+        .map(|_| (!rng.gen_bool(0.05)).then(|| rng.gen_range(0..n as i64)))
+        .collect();
+    let sessions: Vec<String> = (0..m)
+        .map(|_| format!("S{}", rng.gen_range(0..6)))
+        .collect();
+    let stamps: Vec<i64> = (0..m)
+        .map(|_| (i64::from(day("2025-06-01")) * 86_400 + rng.gen_range(0..40_000_000)) * 1_000_000)
+        .collect();
+    let mut qis = persons_qis();
+    qis.push(qi(
+        Table::Positionnements,
+        "session_id",
+        Family::Other,
+        &[Step::Valeur, Step::Masque],
+    ));
+    qis.push(qi(
+        Table::Positionnements,
+        "date_positionnement",
+        Family::Timestamp,
+        &[Step::Jour, Step::Mois, Step::Annee, Step::Masque],
+    ));
+    let ind = RecordBatch::try_from_iter([
+        (
+            "commune_residence",
+            Arc::new(StringArray::from(communes)) as ArrayRef,
+        ),
+        (
+            "date_inscription",
+            Arc::new(Date32Array::from(dates)) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let pos = RecordBatch::try_from_iter([
+        ("personne", Arc::new(Int64Array::from(who)) as ArrayRef),
+        (
+            "session_id",
+            Arc::new(StringArray::from(sessions)) as ArrayRef,
+        ),
+        (
+            "date_positionnement",
+            Arc::new(TimestampMicrosecondArray::from(stamps)) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let mut md = Microdata::new(qis);
+    md.push(Table::Individus, &ind).unwrap();
+    md.push(Table::Positionnements, &pos).unwrap();
+    md.finish()
+}
+
 /// A node's groups rolled up from a finer node's are the very groups of
 /// its rows (same numbering, same pairs), for every pair of nodes of a
 /// random extract's lattice, positionings without a delivered person
@@ -397,73 +468,7 @@ fn random_extracts_are_k_anonymous_once_delivered() {
 fn groups_rolled_up_from_a_finer_node_are_the_groups_of_the_rows() {
     for seed in 0..4u64 {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let n = rng.gen_range(30..200);
-        let m = rng.gen_range(0..3 * n);
-        let communes: Vec<Option<String>> = (0..n)
-            .map(|_| {
-                (!rng.gen_bool(0.05)).then(|| {
-                    format!(
-                        "{}{:03}",
-                        ["62", "59", "80"][rng.gen_range(0..3)],
-                        rng.gen_range(0..20)
-                    )
-                })
-            })
-            .collect();
-        let dates: Vec<Option<i32>> = (0..n)
-            .map(|_| (!rng.gen_bool(0.1)).then(|| day("2025-01-01") + rng.gen_range(0..500)))
-            .collect();
-        let who: Vec<Option<i64>> = (0..m)
-            .map(|_| (!rng.gen_bool(0.05)).then(|| rng.gen_range(0..n as i64)))
-            .collect();
-        let sessions: Vec<String> = (0..m)
-            .map(|_| format!("S{}", rng.gen_range(0..6)))
-            .collect();
-        let stamps: Vec<i64> = (0..m)
-            .map(|_| {
-                (i64::from(day("2025-06-01")) * 86_400 + rng.gen_range(0..40_000_000)) * 1_000_000
-            })
-            .collect();
-        let mut qis = persons_qis();
-        qis.push(qi(
-            Table::Positionnements,
-            "session_id",
-            Family::Other,
-            &[Step::Valeur, Step::Masque],
-        ));
-        qis.push(qi(
-            Table::Positionnements,
-            "date_positionnement",
-            Family::Timestamp,
-            &[Step::Jour, Step::Mois, Step::Annee, Step::Masque],
-        ));
-        let ind = RecordBatch::try_from_iter([
-            (
-                "commune_residence",
-                Arc::new(StringArray::from(communes)) as ArrayRef,
-            ),
-            (
-                "date_inscription",
-                Arc::new(Date32Array::from(dates)) as ArrayRef,
-            ),
-        ])
-        .unwrap();
-        let pos = RecordBatch::try_from_iter([
-            ("personne", Arc::new(Int64Array::from(who)) as ArrayRef),
-            (
-                "session_id",
-                Arc::new(StringArray::from(sessions)) as ArrayRef,
-            ),
-            (
-                "date_positionnement",
-                Arc::new(TimestampMicrosecondArray::from(stamps)) as ArrayRef,
-            ),
-        ])
-        .unwrap();
-        let mut md = Microdata::new(qis);
-        md.push(Table::Individus, &ind).unwrap();
-        md.push(Table::Positionnements, &pos).unwrap();
-        let md = md.finish();
+        let md = random_microdata(&mut rng);
         let views = search::views(&md);
         let dims = search::dims(&md);
         let mut nodes: Vec<Vec<u8>> = vec![vec![0; dims.len()]];
@@ -503,6 +508,12 @@ fn groups_rolled_up_from_a_finer_node_are_the_groups_of_the_rows() {
                         assert_eq!(rolled.gid, direct.gid, "{what}");
                         assert_eq!(rolled.pairs, direct.pairs, "{what}");
                         assert_eq!(rolled.rep, direct.rep, "{what}");
+                        assert_eq!(rolled.size, direct.size, "{what}");
+                        assert_eq!(
+                            direct.size,
+                            search::sizes(&direct, &vec![false; md.all_persons()]),
+                            "{what}"
+                        );
                     }
                 }
             }
@@ -608,4 +619,42 @@ fn one_column(qi: &Qi, reference: &Reference, batch: &RecordBatch, k: u32) -> (S
         .map(|v| v.unwrap().to_string())
         .collect();
     (out.report.generalisation[0].echelon, labels)
+}
+
+/// The shortcuts that decide a node of the search without grouping it
+/// (above a node that passed, below a view that failed alone) change
+/// nothing: the same node, the same persons suppressed, the same count
+/// of nodes evaluated (the manifest reports it), at several k and limits.
+#[test]
+fn the_search_s_shortcuts_change_neither_the_answer_nor_the_counts() {
+    let mut decided = 0;
+    for seed in 0..12u64 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let md = random_microdata(&mut rng);
+        let views = search::views(&md);
+        let dims = search::dims(&md);
+        let all = md.all_persons();
+        for k in [2, 3, 5] {
+            for allowed in [0, all / 50, all / 20, all / 8, all / 3] {
+                let with = search::search_with(&md, &views, &dims, k, allowed, true);
+                let without = search::search_with(&md, &views, &dims, k, allowed, false);
+                let what = format!("seed {seed}, k {k}, allowed {allowed}");
+                match (with, without) {
+                    (Ok(a), Ok(b)) => {
+                        assert_eq!(a.node, b.node, "{what}");
+                        assert_eq!(a.excluded, b.excluded, "{what}");
+                        assert_eq!(a.suppressed, b.suppressed, "{what}");
+                        assert_eq!(a.evaluated, b.evaluated, "{what}");
+                        assert_eq!(b.grouped, b.evaluated, "{what}");
+                        assert!(a.grouped <= b.grouped, "{what}");
+                        decided += b.grouped - a.grouped;
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a.needed, b.needed, "{what}"),
+                    (a, b) => panic!("{what}: {a:?} against {b:?}"),
+                }
+            }
+        }
+    }
+    // The shortcuts are taken on these extracts.
+    assert!(decided > 0);
 }

@@ -804,6 +804,117 @@ fn swap_into_place(tmp_dir: &Path, root: &Path, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The columns `r`'s class receives of `extract`, with their treatment.
+fn granted(policy: &Policy, r: &Recipient, extract: Extract) -> Vec<(&'static str, Treatment)> {
+    let table = extract.name();
+    extract
+        .columns()
+        .iter()
+        .map(|c| (c.name, policy.treatment(table, c.name, r.classe)))
+        .filter(|(_, t)| *t != Treatment::Supprimer)
+        .collect()
+}
+
+/// The query of a table of `r`'s delivery: the delivered columns, then the
+/// person of each row for the register (issue 26) and, with `keys`, the
+/// keys that give a row its person (issue 25), all dropped before writing.
+fn read_sql(policy: &Policy, r: &Recipient, extract: Extract, keys: bool) -> String {
+    let mut select: Vec<String> = granted(policy, r, extract)
+        .iter()
+        .map(|(c, _)| format!("t.\"{c}\""))
+        .collect();
+    if let Some(p) = person_of(extract) {
+        select.push(format!("{p} as {PERSON_COLUMN}"));
+    }
+    if let Some(t) = crate::kanon::Table::from_name(extract.name()).filter(|_| keys) {
+        for (column, hidden) in crate::kanon::read::key_columns(t) {
+            select.push(format!("t.\"{column}\" as {hidden}"));
+        }
+    }
+    crate::queries::render(
+        &format!("livraison_{}", extract.name()),
+        &[("colonnes", &select.join(", "))],
+    )
+}
+
+/// The microdata of a delivery with quasi-identifiers, read once and
+/// measured (issue 25).
+struct Microdata {
+    /// The generalisation and suppression chosen (`None`: the class
+    /// declares no quasi-identifier).
+    anon: Option<crate::kanon::Outcome>,
+    /// The tables with quasi-identifiers, as read, by name.
+    held: BTreeMap<&'static str, crate::kanon::read::Spilled>,
+    /// Their private spill folder, removed when dropped: keep it while
+    /// `held` is read back.
+    spill: Option<crate::kanon::read::Spill>,
+    /// Seconds measuring and anonymising.
+    secs: f64,
+}
+
+/// Reads the tables of `r`'s delivery that carry quasi-identifiers once,
+/// measures them while they are spilled to a private folder (at 2 M
+/// persons the batches were 1.9 GB in memory), and chooses the
+/// generalisation and suppression a required k-anonymity takes.
+///
+/// # Errors
+/// `Policy`, naming the recipient, when k cannot be reached within the
+/// share of suppression allowed; what reading and spilling raise.
+fn read_microdata(ctx: &Context<'_>, r: &Recipient) -> Result<Microdata> {
+    let db = ctx.stage.db();
+    let mut md = Microdata {
+        anon: None,
+        held: BTreeMap::new(),
+        spill: None,
+        secs: 0.0,
+    };
+    let Some((qis, requirement)) = microdata_requirement(ctx, r)? else {
+        return Ok(md);
+    };
+    let measuring = std::time::Instant::now();
+    let zones = if qis
+        .iter()
+        .any(|q| q.ladder.contains(&crate::kanon::Step::ZoneEmploi))
+    {
+        crate::kanon::read::zones(db)?
+    } else {
+        crate::kanon::Reference::default()
+    };
+    let folder = md.spill.insert(crate::kanon::read::Spill::new(db)?);
+    md.secs += measuring.elapsed().as_secs_f64();
+    let mut collector = crate::kanon::read::Collector::new(qis, zones);
+    for extract in Extract::ALL {
+        let Some(t) = crate::kanon::Table::from_name(extract.name()) else {
+            continue;
+        };
+        let mut secs = 0.0;
+        let spilled = db.stream_arrow(
+            &format!("delivery of {}", extract.name()),
+            &read_sql(ctx.policy, r, extract, true),
+            |schema| folder.create(t, schema),
+            |w, batch| {
+                let measuring = std::time::Instant::now();
+                collector.push(t, &batch)?;
+                w.write(&batch)?;
+                secs += measuring.elapsed().as_secs_f64();
+                Ok(())
+            },
+        )?;
+        let measuring = std::time::Instant::now();
+        md.held.insert(extract.name(), spilled.finish()?);
+        md.secs += secs + measuring.elapsed().as_secs_f64();
+    }
+    let measuring = std::time::Instant::now();
+    let outcome =
+        crate::kanon::anonymise(collector.finish(), requirement).map_err(|e| match e {
+            Error::Policy(m) => Error::Policy(format!("recipient `{}`: {m}", r.nom)),
+            other => other,
+        })?;
+    md.secs += measuring.elapsed().as_secs_f64();
+    md.anon = Some(outcome);
+    Ok(md)
+}
+
 /// Writes a delivery into `tmp_dir`, then swaps it into place.
 fn write_delivery(
     ctx: &Context<'_>,
@@ -826,93 +937,21 @@ fn write_delivery(
     build_perimeter(db, r, everyone)?;
     let mut files = Vec::new();
     let mut dictionary = DictionaryWriter::new(r, ctx.policy, ctx.cutoff);
-    let granted_of = |extract: Extract| -> Vec<(&str, Treatment)> {
-        let table = extract.name();
-        extract
-            .columns()
-            .iter()
-            .map(|c| (c.name, ctx.policy.treatment(table, c.name, r.classe)))
-            .filter(|(_, t)| *t != Treatment::Supprimer)
-            .collect()
-    };
-    // The delivered columns, then the person of each row for the register
-    // (issue 26) and (issue 25) the keys that give a row its person, all
-    // dropped before writing.
-    let read_sql = |extract: Extract, keys: bool| -> String {
-        let mut select: Vec<String> = granted_of(extract)
-            .iter()
-            .map(|(c, _)| format!("t.\"{c}\""))
-            .collect();
-        if let Some(p) = person_of(extract) {
-            select.push(format!("{p} as {PERSON_COLUMN}"));
-        }
-        if let Some(t) = crate::kanon::Table::from_name(extract.name()).filter(|_| keys) {
-            for (column, hidden) in crate::kanon::read::key_columns(t) {
-                select.push(format!("t.\"{column}\" as {hidden}"));
-            }
-        }
-        crate::queries::render(
-            &format!("livraison_{}", extract.name()),
-            &[("colonnes", &select.join(", "))],
-        )
-    };
+    let granted_of = |extract: Extract| granted(ctx.policy, r, extract);
+    let read_sql = |extract: Extract, keys: bool| read_sql(ctx.policy, r, extract, keys);
     // Issue 25: the re-identification risk of the microdata, and the
-    // generalisation and suppression a required k-anonymity takes. The
-    // tables with quasi-identifiers are read once, measured from the
-    // batches read while they are spilled, and written from the spill.
+    // generalisation and suppression a required k-anonymity takes.
     let started = std::time::Instant::now();
-    let mut held: BTreeMap<&str, crate::kanon::read::Spilled> = BTreeMap::new();
-    let mut anon_secs = 0.0;
+    // The spill folder lives until the held tables are written.
+    let Microdata {
+        anon,
+        mut held,
+        spill: _spill,
+        secs,
+    } = read_microdata(ctx, r)?;
+    let mut anon_secs = secs;
     // Writing the generalised values counts as generalising.
     let mut generalise_secs = 0.0;
-    // The batches read wait in a private spill folder (the staging's,
-    // removed with it), not in memory: at 2 M persons they were 1.9 GB.
-    let mut spill: Option<crate::kanon::read::Spill> = None;
-    let anon = match microdata_requirement(ctx, r)? {
-        None => None,
-        Some((qis, requirement)) => {
-            let measuring = std::time::Instant::now();
-            let zones = if qis
-                .iter()
-                .any(|q| q.ladder.contains(&crate::kanon::Step::ZoneEmploi))
-            {
-                crate::kanon::read::zones(db)?
-            } else {
-                crate::kanon::Reference::default()
-            };
-            let folder = spill.insert(crate::kanon::read::Spill::new(db)?);
-            anon_secs += measuring.elapsed().as_secs_f64();
-            let mut collector = crate::kanon::read::Collector::new(qis, zones);
-            for extract in Extract::ALL {
-                let Some(t) = crate::kanon::Table::from_name(extract.name()) else {
-                    continue;
-                };
-                let spilled = db.stream_arrow(
-                    &format!("delivery of {}", extract.name()),
-                    &read_sql(extract, true),
-                    |schema| folder.create(t, schema),
-                    |w, batch| {
-                        let measuring = std::time::Instant::now();
-                        collector.push(t, &batch)?;
-                        w.write(&batch)?;
-                        anon_secs += measuring.elapsed().as_secs_f64();
-                        Ok(())
-                    },
-                )?;
-                let measuring = std::time::Instant::now();
-                held.insert(extract.name(), spilled.finish()?);
-                anon_secs += measuring.elapsed().as_secs_f64();
-            }
-            let measuring = std::time::Instant::now();
-            let md = collector.finish();
-            let outcome = crate::kanon::anonymise(md, requirement).map_err(|e| match e {
-                Error::Policy(m) => Error::Policy(format!("recipient `{}`: {m}", r.nom)),
-                other => other,
-            })?;
-            anon_secs += measuring.elapsed().as_secs_f64();
-            Some(outcome)
-        }
-    };
     // Issue 26: the persons each table holds, as register digests, with
     // one bit per table (the position of its extract).
     let mut persons: BTreeMap<String, u8> = BTreeMap::new();
@@ -1077,6 +1116,22 @@ fn write_delivery(
         false => None,
         true => Some(persons_of(ctx, persons, &withheld)?),
     };
+    record(ctx, r, &manifest, &json, persons)?;
+    Ok((manifest, secrecy))
+}
+
+/// Appends a delivery to the register of deliveries (issue 26): its
+/// manifest, files and, for microdata, its persons as register digests.
+///
+/// # Errors
+/// What appending to the register raises.
+fn record(
+    ctx: &Context<'_>,
+    r: &Recipient,
+    manifest: &Manifest,
+    json: &str,
+    persons: Option<Vec<register::Person>>,
+) -> Result<()> {
     ctx.register.borrow_mut().append(register::NewDelivery {
         date_arrete: &manifest.date_arrete,
         destinataire: &r.nom,
@@ -1086,7 +1141,7 @@ fn write_delivery(
         plan_sha256: manifest.plan_sha256.as_deref(),
         empreinte_cle: manifest.empreinte_cle.as_deref(),
         empreinte_cle_precedente: manifest.empreinte_cle_precedente.as_deref(),
-        manifest_json: &json,
+        manifest_json: json,
         fichiers: manifest
             .fichiers
             .iter()
@@ -1099,7 +1154,7 @@ fn write_delivery(
             .collect(),
         personnes: persons.map(|p| (p, ctx.rights.fingerprint.as_str())),
     })?;
-    Ok((manifest, secrecy))
+    Ok(())
 }
 
 /// Adds to `bridge` each pseudonymised value of `batch` as (column, old

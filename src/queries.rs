@@ -559,6 +559,8 @@ mod tests {
         assert_eq!(infra, crate::schema::NIVEAUX_INFRA_BAC);
         let levels: Vec<&str> = geo_levels().into_iter().map(|(l, _)| l).collect();
         assert_eq!(levels, ["france", "region", "departement", "zone_emploi"]);
+        // Secrecy is pure and keeps its own list: it is the seed's.
+        assert_eq!(levels, crate::secrecy::plan::LEVELS);
         assert_eq!(levels_in_region(), ["departement", "zone_emploi"]);
         // The opposition list matches persons by every identifier kind.
         for kind in crate::register::IDENTIFIERS {

@@ -24,7 +24,9 @@ pub const COMITE: &str = include_str!("../plans/comite.toml");
 /// The plan of the ministry of labour (DARES), shipped with the engine.
 pub const MINISTERE: &str = include_str!("../plans/ministere.toml");
 
-/// Geographic levels of the cubes (SPEC §6), from the widest.
+/// Geographic levels of the cubes (SPEC §6), from the widest: the seed
+/// `niveaux_geo.csv`'s, kept here so that secrecy reads no seed (a test of
+/// `queries` checks they are the same).
 pub const LEVELS: &[&str] = &["france", "region", "departement", "zone_emploi"];
 
 /// The most tables a plan may list.

@@ -1249,10 +1249,19 @@ fn persons_of(
             person(spe, tables, None)
         })
         .collect();
-    for (spe, request) in withheld {
-        if let Some(digest) = ctx.rights.digests.digest("identifiant_spe", Some(spe)) {
-            out.push(person(digest, String::new(), Some(request.clone())));
-        }
+    // The persons withheld, in the order of their digests: the staging
+    // returns them in no fixed order, and the register's bytes must not
+    // depend on it.
+    let mut opposed: Vec<(String, String)> = withheld
+        .iter()
+        .filter_map(|(spe, request)| {
+            let digest = ctx.rights.digests.digest("identifiant_spe", Some(spe))?;
+            Some((digest, request.clone()))
+        })
+        .collect();
+    opposed.sort();
+    for (digest, request) in opposed {
+        out.push(person(digest, String::new(), Some(request)));
     }
     Ok(out)
 }

@@ -619,3 +619,30 @@ fn after_a_rotation_old_and_new_deliveries_link_through_the_bridging_table() {
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("use the same key"), "{err}");
 }
+
+/// Two runs at one cut-off with one opposition list of many persons: the
+/// register keeps the funder's persons of both deliveries as the same
+/// bytes (the persons withheld in the order of their digests, not in the
+/// staging's order).
+#[test]
+fn the_register_keeps_the_same_persons_as_the_same_bytes() {
+    let run = two_recipients();
+    let mut list = String::from("nir;classes;date\n");
+    let nirs = persons_of_extract(&run).into_iter().map(|(_, nir)| nir);
+    for nir in nirs.filter(|n| !n.is_empty()).take(60) {
+        list.push_str(&format!("{nir};financeur;2026-11-15\n"));
+    }
+    std::fs::write(run.path("opposition.csv"), list).unwrap();
+    let run = run_at(run, "2026-10-31", &["--opposition", "{tmp}/opposition.csv"]);
+    let run = run_at(run, "2026-10-31", &["--opposition", "{tmp}/opposition.csv"]);
+    let dir = run.path("sortie/registre/personnes");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("financeur-2"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let bytes = |p: &PathBuf| std::fs::read(p).unwrap();
+    assert!(bytes(&files[0]) == bytes(&files[1]), "{files:?} differ");
+}

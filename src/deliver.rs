@@ -431,7 +431,8 @@ fn register_recipient<'r>(r: &'r Recipient, plan: &'r Plan) -> register::Recipie
 }
 
 /// The rows a recipient may receive: builds `dlv_perimetre`, its
-/// positionings (existing at the cut-off), then `dlv_retenus` (the persons
+/// positionings (existing at the cut-off; a funder's or a partner's from
+/// the national perimeter, `dlv_perimetre_tous`), then `dlv_retenus` (the persons
 /// the opposition list withholds), `dlv_positionnements` (the perimeter
 /// less them), `dlv_sessions` and `dlv_individus`, the models of
 /// `queries/delivery/` for its class, its values bound.
@@ -439,10 +440,19 @@ fn build_perimeter(db: &crate::warehouse::Db, r: &Recipient, everyone: bool) -> 
     use crate::queries::{get, render};
     let code = r.financeur_code.map(i64::from);
     let dep = r.departement.clone().unwrap_or_default();
+    // A funder's or a partner's perimeter is a part of the national one.
+    let national = matches!(
+        r.classe,
+        RecipientClass::PoleEmploi | RecipientClass::Ministere | RecipientClass::Comite
+    );
+    let tous = if national {
+        "dlv_perimetre"
+    } else {
+        "dlv_perimetre_tous"
+    };
+    db.build_temp_table(tous, get("dlv_perimetre_national"), [])?;
     match r.classe {
-        RecipientClass::PoleEmploi | RecipientClass::Ministere | RecipientClass::Comite => {
-            db.build_temp_table("dlv_perimetre", get("dlv_perimetre_national"), [])?
-        }
+        RecipientClass::PoleEmploi | RecipientClass::Ministere | RecipientClass::Comite => 0,
         RecipientClass::Financeur => db.build_temp_table(
             "dlv_perimetre",
             get("dlv_perimetre_financeur"),

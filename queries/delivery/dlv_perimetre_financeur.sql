@@ -1,28 +1,7 @@
 -- The positionings (existing at the cut-off) of a funder: those of the
--- sessions it funds ($1, its financeur_code).
-with
-
-positionnements as (
-    select positionnement_id, identifiant_spe, session_id from int_positionnements
-),
-
-sessions as (
-    select * from stg_sessions
-),
-
-individus as (
-    select * from stg_individus
-),
-
-final as (
-    select
-        positionnements.positionnement_id,
-        positionnements.identifiant_spe,
-        positionnements.session_id,
-    from positionnements
-    inner join sessions using (session_id)
-    inner join individus using (identifiant_spe)
-    where sessions.financeur_code = $1
-)
-
-select * from final
+-- national perimeter (`dlv_perimetre_tous`) in the sessions it funds ($1,
+-- its financeur_code).
+select perimetre.*
+from dlv_perimetre_tous as perimetre
+inner join stg_sessions as sessions using (session_id)
+where sessions.financeur_code = $1

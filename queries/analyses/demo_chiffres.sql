@@ -7,7 +7,7 @@ select
     pic.nb_personnes_positionnees,
     pic.nb_eligibles_pic_positionnes,
 from entonnoir
-join pic using (periode, niveau_geo, dimension, modalite)
+join pic using (periode, niveau_geo, code_geo, dimension, modalite)
 where entonnoir.periode = $1
     and entonnoir.niveau_geo = 'region'
     and entonnoir.code_geo = $2

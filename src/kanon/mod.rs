@@ -216,6 +216,76 @@ fn risk_sentence(when: &str, v: &ViewRisk, k: u32) -> String {
     )
 }
 
+/// Records each quasi-identifier's chosen step in the report, and takes
+/// from `md` what writing needs to generalise its values: the map of value
+/// codes to the step's codes and a label per code.
+fn generalise_columns(md: &mut Microdata, steps: &[usize], outcome: &mut Outcome) {
+    for (c, q) in md.qis.iter().enumerate() {
+        let step = md.columns[c].steps[steps[c]];
+        outcome.report.generalisation.push(ColumnStep {
+            table: q.table,
+            colonne: q.column.clone(),
+            echelon: step,
+            echelle: q.ladder.clone(),
+        });
+        let enc = &mut md.columns[c];
+        let map = std::mem::take(&mut enc.maps[steps[c]]);
+        let mut labels = vec![None; enc.cards[steps[c]] as usize];
+        for (v, raw) in enc.distinct.iter().enumerate() {
+            labels[map[v + 1] as usize]
+                .get_or_insert_with(|| ladder::label(step, raw, &md.reference));
+        }
+        outcome.generalised[q.table.slot()].insert(
+            q.column.clone(),
+            Generalised {
+                step,
+                raw: std::mem::take(&mut enc.raw),
+                map,
+                labels,
+            },
+        );
+    }
+}
+
+/// The report's sentences after generalisation: the steps chosen, the
+/// persons suppressed, the risk after and the information lost.
+fn summarise(
+    r: &mut Report,
+    req: &Requirement,
+    suppressed: usize,
+    apres: &[ViewRisk],
+    loss: &Loss,
+) {
+    let k = r.k;
+    r.resume.push(format!(
+        "Généralisation choisie (la moindre perte d'information qui atteint k = {}) : {}.",
+        req.k,
+        r.generalisation
+            .iter()
+            .map(|g| format!("{} → {}", g.colonne, g.echelon.label()))
+            .collect::<Vec<_>>()
+            .join(" ; ")
+    ));
+    r.resume.push(format!(
+        "Suppression locale : {} personne{} ({}) retirée{} de la livraison avec leurs positionnements et événements (au plus {} permis).",
+        suppressed,
+        if suppressed > 1 { "s" } else { "" },
+        pct(r.part_supprimee),
+        if suppressed > 1 { "s" } else { "" },
+        pct(req.suppression_max)
+    ));
+    r.resume.extend(
+        apres
+            .iter()
+            .map(|v| risk_sentence("Après généralisation", v, k)),
+    );
+    r.resume.push(format!(
+        "Information perdue : {} de l'entropie des quasi-identifiants (entropie non uniforme, {:.0} bits).",
+        pct(loss.part_entropie),
+        loss.entropie_non_uniforme_bits
+    ));
+}
+
 /// Measures a delivery's risk and, with a requirement, generalises and
 /// suppresses until every combination is shared by k persons.
 ///
@@ -305,62 +375,12 @@ pub fn anonymise(mut md: Microdata, requirement: Option<Requirement>) -> Result<
         },
         || information_loss(&md, &views, &steps, &found.excluded),
     );
+    generalise_columns(&mut md, &steps, &mut outcome);
     let r = &mut outcome.report;
-    for (c, q) in md.qis.iter().enumerate() {
-        let step = md.columns[c].steps[steps[c]];
-        r.generalisation.push(ColumnStep {
-            table: q.table,
-            colonne: q.column.clone(),
-            echelon: step,
-            echelle: q.ladder.clone(),
-        });
-        let enc = &mut md.columns[c];
-        let map = std::mem::take(&mut enc.maps[steps[c]]);
-        let mut labels = vec![None; enc.cards[steps[c]] as usize];
-        for (v, raw) in enc.distinct.iter().enumerate() {
-            labels[map[v + 1] as usize]
-                .get_or_insert_with(|| ladder::label(step, raw, &md.reference));
-        }
-        outcome.generalised[q.table.slot()].insert(
-            q.column.clone(),
-            Generalised {
-                step,
-                raw: std::mem::take(&mut enc.raw),
-                map,
-                labels,
-            },
-        );
-    }
     r.personnes_supprimees = found.suppressed as u64;
     r.part_supprimee = search::round6(found.suppressed as f64 / all.max(1) as f64);
     r.treillis = Some((lattice, found.evaluated as u64));
-    r.resume.push(format!(
-        "Généralisation choisie (la moindre perte d'information qui atteint k = {}) : {}.",
-        req.k,
-        r.generalisation
-            .iter()
-            .map(|g| format!("{} → {}", g.colonne, g.echelon.label()))
-            .collect::<Vec<_>>()
-            .join(" ; ")
-    ));
-    r.resume.push(format!(
-        "Suppression locale : {} personne{} ({}) retirée{} de la livraison avec leurs positionnements et événements (au plus {} permis).",
-        found.suppressed,
-        if found.suppressed > 1 { "s" } else { "" },
-        pct(r.part_supprimee),
-        if found.suppressed > 1 { "s" } else { "" },
-        pct(req.suppression_max)
-    ));
-    r.resume.extend(
-        apres
-            .iter()
-            .map(|v| risk_sentence("Après généralisation", v, k)),
-    );
-    r.resume.push(format!(
-        "Information perdue : {} de l'entropie des quasi-identifiants (entropie non uniforme, {:.0} bits).",
-        pct(loss.part_entropie),
-        loss.entropie_non_uniforme_bits
-    ));
+    summarise(r, &req, found.suppressed, &apres, &loss);
     r.apres = apres;
     r.perte_information = Some(loss);
     for t in Table::ALL {

@@ -613,6 +613,42 @@ fn deliver_all(
     Ok(delivered)
 }
 
+/// The run's staging: its folder (kept in the output with `keep_stage`,
+/// else private and removed when dropped) and its database.
+///
+/// # Errors
+/// What creating the folder or opening DuckDB raises.
+fn open_stage(cfg: &RunConfig) -> Result<(StageDir, Stage)> {
+    let stage_dir = if cfg.keep_stage {
+        StageDir::kept(&cfg.out)?
+    } else {
+        StageDir::private()?
+    };
+    let stage = Stage::open(
+        stage_dir.database().as_deref(),
+        &stage_dir.spill(),
+        &cfg.memory_limit,
+        cfg.threads,
+    )?;
+    Ok((stage_dir, stage))
+}
+
+/// Issue 26: the keys rotated before this run, retired once its
+/// deliveries, which bridge their pseudonyms, are in place (none when
+/// nothing was delivered or the policy keeps old keys).
+fn retired_keys(inputs: &Inputs, delivered: &Delivered) -> Vec<PathBuf> {
+    if delivered.rows.is_empty() || inputs.policy.conservation.garder_anciennes_cles {
+        return Vec::new();
+    }
+    inputs
+        .recipients
+        .iter()
+        .zip(&inputs.previous_keys)
+        .filter(|(_, k)| k.is_some())
+        .filter_map(|(r, _)| r.cle.as_deref().map(crate::pseudonymise::previous_key_path))
+        .collect()
+}
+
 /// Runs the pipeline and returns what `run.json` records, that of a run
 /// the verdict refuses too (its `refus` then names why; nothing was
 /// delivered).
@@ -644,17 +680,7 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
     for dir in ["indicateurs", "quarantaine"] {
         output::create_private_dir(&cfg.out.join(dir))?;
     }
-    let stage_dir = if cfg.keep_stage {
-        StageDir::kept(&cfg.out)?
-    } else {
-        StageDir::private()?
-    };
-    let stage = Stage::open(
-        stage_dir.database().as_deref(),
-        &stage_dir.spill(),
-        &cfg.memory_limit,
-        cfg.threads,
-    )?;
+    let (stage_dir, stage) = open_stage(cfg)?;
     stage.load_motifs(&inputs.motifs)?;
     let read = load_extracts(&stage, &inputs.sources, cfg, &dates)?;
     timings.insert(
@@ -686,19 +712,7 @@ pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
         delivered = deliver_all(&stage, &inputs, &read.files, cfg, &mut timings)?;
         timings.insert("livraisons".to_string(), t.elapsed().as_secs_f64());
     }
-    // Issue 26: keys rotated before this run are retired once its
-    // deliveries, which bridge their pseudonyms, are in place.
-    let retired: Vec<PathBuf> =
-        match delivered.rows.is_empty() || inputs.policy.conservation.garder_anciennes_cles {
-            true => Vec::new(),
-            false => inputs
-                .recipients
-                .iter()
-                .zip(&inputs.previous_keys)
-                .filter(|(_, k)| k.is_some())
-                .filter_map(|(r, _)| r.cle.as_deref().map(crate::pseudonymise::previous_key_path))
-                .collect(),
-        };
+    let retired = retired_keys(&inputs, &delivered);
     drop(inputs);
     drop(stage);
     drop(stage_dir);

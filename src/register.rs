@@ -782,6 +782,39 @@ pub struct Breach {
     pub found: usize,
 }
 
+/// The [`CONTACT`] columns of every person of the current `individus`
+/// extract in `extracts`, read in a private staging at the cut-off of
+/// delivery `d`.
+///
+/// # Errors
+/// `Config` when `extracts` holds no `individus`; what reading it raises.
+fn contacts_of_extract(d: &Delivery, extracts: &Path) -> Result<Vec<Vec<Option<String>>>> {
+    let source = crate::ingest::find_sources(extracts)?
+        .into_iter()
+        .find(|s| s.extract == crate::schema::Extract::Individus)
+        .ok_or_else(|| Error::Config(format!("{}: no individus extract", extracts.display())))?;
+    let stage_dir = crate::stage::StageDir::private()?;
+    let stage = crate::stage::Stage::open(
+        None,
+        &stage_dir.spill(),
+        crate::pipeline::DEFAULT_MEMORY_LIMIT,
+        None,
+    )?;
+    let cutoff = chrono::NaiveDate::parse_from_str(&d.date_arrete, "%Y-%m-%d")
+        .map_err(|e| Error::Internal(format!("cut-off of entry {}: {e}", d.numero)))?;
+    stage.load(
+        &source,
+        crate::ingest::Encoding::Utf8,
+        &crate::rules::PlausibleDates::for_cutoff(cutoff),
+    )?;
+    stage.db().query_map(
+        "contacts_des_personnes",
+        crate::queries::get("contacts_des_personnes"),
+        [],
+        |r| (0..CONTACT.len()).map(|i| r.get(i)).collect(),
+    )
+}
+
 /// Lists the persons one delivery held (RGPD art. 33 and 34), re-identified
 /// from the current extracts' `individus` by their register digests, each
 /// with the columns it received, as `violation-<recipient>-<entry>.csv` in
@@ -798,7 +831,6 @@ pub fn scope_breach(
     extracts: &Path,
     to: &Path,
 ) -> Result<Breach> {
-    use crate::schema::Extract;
     if to.exists() {
         return Err(Error::Config(format!(
             "{} exists: give a new folder for the listing (it is created readable by its owner only)",
@@ -812,30 +844,7 @@ pub fn scope_breach(
         .map(|p| (p.identifiant_spe, p.tables))
         .collect();
     let total = persons.len();
-    let source = crate::ingest::find_sources(extracts)?
-        .into_iter()
-        .find(|s| s.extract == Extract::Individus)
-        .ok_or_else(|| Error::Config(format!("{}: no individus extract", extracts.display())))?;
-    let stage_dir = crate::stage::StageDir::private()?;
-    let stage = crate::stage::Stage::open(
-        None,
-        &stage_dir.spill(),
-        crate::pipeline::DEFAULT_MEMORY_LIMIT,
-        None,
-    )?;
-    let cutoff = chrono::NaiveDate::parse_from_str(&d.date_arrete, "%Y-%m-%d")
-        .map_err(|e| Error::Internal(format!("cut-off of entry {}: {e}", d.numero)))?;
-    stage.load(
-        &source,
-        crate::ingest::Encoding::Utf8,
-        &crate::rules::PlausibleDates::for_cutoff(cutoff),
-    )?;
-    let rows: Vec<Vec<Option<String>>> = stage.db().query_map(
-        "contacts_des_personnes",
-        crate::queries::get("contacts_des_personnes"),
-        [],
-        |r| (0..CONTACT.len()).map(|i| r.get(i)).collect(),
-    )?;
+    let rows = contacts_of_extract(d, extracts)?;
     let columns_of = |tables: &str| -> String {
         tables
             .split(',')

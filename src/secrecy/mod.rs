@@ -274,32 +274,7 @@ pub fn protect_run(
         .collect();
     let mut system = System::build(&scopes, cubes, geography)?;
     let taken = remember(&mut system, releases, earlier);
-    let threshold: Vec<i64> = system
-        .cells
-        .iter()
-        .map(|c| {
-            releases
-                .iter()
-                .enumerate()
-                .filter(|(r, _)| c.receivers & (1 << r) != 0)
-                .map(|(_, rel)| rel.settings.threshold)
-                .max()
-                .unwrap_or(DEFAULT_THRESHOLD)
-        })
-        .collect();
-    let settings = Settings {
-        threshold: releases
-            .iter()
-            .map(|r| r.settings.threshold)
-            .max()
-            .unwrap_or(DEFAULT_THRESHOLD),
-        protection: releases
-            .iter()
-            .map(|r| r.settings.protection)
-            .max()
-            .unwrap_or(1),
-        region: None,
-    };
+    let (threshold, settings) = thresholds(&system, releases);
     let mut reasons: Vec<Option<(Flag, String)>> = vec![None; system.cells.len()];
     primary(&system, &threshold, &mut reasons);
     let rank = preference_rank(&system, &reasons);
@@ -433,6 +408,38 @@ impl Pattern {
             summary,
         })
     }
+}
+
+/// Each cell's threshold (the highest of its recipients'), and the run's
+/// settings: the highest threshold and protection level of all.
+fn thresholds(system: &System, releases: &[Release]) -> (Vec<i64>, Settings) {
+    let threshold = system
+        .cells
+        .iter()
+        .map(|c| {
+            releases
+                .iter()
+                .enumerate()
+                .filter(|(r, _)| c.receivers & (1 << r) != 0)
+                .map(|(_, rel)| rel.settings.threshold)
+                .max()
+                .unwrap_or(DEFAULT_THRESHOLD)
+        })
+        .collect();
+    let settings = Settings {
+        threshold: releases
+            .iter()
+            .map(|r| r.settings.threshold)
+            .max()
+            .unwrap_or(DEFAULT_THRESHOLD),
+        protection: releases
+            .iter()
+            .map(|r| r.settings.protection)
+            .max()
+            .unwrap_or(1),
+        region: None,
+    };
+    (threshold, settings)
 }
 
 /// The threshold of a cell no recipient receives (SPEC §5).

@@ -49,7 +49,40 @@ fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
     println!("\nRun (cut-off {}):", cfg.cutoff);
     super::run::execute(&cfg)?;
 
-    let outputs = query::open(&out)?;
+    print_headline(&out, region)?;
+    println!(
+        "\nRecipients and their keys: {} (keys stay outside the outputs)",
+        recipients.display()
+    );
+    let report = crate::report::render(&crate::report::ReportConfig {
+        out: out.clone(),
+        region: region.into(),
+        period: DEMO_PERIOD.into(),
+        from: "comite-dreets".into(),
+        template: None,
+        libelles: None,
+    })?;
+    println!("Committee report, region {region}, {DEMO_PERIOD}:");
+    super::report::print_paths(&report);
+    println!("\nTry next:");
+    println!(
+        "  cargo run -- query --out {} \"select periode, code_geo, nb_positionnements, nb_entrees, round(taux_entree, 3) as taux \
+         from entonnoir where niveau_geo = 'region' and dimension = 'ensemble' and periode = '{DEMO_PERIOD}' order by code_geo\"",
+        out.display()
+    );
+    println!("  cargo run -- verify {}", out.display());
+    println!("  cargo run -- registre --out {}", out.display());
+    Ok(())
+}
+
+/// Prints the demo's headline for `region` in [`DEMO_PERIOD`], read from
+/// the run's output `out`: positionings, entries, the entry rate, the
+/// session fill rate and the PIC-eligible share.
+///
+/// # Errors
+/// What opening the output or its queries raise.
+fn print_headline(out: &Path, region: &str) -> Result<()> {
+    let outputs = query::open(out)?;
     let db = outputs.db();
     let (pos, entrees, taux, pers, elig): (i64, i64, Option<f64>, i64, i64) = db.query_row(
         "demo_chiffres",
@@ -82,28 +115,6 @@ fn demo(dir: &Path, persons: u64, seed: u64, region: &str) -> Result<()> {
             fr_pct(elig as f64 / pers as f64)
         );
     }
-    println!(
-        "\nRecipients and their keys: {} (keys stay outside the outputs)",
-        recipients.display()
-    );
-    let report = crate::report::render(&crate::report::ReportConfig {
-        out: out.clone(),
-        region: region.into(),
-        period: DEMO_PERIOD.into(),
-        from: "comite-dreets".into(),
-        template: None,
-        libelles: None,
-    })?;
-    println!("Committee report, region {region}, {DEMO_PERIOD}:");
-    super::report::print_paths(&report);
-    println!("\nTry next:");
-    println!(
-        "  cargo run -- query --out {} \"select periode, code_geo, nb_positionnements, nb_entrees, round(taux_entree, 3) as taux \
-         from entonnoir where niveau_geo = 'region' and dimension = 'ensemble' and periode = '{DEMO_PERIOD}' order by code_geo\"",
-        out.display()
-    );
-    println!("  cargo run -- verify {}", out.display());
-    println!("  cargo run -- registre --out {}", out.display());
     Ok(())
 }
 

@@ -1037,6 +1037,27 @@ fn measure_flags(
     ))
 }
 
+/// The key columns of a cube's rows `take`, with the reason only in the
+/// abandon cube.
+///
+/// # Errors
+/// `Internal` when the cube lacks one.
+fn key_columns(
+    d: &cubes::CubeDef,
+    batch: &RecordBatch,
+    take: &UInt32Array,
+) -> Result<(Vec<Field>, Vec<ArrayRef>)> {
+    let (mut fields, mut columns) = (Vec::new(), Vec::new());
+    for name in &KeyColumns::NAMES[..if d.by_motif { 7 } else { 6 }] {
+        let col = batch
+            .column_by_name(name)
+            .ok_or_else(|| Error::Internal(format!("cube {} lacks {name}", d.name)))?;
+        fields.push(Field::new(*name, col.data_type().clone(), true));
+        columns.push(arrow::compute::take(col, take, None)?);
+    }
+    Ok((fields, columns))
+}
+
 /// One table of the plan, cleared, and its shares of suppressed counts.
 fn clear(
     table: &plan::Table,
@@ -1053,10 +1074,7 @@ fn clear(
     let take = UInt32Array::from_iter_values(rows.iter().map(|(r, _)| *r as u32));
     let flag_of = |key: &Key, uses: &cubes::Uses| -> Option<Flag> {
         let k = if uses.all_reasons {
-            Key {
-                motif: "ensemble".into(),
-                ..key.clone()
-            }
+            key.with_motif("ensemble")
         } else {
             key.clone()
         };
@@ -1065,17 +1083,7 @@ fn clear(
             .get(&(variable(uses.variable), k))
             .and_then(|&c| flags[c])
     };
-    let mut fields: Vec<Field> = Vec::new();
-    let mut columns: Vec<ArrayRef> = Vec::new();
-    // The key columns, with the reason only in the abandon cube.
-    let key_names = &KeyColumns::NAMES[..if d.by_motif { 7 } else { 6 }];
-    for name in key_names {
-        let col = batch
-            .column_by_name(name)
-            .ok_or_else(|| Error::Internal(format!("cube {} lacks {name}", d.name)))?;
-        fields.push(Field::new(*name, col.data_type().clone(), true));
-        columns.push(arrow::compute::take(col, &take, None)?);
-    }
+    let (mut fields, mut columns) = key_columns(d, batch, &take)?;
     let mut row_flags: Vec<Option<Flag>> = vec![None; rows.len()];
     let mut flag_columns: Vec<(Field, ArrayRef)> = Vec::new();
     let mut shares = TableShares {

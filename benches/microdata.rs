@@ -23,8 +23,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use common::rss_mb;
-use ouistat::generate::{generate, Format, Options};
-use ouistat::pipeline::{run, RunConfig};
+use ouistat::testing::generate::{generate, Format, Options};
+use ouistat::testing::pipeline::{run, RunConfig};
 
 const CUTOFF: &str = "2026-10-31";
 
@@ -71,7 +71,7 @@ fn size(persons: u64) {
         summary.evenements,
         t.elapsed().as_secs_f64()
     );
-    ouistat::commands::demo_recipients(dir.path(), "32").expect("keys");
+    ouistat::testing::commands::demo_recipients(dir.path(), "32").expect("keys");
     std::fs::write(
         dir.path().join("destinataires.toml"),
         "[[destinataires]]\nnom = \"ministere\"\nclasse = \"ministere\"\ncle = \"cles/ministere.cle\"\nseuil_secret = 11\n",

@@ -18,10 +18,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use ouistat::generate::{generate, Format, Options};
-use ouistat::rules::PlausibleDates;
-use ouistat::schema::{Extract, Kind};
-use ouistat::stage::Stage;
+use ouistat::testing::generate::{generate, Format, Options};
+use ouistat::testing::rules::PlausibleDates;
+use ouistat::testing::schema::{Extract, Kind};
+use ouistat::testing::stage::Stage;
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).map_or(default, |v| {
@@ -56,7 +56,7 @@ fn main() {
     for out in [&text, &typed] {
         std::fs::create_dir_all(out).expect("folder");
     }
-    ouistat::generate::csv_dir_to_text_parquet(&csv, &text).expect("text Parquet");
+    ouistat::testing::generate::csv_dir_to_text_parquet(&csv, &text).expect("text Parquet");
     typed_parquet(&csv, &typed);
     println!(
         "typed evenements.enregistre_le: {}",
@@ -91,12 +91,12 @@ fn main() {
 fn read_seconds(extracts: &Path, tmp: &Path) -> (f64, f64) {
     let cutoff = chrono::NaiveDate::from_ymd_opt(2026, 6, 30).expect("date");
     let dates = PlausibleDates::for_cutoff(cutoff);
-    let sources = ouistat::ingest::find_sources(extracts).expect("extracts");
+    let sources = ouistat::testing::ingest::find_sources(extracts).expect("extracts");
     let stage = Stage::open(None, &tmp.join("debordement"), "3GB", None).expect("stage");
     let (t, cpu) = (Instant::now(), cpu_seconds());
     for source in &sources {
         let _ = stage
-            .load(source, ouistat::ingest::Encoding::Utf8, &dates)
+            .load(source, ouistat::testing::ingest::Encoding::Utf8, &dates)
             .expect("load");
     }
     (t.elapsed().as_secs_f64(), cpu_seconds() - cpu)

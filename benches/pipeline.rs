@@ -24,8 +24,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use common::rss_mb;
-use ouistat::generate::{generate, Format, Options};
-use ouistat::pipeline::{run, RunConfig};
+use ouistat::testing::generate::{generate, Format, Options};
+use ouistat::testing::pipeline::{run, RunConfig};
 
 const CUBES: [&str; 6] = [
     "entonnoir",
@@ -90,7 +90,7 @@ fn size(persons: u64) -> (u64, u64, f64) {
         "\n{persons} persons: {rows} rows, {csv_mb:.0} MB of CSV, generated in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    ouistat::commands::demo_recipients(dir.path(), "32").expect("recipients");
+    ouistat::testing::commands::demo_recipients(dir.path(), "32").expect("recipients");
 
     let baseline = child("baseline", dir.path());
     let plain = child("run", dir.path());

@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use hmac::{Hmac, Mac};
-use ouistat::pseudonymise::{Pseudonymiser, SecretKey};
+use ouistat::testing::pseudonymise::{Pseudonymiser, SecretKey};
 use rayon::prelude::*;
 use sha2::digest::generic_array::GenericArray;
 

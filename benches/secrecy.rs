@@ -29,14 +29,14 @@ use std::time::Instant;
 use common::{reset_peak, rss_mb};
 
 use arrow::array::{Array, AsArray};
-use ouistat::deliver::read_cubes;
-use ouistat::generate::{generate, Format, Options};
-use ouistat::pipeline::{run, RunConfig};
-use ouistat::policy::RecipientClass;
-use ouistat::secrecy::{
+use ouistat::testing::deliver::read_cubes;
+use ouistat::testing::generate::{generate, Format, Options};
+use ouistat::testing::pipeline::{run, RunConfig};
+use ouistat::testing::policy::RecipientClass;
+use ouistat::testing::secrecy::{
     protect_run, CubeBatch, Geography, Plan, Protection, Release, Released, Settings,
 };
-use ouistat::stage::Stage;
+use ouistat::testing::stage::Stage;
 
 fn env_number(var: &str, default: u64) -> u64 {
     std::env::var(var)
@@ -48,7 +48,10 @@ fn env_number(var: &str, default: u64) -> u64 {
 const CUTOFFS: [&str; 2] = ["2026-06-30", "2026-10-31"];
 
 fn main() {
-    let region = env_number("OUISTAT_BENCH_REGION_PERSONS", ouistat::cli::DEMO_PERSONS);
+    let region = env_number(
+        "OUISTAT_BENCH_REGION_PERSONS",
+        ouistat::testing::cli::DEMO_PERSONS,
+    );
     let france = env_number("OUISTAT_BENCH_FRANCE_PERSONS", 0);
     if region > 0 {
         releases("région 32", region, Some("32"), 10.0);
@@ -112,8 +115,8 @@ fn releases(label: &str, persons: u64, region: Option<&str>, seconds: f64) {
         for (p, rel) in together.iter().zip(&recipients) {
             for c in &p.released {
                 earlier.push(Released {
-                    recipient: ouistat::secrecy::text(rel.name),
-                    date_arrete: ouistat::secrecy::text(cutoff),
+                    recipient: ouistat::testing::secrecy::text(rel.name),
+                    date_arrete: ouistat::testing::secrecy::text(cutoff),
                     variable: c.variable.clone(),
                     key: c.key.clone(),
                     value: c.value,
@@ -252,7 +255,7 @@ fn targets_region(p: &Protection) {
     // since the earlier release is small (the earlier value is out), or
     // their complement in their whole is.
     let threshold = p.summary.seuil_secret;
-    let own_change = |wanted: &dyn Fn(&ouistat::secrecy::Key) -> bool| {
+    let own_change = |wanted: &dyn Fn(&ouistat::testing::secrecy::Key) -> bool| {
         p.released
             .iter()
             .filter(|c| c.flag.as_deref() == Some("A") && c.value >= threshold && wanted(&c.key))

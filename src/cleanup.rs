@@ -11,7 +11,7 @@ use std::sync::{Mutex, Once};
 static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// Removes `path` if the process is stopped by a signal, until [`release`].
-pub fn guard(path: &Path) {
+pub(crate) fn guard(path: &Path) {
     static HANDLER: Once = Once::new();
     HANDLER.call_once(|| {
         // Another handler may already be installed by an embedding
@@ -31,7 +31,7 @@ pub fn guard(path: &Path) {
 }
 
 /// `path` no longer needs removing on a signal.
-pub fn release(path: &Path) {
+pub(crate) fn release(path: &Path) {
     if let Ok(mut live) = LIVE.lock() {
         live.retain(|p| p != path);
     }
@@ -39,7 +39,7 @@ pub fn release(path: &Path) {
 
 /// Removes the folders of `dir` named `<prefix><pid>…` whose process is
 /// gone. Linux only (it asks `/proc`); elsewhere nothing is removed.
-pub fn remove_abandoned(dir: &Path, prefix: &str) {
+pub(crate) fn remove_abandoned(dir: &Path, prefix: &str) {
     for path in abandoned(dir, prefix) {
         let _ = std::fs::remove_dir_all(path);
     }
@@ -47,7 +47,7 @@ pub fn remove_abandoned(dir: &Path, prefix: &str) {
 
 /// The folders of `dir` named `<prefix><pid>…` whose process is gone,
 /// sorted by name. Linux only (it asks `/proc`); elsewhere none.
-pub fn abandoned(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+pub(crate) fn abandoned(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     if !Path::new("/proc/self").exists() {
         return Vec::new();
     }

@@ -302,7 +302,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub motifs: Option<PathBuf>,
     /// DuckDB memory cap; larger data spills to disk.
-    #[arg(long, default_value = crate::pipeline::DEFAULT_MEMORY_LIMIT, value_parser = memory_limit)]
+    #[arg(long, default_value = crate::warehouse::DEFAULT_MEMORY_LIMIT, value_parser = memory_limit)]
     pub memory_limit: String,
     /// DuckDB threads (default: all cores).
     #[arg(long)]

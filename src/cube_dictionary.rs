@@ -75,7 +75,7 @@ fn french_type(t: &DataType) -> &'static str {
 /// # Errors
 /// `Io` or `Output` when a cube's file cannot be read or the dictionary
 /// written; `Internal` when the shipped template does not render.
-pub fn write(out: &Path, cubes: &[(&str, u64)], date_arrete: &str) -> Result<()> {
+pub(crate) fn write(out: &Path, cubes: &[(&str, u64)], date_arrete: &str) -> Result<()> {
     let dir = out.join("indicateurs");
     let mut described = Vec::new();
     for (name, rows) in cubes {

@@ -33,7 +33,7 @@ use crate::stage::Stage;
 /// list, each error naming the file's line.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Recipient {
+pub(crate) struct Recipient {
     /// Folder name under `livraisons/`.
     pub nom: String,
     pub classe: RecipientClass,
@@ -67,7 +67,7 @@ pub struct Recipient {
 }
 
 /// The publics a partner may receive: boolean columns of `individus`.
-pub const PUBLICS: &[&str] = &[
+pub(crate) const PUBLICS: &[&str] = &[
     "beneficiaire_rsa",
     "travailleur_handicape",
     "beneficiaire_aah",
@@ -110,7 +110,7 @@ struct RecipientsFile {
 /// # Errors
 /// `Config` naming the file and line of the first recipient that is
 /// malformed or incomplete; `Policy` for a threshold below the floor.
-pub fn load_recipients(path: &Path) -> Result<Vec<Recipient>> {
+pub(crate) fn load_recipients(path: &Path) -> Result<Vec<Recipient>> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
     let origin = path.display().to_string();
     let file: RecipientsFile = crate::toml_file::parse(&origin, &text).map_err(Error::Config)?;
@@ -170,7 +170,7 @@ fn check_recipient(r: &Recipient) -> std::result::Result<(), String> {
 
 /// One delivered file, as the manifest records it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ManifestFile {
+pub(crate) struct ManifestFile {
     pub nom: String,
     pub sha256: String,
     /// Rows for Parquet files; absent for the dictionary.
@@ -181,7 +181,7 @@ pub struct ManifestFile {
 
 /// `manifest.json` of a delivery.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     pub logiciel: String,
     pub version: String,
     pub destinataire: String,
@@ -215,7 +215,7 @@ pub struct Manifest {
 }
 
 /// What a run passes to the deliveries.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub stage: &'a Stage,
     pub policy: &'a Policy,
     pub cutoff: chrono::NaiveDate,
@@ -241,7 +241,7 @@ pub struct Context<'a> {
 }
 
 /// What the register of deliveries needs of a run (issue 26).
-pub struct Rights {
+pub(crate) struct Rights {
     /// Digests under the register key.
     pub digests: RegisterDigests,
     /// The register key's fingerprint.
@@ -257,7 +257,7 @@ impl<'a> Context<'a> {
     /// # Errors
     /// `Config` when the register cannot be read or was written for another
     /// plan, class or region of one of `recipients`.
-    pub fn new(
+    pub(crate) fn new(
         stage: &'a Stage,
         policy: &'a Policy,
         cutoff: chrono::NaiveDate,
@@ -372,7 +372,7 @@ impl<'a> Context<'a> {
 ///
 /// # Errors
 /// `Config` naming the recipient and what changed.
-pub fn open_register(out: &Path, recipients: &[Recipient]) -> Result<Register> {
+pub(crate) fn open_register(out: &Path, recipients: &[Recipient]) -> Result<Register> {
     let register = Register::open(out)?;
     register.check_log()?;
     for r in recipients {
@@ -413,7 +413,7 @@ fn stage_oppositions(stage: &Stage, list: &[crate::opposition::Opposition]) -> R
 
 /// What secrecy did for one delivery of aggregates.
 #[derive(Debug, Clone)]
-pub struct Secrecy {
+pub(crate) struct Secrecy {
     /// Seconds from protection to the audit's record, the register included.
     pub secondes: f64,
     pub summary: secrecy::Summary,
@@ -611,7 +611,7 @@ pub fn read_cubes(stage: &Stage) -> Result<(Vec<secrecy::CubeBatch>, secrecy::Ge
 ///
 /// # Errors
 /// `Config` when a recipient's plan cannot be read.
-pub fn crosses_zonings(recipients: &[Recipient]) -> Result<bool> {
+pub(crate) fn crosses_zonings(recipients: &[Recipient]) -> Result<bool> {
     let mut plans = Vec::new();
     for r in recipients {
         plans.extend(plan_of(r)?);
@@ -631,15 +631,15 @@ fn aggregate_threshold(r: &Recipient) -> Option<u32> {
 
 /// The default protection level: no suppressed count can be recomputed to a
 /// single whole value.
-pub const DEFAULT_PROTECTION: u32 = 1;
+pub(crate) const DEFAULT_PROTECTION: u32 = 1;
 
 /// The lowest threshold a recipients file may set: below it, primary
 /// suppression would hide almost nothing (SPEC §5 default 11).
-pub const MIN_THRESHOLD: u32 = 5;
+pub(crate) const MIN_THRESHOLD: u32 = 5;
 
 /// The publication plan of a recipient of aggregates: its own file, or
 /// the one shipped for its class.
-pub fn plan_of(r: &Recipient) -> Result<Option<Plan>> {
+pub(crate) fn plan_of(r: &Recipient) -> Result<Option<Plan>> {
     if aggregate_threshold(r).is_none() {
         return Ok(None);
     }
@@ -670,7 +670,10 @@ fn write_audit(out: &Path, name: &str, protection: &secrecy::Protection) -> Resu
 }
 
 /// Checks every recipient's key before anything is written.
-pub fn load_keys(recipients: &[Recipient], policy: &Policy) -> Result<Vec<Option<SecretKey>>> {
+pub(crate) fn load_keys(
+    recipients: &[Recipient],
+    policy: &Policy,
+) -> Result<Vec<Option<SecretKey>>> {
     let keys: Vec<Option<SecretKey>> = recipients
         .iter()
         .map(|r| {
@@ -710,7 +713,7 @@ pub fn load_keys(recipients: &[Recipient], policy: &Policy) -> Result<Vec<Option
 ///
 /// # Errors
 /// As [`SecretKey::from_file`].
-pub fn load_previous_keys(recipients: &[Recipient]) -> Result<Vec<Option<SecretKey>>> {
+pub(crate) fn load_previous_keys(recipients: &[Recipient]) -> Result<Vec<Option<SecretKey>>> {
     recipients
         .iter()
         .map(|r| match &r.cle {
@@ -724,7 +727,7 @@ pub fn load_previous_keys(recipients: &[Recipient]) -> Result<Vec<Option<SecretK
 
 /// Writes one recipient's delivery under `OUT/livraisons/<nom>/`; returns its
 /// manifest and, for cleared aggregates, the seconds disclosure control took.
-pub fn deliver(
+pub(crate) fn deliver(
     ctx: &Context<'_>,
     r: &Recipient,
     key: Option<&SecretKey>,
@@ -1302,8 +1305,7 @@ fn microdata_requirement(
     ctx: &Context<'_>,
     r: &Recipient,
 ) -> Result<Option<(Vec<crate::kanon::Qi>, Option<crate::kanon::Requirement>)>> {
-    use crate::kanon;
-    let qis = kanon::declare::qis_for(
+    let qis = crate::policy::quasi::qis_for(
         &ctx.policy.quasi_identifiants,
         &ctx.policy.columns,
         r.classe,
@@ -1311,7 +1313,7 @@ fn microdata_requirement(
     if qis.is_empty() || r.classe == RecipientClass::Comite {
         return Ok(None);
     }
-    let requirement = kanon::declare::requirement(
+    let requirement = crate::policy::quasi::requirement(
         &ctx.policy.k_anonymat,
         r.classe,
         r.k_anonymat,

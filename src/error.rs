@@ -43,12 +43,8 @@ pub enum Error {
 
     /// DuckDB refused a statement of ours (a query of `queries/` or one
     /// the engine builds): a bug in ouistat, the statement named.
-    #[error("query `{query}` failed (this is a bug in ouistat): {source}")]
-    Query {
-        query: String,
-        #[source]
-        source: duckdb::Error,
-    },
+    #[error("query `{query}` failed (this is a bug in ouistat): {problem}")]
+    Query { query: String, problem: String },
 
     /// The machine ran short while running a named statement: out of memory,
     /// or a full disk. Not a bug: the advice says what to change.

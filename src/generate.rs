@@ -51,7 +51,7 @@ pub struct Summary {
 }
 
 /// The name of the injected-defects list written beside the extracts.
-pub const DEFECTS_FILE: &str = "defauts_injectes.csv";
+pub(crate) const DEFECTS_FILE: &str = "defauts_injectes.csv";
 
 /// Regions (INSEE code), their départements and a weight (≈ job seekers).
 const REGIONS: &[(&str, &[&str], u32)] = &[
@@ -584,7 +584,7 @@ fn corrupt(
 /// Generates the four extracts into `opts.out`.
 ///
 /// ```no_run
-/// use ouistat::generate::{generate, Format, Options};
+/// use ouistat::testing::generate::{generate, Format, Options};
 /// let summary = generate(&Options {
 ///     out: "extraits".into(), persons: 1000, seed: 42, format: Format::Csv, defects: 0.0,
 ///     region: None,

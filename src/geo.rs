@@ -6,7 +6,7 @@
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 
 /// Regions: INSEE code, name, départements.
-pub const REGIONS: &[(&str, &str, &[&str])] = &[
+pub(crate) const REGIONS: &[(&str, &str, &[&str])] = &[
     ("01", "Guadeloupe", &["971"]),
     ("02", "Martinique", &["972"]),
     ("03", "Guyane", &["973"]),
@@ -68,20 +68,20 @@ pub const REGIONS: &[(&str, &str, &[&str])] = &[
 /// The French name of a region, `None` for a code that is not a region.
 ///
 /// ```
-/// assert_eq!(ouistat::geo::region_name("32"), Some("Hauts-de-France"));
-/// assert_eq!(ouistat::geo::region_name("99"), None);
+/// assert_eq!(ouistat::testing::geo::region_name("32"), Some("Hauts-de-France"));
+/// assert_eq!(ouistat::testing::geo::region_name("99"), None);
 /// ```
 pub fn region_name(code: &str) -> Option<&'static str> {
     REGIONS.iter().find(|r| r.0 == code).map(|r| r.1)
 }
 
 /// Whether `code` is a département (`62`, `2A`, `974`).
-pub fn is_departement(code: &str) -> bool {
+pub(crate) fn is_departement(code: &str) -> bool {
     REGIONS.iter().any(|r| r.2.contains(&code))
 }
 
 /// The regions as `code name` pairs, for error messages.
-pub fn region_list() -> String {
+pub(crate) fn region_list() -> String {
     REGIONS
         .iter()
         .map(|(code, name, _)| format!("{code} {name}"))
@@ -91,7 +91,7 @@ pub fn region_list() -> String {
 
 /// Why `code` is not a region, with the code the user probably meant when
 /// it has a leading zero too many (`032`).
-pub fn region_problem(code: &str) -> Option<String> {
+pub(crate) fn region_problem(code: &str) -> Option<String> {
     if region_name(code).is_some() {
         return None;
     }
@@ -113,7 +113,7 @@ pub fn region_problem(code: &str) -> Option<String> {
 /// A code written quoted or not in a TOML file: `region = 32` and
 /// `region = "32"` are the same code; a number is written with at least
 /// two digits (`2` → `"02"`).
-pub fn code<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn code<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     struct Code;
     impl Visitor<'_> for Code {
         type Value = String;
@@ -136,7 +136,7 @@ pub fn code<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 }
 
 /// A region code ([`code`]) that must be one of [`REGIONS`].
-pub fn region<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn region<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let c = code(d)?;
     match region_problem(&c) {
         None => Ok(Some(c)),
@@ -145,7 +145,7 @@ pub fn region<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Erro
 }
 
 /// A département code ([`code`]) that must be a département of [`REGIONS`].
-pub fn departement<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn departement<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let c = code(d)?;
     if is_departement(&c) {
         Ok(Some(c))

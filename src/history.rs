@@ -16,10 +16,10 @@ use crate::error::{Error, Result};
 use crate::output::create_private_dir;
 
 /// The history's folder under `OUT`.
-pub const DIR: &str = "historique";
+pub(crate) const DIR: &str = "historique";
 
 /// The partition folder of one cube at one cut-off (`YYYY-MM-DD`).
-pub fn partition(out: &Path, cube: &str, date_arrete: &str) -> PathBuf {
+pub(crate) fn partition(out: &Path, cube: &str, date_arrete: &str) -> PathBuf {
     out.join(DIR)
         .join(cube)
         .join(format!("date_arrete={date_arrete}"))
@@ -31,7 +31,7 @@ pub fn partition(out: &Path, cube: &str, date_arrete: &str) -> PathBuf {
 ///
 /// # Errors
 /// `Io` naming the file or folder that could not be written.
-pub fn keep(out: &Path, cubes: &[&str], date_arrete: &str) -> Result<()> {
+pub(crate) fn keep(out: &Path, cubes: &[&str], date_arrete: &str) -> Result<()> {
     create_private_dir(&out.join(DIR))?;
     for cube in cubes {
         let dir = partition(out, cube, date_arrete);
@@ -49,7 +49,7 @@ pub fn keep(out: &Path, cubes: &[&str], date_arrete: &str) -> Result<()> {
 /// The cubes the history of `out` holds, each with the glob of its
 /// partitions' files (for `read_parquet(..., hive_partitioning = true)`),
 /// sorted by name.
-pub fn datasets(out: &Path) -> Vec<(String, PathBuf)> {
+pub(crate) fn datasets(out: &Path) -> Vec<(String, PathBuf)> {
     let Ok(entries) = std::fs::read_dir(out.join(DIR)) else {
         return Vec::new();
     };

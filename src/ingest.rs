@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::schema::{rule, Extract};
+use crate::warehouse::Db;
 
 mod french_time;
 mod notes;
@@ -25,7 +26,7 @@ mod parquet_file;
 mod records;
 mod sniff;
 
-pub use notes::{column_notes, ColumnNote};
+pub(crate) use notes::{column_notes, ColumnNote};
 pub use records::MAX_RECORD_LINES;
 
 use records::{Fields, Parsed, Records};
@@ -411,18 +412,18 @@ pub fn read_csv(
 /// Reads a Parquet extract (typed or all text) through DuckDB and feeds
 /// every row to `sink` as text, so that the CSV rules apply; `ligne` is the
 /// row number + 2 (see `parquet_file`). Returns the number of rows read.
-pub fn read_parquet(
-    conn: &duckdb::Connection,
+pub(crate) fn read_parquet(
+    db: &Db,
     source: &Source,
     sink: impl FnMut(Record<'_>) -> Result<()>,
 ) -> Result<u64> {
-    parquet_file::read(conn, source, sink)
+    parquet_file::read(db, source, sink)
 }
 
 /// Re-reads the raw content of the given lines (for rows rejected by
 /// set-level rules, whose raw text was not kept).
-pub fn raw_lines(
-    conn: &duckdb::Connection,
+pub(crate) fn raw_lines(
+    db: &Db,
     source: &Source,
     encoding: Encoding,
     lines: &std::collections::HashSet<u64>,
@@ -439,7 +440,7 @@ pub fn raw_lines(
     };
     match source.format {
         FileFormat::Csv => read_csv(source, encoding, &mut keep)?,
-        FileFormat::Parquet => read_parquet(conn, source, &mut keep)?,
+        FileFormat::Parquet => read_parquet(db, source, &mut keep)?,
     };
     Ok(out)
 }

@@ -17,41 +17,54 @@
 //! Imports run one way: `main` → `commands` (one file per subcommand, `cli`
 //! for its flags) → `pipeline` → the stages → `warehouse`, with `domain`
 //! (periods, French formatting, names, cube dimensions), `digest` and
-//! `error` underneath; `scripts/module_graph.py` checks there is no cycle.
+//! `error` underneath. The `architecture` tests check there is no cycle and
+//! that only `warehouse` names DuckDB; `scripts/module_graph.py` prints the
+//! graph.
+//!
+//! Every module is private. The binary reaches [`Cli`] and [`execute`]; the
+//! integration tests, benches and doc examples reach what they need
+//! through [`testing`], and `unreachable_pub` flags any other `pub` item.
 
-pub mod cleanup;
-pub mod cli;
-pub mod commands;
-pub mod cube_dictionary;
-pub mod deliver;
-pub mod digest;
-pub mod domain;
-pub mod error;
-pub mod generate;
-pub mod geo;
-pub mod history;
-pub mod ingest;
-pub mod kanon;
-pub mod opposition;
-pub mod output;
-pub mod pipeline;
-pub mod policy;
-pub mod progress;
-pub mod pseudonymise;
-pub mod purge;
-pub mod queries;
-pub mod query;
-pub mod register;
-pub mod report;
-pub mod rules;
-pub mod schema;
-pub mod secrecy;
-pub mod stage;
-pub mod summary;
-pub mod toml_file;
-pub mod validate;
-pub mod verdict;
-pub mod verify;
-pub mod warehouse;
+mod cleanup;
+mod cli;
+mod commands;
+mod cube_dictionary;
+mod deliver;
+mod digest;
+mod domain;
+mod error;
+mod generate;
+mod geo;
+mod history;
+mod ingest;
+mod kanon;
+mod opposition;
+mod output;
+mod pipeline;
+mod policy;
+mod progress;
+mod pseudonymise;
+mod purge;
+mod queries;
+mod query;
+mod register;
+mod report;
+mod rules;
+mod schema;
+mod secrecy;
+mod stage;
+mod summary;
+mod toml_file;
+mod validate;
+mod verdict;
+mod verify;
+mod warehouse;
 
+pub mod testing;
+
+#[cfg(test)]
+mod architecture;
+
+pub use cli::Cli;
+pub use commands::execute;
 pub use error::{Error, ExitCode, Result};

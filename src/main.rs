@@ -3,8 +3,8 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    let cli = ouistat::cli::Cli::parse();
-    match ouistat::commands::execute(cli.command) {
+    let cli = ouistat::Cli::parse();
+    match ouistat::execute(cli.command) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ouistat: {e}");

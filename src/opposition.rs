@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::policy::RecipientClass;
 
 /// The classes that receive rows of persons, hence the ones a list may name.
-pub const MICRODATA_CLASSES: [RecipientClass; 4] = [
+pub(crate) const MICRODATA_CLASSES: [RecipientClass; 4] = [
     RecipientClass::PoleEmploi,
     RecipientClass::Financeur,
     RecipientClass::Partenaire,
@@ -33,7 +33,7 @@ pub const MICRODATA_CLASSES: [RecipientClass; 4] = [
 
 /// One line of the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Opposition {
+pub(crate) struct Opposition {
     /// The identifier's kind: a column of `individus` ([`crate::register::IDENTIFIERS`]).
     pub kind: &'static str,
     pub identifiant: String,
@@ -48,7 +48,7 @@ pub struct Opposition {
 /// `Config` naming the file and line: an unknown identifier kind, a
 /// missing field, an unknown class, the committee (it receives aggregates
 /// only) or a date that is not `YYYY-MM-DD`.
-pub fn load(path: &Path) -> Result<Vec<Opposition>> {
+pub(crate) fn load(path: &Path) -> Result<Vec<Opposition>> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
     parse(&text, &path.display().to_string())
 }
@@ -57,7 +57,7 @@ pub fn load(path: &Path) -> Result<Vec<Opposition>> {
 ///
 /// # Errors
 /// As [`load`].
-pub fn parse(text: &str, origin: &str) -> Result<Vec<Opposition>> {
+pub(crate) fn parse(text: &str, origin: &str) -> Result<Vec<Opposition>> {
     let mut lines = text
         .trim_start_matches('\u{feff}')
         .lines()

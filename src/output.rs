@@ -24,11 +24,11 @@ use crate::error::{Error, Result};
 
 /// The file that marks a folder as a ouistat output. A run writes it first,
 /// so that a killed first run can be rerun into the same folder.
-pub const MARKER: &str = ".ouistat-sortie";
+pub(crate) const MARKER: &str = ".ouistat-sortie";
 
 /// The reports folder: rendered by `ouistat report` after a run, kept by
 /// the next run under `rapport/arrete-<previous cut-off>/`.
-pub const REPORTS: &str = "rapport";
+pub(crate) const REPORTS: &str = "rapport";
 
 /// The entries a run writes at the top of `OUT`: a marked output holding
 /// anything else is refused, as that file would be lost.
@@ -53,7 +53,7 @@ const WRITTEN: &[&str] = &[
 /// # Errors
 /// `Config` naming the folder and what is in it, or the input it would
 /// overwrite.
-pub fn check_ownership(out: &Path, inputs: &[(&str, &Path)]) -> Result<()> {
+pub(crate) fn check_ownership(out: &Path, inputs: &[(&str, &Path)]) -> Result<()> {
     let out_abs = absolute(out)?;
     for (what, input) in inputs {
         let input_abs = absolute(input)?;
@@ -135,7 +135,7 @@ fn is_ouistat_output(dir: &Path) -> bool {
 ///
 /// # Errors
 /// `Config` when there is none, saying to pass `--out`.
-pub fn find_output(start: &Path) -> Result<PathBuf> {
+pub(crate) fn find_output(start: &Path) -> Result<PathBuf> {
     for dir in start.ancestors() {
         for candidate in [dir.to_path_buf(), dir.join("sortie")] {
             if is_ouistat_output(&candidate) {
@@ -192,7 +192,7 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 /// exactly the files beside it. Removed if the run fails, panics or is
 /// stopped by a signal; after a SIGKILL, by the next run into the same
 /// `OUT`.
-pub struct Building {
+pub(crate) struct Building {
     /// Where the new output is written.
     pub path: PathBuf,
     out: PathBuf,
@@ -205,7 +205,7 @@ impl Building {
     ///
     /// # Errors
     /// `Config` when `out` names no folder; `Io` naming the path otherwise.
-    pub fn start(out: &Path) -> Result<Building> {
+    pub(crate) fn start(out: &Path) -> Result<Building> {
         let parent = match out.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -257,7 +257,7 @@ impl Building {
     ///
     /// # Errors
     /// `Io` naming the file that could not be copied.
-    pub fn carry_over(&self, carried: &[&str]) -> Result<Vec<PathBuf>> {
+    pub(crate) fn carry_over(&self, carried: &[&str]) -> Result<Vec<PathBuf>> {
         for dir in carried {
             let from = self.out.join(dir);
             if from.is_dir() {
@@ -299,7 +299,7 @@ impl Building {
     ///
     /// # Errors
     /// `Io` naming the folder that could not be renamed or removed.
-    pub fn finish(mut self) -> Result<()> {
+    pub(crate) fn finish(mut self) -> Result<()> {
         #[cfg(target_os = "linux")]
         if self.out.exists() {
             use rustix::fs::{renameat_with, RenameFlags, CWD};
@@ -368,7 +368,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// A zstd Parquet file being written batch by batch.
-pub struct ParquetFile {
+pub(crate) struct ParquetFile {
     writer: ArrowWriter<std::io::BufWriter<std::fs::File>>,
     path: PathBuf,
 }
@@ -378,7 +378,7 @@ impl ParquetFile {
     ///
     /// # Errors
     /// `Io` or `Output` naming the file.
-    pub fn create(path: &Path, schema: Arc<Schema>) -> Result<Self> {
+    pub(crate) fn create(path: &Path, schema: Arc<Schema>) -> Result<Self> {
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_created_by(format!("ouistat {}", env!("CARGO_PKG_VERSION")))
@@ -395,7 +395,7 @@ impl ParquetFile {
     ///
     /// # Errors
     /// `Output` naming the file.
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.writer.write(batch).map_err(Error::output(&self.path))
     }
 
@@ -403,7 +403,7 @@ impl ParquetFile {
     ///
     /// # Errors
     /// `Output` naming the file.
-    pub fn close(self) -> Result<()> {
+    pub(crate) fn close(self) -> Result<()> {
         self.writer.close().map_err(Error::output(&self.path))?;
         Ok(())
     }
@@ -413,7 +413,7 @@ impl ParquetFile {
 ///
 /// # Errors
 /// `Io` or `Output` naming the file.
-pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
+pub(crate) fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
     let mut w = ParquetFile::create(path, batch.schema())?;
     w.write(batch)?;
     w.close()
@@ -423,7 +423,7 @@ pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
 ///
 /// # Errors
 /// `Io` or `Output` naming the file.
-pub fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
+pub(crate) fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
     ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.build())
@@ -438,7 +438,7 @@ pub fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
 ///
 /// # Errors
 /// `Io` naming the folder.
-pub fn create_private_dir(path: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(path: &Path) -> Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

@@ -20,12 +20,6 @@ use crate::schema::Extract;
 use crate::stage::{Reconciliation, Stage, StageDir, MOTIFS_DEFAUT};
 use crate::verdict;
 
-/// DuckDB's memory cap by default. A national run (2 M persons) peaks at
-/// about 3.1 GB of resident memory with it, within the 4 GB budget of issue
-/// 16; 2 GB made the cube queries spill and cost about 10 % more time
-/// (measured in `docs/performance.md`).
-pub const DEFAULT_MEMORY_LIMIT: &str = "3GB";
-
 /// A validated configuration for one run.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -37,7 +31,7 @@ pub struct RunConfig {
     pub encoding: Encoding,
     /// A replacement reason-code list (`type;motif_code;libelle`).
     pub motifs: Option<PathBuf>,
-    /// DuckDB memory cap, e.g. `3GB` ([`DEFAULT_MEMORY_LIMIT`]).
+    /// DuckDB memory cap, e.g. `3GB` ([`crate::warehouse::DEFAULT_MEMORY_LIMIT`]).
     pub memory_limit: String,
     pub threads: Option<usize>,
     /// Keep the staging database (raw personal data) after the run.
@@ -69,7 +63,7 @@ impl RunConfig {
             periods: Vec::new(),
             encoding: Encoding::Utf8,
             motifs: None,
-            memory_limit: DEFAULT_MEMORY_LIMIT.into(),
+            memory_limit: crate::warehouse::DEFAULT_MEMORY_LIMIT.into(),
             threads: None,
             keep_stage: false,
             recipients: None,
@@ -116,7 +110,7 @@ fn verdict_settings(cfg: &RunConfig) -> verdict::Settings {
 }
 
 /// The indicator tables written under `indicateurs/`, with their query.
-pub const INDICATORS: &[(&str, &str)] = &[
+pub(crate) const INDICATORS: &[(&str, &str)] = &[
     ("sessions_remplissage", "out_sessions_remplissage"),
     ("entonnoir", "out_entonnoir"),
     ("delais", "out_delais"),
@@ -193,7 +187,7 @@ pub struct SecretShares {
 /// nothing was delivered.
 ///
 /// ```no_run
-/// use ouistat::pipeline::{run, RunConfig};
+/// use ouistat::testing::pipeline::{run, RunConfig};
 /// let cutoff = chrono::NaiveDate::from_ymd_opt(2026, 8, 31).unwrap();
 /// let report = run(&RunConfig::new("extraits", "sortie", cutoff))?;
 /// assert!(report.reconciliation.values().all(|r| r.reconcilie));
@@ -208,7 +202,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunReport> {
 ///
 /// # Errors
 /// `Rejected` (exit 3) when the report holds findings.
-pub fn conclude(report: RunReport) -> Result<RunReport> {
+pub(crate) fn conclude(report: RunReport) -> Result<RunReport> {
     if report.refus.is_empty() {
         return Ok(report);
     }
@@ -660,7 +654,7 @@ fn retired_keys(inputs: &Inputs, delivered: &Delivered) -> Vec<PathBuf> {
 ///
 /// # Errors
 /// Any error but `Rejected`: the verdict is [`conclude`]'s.
-pub fn execute(cfg: &RunConfig) -> Result<RunReport> {
+pub(crate) fn execute(cfg: &RunConfig) -> Result<RunReport> {
     let dates = check_config(cfg)?;
     let mut timings = BTreeMap::new();
     let clock = Instant::now();

@@ -12,13 +12,15 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::schema::Extract;
 
+pub(crate) mod quasi;
+
 /// The policy shipped with the engine, transcribed from Annex 1.
 pub const ANNEXE1: &str = include_str!("policy/annexe1.toml");
 
 /// What a recipient receives of a column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Treatment {
+pub(crate) enum Treatment {
     /// The value as it is.
     Garder,
     /// Not delivered.
@@ -35,7 +37,7 @@ pub enum Treatment {
 
 impl Treatment {
     /// French label for the data dictionary.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Treatment::Garder => "transmis tel quel",
             Treatment::Supprimer => "non transmis",
@@ -75,7 +77,7 @@ impl RecipientClass {
 /// One column's entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ColumnPolicy {
+pub(crate) struct ColumnPolicy {
     pub table: String,
     pub colonne: String,
     pub rubrique: String,
@@ -89,7 +91,7 @@ pub struct ColumnPolicy {
 }
 
 impl ColumnPolicy {
-    pub fn treatment(&self, class: RecipientClass) -> Treatment {
+    pub(crate) fn treatment(&self, class: RecipientClass) -> Treatment {
         match class {
             RecipientClass::PoleEmploi => self.pole_emploi,
             RecipientClass::Financeur => self.financeur,
@@ -108,9 +110,9 @@ struct PolicyFile {
     colonnes: Vec<toml::Spanned<ColumnPolicy>>,
     // Issue 25: quasi-identifiers and the k each class requires (`kanon`).
     #[serde(default)]
-    quasi_identifiants: Vec<toml::Spanned<crate::kanon::declare::QiEntry>>,
+    quasi_identifiants: Vec<toml::Spanned<quasi::QiEntry>>,
     #[serde(default)]
-    k_anonymat: Vec<crate::kanon::declare::KEntry>,
+    k_anonymat: Vec<quasi::KEntry>,
     // Issue 26: how long personal data may be kept.
     #[serde(default)]
     conservation: Option<Conservation>,
@@ -121,7 +123,7 @@ struct PolicyFile {
 /// `[conservation]` table sets it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Conservation {
+pub(crate) struct Conservation {
     /// The day the convention ends (`"YYYY-MM-DD"`); unset, only the
     /// rolling retention applies.
     #[serde(default, deserialize_with = "optional_day")]
@@ -163,14 +165,14 @@ impl Default for Conservation {
 impl Conservation {
     /// The last day personal data may be kept: the convention's end plus
     /// [`Conservation::delai_mois`].
-    pub fn deadline(&self) -> Option<chrono::NaiveDate> {
+    pub(crate) fn deadline(&self) -> Option<chrono::NaiveDate> {
         self.fin_convention
             .map(|end| end + chrono::Months::new(self.delai_mois))
     }
 
     /// Whether personal data written on `day` is past retention on `as_of`:
     /// the deadline is reached, or the rolling retention is over.
-    pub fn due(&self, day: chrono::NaiveDate, as_of: chrono::NaiveDate) -> bool {
+    pub(crate) fn due(&self, day: chrono::NaiveDate, as_of: chrono::NaiveDate) -> bool {
         self.deadline().is_some_and(|d| as_of >= d)
             || self
                 .retention_mois
@@ -178,7 +180,7 @@ impl Conservation {
     }
 
     /// The rule, in words, for the destruction certificate (French).
-    pub fn rule(&self) -> String {
+    pub(crate) fn rule(&self) -> String {
         let mut parts = Vec::new();
         if let (Some(end), Some(deadline)) = (self.fin_convention, self.deadline()) {
             parts.push(format!(
@@ -195,16 +197,16 @@ impl Conservation {
 
 /// A loaded, checked policy.
 #[derive(Debug, Clone)]
-pub struct Policy {
+pub(crate) struct Policy {
     pub version: String,
     pub source: String,
     pub columns: Vec<ColumnPolicy>,
     /// SHA-256 of the policy text.
     pub sha256: String,
     /// Quasi-identifiers and their generalisation ladders (`kanon`).
-    pub quasi_identifiants: Vec<crate::kanon::declare::QiEntry>,
+    pub quasi_identifiants: Vec<quasi::QiEntry>,
     /// The k-anonymity each class of recipient requires (`kanon`).
-    pub k_anonymat: Vec<crate::kanon::declare::KEntry>,
+    pub k_anonymat: Vec<quasi::KEntry>,
     /// How long personal data may be kept (issue 26).
     pub conservation: Conservation,
 }
@@ -276,7 +278,7 @@ impl Policy {
     /// `Policy` naming the file and line of the first entry that is
     /// malformed, names an unknown table or column, grants the ministry a
     /// direct identifier, or repeats a column.
-    pub fn parse(text: &str, origin: &str) -> Result<Self> {
+    pub(crate) fn parse(text: &str, origin: &str) -> Result<Self> {
         let file: PolicyFile = crate::toml_file::parse(origin, text)
             .map_err(|e| Error::Policy(format!("not a valid policy: {e}")))?;
         let mut seen = std::collections::HashSet::new();
@@ -296,15 +298,15 @@ impl Policy {
             let at = crate::toml_file::at(origin, text, spanned.span().start);
             let columns: Vec<ColumnPolicy> =
                 file.colonnes.iter().map(|c| c.get_ref().clone()).collect();
-            crate::kanon::declare::check_qi(spanned.get_ref(), &columns)
+            quasi::check_qi(spanned.get_ref(), &columns)
                 .map_err(|e| Error::Policy(format!("{at}: {e}")))?;
         }
-        let quasi_identifiants: Vec<crate::kanon::declare::QiEntry> = file
+        let quasi_identifiants: Vec<quasi::QiEntry> = file
             .quasi_identifiants
             .into_iter()
             .map(toml::Spanned::into_inner)
             .collect();
-        crate::kanon::declare::check_all(&quasi_identifiants, &file.k_anonymat)
+        quasi::check_all(&quasi_identifiants, &file.k_anonymat)
             .map_err(|e| Error::Policy(format!("{origin}: {e}")))?;
         Ok(Policy {
             quasi_identifiants,
@@ -322,11 +324,11 @@ impl Policy {
     }
 
     /// The shipped Annex 1 policy.
-    pub fn annexe1() -> Self {
+    pub(crate) fn annexe1() -> Self {
         Policy::parse(ANNEXE1, "annexe1.toml").expect("the shipped policy is valid (tested)")
     }
 
-    pub fn load(path: Option<&Path>) -> Result<Self> {
+    pub(crate) fn load(path: Option<&Path>) -> Result<Self> {
         match path {
             None => Ok(Policy::annexe1()),
             Some(p) => {
@@ -337,14 +339,14 @@ impl Policy {
     }
 
     /// The treatment of a column for a class; `Supprimer` when not named (fail-closed).
-    pub fn treatment(&self, table: &str, column: &str, class: RecipientClass) -> Treatment {
+    pub(crate) fn treatment(&self, table: &str, column: &str, class: RecipientClass) -> Treatment {
         self.columns
             .iter()
             .find(|c| c.table == table && c.colonne == column)
             .map_or(Treatment::Supprimer, |c| c.treatment(class))
     }
 
-    pub fn entry(&self, table: &str, column: &str) -> Option<&ColumnPolicy> {
+    pub(crate) fn entry(&self, table: &str, column: &str) -> Option<&ColumnPolicy> {
         self.columns
             .iter()
             .find(|c| c.table == table && c.colonne == column)

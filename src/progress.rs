@@ -6,14 +6,14 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A counter (or a bar, when the total is known) on one stderr line.
-pub struct Progress {
+pub(crate) struct Progress {
     label: &'static str,
     bar: ProgressBar,
 }
 
 impl Progress {
     /// A progress line named `label`; `total` items when known, else 0.
-    pub fn new(label: &'static str, total: u64) -> Self {
+    pub(crate) fn new(label: &'static str, total: u64) -> Self {
         let bar = if total > 0 {
             ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
         } else {
@@ -33,7 +33,7 @@ impl Progress {
     }
 
     /// Reports `done` items.
-    pub fn tick(&self, done: u64) {
+    pub(crate) fn tick(&self, done: u64) {
         // Setting the position is cheap; indicatif redraws at most a few
         // times a second.
         if done.is_multiple_of(4096) {
@@ -42,13 +42,13 @@ impl Progress {
     }
 
     /// Prints a one-line message (a stage that starts or finished, say).
-    pub fn message(&self, text: &str) {
+    pub(crate) fn message(&self, text: &str) {
         self.bar.set_message(text.to_string());
         self.bar.println(format!("{}: {text}", self.label));
     }
 
     /// Ends the line with the time it took.
-    pub fn done(&self) {
+    pub(crate) fn done(&self) {
         let elapsed = self.bar.elapsed().as_secs_f64();
         self.bar.finish_and_clear();
         if !self.bar.is_hidden() {

@@ -15,9 +15,9 @@ use zeroize::Zeroize;
 use crate::error::{Error, Result};
 
 /// Minimum key length in bytes.
-pub const MIN_KEY_BYTES: usize = 32;
+pub(crate) const MIN_KEY_BYTES: usize = 32;
 /// Pseudonym length in hex characters (128 bits).
-pub const PSEUDONYM_HEX: usize = 32;
+pub(crate) const PSEUDONYM_HEX: usize = 32;
 
 const SHA256_IV: [u32; 8] = [
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
@@ -123,7 +123,7 @@ impl SecretKey {
 
 /// Where a rotated key waits for the delivery that bridges its
 /// pseudonyms to the new key's: `<key file>.ancienne`.
-pub fn previous_key_path(path: &Path) -> std::path::PathBuf {
+pub(crate) fn previous_key_path(path: &Path) -> std::path::PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".ancienne");
     name.into()
@@ -307,16 +307,16 @@ impl Pseudonymiser {
 /// identifier's kind and its normalised value (`nir:1850…`), so that the
 /// same value under two kinds gives two digests. The register holds these,
 /// never a raw identifier nor a recipient's pseudonym.
-pub struct RegisterDigests(Pseudonymiser);
+pub(crate) struct RegisterDigests(Pseudonymiser);
 
 impl RegisterDigests {
-    pub fn new(key: &SecretKey) -> Self {
+    pub(crate) fn new(key: &SecretKey) -> Self {
         RegisterDigests(Pseudonymiser::new(key))
     }
 
     /// The digest of one identifier of a kind (`identifiant_spe`, `nir`…);
     /// `None` for a missing or blank one.
-    pub fn digest(&self, kind: &str, id: Option<&str>) -> Option<String> {
+    pub(crate) fn digest(&self, kind: &str, id: Option<&str>) -> Option<String> {
         let id = id?.trim();
         (!id.is_empty()).then(|| self.0.pseudonym(&format!("{kind}:{id}")))
     }
@@ -325,7 +325,11 @@ impl RegisterDigests {
     ///
     /// # Errors
     /// `Internal` when the column cannot be read as text.
-    pub fn digests(&self, kind: &str, ids: &arrow::array::ArrayRef) -> Result<Vec<Option<String>>> {
+    pub(crate) fn digests(
+        &self,
+        kind: &str,
+        ids: &arrow::array::ArrayRef,
+    ) -> Result<Vec<Option<String>>> {
         let text = arrow::compute::cast(ids, &arrow::datatypes::DataType::Utf8)?;
         Ok(arrow::array::AsArray::as_string::<i32>(&text)
             .iter()

@@ -20,7 +20,7 @@ use crate::register::Register;
 
 /// One file destroyed, as the certificate lists it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Destroyed {
+pub(crate) struct Destroyed {
     /// Relative to `OUT` (absolute for a leftover outside it).
     pub chemin: String,
     pub sha256: String,
@@ -33,7 +33,7 @@ pub struct Destroyed {
 
 /// The destruction certificate (`OUT/registre/destructions/…json`).
 #[derive(Debug, Clone, Serialize)]
-pub struct Certificate {
+pub(crate) struct Certificate {
     pub logiciel: String,
     pub version: String,
     /// When the files were destroyed (RFC 3339, UTC).
@@ -153,7 +153,7 @@ fn leftovers(out: &Path) -> Vec<PathBuf> {
 /// # Errors
 /// `Config` when `out` is not a ouistat output; `Io` naming the file that
 /// could not be read or removed.
-pub fn purge(
+pub(crate) fn purge(
     out: &Path,
     rule: &Conservation,
     as_of: NaiveDate,

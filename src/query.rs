@@ -22,7 +22,7 @@ use crate::warehouse::Db;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     Table,
     Csv,
     /// CSV as Excel opens it in a French locale: `;` separator, decimal
@@ -32,7 +32,7 @@ pub enum OutputFormat {
 }
 
 /// A run's output tables, open for reading only.
-pub struct Outputs {
+pub(crate) struct Outputs {
     /// Declared first: the connection closes before its folder is removed.
     db: Db,
     _folder: StageDir,
@@ -40,7 +40,7 @@ pub struct Outputs {
 
 impl Outputs {
     /// The read-only database of the output tables.
-    pub fn db(&self) -> &Db {
+    pub(crate) fn db(&self) -> &Db {
         &self.db
     }
 }
@@ -91,7 +91,7 @@ fn output_tables(out: &Path) -> Result<Vec<(String, (&'static str, String))>> {
 /// # Errors
 /// `Config` when `out` holds no output table; `Query` when a table cannot
 /// be copied.
-pub fn open(out: &Path) -> Result<Outputs> {
+pub(crate) fn open(out: &Path) -> Result<Outputs> {
     let tables = output_tables(out)?;
     // The quarantine holds raw rows: the copy goes to a private folder,
     // removed however the command ends.
@@ -114,7 +114,7 @@ pub fn open(out: &Path) -> Result<Outputs> {
 /// machine's limits stay what they are.
 fn user_error(e: Error) -> Error {
     let text = match e {
-        Error::Query { source, .. } => source.to_string(),
+        Error::Query { problem, .. } => problem,
         other => return other,
     };
     if text.contains("read-only") || text.contains("disabled by configuration") {
@@ -130,7 +130,7 @@ fn user_error(e: Error) -> Error {
 /// one (empty when no row matched, so that its columns are known).
 ///
 /// ```no_run
-/// let batches = ouistat::query::query("sortie".as_ref(), "select count(*) from entonnoir")?;
+/// let batches = ouistat::testing::query::query("sortie".as_ref(), "select count(*) from entonnoir")?;
 /// # Ok::<(), ouistat::Error>(())
 /// ```
 pub fn query(out: &Path, sql: &str) -> Result<Vec<RecordBatch>> {
@@ -180,7 +180,7 @@ fn decimal_comma(batch: &RecordBatch) -> Result<RecordBatch> {
 /// # Errors
 /// `UserSql` when the user's result holds a type the format cannot print
 /// (a list in CSV, a union in JSON), with a way out.
-pub fn render(batches: &[RecordBatch], format: OutputFormat) -> Result<String> {
+pub(crate) fn render(batches: &[RecordBatch], format: OutputFormat) -> Result<String> {
     let unprintable = |format: &'static str| {
         move |e: arrow::error::ArrowError| {
             Error::UserSql(format!(

@@ -38,18 +38,18 @@ use crate::pseudonymise::SecretKey;
 use crate::secrecy::{text, Key, Released, ReleasedCount, KEY_COLUMNS};
 
 /// The register's folder under `OUT`.
-pub const DIR: &str = "registre";
+pub(crate) const DIR: &str = "registre";
 
 const INDEX: &str = "registre.json";
 /// The register key's default file name, beside the recipients file.
-pub const KEY_FILE: &str = "registre.cle";
+pub(crate) const KEY_FILE: &str = "registre.cle";
 
 /// Reads the register key, creating it (owner-only, as `ouistat keygen`
 /// does) the first time.
 ///
 /// # Errors
 /// As [`SecretKey::from_file`] and [`SecretKey::generate`].
-pub fn open_key(path: &Path) -> Result<SecretKey> {
+pub(crate) fn open_key(path: &Path) -> Result<SecretKey> {
     if !path.exists() {
         SecretKey::generate(path)?;
         eprintln!(
@@ -67,7 +67,7 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 
 /// One release of aggregates to one recipient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub destinataire: String,
     pub classe: String,
     pub region: Option<String>,
@@ -87,7 +87,7 @@ pub struct Entry {
 
 /// The register, as read from `OUT/registre/` (empty when there is none).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Register {
+pub(crate) struct Register {
     pub diffusions: Vec<Entry>,
     /// The end of the log of deliveries, to detect its last entries removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,7 +101,7 @@ pub struct Register {
 
 /// The end of the log of deliveries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Head {
+pub(crate) struct Head {
     pub entrees: u64,
     /// SHA-256 of the last entry's line.
     pub derniere_sha256: String,
@@ -109,7 +109,7 @@ pub struct Head {
 
 /// A destruction certificate, as the register records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DestructionRecord {
+pub(crate) struct DestructionRecord {
     pub horodatage: String,
     /// Relative to the register's folder.
     pub certificat: String,
@@ -118,7 +118,7 @@ pub struct DestructionRecord {
 
 /// One file of a delivery, as the log records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeliveredFile {
+pub(crate) struct DeliveredFile {
     pub nom: String,
     pub sha256: String,
     pub lignes: Option<u64>,
@@ -128,7 +128,7 @@ pub struct DeliveredFile {
 
 /// The persons a delivery held, as a file of keyed digests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PersonsFile {
+pub(crate) struct PersonsFile {
     /// Relative to the register's folder.
     pub fichier: String,
     pub sha256: String,
@@ -142,7 +142,7 @@ pub struct PersonsFile {
 
 /// One delivery to one recipient: an entry of `livraisons.jsonl`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Delivery {
+pub(crate) struct Delivery {
     /// 1, 2, 3… in the order of the log.
     pub numero: u64,
     /// SHA-256 of the previous entry's line ([`GENESIS`] for the first).
@@ -170,7 +170,7 @@ pub struct Delivery {
 
 impl Delivery {
     /// The day of the delivery (`YYYY-MM-DD`, UTC).
-    pub fn day(&self) -> &str {
+    pub(crate) fn day(&self) -> &str {
         self.horodatage.get(..10).unwrap_or(&self.horodatage)
     }
 }
@@ -179,7 +179,7 @@ impl Delivery {
 /// tables of the delivery that held them (`individus,positionnements`), or
 /// the date of the request for which the opposition list withheld them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Person {
+pub(crate) struct Person {
     pub identifiant_spe: String,
     /// Digests of `nir`, `identifiant_national_pe`, `identifiant_regional_pe`.
     pub autres: [Option<String>; 3],
@@ -191,7 +191,7 @@ pub struct Person {
 
 /// The identifier kinds a person is recorded under, as named in the
 /// extracts: `identifiant_spe` first, then the columns of [`Person::autres`].
-pub const IDENTIFIERS: [&str; 4] = [
+pub(crate) const IDENTIFIERS: [&str; 4] = [
     "identifiant_spe",
     "nir",
     "identifiant_national_pe",
@@ -199,7 +199,7 @@ pub const IDENTIFIERS: [&str; 4] = [
 ];
 
 /// What a delivery adds to the log, before it is numbered and chained.
-pub struct NewDelivery<'a> {
+pub(crate) struct NewDelivery<'a> {
     pub date_arrete: &'a str,
     pub destinataire: &'a str,
     pub classe: &'a str,
@@ -217,7 +217,7 @@ pub struct NewDelivery<'a> {
 
 /// Who a release is for, as the register checks it.
 #[derive(Debug, Clone)]
-pub struct Recipient<'a> {
+pub(crate) struct Recipient<'a> {
     pub name: &'a str,
     pub class: &'a str,
     pub region: Option<&'a str>,
@@ -230,7 +230,7 @@ impl Register {
     ///
     /// # Errors
     /// `Config` naming `registre.json` when it cannot be parsed.
-    pub fn open(out: &Path) -> Result<Register> {
+    pub(crate) fn open(out: &Path) -> Result<Register> {
         let dir = out.join(DIR);
         let path = dir.join(INDEX);
         let mut register = match std::fs::read_to_string(&path) {
@@ -253,7 +253,7 @@ impl Register {
     ///
     /// # Errors
     /// `Config` naming the recipient, the difference and what to do.
-    pub fn check(&self, r: &Recipient) -> Result<()> {
+    pub(crate) fn check(&self, r: &Recipient) -> Result<()> {
         let Some(last) = self.diffusions.iter().rfind(|e| e.destinataire == r.name) else {
             return Ok(());
         };
@@ -294,7 +294,7 @@ impl Register {
     ///
     /// # Errors
     /// `Config` naming both perimeters.
-    pub fn check_perimeter(&self, perimeter: &[String]) -> Result<()> {
+    pub(crate) fn check_perimeter(&self, perimeter: &[String]) -> Result<()> {
         match self.diffusions.iter().find(|e| e.perimetre != perimeter) {
             None => Ok(()),
             Some(e) => Err(Error::Config(format!(
@@ -315,7 +315,7 @@ impl Register {
     ///
     /// # Errors
     /// `Config` when a counts file is missing or altered (its SHA-256).
-    pub fn earlier(&self) -> Result<Vec<Released>> {
+    pub(crate) fn earlier(&self) -> Result<Vec<Released>> {
         let mut out = Vec::new();
         for e in &self.diffusions {
             out.extend(self.counts(e)?);
@@ -329,7 +329,7 @@ impl Register {
     ///
     /// # Errors
     /// As [`Register::earlier`].
-    pub fn previous(
+    pub(crate) fn previous(
         &self,
         recipient: &str,
         before: &str,
@@ -378,7 +378,7 @@ impl Register {
     ///
     /// # Errors
     /// `Io` or `Output` naming the file that could not be written.
-    pub fn record(
+    pub(crate) fn record(
         &mut self,
         r: &Recipient,
         date_arrete: &str,
@@ -423,7 +423,7 @@ impl Register {
     ///
     /// # Errors
     /// `Config` naming the line that is not an entry.
-    pub fn deliveries(&self) -> Result<Vec<Delivery>> {
+    pub(crate) fn deliveries(&self) -> Result<Vec<Delivery>> {
         Ok(self.log_lines()?.into_iter().map(|(_, d)| d).collect())
     }
 
@@ -457,7 +457,7 @@ impl Register {
     /// # Errors
     /// `Config` when the log is already broken (an append never hides an
     /// alteration); `Io` or `Output` naming the file that could not be written.
-    pub fn append(&mut self, new: NewDelivery<'_>) -> Result<Delivery> {
+    pub(crate) fn append(&mut self, new: NewDelivery<'_>) -> Result<Delivery> {
         // The whole chain was verified when the run opened the register
         // (`check_log`); here, that its end is still the one recorded.
         let lines = self.log_lines()?;
@@ -536,7 +536,7 @@ impl Register {
     ///
     /// # Errors
     /// `Io` naming the file that could not be written.
-    pub fn record_destruction<T: Serialize>(&mut self, certificate: &T) -> Result<PathBuf> {
+    pub(crate) fn record_destruction<T: Serialize>(&mut self, certificate: &T) -> Result<PathBuf> {
         let json = serde_json::to_string_pretty(certificate)
             .map_err(|e| Error::Internal(e.to_string()))?;
         let horodatage = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -584,7 +584,7 @@ impl Register {
     ///
     /// # Errors
     /// `Config` naming the first problem and what to do.
-    pub fn check_log(&self) -> Result<()> {
+    pub(crate) fn check_log(&self) -> Result<()> {
         match self.verify()?.first() {
             None => Ok(()),
             Some(p) => Err(self.damaged_log(p)),
@@ -606,7 +606,7 @@ impl Register {
     ///
     /// # Errors
     /// `Io` when the log cannot be read.
-    pub fn verify(&self) -> Result<Vec<String>> {
+    pub(crate) fn verify(&self) -> Result<Vec<String>> {
         let path = self.dir.join(LOG);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -683,7 +683,7 @@ impl Register {
     ///
     /// # Errors
     /// `Config` when the file is missing or altered.
-    pub fn persons(&self, d: &Delivery) -> Result<Vec<Person>> {
+    pub(crate) fn persons(&self, d: &Delivery) -> Result<Vec<Person>> {
         let Some(p) = &d.personnes else {
             return Ok(Vec::new());
         };
@@ -708,7 +708,7 @@ impl Register {
 
 /// What the log says of one person (an access request, RGPD art. 15).
 #[derive(Debug, Clone)]
-pub enum Found {
+pub(crate) enum Found {
     /// The delivery held the person's rows in these tables.
     Delivered(Delivery, String),
     /// The opposition list kept the person out of the delivery; the date
@@ -723,7 +723,7 @@ impl Register {
     /// # Errors
     /// `Config` when a persons file is missing or altered, or was made
     /// under another register key than `fingerprint`.
-    pub fn find(&self, kind: &str, digest: &str, fingerprint: &str) -> Result<Vec<Found>> {
+    pub(crate) fn find(&self, kind: &str, digest: &str, fingerprint: &str) -> Result<Vec<Found>> {
         let slot = IDENTIFIERS
             .iter()
             .position(|k| *k == kind)
@@ -775,7 +775,7 @@ pub(crate) const CONTACT: [&str; 9] = [
 
 /// A breach scoped: the listing written for one delivery.
 #[derive(Debug, Clone)]
-pub struct Breach {
+pub(crate) struct Breach {
     pub file: PathBuf,
     /// Persons the delivery held, and among them those found in the extracts.
     pub persons: usize,
@@ -797,7 +797,7 @@ fn contacts_of_extract(d: &Delivery, extracts: &Path) -> Result<Vec<Vec<Option<S
     let stage = crate::stage::Stage::open(
         None,
         &stage_dir.spill(),
-        crate::pipeline::DEFAULT_MEMORY_LIMIT,
+        crate::warehouse::DEFAULT_MEMORY_LIMIT,
         None,
     )?;
     let cutoff = chrono::NaiveDate::parse_from_str(&d.date_arrete, "%Y-%m-%d")
@@ -824,7 +824,7 @@ fn contacts_of_extract(d: &Delivery, extracts: &Path) -> Result<Vec<Vec<Option<S
 /// # Errors
 /// `Config` when `to` exists or the persons file is damaged; what reading
 /// the extracts raises.
-pub fn scope_breach(
+pub(crate) fn scope_breach(
     register: &Register,
     d: &Delivery,
     digests: &crate::pseudonymise::RegisterDigests,

@@ -7,16 +7,17 @@ use chrono::{Months, NaiveDate, NaiveDateTime};
 
 /// The first plausible day of a session, positioning or event: OuiForm
 /// extracts hold nothing older. Overridable with `--earliest-date`.
-pub const EARLIEST_ACTIVITY: NaiveDate = NaiveDate::from_ymd_opt(2015, 1, 1).expect("valid date");
+pub(crate) const EARLIEST_ACTIVITY: NaiveDate =
+    NaiveDate::from_ymd_opt(2015, 1, 1).expect("valid date");
 
 /// How far after the cut-off a session, positioning or event may be dated
 /// (sessions are planned ahead; nothing is planned further). Overridable
 /// with `--latest-date`.
-pub const ACTIVITY_HORIZON: Months = Months::new(12);
+pub(crate) const ACTIVITY_HORIZON: Months = Months::new(12);
 
 /// Births on or before this day are implausible: 1900-01-01 itself is the
 /// usual placeholder of an unknown birth date.
-pub const BIRTHS_AFTER: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date");
+pub(crate) const BIRTHS_AFTER: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid date");
 
 /// The plausible window of dates (SPEC §2), both ends included. A date
 /// outside it is a typo (`1026` for `2026`): its row is quarantined under
@@ -38,7 +39,7 @@ impl PlausibleDates {
     ///
     /// ```
     /// use chrono::NaiveDate;
-    /// use ouistat::rules::PlausibleDates;
+    /// use ouistat::testing::rules::PlausibleDates;
     /// let cutoff = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
     /// let window = PlausibleDates::for_cutoff(cutoff);
     /// assert_eq!(window.activity.end(), &NaiveDate::from_ymd_opt(2027, 10, 31).unwrap());
@@ -74,7 +75,7 @@ impl PlausibleDates {
 }
 
 /// Days from 1970-01-01 to a date (Arrow's Date32).
-pub fn days_since_epoch(d: NaiveDate) -> i32 {
+pub(crate) fn days_since_epoch(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
 }
 
@@ -118,7 +119,7 @@ pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
 }
 
 /// `O`/`N` (and `true`/`false` from typed Parquet).
-pub fn parse_bool(s: &str) -> Option<bool> {
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
     match s {
         "O" | "true" => Some(true),
         "N" | "false" => Some(false),
@@ -130,16 +131,16 @@ fn all_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-pub fn is_formacode(s: &str) -> bool {
+pub(crate) fn is_formacode(s: &str) -> bool {
     s.len() == 5 && all_digits(s)
 }
 
-pub fn is_commune(s: &str) -> bool {
+pub(crate) fn is_commune(s: &str) -> bool {
     s.len() == 5
         && (all_digits(s) || ((s.starts_with("2A") || s.starts_with("2B")) && all_digits(&s[2..])))
 }
 
-pub fn is_departement(s: &str) -> bool {
+pub(crate) fn is_departement(s: &str) -> bool {
     match s.len() {
         2 => all_digits(s) || s == "2A" || s == "2B",
         3 => all_digits(s),
@@ -147,11 +148,11 @@ pub fn is_departement(s: &str) -> bool {
     }
 }
 
-pub fn is_region(s: &str) -> bool {
+pub(crate) fn is_region(s: &str) -> bool {
     s.len() == 2 && all_digits(s)
 }
 
-pub fn is_zone_emploi(s: &str) -> bool {
+pub(crate) fn is_zone_emploi(s: &str) -> bool {
     s.len() == 4 && all_digits(s)
 }
 
@@ -178,11 +179,11 @@ fn luhn_sum(digits: &[u8]) -> u32 {
 }
 
 /// SIREN of La Poste, whose establishments are exempt from Luhn.
-pub const SIREN_LA_POSTE: &str = "356000000";
+pub(crate) const SIREN_LA_POSTE: &str = "356000000";
 
 /// 14 digits with a valid Luhn key; La Poste's SIRETs instead have a digit sum
 /// that is a multiple of 5.
-pub fn is_siret(s: &str) -> bool {
+pub(crate) fn is_siret(s: &str) -> bool {
     if s.len() != 14 || !all_digits(s) {
         return false;
     }
@@ -194,7 +195,7 @@ pub fn is_siret(s: &str) -> bool {
 }
 
 /// The Luhn check digit that completes a 13-digit prefix into a SIRET.
-pub fn siret_check_digit(prefix13: &str) -> u8 {
+pub(crate) fn siret_check_digit(prefix13: &str) -> u8 {
     let mut with_zero = prefix13.as_bytes().to_vec();
     with_zero.push(b'0');
     let r = luhn_sum(&with_zero) % 10;
@@ -222,12 +223,12 @@ fn nir_number(first13: &str) -> Option<u64> {
 }
 
 /// The two-digit key of a NIR's first 13 characters.
-pub fn nir_key(first13: &str) -> Option<u8> {
+pub(crate) fn nir_key(first13: &str) -> Option<u8> {
     nir_number(first13).map(|n| (97 - n % 97) as u8)
 }
 
 /// Why a NIR is invalid, or `None` when it is valid.
-pub fn nir_problem(s: &str) -> Option<&'static str> {
+pub(crate) fn nir_problem(s: &str) -> Option<&'static str> {
     if s.len() != 15 || !s.is_ascii() {
         return Some("15 caractères attendus");
     }

@@ -85,16 +85,15 @@ const fn rec(name: &'static str) -> Column {
     }
 }
 
-pub const DISPOSITIFS: &[&str] = &["AFC", "POEC", "PRF", "SIEG", "PARCOURS_INTEGRE", "AUTRE"];
-pub const CIVILITES: &[&str] = &["M", "MME"];
-pub const NIVEAUX: &[&str] = &[
+pub(crate) const DISPOSITIFS: &[&str] =
+    &["AFC", "POEC", "PRF", "SIEG", "PARCOURS_INTEGRE", "AUTRE"];
+pub(crate) const CIVILITES: &[&str] = &["M", "MME"];
+pub(crate) const NIVEAUX: &[&str] = &[
     "AFS", "CP4", "CFG", "C3A", "C12", "NV5", "NV4", "NV3", "NV2", "NV1",
 ];
-/// Levels below the baccalauréat (Pôle emploi codes AFS..NV5).
-pub const NIVEAUX_INFRA_BAC: &[&str] = &["AFS", "CP4", "CFG", "C3A", "C12", "NV5"];
-pub const CATEGORIES: &[&str] = &["A", "B", "C", "D", "E"];
-pub const PRESCRIPTEURS: &[&str] = &["PE", "ML", "CE", "CD", "REGION", "AUTRE"];
-pub const TYPES_EVENEMENT: &[&str] = &[
+pub(crate) const CATEGORIES: &[&str] = &["A", "B", "C", "D", "E"];
+pub(crate) const PRESCRIPTEURS: &[&str] = &["PE", "ML", "CE", "CD", "REGION", "AUTRE"];
+pub(crate) const TYPES_EVENEMENT: &[&str] = &[
     "ICO",
     "PLAN_FORMATION",
     "AIS",
@@ -105,7 +104,7 @@ pub const TYPES_EVENEMENT: &[&str] = &[
 ];
 
 /// The statuses allowed for an event type; empty means the status must be null.
-pub fn statuts(type_evenement: &str) -> &'static [&'static str] {
+pub(crate) fn statuts(type_evenement: &str) -> &'static [&'static str] {
     match type_evenement {
         "ICO" => &[
             "PRESENT_RETENU",
@@ -122,7 +121,7 @@ pub fn statuts(type_evenement: &str) -> &'static [&'static str] {
 }
 
 /// Every status of every type, for the column's enum check.
-pub const STATUTS: &[&str] = &[
+pub(crate) const STATUTS: &[&str] = &[
     "PRESENT_RETENU",
     "PRESENT_NON_RETENU",
     "ABSENT",
@@ -140,7 +139,7 @@ pub const STATUTS: &[&str] = &[
 
 use Kind::*;
 
-pub const SESSIONS: &[Column] = &[
+pub(crate) const SESSIONS: &[Column] = &[
     req("session_id", Text),
     req("intitule", Text),
     chk("formacode", Text, false, Check::Formacode),
@@ -160,7 +159,7 @@ pub const SESSIONS: &[Column] = &[
     chk("places_conventionnees", Int, true, Check::Positive),
 ];
 
-pub const INDIVIDUS: &[Column] = &[
+pub(crate) const INDIVIDUS: &[Column] = &[
     req("identifiant_spe", Text),
     col("identifiant_national_pe", Text),
     col("identifiant_regional_pe", Text),
@@ -189,7 +188,7 @@ pub const INDIVIDUS: &[Column] = &[
     col("beneficiaire_aah", Bool),
 ];
 
-pub const POSITIONNEMENTS: &[Column] = &[
+pub(crate) const POSITIONNEMENTS: &[Column] = &[
     req("positionnement_id", Text),
     req("identifiant_spe", Text),
     req("session_id", Text),
@@ -205,7 +204,7 @@ pub const POSITIONNEMENTS: &[Column] = &[
     col("detail_freins", Text),
 ];
 
-pub const EVENEMENTS: &[Column] = &[
+pub(crate) const EVENEMENTS: &[Column] = &[
     req("positionnement_id", Text),
     req("type", Enum(TYPES_EVENEMENT)),
     col("statut", Enum(STATUTS)),
@@ -266,35 +265,34 @@ impl Extract {
 }
 
 /// The names of the quarantine rules (column `regle`).
-pub mod rule {
-    pub const FIELD_COUNT: &str = "nombre_champs";
+pub(crate) mod rule {
+    pub(crate) const FIELD_COUNT: &str = "nombre_champs";
     /// A double quote that opens a field and never closes it (the line is
     /// read alone and reading resumes on the next one).
-    pub const UNCLOSED_QUOTE: &str = "guillemet_non_ferme";
+    pub(crate) const UNCLOSED_QUOTE: &str = "guillemet_non_ferme";
     /// A row of bare delimiters (`;;;;;`), as spreadsheets leave behind.
-    pub const NO_VALUE: &str = "ligne_sans_valeur";
-    pub const UTF8: &str = "encodage_invalide";
-    pub const TYPE: &str = "type_invalide";
-    pub const ENUM: &str = "valeur_inconnue";
-    pub const REQUIRED: &str = "obligatoire_manquant";
-    pub const FORMAT: &str = "format_invalide";
-    pub const NIR: &str = "nir_invalide";
-    pub const SIRET: &str = "siret_invalide";
-    pub const RANGE: &str = "hors_bornes";
-    pub const DATE_ORDER: &str = "dates_incoherentes";
+    pub(crate) const NO_VALUE: &str = "ligne_sans_valeur";
+    pub(crate) const UTF8: &str = "encodage_invalide";
+    pub(crate) const TYPE: &str = "type_invalide";
+    pub(crate) const ENUM: &str = "valeur_inconnue";
+    pub(crate) const REQUIRED: &str = "obligatoire_manquant";
+    pub(crate) const FORMAT: &str = "format_invalide";
+    pub(crate) const NIR: &str = "nir_invalide";
+    pub(crate) const SIRET: &str = "siret_invalide";
+    pub(crate) const RANGE: &str = "hors_bornes";
+    pub(crate) const DATE_ORDER: &str = "dates_incoherentes";
     /// A date outside the plausible window (`rules::PlausibleDates`).
-    pub const IMPLAUSIBLE_DATE: &str = "date_improbable";
-    pub const STATUS: &str = "statut_incoherent";
-    pub const DUPLICATE: &str = "doublon";
-    pub const FOREIGN_KEY: &str = "cle_etrangere_absente";
-    pub const PARENT: &str = "parent_en_quarantaine";
+    pub(crate) const IMPLAUSIBLE_DATE: &str = "date_improbable";
+    pub(crate) const STATUS: &str = "statut_incoherent";
+    pub(crate) const DUPLICATE: &str = "doublon";
+    pub(crate) const FOREIGN_KEY: &str = "cle_etrangere_absente";
+    pub(crate) const PARENT: &str = "parent_en_quarantaine";
 
-    /// Warning rules: the row is kept.
-    pub const W_MISSING: &str = "champ_recommande_manquant";
-    pub const W_MOTIF: &str = "motif_inconnu";
-    pub const W_AGE: &str = "age_improbable";
+    // The warning rules (`champ_recommande_manquant`, `motif_inconnu`,
+    // `age_improbable`) are applied by SQL alone: they are named in
+    // `regles.csv` and `queries/checks/avertissements.sql`, not here.
 
     /// Notes on how a Parquet column was read (`run.json`, `lecture`).
-    pub const W_INT96: &str = "int96_lu_en_utc";
-    pub const W_COLUMN_TYPE: &str = "colonne_type_invalide";
+    pub(crate) const W_INT96: &str = "int96_lu_en_utc";
+    pub(crate) const W_COLUMN_TYPE: &str = "colonne_type_invalide";
 }

@@ -27,14 +27,14 @@ use crate::warehouse::{self, failed, params, Db};
 /// return, on error and on panic (drop), on SIGINT, SIGTERM and SIGHUP (a
 /// handler), and, for a run killed with SIGKILL, by the next run that
 /// starts. `--keep-stage` keeps it in `OUT/.ouistat/` instead, on purpose.
-pub enum StageDir {
+pub(crate) enum StageDir {
     Private(tempfile::TempDir),
     Kept(PathBuf),
 }
 
 /// The prefix of private staging folders in the temporary directory.
 /// The name of a run's private staging folder starts with it.
-pub const STAGE_PREFIX: &str = "ouistat-stage-";
+pub(crate) const STAGE_PREFIX: &str = "ouistat-stage-";
 
 /// The schema of the département × zone d'emploi aggregates
 /// ([`Stage::aggregate_crossing`]).
@@ -46,7 +46,7 @@ impl StageDir {
     ///
     /// # Errors
     /// `Io` when the temporary directory cannot be written.
-    pub fn private() -> Result<StageDir> {
+    pub(crate) fn private() -> Result<StageDir> {
         crate::cleanup::remove_abandoned(&std::env::temp_dir(), STAGE_PREFIX);
         let dir = tempfile::Builder::new()
             .prefix(&format!("{STAGE_PREFIX}{}-", std::process::id()))
@@ -57,7 +57,7 @@ impl StageDir {
     }
 
     /// `OUT/.ouistat/`, kept after the run (`--keep-stage`).
-    pub fn kept(out: &Path) -> Result<StageDir> {
+    pub(crate) fn kept(out: &Path) -> Result<StageDir> {
         let dir = out.join(".ouistat");
         std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
         Ok(StageDir::Kept(dir))
@@ -69,7 +69,7 @@ impl StageDir {
     ///
     /// In memory, nothing of the raw extracts is written in DuckDB's own
     /// compressed format: at 2 M persons that halves the loading time.
-    pub fn database(&self) -> Option<PathBuf> {
+    pub(crate) fn database(&self) -> Option<PathBuf> {
         match self {
             StageDir::Private(_) => None,
             StageDir::Kept(d) => Some(d.join("stage.duckdb")),
@@ -77,7 +77,7 @@ impl StageDir {
     }
 
     /// The folder itself.
-    pub fn folder(&self) -> &Path {
+    pub(crate) fn folder(&self) -> &Path {
         match self {
             StageDir::Private(d) => d.path(),
             StageDir::Kept(d) => d,
@@ -85,7 +85,7 @@ impl StageDir {
     }
 
     /// The folder DuckDB spills to when the memory cap is reached.
-    pub fn spill(&self) -> PathBuf {
+    pub(crate) fn spill(&self) -> PathBuf {
         match self {
             StageDir::Private(d) => d.path().join("debordement"),
             StageDir::Kept(d) => d.join("debordement"),
@@ -102,7 +102,7 @@ impl Drop for StageDir {
 }
 
 /// The reason codes shipped with the engine (overridable with `--motifs`).
-pub const MOTIFS_DEFAUT: &str = include_str!("reference/motifs.csv");
+pub(crate) const MOTIFS_DEFAUT: &str = include_str!("reference/motifs.csv");
 
 /// Per-extract counts, reconciled.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -210,9 +210,7 @@ fn read_and_validate(
         Ok(())
     };
     let read = match (&source.format, &parquet) {
-        (FileFormat::Parquet, Some(db)) => {
-            ingest::read_parquet(db.connection(), source, &mut sink)?
-        }
+        (FileFormat::Parquet, Some(db)) => ingest::read_parquet(db, source, &mut sink)?,
         _ => ingest::read_csv(source, encoding, &mut sink)?,
     };
     send(&mut validator, &mut rejected)?;
@@ -554,7 +552,7 @@ impl Stage {
             return Ok(());
         }
         let reader = self.db.try_clone()?;
-        let contents = ingest::raw_lines(reader.connection(), source, encoding, &lines)?;
+        let contents = ingest::raw_lines(&reader, source, encoding, &lines)?;
         self.db
             .build_temp_table("contenus", queries::get("contenus"), [])?;
         {

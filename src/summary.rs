@@ -32,7 +32,7 @@ fn secrecy_of(report: &RunReport, name: &str) -> Option<String> {
 }
 
 /// The reconciliation table: rows read, accepted and quarantined per extract.
-pub fn reconciliation(report: &RunReport) -> String {
+pub(crate) fn reconciliation(report: &RunReport) -> String {
     let mut s = format!(
         "{:<16} {:>10} {:>10} {:>12}\n",
         "extract", "read", "accepted", "quarantined"
@@ -111,7 +111,7 @@ fn outputs(report: &RunReport, out: &Path) -> String {
 }
 
 /// The whole summary of a run whose output is `out`.
-pub fn render(report: &RunReport, out: &Path) -> String {
+pub(crate) fn render(report: &RunReport, out: &Path) -> String {
     [
         reconciliation(report),
         deliveries(report, out),

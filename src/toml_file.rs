@@ -5,7 +5,7 @@
 use serde::de::DeserializeOwned;
 
 /// The 1-based line of a byte offset of `text`.
-pub fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()
         .filter(|b| **b == b'\n')
@@ -14,7 +14,7 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// `origin, line N`: where a byte offset of `text` is.
-pub fn at(origin: &str, text: &str, offset: usize) -> String {
+pub(crate) fn at(origin: &str, text: &str, offset: usize) -> String {
     format!("{origin}, line {}", line_of(text, offset))
 }
 
@@ -27,7 +27,7 @@ pub fn at(origin: &str, text: &str, offset: usize) -> String {
 /// ```
 /// #[derive(serde::Deserialize, Debug)]
 /// struct F { seuil: u32 }
-/// let e = ouistat::toml_file::parse::<F>("f.toml", "# comment\nseuil = \"onze\"\n").unwrap_err();
+/// let e = ouistat::testing::toml_file::parse::<F>("f.toml", "# comment\nseuil = \"onze\"\n").unwrap_err();
 /// assert!(e.starts_with("f.toml, line 2: invalid type"), "{e}");
 /// ```
 pub fn parse<T: DeserializeOwned>(origin: &str, text: &str) -> Result<T, String> {

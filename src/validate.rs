@@ -22,7 +22,7 @@ use crate::rules::{self, PlausibleDates};
 use crate::schema::{rule, Check, Column, Extract, Kind};
 
 /// Rows per batch handed to the stage.
-pub const BATCH_ROWS: usize = 65_536;
+pub(crate) const BATCH_ROWS: usize = 65_536;
 
 /// One quarantined row.
 #[derive(Debug, Clone)]
@@ -36,7 +36,7 @@ pub struct Rejected {
 }
 
 /// The Arrow type of a validated column.
-pub fn arrow_type(kind: Kind) -> DataType {
+pub(crate) fn arrow_type(kind: Kind) -> DataType {
     match kind {
         Kind::Text | Kind::Enum(_) => DataType::Utf8,
         Kind::Int => DataType::Int32,
@@ -47,7 +47,7 @@ pub fn arrow_type(kind: Kind) -> DataType {
 }
 
 /// The schema of validated rows: `ligne` then the extract's columns.
-pub fn staged_schema(extract: Extract) -> SchemaRef {
+pub(crate) fn staged_schema(extract: Extract) -> SchemaRef {
     let mut fields = vec![Field::new("ligne", DataType::Int64, false)];
     fields.extend(
         extract

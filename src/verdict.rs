@@ -21,7 +21,7 @@ use crate::schema::{rule, Extract};
 use crate::stage::{Reconciliation, Stage};
 
 /// The share of an extract's rows that may be quarantined by default.
-pub const DEFAULT_MAX_QUARANTINE: f64 = 0.05;
+pub(crate) const DEFAULT_MAX_QUARANTINE: f64 = 0.05;
 
 /// How many rules a finding names.
 const MAIN_RULES: usize = 3;
@@ -29,7 +29,7 @@ const MAIN_RULES: usize = 3;
 /// Parses `--max-quarantine`: a percentage (`5%`) or a fraction (`0.05`).
 ///
 /// ```
-/// use ouistat::verdict::parse_share;
+/// use ouistat::testing::verdict::parse_share;
 /// assert_eq!(parse_share("5%").unwrap(), 0.05);
 /// assert_eq!(parse_share("0.2").unwrap(), 0.2);
 /// assert!(parse_share("5").is_err());
@@ -54,7 +54,7 @@ pub fn parse_share(s: &str) -> Result<f64> {
 
 /// What the verdict depends on besides the counts.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// The largest share of an extract's rows that may be quarantined.
     pub max_quarantine: f64,
     pub encoding: Encoding,
@@ -65,7 +65,7 @@ pub struct Settings {
 
 /// What the quarantine of one extract shows beyond its rule counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Evidence {
+pub(crate) struct Evidence {
     /// Quarantined values written in scientific notation.
     pub scientific: u64,
     /// One of them, as `column = value`.
@@ -136,7 +136,7 @@ impl std::fmt::Display for Finding {
 ///
 /// # Errors
 /// `Query` when the staging cannot be read.
-pub fn evidence(
+pub(crate) fn evidence(
     stage: &Stage,
     activity: &RangeInclusive<NaiveDate>,
 ) -> Result<BTreeMap<String, Evidence>> {
@@ -161,7 +161,7 @@ pub fn evidence(
 }
 
 /// The extracts that fail, parents first, each with its diagnosis.
-pub fn judge(
+pub(crate) fn judge(
     reconciliation: &BTreeMap<String, Reconciliation>,
     evidence: &BTreeMap<String, Evidence>,
     settings: &Settings,
@@ -204,7 +204,7 @@ pub fn judge(
 /// The fewest quarantined rows that can fail a run by their share: one bad
 /// row is a typo, not a broken export, however small the file (the cases
 /// of `shared/cases/`: one row of seven, of eighteen).
-pub const MIN_QUARANTINED: u64 = 2;
+pub(crate) const MIN_QUARANTINED: u64 = 2;
 
 /// Quarantined rows over rows read; 1 for a file with no row.
 fn share(r: &Reconciliation) -> f64 {
@@ -268,7 +268,7 @@ fn diagnose(
 ///
 /// # Errors
 /// `Query` when the staging cannot be read.
-pub fn check(
+pub(crate) fn check(
     stage: &Stage,
     reconciliation: &BTreeMap<String, Reconciliation>,
     settings: &Settings,

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 
 /// What became of one file of a delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     Ok,
     /// Present but different: the reason.
     Failed(String),
@@ -35,8 +35,7 @@ impl std::fmt::Display for Status {
 
 /// One delivery, checked.
 #[derive(Debug, Clone)]
-pub struct DeliveryCheck {
-    pub dir: PathBuf,
+pub(crate) struct DeliveryCheck {
     pub manifest: Manifest,
     /// Every file of the manifest and every file beside it, by name
     /// relative to `dir`.
@@ -45,7 +44,7 @@ pub struct DeliveryCheck {
 
 impl DeliveryCheck {
     /// The files that are not `OK`.
-    pub fn failures(&self) -> impl Iterator<Item = &(String, Status)> {
+    pub(crate) fn failures(&self) -> impl Iterator<Item = &(String, Status)> {
         self.files.iter().filter(|(_, s)| *s != Status::Ok)
     }
 }
@@ -55,7 +54,7 @@ impl DeliveryCheck {
 ///
 /// # Errors
 /// `Verify` saying plainly that `path` is neither.
-pub fn deliveries(path: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn deliveries(path: &Path) -> Result<Vec<PathBuf>> {
     if path.join("manifest.json").is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
@@ -90,7 +89,7 @@ pub fn deliveries(path: &Path) -> Result<Vec<PathBuf>> {
 /// # Errors
 /// `Verify` when the folder has no readable manifest, or when the manifest
 /// names a file outside the delivery (refused before anything is opened).
-pub fn check_delivery(dir: &Path) -> Result<DeliveryCheck> {
+pub(crate) fn check_delivery(dir: &Path) -> Result<DeliveryCheck> {
     let manifest_path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
         Error::Verify(format!(
@@ -122,11 +121,7 @@ pub fn check_delivery(dir: &Path) -> Result<DeliveryCheck> {
             files.push((name, Status::Extra));
         }
     }
-    Ok(DeliveryCheck {
-        dir: dir.to_path_buf(),
-        manifest,
-        files,
-    })
+    Ok(DeliveryCheck { manifest, files })
 }
 
 /// One file against its manifest entry.
@@ -191,7 +186,7 @@ fn files_under(dir: &Path) -> Result<Vec<String>> {
 /// could not be checked, after all of them were.
 ///
 /// ```no_run
-/// ouistat::verify::verify(std::path::Path::new("sortie"), &mut std::io::stdout())?;
+/// ouistat::testing::verify::verify(std::path::Path::new("sortie"), &mut std::io::stdout())?;
 /// # Ok::<(), ouistat::Error>(())
 /// ```
 pub fn verify(path: &Path, w: &mut impl Write) -> Result<()> {

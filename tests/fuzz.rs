@@ -22,11 +22,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use ouistat::ingest::{self, Encoding, FileFormat, Record, Source, MAX_RECORD_LINES};
-use ouistat::pipeline::{self, RunConfig};
-use ouistat::rules::PlausibleDates;
-use ouistat::schema::Extract;
-use ouistat::validate::Validator;
+use ouistat::testing::ingest::{self, Encoding, FileFormat, Record, Source, MAX_RECORD_LINES};
+use ouistat::testing::pipeline::{self, RunConfig};
+use ouistat::testing::rules::PlausibleDates;
+use ouistat::testing::schema::Extract;
+use ouistat::testing::validate::Validator;
 use ouistat::Error;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -49,11 +49,11 @@ fn cutoff() -> NaiveDate {
 /// small generated set with its own defects.
 fn seeds(dir: &Path) -> Vec<(Extract, Vec<u8>)> {
     let generated = dir.join("generes");
-    ouistat::generate::generate(&ouistat::generate::Options {
+    ouistat::testing::generate::generate(&ouistat::testing::generate::Options {
         out: generated.clone(),
         persons: 30,
         seed: 7,
-        format: ouistat::generate::Format::Csv,
+        format: ouistat::testing::generate::Format::Csv,
         defects: 0.1,
         region: None,
     })

@@ -304,7 +304,7 @@ fn k_out_of_reach_is_refused_and_nothing_is_delivered() {
 
 /// The shipped policy up to its quasi-identifiers, then `tail`.
 fn policy_with(tail: &str) -> String {
-    let head = ouistat::policy::ANNEXE1
+    let head = ouistat::testing::policy::ANNEXE1
         .split("# ---------------------------------------------------------------------------\n# Quasi-identifiers")
         .next()
         .unwrap();

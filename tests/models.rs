@@ -16,7 +16,7 @@
 //! ```
 //!
 //! `model NAME` builds the model of `queries/` as the engine does
-//! (`ouistat::queries::materialise`: a table for a check's, an intermediate
+//! (`ouistat::testing::queries::materialise`: a table for a check's, an intermediate
 //! model's or an `agg_` mart's `select`, every geographic level of a mart
 //! built by level, a view for an `out_` mart); `model NAME k=v` fills a
 //! template's `{{k}}`, and `into=TABLE` materialises it as that table.
@@ -32,12 +32,12 @@ fn run_file(path: &Path) {
     let text = std::fs::read_to_string(path).expect("model test file");
     let conn = duckdb::Connection::open_in_memory().expect("duckdb");
     for name in ["macro_periode", "macro_age"] {
-        conn.execute_batch(&ouistat::queries::render(name, &[]))
+        conn.execute_batch(&ouistat::testing::queries::render(name, &[]))
             .expect("macros");
     }
     // The seeds, as the engine loads them: text columns.
-    for (table, csv) in ouistat::queries::SEEDS {
-        let (header, rows) = ouistat::queries::seed_rows(csv);
+    for (table, csv) in ouistat::testing::queries::SEEDS {
+        let (header, rows) = ouistat::testing::queries::seed_rows(csv);
         let columns: Vec<String> = header.iter().map(|c| format!("{c} varchar")).collect();
         conn.execute_batch(&format!("create table {table} ({})", columns.join(", ")))
             .expect("seed");
@@ -71,9 +71,9 @@ fn run_file(path: &Path) {
             let sql = match into {
                 Some(table) => format!(
                     "create or replace table {table} as\n{}",
-                    ouistat::queries::render(name, &vars)
+                    ouistat::testing::queries::render(name, &vars)
                 ),
-                None => ouistat::queries::materialise(name, &vars),
+                None => ouistat::testing::queries::materialise(name, &vars),
             };
             conn.execute_batch(&sql)
                 .unwrap_or_else(|e| panic!("{where_}: {e}"));
@@ -84,7 +84,7 @@ fn run_file(path: &Path) {
                 Some(name) => (name, true),
                 None => (test, false),
             };
-            let got = rows(&conn, ouistat::queries::get(name))
+            let got = rows(&conn, ouistat::testing::queries::get(name))
                 .unwrap_or_else(|e| panic!("{where_}: {e}"));
             assert_eq!(got.is_empty(), !fails, "{where_}: {got:?}");
         } else if *head == "statement ok" {

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 /// A line of `/proc/self/status` in MB (`VmRSS:` now, `VmHWM:` the peak).
-pub fn rss_mb(field: &str) -> u64 {
+pub(crate) fn rss_mb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -17,7 +17,7 @@ pub fn rss_mb(field: &str) -> u64 {
 
 /// Resets the peak resident size (`VmHWM`) to the current one, so that the
 /// next [`rss_mb`]`("VmHWM:")` is the peak of what runs in between.
-pub fn reset_peak() {
+pub(crate) fn reset_peak() {
     // Linux: writing 5 to clear_refs resets the peak.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }

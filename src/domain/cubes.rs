@@ -3,7 +3,7 @@
 //! (`secrecy::plan`) and the benches.
 
 /// Dimensions of the cubes (SPEC §6), besides `ensemble`.
-pub const DIMENSIONS: &[&str] = &[
+pub(crate) const DIMENSIONS: &[&str] = &[
     "dispositif",
     "financeur_code",
     "prescripteur_type",
@@ -16,4 +16,4 @@ pub const DIMENSIONS: &[&str] = &[
 ];
 
 /// Key columns shared by every cube.
-pub const CUBE_KEYS: &[&str] = &["periode", "type_periode", "niveau_geo", "code_geo"];
+pub(crate) const CUBE_KEYS: &[&str] = &["periode", "type_periode", "niveau_geo", "code_geo"];

@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use super::period::parse_period;
 
 /// The months, in French.
-pub const MOIS: [&str; 12] = [
+pub(crate) const MOIS: [&str; 12] = [
     "janvier",
     "février",
     "mars",
@@ -47,18 +47,18 @@ pub fn fr_pct(rate: f64) -> String {
 }
 
 /// A number with one decimal: `12,5`.
-pub fn fr_decimal(x: f64) -> String {
+pub(crate) fn fr_decimal(x: f64) -> String {
     format!("{x:.1}").replace('.', ",")
 }
 
 /// A date: `31 octobre 2026`.
-pub fn fr_date(d: NaiveDate) -> String {
+pub(crate) fn fr_date(d: NaiveDate) -> String {
     format!("{} {} {}", d.day(), MOIS[d.month0() as usize], d.year())
 }
 
 /// A four-month period with its months: `2026-T2 (mai à août 2026)`; any
 /// other string as it is.
-pub fn period_label(p: &str) -> String {
+pub(crate) fn period_label(p: &str) -> String {
     match parse_period(p) {
         Some((y, n)) => {
             let first = (n - 1) * 4;

@@ -2,7 +2,7 @@
 //! French formatting, recipient names. Nothing here reads a file or a
 //! database; everything here is a function of its arguments.
 
-pub mod cubes;
-pub mod fr;
-pub mod names;
-pub mod period;
+pub(crate) mod cubes;
+pub(crate) mod fr;
+pub(crate) mod names;
+pub(crate) mod period;

@@ -2,7 +2,7 @@
 //! `livraisons/`, so it is checked here, once, before any path is built.
 
 /// A recipient name: letters, digits, `-` or `_`, not empty.
-pub fn is_recipient_name(name: &str) -> bool {
+pub(crate) fn is_recipient_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()

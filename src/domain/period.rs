@@ -8,20 +8,20 @@
 use chrono::{Datelike, NaiveDate};
 
 /// The four-month period of a day: `2026-T2`.
-pub fn period_of(d: NaiveDate) -> String {
+pub(crate) fn period_of(d: NaiveDate) -> String {
     format!("{}-T{}", d.year(), (d.month() - 1) / 4 + 1)
 }
 
 /// The four-month period of a month `YYYY-MM`: `2026-05` → `2026-T2`;
 /// `None` when it is no month.
-pub fn period_of_month(month: &str) -> Option<String> {
+pub(crate) fn period_of_month(month: &str) -> Option<String> {
     let (y, m) = month.split_once('-')?;
     let m: u32 = m.parse().ok()?;
     (y.len() == 4 && (1..=12).contains(&m)).then(|| format!("{y}-T{}", (m - 1) / 4 + 1))
 }
 
 /// Parses `YYYY-Tn` into (year, n).
-pub fn parse_period(p: &str) -> Option<(i32, u32)> {
+pub(crate) fn parse_period(p: &str) -> Option<(i32, u32)> {
     let (y, t) = p.split_once("-T")?;
     let year: i32 = y.parse().ok()?;
     let n: u32 = t.parse().ok()?;
@@ -32,19 +32,19 @@ pub fn parse_period(p: &str) -> Option<(i32, u32)> {
 ///
 /// # Panics
 /// When `p` is not a period: callers pass a validated one.
-pub fn shift_period(p: &str, back: i32) -> String {
+pub(crate) fn shift_period(p: &str, back: i32) -> String {
     let (y, n) = parse_period(p).expect("validated period");
     let idx = y * 3 + n as i32 - 1 - back;
     format!("{}-T{}", idx.div_euclid(3), idx.rem_euclid(3) + 1)
 }
 
 /// The first day of the last month of the period `(year, n)`.
-pub fn last_month_of(year: i32, n: u32) -> NaiveDate {
+pub(crate) fn last_month_of(year: i32, n: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(year, n * 4, 1).expect("a month")
 }
 
 /// The `count` months (`YYYY-MM`) that end with the month of `last`, in order.
-pub fn months_ending(last: NaiveDate, count: i32) -> Vec<String> {
+pub(crate) fn months_ending(last: NaiveDate, count: i32) -> Vec<String> {
     (0..count)
         .rev()
         .map(|back| {
@@ -56,7 +56,7 @@ pub fn months_ending(last: NaiveDate, count: i32) -> Vec<String> {
 
 /// The four-month periods and months from `first` to `last`, restricted to
 /// `requested` (and their months) when it is not empty.
-pub fn periods_between(
+pub(crate) fn periods_between(
     first: NaiveDate,
     last: NaiveDate,
     requested: &[String],

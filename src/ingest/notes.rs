@@ -68,7 +68,7 @@ fn expected(kind: Kind) -> (&'static str, &'static str, &'static str) {
 
 /// The notes on the columns of a Parquet extract, given how often each
 /// column's values failed their type (`tallies`, in schema order).
-pub fn column_notes(source: &Source, tallies: &[TypeTally]) -> Result<Vec<ColumnNote>> {
+pub(crate) fn column_notes(source: &Source, tallies: &[TypeTally]) -> Result<Vec<ColumnNote>> {
     let described = describe(&source.path)?;
     let mut notes = Vec::new();
     for (col, tally) in source.extract.columns().iter().zip(tallies) {

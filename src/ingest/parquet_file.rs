@@ -24,6 +24,7 @@ use super::french_time;
 use super::{map_header, Record, Source};
 use crate::error::{Error, Result};
 use crate::schema::Kind;
+use crate::warehouse::Db;
 
 /// How the values of a Parquet column are stored, as far as reading them
 /// goes.
@@ -292,7 +293,7 @@ fn time_text(buf: &mut String, v: i64, unit: Unit, reading: Reading) -> usize {
 /// numbered by its row number + 2 (`ligne`, as if the file were a CSV with
 /// a header). Returns the number of rows read.
 pub(super) fn read(
-    conn: &duckdb::Connection,
+    db: &Db,
     source: &Source,
     mut sink: impl FnMut(Record<'_>) -> Result<()>,
 ) -> Result<u64> {
@@ -319,15 +320,8 @@ pub(super) fn read(
         .map(|(r, &i)| r.select(&columns[i].name))
         .collect();
     let sql = crate::queries::render("lire_parquet", &[("colonnes", &select.join(", "))]);
-    let mut stmt = conn
-        .prepare(&sql)
-        .map_err(|e| unreadable(format!("cannot read: {e}")))?;
-    let batches = stmt
-        .stream_arrow([source.path.to_string_lossy().into_owned()])
-        .map_err(|e| unreadable(format!("cannot read: {e}")))?;
     let mut read = 0u64;
-    for batch in batches {
-        let batch = batch.map_err(|e| unreadable(format!("cannot read: {e}")))?;
+    db.read_file(&sql, &source.path, unreadable, |batch| {
         let rows = batch.column(0).as_primitive::<Int64Type>().clone();
         let rendered = readings
             .iter()
@@ -352,7 +346,8 @@ pub(super) fn read(
                 shown: if same { &fields } else { &shown },
             })?;
         }
-    }
+        Ok(())
+    })?;
     Ok(read)
 }
 

@@ -162,7 +162,7 @@ impl FieldSplitter {
 
 /// The fields of a record, as raw bytes (quotes removed, `""` unescaped).
 #[derive(Clone)]
-pub struct Fields<'a> {
+pub(super) struct Fields<'a> {
     out: &'a [u8],
     ends: &'a [usize],
     index: usize,
@@ -190,7 +190,7 @@ impl<'a> Iterator for Fields<'a> {
 impl ExactSizeIterator for Fields<'_> {}
 
 /// One record read from the file.
-pub enum Parsed<'a> {
+pub(super) enum Parsed<'a> {
     /// A well-formed record, whatever its number of fields.
     Record { line: u64, fields: Fields<'a> },
     /// A line whose quoted field never closes into a well-formed record:
@@ -204,7 +204,7 @@ pub enum Parsed<'a> {
 
 impl Parsed<'_> {
     /// The physical line the record starts on.
-    pub fn line(&self) -> u64 {
+    pub(super) fn line(&self) -> u64 {
         match self {
             Parsed::Record { line, .. } | Parsed::Unclosed { line, .. } => *line,
         }
@@ -212,7 +212,7 @@ impl Parsed<'_> {
 }
 
 /// Reads the records of a CSV file with their physical line numbers.
-pub struct Records<'p, R> {
+pub(super) struct Records<'p, R> {
     input: R,
     path: &'p Path,
     /// Physical lines read from `input` so far.
@@ -232,7 +232,7 @@ pub struct Records<'p, R> {
 impl<'p, R: BufRead> Records<'p, R> {
     /// Reads records from `input` (after any byte-order mark); `path` names
     /// the file in errors.
-    pub fn new(input: R, path: &'p Path) -> Self {
+    pub(super) fn new(input: R, path: &'p Path) -> Self {
         Records {
             input,
             path,
@@ -246,12 +246,12 @@ impl<'p, R: BufRead> Records<'p, R> {
     }
 
     /// Sets the number of fields of a well-formed record (the header's).
-    pub fn set_width(&mut self, width: usize) {
+    pub(super) fn set_width(&mut self, width: usize) {
         self.width = Some(width);
     }
 
     /// The next record, or `None` at the end of the file.
-    pub fn next_record(&mut self) -> Result<Option<Parsed<'_>>> {
+    pub(super) fn next_record(&mut self) -> Result<Option<Parsed<'_>>> {
         let first = loop {
             match self.next_line()? {
                 None => return Ok(None),

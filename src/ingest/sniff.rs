@@ -30,7 +30,7 @@ const CONVERT_TO_UTF8: &str =
 ///
 /// Returns the length of the byte-order mark to skip (3 for a UTF-8 BOM
 /// when UTF-8 is declared, else 0), or the problem that stops the run.
-pub fn check_first_bytes(head: &[u8], declared: Encoding) -> Result<usize, String> {
+pub(super) fn check_first_bytes(head: &[u8], declared: Encoding) -> Result<usize, String> {
     if let Some((bom, name)) = BOMS.iter().find(|(bom, _)| head.starts_with(bom)) {
         return match (*name, declared) {
             ("UTF-8", Encoding::Utf8) => Ok(bom.len()),
@@ -87,7 +87,7 @@ fn hex_bytes(bytes: &[u8]) -> String {
 /// is UTF-8 after all: its non-ASCII bytes all form valid UTF-8 sequences
 /// (`Ã§` for `ç`), which French text in Windows-1252 never does.
 #[derive(Debug, Default)]
-pub struct Utf8InCp1252 {
+pub(super) struct Utf8InCp1252 {
     /// The first line holding non-ASCII bytes that are valid UTF-8.
     first_utf8_line: Option<u64>,
     /// Whether some non-ASCII bytes are not valid UTF-8.
@@ -96,7 +96,7 @@ pub struct Utf8InCp1252 {
 
 impl Utf8InCp1252 {
     /// Looks at the bytes of one field (or line) read at `line`.
-    pub fn observe(&mut self, line: u64, bytes: &[u8]) {
+    pub(super) fn observe(&mut self, line: u64, bytes: &[u8]) {
         if self.seen_non_utf8 || bytes.is_ascii() {
             return;
         }
@@ -108,7 +108,7 @@ impl Utf8InCp1252 {
     }
 
     /// The problem, once the whole file is read, when it is UTF-8.
-    pub fn verdict(&self) -> Option<String> {
+    pub(super) fn verdict(&self) -> Option<String> {
         match (self.first_utf8_line, self.seen_non_utf8) {
             (Some(line), false) => Some(format!(
                 "is UTF-8, but --encoding windows-1252 was declared: every accented character \

@@ -45,7 +45,7 @@ impl Encoded {
     }
 
     /// The index in `steps` of a step of the ladder.
-    pub fn step_index(&self, step: Step) -> usize {
+    pub(crate) fn step_index(&self, step: Step) -> usize {
         self.steps.iter().position(|s| *s == step).unwrap_or(0)
     }
 

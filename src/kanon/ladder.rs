@@ -161,7 +161,7 @@ impl Step {
 
 /// Why a ladder cannot stand, or `Ok` when every step applies to the
 /// family and each is strictly coarser than the one before.
-pub fn check_ladder(family: Family, ladder: &[Step]) -> Result<(), String> {
+pub(crate) fn check_ladder(family: Family, ladder: &[Step]) -> Result<(), String> {
     if ladder.is_empty() {
         return Err("the ladder is empty".into());
     }
@@ -189,7 +189,7 @@ pub fn check_ladder(family: Family, ladder: &[Step]) -> Result<(), String> {
 
 /// A quasi-identifier's value as read, before any step.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Raw {
+pub(crate) enum Raw {
     /// A date, as days since 1970-01-01.
     Date(i32),
     /// A wall-clock timestamp, as seconds since 1970-01-01 00:00:00.
@@ -202,7 +202,7 @@ pub enum Raw {
 /// otherwise. Two values with the same key are indistinguishable after
 /// the step.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Key {
+pub(crate) enum Key {
     Num(i64),
     Text(String),
     Masked,
@@ -218,7 +218,7 @@ fn date_of(raw: &Raw) -> Option<NaiveDate> {
 }
 
 /// The département of an INSEE commune code (`971xx` → `971`, `2A004` → `2A`).
-pub fn departement_of(commune: &str) -> &str {
+pub(crate) fn departement_of(commune: &str) -> &str {
     if commune.starts_with("97") && commune.len() >= 3 {
         &commune[..3]
     } else {
@@ -248,7 +248,7 @@ pub struct Reference {
 const ZONE_INCONNUE: &str = "inconnue";
 
 /// The shipped nomenclature of diploma levels: `intitulé;niveau`.
-pub const DIPLOMES: &str = include_str!("../reference/diplomes.csv");
+pub(crate) const DIPLOMES: &str = include_str!("../reference/diplomes.csv");
 
 /// A diploma's name as the nomenclature is looked up: upper case, without
 /// accents, dots or repeated spaces (`B.T.S.` → `BTS`, `Bac. pro` → `BAC PRO`).
@@ -275,7 +275,7 @@ fn normalise_diploma(name: &str) -> String {
 
 /// The level of a diploma's name, `non classé` when the nomenclature
 /// does not know it.
-pub fn diploma_level(name: &str) -> &'static str {
+pub(crate) fn diploma_level(name: &str) -> &'static str {
     static LEVELS: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
     let levels = LEVELS.get_or_init(|| {
         DIPLOMES
@@ -295,7 +295,7 @@ pub fn diploma_level(name: &str) -> &'static str {
 const INFRA_BAC: &[&str] = &["AFS", "CP4", "CFG", "C3A", "C12", "NV5"];
 
 /// The key a step keeps of a value.
-pub fn key(step: Step, raw: &Raw, reference: &Reference) -> Key {
+pub(crate) fn key(step: Step, raw: &Raw, reference: &Reference) -> Key {
     let date = || date_of(raw);
     match step {
         Step::Masque => Key::Masked,
@@ -353,7 +353,7 @@ fn text_of(raw: &Raw) -> String {
 }
 
 /// The value a step delivers, as text.
-pub fn label(step: Step, raw: &Raw, reference: &Reference) -> String {
+pub(crate) fn label(step: Step, raw: &Raw, reference: &Reference) -> String {
     let text = text_of;
     match step {
         Step::Masque => "*".into(),

@@ -14,7 +14,7 @@
 //! extracts is [`read`]'s job; `deliver` applies the outcome.
 //!
 //! ```
-//! use ouistat::kanon::{anonymise, Family, Microdata, Qi, Requirement, Step, Table};
+//! use ouistat::testing::kanon::{anonymise, Family, Microdata, Qi, Requirement, Step, Table};
 //! use arrow::array::StringArray;
 //! use arrow::record_batch::RecordBatch;
 //! use std::sync::Arc;
@@ -35,9 +35,8 @@
 //! ```
 
 mod data;
-pub mod declare;
-pub mod ladder;
-pub mod read;
+pub(crate) mod ladder;
+pub(crate) mod read;
 mod search;
 
 use std::collections::BTreeMap;
@@ -49,8 +48,9 @@ use arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 
 pub use data::Microdata;
-pub use ladder::{Family, Reference, Step};
-pub use search::ViewRisk;
+pub(crate) use ladder::Reference;
+pub use ladder::{Family, Step};
+pub(crate) use search::ViewRisk;
 
 use crate::error::{Error, Result};
 
@@ -110,7 +110,7 @@ pub struct Requirement {
 }
 
 /// The k against which a delivery without requirement is measured.
-pub const REFERENCE_K: u32 = 5;
+pub(crate) const REFERENCE_K: u32 = 5;
 
 /// One column's generalisation, for the manifest and the dictionary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -393,7 +393,7 @@ pub fn anonymise(mut md: Microdata, requirement: Option<Requirement>) -> Result<
 
 /// The largest lattice searched: beyond, a policy is refused rather than
 /// searched for minutes.
-pub const MAX_LATTICE: u64 = 2_000_000;
+pub(crate) const MAX_LATTICE: u64 = 2_000_000;
 
 /// Non-uniform entropy lost and discernibility, suppressed rows counted
 /// as entirely masked.

@@ -21,12 +21,12 @@ use super::{Microdata, Qi, Reference, Table};
 use crate::error::{Error, Result};
 
 /// The hidden column carrying a row's `identifiant_spe`.
-pub const PERSON_KEY: &str = "kanon_identifiant_spe";
+pub(crate) const PERSON_KEY: &str = "kanon_identifiant_spe";
 /// The hidden column carrying a row's `positionnement_id`.
-pub const POSITIONING_KEY: &str = "kanon_positionnement_id";
+pub(crate) const POSITIONING_KEY: &str = "kanon_positionnement_id";
 
 /// The key columns a table's read must append: (extract column, hidden name).
-pub fn key_columns(table: Table) -> &'static [(&'static str, &'static str)] {
+pub(crate) fn key_columns(table: Table) -> &'static [(&'static str, &'static str)] {
     match table {
         Table::Individus => &[("identifiant_spe", PERSON_KEY)],
         Table::Positionnements => &[
@@ -42,7 +42,7 @@ type Index = HashMap<Box<str>, Option<u32>, foldhash::fast::FixedState>;
 /// The quasi-identifiers of a delivery, gathered batch by batch, tables
 /// in the order `individus`, `positionnements`, `evenements`.
 #[derive(Debug)]
-pub struct Collector {
+pub(crate) struct Collector {
     md: Microdata,
     /// `identifiant_spe` → row of the person in `individus`.
     persons: Index,
@@ -60,7 +60,7 @@ fn keys(batch: &RecordBatch, name: &str) -> Result<ArrayRef> {
 impl Collector {
     /// An empty collector for these quasi-identifiers, whose steps look
     /// values up in `reference`.
-    pub fn new(qis: Vec<Qi>, reference: Reference) -> Self {
+    pub(crate) fn new(qis: Vec<Qi>, reference: Reference) -> Self {
         let mut md = Microdata::new(qis);
         md.set_reference(reference);
         Collector {
@@ -75,7 +75,7 @@ impl Collector {
     ///
     /// # Errors
     /// `Internal` when a key or quasi-identifier column is missing.
-    pub fn push(&mut self, table: Table, batch: &RecordBatch) -> Result<()> {
+    pub(crate) fn push(&mut self, table: Table, batch: &RecordBatch) -> Result<()> {
         let n = batch.num_rows();
         let Collector {
             md,
@@ -151,7 +151,7 @@ impl Collector {
     }
 
     /// The microdata gathered, ready for [`super::anonymise`].
-    pub fn finish(self) -> Microdata {
+    pub(crate) fn finish(self) -> Microdata {
         self.md.finish()
     }
 }
@@ -161,7 +161,7 @@ impl Collector {
 ///
 /// # Errors
 /// `Query` when DuckDB fails.
-pub fn zones(db: &crate::warehouse::Db) -> Result<Reference> {
+pub(crate) fn zones(db: &crate::warehouse::Db) -> Result<Reference> {
     let (_, batches) = db.query_arrow(
         "kanon: zones d'emploi of the communes",
         "select commune_insee, min(zone_emploi) as zone_emploi from stg_sessions \
@@ -187,19 +187,19 @@ pub fn zones(db: &crate::warehouse::Db) -> Result<Reference> {
 /// staging folder (private, removed with it however the run ends) and is
 /// removed when dropped.
 #[derive(Debug)]
-pub struct Spill {
+pub(crate) struct Spill {
     dir: tempfile::TempDir,
 }
 
 /// A table's batches being spilled.
-pub struct Spilling {
+pub(crate) struct Spilling {
     path: PathBuf,
     writer: arrow_ipc::writer::StreamWriter<BufWriter<File>>,
 }
 
 /// A table's batches spilled, read back once.
 #[derive(Debug)]
-pub struct Spilled {
+pub(crate) struct Spilled {
     path: PathBuf,
 }
 
@@ -209,7 +209,7 @@ impl Spill {
     ///
     /// # Errors
     /// `Query` when DuckDB fails, `Io` when the folder cannot be made.
-    pub fn new(db: &crate::warehouse::Db) -> Result<Spill> {
+    pub(crate) fn new(db: &crate::warehouse::Db) -> Result<Spill> {
         let temp: String = db.query_row(
             "kanon: the staging's spill folder",
             "select current_setting('temp_directory')",
@@ -240,7 +240,7 @@ impl Spill {
     ///
     /// # Errors
     /// `Io` when the file cannot be created.
-    pub fn create(&self, table: Table, schema: SchemaRef) -> Result<Spilling> {
+    pub(crate) fn create(&self, table: Table, schema: SchemaRef) -> Result<Spilling> {
         let path = self.dir.path().join(format!("{}.arrows", table.name()));
         let file = File::create(&path).map_err(Error::io(&path))?;
         let writer = arrow_ipc::writer::StreamWriter::try_new(BufWriter::new(file), &schema)?;
@@ -253,7 +253,7 @@ impl Spilling {
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+    pub(crate) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         Ok(self.writer.write(batch)?)
     }
 
@@ -261,7 +261,7 @@ impl Spilling {
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub fn finish(mut self) -> Result<Spilled> {
+    pub(crate) fn finish(mut self) -> Result<Spilled> {
         self.writer.finish()?;
         Ok(Spilled { path: self.path })
     }
@@ -272,7 +272,7 @@ impl Spilled {
     ///
     /// # Errors
     /// `Io` when the file cannot be read.
-    pub fn read(self) -> Result<arrow_ipc::reader::StreamReader<BufReader<File>>> {
+    pub(crate) fn read(self) -> Result<arrow_ipc::reader::StreamReader<BufReader<File>>> {
         let file = File::open(&self.path).map_err(Error::io(&self.path))?;
         let reader = arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)?;
         std::fs::remove_file(&self.path).map_err(Error::io(&self.path))?;

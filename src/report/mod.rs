@@ -324,7 +324,7 @@ fn load_template(cfg: &ReportConfig) -> Result<(String, String)> {
 /// (`.xlsx`), and the PDF when Chromium is installed.
 ///
 /// ```no_run
-/// use ouistat::report::{render, Pdf, ReportConfig};
+/// use ouistat::testing::report::{render, Pdf, ReportConfig};
 /// let done = render(&ReportConfig {
 ///     out: "sortie".into(), region: "32".into(), period: "2026-T2".into(),
 ///     from: "comite-dreets".into(), template: None, libelles: None,

@@ -24,7 +24,7 @@ use super::system::{Bound, System};
 
 /// What the recipient can compute of one suppressed count.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Interval {
+pub(crate) struct Interval {
     pub cell: usize,
     /// The lowest and highest values found in tables the recipient cannot
     /// tell from the true one. When `exact`, they are the programme's
@@ -35,14 +35,14 @@ pub struct Interval {
 }
 
 impl Interval {
-    pub fn width(&self) -> f64 {
+    pub(crate) fn width(&self) -> f64 {
         self.max - self.min
     }
 }
 
 /// The audit of a suppression pattern.
 #[derive(Debug, Clone, Default)]
-pub struct Audit {
+pub(crate) struct Audit {
     /// One per suppressed count audited, in cell order.
     pub intervals: Vec<Interval>,
     /// Linear programmes solved.
@@ -51,7 +51,7 @@ pub struct Audit {
 
 impl Audit {
     /// The counts narrower than `protection`.
-    pub fn exposed(&self, protection: f64) -> impl Iterator<Item = &Interval> {
+    pub(crate) fn exposed(&self, protection: f64) -> impl Iterator<Item = &Interval> {
         self.intervals
             .iter()
             .filter(move |i| i.width() < protection - 1e-6)
@@ -103,7 +103,13 @@ pub(super) fn constraints(system: &System) -> Vec<Constraint> {
 /// # Errors
 /// `Internal` when a programme has no solution: the true table always is
 /// one, so the system is inconsistent (a bug).
-pub fn audit(system: &System, hidden: &[bool], check: &[usize], protection: f64) -> Result<Audit> {
+#[cfg(test)]
+pub(crate) fn audit(
+    system: &System,
+    hidden: &[bool],
+    check: &[usize],
+    protection: f64,
+) -> Result<Audit> {
     audit_with(system, &constraints(system), hidden, check, protection)
 }
 

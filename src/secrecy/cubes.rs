@@ -20,7 +20,7 @@ pub enum Cube {
 
 /// What a count counts: its unit (SPEC §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
+pub(crate) enum Unit {
     /// Positionings (rows of `positionnements`).
     Positionnement,
     /// Distinct persons (`identifiant_spe`), each counted once per cell.
@@ -32,13 +32,13 @@ pub enum Unit {
 /// A population of units a count is taken over, and the population it lies
 /// in: whatever is in `retenus` is in `presents_ico`, and so on (SPEC §3).
 #[derive(Debug, Clone, Copy)]
-pub struct Population {
+pub(crate) struct Population {
     pub name: &'static str,
     pub within: Option<&'static str>,
 }
 
 /// The populations of SPEC §3 and their inclusions.
-pub const POPULATIONS: &[Population] = &[
+pub(crate) const POPULATIONS: &[Population] = &[
     // Positioned in the period (date of positioning): the cohort.
     Population {
         name: "cohorte",
@@ -87,7 +87,7 @@ pub const POPULATIONS: &[Population] = &[
 /// A published count: a unit over a population, shared by every cube that
 /// publishes it.
 #[derive(Debug, Clone, Copy)]
-pub struct Variable {
+pub(crate) struct Variable {
     pub name: &'static str,
     pub unit: Unit,
     pub population: &'static str,
@@ -96,7 +96,7 @@ pub struct Variable {
 impl Variable {
     /// Distinct persons: groups do not add up to their total, they bound it
     /// (`max(parts) ≤ total ≤ sum(parts)`, SPEC §5).
-    pub fn persons(&self) -> bool {
+    pub(crate) fn persons(&self) -> bool {
         self.unit == Unit::Personne
     }
 }
@@ -110,7 +110,7 @@ const fn count(name: &'static str, unit: Unit, population: &'static str) -> Vari
 }
 
 /// Every variable under secrecy.
-pub const VARIABLES: &[Variable] = &[
+pub(crate) const VARIABLES: &[Variable] = &[
     count("nb_positionnements", Unit::Positionnement, "cohorte"),
     count("nb_presents_ico", Unit::Positionnement, "presents_ico"),
     count("nb_retenus", Unit::Positionnement, "retenus"),
@@ -155,7 +155,7 @@ fn counted(unit: Unit, population: &str) -> Option<usize> {
 /// nearest enclosing population that has one (entries within positionings,
 /// PIC-eligible persons within persons). Their difference counts units of
 /// the enclosing population outside the part, so it is a cell of its own.
-pub fn whole(v: usize) -> Option<usize> {
+pub(crate) fn whole(v: usize) -> Option<usize> {
     let var = &VARIABLES[v];
     let mut p = population(var.population).within;
     while let Some(name) = p {
@@ -173,7 +173,7 @@ pub fn whole(v: usize) -> Option<usize> {
 /// - a population inside another counts no more units: the [`whole`];
 /// - the distinct persons of a population are no more than its positionings
 ///   (each person has at least one).
-pub fn bounds() -> Vec<(usize, usize)> {
+pub(crate) fn bounds() -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     for (v, var) in VARIABLES.iter().enumerate() {
         if let Some(w) = whole(v) {
@@ -189,7 +189,7 @@ pub fn bounds() -> Vec<(usize, usize)> {
 }
 
 /// Index of a variable in [`VARIABLES`].
-pub fn variable(name: &str) -> usize {
+pub(crate) fn variable(name: &str) -> usize {
     VARIABLES
         .iter()
         .position(|v| v.name == name)
@@ -257,7 +257,7 @@ impl CubeDef {
 const PERIODS: &[&str] = &["quadrimestre", "mois"];
 
 /// The cubes secrecy can publish.
-pub const CUBES: &[CubeDef] = &[
+pub(crate) const CUBES: &[CubeDef] = &[
     CubeDef {
         cube: Cube::Entonnoir,
         name: "entonnoir",

@@ -30,7 +30,7 @@ pub enum Hidden {
 }
 
 /// A relation as a row over cells: `(cell, coefficient)`, sum = 0.
-pub type Row = Vec<(usize, i64)>;
+pub(crate) type Row = Vec<(usize, i64)>;
 
 type LocalRow = Vec<(u32, i64)>;
 
@@ -49,7 +49,7 @@ const NONE: u32 = u32::MAX;
 /// Returns, per cell, `None` when published, else why it is hidden.
 ///
 /// ```
-/// use ouistat::secrecy::gauss::{suppress, Hidden};
+/// use ouistat::testing::secrecy::gauss::{suppress, Hidden};
 /// // total 0 = 1 + 2 + 3: cell 1 is primary; 3, the last in order, protects it.
 /// let rows = vec![vec![(0, 1), (1, -1), (2, -1), (3, -1)]];
 /// let hidden = suppress(4, &rows, &[false, true, false, false], &[false; 4], &[0, 2, 3]);
@@ -415,7 +415,7 @@ impl Elimination {
 /// relations restricted to the suppressed cells, in reduced form. The
 /// audit moves the true table along them to prove counts wide without a
 /// linear programme.
-pub struct NullSpace {
+pub(crate) struct NullSpace {
     elim: Elimination,
     /// Local column → global cell.
     cells: Vec<usize>,
@@ -430,7 +430,7 @@ impl NullSpace {
     /// moves, are chosen among the cells with the most room, so that cells
     /// at their floor (a change of 0 since an earlier release, a count of
     /// 1 whose row exists) stay free and block no direction.
-    pub fn new(cells: &[usize], rows: &[Row], room: &[u64]) -> Self {
+    pub(crate) fn new(cells: &[usize], rows: &[Row], room: &[u64]) -> Self {
         let n = cells.len();
         let pref = room
             .iter()
@@ -461,7 +461,7 @@ impl NullSpace {
 
     /// Up to `at_most` directions that move `cell` (global index); none
     /// when the relations determine it.
-    pub fn directions(&self, cell: usize, at_most: usize) -> Vec<Vec<(usize, f64)>> {
+    pub(crate) fn directions(&self, cell: usize, at_most: usize) -> Vec<Vec<(usize, f64)>> {
         let Some(&l) = self.local.get(&cell) else {
             return Vec::new();
         };

@@ -19,11 +19,11 @@
 //!    every run. A count still too narrow gets one more complement; if
 //!    none helps, nothing is delivered and the error names the cell.
 
-pub mod audit;
-pub mod cubes;
-pub mod gauss;
-pub mod plan;
-pub mod system;
+pub(crate) mod audit;
+pub(crate) mod cubes;
+pub(crate) mod gauss;
+pub(crate) mod plan;
+pub(crate) mod system;
 mod widen;
 
 use std::cmp::Reverse;
@@ -40,7 +40,8 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 pub use plan::Plan;
-pub use system::{text, CubeBatch, Geography, Key, System, Text, KEY_COLUMNS};
+pub use system::{text, CubeBatch, Geography, Key};
+pub(crate) use system::{System, Text, KEY_COLUMNS};
 
 use cubes::{def, variable};
 use gauss::Hidden;
@@ -60,7 +61,7 @@ pub struct Settings {
 
 /// Why a count is suppressed, as τ-Argus writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flag {
+pub(crate) enum Flag {
     /// Primary (`A`): below the threshold, or its complement is.
     Primary,
     /// Secondary (`D`): so that no primary count can be computed.
@@ -68,7 +69,7 @@ pub enum Flag {
 }
 
 impl Flag {
-    pub fn letter(self) -> &'static str {
+    pub(crate) fn letter(self) -> &'static str {
         match self {
             Flag::Primary => "A",
             Flag::Secondary => "D",
@@ -216,7 +217,8 @@ pub struct ReleasedCount {
 ///
 /// # Errors
 /// As [`protect_run`].
-pub fn protect(
+#[cfg(test)]
+pub(crate) fn protect(
     plan: &Plan,
     cubes: &[CubeBatch],
     geography: &Geography,

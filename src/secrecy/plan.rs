@@ -20,17 +20,17 @@ use crate::error::{Error, Result};
 use super::cubes::{Cube, CubeDef, CUBES};
 
 /// The plan of the DREETS regional committee, shipped with the engine.
-pub const COMITE: &str = include_str!("../plans/comite.toml");
+pub(crate) const COMITE: &str = include_str!("../plans/comite.toml");
 /// The plan of the ministry of labour (DARES), shipped with the engine.
-pub const MINISTERE: &str = include_str!("../plans/ministere.toml");
+pub(crate) const MINISTERE: &str = include_str!("../plans/ministere.toml");
 
 /// Geographic levels of the cubes (SPEC §6), from the widest: the seed
 /// `niveaux_geo.csv`'s, kept here so that secrecy reads no seed (a test of
 /// `queries` checks they are the same).
-pub const LEVELS: &[&str] = &["france", "region", "departement", "zone_emploi"];
+pub(crate) const LEVELS: &[&str] = &["france", "region", "departement", "zone_emploi"];
 
 /// The most tables a plan may list.
-pub const MAX_TABLES: usize = 64;
+pub(crate) const MAX_TABLES: usize = 64;
 
 /// One published table.
 #[derive(Debug, Clone, PartialEq, Eq)]

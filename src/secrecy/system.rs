@@ -27,7 +27,7 @@ use super::plan::Table;
 
 /// A key's text, shared: the million keys of a national run hold a few
 /// hundred distinct texts, so each is stored once ([`text`]).
-pub type Text = Arc<str>;
+pub(crate) type Text = Arc<str>;
 
 thread_local! {
     static TEXTS: RefCell<HashSet<Text>> = RefCell::default();
@@ -91,7 +91,7 @@ impl Key {
 /// never published, and primary when it holds 1 to threshold − 1, so that
 /// whatever would give it away is suppressed like for any small count.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Latent {
+pub(crate) enum Latent {
     /// What a whole holds beyond its published parts (sessions with no
     /// département in a region, say).
     Remainder,
@@ -115,7 +115,7 @@ pub enum Latent {
 
 /// One count: a variable at a key.
 #[derive(Debug, Clone)]
-pub struct Cell {
+pub(crate) struct Cell {
     /// Index in [`VARIABLES`].
     pub variable: usize,
     pub key: Key,
@@ -135,7 +135,7 @@ impl Cell {
     /// The count's column name, for messages and the audit
     /// (`reste:nb_entrees`, `evolution_2026-06-30:nb_entrees` for latent
     /// counts).
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         let v = VARIABLES[self.variable].name;
         match &self.latent {
             None => v.to_string(),
@@ -147,13 +147,13 @@ impl Cell {
     }
 
     /// Whether a table of this run can publish it.
-    pub fn publishable(&self) -> bool {
+    pub(crate) fn publishable(&self) -> bool {
         self.latent.is_none()
     }
 
     /// Whether the recipients cannot read it whatever the pattern: a
     /// latent count other than one an earlier release published.
-    pub fn unpublished(&self) -> bool {
+    pub(crate) fn unpublished(&self) -> bool {
         match &self.latent {
             None => false,
             Some(Latent::Released { published, .. }) => !published,
@@ -176,7 +176,7 @@ impl Cell {
 
 /// How a relation binds its total to its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bound {
+pub(crate) enum Bound {
     /// `total = sum(parts)`.
     Equal,
     /// Distinct persons: `max(parts) ≤ total ≤ sum(parts)`.
@@ -185,7 +185,7 @@ pub enum Bound {
 
 /// A relation between cells (indices into [`System::cells`]).
 #[derive(Debug, Clone)]
-pub struct Relation {
+pub(crate) struct Relation {
     pub total: usize,
     pub parts: Vec<usize>,
     pub bound: Bound,
@@ -195,7 +195,7 @@ pub struct Relation {
 
 /// The cells and relations the recipients of a run can read, together.
 #[derive(Debug, Clone, Default)]
-pub struct System {
+pub(crate) struct System {
     pub cells: Vec<Cell>,
     pub relations: Vec<Relation>,
     /// `(part, whole)`: the part is at most its whole, and their difference is a cell.
@@ -216,7 +216,7 @@ pub struct System {
 
 /// A table published to one recipient, restricted to its region.
 #[derive(Debug, Clone, Copy)]
-pub struct Scope<'a> {
+pub(crate) struct Scope<'a> {
     pub table: &'a Table,
     pub region: Option<&'a str>,
     /// The recipient's index in the run (below 64).
@@ -247,14 +247,14 @@ pub(super) fn batch_of(cubes: &[CubeBatch], cube: Cube) -> Result<&RecordBatch> 
 
 /// The level of the département × zone d'emploi rows a cube carries when
 /// a run publishes both levels (never published: see [`Latent::Crossing`]).
-pub const CROSSING_LEVEL: &str = "departement_zone";
+pub(crate) const CROSSING_LEVEL: &str = "departement_zone";
 
 /// The separator of a crossing row's `code_geo`: `59|3201`.
-pub const CROSSING_SEPARATOR: char = '|';
+pub(crate) const CROSSING_SEPARATOR: char = '|';
 
 /// Whether tables publish both départements and zones d'emploi, so that
 /// the cubes must carry their crossing ([`CROSSING_LEVEL`]).
-pub fn crosses_zonings<'a>(tables: impl IntoIterator<Item = &'a Table>) -> bool {
+pub(crate) fn crosses_zonings<'a>(tables: impl IntoIterator<Item = &'a Table>) -> bool {
     let (mut dep, mut zone) = (false, false);
     for t in tables {
         dep |= t.niveaux.iter().any(|n| n == "departement");
@@ -264,7 +264,7 @@ pub fn crosses_zonings<'a>(tables: impl IntoIterator<Item = &'a Table>) -> bool 
 }
 
 /// The key columns of a cube (SPEC §6), the abandon cube's reason last.
-pub const KEY_COLUMNS: [&str; 7] = [
+pub(crate) const KEY_COLUMNS: [&str; 7] = [
     "periode",
     "type_periode",
     "niveau_geo",
@@ -494,7 +494,11 @@ impl System {
     /// # Errors
     /// `Internal` when a cube a table names was not computed, or two tables
     /// disagree on one cell.
-    pub fn build(scopes: &[Scope], cubes: &[CubeBatch], geography: &Geography) -> Result<System> {
+    pub(crate) fn build(
+        scopes: &[Scope],
+        cubes: &[CubeBatch],
+        geography: &Geography,
+    ) -> Result<System> {
         let mut index: HashMap<(usize, Key), usize> = HashMap::new();
         let mut cells: Vec<Cell> = Vec::new();
         // (scope, row key) published, for the known zeros.

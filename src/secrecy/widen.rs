@@ -35,7 +35,7 @@ pub(super) struct Links {
 
 impl Links {
     /// `tier[c]` and `rank[c]`: the cell's place in the order of preference.
-    pub fn new(system: &System, tier: &[u8], rank: &[usize]) -> Links {
+    pub(super) fn new(system: &System, tier: &[u8], rank: &[usize]) -> Links {
         let n = system.cells.len();
         let constraints = super::audit::constraints(system);
         let mut touching: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -70,7 +70,7 @@ impl Links {
 
     /// The published cells, neither known nor zero, sharing a constraint
     /// with `cell`.
-    pub fn around(&self, system: &System, hidden: &[bool], cell: usize) -> Vec<usize> {
+    pub(super) fn around(&self, system: &System, hidden: &[bool], cell: usize) -> Vec<usize> {
         let mut around: Vec<usize> = self
             .neighbours(cell)
             .filter(|&n| !hidden[n] && system.cells[n].publishable())

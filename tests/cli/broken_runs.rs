@@ -244,7 +244,8 @@ fn report_refuses_what_the_delivery_does_not_cover() {
     }
     assert!(!run.path("sortie/rapport").exists());
     // A template with a misspelt variable.
-    let template = ouistat::report::TEMPLATE.replace("{{ region_nom }}", "{{ regoin_nom }}");
+    let template =
+        ouistat::testing::report::TEMPLATE.replace("{{ region_nom }}", "{{ regoin_nom }}");
     std::fs::write(run.path("gabarit.html"), template).unwrap();
     let mut args = report_args("32", "2026-T2", "comite");
     args.extend(["--template", "{tmp}/gabarit.html"].map(String::from));
@@ -273,7 +274,7 @@ fn report_refuses_what_the_delivery_does_not_cover() {
 #[test]
 fn the_report_is_edited_in_its_template_alone() {
     let mut run = committee_run();
-    let template = ouistat::report::TEMPLATE;
+    let template = ouistat::testing::report::TEMPLATE;
     let section = |title: &str| {
         let start = template[..template.find(title).unwrap()]
             .rfind("<section")

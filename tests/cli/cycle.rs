@@ -4,7 +4,7 @@
 use super::*;
 
 use super::broken_runs::report_args;
-use ouistat::domain::fr::fr_int;
+use ouistat::testing::domain::fr::fr_int;
 
 const COMMITTEE: &str =
     "[[destinataires]]\nnom = \"comite\"\nclasse = \"comite\"\nregion = \"32\"\nseuil_secret = 11\n";
@@ -242,7 +242,7 @@ fn as_html(cell: &calamine::Data, shown: Shown) -> String {
     match cell {
         calamine::Data::Float(x) => match shown {
             Shown::Int => fr_int(x.round() as i64),
-            Shown::Pct => ouistat::domain::fr::fr_pct(*x),
+            Shown::Pct => ouistat::testing::domain::fr::fr_pct(*x),
         },
         calamine::Data::String(s) => s.clone(),
         calamine::Data::Empty => "–".into(),

@@ -474,7 +474,9 @@ fn committee_aggregates_are_cleared() {
         ]),
         "the committee receives no microdata"
     );
-    let plan = ouistat::secrecy::Plan::shipped(ouistat::policy::RecipientClass::Comite).unwrap();
+    let plan =
+        ouistat::testing::secrecy::Plan::shipped(ouistat::testing::policy::RecipientClass::Comite)
+            .unwrap();
     let files: BTreeSet<String> = std::fs::read_dir(dir.join("agregats"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -522,7 +524,7 @@ fn committee_aggregates_are_cleared() {
                             } else {
                                 secondary += 1;
                             }
-                            let (_, uses) = ouistat::secrecy::cubes::def(table.cube)
+                            let (_, uses) = ouistat::testing::secrecy::cubes::def(table.cube)
                                 .counts
                                 .iter()
                                 .find(|(c, _)| *c == measure)

@@ -20,7 +20,7 @@ use arrow::array::{
 use arrow::datatypes::{Field, Schema};
 use arrow::record_batch::RecordBatch;
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
-use ouistat::schema::{Extract, Kind};
+use ouistat::testing::schema::{Extract, Kind};
 use parquet::arrow::ArrowWriter;
 use parquet::data_type::{
     BoolType, ByteArray, ByteArrayType, Int32Type, Int64Type, Int96, Int96Type,
@@ -30,7 +30,7 @@ use parquet::file::writer::SerializedFileWriter;
 
 /// The tool that wrote an extract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exporter {
+pub(crate) enum Exporter {
     /// An information system's typed export.
     Typed,
     /// pyarrow from a pandas DataFrame.
@@ -41,7 +41,7 @@ pub enum Exporter {
 
 /// The values of one column, typed as a tool holds them.
 #[derive(Debug, Clone)]
-pub enum Values {
+pub(crate) enum Values {
     Text(Vec<Option<String>>),
     Int(Vec<Option<i32>>),
     /// float64, as pandas holds an integer column with a null.
@@ -57,11 +57,11 @@ pub enum Values {
 }
 
 /// One column: its name and values.
-pub type Column = (String, Values);
+pub(crate) type Column = (String, Values);
 
 /// Paris wall-clock time → the instant it was, in UTC (what an exporter
 /// that knows its time zone writes).
-pub fn paris_to_utc(t: NaiveDateTime) -> NaiveDateTime {
+pub(crate) fn paris_to_utc(t: NaiveDateTime) -> NaiveDateTime {
     chrono_tz::Europe::Paris
         .from_local_datetime(&t)
         .single()
@@ -70,17 +70,17 @@ pub fn paris_to_utc(t: NaiveDateTime) -> NaiveDateTime {
 }
 
 /// A UTC instant written `YYYY-MM-DD HH:MM:SS`.
-pub fn utc(s: &str) -> NaiveDateTime {
+pub(crate) fn utc(s: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").expect("a UTC time")
 }
 
 /// A day written `YYYY-MM-DD`.
-pub fn day(s: &str) -> NaiveDate {
+pub(crate) fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a day")
 }
 
 /// Text values (empty = null).
-pub fn text(values: &[&str]) -> Values {
+pub(crate) fn text(values: &[&str]) -> Values {
     Values::Text(
         values
             .iter()
@@ -91,7 +91,7 @@ pub fn text(values: &[&str]) -> Values {
 
 /// The columns of a CSV extract (`;`, no quotes, the contract's formats)
 /// typed as `exporter` types them.
-pub fn columns_of_csv(csv: &str, extract: Extract, exporter: Exporter) -> Vec<Column> {
+pub(crate) fn columns_of_csv(csv: &str, extract: Extract, exporter: Exporter) -> Vec<Column> {
     let mut lines = csv.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<&str> = lines.next().expect("header").split(';').collect();
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(';').collect()).collect();
@@ -111,8 +111,8 @@ fn typed(raw: &[&str], kind: Kind, exporter: Exporter) -> Values {
         raw.iter().map(|&v| (!v.is_empty()).then(|| f(v))).collect()
     }
     let int = |v: &str| v.parse::<i32>().expect("an integer");
-    let date = |v: &str| ouistat::rules::parse_date(v).expect("a date");
-    let time = |v: &str| ouistat::rules::parse_timestamp(v).expect("a timestamp");
+    let date = |v: &str| ouistat::testing::rules::parse_date(v).expect("a date");
+    let time = |v: &str| ouistat::testing::rules::parse_timestamp(v).expect("a timestamp");
     match (kind, exporter) {
         (Kind::Text | Kind::Enum(_), _) => text(raw),
         (Kind::Int, Exporter::Typed) => Values::Int(each(raw, int)),
@@ -130,7 +130,7 @@ fn typed(raw: &[&str], kind: Kind, exporter: Exporter) -> Values {
 
 /// Writes the four extracts of the CSV fixture `fixture` to `out` as
 /// `exporter` writes them.
-pub fn write_fixture(fixture: &Path, out: &Path, exporter: Exporter) {
+pub(crate) fn write_fixture(fixture: &Path, out: &Path, exporter: Exporter) {
     std::fs::create_dir_all(out).unwrap();
     for extract in Extract::ALL {
         let csv = std::fs::read_to_string(fixture.join(format!("{}.csv", extract.name()))).unwrap();
@@ -144,7 +144,7 @@ pub fn write_fixture(fixture: &Path, out: &Path, exporter: Exporter) {
 }
 
 /// Writes `columns` as `exporter` writes them, in one row group.
-pub fn write(exporter: Exporter, path: &Path, columns: &[Column]) {
+pub(crate) fn write(exporter: Exporter, path: &Path, columns: &[Column]) {
     match exporter {
         Exporter::Typed => write_arrow(path, columns, false),
         Exporter::Pandas => write_arrow(path, columns, true),
@@ -153,7 +153,7 @@ pub fn write(exporter: Exporter, path: &Path, columns: &[Column]) {
 }
 
 /// The number of rows of `columns`.
-pub fn rows(columns: &[Column]) -> usize {
+pub(crate) fn rows(columns: &[Column]) -> usize {
     columns.first().map_or(0, |(_, v)| len(v))
 }
 
@@ -264,7 +264,7 @@ fn int96(t: &NaiveDateTime) -> Int96 {
 
 /// With the column writer API, as Spark writes: one row group per entry
 /// of `row_groups` (its number of rows; 0 for an empty row group).
-pub fn write_spark(path: &Path, columns: &[Column], row_groups: &[usize]) {
+pub(crate) fn write_spark(path: &Path, columns: &[Column], row_groups: &[usize]) {
     let message = format!(
         "message spark_schema {{ {} }}",
         columns
@@ -337,12 +337,12 @@ fn write_spark_column(
 
 /// Days written `YYYY-MM-DD` as `exporter` writes a date column (pandas:
 /// a TIMESTAMP at midnight).
-pub fn dates(exporter: Exporter, days: &[&str]) -> Values {
+pub(crate) fn dates(exporter: Exporter, days: &[&str]) -> Values {
     typed(days, Kind::Date, exporter)
 }
 
 /// Replaces the values of the column `name`.
-pub fn set(columns: &mut [Column], name: &str, values: Values) {
+pub(crate) fn set(columns: &mut [Column], name: &str, values: Values) {
     let column = columns
         .iter_mut()
         .find(|(n, _)| n == name)

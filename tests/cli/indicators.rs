@@ -865,7 +865,7 @@ fn the_history_keeps_every_cut_off_and_the_cubes_have_a_dictionary() {
     }
     assert!(dictionary.contains("Ne jamais additionner"));
     assert!(
-        !dictionary.contains(ouistat::cube_dictionary::UNDESCRIBED),
+        !dictionary.contains(ouistat::testing::cube_dictionary::UNDESCRIBED),
         "{dictionary}"
     );
 }

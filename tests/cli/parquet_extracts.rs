@@ -29,7 +29,7 @@ pub(crate) fn fixture_csv(name: &str) -> String {
 
 /// The fixture's extract typed as `exporter` types it.
 pub(crate) fn fixture_columns(
-    extract: ouistat::schema::Extract,
+    extract: ouistat::testing::schema::Extract,
     exporter: Exporter,
 ) -> Vec<Column> {
     exporters::columns_of_csv(&fixture_csv(extract.name()), extract, exporter)
@@ -296,7 +296,7 @@ fn issue_23_instants_near_midnight_count_on_their_day_in_paris() {
 /// 37.5 is not. The quarantine shows the values as the file holds them.
 #[test]
 fn issue_23_midnight_timestamps_and_whole_numbers_are_dates_and_integers() {
-    use ouistat::schema::Extract;
+    use ouistat::testing::schema::Extract;
     let mut csv = fixture_csv("sessions");
     csv.push_str("S4;Maçon;23684;POEC;4;;OF Arras;62041;62;32;3206;2026-08-03;2026-10-30;300;5\n");
     for exporter in [Exporter::Pandas, Exporter::Spark] {
@@ -363,7 +363,7 @@ fn issue_23_midnight_timestamps_and_whole_numbers_are_dates_and_integers() {
 /// physical type and the expected one; a column where a few fail is not.
 #[test]
 fn issue_23_a_column_that_fails_as_a_whole_is_named_once() {
-    use ouistat::schema::Extract;
+    use ouistat::testing::schema::Extract;
     let events = fixture_columns(Extract::Evenements, Exporter::Typed);
     // An export that put the recording time in the date column.
     let mut wrong = events.clone();
@@ -441,7 +441,7 @@ fn issue_23_a_column_that_fails_as_a_whole_is_named_once() {
 /// the column and the likely cause.
 #[test]
 fn issue_23_pandas_index_and_upper_case_columns_refuse_the_file_naming_it() {
-    use ouistat::schema::Extract;
+    use ouistat::testing::schema::Extract;
     let mut indexed = fixture_columns(Extract::Positionnements, Exporter::Pandas);
     let n = exporters::rows(&indexed) as i32;
     indexed.push((
@@ -484,7 +484,7 @@ fn issue_23_pandas_index_and_upper_case_columns_refuse_the_file_naming_it() {
 /// d'emploi 3206 are codes.
 #[test]
 fn issue_23_integer_codes_are_never_padded() {
-    use ouistat::schema::Extract;
+    use ouistat::testing::schema::Extract;
     let mut sessions = fixture_columns(Extract::Sessions, Exporter::Typed);
     for (column, codes) in [
         ("formacode", [42752, 43436, 2691]),
@@ -516,7 +516,7 @@ fn issue_23_integer_codes_are_never_padded() {
 /// groups keeps its row number + 2.
 #[test]
 fn issue_23_empty_row_groups_shift_no_line() {
-    use ouistat::schema::Extract;
+    use ouistat::testing::schema::Extract;
     let mut events = fixture_columns(Extract::Evenements, Exporter::Spark);
     let statut = events.iter_mut().find(|(n, _)| n == "statut").unwrap();
     let Values::Text(v) = &mut statut.1 else {
@@ -545,7 +545,7 @@ fn issue_23_empty_row_groups_shift_no_line() {
 /// value either.
 #[test]
 fn issue_23_the_text_nan_is_not_a_null() {
-    use ouistat::schema::Extract;
+    use ouistat::testing::schema::Extract;
     let mut persons = fixture_columns(Extract::Individus, Exporter::Typed);
     let Values::Text(prenoms) = &mut persons.iter_mut().find(|(n, _)| n == "prenom").unwrap().1
     else {

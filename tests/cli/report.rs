@@ -250,11 +250,11 @@ fn the_release_register_remembers_every_release_and_refuses_another_plan() {
     std::fs::write(run.path("destinataires.toml"), recipients).unwrap();
     // Issue 25: the fixture's four persons can never be 5-anonymous; this
     // test is about aggregates, so its policy requires no k of the ministry.
-    let no_k = ouistat::policy::ANNEXE1.replace(
+    let no_k = ouistat::testing::policy::ANNEXE1.replace(
         "[[k_anonymat]]\nclasse = \"ministere\"\nk = 5\nsuppression_max = 0.05\n",
         "",
     );
-    assert_ne!(no_k, ouistat::policy::ANNEXE1);
+    assert_ne!(no_k, ouistat::testing::policy::ANNEXE1);
     std::fs::write(run.path("politique.toml"), no_k).unwrap();
     let at = |cutoff: &str, out: &str| {
         let mut args = run_args(cutoff);

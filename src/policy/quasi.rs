@@ -3,15 +3,15 @@
 
 use serde::Deserialize;
 
-use super::ladder::{check_ladder, Family, Step};
-use super::{Qi, Requirement, Table};
-use crate::policy::{ColumnPolicy, RecipientClass, Treatment};
+use super::{ColumnPolicy, RecipientClass, Treatment};
+use crate::kanon::ladder::{check_ladder, Family, Step};
+use crate::kanon::{Qi, Requirement, Table};
 use crate::schema::Extract;
 
 /// `[[quasi_identifiants]]` of the policy.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct QiEntry {
+pub(crate) struct QiEntry {
     pub table: String,
     pub colonne: String,
     /// The ladder, finest first.
@@ -24,7 +24,7 @@ pub struct QiEntry {
 /// `[[k_anonymat]]` of the policy: what a class requires.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct KEntry {
+pub(crate) struct KEntry {
     pub classe: RecipientClass,
     pub k: u32,
     /// Largest share of persons that local suppression may remove (0 to 1).
@@ -48,7 +48,7 @@ const CLASSES: [RecipientClass; 4] = [
 ];
 
 /// Why a quasi-identifier declaration cannot stand.
-pub fn check_qi(entry: &QiEntry, columns: &[ColumnPolicy]) -> Result<(), String> {
+pub(crate) fn check_qi(entry: &QiEntry, columns: &[ColumnPolicy]) -> Result<(), String> {
     let extract = Extract::ALL
         .into_iter()
         .find(|e| e.name() == entry.table)
@@ -80,7 +80,7 @@ pub fn check_qi(entry: &QiEntry, columns: &[ColumnPolicy]) -> Result<(), String>
 
 /// Why the declarations cannot stand together: a column declared twice, a
 /// group whose ladders differ, a class twice, an impossible k or share.
-pub fn check_all(qis: &[QiEntry], ks: &[KEntry]) -> Result<(), String> {
+pub(crate) fn check_all(qis: &[QiEntry], ks: &[KEntry]) -> Result<(), String> {
     let mut seen = std::collections::HashSet::new();
     for q in qis {
         if !seen.insert((&q.table, &q.colonne)) {
@@ -122,7 +122,11 @@ pub fn check_all(qis: &[QiEntry], ks: &[KEntry]) -> Result<(), String> {
 }
 
 /// The quasi-identifiers a class receives as they are, in policy order.
-pub fn qis_for(entries: &[QiEntry], columns: &[ColumnPolicy], class: RecipientClass) -> Vec<Qi> {
+pub(crate) fn qis_for(
+    entries: &[QiEntry],
+    columns: &[ColumnPolicy],
+    class: RecipientClass,
+) -> Vec<Qi> {
     entries
         .iter()
         .filter_map(|e| {
@@ -154,7 +158,7 @@ pub fn qis_for(entries: &[QiEntry], columns: &[ColumnPolicy], class: RecipientCl
 ///
 /// # Errors
 /// A message when the recipient asks for less than its class.
-pub fn requirement(
+pub(crate) fn requirement(
     ks: &[KEntry],
     class: RecipientClass,
     k: Option<u32>,
@@ -169,7 +173,7 @@ pub fn requirement(
             class.name()
         )),
         (b, k) => {
-            let k = k.or(b.map(|b| b.k)).unwrap_or(super::REFERENCE_K);
+            let k = k.or(b.map(|b| b.k)).unwrap_or(crate::kanon::REFERENCE_K);
             if k < 2 {
                 return Err(format!("k_anonymat = {k} protects nobody (at least 2)"));
             }

@@ -737,6 +737,10 @@ struct Person {
 
 /// Draws one person (its row of `individus`), in the order the generator
 /// has always drawn it, so that a seed gives the same extracts.
+///
+/// One function of about 110 lines on purpose: the row's 26 fields are
+/// drawn in the extract's column order, which the seed fixes; split into
+/// pieces, that order would no longer be read in one place.
 fn draw_person(rng: &mut ChaCha8Rng, p: u64, region_index: usize) -> (Person, Vec<String>) {
     let (_, depts, _) = REGIONS[region_index];
     let dept = pick(rng, depts);
@@ -876,8 +880,7 @@ fn write_positionings(
         let parent_defective = person_defective || session.defective;
         let n = write_positionnement(
             g,
-            wp,
-            we,
+            (&mut *wp, &mut *we),
             person,
             session,
             *positionnement_seq,
@@ -934,21 +937,42 @@ fn write_people(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Writes one positioning of `person` on `session` and its events;
+/// returns the number of events written (none for a positioning drawn
+/// after the extraction day).
 fn write_positionnement(
     g: &mut Gen,
-    wp: &mut Writer,
-    we: &mut Writer,
+    (wp, we): (&mut Writer, &mut Writer),
     person: &Person,
     session: &Session,
     seq: u64,
     parent_defective: bool,
 ) -> Result<u64> {
-    let rng = &mut g.rng;
-    let day = session.date_debut - Duration::days(rng.gen_range(5..80));
+    let day = session.date_debut - Duration::days(g.rng.gen_range(5..80));
     if day > extraction_day() {
         return Ok(0);
     }
+    let id = format!("P{seq:09}");
+    let fields = positionnement_fields(&mut g.rng, person, session, &id, day);
+    let defect = g.defect(Extract::Positionnements);
+    let (line, own_defect) = g.emit(wp, Extract::Positionnements, fields, defect)?;
+    if parent_defective && !own_defect {
+        g.defects.record(wp.name, line, rule::PARENT)?;
+    }
+    let events = parcours(&mut g.rng, day, session);
+    write_events(g, we, &id, events, parent_defective || own_defect)
+}
+
+/// The row of `positionnements` for positioning `id`, made on `day`: the
+/// prescriber follows the person's situation (young people by Missions
+/// locales, disabled people by Cap emploi, RSA by the Département).
+fn positionnement_fields(
+    rng: &mut ChaCha8Rng,
+    person: &Person,
+    session: &Session,
+    id: &str,
+    day: NaiveDate,
+) -> Vec<String> {
     let at = at_time(rng, day);
     let prescripteur = if person.young && rng.gen_bool(0.6) {
         "ML"
@@ -971,10 +995,9 @@ fn write_positionnement(
     let dept = REGIONS[person.region_index].1[0];
     let structure = format!("{prescripteur}{dept}{:03}", rng.gen_range(1..40));
     let style = DateStyle(rng.gen_bool(0.2));
-    let id = format!("P{seq:09}");
     let conseiller = pick(rng, NOMS);
-    let fields = vec![
-        id.clone(),
+    vec![
+        id.to_string(),
         person.id.clone(),
         session.id.clone(),
         prescripteur.to_string(),
@@ -999,14 +1022,19 @@ fn write_positionnement(
         } else {
             String::new()
         },
-    ];
-    let defect = g.defect(Extract::Positionnements);
-    let (line, own_defect) = g.emit(wp, Extract::Positionnements, fields, defect)?;
-    if parent_defective && !own_defect {
-        g.defects.record(wp.name, line, rule::PARENT)?;
-    }
-    let children_cascade = parent_defective || own_defect;
-    let events = parcours(&mut g.rng, day, session);
+    ]
+}
+
+/// Writes the events of positioning `id` recorded by the extraction day;
+/// when the positioning or its parents are defective (`cascade`), each
+/// event is recorded as quarantined with them. Returns the events written.
+fn write_events(
+    g: &mut Gen,
+    we: &mut Writer,
+    id: &str,
+    events: Vec<Event>,
+    cascade: bool,
+) -> Result<u64> {
     let mut n = 0;
     for ev in events {
         if ev.recorded.date() > extraction_day() {
@@ -1014,7 +1042,7 @@ fn write_positionnement(
         }
         let style = DateStyle(g.rng.gen_bool(0.2));
         let fields = vec![
-            id.clone(),
+            id.to_string(),
             ev.kind.to_string(),
             ev.statut.unwrap_or_default().to_string(),
             ev.motif.unwrap_or_default().to_string(),
@@ -1023,7 +1051,7 @@ fn write_positionnement(
         ];
         let defect = g.defect(Extract::Evenements);
         let (line, own) = g.emit(we, Extract::Evenements, fields, defect)?;
-        if children_cascade && !own {
+        if cascade && !own {
             g.defects.record(we.name, line, rule::PARENT)?;
         }
         n += 1;
@@ -1039,28 +1067,53 @@ struct Event {
     recorded: NaiveDateTime,
 }
 
-/// A plausible parcours for one positioning, in date order.
-fn parcours(rng: &mut ChaCha8Rng, day: NaiveDate, session: &Session) -> Vec<Event> {
-    let mut out = Vec::new();
-    let mut push = |rng: &mut ChaCha8Rng, kind, statut, motif, date: NaiveDate| {
+/// The events of one positioning as they are drawn, in date order; each
+/// event's recording time lags its date by up to a week.
+struct Parcours(Vec<Event>);
+
+impl Parcours {
+    fn push(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+        (kind, statut, motif): (&'static str, Option<&'static str>, Option<&'static str>),
+        date: NaiveDate,
+    ) {
         let lag = Duration::days(rng.gen_range(0..8));
         let recorded = at_time(rng, date + lag);
-        out.push(Event {
+        self.0.push(Event {
             kind,
             statut,
             motif,
             date,
             recorded,
         });
-    };
+    }
+}
+
+/// A plausible parcours for one positioning, in date order: the first
+/// meeting (ICO), then for a person kept the agreement (AIS), then for an
+/// agreed one the training itself.
+fn parcours(rng: &mut ChaCha8Rng, day: NaiveDate, session: &Session) -> Vec<Event> {
+    let mut out = Parcours(Vec::new());
+    if let Some(ico_day) = first_meeting(rng, &mut out, day) {
+        if agreement(rng, &mut out, ico_day, session) {
+            training(rng, &mut out, session);
+        }
+    }
+    out.0
+}
+
+/// The first meeting (ICO), perhaps postponed once; the day of a person
+/// kept (`PRESENT_RETENU`), `None` otherwise.
+fn first_meeting(rng: &mut ChaCha8Rng, out: &mut Parcours, day: NaiveDate) -> Option<NaiveDate> {
     let mut ico_day = day + Duration::days(rng.gen_range(2..15));
     if rng.gen_bool(0.08) {
         // A first meeting postponed, then a second one: the latest wins.
-        push(rng, "ICO", Some("REPORTE"), None, ico_day);
+        out.push(rng, ("ICO", Some("REPORTE"), None), ico_day);
         ico_day += Duration::days(rng.gen_range(3..10));
     }
     if rng.gen_bool(0.04) {
-        return out; // no news yet
+        return None; // no news yet
     }
     let statut = *weighted(
         rng,
@@ -1076,13 +1129,21 @@ fn parcours(rng: &mut ChaCha8Rng, day: NaiveDate, session: &Session) -> Vec<Even
         "PRESENT_NON_RETENU" | "DESISTE" => Some(pick(rng, MOTIFS_ICO)),
         _ => None,
     };
-    push(rng, "ICO", Some(statut), motif, ico_day);
-    if statut != "PRESENT_RETENU" {
-        return out;
-    }
+    out.push(rng, ("ICO", Some(statut), motif), ico_day);
+    (statut == "PRESENT_RETENU").then_some(ico_day)
+}
+
+/// The training plan and the agreement (AIS); whether it leads to an
+/// entry (not refused, cancelled or withdrawn).
+fn agreement(
+    rng: &mut ChaCha8Rng,
+    out: &mut Parcours,
+    ico_day: NaiveDate,
+    session: &Session,
+) -> bool {
     if rng.gen_bool(0.5) {
         let d = ico_day + Duration::days(rng.gen_range(1..6));
-        push(rng, "PLAN_FORMATION", None, None, d);
+        out.push(rng, ("PLAN_FORMATION", None, None), d);
     }
     let ais = *weighted(rng, &[("VALIDEE", 86), ("REFUSEE", 9), ("ANNULEE", 5)]);
     let ais_day = (ico_day + Duration::days(rng.gen_range(2..12))).min(session.date_debut);
@@ -1091,33 +1152,37 @@ fn parcours(rng: &mut ChaCha8Rng, day: NaiveDate, session: &Session) -> Vec<Even
     } else {
         Some(pick(rng, MOTIFS_AIS))
     };
-    push(rng, "AIS", Some(ais), motif, ais_day);
+    out.push(rng, ("AIS", Some(ais), motif), ais_day);
     if ais != "VALIDEE" || rng.gen_bool(0.08) {
         if rng.gen_bool(0.05) {
             // Withdrawal before entry: an ABANDON that is not an abandon.
             let motif = pick(rng, MOTIFS_ABANDON);
-            push(
+            out.push(
                 rng,
-                "ABANDON",
-                None,
-                Some(motif),
+                ("ABANDON", None, Some(motif)),
                 ais_day + Duration::days(1),
             );
         }
-        return out;
+        return false;
     }
+    true
+}
+
+/// The entry, perhaps an absence, then an abandon or the final report
+/// (BILAN) at the session's end.
+fn training(rng: &mut ChaCha8Rng, out: &mut Parcours, session: &Session) {
     let entry = session.date_debut + Duration::days(rng.gen_range(0..3));
     let aes = if rng.gen_bool(0.9) {
         "AES_RECUE"
     } else {
         "AES_NON_RECUE"
     };
-    push(rng, "ENTREE", Some(aes), None, entry);
+    out.push(rng, ("ENTREE", Some(aes), None), entry);
     let length = (session.date_fin - entry).num_days().max(1);
     if rng.gen_bool(0.2) {
         let d = entry + Duration::days(rng.gen_range(0..length));
         let motif = pick(rng, &["AS01", "AS02"]);
-        push(rng, "ABSENCE", None, Some(motif), d);
+        out.push(rng, ("ABSENCE", None, Some(motif)), d);
     }
     if rng.gen_bool(0.1) {
         let d = entry + Duration::days(rng.gen_range(0..length));
@@ -1126,15 +1191,14 @@ fn parcours(rng: &mut ChaCha8Rng, day: NaiveDate, session: &Session) -> Vec<Even
         } else {
             pick(rng, MOTIFS_ABANDON)
         };
-        push(rng, "ABANDON", None, Some(motif), d);
-        return out;
+        out.push(rng, ("ABANDON", None, Some(motif)), d);
+        return;
     }
     let bilan = *weighted(
         rng,
         &[("TERMINE", 40), ("CERTIFIE", 45), ("NON_CERTIFIE", 15)],
     );
-    push(rng, "BILAN", Some(bilan), None, session.date_fin);
-    out
+    out.push(rng, ("BILAN", Some(bilan), None), session.date_fin);
 }
 
 /// Converts the generator's CSV extracts to all-text Parquet files.

@@ -334,66 +334,29 @@ pub fn read_csv(
                 .and_then(|i| fields.clone().nth(i))
                 .map(|b| decode_lossy(b, encoding).trim().to_string())
         };
-        let reject = |rule, detail, content| Record::Rejected {
+        let reject = |(rule, detail, content)| Record::Rejected {
             line,
             rule,
             detail,
             content,
             key: key(),
         };
-        if let Some(raw) = unclosed_line {
-            sink(reject(
-                rule::UNCLOSED_QUOTE,
-                "un guillemet ouvre un champ qui ne se referme pas en un enregistrement bien formé : \
-                 la ligne est lue seule et la lecture reprend à la ligne suivante"
-                    .into(),
-                decode_lossy(raw, encoding).into_owned(),
-            ))?;
-            continue;
-        }
-        if fields
-            .clone()
-            .all(|f| f.iter().all(u8::is_ascii_whitespace))
-        {
-            sink(reject(
-                rule::NO_VALUE,
-                "ligne faite de séparateurs seuls, sans aucune valeur".into(),
-                join_lossy(fields.clone(), encoding),
-            ))?;
-            continue;
-        }
-        if fields.len() != width {
-            sink(reject(
-                rule::FIELD_COUNT,
-                format!("{} champs au lieu de {width}", fields.len()),
-                join_lossy(fields.clone(), encoding),
-            ))?;
+        if let Some(problem) = misshapen(fields.clone(), unclosed_line, width, encoding) {
+            sink(reject(problem))?;
             continue;
         }
         let raw: Vec<&[u8]> = fields.clone().collect();
-        let mut decoded: Vec<Cow<'_, str>> = Vec::with_capacity(width);
-        let mut bad = None;
-        for &file_index in &map {
-            match decode(raw[file_index], encoding) {
-                Ok(text) => decoded.push(text),
-                Err(problem) => {
-                    bad = Some(format!(
-                        "{} dans la colonne {}",
-                        problem.detail(),
-                        header[file_index]
-                    ));
-                    break;
-                }
+        let decoded = match decode_row(&raw, &map, &header, encoding) {
+            Ok(decoded) => decoded,
+            Err(detail) => {
+                sink(reject((
+                    rule::UTF8,
+                    detail,
+                    join_lossy(fields.clone(), encoding),
+                )))?;
+                continue;
             }
-        }
-        if let Some(detail) = bad {
-            sink(reject(
-                rule::UTF8,
-                detail,
-                join_lossy(fields.clone(), encoding),
-            ))?;
-            continue;
-        }
+        };
         sink(Record::Row {
             line,
             fields: &decoded,
@@ -407,6 +370,69 @@ pub fn read_csv(
         });
     }
     Ok(read)
+}
+
+/// A rejected record: its rule, the detail shown and its content as read.
+type Rejection = (&'static str, String, String);
+
+/// Why a record is not a row of the extract's shape: an unclosed quote
+/// (`unclosed` holds the line read alone), separators alone, or another
+/// number of fields than the header's `width`.
+fn misshapen(
+    fields: Fields<'_>,
+    unclosed: Option<&[u8]>,
+    width: usize,
+    encoding: Encoding,
+) -> Option<Rejection> {
+    if let Some(raw) = unclosed {
+        return Some((
+            rule::UNCLOSED_QUOTE,
+            "un guillemet ouvre un champ qui ne se referme pas en un enregistrement bien formé : \
+             la ligne est lue seule et la lecture reprend à la ligne suivante"
+                .into(),
+            decode_lossy(raw, encoding).into_owned(),
+        ));
+    }
+    if fields
+        .clone()
+        .all(|f| f.iter().all(u8::is_ascii_whitespace))
+    {
+        return Some((
+            rule::NO_VALUE,
+            "ligne faite de séparateurs seuls, sans aucune valeur".into(),
+            join_lossy(fields, encoding),
+        ));
+    }
+    if fields.len() != width {
+        return Some((
+            rule::FIELD_COUNT,
+            format!("{} champs au lieu de {width}", fields.len()),
+            join_lossy(fields, encoding),
+        ));
+    }
+    None
+}
+
+/// The fields of a well-shaped record decoded in the extract's column
+/// order (`map`: column → field of the file); `Err` says which column of
+/// `header` does not decode and why.
+fn decode_row<'a>(
+    raw: &[&'a [u8]],
+    map: &[usize],
+    header: &[String],
+    encoding: Encoding,
+) -> Result<Vec<Cow<'a, str>>, String> {
+    map.iter()
+        .map(|&file_index| {
+            decode(raw[file_index], encoding).map_err(|problem| {
+                format!(
+                    "{} dans la colonne {}",
+                    problem.detail(),
+                    header[file_index]
+                )
+            })
+        })
+        .collect()
 }
 
 /// Reads a Parquet extract (typed or all text) through DuckDB and feeds

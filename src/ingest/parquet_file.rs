@@ -152,7 +152,7 @@ impl Reading {
     /// The DuckDB expression that reads the column: text, except times,
     /// which come as they are, to be put in French time here.
     fn select(self, name: &str) -> String {
-        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        let quoted = crate::warehouse::ident(name);
         match self.stored {
             Stored::Boolean => {
                 format!("case when {quoted} then 'O' when not {quoted} then 'N' end")

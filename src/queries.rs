@@ -109,6 +109,7 @@ queries!(
         "lire_retenus",
         "lignes_du_niveau",
         "region_des_lieux",
+        "zones_des_communes",
         "identifiants_des_personnes",
         "contacts_des_personnes",
         "demo_chiffres",

@@ -138,6 +138,21 @@ impl Db {
         Ok(db)
     }
 
+    /// The folder where DuckDB spills beyond its memory cap
+    /// ([`Settings::spill`] as it was set).
+    ///
+    /// # Errors
+    /// `Query` when DuckDB fails.
+    pub(crate) fn spill_folder(&self) -> Result<std::path::PathBuf> {
+        let folder: String = self.query_row(
+            "the spill folder",
+            "select current_setting('temp_directory')",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(folder.into())
+    }
+
     /// A database in memory with DuckDB's defaults.
     ///
     /// # Errors

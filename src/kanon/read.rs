@@ -163,9 +163,8 @@ impl Collector {
 /// `Query` when DuckDB fails.
 pub(crate) fn zones(db: &crate::warehouse::Db) -> Result<Reference> {
     let (_, batches) = db.query_arrow(
-        "kanon: zones d'emploi of the communes",
-        "select commune_insee, min(zone_emploi) as zone_emploi from stg_sessions \
-         where commune_insee is not null and zone_emploi is not null group by commune_insee",
+        "zones_des_communes",
+        crate::queries::get("zones_des_communes"),
         [],
     )?;
     let mut reference = Reference::default();
@@ -210,15 +209,9 @@ impl Spill {
     /// # Errors
     /// `Query` when DuckDB fails, `Io` when the folder cannot be made.
     pub(crate) fn new(db: &crate::warehouse::Db) -> Result<Spill> {
-        let temp: String = db.query_row(
-            "kanon: the staging's spill folder",
-            "select current_setting('temp_directory')",
-            [],
-            |r| r.get(0),
-        )?;
         // The staging folder: `debordement`'s parent (relative to the
         // working directory when the output's path is, as for DuckDB).
-        let temp = PathBuf::from(temp);
+        let temp = db.spill_folder()?;
         let parent = match temp.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => {

@@ -60,8 +60,9 @@ fn chromium() -> std::result::Result<PathBuf, String> {
 /// Prints `html` to the PDF of the same name.
 ///
 /// # Errors
-/// `Internal` when Chromium is there but fails or times out (its last
-/// lines of error output in the message); `Io` naming the PDF when it
+/// `Output` naming the PDF when Chromium is there but fails or times out
+/// (the machine's browser, not a bug: its last lines of error output in
+/// the message); `Io` naming the PDF when it
 /// cannot be moved in place.
 pub(crate) fn print(html: &Path) -> Result<Pdf> {
     let pdf = html.with_extension("pdf");
@@ -115,24 +116,30 @@ pub(crate) fn print(html: &Path) -> Result<Pdf> {
             // Best effort: the child is ours and is given up.
             let _ = child.kill();
             let _ = child.wait();
-            return Err(Error::Internal(format!(
-                "{} did not print {} within {} s",
-                browser.display(),
-                html.display(),
-                TIMEOUT.as_secs()
-            )));
+            return Err(Error::Output {
+                path: html.with_extension("pdf"),
+                problem: format!(
+                    "{} did not print {} within {} s",
+                    browser.display(),
+                    html.display(),
+                    TIMEOUT.as_secs()
+                ),
+            });
         }
         std::thread::sleep(Duration::from_millis(100));
     };
     if !status.success() || !partial.is_file() {
         let stderr = std::fs::read_to_string(&log).unwrap_or_default();
         let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
-        return Err(Error::Internal(format!(
-            "{} could not print {} ({status}): {}",
-            browser.display(),
-            html.display(),
-            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-        )));
+        return Err(Error::Output {
+            path: html.with_extension("pdf"),
+            problem: format!(
+                "{} could not print {} ({status}): {}",
+                browser.display(),
+                html.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            ),
+        });
     }
     std::fs::rename(&partial, &pdf).map_err(Error::io(&pdf))?;
     Ok(Pdf::Written(pdf))

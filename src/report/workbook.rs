@@ -464,7 +464,10 @@ fn notes(c: &Context) -> Vec<(String, String)> {
 /// # Errors
 /// `Output` naming the file when it cannot be written.
 pub(super) fn write(c: &Context, path: &Path) -> Result<()> {
-    let fail = |e: XlsxError| Error::Internal(format!("workbook {}: {e}", path.display()));
+    let fail = |e: XlsxError| Error::Output {
+        path: path.to_path_buf(),
+        problem: e.to_string(),
+    };
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
     let header = Format::new()

@@ -112,88 +112,76 @@ fn hidden(p: &Protection, table: &str, count: &str) -> Vec<String> {
         .collect()
 }
 
+/// The counts of the funnel, in the order [`funnel_and_abandons`] takes.
+const FUNNEL: [&str; 8] = [
+    "nb_positionnements",
+    "nb_presents_ico",
+    "nb_retenus",
+    "nb_ais_validees",
+    "nb_entrees",
+    "nb_abandons",
+    "nb_personnes_positionnees",
+    "nb_personnes_entrees",
+];
+
+/// `batch` with `extra` columns appended.
+fn with_columns(batch: RecordBatch, extra: Vec<(&str, ArrayRef)>) -> RecordBatch {
+    let schema = batch.schema();
+    let own = schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .zip(batch.columns().iter().cloned());
+    RecordBatch::try_from_iter(own.chain(extra.into_iter().map(|(n, a)| (n.to_string(), a))))
+        .unwrap()
+}
+
+/// One national cell of the funnel (`counts` in the order of [`FUNNEL`])
+/// and of the abandons, with their rates, protected together.
+fn funnel_and_abandons(counts: [i64; 8]) -> Protection {
+    let (positionings, entries, abandons) = (counts[0], counts[4], counts[5]);
+    let cell = |columns: &[&str], values: Vec<i64>| {
+        batch(
+            columns,
+            &[("2026-T3", "france", None, "ensemble", "ensemble", values)],
+        )
+    };
+    let rate = |x: f64| Arc::new(arrow::array::Float64Array::from(vec![x])) as ArrayRef;
+    let e = with_columns(
+        cell(&FUNNEL, counts.to_vec()),
+        vec![("taux_entree", rate(entries as f64 / positionings as f64))],
+    );
+    let a = with_columns(
+        cell(&["nb_entrees", "nb_abandons"], vec![entries, abandons]),
+        vec![
+            (
+                "motif_code",
+                Arc::new(StringArray::from(vec!["ensemble"])) as ArrayRef,
+            ),
+            ("taux_abandon", rate(abandons as f64 / entries as f64)),
+            ("part_abandons", rate(1.0)),
+        ],
+    );
+    let plan = plan(
+        "[[tableau]]\nnom = \"entonnoir\"\ncube = \"entonnoir\"\nniveaux = [\"france\"]\nperiode = \"quadrimestre\"\n\
+         [[tableau]]\nnom = \"abandons\"\ncube = \"abandons\"\nniveaux = [\"france\"]\nperiode = \"quadrimestre\"\n",
+    );
+    let cubes = [
+        CubeBatch {
+            cube: cubes::Cube::Entonnoir,
+            batch: e,
+        },
+        CubeBatch {
+            cube: cubes::Cube::Abandons,
+            batch: a,
+        },
+    ];
+    protect(&plan, &cubes, &Geography::new(), &settings()).unwrap()
+}
+
 #[test]
 fn each_count_is_its_own_cell() {
-    let entonnoir_cols = [
-        "nb_positionnements",
-        "nb_presents_ico",
-        "nb_retenus",
-        "nb_ais_validees",
-        "nb_entrees",
-        "nb_abandons",
-        "nb_personnes_positionnees",
-        "nb_personnes_entrees",
-    ];
-    // Positionings, present, retained, AIS, entries, abandons, persons
-    // positioned, persons entered.
-    let run = |counts: [i64; 8]| {
-        let (positionings, entries, abandons) = (counts[0], counts[4], counts[5]);
-        let counts = counts.to_vec();
-        let mut e = batch(
-            &entonnoir_cols,
-            &[("2026-T3", "france", None, "ensemble", "ensemble", counts)],
-        );
-        let rate = arrow::array::Float64Array::from(vec![entries as f64 / positionings as f64]);
-        e = RecordBatch::try_from_iter(
-            e.schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .zip(e.columns().iter().cloned())
-                .chain([("taux_entree".to_string(), Arc::new(rate) as ArrayRef)]),
-        )
-        .unwrap();
-        let a = batch(
-            &["nb_entrees", "nb_abandons"],
-            &[(
-                "2026-T3",
-                "france",
-                None,
-                "ensemble",
-                "ensemble",
-                vec![entries, abandons],
-            )],
-        );
-        let a = RecordBatch::try_from_iter(
-            a.schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .zip(a.columns().iter().cloned())
-                .chain([
-                    (
-                        "motif_code".to_string(),
-                        Arc::new(StringArray::from(vec!["ensemble"])) as ArrayRef,
-                    ),
-                    (
-                        "taux_abandon".to_string(),
-                        Arc::new(arrow::array::Float64Array::from(vec![
-                            abandons as f64 / entries as f64,
-                        ])) as ArrayRef,
-                    ),
-                    (
-                        "part_abandons".to_string(),
-                        Arc::new(arrow::array::Float64Array::from(vec![1.0])) as ArrayRef,
-                    ),
-                ]),
-        )
-        .unwrap();
-        let plan = plan(
-            "[[tableau]]\nnom = \"entonnoir\"\ncube = \"entonnoir\"\nniveaux = [\"france\"]\nperiode = \"quadrimestre\"\n\
-             [[tableau]]\nnom = \"abandons\"\ncube = \"abandons\"\nniveaux = [\"france\"]\nperiode = \"quadrimestre\"\n",
-        );
-        let cubes = [
-            CubeBatch {
-                cube: cubes::Cube::Entonnoir,
-                batch: e,
-            },
-            CubeBatch {
-                cube: cubes::Cube::Abandons,
-                batch: a,
-            },
-        ];
-        protect(&plan, &cubes, &Geography::new(), &settings()).unwrap()
-    };
+    let p = funnel_and_abandons([2779, 2000, 1500, 800, 450, 10, 2500, 400]);
     let flag = |p: &Protection, table: &str, column: &str| -> Option<String> {
         let t = p.tables.iter().find(|t| t.name() == table).unwrap().batch();
         let f = t
@@ -204,8 +192,7 @@ fn each_count_is_its_own_cell() {
         f.is_valid(0).then(|| f.value(0).to_string())
     };
     // 10 abandons: only they and the abandon rate go.
-    let p = run([2779, 2000, 1500, 800, 450, 10, 2500, 400]);
-    for c in entonnoir_cols
+    for c in FUNNEL
         .iter()
         .filter(|c| **c != "nb_abandons")
         .chain(&["taux_entree"])
@@ -218,7 +205,7 @@ fn each_count_is_its_own_cell() {
     assert_eq!(flag(&p, "abandons", "nb_entrees"), None);
     // 445 entries out of 450 positionings leave 5 without entry: the
     // entries go (a complement of 5), the positionings stay.
-    let p = run([450, 300, 250, 200, 445, 30, 400, 380]);
+    let p = funnel_and_abandons([450, 300, 250, 200, 445, 30, 400, 380]);
     assert_eq!(flag(&p, "entonnoir", "nb_entrees").as_deref(), Some("A"));
     assert_eq!(flag(&p, "entonnoir", "taux_entree").as_deref(), Some("A"));
     assert_eq!(flag(&p, "entonnoir", "nb_positionnements"), None);
@@ -687,6 +674,36 @@ fn attack(
     out
 }
 
+/// The rows of a table of regions (`codes`) by dispositif (`mods`) with
+/// its margins, France included: `values[region][dispositif]`.
+fn region_by_dispositif<'a>(
+    values: &[Vec<i64>],
+    codes: &'a [String],
+    mods: &'a [String],
+) -> Vec<TestRow<'a>> {
+    let totals: Vec<i64> = values.iter().map(|r| r.iter().sum()).collect();
+    let cell = |code: Option<&'a str>, m: &'a str, v: i64| -> TestRow<'a> {
+        let level = if code.is_some() { "region" } else { "france" };
+        let dimension = if m == "ensemble" {
+            "ensemble"
+        } else {
+            "dispositif"
+        };
+        ("2026-T2", level, code, dimension, m, vec![v])
+    };
+    let mut rows = vec![cell(None, "ensemble", totals.iter().sum())];
+    for (m, name) in mods.iter().enumerate() {
+        rows.push(cell(None, name, values.iter().map(|r| r[m]).sum()));
+    }
+    for (r, code) in codes.iter().enumerate() {
+        rows.push(cell(Some(code), "ensemble", totals[r]));
+        for (m, name) in mods.iter().enumerate() {
+            rows.push(cell(Some(code), name, values[r][m]));
+        }
+    }
+    rows
+}
+
 #[test]
 fn no_suppressed_count_is_narrower_than_the_protection_level_on_random_tables() {
     for seed in 0..40u64 {
@@ -709,44 +726,7 @@ fn no_suppressed_count_is_narrower_than_the_protection_level_on_random_tables() 
         let mods: Vec<String> = (0..modalities).map(|m| format!("M{m}")).collect();
         let totals: Vec<i64> = values.iter().map(|r| r.iter().sum()).collect();
         let total: i64 = totals.iter().sum();
-        let mut rows: Vec<TestRow> = vec![(
-            "2026-T2",
-            "france",
-            None,
-            "ensemble",
-            "ensemble",
-            vec![total],
-        )];
-        for m in 0..modalities {
-            rows.push((
-                "2026-T2",
-                "france",
-                None,
-                "dispositif",
-                &mods[m],
-                vec![values.iter().map(|r| r[m]).sum()],
-            ));
-        }
-        for r in 0..regions {
-            rows.push((
-                "2026-T2",
-                "region",
-                Some(&codes[r]),
-                "ensemble",
-                "ensemble",
-                vec![totals[r]],
-            ));
-            for m in 0..modalities {
-                rows.push((
-                    "2026-T2",
-                    "region",
-                    Some(&codes[r]),
-                    "dispositif",
-                    &mods[m],
-                    vec![values[r][m]],
-                ));
-            }
-        }
+        let rows = region_by_dispositif(&values, &codes, &mods);
         let plan = one_count_plan(&[(
             "entonnoir_dispositif",
             "\"france\", \"region\"",

@@ -603,80 +603,16 @@ fn an_attacker_from_the_microdata_pins_no_small_count_over_two_releases() {
             continue;
         };
         delivered += 1;
-        let attack = Attack::new(published.clone());
-        let truth = |c: &Count| value(&units, c);
-        // Every hidden small count.
-        for (c, v) in &published {
-            if v.is_none() && small(truth(c)) {
-                let r = attack.range(&attack.of(c));
-                assert!(
-                    !pinned(r),
-                    "seed {seed}: hidden {c:?} = {} lies in {r:?}",
-                    truth(c)
-                );
-            }
-        }
-        // Every population no table publishes: the sessions of a region
-        // with no département, and each pair département × zone.
-        for c in unpublished_populations() {
-            let v = value(&units, &c);
-            if small(v) {
-                let obj: Vec<(Target, f64)> = (0..attack.inner.len())
-                    .filter(|&i| c.counts(&attack.inner[i]))
-                    .map(|i| (Target::Inner(i), 1.0))
-                    .collect();
-                let r = attack.range(&obj);
-                assert!(
-                    !pinned(r),
-                    "seed {seed}: unpublished {c:?} = {v} lies in {r:?}"
-                );
-            }
-        }
-        // Every change between the releases of a count of positionings.
-        for (c, _) in published
-            .iter()
-            .filter(|(c, _)| c.release == 2 && !c.persons())
-        {
-            let before = Count {
-                release: 1,
-                ..c.clone()
-            };
-            if !published.contains_key(&before) {
-                continue;
-            }
-            let change = truth(c) - truth(&before);
-            if small(change) {
-                let mut obj = attack.of(c);
-                obj.extend(attack.of(&before).into_iter().map(|(t, k)| (t, -k)));
-                let r = attack.range(&obj);
-                assert!(
-                    !pinned(r),
-                    "seed {seed}: change {change} of {c:?} lies in {r:?}"
-                );
-            }
-        }
-        // The hidden cells of one level under a published total.
-        for (total, _) in published
-            .iter()
-            .filter(|(c, v)| v.is_some() && !c.persons())
-        {
-            for family in sibling_families(&published, total) {
-                let hidden: Vec<&Count> = family
-                    .into_iter()
-                    .filter(|c| published[*c].is_none())
-                    .collect();
-                let sum: i64 = hidden.iter().map(|c| truth(c)).sum();
-                if hidden.len() >= 2 && small(sum) {
-                    let obj: Vec<(Target, f64)> =
-                        hidden.iter().flat_map(|c| attack.of(c)).collect();
-                    let r = attack.range(&obj);
-                    assert!(
-                        !pinned(r),
-                        "seed {seed}: hidden sum {sum} under {total:?} lies in {r:?}"
-                    );
-                }
-            }
-        }
+        let case = Case {
+            seed,
+            attack: Attack::new(published.clone()),
+            units,
+            published,
+        };
+        case.hidden_small_counts_are_not_pinned();
+        case.unpublished_populations_are_not_pinned();
+        case.small_changes_are_not_pinned();
+        case.small_hidden_sums_are_not_pinned();
     }
     assert!(
         delivered * 2 >= seeds.len(),
@@ -684,6 +620,98 @@ fn an_attacker_from_the_microdata_pins_no_small_count_over_two_releases() {
         seeds.len() - delivered,
         seeds.len()
     );
+}
+
+/// One random extract, its two releases and the attacker who holds them.
+struct Case {
+    seed: u64,
+    units: Vec<Unit>,
+    published: BTreeMap<Count, Option<i64>>,
+    attack: Attack,
+}
+
+impl Case {
+    fn truth(&self, c: &Count) -> i64 {
+        value(&self.units, c)
+    }
+
+    /// Asserts that the attacker cannot pin `obj` (a sum of cells) to
+    /// less than one unit; `what` names it.
+    fn not_pinned(&self, obj: &[(Target, f64)], what: impl FnOnce() -> String) {
+        let r = self.attack.range(obj);
+        assert!(!pinned(r), "seed {}: {} lies in {r:?}", self.seed, what());
+    }
+
+    /// Every hidden small count.
+    fn hidden_small_counts_are_not_pinned(&self) {
+        for (c, v) in &self.published {
+            if v.is_none() && small(self.truth(c)) {
+                self.not_pinned(&self.attack.of(c), || {
+                    format!("hidden {c:?} = {}", self.truth(c))
+                });
+            }
+        }
+    }
+
+    /// Every population no table publishes: the sessions of a region with
+    /// no département, and each pair département × zone.
+    fn unpublished_populations_are_not_pinned(&self) {
+        for c in unpublished_populations() {
+            let v = self.truth(&c);
+            if small(v) {
+                let obj: Vec<(Target, f64)> = (0..self.attack.inner.len())
+                    .filter(|&i| c.counts(&self.attack.inner[i]))
+                    .map(|i| (Target::Inner(i), 1.0))
+                    .collect();
+                self.not_pinned(&obj, || format!("unpublished {c:?} = {v}"));
+            }
+        }
+    }
+
+    /// Every change between the releases of a count of positionings.
+    fn small_changes_are_not_pinned(&self) {
+        for (c, _) in self
+            .published
+            .iter()
+            .filter(|(c, _)| c.release == 2 && !c.persons())
+        {
+            let before = Count {
+                release: 1,
+                ..c.clone()
+            };
+            if !self.published.contains_key(&before) {
+                continue;
+            }
+            let change = self.truth(c) - self.truth(&before);
+            if small(change) {
+                let mut obj = self.attack.of(c);
+                obj.extend(self.attack.of(&before).into_iter().map(|(t, k)| (t, -k)));
+                self.not_pinned(&obj, || format!("change {change} of {c:?}"));
+            }
+        }
+    }
+
+    /// The hidden cells of one level under a published total.
+    fn small_hidden_sums_are_not_pinned(&self) {
+        for (total, _) in self
+            .published
+            .iter()
+            .filter(|(c, v)| v.is_some() && !c.persons())
+        {
+            for family in sibling_families(&self.published, total) {
+                let hidden: Vec<&Count> = family
+                    .into_iter()
+                    .filter(|c| self.published[*c].is_none())
+                    .collect();
+                let sum: i64 = hidden.iter().map(|c| self.truth(c)).sum();
+                if hidden.len() >= 2 && small(sum) {
+                    let obj: Vec<(Target, f64)> =
+                        hidden.iter().flat_map(|c| self.attack.of(c)).collect();
+                    self.not_pinned(&obj, || format!("hidden sum {sum} under {total:?}"));
+                }
+            }
+        }
+    }
 }
 
 /// The counts of positionings and entries, by four-month period and by

@@ -2,7 +2,9 @@
 //! compiled in and looked up by name, so a missing file fails the build.
 //!
 //! A few statements are templates: `{{name}}` placeholders filled by
-//! [`render`], so the list of dimensions lives in one place ([`DIMENSIONS`]).
+//! [`render`], so the list of dimensions lives in one place ([`DIMENSIONS`]):
+//! the grouping sets and the `case` over dimensions are the `minijinja`
+//! fragments of `queries/fragments/`.
 
 pub(crate) use crate::domain::cubes::{CUBE_KEYS, DIMENSIONS};
 
@@ -34,6 +36,9 @@ macro_rules! queries {
 // - `tests`: data tests, as a dbt project's: each selects the rows that
 //   break what must hold of the built tables, and the run stops on a row
 //   (a bug in ouistat);
+// - `fragments`: pieces of SQL spliced into the cube models, `minijinja`
+//   templates over the constant lists of keys and dimensions (a dbt
+//   project's macros); never run alone;
 // - `analyses`: what Rust reads (counts, the quarantine's export, the
 //   `query` command's copies), compiled in but never materialised, as a
 //   dbt project's `analyses/`.
@@ -97,6 +102,7 @@ queries!(
         "test_cohorte_emboitee",
         "test_remplissage_taux",
     ],
+    "fragments": ["ensembles_de_regroupement", "cas_dimension", "cas_modalite"],
     "analyses": [
         "diag_quarantaine",
         "lignes_sans_contenu",
@@ -133,21 +139,16 @@ pub fn get(name: &str) -> &'static str {
         .unwrap_or_else(|| panic!("no query named {name}"))
 }
 
-fn grouping_sets(extra: &[&str]) -> String {
-    let keys: Vec<&str> = CUBE_KEYS.iter().chain(extra).copied().collect();
-    let mut sets = vec![format!("({})", keys.join(", "))];
-    for d in DIMENSIONS {
-        sets.push(format!("({}, {d})", keys.join(", ")));
-    }
-    sets.join(",\n        ")
-}
-
-fn case_over_dimensions(value: impl Fn(&str) -> String) -> String {
-    let arms: Vec<String> = DIMENSIONS
-        .iter()
-        .map(|d| format!("when grouping({d}) = 0 then {}", value(d)))
-        .collect();
-    format!("case {} else 'ensemble' end", arms.join(" "))
+/// A fragment of `queries/fragments/`, a `minijinja` template, rendered
+/// over a cube's `keys` and the [`DIMENSIONS`].
+fn fragment(name: &str, extra_keys: &[&str]) -> String {
+    let keys: Vec<&str> = CUBE_KEYS.iter().chain(extra_keys).copied().collect();
+    minijinja::Environment::new()
+        .render_str(
+            get(name),
+            minijinja::context! { keys => keys, dimensions => DIMENSIONS },
+        )
+        .unwrap_or_else(|e| panic!("fragment {name}: {e}"))
 }
 
 /// A named query with its placeholders filled: the cube templates, any
@@ -155,7 +156,7 @@ fn case_over_dimensions(value: impl Fn(&str) -> String) -> String {
 /// the same `vars`), which a query reads as a subquery.
 pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
     let mut sql = get(name).to_string();
-    for (_, included, _) in FILES {
+    for (_, included, _) in FILES.iter().filter(|(layer, _, _)| *layer != "fragments") {
         let placeholder = format!("{{{{{included}}}}}");
         if sql.contains(&placeholder) {
             sql = sql.replace(&placeholder, &render(included, vars));
@@ -163,14 +164,20 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
     }
     if sql.contains("{{") {
         sql = sql
-            .replace("{{grouping_sets}}", &grouping_sets(&[]))
-            .replace("{{grouping_sets_motif}}", &grouping_sets(&["motif_code"]))
+            .replace(
+                "{{grouping_sets}}",
+                &fragment("ensembles_de_regroupement", &[]),
+            )
+            .replace(
+                "{{grouping_sets_motif}}",
+                &fragment("ensembles_de_regroupement", &["motif_code"]),
+            )
             .replace(
                 "{{grouping_sets_base_personne}}",
-                &grouping_sets(&["base", "identifiant_spe"]),
+                &fragment("ensembles_de_regroupement", &["base", "identifiant_spe"]),
             )
-            .replace("{{dimension}}", &case_over_dimensions(|d| format!("'{d}'")))
-            .replace("{{modalite}}", &case_over_dimensions(|d| d.to_string()))
+            .replace("{{dimension}}", &fragment("cas_dimension", &[]))
+            .replace("{{modalite}}", &fragment("cas_modalite", &[]))
             .replace("{{dimensions}}", &DIMENSIONS.join(", "));
         for (k, v) in vars {
             sql = sql.replace(&format!("{{{{{k}}}}}"), v);
@@ -458,7 +465,7 @@ mod tests {
     #[test]
     fn every_model_is_one_select() {
         for (layer, name, sql) in FILES {
-            if *layer == "macros" || *name == "quarantaine_contenus" {
+            if ["macros", "fragments"].contains(layer) || *name == "quarantaine_contenus" {
                 continue;
             }
             let code = code(sql);
@@ -594,7 +601,7 @@ mod tests {
 
     #[test]
     fn every_query_is_found_and_templates_are_filled() {
-        for (_, name, _) in FILES {
+        for (_, name, _) in FILES.iter().filter(|(layer, _, _)| *layer != "fragments") {
             let sql = render(
                 name,
                 &[

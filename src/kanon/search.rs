@@ -932,31 +932,121 @@ impl Evaluator<'_> {
 /// lowers the suppression needed). Everything below it is pruned at once:
 /// this is Flash's and OLA's predictive tagging, climbing instead of
 /// waiting for the loss order to reach high nodes.
+///
+/// A dimension is raised only as far as some node still `open` needs
+/// (one the loss order has yet to reach, before the least node known to
+/// pass, not below a failure, and within the rungs already climbed on the
+/// dimensions before): higher, a failure would prune only nodes the
+/// search never visits. Not raising is always sound (the node returned
+/// has failed either way); the answer cannot change, only how many
+/// nodes are grouped to reach it.
 fn climb(
     ev: &mut Evaluator<'_>,
-    dims: &[Dim],
-    heights: &[u8],
+    lattice: &Lattice,
     mut node: Vec<u8>,
     allowed: usize,
     failed: &[Vec<u8>],
+    open: &[u32],
+    bound: &mut u32,
 ) -> Vec<u8> {
     let below_failure = |n: &[u8]| failed.iter().any(|f| n.iter().zip(f).all(|(a, b)| a <= b));
-    for d in 0..dims.len() {
-        let (mut lo, mut hi) = (node[d], heights[d] - 1);
+    for d in 0..lattice.dims.len() {
+        let needed = if !ev.shortcuts {
+            Some(lattice.heights[d] - 1)
+        } else {
+            open
+            .iter()
+            .take_while(|r| **r < *bound)
+            .map(|r| &lattice.nodes[*r as usize].1)
+            .filter(|m| m[d] > node[d] && m[..d].iter().zip(&node[..d]).all(|(a, b)| a <= b))
+            .map(|m| m[d])
+            .max()
+        };
+        let Some(needed) = needed else {
+            continue;
+        };
+        let (mut lo, mut hi) = (node[d], needed);
         while lo < hi {
             let mid = (lo + hi).div_ceil(2);
             let mut trial = node.clone();
             trial[d] = mid;
-            let fails = below_failure(&trial) || ev.fails(&steps_at(ev.md, dims, &trial), allowed);
+            let fails = below_failure(&trial)
+                || ev.fails(&steps_at(ev.md, &lattice.dims, &trial), allowed);
             if fails {
                 lo = mid;
             } else {
                 hi = mid - 1;
+                *bound = (*bound).min(lattice.rank(&trial));
             }
         }
         node[d] = lo;
     }
     node
+}
+
+/// The lattice's nodes in the order the search visits them (by
+/// increasing loss, ties broken by the rungs), and each node's rank in
+/// that order.
+struct Lattice<'a> {
+    dims: &'a [Dim],
+    heights: Vec<u8>,
+    nodes: Vec<(f64, Vec<u8>)>,
+    /// Per node, indexed in mixed radix of the rungs: its place in `nodes`.
+    ranks: Vec<u32>,
+}
+
+impl<'a> Lattice<'a> {
+    fn new(md: &Microdata, dims: &'a [Dim]) -> Self {
+        let costs = entropy_costs(md);
+        let heights: Vec<u8> = dims.iter().map(|d| d.ladder.len() as u8).collect();
+        let mut nodes: Vec<(f64, Vec<u8>)> = Vec::new();
+        let mut node = vec![0u8; dims.len()];
+        loop {
+            let steps = steps_at(md, dims, &node);
+            let loss: f64 = steps.iter().enumerate().map(|(c, s)| costs[c][*s]).sum();
+            nodes.push((loss, node.clone()));
+            // Next node, odometer order.
+            let mut d = 0;
+            loop {
+                if d == node.len() {
+                    break;
+                }
+                node[d] += 1;
+                if node[d] < heights[d] {
+                    break;
+                }
+                node[d] = 0;
+                d += 1;
+            }
+            if d == node.len() {
+                break;
+            }
+        }
+        nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        let mut lattice = Lattice {
+            dims,
+            heights,
+            ranks: vec![0; nodes.len()],
+            nodes: Vec::new(),
+        };
+        for (r, (_, n)) in nodes.iter().enumerate() {
+            let i = lattice.index(n);
+            lattice.ranks[i] = r as u32;
+        }
+        lattice.nodes = nodes;
+        lattice
+    }
+
+    fn index(&self, node: &[u8]) -> usize {
+        node.iter()
+            .zip(&self.heights)
+            .rev()
+            .fold(0, |i, (r, h)| i * usize::from(*h) + usize::from(*r))
+    }
+
+    fn rank(&self, node: &[u8]) -> u32 {
+        self.ranks[self.index(node)]
+    }
 }
 
 /// Finds the node of least loss whose local suppression stays within
@@ -981,32 +1071,7 @@ pub(crate) fn search_with(
     allowed: usize,
     shortcuts: bool,
 ) -> Result<Found, OutOfReach> {
-    let costs = entropy_costs(md);
-    let heights: Vec<u8> = dims.iter().map(|d| d.ladder.len() as u8).collect();
-    let mut nodes: Vec<(f64, Vec<u8>)> = Vec::new();
-    let mut node = vec![0u8; dims.len()];
-    loop {
-        let steps = steps_at(md, dims, &node);
-        let loss: f64 = steps.iter().enumerate().map(|(c, s)| costs[c][*s]).sum();
-        nodes.push((loss, node.clone()));
-        // Next node, odometer order.
-        let mut d = 0;
-        loop {
-            if d == node.len() {
-                break;
-            }
-            node[d] += 1;
-            if node[d] < heights[d] {
-                break;
-            }
-            node[d] = 0;
-            d += 1;
-        }
-        if d == node.len() {
-            break;
-        }
-    }
-    nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    let lattice = Lattice::new(md, dims);
     let all = md.all_persons();
     let mut ev = Evaluator {
         md,
@@ -1021,7 +1086,7 @@ pub(crate) fn search_with(
         shortcuts,
     };
     // The coarsest node first: when it cannot reach k, nothing can.
-    let top: Vec<u8> = heights.iter().map(|h| h - 1).collect();
+    let top: Vec<u8> = lattice.heights.iter().map(|h| h - 1).collect();
     if ev.suppress(&steps_at(md, dims, &top), allowed).is_none() {
         let needed = ev
             .suppress(&steps_at(md, dims, &top), all)
@@ -1035,7 +1100,10 @@ pub(crate) fn search_with(
     // Maximal nodes known to need more than `allowed`: every node below
     // one of them does too.
     let mut failed: Vec<Vec<u8>> = Vec::new();
-    for (_, node) in nodes {
+    // The rank of the least node known to pass: the search stops there at
+    // the latest, so nodes after it need no pruning.
+    let mut bound = lattice.rank(&top);
+    for (at, (_, node)) in lattice.nodes.iter().enumerate() {
         if failed
             .iter()
             .any(|f| node.iter().zip(f).all(|(a, b)| a <= b))
@@ -1045,11 +1113,11 @@ pub(crate) fn search_with(
         // The suppression a node needs only grows below it (the persons
         // kept form the largest set whose every group has k of them, and
         // a set valid at a node is valid above it), so a failure prunes.
-        let steps = steps_at(md, dims, &node);
+        let steps = steps_at(md, dims, node);
         match ev.suppress(&steps, allowed) {
             Some((suppressed, excluded)) => {
                 return Ok(Found {
-                    node,
+                    node: node.clone(),
                     excluded,
                     suppressed,
                     evaluated: ev.evaluated,
@@ -1057,7 +1125,26 @@ pub(crate) fn search_with(
                 })
             }
             None => {
-                let high = climb(&mut ev, dims, &heights, node, allowed, &failed);
+                // Nodes still to decide before the bound, a failure below
+                // which would spare the loss order an evaluation.
+                let open: Vec<u32> = (at as u32 + 1..bound)
+                    .filter(|r| {
+                        let m = &lattice.nodes[*r as usize].1;
+                        !m.iter().zip(node).all(|(a, b)| a <= b)
+                            && !failed
+                                .iter()
+                                .any(|f| m.iter().zip(f).all(|(a, b)| a <= b))
+                    })
+                    .collect();
+                let high = climb(
+                    &mut ev,
+                    &lattice,
+                    node.clone(),
+                    allowed,
+                    &failed,
+                    &open,
+                    &mut bound,
+                );
                 failed.retain(|f| !f.iter().zip(&high).all(|(a, b)| a <= b));
                 failed.push(high);
             }

@@ -690,6 +690,9 @@ struct Evaluator<'a> {
     grouped: usize,
     /// Whether the shortcuts are taken (tests compare with a search without).
     shortcuts: bool,
+    /// The views the first pass counts, those on the fewest dimensions
+    /// first ([`Evaluator::first_pass`]).
+    checked: Vec<usize>,
 }
 
 /// A grouping kept for a view: at its key (the steps of the view's
@@ -754,21 +757,25 @@ impl Evaluator<'_> {
         g
     }
 
-    /// The persons in a group under k in some enforced view (each view
-    /// counted on all persons), or `None` as soon as they are more than
-    /// `limit`.
+    /// The persons in a group under k in some view (each view counted on
+    /// all persons), or `None` as soon as they are more than `limit`.
+    ///
+    /// The views that are not enforced are projections of one that is
+    /// (`positionnements` of the joined view): whoever is under k in a
+    /// projection is under k in the view, so counting them changes no
+    /// figure, and they are counted first with the views on few
+    /// dimensions, whose few groupings come back from the cache: a node
+    /// they already fail is decided before the joined view is grouped.
     fn first_pass(
         &mut self,
         steps: &[usize],
         limit: usize,
     ) -> Option<(usize, Vec<bool>, Vec<u32>)> {
-        let enforced: Vec<usize> = (0..self.views.len())
-            .filter(|v| self.views[*v].enforced)
-            .collect();
+        let checked = self.checked.clone();
         let all = self.md.all_persons();
         let mut excluded = vec![false; all];
         let mut removed = Vec::new();
-        for &v in &enforced {
+        for &v in &checked {
             let key = self.key(v, steps);
             // A view known to fail alone is not grouped. It is recorded at
             // these steps as if grouped (the number, a lower bound, only
@@ -778,7 +785,7 @@ impl Evaluator<'_> {
                 self.solo[v].insert(key, n);
                 return None;
             }
-            if v == enforced[0] {
+            if v == checked[0] {
                 self.grouped += 1;
             }
             let g = self.grouping(v, steps);
@@ -813,10 +820,9 @@ impl Evaluator<'_> {
     /// columns (such a node is not counted as evaluated).
     fn fails_alone(&self, steps: &[usize], limit: usize) -> bool {
         (0..self.views.len()).any(|v| {
-            self.views[v].enforced
-                && self.solo[v]
-                    .get(&self.key(v, steps))
-                    .is_some_and(|n| *n > limit)
+            self.solo[v]
+                .get(&self.key(v, steps))
+                .is_some_and(|n| *n > limit)
         })
     }
 
@@ -1049,6 +1055,24 @@ impl<'a> Lattice<'a> {
     }
 }
 
+/// The views a node's first pass counts, in order: all, on the fewest
+/// dimensions first (with the shortcuts; else the enforced views only, in
+/// their order).
+fn checked_views(md: &Microdata, views: &[View], shortcuts: bool) -> Vec<usize> {
+    if !shortcuts {
+        return (0..views.len()).filter(|v| views[*v].enforced).collect();
+    }
+    let dims = |v: &View| {
+        let mut groups: Vec<&str> = v.columns.iter().map(|c| md.qis[*c].group.as_str()).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        groups.len()
+    };
+    let mut checked: Vec<usize> = (0..views.len()).collect();
+    checked.sort_by_key(|v| (dims(&views[*v]), *v));
+    checked
+}
+
 /// Finds the node of least loss whose local suppression stays within
 /// `allowed` persons.
 pub(crate) fn search(
@@ -1084,6 +1108,7 @@ pub(crate) fn search_with(
         evaluated: 0,
         grouped: 0,
         shortcuts,
+        checked: checked_views(md, views, shortcuts),
     };
     // The coarsest node first: when it cannot reach k, nothing can.
     let top: Vec<u8> = lattice.heights.iter().map(|h| h - 1).collect();

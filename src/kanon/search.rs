@@ -972,8 +972,13 @@ fn climb(
             continue;
         };
         let (mut lo, mut hi) = (node[d], needed);
+        // The highest rung first: failures climb most dimensions to the
+        // top, decided then in one trial instead of a binary search's two
+        // or three.
+        let mut first = ev.shortcuts;
         while lo < hi {
-            let mid = (lo + hi).div_ceil(2);
+            let mid = if first { hi } else { (lo + hi).div_ceil(2) };
+            first = false;
             let mut trial = node.clone();
             trial[d] = mid;
             let fails = below_failure(&trial)

@@ -1060,6 +1060,37 @@ impl<'a> Lattice<'a> {
     }
 }
 
+/// The node a search without any pruning finds: every node evaluated on
+/// its own, in the search's order, until one passes (what the tests hold
+/// the search to).
+#[cfg(test)]
+pub(crate) fn search_exhaustively(
+    md: &Microdata,
+    views: &[View],
+    dims: &[Dim],
+    k: u32,
+    allowed: usize,
+) -> Option<(Vec<u8>, Vec<bool>, usize)> {
+    let lattice = Lattice::new(md, dims);
+    lattice.nodes.iter().find_map(|(_, node)| {
+        let mut ev = Evaluator {
+            md,
+            views,
+            k,
+            cache: views.iter().map(|_| Vec::new()).collect(),
+            clock: 0,
+            solo: views.iter().map(|_| HashMap::new()).collect(),
+            passed: Vec::new(),
+            evaluated: 0,
+            grouped: 0,
+            shortcuts: false,
+            checked: checked_views(md, views, false),
+        };
+        ev.evaluate(&steps_at(md, dims, node), allowed)
+            .map(|(suppressed, excluded)| (node.clone(), excluded, suppressed))
+    })
+}
+
 /// The views a node's first pass counts, in order: all, on the fewest
 /// dimensions first (with the shortcuts; else the enforced views only, in
 /// their order).

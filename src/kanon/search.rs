@@ -669,7 +669,9 @@ pub(crate) struct OutOfReach {
 
 struct Evaluator<'a> {
     md: &'a Microdata,
-    views: &'a [View],
+    /// The delivery's views, then the projections only the search counts
+    /// ([`projections`]).
+    views: Vec<&'a View>,
     k: u32,
     cache: Vec<Vec<Cached>>,
     /// Counts the groupings asked for, to find the least recently used.
@@ -735,9 +737,9 @@ impl Evaluator<'_> {
             Some(i) => {
                 let c = &mut self.cache[v][i];
                 c.used = clock;
-                roll_up(self.md, &self.views[v], steps, &c.grouping, base.as_deref())
+                roll_up(self.md, self.views[v], steps, &c.grouping, base.as_deref())
             }
-            None => group(self.md, &self.views[v], steps, base.as_deref()),
+            None => group(self.md, self.views[v], steps, base.as_deref()),
         };
         if self.views[v].table != Table::Individus {
             // Only the persons' groups serve as a base; the rest walk pairs.
@@ -870,8 +872,11 @@ impl Evaluator<'_> {
     fn evaluate(&mut self, steps: &[usize], limit: usize) -> Option<(usize, Vec<bool>)> {
         let (mut total, mut excluded, removed) = self.first_pass(steps, limit)?;
         let all = self.md.all_persons();
-        let groupings: Vec<Rc<Grouping>> = (0..self.views.len())
+        let enforced: Vec<usize> = (0..self.views.len())
             .filter(|v| self.views[*v].enforced)
+            .collect();
+        let groupings: Vec<Rc<Grouping>> = enforced
+            .into_iter()
             .map(|v| self.grouping(v, steps))
             .collect();
         // Sizes without the persons removed: the counts over all persons,
@@ -1075,7 +1080,7 @@ pub(crate) fn search_exhaustively(
     lattice.nodes.iter().find_map(|(_, node)| {
         let mut ev = Evaluator {
             md,
-            views,
+            views: views.iter().collect(),
             k,
             cache: views.iter().map(|_| Vec::new()).collect(),
             clock: 0,
@@ -1084,17 +1089,63 @@ pub(crate) fn search_exhaustively(
             evaluated: 0,
             grouped: 0,
             shortcuts: false,
-            checked: checked_views(md, views, false),
+            checked: checked_views(md, &views.iter().collect::<Vec<_>>(), false),
         };
         ev.evaluate(&steps_at(md, dims, node), allowed)
             .map(|(suppressed, excluded)| (node.clone(), excluded, suppressed))
     })
 }
 
+/// Views only the search counts, to fail a node before grouping the
+/// persons: the persons' view on the columns of its two dimensions of
+/// most values (a commune and a day, say; one when the view has two). A projection's groups are
+/// unions of the view's, so whoever is under k in it is under k in the
+/// view: a projection that alone puts more persons under k than allowed
+/// fails the node, and, grouped on two dimensions only, it comes back
+/// from the cache for most nodes ([`Evaluator::fails_below`] then decides
+/// every node finer on those two).
+fn projections(md: &Microdata, views: &[View]) -> Vec<View> {
+    let Some(persons) = views.iter().find(|v| v.table == Table::Individus) else {
+        return Vec::new();
+    };
+    // The view's dimensions, each with its most values at the identity.
+    let mut groups: Vec<(&str, u32)> = Vec::new();
+    for c in &persons.columns {
+        let (group, card) = (md.qis[*c].group.as_str(), md.columns[*c].cards[0]);
+        match groups.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, most)) => *most = (*most).max(card),
+            None => groups.push((group, card)),
+        }
+    }
+    if groups.len() < 2 {
+        return Vec::new();
+    }
+    // Most values first, ties in the policy's order (a stable sort); one
+    // dimension fewer than the view at least.
+    groups.sort_by_key(|(_, card)| std::cmp::Reverse(*card));
+    let kept: Vec<&str> = groups[..2.min(groups.len() - 1)]
+        .iter()
+        .map(|(g, _)| *g)
+        .collect();
+    vec![View {
+        name: "individus (projection)",
+        table: Table::Individus,
+        columns: persons
+            .columns
+            .iter()
+            .copied()
+            .filter(|c| kept.contains(&md.qis[*c].group.as_str()))
+            .collect(),
+        enforced: false,
+        order: Vec::new(),
+        base: None,
+    }]
+}
+
 /// The views a node's first pass counts, in order: all, on the fewest
 /// dimensions first (with the shortcuts; else the enforced views only, in
 /// their order).
-fn checked_views(md: &Microdata, views: &[View], shortcuts: bool) -> Vec<usize> {
+fn checked_views(md: &Microdata, views: &[&View], shortcuts: bool) -> Vec<usize> {
     if !shortcuts {
         return (0..views.len()).filter(|v| views[*v].enforced).collect();
     }
@@ -1109,7 +1160,7 @@ fn checked_views(md: &Microdata, views: &[View], shortcuts: bool) -> Vec<usize> 
         groups.len()
     };
     let mut checked: Vec<usize> = (0..views.len()).collect();
-    checked.sort_by_key(|v| (dims(&views[*v]), *v));
+    checked.sort_by_key(|v| (dims(views[*v]), *v));
     checked
 }
 
@@ -1139,18 +1190,24 @@ pub(crate) fn search_with(
 ) -> Result<Found, OutOfReach> {
     let lattice = Lattice::new(md, dims);
     let all = md.all_persons();
+    let extra = if shortcuts {
+        projections(md, views)
+    } else {
+        Vec::new()
+    };
+    let searched: Vec<&View> = views.iter().chain(&extra).collect();
     let mut ev = Evaluator {
         md,
-        views,
         k,
-        cache: views.iter().map(|_| Vec::new()).collect(),
+        cache: searched.iter().map(|_| Vec::new()).collect(),
         clock: 0,
-        solo: views.iter().map(|_| HashMap::new()).collect(),
+        solo: searched.iter().map(|_| HashMap::new()).collect(),
         passed: Vec::new(),
         evaluated: 0,
         grouped: 0,
         shortcuts,
-        checked: checked_views(md, views, shortcuts),
+        checked: checked_views(md, &searched, shortcuts),
+        views: searched,
     };
     // The coarsest node first: when it cannot reach k, nothing can.
     let top: Vec<u8> = lattice.heights.iter().map(|h| h - 1).collect();

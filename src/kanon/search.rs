@@ -669,7 +669,9 @@ pub(crate) struct OutOfReach {
 
 struct Evaluator<'a> {
     md: &'a Microdata,
-    views: &'a [View],
+    /// The delivery's views, then the projections only the search counts
+    /// ([`projections`]).
+    views: Vec<&'a View>,
     k: u32,
     cache: Vec<Vec<Cached>>,
     /// Counts the groupings asked for, to find the least recently used.
@@ -683,13 +685,17 @@ struct Evaluator<'a> {
     passed: Vec<(Vec<usize>, usize)>,
     /// Nodes the search evaluated: grouped, or decided from what nodes
     /// grouped before showed ([`Evaluator::fails`], [`Evaluator::fails_below`]).
-    /// The manifest reports it: it is the count of nodes whose groups
-    /// were computed before these shortcuts, which changed no figure.
+    /// The manifest reports it: it depends on the data and the policy
+    /// only (the same inputs give the same count), and falls whenever the
+    /// search prunes more (issue 25e: 272 → 164 at 500,000 persons).
     evaluated: usize,
     /// Of those, the nodes whose groups were computed (in one view at least).
     grouped: usize,
     /// Whether the shortcuts are taken (tests compare with a search without).
     shortcuts: bool,
+    /// The views the first pass counts, those on the fewest dimensions
+    /// first ([`Evaluator::first_pass`]).
+    checked: Vec<usize>,
 }
 
 /// A grouping kept for a view: at its key (the steps of the view's
@@ -731,9 +737,9 @@ impl Evaluator<'_> {
             Some(i) => {
                 let c = &mut self.cache[v][i];
                 c.used = clock;
-                roll_up(self.md, &self.views[v], steps, &c.grouping, base.as_deref())
+                roll_up(self.md, self.views[v], steps, &c.grouping, base.as_deref())
             }
-            None => group(self.md, &self.views[v], steps, base.as_deref()),
+            None => group(self.md, self.views[v], steps, base.as_deref()),
         };
         if self.views[v].table != Table::Individus {
             // Only the persons' groups serve as a base; the rest walk pairs.
@@ -754,21 +760,25 @@ impl Evaluator<'_> {
         g
     }
 
-    /// The persons in a group under k in some enforced view (each view
-    /// counted on all persons), or `None` as soon as they are more than
-    /// `limit`.
+    /// The persons in a group under k in some view (each view counted on
+    /// all persons), or `None` as soon as they are more than `limit`.
+    ///
+    /// The views that are not enforced are projections of one that is
+    /// (`positionnements` of the joined view): whoever is under k in a
+    /// projection is under k in the view, so counting them changes no
+    /// figure, and they are counted first with the views on few
+    /// dimensions, whose few groupings come back from the cache: a node
+    /// they already fail is decided before the joined view is grouped.
     fn first_pass(
         &mut self,
         steps: &[usize],
         limit: usize,
     ) -> Option<(usize, Vec<bool>, Vec<u32>)> {
-        let enforced: Vec<usize> = (0..self.views.len())
-            .filter(|v| self.views[*v].enforced)
-            .collect();
+        let checked = self.checked.clone();
         let all = self.md.all_persons();
         let mut excluded = vec![false; all];
         let mut removed = Vec::new();
-        for &v in &enforced {
+        for &v in &checked {
             let key = self.key(v, steps);
             // A view known to fail alone is not grouped. It is recorded at
             // these steps as if grouped (the number, a lower bound, only
@@ -778,7 +788,7 @@ impl Evaluator<'_> {
                 self.solo[v].insert(key, n);
                 return None;
             }
-            if v == enforced[0] {
+            if v == checked[0] {
                 self.grouped += 1;
             }
             let g = self.grouping(v, steps);
@@ -813,10 +823,9 @@ impl Evaluator<'_> {
     /// columns (such a node is not counted as evaluated).
     fn fails_alone(&self, steps: &[usize], limit: usize) -> bool {
         (0..self.views.len()).any(|v| {
-            self.views[v].enforced
-                && self.solo[v]
-                    .get(&self.key(v, steps))
-                    .is_some_and(|n| *n > limit)
+            self.solo[v]
+                .get(&self.key(v, steps))
+                .is_some_and(|n| *n > limit)
         })
     }
 
@@ -863,8 +872,11 @@ impl Evaluator<'_> {
     fn evaluate(&mut self, steps: &[usize], limit: usize) -> Option<(usize, Vec<bool>)> {
         let (mut total, mut excluded, removed) = self.first_pass(steps, limit)?;
         let all = self.md.all_persons();
-        let groupings: Vec<Rc<Grouping>> = (0..self.views.len())
+        let enforced: Vec<usize> = (0..self.views.len())
             .filter(|v| self.views[*v].enforced)
+            .collect();
+        let groupings: Vec<Rc<Grouping>> = enforced
+            .into_iter()
             .map(|v| self.grouping(v, steps))
             .collect();
         // Sizes without the persons removed: the counts over all persons,
@@ -932,31 +944,224 @@ impl Evaluator<'_> {
 /// lowers the suppression needed). Everything below it is pruned at once:
 /// this is Flash's and OLA's predictive tagging, climbing instead of
 /// waiting for the loss order to reach high nodes.
+///
+/// A dimension is raised only as far as some node still `open` needs
+/// (one the loss order has yet to reach, before the least node known to
+/// pass, not below a failure, and within the rungs already climbed on the
+/// dimensions before): higher, a failure would prune only nodes the
+/// search never visits. Not raising is always sound (the node returned
+/// has failed either way); the answer cannot change, only how many
+/// nodes are grouped to reach it.
 fn climb(
     ev: &mut Evaluator<'_>,
-    dims: &[Dim],
-    heights: &[u8],
+    lattice: &Lattice,
     mut node: Vec<u8>,
     allowed: usize,
     failed: &[Vec<u8>],
+    open: &[u32],
+    bound: &mut u32,
 ) -> Vec<u8> {
     let below_failure = |n: &[u8]| failed.iter().any(|f| n.iter().zip(f).all(|(a, b)| a <= b));
-    for d in 0..dims.len() {
-        let (mut lo, mut hi) = (node[d], heights[d] - 1);
+    for d in 0..lattice.dims.len() {
+        let needed = if !ev.shortcuts {
+            Some(lattice.heights[d] - 1)
+        } else {
+            open.iter()
+                .take_while(|r| **r < *bound)
+                .map(|r| &lattice.nodes[*r as usize].1)
+                .filter(|m| m[d] > node[d] && m[..d].iter().zip(&node[..d]).all(|(a, b)| a <= b))
+                .map(|m| m[d])
+                .max()
+        };
+        let Some(needed) = needed else {
+            continue;
+        };
+        let (mut lo, mut hi) = (node[d], needed);
+        // The highest rung first: failures climb most dimensions to the
+        // top, decided then in one trial instead of a binary search's two
+        // or three.
+        let mut first = ev.shortcuts;
         while lo < hi {
-            let mid = (lo + hi).div_ceil(2);
+            let mid = if first { hi } else { (lo + hi).div_ceil(2) };
+            first = false;
             let mut trial = node.clone();
             trial[d] = mid;
-            let fails = below_failure(&trial) || ev.fails(&steps_at(ev.md, dims, &trial), allowed);
+            let fails =
+                below_failure(&trial) || ev.fails(&steps_at(ev.md, lattice.dims, &trial), allowed);
             if fails {
                 lo = mid;
             } else {
                 hi = mid - 1;
+                *bound = (*bound).min(lattice.rank(&trial));
             }
         }
         node[d] = lo;
     }
     node
+}
+
+/// The lattice's nodes in the order the search visits them (by
+/// increasing loss, ties broken by the rungs), and each node's rank in
+/// that order.
+struct Lattice<'a> {
+    dims: &'a [Dim],
+    heights: Vec<u8>,
+    nodes: Vec<(f64, Vec<u8>)>,
+    /// Per node, indexed in mixed radix of the rungs: its place in `nodes`.
+    ranks: Vec<u32>,
+}
+
+impl<'a> Lattice<'a> {
+    fn new(md: &Microdata, dims: &'a [Dim]) -> Self {
+        let costs = entropy_costs(md);
+        let heights: Vec<u8> = dims.iter().map(|d| d.ladder.len() as u8).collect();
+        let mut nodes: Vec<(f64, Vec<u8>)> = Vec::new();
+        let mut node = vec![0u8; dims.len()];
+        loop {
+            let steps = steps_at(md, dims, &node);
+            let loss: f64 = steps.iter().enumerate().map(|(c, s)| costs[c][*s]).sum();
+            nodes.push((loss, node.clone()));
+            // Next node, odometer order.
+            let mut d = 0;
+            loop {
+                if d == node.len() {
+                    break;
+                }
+                node[d] += 1;
+                if node[d] < heights[d] {
+                    break;
+                }
+                node[d] = 0;
+                d += 1;
+            }
+            if d == node.len() {
+                break;
+            }
+        }
+        nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        let mut lattice = Lattice {
+            dims,
+            heights,
+            ranks: vec![0; nodes.len()],
+            nodes: Vec::new(),
+        };
+        for (r, (_, n)) in nodes.iter().enumerate() {
+            let i = lattice.index(n);
+            lattice.ranks[i] = r as u32;
+        }
+        lattice.nodes = nodes;
+        lattice
+    }
+
+    fn index(&self, node: &[u8]) -> usize {
+        node.iter()
+            .zip(&self.heights)
+            .rev()
+            .fold(0, |i, (r, h)| i * usize::from(*h) + usize::from(*r))
+    }
+
+    fn rank(&self, node: &[u8]) -> u32 {
+        self.ranks[self.index(node)]
+    }
+}
+
+/// The node a search without any pruning finds: every node evaluated on
+/// its own, in the search's order, until one passes (what the tests hold
+/// the search to).
+#[cfg(test)]
+pub(crate) fn search_exhaustively(
+    md: &Microdata,
+    views: &[View],
+    dims: &[Dim],
+    k: u32,
+    allowed: usize,
+) -> Option<(Vec<u8>, Vec<bool>, usize)> {
+    let lattice = Lattice::new(md, dims);
+    lattice.nodes.iter().find_map(|(_, node)| {
+        let mut ev = Evaluator {
+            md,
+            views: views.iter().collect(),
+            k,
+            cache: views.iter().map(|_| Vec::new()).collect(),
+            clock: 0,
+            solo: views.iter().map(|_| HashMap::new()).collect(),
+            passed: Vec::new(),
+            evaluated: 0,
+            grouped: 0,
+            shortcuts: false,
+            checked: checked_views(md, &views.iter().collect::<Vec<_>>(), false),
+        };
+        ev.evaluate(&steps_at(md, dims, node), allowed)
+            .map(|(suppressed, excluded)| (node.clone(), excluded, suppressed))
+    })
+}
+
+/// Views only the search counts, to fail a node before grouping the
+/// persons: the persons' view on the columns of its two dimensions of
+/// most values (a commune and a day, say; one when the view has two). A projection's groups are
+/// unions of the view's, so whoever is under k in it is under k in the
+/// view: a projection that alone puts more persons under k than allowed
+/// fails the node, and, grouped on two dimensions only, it comes back
+/// from the cache for most nodes ([`Evaluator::fails_below`] then decides
+/// every node finer on those two).
+fn projections(md: &Microdata, views: &[View]) -> Vec<View> {
+    let Some(persons) = views.iter().find(|v| v.table == Table::Individus) else {
+        return Vec::new();
+    };
+    // The view's dimensions, each with its most values at the identity.
+    let mut groups: Vec<(&str, u32)> = Vec::new();
+    for c in &persons.columns {
+        let (group, card) = (md.qis[*c].group.as_str(), md.columns[*c].cards[0]);
+        match groups.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, most)) => *most = (*most).max(card),
+            None => groups.push((group, card)),
+        }
+    }
+    if groups.len() < 2 {
+        return Vec::new();
+    }
+    // Most values first, ties in the policy's order (a stable sort); one
+    // dimension fewer than the view at least.
+    groups.sort_by_key(|(_, card)| std::cmp::Reverse(*card));
+    let kept: Vec<&str> = groups[..2.min(groups.len() - 1)]
+        .iter()
+        .map(|(g, _)| *g)
+        .collect();
+    vec![View {
+        name: "individus (projection)",
+        table: Table::Individus,
+        columns: persons
+            .columns
+            .iter()
+            .copied()
+            .filter(|c| kept.contains(&md.qis[*c].group.as_str()))
+            .collect(),
+        enforced: false,
+        order: Vec::new(),
+        base: None,
+    }]
+}
+
+/// The views a node's first pass counts, in order: all, on the fewest
+/// dimensions first (with the shortcuts; else the enforced views only, in
+/// their order).
+fn checked_views(md: &Microdata, views: &[&View], shortcuts: bool) -> Vec<usize> {
+    if !shortcuts {
+        return (0..views.len()).filter(|v| views[*v].enforced).collect();
+    }
+    let dims = |v: &View| {
+        let mut groups: Vec<&str> = v
+            .columns
+            .iter()
+            .map(|c| md.qis[*c].group.as_str())
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
+        groups.len()
+    };
+    let mut checked: Vec<usize> = (0..views.len()).collect();
+    checked.sort_by_key(|v| (dims(views[*v]), *v));
+    checked
 }
 
 /// Finds the node of least loss whose local suppression stays within
@@ -971,8 +1176,10 @@ pub(crate) fn search(
     search_with(md, views, dims, k, allowed, true)
 }
 
-/// [`search`], with or without the shortcuts that decide a node from
-/// nodes evaluated before (the same answer and counts either way).
+/// [`search`], with or without the shortcuts (a node decided from nodes
+/// evaluated before, the projections counted first, a climb bounded by
+/// the nodes still open and trying the highest rung first): the same
+/// answer either way, fewer nodes grouped with them.
 pub(crate) fn search_with(
     md: &Microdata,
     views: &[View],
@@ -981,47 +1188,29 @@ pub(crate) fn search_with(
     allowed: usize,
     shortcuts: bool,
 ) -> Result<Found, OutOfReach> {
-    let costs = entropy_costs(md);
-    let heights: Vec<u8> = dims.iter().map(|d| d.ladder.len() as u8).collect();
-    let mut nodes: Vec<(f64, Vec<u8>)> = Vec::new();
-    let mut node = vec![0u8; dims.len()];
-    loop {
-        let steps = steps_at(md, dims, &node);
-        let loss: f64 = steps.iter().enumerate().map(|(c, s)| costs[c][*s]).sum();
-        nodes.push((loss, node.clone()));
-        // Next node, odometer order.
-        let mut d = 0;
-        loop {
-            if d == node.len() {
-                break;
-            }
-            node[d] += 1;
-            if node[d] < heights[d] {
-                break;
-            }
-            node[d] = 0;
-            d += 1;
-        }
-        if d == node.len() {
-            break;
-        }
-    }
-    nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    let lattice = Lattice::new(md, dims);
     let all = md.all_persons();
+    let extra = if shortcuts {
+        projections(md, views)
+    } else {
+        Vec::new()
+    };
+    let searched: Vec<&View> = views.iter().chain(&extra).collect();
     let mut ev = Evaluator {
         md,
-        views,
         k,
-        cache: views.iter().map(|_| Vec::new()).collect(),
+        cache: searched.iter().map(|_| Vec::new()).collect(),
         clock: 0,
-        solo: views.iter().map(|_| HashMap::new()).collect(),
+        solo: searched.iter().map(|_| HashMap::new()).collect(),
         passed: Vec::new(),
         evaluated: 0,
         grouped: 0,
         shortcuts,
+        checked: checked_views(md, &searched, shortcuts),
+        views: searched,
     };
     // The coarsest node first: when it cannot reach k, nothing can.
-    let top: Vec<u8> = heights.iter().map(|h| h - 1).collect();
+    let top: Vec<u8> = lattice.heights.iter().map(|h| h - 1).collect();
     if ev.suppress(&steps_at(md, dims, &top), allowed).is_none() {
         let needed = ev
             .suppress(&steps_at(md, dims, &top), all)
@@ -1035,7 +1224,10 @@ pub(crate) fn search_with(
     // Maximal nodes known to need more than `allowed`: every node below
     // one of them does too.
     let mut failed: Vec<Vec<u8>> = Vec::new();
-    for (_, node) in nodes {
+    // The rank of the least node known to pass: the search stops there at
+    // the latest, so nodes after it need no pruning.
+    let mut bound = lattice.rank(&top);
+    for (at, (_, node)) in lattice.nodes.iter().enumerate() {
         if failed
             .iter()
             .any(|f| node.iter().zip(f).all(|(a, b)| a <= b))
@@ -1045,11 +1237,11 @@ pub(crate) fn search_with(
         // The suppression a node needs only grows below it (the persons
         // kept form the largest set whose every group has k of them, and
         // a set valid at a node is valid above it), so a failure prunes.
-        let steps = steps_at(md, dims, &node);
+        let steps = steps_at(md, dims, node);
         match ev.suppress(&steps, allowed) {
             Some((suppressed, excluded)) => {
                 return Ok(Found {
-                    node,
+                    node: node.clone(),
                     excluded,
                     suppressed,
                     evaluated: ev.evaluated,
@@ -1057,7 +1249,24 @@ pub(crate) fn search_with(
                 })
             }
             None => {
-                let high = climb(&mut ev, dims, &heights, node, allowed, &failed);
+                // Nodes still to decide before the bound, a failure below
+                // which would spare the loss order an evaluation.
+                let open: Vec<u32> = (at as u32 + 1..bound)
+                    .filter(|r| {
+                        let m = &lattice.nodes[*r as usize].1;
+                        !m.iter().zip(node).all(|(a, b)| a <= b)
+                            && !failed.iter().any(|f| m.iter().zip(f).all(|(a, b)| a <= b))
+                    })
+                    .collect();
+                let high = climb(
+                    &mut ev,
+                    &lattice,
+                    node.clone(),
+                    allowed,
+                    &failed,
+                    &open,
+                    &mut bound,
+                );
                 failed.retain(|f| !f.iter().zip(&high).all(|(a, b)| a <= b));
                 failed.push(high);
             }

@@ -3,7 +3,6 @@
 -- person of each row (`d.identifiant_spe`, of its positioning) and the keys microdata anonymisation needs.
 select {{colonnes}}
 from stg_evenements t
-left join dlv_positionnements d on d.positionnement_id = t.positionnement_id
-where t.positionnement_id in (select positionnement_id from dlv_positionnements)
-    and t.enregistre_le < (select date_arrete from parametres) + interval 1 day
+inner join dlv_positionnements d on d.positionnement_id = t.positionnement_id
+where t.enregistre_le < (select date_arrete from parametres) + interval 1 day
 order by t.ligne

@@ -295,53 +295,7 @@ fn summarise(
 pub fn anonymise(mut md: Microdata, requirement: Option<Requirement>) -> Result<Outcome> {
     let views = search::views(&md);
     let k = requirement.map_or(REFERENCE_K, |r| r.k);
-    let all = md.all_persons();
-    let none = vec![false; all];
-    let identity = vec![0usize; md.columns.len()];
-    // Views are measured in parallel (each groups its own rows).
-    use rayon::prelude::*;
-    let avant: Vec<ViewRisk> = views
-        .par_iter()
-        .map(|v| search::risk(&md, v, &identity, k, &none))
-        .collect();
-    let names: Vec<String> = md
-        .qis
-        .iter()
-        .map(|q| format!("{}.{}", q.table.name(), q.column))
-        .collect();
-    let mut resume = vec![format!(
-        "Quasi-identifiants (données qu'un tiers peut connaître d'une personne) : {}.",
-        names.join(", ")
-    )];
-    resume.extend(avant.iter().map(|v| {
-        risk_sentence(
-            if requirement.is_some() {
-                "Avant généralisation"
-            } else {
-                "Risque mesuré"
-            },
-            v,
-            k,
-        )
-    }));
-    let mut outcome = Outcome {
-        report: Report {
-            quasi_identifiants: names,
-            k,
-            k_exige: requirement.is_some(),
-            apres: avant.clone(),
-            avant,
-            generalisation: Vec::new(),
-            suppression_max: requirement.map(|r| r.suppression_max),
-            personnes_supprimees: 0,
-            part_supprimee: 0.0,
-            perte_information: None,
-            treillis: None,
-            resume,
-        },
-        keep: Table::ALL.map(|t| vec![true; md.rows(t)]),
-        generalised: Default::default(),
-    };
+    let mut outcome = measured(&md, &views, k, requirement);
     let Some(req) = requirement else {
         return Ok(outcome);
     };
@@ -352,20 +306,12 @@ pub fn anonymise(mut md: Microdata, requirement: Option<Requirement>) -> Result<
             "the quasi-identifiers' ladders make {lattice} combinations of steps, more than {MAX_LATTICE}: group columns or shorten ladders"
         )));
     }
+    let all = md.all_persons();
     let allowed = (req.suppression_max * all as f64).floor() as usize;
-    let found = search::search(&md, &views, &dims, req.k, allowed).map_err(|o| {
-        Error::Policy(format!(
-            "k_anonymat = {} cannot be reached: even with every quasi-identifier at the top of its ladder, {} of {} persons ({:.1} %) sit in groups of fewer than {} and would have to be suppressed, more than the {} allowed (suppression_max = {}); nothing is delivered",
-            req.k,
-            o.needed,
-            o.persons,
-            o.needed as f64 * 100.0 / o.persons.max(1) as f64,
-            req.k,
-            o.allowed,
-            req.suppression_max
-        ))
-    })?;
+    let found =
+        search::search(&md, &views, &dims, req.k, allowed).map_err(|o| out_of_reach(&req, &o))?;
     let steps = search::steps_at(&md, &dims, &found.node);
+    use rayon::prelude::*;
     let (apres, loss) = rayon::join(
         || {
             views
@@ -389,6 +335,73 @@ pub fn anonymise(mut md: Microdata, requirement: Option<Requirement>) -> Result<
         }
     }
     Ok(outcome)
+}
+
+/// The risk of `md` as it is, on every view, in an outcome that keeps
+/// every row and generalises nothing (what a class without a required k
+/// receives, and where a search starts from).
+fn measured(
+    md: &Microdata,
+    views: &[search::View],
+    k: u32,
+    requirement: Option<Requirement>,
+) -> Outcome {
+    let none = vec![false; md.all_persons()];
+    let identity = vec![0usize; md.columns.len()];
+    // Views are measured in parallel (each groups its own rows).
+    use rayon::prelude::*;
+    let avant: Vec<ViewRisk> = views
+        .par_iter()
+        .map(|v| search::risk(md, v, &identity, k, &none))
+        .collect();
+    let names: Vec<String> = md
+        .qis
+        .iter()
+        .map(|q| format!("{}.{}", q.table.name(), q.column))
+        .collect();
+    let mut resume = vec![format!(
+        "Quasi-identifiants (données qu'un tiers peut connaître d'une personne) : {}.",
+        names.join(", ")
+    )];
+    let lead = if requirement.is_some() {
+        "Avant généralisation"
+    } else {
+        "Risque mesuré"
+    };
+    resume.extend(avant.iter().map(|v| risk_sentence(lead, v, k)));
+    Outcome {
+        report: Report {
+            quasi_identifiants: names,
+            k,
+            k_exige: requirement.is_some(),
+            apres: avant.clone(),
+            avant,
+            generalisation: Vec::new(),
+            suppression_max: requirement.map(|r| r.suppression_max),
+            personnes_supprimees: 0,
+            part_supprimee: 0.0,
+            perte_information: None,
+            treillis: None,
+            resume,
+        },
+        keep: Table::ALL.map(|t| vec![true; md.rows(t)]),
+        generalised: Default::default(),
+    }
+}
+
+/// The refusal of a delivery whose k cannot be reached within the share
+/// of suppression its class allows (exit 4), with the figures.
+fn out_of_reach(req: &Requirement, o: &search::OutOfReach) -> Error {
+    Error::Policy(format!(
+        "k_anonymat = {} cannot be reached: even with every quasi-identifier at the top of its ladder, {} of {} persons ({:.1} %) sit in groups of fewer than {} and would have to be suppressed, more than the {} allowed (suppression_max = {}); nothing is delivered",
+        req.k,
+        o.needed,
+        o.persons,
+        o.needed as f64 * 100.0 / o.persons.max(1) as f64,
+        req.k,
+        o.allowed,
+        req.suppression_max
+    ))
 }
 
 /// The largest lattice searched: beyond, a policy is refused rather than

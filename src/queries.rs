@@ -196,18 +196,12 @@ pub enum Materialisation {
     /// `create or replace view NAME as` its `select`: the marts' `out_`
     /// files, which other marts may read, and which Rust exports by running
     /// their `select` (so that the Parquet files' bytes do not depend on a
-    /// table's statistics); and an intermediate model whose file has the
-    /// line `-- materialised: view`.
+    /// table's statistics).
     View,
     /// Not built: a `select` read where it is used (the checks read by
     /// Rust) or a statement run as it is.
     Query,
 }
-
-/// The line by which an intermediate model asks to be a view, as a dbt
-/// model's `config(materialized='view')`: a model read once or twice then
-/// holds no memory while the cubes are built.
-const VIEW_CONFIG: &str = "-- materialised: view";
 
 /// How the model `name` is materialised ([`Materialisation`]).
 pub fn materialisation(name: &str) -> Materialisation {
@@ -215,7 +209,6 @@ pub fn materialisation(name: &str) -> Materialisation {
         return Materialisation::Query;
     };
     match *layer {
-        "intermediate" if sql.lines().any(|l| l.trim() == VIEW_CONFIG) => Materialisation::View,
         "checks" | "intermediate" => Materialisation::Table,
         "marts" if name.starts_with("out_") => Materialisation::View,
         "marts" if name.starts_with("agg_") => {
@@ -451,16 +444,6 @@ mod tests {
             layer_in_dependency_order("intermediate").unwrap(),
             ["int_positionnements", "int_lignes", "int_eclate"]
         );
-    }
-
-    #[test]
-    fn an_intermediate_model_is_a_table_unless_its_file_asks_for_a_view() {
-        assert_eq!(materialisation("int_lignes"), Materialisation::View);
-        assert_eq!(
-            materialisation("int_positionnements"),
-            Materialisation::Table
-        );
-        assert_eq!(materialisation("int_eclate"), Materialisation::Table);
     }
 
     /// The SQL of a file without its comment lines.

@@ -1,9 +1,5 @@
 -- One row per existing positioning with every dimension of SPEC §3 resolved
--- to its modality (empty geography is `inconnu`). A view, read by the
--- exploded rows and by the session fill at export: as a table its 27
--- columns held memory through the cubes, when the in-memory staging is
--- over its cap.
--- materialised: view
+-- to its modality (empty geography is `inconnu`).
 with
 
 positionnements as (

@@ -146,7 +146,12 @@ par_periode as (
     union all
     select *, strftime(jour_base, '%Y-%m'), 'mois' from datees
 )
-select * from par_periode
+select
+    *,
+    -- A person with a single row in a base and period is that one row in
+    -- every cell of the period: counting rows counts them.
+    count(*) over (partition by base, type_periode, periode, identifiant_spe) > 1 as plusieurs,
+from par_periode
 semi join b_periodes using (periode, type_periode);
 
 create or replace temp table b_cellules (
@@ -213,10 +218,48 @@ group by grouping sets (
     (periode, type_periode, code_geo, travailleur_handicape)
 );
 
--- Distinct persons in two steps, both bases at once: one row per cell and
--- person, then a count per cell.
+-- Distinct persons, both bases at once: the persons with a single row in
+-- the period counted as rows, the others in two steps (one row per cell
+-- and person, then a count per cell).
 insert into b_personnes
-with une_par_personne as (
+with lignes as (
+    select *, {{code_geo}} as code_geo from b_datees
+),
+seules as (
+    select
+        base, periode, type_periode, code_geo,
+        case
+            when grouping(dispositif) = 0 then 'dispositif'
+            when grouping(financeur_code) = 0 then 'financeur_code'
+            when grouping(prescripteur_type) = 0 then 'prescripteur_type'
+            when grouping(sexe) = 0 then 'sexe'
+            when grouping(tranche_age) = 0 then 'tranche_age'
+            when grouping(niveau) = 0 then 'niveau'
+            when grouping(eligible_pic) = 0 then 'eligible_pic'
+            when grouping(beneficiaire_rsa) = 0 then 'beneficiaire_rsa'
+            when grouping(travailleur_handicape) = 0 then 'travailleur_handicape'
+            else 'ensemble'
+        end as dimension,
+        coalesce(dispositif, financeur_code, prescripteur_type, sexe, tranche_age, niveau, eligible_pic, beneficiaire_rsa, travailleur_handicape, 'ensemble') as modalite,
+        count(*) as nb_personnes,
+        count(*) filter (entre) as nb_personnes_entrees,
+        count(*) filter (eligible_pic = 'oui') as nb_eligibles_pic,
+    from lignes
+    where not plusieurs
+    group by grouping sets (
+        (base, periode, type_periode, code_geo),
+        (base, periode, type_periode, code_geo, dispositif),
+        (base, periode, type_periode, code_geo, financeur_code),
+        (base, periode, type_periode, code_geo, prescripteur_type),
+        (base, periode, type_periode, code_geo, sexe),
+        (base, periode, type_periode, code_geo, tranche_age),
+        (base, periode, type_periode, code_geo, niveau),
+        (base, periode, type_periode, code_geo, eligible_pic),
+        (base, periode, type_periode, code_geo, beneficiaire_rsa),
+        (base, periode, type_periode, code_geo, travailleur_handicape)
+    )
+),
+une_par_personne as (
     select
         base, periode, type_periode, code_geo,
         case
@@ -234,7 +277,8 @@ with une_par_personne as (
         coalesce(dispositif, financeur_code, prescripteur_type, sexe, tranche_age, niveau, eligible_pic, beneficiaire_rsa, travailleur_handicape, 'ensemble') as modalite,
         bool_or(entre) as entre,
         bool_or(eligible_pic = 'oui') as eligible,
-    from (select *, {{code_geo}} as code_geo from b_datees)
+    from lignes
+    where plusieurs
     group by grouping sets (
         (base, periode, type_periode, code_geo, identifiant_spe),
         (base, periode, type_periode, code_geo, identifiant_spe, dispositif),
@@ -247,12 +291,26 @@ with une_par_personne as (
         (base, periode, type_periode, code_geo, identifiant_spe, beneficiaire_rsa),
         (base, periode, type_periode, code_geo, identifiant_spe, travailleur_handicape)
     )
+),
+plusieurs as (
+    select
+        base, periode, type_periode, code_geo, dimension, modalite,
+        count(*) as nb_personnes,
+        count(*) filter (entre) as nb_personnes_entrees,
+        count(*) filter (eligible) as nb_eligibles_pic,
+    from une_par_personne
+    group by all
+),
+final as (
+    select * from seules
+    union all
+    select * from plusieurs
 )
 select
     base, periode, type_periode, '{{niveau_geo}}', code_geo, dimension, modalite,
-    count(*), count(*) filter (entre), count(*) filter (eligible),
-from une_par_personne
-group by all;
+    sum(nb_personnes), sum(nb_personnes_entrees), sum(nb_eligibles_pic),
+from final
+group by base, periode, type_periode, code_geo, dimension, modalite;
 
 -- Abandons after entry, by the reason of the latest.
 insert into b_motifs

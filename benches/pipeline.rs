@@ -247,6 +247,10 @@ fn step(name: &str, dir: &Path) {
                 println!("etape {stage} {secs}");
             }
         }
+        "comparer" => {
+            let n = compare(&dir.join("baseline"), &dir.join("sortie/indicateurs"));
+            println!("cube rows differing from the baseline: {n}");
+        }
         other => panic!("unknown step {other}"),
     }
     println!("secondes {}", t.elapsed().as_secs_f64());
@@ -257,7 +261,13 @@ fn step(name: &str, dir: &Path) {
 /// written to `out/<cube>.parquet` as ouistat writes its own.
 fn baseline(extracts: &Path, out: &Path) {
     std::fs::create_dir_all(out).expect("baseline folder");
-    let sql = include_str!("baseline.sql")
+    // OUISTAT_BENCH_BASELINE=FILE runs another script in its place (to try
+    // a variant without rebuilding the bench).
+    let script = std::env::var("OUISTAT_BENCH_BASELINE").map_or_else(
+        |_| include_str!("baseline.sql").to_string(),
+        |f| std::fs::read_to_string(&f).expect("OUISTAT_BENCH_BASELINE: a readable script"),
+    );
+    let sql = script
         .replace("{{extraits}}", &extracts.to_string_lossy())
         .replace("{{date_arrete}}", CUTOFF);
     let (head, rest) = sql

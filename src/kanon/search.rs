@@ -711,6 +711,32 @@ struct Cached {
 /// stays small at any scale (a grouping is a few bytes per row).
 const CACHE_PER_VIEW: usize = 4;
 
+/// Whether `node` lies at or below `other` in the lattice: no dimension
+/// higher on its ladder.
+fn at_or_below<T: PartialOrd>(node: &[T], other: &[T]) -> bool {
+    node.iter().zip(other).all(|(a, b)| a <= b)
+}
+
+impl<'a> Evaluator<'a> {
+    /// An evaluator of nodes over the `views` searched (the delivery's,
+    /// then the projections only the search counts), nothing cached yet.
+    fn new(md: &'a Microdata, views: Vec<&'a View>, k: u32, shortcuts: bool) -> Self {
+        Evaluator {
+            md,
+            k,
+            cache: views.iter().map(|_| Vec::new()).collect(),
+            clock: 0,
+            solo: views.iter().map(|_| HashMap::new()).collect(),
+            passed: Vec::new(),
+            evaluated: 0,
+            grouped: 0,
+            shortcuts,
+            checked: checked_views(md, &views, shortcuts),
+            views,
+        }
+    }
+}
+
 impl Evaluator<'_> {
     fn key(&self, v: usize, steps: &[usize]) -> Vec<usize> {
         self.views[v].columns.iter().map(|c| steps[*c]).collect()
@@ -729,7 +755,7 @@ impl Evaluator<'_> {
         let finer = self.cache[v]
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.key.iter().zip(&key).all(|(a, b)| a <= b))
+            .filter(|(_, c)| at_or_below(&c.key, &key))
             .min_by_key(|(_, c)| (c.grouping.groups, c.used))
             .map(|(i, _)| i);
         let base = self.views[v].base.map(|b| self.grouping(b, steps));
@@ -961,7 +987,7 @@ fn climb(
     open: &[u32],
     bound: &mut u32,
 ) -> Vec<u8> {
-    let below_failure = |n: &[u8]| failed.iter().any(|f| n.iter().zip(f).all(|(a, b)| a <= b));
+    let below_failure = |n: &[u8]| failed.iter().any(|f| at_or_below(n, f));
     for d in 0..lattice.dims.len() {
         let needed = if !ev.shortcuts {
             Some(lattice.heights[d] - 1)
@@ -969,7 +995,7 @@ fn climb(
             open.iter()
                 .take_while(|r| **r < *bound)
                 .map(|r| &lattice.nodes[*r as usize].1)
-                .filter(|m| m[d] > node[d] && m[..d].iter().zip(&node[..d]).all(|(a, b)| a <= b))
+                .filter(|m| m[d] > node[d] && at_or_below(&m[..d], &node[..d]))
                 .map(|m| m[d])
                 .max()
         };
@@ -1195,20 +1221,7 @@ pub(crate) fn search_with(
     } else {
         Vec::new()
     };
-    let searched: Vec<&View> = views.iter().chain(&extra).collect();
-    let mut ev = Evaluator {
-        md,
-        k,
-        cache: searched.iter().map(|_| Vec::new()).collect(),
-        clock: 0,
-        solo: searched.iter().map(|_| HashMap::new()).collect(),
-        passed: Vec::new(),
-        evaluated: 0,
-        grouped: 0,
-        shortcuts,
-        checked: checked_views(md, &searched, shortcuts),
-        views: searched,
-    };
+    let mut ev = Evaluator::new(md, views.iter().chain(&extra).collect(), k, shortcuts);
     // The coarsest node first: when it cannot reach k, nothing can.
     let top: Vec<u8> = lattice.heights.iter().map(|h| h - 1).collect();
     if ev.suppress(&steps_at(md, dims, &top), allowed).is_none() {
@@ -1228,10 +1241,7 @@ pub(crate) fn search_with(
     // the latest, so nodes after it need no pruning.
     let mut bound = lattice.rank(&top);
     for (at, (_, node)) in lattice.nodes.iter().enumerate() {
-        if failed
-            .iter()
-            .any(|f| node.iter().zip(f).all(|(a, b)| a <= b))
-        {
+        if failed.iter().any(|f| at_or_below(node, f)) {
             continue;
         }
         // The suppression a node needs only grows below it (the persons
@@ -1254,8 +1264,7 @@ pub(crate) fn search_with(
                 let open: Vec<u32> = (at as u32 + 1..bound)
                     .filter(|r| {
                         let m = &lattice.nodes[*r as usize].1;
-                        !m.iter().zip(node).all(|(a, b)| a <= b)
-                            && !failed.iter().any(|f| m.iter().zip(f).all(|(a, b)| a <= b))
+                        !at_or_below(m, node) && !failed.iter().any(|f| at_or_below(m, f))
                     })
                     .collect();
                 let high = climb(
@@ -1267,7 +1276,7 @@ pub(crate) fn search_with(
                     &open,
                     &mut bound,
                 );
-                failed.retain(|f| !f.iter().zip(&high).all(|(a, b)| a <= b));
+                failed.retain(|f| !at_or_below(f, &high));
                 failed.push(high);
             }
         }

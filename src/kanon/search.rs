@@ -1104,19 +1104,7 @@ pub(crate) fn search_exhaustively(
 ) -> Option<(Vec<u8>, Vec<bool>, usize)> {
     let lattice = Lattice::new(md, dims);
     lattice.nodes.iter().find_map(|(_, node)| {
-        let mut ev = Evaluator {
-            md,
-            views: views.iter().collect(),
-            k,
-            cache: views.iter().map(|_| Vec::new()).collect(),
-            clock: 0,
-            solo: views.iter().map(|_| HashMap::new()).collect(),
-            passed: Vec::new(),
-            evaluated: 0,
-            grouped: 0,
-            shortcuts: false,
-            checked: checked_views(md, &views.iter().collect::<Vec<_>>(), false),
-        };
+        let mut ev = Evaluator::new(md, views.iter().collect(), k, false);
         ev.evaluate(&steps_at(md, dims, node), allowed)
             .map(|(suppressed, excluded)| (node.clone(), excluded, suppressed))
     })

@@ -659,21 +659,8 @@ pub(crate) fn execute(cfg: &RunConfig) -> Result<RunReport> {
     let mut timings = BTreeMap::new();
     let clock = Instant::now();
     let inputs = read_inputs(cfg)?;
-    // Everything is written beside OUT and swapped in when complete.
-    let building = Building::start(&cfg.out)?;
-    let rapports_conserves = building
-        .carry_over(&[crate::register::DIR, crate::history::DIR])?
-        .iter()
-        .filter_map(|p| p.strip_prefix(&building.path).ok())
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    let cfg = &RunConfig {
-        out: building.path.clone(),
-        ..cfg.clone()
-    };
-    for dir in ["indicateurs", "quarantaine"] {
-        output::create_private_dir(&cfg.out.join(dir))?;
-    }
+    let (building, cfg, rapports_conserves) = start_output(cfg)?;
+    let cfg = &cfg;
     let (stage_dir, stage) = open_stage(cfg)?;
     stage.load_motifs(&inputs.motifs)?;
     let read = load_extracts(&stage, &inputs.sources, cfg, &dates)?;
@@ -736,6 +723,33 @@ pub(crate) fn execute(cfg: &RunConfig) -> Result<RunReport> {
         eprintln!("note: retired the rotated key {}", key.display());
     }
     Ok(report)
+}
+
+/// Starts the output beside `cfg.out` (everything is written there and
+/// swapped in when complete), with the register and the history carried
+/// over and the private folders made; returns it, the run's configuration
+/// pointed at it, and the reports kept from the previous output (paths
+/// relative to it).
+///
+/// # Errors
+/// As [`Building::start`] and [`Building::carry_over`]; `Io` when a folder
+/// cannot be made.
+fn start_output(cfg: &RunConfig) -> Result<(Building, RunConfig, Vec<String>)> {
+    let building = Building::start(&cfg.out)?;
+    let kept = building
+        .carry_over(&[crate::register::DIR, crate::history::DIR])?
+        .iter()
+        .filter_map(|p| p.strip_prefix(&building.path).ok())
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let cfg = RunConfig {
+        out: building.path.clone(),
+        ..cfg.clone()
+    };
+    for dir in ["indicateurs", "quarantaine"] {
+        output::create_private_dir(&cfg.out.join(dir))?;
+    }
+    Ok((building, cfg, kept))
 }
 
 /// The first and the latest day of the staged extracts: positionings,

@@ -376,8 +376,42 @@ pub fn render(cfg: &ReportConfig) -> Result<Rendered> {
             previous: previous.as_ref(),
         },
     )?;
+    let context = report_context(
+        cfg,
+        provenance,
+        (registre, previous.as_ref()),
+        &coverage,
+        figures,
+    );
+    let html = template::render(
+        &source,
+        &origin,
+        &minijinja::Value::from_serialize(&context),
+    )?;
+    let name = format!("comite-{region}-{p}");
+    let html = write_report(&cfg.out, &format!("{name}.html"), |path| {
+        std::fs::write(path, &html).map_err(Error::io(path))
+    })?;
+    let xlsx = write_report(&cfg.out, &format!("{name}.xlsx"), |path| {
+        workbook::write(&context, path)
+    })?;
+    let pdf = pdf::print(&html)?;
+    Ok(Rendered { html, xlsx, pdf })
+}
+
+/// The report's context: the period and its neighbours, whether each was
+/// computed, the provenance of the figures and the figures themselves.
+fn report_context(
+    cfg: &ReportConfig,
+    provenance: Provenance,
+    (registre, previous): (bool, Option<&Previous>),
+    coverage: &Coverage,
+    figures: Figures,
+) -> Context {
+    let (region, p) = (cfg.region.as_str(), cfg.period.as_str());
+    let (prev, year_before) = (shift_period(p, 1), shift_period(p, 3));
     let computed = |per: &str| coverage.periods.iter().any(|c| c == per);
-    let context = Context {
+    Context {
         region: region.to_string(),
         region_nom: region_name(region),
         periode: p.to_string(),
@@ -393,31 +427,15 @@ pub fn render(cfg: &ReportConfig) -> Result<Rendered> {
         periode_precedente: prev,
         periode_an_precedent: year_before,
         date_arrete: fr_date(provenance.cutoff),
-        diffusion_precedente: previous.as_ref().map(|p| fr_date(p.date_arrete)),
-        diffusion_precedente_courte: previous
-            .as_ref()
-            .map(|p| p.date_arrete.format("%d/%m/%Y").to_string()),
+        diffusion_precedente: previous.map(|p| fr_date(p.date_arrete)),
+        diffusion_precedente_courte: previous.map(|p| p.date_arrete.format("%d/%m/%Y").to_string()),
         registre,
         seuil: provenance.threshold,
         version_plan: provenance.plan_version,
         lignes_lues: provenance.rows.map(|r| r.0),
         lignes_quarantaine: provenance.rows.map(|r| r.1),
         figures,
-    };
-    let html = template::render(
-        &source,
-        &origin,
-        &minijinja::Value::from_serialize(&context),
-    )?;
-    let name = format!("comite-{region}-{p}");
-    let html = write_report(&cfg.out, &format!("{name}.html"), |path| {
-        std::fs::write(path, &html).map_err(Error::io(path))
-    })?;
-    let xlsx = write_report(&cfg.out, &format!("{name}.xlsx"), |path| {
-        workbook::write(&context, path)
-    })?;
-    let pdf = pdf::print(&html)?;
-    Ok(Rendered { html, xlsx, pdf })
+    }
 }
 
 /// Whether the run that made the delivery keeps a release register (it sits

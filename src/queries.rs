@@ -6,6 +6,8 @@
 //! the grouping sets and the `case` over dimensions are the `minijinja`
 //! fragments of `queries/fragments/`.
 
+use std::path::Path;
+
 pub(crate) use crate::domain::cubes::{CUBE_KEYS, DIMENSIONS};
 
 macro_rules! queries {
@@ -39,6 +41,9 @@ macro_rules! queries {
 // - `fragments`: pieces of SQL spliced into the cube models, `minijinja`
 //   templates over the constant lists of keys and dimensions (a dbt
 //   project's macros); never run alone;
+// - `adapter`: the statements the warehouse wraps around a model or runs
+//   for itself (materialisations, settings, schemas, variables), as
+//   `minijinja` macros, a dbt adapter's macros ([`adapter`]);
 // - `analyses`: what Rust reads (counts, the quarantine's export, the
 //   `query` command's copies), compiled in but never materialised, as a
 //   dbt project's `analyses/`.
@@ -103,6 +108,7 @@ queries!(
         "test_remplissage_taux",
     ],
     "fragments": ["ensembles_de_regroupement", "cas_dimension", "cas_modalite"],
+    "adapter": ["adaptateur"],
     "analyses": [
         "diag_quarantaine",
         "lignes_sans_contenu",
@@ -186,6 +192,38 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
     sql
 }
 
+/// A string as an SQL literal: `'it''s'`.
+pub(crate) fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A path as an SQL literal.
+pub(crate) fn path_literal(p: &Path) -> String {
+    literal(&p.to_string_lossy())
+}
+
+/// A name as an SQL identifier: `"name"`.
+pub(crate) fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// A statement of the warehouse: the macro `name` of
+/// `queries/adapter/adaptateur.sql` called with `args`, SQL that Rust has
+/// already quoted ([`ident`], [`literal`]).
+///
+/// # Panics
+/// On an unknown macro: names are literals of this crate, and a test calls
+/// every macro.
+pub(crate) fn adapter(name: &str, args: &[&str]) -> String {
+    let call: Vec<String> = (0..args.len()).map(|i| format!("a[{i}]")).collect();
+    let source = format!("{}{{{{ {name}({}) }}}}", get("adaptateur"), call.join(", "));
+    minijinja::Environment::new()
+        .render_str(&source, minijinja::context! { a => args })
+        .unwrap_or_else(|e| panic!("adapter macro {name}: {e}"))
+        .trim()
+        .to_string()
+}
+
 /// How Rust builds a model, decided by its layer and its name as a dbt
 /// project's configuration decides it, never by a list of models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,36 +287,27 @@ pub(crate) fn build_statements(
     match materialisation(name) {
         Materialisation::Table => vec![(
             name.to_string(),
-            format!(
-                "create or replace table {} as\n{}",
-                table(name),
-                render(name, &[])
-            ),
+            adapter("creer_table", &[&table(name), &render(name, &[])]),
         )],
         Materialisation::TableByLevel => levels
             .iter()
             .enumerate()
             .map(|(i, (niveau_geo, code_geo))| {
                 let select = render_level(name, niveau_geo, code_geo);
-                let sql = if i == 0 {
-                    format!("create or replace table {} as {select}", table(name))
-                } else {
-                    format!("insert into {} {select}", table(name))
-                };
-                (format!("{name} ({niveau_geo})"), sql)
+                let how = if i == 0 { "creer_table" } else { "ajouter" };
+                (
+                    format!("{name} ({niveau_geo})"),
+                    adapter(how, &[&table(name), &select]),
+                )
             })
             .collect(),
         Materialisation::View => vec![(
             name.to_string(),
-            format!(
-                "create or replace view {} as\n{}",
-                table(name),
-                render(name, &[])
-            ),
+            adapter("creer_vue", &[&table(name), &render(name, &[])]),
         )],
         Materialisation::AppendTo(base) => vec![(
             name.to_string(),
-            format!("insert into {} by name\n{}", table(base), render(name, &[])),
+            adapter("ajouter_par_nom", &[&table(base), &render(name, &[])]),
         )],
         Materialisation::Query => vec![(name.to_string(), render(name, &[]))],
     }
@@ -416,7 +445,7 @@ pub(crate) fn geo_levels() -> Vec<(&'static str, String)> {
         .map(|row| {
             let code = match row[1] {
                 "" => "cast(null as varchar)".to_string(),
-                column => crate::warehouse::ident(column),
+                column => ident(column),
             };
             (row[0], code)
         })
@@ -463,9 +492,39 @@ mod tests {
     }
 
     #[test]
+    fn every_adapter_macro_renders_one_statement() {
+        let macros: Vec<(&str, usize)> = get("adaptateur")
+            .lines()
+            .filter_map(|l| l.strip_prefix("{% macro "))
+            .map(|l| {
+                let (name, rest) = l.split_once('(').unwrap();
+                let params = rest.split_once(')').unwrap().0;
+                (
+                    name,
+                    params.split(',').filter(|p| !p.trim().is_empty()).count(),
+                )
+            })
+            .collect();
+        assert!(macros.len() > 10, "{macros:?}");
+        for (name, arity) in macros {
+            let args = ["\"t\"", "select 1", "'x'"];
+            let sql = adapter(name, &args[..arity]);
+            assert!(!sql.is_empty() && !sql.contains("{{"), "{name}: {sql}");
+            let unquoted: String = sql.split('\'').step_by(2).collect();
+            let statements = unquoted.trim_end_matches(';').matches(';').count() + 1;
+            assert!(name == "reglages" || statements == 1, "{name}: {sql}");
+        }
+        assert_eq!(
+            adapter("reglages", &["'1GB'", "'/tmp'", ""]),
+            "set memory_limit = '1GB'; set preserve_insertion_order = false; set temp_directory = '/tmp';"
+        );
+    }
+
+    #[test]
     fn every_model_is_one_select() {
         for (layer, name, sql) in FILES {
-            if ["macros", "fragments"].contains(layer) || *name == "quarantaine_contenus" {
+            if ["macros", "fragments", "adapter"].contains(layer) || *name == "quarantaine_contenus"
+            {
                 continue;
             }
             let code = code(sql);
@@ -513,7 +572,7 @@ mod tests {
         assert!(by_level[0]
             .1
             .starts_with("create or replace table agg_cohorte as"));
-        assert!(by_level[1].1.starts_with("insert into agg_cohorte "));
+        assert!(by_level[1].1.starts_with("insert into agg_cohorte\n"));
         assert_eq!(materialise("macro_age", &[]), render("macro_age", &[]));
     }
 
@@ -601,7 +660,10 @@ mod tests {
 
     #[test]
     fn every_query_is_found_and_templates_are_filled() {
-        for (_, name, _) in FILES.iter().filter(|(layer, _, _)| *layer != "fragments") {
+        for (_, name, _) in FILES
+            .iter()
+            .filter(|(layer, _, _)| !["fragments", "adapter"].contains(layer))
+        {
             let sql = render(
                 name,
                 &[

@@ -18,21 +18,8 @@ use duckdb::{AccessMode, Appender, Config, Connection, Params, Row};
 pub(crate) use duckdb::params;
 
 use crate::error::{Error, Result};
-
-/// A string as an SQL literal: `'it''s'`.
-pub(crate) fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// A path as an SQL literal.
-pub(crate) fn path_literal(p: &Path) -> String {
-    literal(&p.to_string_lossy())
-}
-
-/// A name as an SQL identifier: `"name"`.
-pub(crate) fn ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
+use crate::queries::adapter;
+pub(crate) use crate::queries::{ident, literal, path_literal};
 
 /// DuckDB's memory cap by default. A national run (2 M persons) peaks at
 /// about 3.1 GB of resident memory with it, within the 4 GB budget of issue
@@ -126,15 +113,14 @@ impl Db {
             None => Connection::open_in_memory().map_err(failed("open a database in memory"))?,
         };
         let db = Db { conn };
-        let mut settings = format!(
-            "set memory_limit = {}; set preserve_insertion_order = false; set temp_directory = {};",
-            literal(s.memory_limit),
-            path_literal(s.spill)
-        );
-        if let Some(t) = s.threads {
-            settings.push_str(&format!(" set threads = {t};"));
-        }
-        db.execute("settings", &settings)?;
+        let threads = s.threads.map(|t| t.to_string()).unwrap_or_default();
+        db.execute(
+            "settings",
+            &adapter(
+                "reglages",
+                &[&literal(s.memory_limit), &path_literal(s.spill), &threads],
+            ),
+        )?;
         Ok(db)
     }
 
@@ -146,7 +132,7 @@ impl Db {
     pub(crate) fn spill_folder(&self) -> Result<std::path::PathBuf> {
         let folder: String = self.query_row(
             "the spill folder",
-            "select current_setting('temp_directory')",
+            &adapter("dossier_debordement", &[]),
             [],
             |r| r.get(0),
         )?;
@@ -197,7 +183,7 @@ impl Db {
     /// # Errors
     /// `Query` when DuckDB refuses the setting.
     pub fn keep_result_order(&self) -> Result<()> {
-        self.execute("keep result order", "set preserve_insertion_order = true;")
+        self.execute("keep result order", &adapter("ordre_conserve", &[]))
     }
 
     /// Runs statements without a result.
@@ -224,7 +210,7 @@ impl Db {
     pub fn build_table(&self, name: &str, select: &str, params: impl Params) -> Result<usize> {
         self.execute_with(
             name,
-            &format!("create or replace table {} as\n{select}", ident(name)),
+            &adapter("creer_table", &[&ident(name), select]),
             params,
         )
     }
@@ -237,7 +223,7 @@ impl Db {
     pub fn build_temp_table(&self, name: &str, select: &str, params: impl Params) -> Result<usize> {
         self.execute_with(
             name,
-            &format!("create or replace temp table {} as\n{select}", ident(name)),
+            &adapter("creer_table_temporaire", &[&ident(name), select]),
             params,
         )
     }
@@ -254,11 +240,7 @@ impl Db {
         select: &str,
         params: impl Params,
     ) -> Result<usize> {
-        self.execute_with(
-            name,
-            &format!("insert into {}\n{select}", ident(table)),
-            params,
-        )
+        self.execute_with(name, &adapter("ajouter", &[&ident(table), select]), params)
     }
 
     /// Drops tables no longer needed, so that their memory goes to what
@@ -268,7 +250,10 @@ impl Db {
     /// As [`Db::execute`].
     pub fn drop_tables(&self, tables: &[&str]) -> Result<()> {
         for t in tables {
-            self.execute(&format!("drop {t}"), &format!("drop table {}", ident(t)))?;
+            self.execute(
+                &format!("drop {t}"),
+                &adapter("supprimer_table", &[&ident(t)]),
+            )?;
         }
         Ok(())
     }
@@ -280,7 +265,7 @@ impl Db {
     pub fn create_schema(&self, schema: &str) -> Result<()> {
         self.execute(
             &format!("create schema {schema}"),
-            &format!("create schema if not exists {}", ident(schema)),
+            &adapter("creer_schema", &[&ident(schema)]),
         )
     }
 
@@ -291,7 +276,7 @@ impl Db {
     pub fn schema_exists(&self, schema: &str) -> Result<bool> {
         let n: i64 = self.query_row(
             &format!("schema {schema}"),
-            "select count(*) from duckdb_schemas() where schema_name = ?",
+            &adapter("schema_existe", &[]),
             [schema],
             |r| r.get(0),
         )?;
@@ -305,7 +290,10 @@ impl Db {
     pub fn set_search_path(&self, schema: &str) -> Result<()> {
         self.execute(
             &format!("search path {schema}"),
-            &format!("set search_path = {}", literal(&format!("{schema},main"))),
+            &adapter(
+                "chemin_de_recherche",
+                &[&literal(&format!("{schema},main"))],
+            ),
         )
     }
 
@@ -314,7 +302,10 @@ impl Db {
     /// # Errors
     /// As [`Db::execute`].
     pub fn reset_search_path(&self) -> Result<()> {
-        self.execute("reset search path", "reset search_path")
+        self.execute(
+            "reset search path",
+            &adapter("chemin_de_recherche_initial", &[]),
+        )
     }
 
     /// Sets a DuckDB variable that models read with `getvariable`.
@@ -324,7 +315,7 @@ impl Db {
     pub fn set_variable(&self, name: &str, value: bool) -> Result<()> {
         self.execute(
             &format!("set variable {name}"),
-            &format!("set variable {} = {value}", ident(name)),
+            &adapter("variable", &[&ident(name), &value.to_string()]),
         )
     }
 
@@ -335,7 +326,7 @@ impl Db {
     pub fn reset_variable(&self, name: &str) -> Result<()> {
         self.execute(
             &format!("reset variable {name}"),
-            &format!("reset variable {}", ident(name)),
+            &adapter("variable_effacee", &[&ident(name)]),
         )
     }
 
@@ -439,12 +430,7 @@ impl Db {
     /// # Errors
     /// As [`Db::execute`].
     pub fn count_rows(&self, name: &str, select: &str) -> Result<u64> {
-        let n: i64 = self.query_row(
-            name,
-            &format!("select count(*) from (\n{select}\n)"),
-            [],
-            |r| r.get(0),
-        )?;
+        let n: i64 = self.query_row(name, &adapter("compter", &[select]), [], |r| r.get(0))?;
         Ok(n as u64)
     }
 
@@ -455,10 +441,7 @@ impl Db {
     pub fn copy_to_parquet(&self, name: &str, sql: &str, path: &Path) -> Result<()> {
         self.execute(
             name,
-            &format!(
-                "copy ({sql}) to {} (format parquet, compression zstd)",
-                path_literal(path)
-            ),
+            &adapter("copier_parquet", &[sql, &path_literal(path)]),
         )
     }
 
@@ -475,10 +458,7 @@ impl Db {
     ) -> Result<()> {
         self.execute_with(
             name,
-            &format!(
-                "copy ({sql}) to {} (format parquet, compression zstd)",
-                path_literal(path)
-            ),
+            &adapter("copier_parquet", &[sql, &path_literal(path)]),
             params,
         )
         .map(|_| ())
@@ -491,7 +471,7 @@ impl Db {
     pub fn count_parquet(&self, path: &Path) -> Result<u64> {
         let n: i64 = self.query_row(
             "count the rows of an output",
-            &format!("select count(*) from read_parquet({})", path_literal(path)),
+            &adapter("compter_parquet", &[&path_literal(path)]),
             [],
             |r| r.get(0),
         )?;

@@ -568,25 +568,28 @@ mod tests {
         }
     }
 
+    /// A session with its required fields only.
+    const SESSION: [&str; 15] = [
+        "S1",
+        "Cuisinier",
+        "",
+        "AFC",
+        "4",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "2026-03-01",
+        "2026-06-01",
+        "400",
+        "12",
+    ];
+
     #[test]
     fn a_session_is_dated_by_its_start() {
-        let session = [
-            "S1",
-            "Cuisinier",
-            "",
-            "AFC",
-            "4",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "2026-03-01",
-            "2026-06-01",
-            "400",
-            "12",
-        ];
+        let session = SESSION;
         let rule = |column, value| rule_with(Extract::Sessions, &session, column, value);
         assert_eq!(
             rule("date_debut", "2030-01-01"),
@@ -682,23 +685,7 @@ mod tests {
     /// that failed on an earlier column; nulls are not values.
     #[test]
     fn type_tallies_count_every_value_of_a_column() {
-        let good = [
-            "S1",
-            "Cuisinier",
-            "",
-            "AFC",
-            "4",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "2026-03-01",
-            "2026-06-01",
-            "400",
-            "12",
-        ];
+        let good = SESSION;
         let with = |changes: &[(usize, &str)]| {
             let mut f = good;
             for (i, v) in changes {

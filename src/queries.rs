@@ -149,12 +149,23 @@ pub fn get(name: &str) -> &'static str {
 /// over a cube's `keys` and the [`DIMENSIONS`].
 fn fragment(name: &str, extra_keys: &[&str]) -> String {
     let keys: Vec<&str> = CUBE_KEYS.iter().chain(extra_keys).copied().collect();
+    render_template(
+        name,
+        minijinja::context! { keys => keys, dimensions => DIMENSIONS },
+    )
+}
+
+/// A query of `queries/` that is a `minijinja` template (it holds `{%`),
+/// rendered over `context`: lists of columns from the crate's constants,
+/// already quoted ([`ident`]).
+///
+/// # Panics
+/// When the template does not render: its name and context are this
+/// crate's, so that is a bug the tests catch.
+pub(crate) fn render_template(name: &str, context: minijinja::Value) -> String {
     minijinja::Environment::new()
-        .render_str(
-            get(name),
-            minijinja::context! { keys => keys, dimensions => DIMENSIONS },
-        )
-        .unwrap_or_else(|e| panic!("fragment {name}: {e}"))
+        .render_str(get(name), context)
+        .unwrap_or_else(|e| panic!("template {name}: {e}"))
 }
 
 /// A named query with its placeholders filled: the cube templates, any
@@ -660,10 +671,9 @@ mod tests {
 
     #[test]
     fn every_query_is_found_and_templates_are_filled() {
-        for (_, name, _) in FILES
-            .iter()
-            .filter(|(layer, _, _)| !["fragments", "adapter"].contains(layer))
-        {
+        for (_, name, _) in FILES.iter().filter(|(layer, _, sql)| {
+            !["fragments", "adapter"].contains(layer) && !sql.contains("{%")
+        }) {
             let sql = render(
                 name,
                 &[

@@ -133,6 +133,11 @@ fn duck_type(dt: &arrow::datatypes::DataType) -> &'static str {
     }
 }
 
+/// The `select` of an empty table of `cols` ((quoted name, DuckDB type)).
+fn empty_table(cols: &[(String, &str)]) -> String {
+    queries::render_template("table_vide", minijinja::context! { colonnes => cols })
+}
+
 /// A batch on its way from the reader to the appender.
 struct Batch {
     rows: Option<RecordBatch>,
@@ -353,22 +358,13 @@ impl Stage {
     fn create_tables(&self) -> Result<()> {
         for extract in Extract::ALL {
             let schema = validate::staged_schema(extract);
-            let cols: Vec<String> = schema
+            let cols: Vec<(String, &str)> = schema
                 .fields()
                 .iter()
-                .map(|f| {
-                    format!(
-                        "cast(null as {}) as {}",
-                        duck_type(f.data_type()),
-                        warehouse::ident(f.name())
-                    )
-                })
+                .map(|f| (warehouse::ident(f.name()), duck_type(f.data_type())))
                 .collect();
-            self.db.build_table(
-                &format!("raw_{}", extract.name()),
-                &queries::render("table_vide", &[("colonnes", &cols.join(", "))]),
-                [],
-            )?;
+            self.db
+                .build_table(&format!("raw_{}", extract.name()), &empty_table(&cols), [])?;
         }
         self.db
             .build_table("quarantaine", queries::get("quarantaine"), [])?;
@@ -381,15 +377,11 @@ impl Stage {
     fn load_seeds(&self) -> Result<()> {
         for (table, csv) in queries::SEEDS {
             let (header, rows) = queries::seed_rows(csv);
-            let cols: Vec<String> = header
+            let cols: Vec<(String, &str)> = header
                 .iter()
-                .map(|c| format!("cast(null as varchar) as {}", warehouse::ident(c)))
+                .map(|c| (warehouse::ident(c), "varchar"))
                 .collect();
-            self.db.build_table(
-                table,
-                &queries::render("table_vide", &[("colonnes", &cols.join(", "))]),
-                [],
-            )?;
+            self.db.build_table(table, &empty_table(&cols), [])?;
             self.db.append_text_rows(table, &rows)?;
         }
         Ok(())

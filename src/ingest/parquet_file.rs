@@ -149,16 +149,14 @@ struct Reading {
 }
 
 impl Reading {
-    /// The DuckDB expression that reads the column: text, except times,
-    /// which come as they are, to be put in French time here.
-    fn select(self, name: &str) -> String {
-        let quoted = crate::warehouse::ident(name);
+    /// How `queries/analyses/lire_parquet.sql` reads the column: text
+    /// (`booleen` as O/N, `texte` cast), except times (`temps`), which
+    /// come as they are, to be put in French time here.
+    fn reading(self) -> &'static str {
         match self.stored {
-            Stored::Boolean => {
-                format!("case when {quoted} then 'O' when not {quoted} then 'N' end")
-            }
-            Stored::WallClock | Stored::Instant | Stored::Int96 => quoted,
-            Stored::Number | Stored::Other => format!("cast({quoted} as varchar)"),
+            Stored::Boolean => "booleen",
+            Stored::WallClock | Stored::Instant | Stored::Int96 => "temps",
+            Stored::Number | Stored::Other => "texte",
         }
     }
 
@@ -314,12 +312,15 @@ pub(super) fn read(
             kind: c.kind,
         })
         .collect();
-    let select: Vec<String> = readings
+    let colonnes: Vec<(String, &str)> = readings
         .iter()
         .zip(&map)
-        .map(|(r, &i)| r.select(&columns[i].name))
+        .map(|(r, &i)| (crate::queries::ident(&columns[i].name), r.reading()))
         .collect();
-    let sql = crate::queries::render("lire_parquet", &[("colonnes", &select.join(", "))]);
+    let sql = crate::queries::render_template(
+        "lire_parquet",
+        minijinja::context! { colonnes => colonnes },
+    );
     let mut read = 0u64;
     db.read_file(&sql, &source.path, unreadable, |batch| {
         let rows = batch.column(0).as_primitive::<Int64Type>().clone();

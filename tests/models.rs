@@ -19,7 +19,9 @@
 //! (`ouistat::testing::queries::materialise`: a table for a check's, an intermediate
 //! model's or an `agg_` mart's `select`, every geographic level of a mart
 //! built by level, a view for an `out_` mart); `model NAME k=v` fills a
-//! template's `{{k}}`, and `into=TABLE` materialises it as that table.
+//! template's `{{k}}`, `into=TABLE` materialises it as that table, and
+//! `$1=v $2=w` binds its parameters (as text, cast by DuckDB to the type
+//! the statement gives them, as the engine binds a recipient's values).
 //! `test NAME` runs a data test of `queries/tests/`, which must select no
 //! row (`test NAME fails`: some). A query's rows are
 //! its values as text, separated by one space, `NULL` for null; a query
@@ -61,7 +63,18 @@ fn run_file(path: &Path) {
             // `model NAME key=value …`: the placeholders of a template.
             let mut words = model.split_whitespace();
             let name = words.next().unwrap_or_default();
-            let mut vars: Vec<(&str, &str)> = words.filter_map(|w| w.split_once('=')).collect();
+            let (bound, words): (Vec<&str>, Vec<&str>) = words.partition(|w| w.starts_with('$'));
+            let params: Vec<&str> = bound
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let (at, value) = w.split_once('=').expect("`$n=value`");
+                    assert_eq!(at, format!("${}", i + 1), "{where_}: parameters in order");
+                    value
+                })
+                .collect();
+            let mut vars: Vec<(&str, &str)> =
+                words.iter().filter_map(|w| w.split_once('=')).collect();
             // `into=TABLE`: a model the engine materialises under another
             // name (`stage_accept` as `stg_<extract>`).
             let into = vars
@@ -75,8 +88,13 @@ fn run_file(path: &Path) {
                 ),
                 None => ouistat::testing::queries::materialise(name, &vars),
             };
-            conn.execute_batch(&sql)
-                .unwrap_or_else(|e| panic!("{where_}: {e}"));
+            let built = if params.is_empty() {
+                conn.execute_batch(&sql)
+            } else {
+                conn.execute(&sql, duckdb::params_from_iter(&params))
+                    .map(|_| ())
+            };
+            built.unwrap_or_else(|e| panic!("{where_}: {e}"));
         } else if let Some(test) = head.strip_prefix("test ") {
             // `test NAME`: a data test of `queries/tests/` selects no row;
             // `test NAME fails`: it selects some (the test can fail).

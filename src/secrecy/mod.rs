@@ -107,6 +107,18 @@ pub struct TableShares {
     pub secondaires_d: usize,
 }
 
+impl TableShares {
+    /// Counts the cells of one count column and their flags.
+    fn count(&mut self, flags: &[Option<Flag>]) {
+        self.effectifs += flags.len();
+        self.primaires_a += flags.iter().filter(|f| **f == Some(Flag::Primary)).count();
+        self.secondaires_d += flags
+            .iter()
+            .filter(|f| **f == Some(Flag::Secondary))
+            .count();
+    }
+}
+
 /// What the protection did, for `OUT/interne/secret/` (internal).
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -1106,15 +1118,7 @@ fn clear(
             continue;
         };
         if is_count {
-            shares.effectifs += rows.len();
-            shares.primaires_a += measure_flags
-                .iter()
-                .filter(|f| **f == Some(Flag::Primary))
-                .count();
-            shares.secondaires_d += measure_flags
-                .iter()
-                .filter(|f| **f == Some(Flag::Secondary))
-                .count();
+            shares.count(&measure_flags);
         }
         for (row, f) in row_flags.iter_mut().zip(&measure_flags) {
             *row = worst([*row, *f].into_iter());

@@ -621,49 +621,8 @@ impl System {
                 };
                 add(total, &format!("{} → ensemble", k.dimension));
             }
-            match (&*k.niveau_geo, &k.code_geo) {
-                ("region", Some(_)) => add(
-                    Key {
-                        niveau_geo: "france".into(),
-                        code_geo: None,
-                        ..k.clone()
-                    },
-                    "régions → France",
-                ),
-                (level @ ("departement" | "zone_emploi"), Some(code)) => {
-                    if let Some(region) = geography.get(&(level.to_string(), code.to_string())) {
-                        add(
-                            Key {
-                                niveau_geo: "region".into(),
-                                code_geo: Some(text(region)),
-                                ..k.clone()
-                            },
-                            if level == "departement" {
-                                "départements → région"
-                            } else {
-                                "zones d'emploi → région"
-                            },
-                        );
-                    }
-                }
-                (CROSSING_LEVEL, Some(code)) => {
-                    if let Some((dep, zone)) = code.split_once(CROSSING_SEPARATOR) {
-                        for (level, code, kind) in [
-                            ("departement", dep, "zones d'emploi → département"),
-                            ("zone_emploi", zone, "départements → zone d'emploi"),
-                        ] {
-                            add(
-                                Key {
-                                    niveau_geo: level.into(),
-                                    code_geo: Some(text(code)),
-                                    ..k.clone()
-                                },
-                                kind,
-                            );
-                        }
-                    }
-                }
-                _ => {}
+            for (total, kind) in geographic_wholes(k, geography) {
+                add(total, kind);
             }
             if &*k.type_periode == "mois" {
                 if let Some(t) = period_of_month(&k.periode) {
@@ -800,5 +759,47 @@ impl System {
                 break;
             }
         }
+    }
+}
+
+/// The wholes a cell of key `k` is a part of by geography, each with the
+/// kind of relation: a region in France, a département or an employment
+/// zone in its region, a cell of the crossing in its département and in its
+/// zone.
+fn geographic_wholes(k: &Key, geography: &Geography) -> Vec<(Key, &'static str)> {
+    let at = |niveau_geo: &str, code_geo: Option<Text>| Key {
+        niveau_geo: niveau_geo.into(),
+        code_geo,
+        ..k.clone()
+    };
+    match (&*k.niveau_geo, &k.code_geo) {
+        ("region", Some(_)) => vec![(at("france", None), "régions → France")],
+        (level @ ("departement" | "zone_emploi"), Some(code)) => geography
+            .get(&(level.to_string(), code.to_string()))
+            .map(|region| {
+                let kind = if level == "departement" {
+                    "départements → région"
+                } else {
+                    "zones d'emploi → région"
+                };
+                vec![(at("region", Some(text(region))), kind)]
+            })
+            .unwrap_or_default(),
+        (CROSSING_LEVEL, Some(code)) => code
+            .split_once(CROSSING_SEPARATOR)
+            .map(|(dep, zone)| {
+                vec![
+                    (
+                        at("departement", Some(text(dep))),
+                        "zones d'emploi → département",
+                    ),
+                    (
+                        at("zone_emploi", Some(text(zone))),
+                        "départements → zone d'emploi",
+                    ),
+                ]
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
     }
 }

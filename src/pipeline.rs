@@ -423,6 +423,15 @@ fn periods_of_run(stage: &Stage, cfg: &RunConfig) -> Result<Vec<(String, &'stati
     Ok(periods_between(first, cfg.cutoff, &cfg.periods))
 }
 
+/// What no step reads once `int_lignes` is built, unless the run delivers
+/// (the deliveries read the extracts) or keeps its staging.
+const UNREAD_AFTER_LIGNES: &[&str] = &[
+    "stg_individus",
+    "stg_positionnements",
+    "stg_evenements",
+    "int_positionnements",
+];
+
 /// Builds the indicator tables in the staging, in the order their
 /// dependencies give, timing each step; with `crossing`, the
 /// département × zone d'emploi aggregates secrecy needs too
@@ -432,6 +441,7 @@ fn build_indicators(
     progress: &Progress,
     timings: &mut BTreeMap<String, f64>,
     crossing: bool,
+    keep_extracts: bool,
 ) -> Result<()> {
     stage
         .db()
@@ -446,6 +456,9 @@ fn build_indicators(
             progress.message(name);
             let step = Instant::now();
             stage.build(name)?;
+            if name == "int_lignes" && !keep_extracts {
+                stage.db().drop_tables(UNREAD_AFTER_LIGNES)?;
+            }
             timings.insert(format!("indicateurs/{name}"), step.elapsed().as_secs_f64());
         }
     }
@@ -680,7 +693,9 @@ pub(crate) fn execute(cfg: &RunConfig) -> Result<RunReport> {
     stage.set_parameters(cfg.cutoff, &periods)?;
     let progress = Progress::new("indicateurs", 0);
     let crossing = deliver::crosses_zonings(&inputs.recipients)?;
-    build_indicators(&stage, &progress, &mut timings, crossing)?;
+    let delivering = !inputs.recipients.is_empty() && refus.is_empty();
+    let keep_extracts = delivering || cfg.keep_stage;
+    build_indicators(&stage, &progress, &mut timings, crossing, keep_extracts)?;
     let outputs = write_indicators(&stage, &cfg.out, &reconciliation)?;
     document_and_keep(&cfg.out, &outputs, cfg.cutoff)?;
     progress.done();

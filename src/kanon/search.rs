@@ -261,11 +261,98 @@ fn densify(keys: &[u128], span: u128) -> (Vec<u32>, usize) {
     (gid, next as usize)
 }
 
+/// Appends the view's columns at `steps` to the keys as mixed-radix
+/// digits (each column's codes a digit, so that the keys span the product
+/// of the columns' cardinalities and are numbered through a table more
+/// often; densified whenever the next column would not fit). Key i is
+/// row `reps[i]`'s, or row i's without `reps`; with `based`, the person's
+/// columns are left out (their part of the key is the person's group,
+/// already in it).
+fn push_columns(
+    md: &Microdata,
+    view: &View,
+    steps: &[usize],
+    based: bool,
+    (keys, span): (&mut [u128], &mut u128),
+    reps: Option<&[u32]>,
+) {
+    for &c in &view.columns {
+        let own = md.qis[c].table == view.table;
+        if based && !own {
+            continue;
+        }
+        let enc = &md.columns[c];
+        let card = u128::from(enc.cards[steps[c]]);
+        if card <= 1 {
+            continue;
+        }
+        make_room(keys, span, card);
+        let map = &enc.maps[steps[c]];
+        if own && reps.is_none() {
+            // Every row, in order: zipped, without a lookup per row.
+            for (key, raw) in keys.iter_mut().zip(&enc.raw) {
+                *key = *key * card + u128::from(map[*raw as usize]);
+            }
+        } else {
+            for (i, key) in keys.iter_mut().enumerate() {
+                let r = reps.map_or(i, |reps| reps[i] as usize);
+                let source = if own {
+                    r
+                } else {
+                    md.person(view.table, r) as usize
+                };
+                let code = enc.raw.get(source).map_or(0, |raw| map[*raw as usize]);
+                *key = *key * card + u128::from(code);
+            }
+        }
+        *span *= card;
+    }
+}
+
+/// The person's part of each key: their group in `base` (rows of persons
+/// without an `individus` row share one extra group, as their missing
+/// person columns would), and the span of those keys. Key i is row
+/// `row(i)`'s.
+fn base_keys(
+    md: &Microdata,
+    view: &View,
+    base: &Grouping,
+    n: usize,
+    row: impl Fn(usize) -> usize,
+) -> (Vec<u128>, u128) {
+    let keys = (0..n)
+        .map(|i| {
+            let p = md.person(view.table, row(i)) as usize;
+            u128::from(base.gid.get(p).copied().unwrap_or(base.groups as u32))
+        })
+        .collect();
+    (keys, base.groups as u128 + 1)
+}
+
+impl Grouping {
+    /// A grouping of these groups, nothing counted yet.
+    fn new(
+        gid: Vec<u32>,
+        groups: usize,
+        pairs: Vec<(u32, u32)>,
+        rep: Vec<u32>,
+        size: Vec<u32>,
+    ) -> Self {
+        Grouping {
+            gid,
+            groups,
+            pairs,
+            rep,
+            size,
+            index: std::cell::OnceCell::new(),
+            counted: std::cell::OnceCell::new(),
+        }
+    }
+}
+
 /// Groups the rows of a view: the codes of its columns at the given steps
-/// are combined into one 128-bit key per row (in mixed radix, each column's
-/// codes a digit, so that the keys span the product of the columns'
-/// cardinalities and are numbered through a table more often; densified
-/// whenever the next column would not fit), then numbered.
+/// are combined into one 128-bit key per row ([`push_columns`]), then
+/// numbered.
 pub(crate) fn group(
     md: &Microdata,
     view: &View,
@@ -273,42 +360,18 @@ pub(crate) fn group(
     base: Option<&Grouping>,
 ) -> Grouping {
     let n = md.rows(view.table);
-    let mut keys = vec![0u128; n];
-    let mut span = 1u128;
-    if let Some(b) = base {
-        // Rows of persons without an `individus` row share one extra group,
-        // as their missing person columns would.
-        for (r, key) in keys.iter_mut().enumerate() {
-            let p = md.person(view.table, r) as usize;
-            *key = u128::from(b.gid.get(p).copied().unwrap_or(b.groups as u32));
-        }
-        span = b.groups as u128 + 1;
-    }
-    for &c in &view.columns {
-        if base.is_some() && md.qis[c].table != view.table {
-            continue;
-        }
-        let enc = &md.columns[c];
-        let s = steps[c];
-        let card = u128::from(enc.cards[s]);
-        if card <= 1 {
-            continue;
-        }
-        make_room(&mut keys, &mut span, card);
-        let map = &enc.maps[s];
-        if md.qis[c].table == view.table {
-            for (key, raw) in keys.iter_mut().zip(&enc.raw) {
-                *key = *key * card + u128::from(map[*raw as usize]);
-            }
-        } else {
-            for (r, key) in keys.iter_mut().enumerate() {
-                let source = md.person(view.table, r) as usize;
-                let code = enc.raw.get(source).map_or(0, |raw| map[*raw as usize]);
-                *key = *key * card + u128::from(code);
-            }
-        }
-        span *= card;
-    }
+    let (mut keys, mut span) = match base {
+        Some(b) => base_keys(md, view, b, n, |r| r),
+        None => (vec![0u128; n], 1),
+    };
+    push_columns(
+        md,
+        view,
+        steps,
+        base.is_some(),
+        (&mut keys, &mut span),
+        None,
+    );
     let (gid, groups) = densify(&keys, span);
     drop(keys);
     // Groups are numbered in order of first appearance: group g's first
@@ -338,15 +401,7 @@ pub(crate) fn group(
         pairs.shrink_to_fit();
         pairs
     };
-    Grouping {
-        gid,
-        groups,
-        pairs,
-        rep,
-        size,
-        index: std::cell::OnceCell::new(),
-        counted: std::cell::OnceCell::new(),
-    }
+    Grouping::new(gid, groups, pairs, rep, size)
 }
 
 /// Appends (group, person) unless the person has it already: pairs come in
@@ -389,49 +444,30 @@ pub(crate) fn roll_up(
     fine: &Grouping,
     base: Option<&Grouping>,
 ) -> Grouping {
-    let mut keys = vec![0u128; fine.groups];
-    let mut span = 1u128;
     let joined = view.columns.iter().any(|c| md.qis[*c].table != view.table);
-    if let Some(b) = base.filter(|_| joined) {
+    let rep = |g: usize| fine.rep[g] as usize;
+    let (mut keys, mut span) = match base.filter(|_| joined) {
         // The person's part of the key is their group at these steps, as
-        // in `group`; persons without an `individus` row share one more.
-        for (key, r) in keys.iter_mut().zip(&fine.rep) {
-            let p = md.person(view.table, *r as usize) as usize;
-            *key = u128::from(b.gid.get(p).copied().unwrap_or(b.groups as u32));
-        }
-        span = b.groups as u128 + 1;
-    } else if joined {
+        // in `group`.
+        Some(b) => base_keys(md, view, b, fine.groups, rep),
         // A person without an `individus` row is a group apart, as in
         // `group` from the persons' groups.
-        for (key, r) in keys.iter_mut().zip(&fine.rep) {
-            *key = u128::from((md.person(view.table, *r as usize) as usize) < md.persons);
-        }
-        span = 2;
-    }
-    for &c in &view.columns {
-        let own = md.qis[c].table == view.table;
-        if base.is_some() && !own {
-            continue;
-        }
-        let enc = &md.columns[c];
-        let s = steps[c];
-        let card = u128::from(enc.cards[s]);
-        if card <= 1 {
-            continue;
-        }
-        make_room(&mut keys, &mut span, card);
-        let map = &enc.maps[s];
-        for (key, r) in keys.iter_mut().zip(&fine.rep) {
-            let source = if own {
-                *r as usize
-            } else {
-                md.person(view.table, *r as usize) as usize
-            };
-            let code = enc.raw.get(source).map_or(0, |raw| map[*raw as usize]);
-            *key = *key * card + u128::from(code);
-        }
-        span *= card;
-    }
+        None if joined => (
+            (0..fine.groups)
+                .map(|g| u128::from((md.person(view.table, rep(g)) as usize) < md.persons))
+                .collect(),
+            2,
+        ),
+        None => (vec![0u128; fine.groups], 1),
+    };
+    push_columns(
+        md,
+        view,
+        steps,
+        base.is_some(),
+        (&mut keys, &mut span),
+        Some(&fine.rep),
+    );
     let (coarse, groups) = densify(&keys, span);
     drop(keys);
     let mut rep = Vec::with_capacity(groups);
@@ -461,15 +497,7 @@ pub(crate) fn roll_up(
         pairs.shrink_to_fit();
         pairs
     };
-    Grouping {
-        gid,
-        groups,
-        pairs,
-        rep,
-        size,
-        index: std::cell::OnceCell::new(),
-        counted: std::cell::OnceCell::new(),
-    }
+    Grouping::new(gid, groups, pairs, rep, size)
 }
 
 /// Distinct persons per group, leaving out the excluded persons.
@@ -1089,6 +1117,19 @@ impl<'a> Lattice<'a> {
     fn rank(&self, node: &[u8]) -> u32 {
         self.ranks[self.index(node)]
     }
+
+    /// The ranks, after `at` (the node that just failed) and before
+    /// `bound`, of the nodes still to decide: neither below that node nor
+    /// below a failure. A failure below one of them spares the loss order
+    /// an evaluation.
+    fn open(&self, at: usize, bound: u32, node: &[u8], failed: &[Vec<u8>]) -> Vec<u32> {
+        (at as u32 + 1..bound)
+            .filter(|r| {
+                let m = &self.nodes[*r as usize].1;
+                !at_or_below(m, node) && !failed.iter().any(|f| at_or_below(m, f))
+            })
+            .collect()
+    }
 }
 
 /// The node a search without any pruning finds: every node evaluated on
@@ -1247,14 +1288,7 @@ pub(crate) fn search_with(
                 })
             }
             None => {
-                // Nodes still to decide before the bound, a failure below
-                // which would spare the loss order an evaluation.
-                let open: Vec<u32> = (at as u32 + 1..bound)
-                    .filter(|r| {
-                        let m = &lattice.nodes[*r as usize].1;
-                        !at_or_below(m, node) && !failed.iter().any(|f| at_or_below(m, f))
-                    })
-                    .collect();
+                let open = lattice.open(at, bound, node, &failed);
                 let high = climb(
                     &mut ev,
                     &lattice,

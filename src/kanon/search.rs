@@ -502,11 +502,31 @@ pub(crate) fn roll_up(
 
 /// Distinct persons per group, leaving out the excluded persons.
 pub(crate) fn sizes(g: &Grouping, excluded: &[bool]) -> Vec<u32> {
-    let mut size = vec![0u32; g.groups];
-    for (gid, p) in &g.pairs {
+    sizes_of(g.groups, &g.pairs, excluded)
+}
+
+fn sizes_of(groups: usize, pairs: &[(u32, u32)], excluded: &[bool]) -> Vec<u32> {
+    let mut size = vec![0u32; groups];
+    for (gid, p) in pairs {
         size[*gid as usize] += u32::from(!excluded[*p as usize]);
     }
     size
+}
+
+/// A view's groups at the node the search found, as it counted them:
+/// the risk after and the discernibility are measured from them instead
+/// of grouping the rows again.
+#[derive(Debug)]
+pub(crate) struct Known {
+    groups: usize,
+    pairs: Vec<(u32, u32)>,
+}
+
+impl Known {
+    /// Distinct persons per group, leaving out the excluded persons.
+    pub(crate) fn sizes(&self, excluded: &[bool]) -> Vec<u32> {
+        sizes_of(self.groups, &self.pairs, excluded)
+    }
 }
 
 /// The risk of one view, as the manifest reports it.
@@ -530,14 +550,27 @@ pub struct ViewRisk {
     pub plus_petit_groupe: u64,
 }
 
-/// Measures a view at given steps.
+/// Measures a view at given steps, from its groups there when the
+/// search `known` them.
 pub(crate) fn risk(
     md: &Microdata,
     view: &View,
     steps: &[usize],
     k: u32,
     excluded: &[bool],
+    known: Option<&Known>,
 ) -> ViewRisk {
+    if let Some(known) = known {
+        let size = known.sizes(excluded);
+        // After local suppression no group left is under k (nor, k
+        // above 1, unique): only the rows kept need counting.
+        if size.iter().all(|s| *s == 0 || (*s >= k && *s > 1)) {
+            let rows = (0..md.rows(view.table))
+                .filter(|r| !excluded[md.person(view.table, *r) as usize])
+                .count() as u64;
+            return view_risk(md, view, excluded, [rows, 0, 0], &size);
+        }
+    }
     let g = group(md, view, steps, None);
     let size = sizes(&g, excluded);
     let mut rows = 0u64;
@@ -552,6 +585,18 @@ pub(crate) fn risk(
         unique += u64::from(s == 1);
         under += u64::from(s < k);
     }
+    view_risk(md, view, excluded, [rows, unique, under], &size)
+}
+
+/// A view's risk from its rows counted (kept, unique, under k) and its
+/// groups' sizes.
+fn view_risk(
+    md: &Microdata,
+    view: &View,
+    excluded: &[bool],
+    [rows, unique, under]: [u64; 3],
+    size: &[u32],
+) -> ViewRisk {
     let nonempty: Vec<u32> = size.iter().copied().filter(|s| *s > 0).collect();
     let persons = if view.table == Table::Individus {
         rows
@@ -682,6 +727,9 @@ pub(crate) struct Found {
     pub suppressed: usize,
     /// Nodes evaluated, as the manifest reports them ([`Evaluator`]).
     pub evaluated: usize,
+    /// Per view of the delivery, its groups at the node when the search
+    /// kept them ([`Evaluator::known`]).
+    pub known: Vec<Option<Known>>,
     /// Of those, the nodes whose groups were computed (the tests read it).
     #[cfg_attr(not(test), allow(dead_code))]
     pub grouped: usize,
@@ -917,6 +965,34 @@ impl Evaluator<'_> {
             }
             None => true,
         }
+    }
+
+    /// The groupings at `steps` of the first `delivered` views (the
+    /// delivery's), taken from the cache: the very groups of their rows
+    /// (roll-ups are, and so are the joined view's from the persons'
+    /// groups, unless a row's person is not delivered: such a person is a
+    /// group apart there, not among the persons without values).
+    fn known(&mut self, delivered: usize, steps: &[usize]) -> Vec<Option<Known>> {
+        (0..delivered)
+            .map(|v| {
+                if self.views[v].base.is_some() && self.md.all_persons() != self.md.persons {
+                    return None;
+                }
+                let key = self.key(v, steps);
+                let i = self.cache[v].iter().position(|c| c.key == key)?;
+                let g = self.cache[v].swap_remove(i).grouping;
+                Some(match Rc::try_unwrap(g) {
+                    Ok(g) => Known {
+                        groups: g.groups,
+                        pairs: g.pairs,
+                    },
+                    Err(g) => Known {
+                        groups: g.groups,
+                        pairs: g.pairs.clone(),
+                    },
+                })
+            })
+            .collect()
     }
 
     /// From the first pass, until no enforced view has a group under k
@@ -1285,6 +1361,7 @@ pub(crate) fn search_with(
                     suppressed,
                     evaluated: ev.evaluated,
                     grouped: ev.grouped,
+                    known: ev.known(views.len(), &steps),
                 })
             }
             None => {

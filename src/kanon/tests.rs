@@ -713,3 +713,47 @@ fn the_search_s_pruning_and_shortcuts_change_no_answer() {
         "{with_grouped} against {without_grouped}"
     );
 }
+
+/// The risk after and the discernibility measured from the groups the
+/// search kept are those of the rows grouped again, on random extracts
+/// with positionings of persons not delivered (`random_microdata`) and
+/// without (`RandomDelivery`, where the joined view's groups serve too).
+#[test]
+fn the_risk_after_from_the_search_s_groups_is_the_risk_of_the_rows() {
+    let mut joined_known = 0;
+    for seed in 0..12u64 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        for md in [
+            random_microdata(&mut rng),
+            RandomDelivery::draw(seed).microdata(),
+        ] {
+            let views = search::views(&md);
+            let dims = search::dims(&md);
+            let all = md.all_persons();
+            for k in [2, 3, 5] {
+                let Ok(found) = search::search(&md, &views, &dims, k, all / 8) else {
+                    continue;
+                };
+                let steps = search::steps_at(&md, &dims, &found.node);
+                for (v, known) in views.iter().zip(&found.known) {
+                    let joined = v.name == "individus_positionnements";
+                    joined_known += usize::from(joined && known.is_some());
+                    assert_eq!(
+                        search::risk(&md, v, &steps, k, &found.excluded, known.as_ref()),
+                        search::risk(&md, v, &steps, k, &found.excluded, None),
+                        "seed {seed}, k {k}, {}",
+                        v.name
+                    );
+                }
+                let persons = views.iter().position(|v| v.table == Table::Individus);
+                let known = persons.and_then(|v| found.known[v].as_ref());
+                assert_eq!(
+                    information_loss(&md, &views, &steps, &found.excluded, known),
+                    information_loss(&md, &views, &steps, &found.excluded, None),
+                    "seed {seed}, k {k}"
+                );
+            }
+        }
+    }
+    assert!(joined_known > 0);
+}

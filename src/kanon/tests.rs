@@ -757,3 +757,36 @@ fn the_risk_after_from_the_search_s_groups_is_the_risk_of_the_rows() {
     }
     assert!(joined_known > 0);
 }
+
+/// Wide keys are numbered in order of first appearance, as a hash map
+/// numbers them, whatever their spread (keys over 2^22, so not through
+/// the table; collisions and wrap-around of the probing included).
+#[test]
+fn wide_keys_are_numbered_in_order_of_first_appearance() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    for (n, spread) in [
+        (0, 1u64 << 40),
+        (1, 1 << 40),
+        (1000, 1 << 23),
+        (5000, 1 << 63),
+        (20_000, 50),
+    ] {
+        let keys: Vec<u128> = (0..n)
+            .map(|_| u128::from(rng.gen_range(0..spread) + (1 << 23)))
+            .collect();
+        let mut ids: BTreeMap<u128, u32> = BTreeMap::new();
+        let expected: Vec<u32> = keys
+            .iter()
+            .map(|k| {
+                let next = ids.len() as u32;
+                *ids.entry(*k).or_insert(next)
+            })
+            .collect();
+        let span = u128::from(u64::MAX) - 1;
+        assert_eq!(
+            search::densify(&keys, span),
+            (expected, ids.len()),
+            "{n} keys"
+        );
+    }
+}

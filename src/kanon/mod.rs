@@ -316,10 +316,15 @@ pub fn anonymise(mut md: Microdata, requirement: Option<Requirement>) -> Result<
         || {
             views
                 .par_iter()
-                .map(|v| search::risk(&md, v, &steps, k, &found.excluded))
+                .zip(&found.known)
+                .map(|(v, known)| search::risk(&md, v, &steps, k, &found.excluded, known.as_ref()))
                 .collect::<Vec<ViewRisk>>()
         },
-        || information_loss(&md, &views, &steps, &found.excluded),
+        || {
+            let persons = views.iter().position(|v| v.table == Table::Individus);
+            let known = persons.and_then(|v| found.known[v].as_ref());
+            information_loss(&md, &views, &steps, &found.excluded, known)
+        },
     );
     generalise_columns(&mut md, &steps, &mut outcome);
     let r = &mut outcome.report;
@@ -352,7 +357,7 @@ fn measured(
     use rayon::prelude::*;
     let avant: Vec<ViewRisk> = views
         .par_iter()
-        .map(|v| search::risk(md, v, &identity, k, &none))
+        .map(|v| search::risk(md, v, &identity, k, &none, None))
         .collect();
     let names: Vec<String> = md
         .qis
@@ -409,12 +414,14 @@ fn out_of_reach(req: &Requirement, o: &search::OutOfReach) -> Error {
 pub(crate) const MAX_LATTICE: u64 = 2_000_000;
 
 /// Non-uniform entropy lost and discernibility, suppressed rows counted
-/// as entirely masked.
+/// as entirely masked; the persons' groups at `steps` taken from the
+/// search when it `known` them.
 fn information_loss(
     md: &Microdata,
     views: &[search::View],
     steps: &[usize],
     excluded: &[bool],
+    known: Option<&search::Known>,
 ) -> Loss {
     let mut bits = 0.0;
     let mut max = 0.0;
@@ -444,19 +451,21 @@ fn information_loss(
             };
         }
     }
-    let discern = |steps: &[usize], excluded: &[bool]| -> u64 {
+    let discern = |steps: &[usize], excluded: &[bool], known: Option<&search::Known>| -> u64 {
         let Some(v) = views.iter().find(|v| v.table == Table::Individus) else {
             return 0;
         };
-        let g = search::group(md, v, steps, None);
-        let sizes = search::sizes(&g, excluded);
+        let sizes = match known {
+            Some(known) => known.sizes(excluded),
+            None => search::sizes(&search::group(md, v, steps, None), excluded),
+        };
         let suppressed = excluded[..md.persons].iter().filter(|e| **e).count() as u64;
         sizes.iter().map(|s| u64::from(*s).pow(2)).sum::<u64>() + suppressed * md.persons as u64
     };
     let none = vec![false; excluded.len()];
     let (avant, apres) = rayon::join(
-        || discern(&vec![0; steps.len()], &none),
-        || discern(steps, excluded),
+        || discern(&vec![0; steps.len()], &none, None),
+        || discern(steps, excluded, known),
     );
     Loss {
         entropie_non_uniforme_bits: bits.round(),

@@ -37,7 +37,45 @@ pub(crate) fn key_columns(table: Table) -> &'static [(&'static str, &'static str
     }
 }
 
-type Index = HashMap<Box<str>, Option<u32>, foldhash::fast::FixedState>;
+/// Identifiers → a value. Most identifiers are short (`000000001A`,
+/// `P000000001`): up to 15 bytes they are packed, with their length, in a
+/// 128-bit number, looked up without allocating or comparing strings
+/// (at 2,000,000 persons, 5 million boxed strings cost seconds to hash,
+/// allocate and free). Longer ones are kept as strings.
+#[derive(Debug, Default)]
+struct Index {
+    short: HashMap<u128, Option<u32>, foldhash::fast::FixedState>,
+    long: HashMap<Box<str>, Option<u32>, foldhash::fast::FixedState>,
+}
+
+/// An identifier of up to 15 bytes as a number: its bytes, then its
+/// length in the last byte (so that no two identifiers share one).
+fn packed(id: &str) -> Option<u128> {
+    let bytes = id.as_bytes();
+    if bytes.len() > 15 {
+        return None;
+    }
+    let mut buf = [0u8; 16];
+    buf[..bytes.len()].copy_from_slice(bytes);
+    buf[15] = bytes.len() as u8;
+    Some(u128::from_le_bytes(buf))
+}
+
+impl Index {
+    fn insert(&mut self, id: &str, value: Option<u32>) {
+        match packed(id) {
+            Some(key) => self.short.insert(key, value),
+            None => self.long.insert(id.into(), value),
+        };
+    }
+
+    fn get(&self, id: &str) -> Option<Option<u32>> {
+        match packed(id) {
+            Some(key) => self.short.get(&key).copied(),
+            None => self.long.get(id).copied(),
+        }
+    }
+}
 
 /// The quasi-identifiers of a delivery, gathered batch by batch, tables
 /// in the order `individus`, `positionnements`, `evenements`.
@@ -93,7 +131,7 @@ impl Collector {
                         let ids = ids.as_string::<i32>();
                         for i in 0..n {
                             if ids.is_valid(i) {
-                                persons.insert(ids.value(i).into(), Some(first + i as u32));
+                                persons.insert(ids.value(i), Some(first + i as u32));
                             }
                         }
                         None
@@ -107,10 +145,10 @@ impl Collector {
                             .map(|i| {
                                 let p = ids
                                     .is_valid(i)
-                                    .then(|| persons.get(ids.value(i)).copied().flatten())
+                                    .then(|| persons.get(ids.value(i)).flatten())
                                     .flatten();
                                 if pos.is_valid(i) {
-                                    positionings.insert(pos.value(i).into(), p);
+                                    positionings.insert(pos.value(i), p);
                                 }
                                 p.map(i64::from)
                             })
@@ -132,7 +170,7 @@ impl Collector {
                                 let p = match last {
                                     Some((seen, p)) if seen == id => p,
                                     _ => {
-                                        let p = positionings.get(id).copied().flatten();
+                                        let p = positionings.get(id).flatten();
                                         last = Some((id, p));
                                         p
                                     }
@@ -270,5 +308,37 @@ impl Spilled {
         let reader = arrow_ipc::reader::StreamReader::try_new(BufReader::new(file), None)?;
         std::fs::remove_file(&self.path).map_err(Error::io(&self.path))?;
         Ok(reader)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Packed identifiers are told apart by their bytes and their length
+    /// (a trailing NUL byte included); longer ones are kept as strings.
+    #[test]
+    fn identifiers_short_and_long_are_looked_up_exactly() {
+        let mut index = Index::default();
+        let ids = [
+            "",
+            "A",
+            "A\0",
+            "000000001A",
+            "000000001B",
+            "123456789012345",
+            "1234567890123456",
+            "12345678901234567",
+        ];
+        for (i, id) in ids.iter().enumerate() {
+            index.insert(id, Some(i as u32));
+        }
+        index.insert("P1", None);
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(index.get(id), Some(Some(i as u32)), "{id:?}");
+        }
+        assert_eq!(index.get("P1"), Some(None));
+        assert_eq!(index.get("P2"), None);
+        assert_eq!((index.short.len(), index.long.len()), (7, 2));
     }
 }

@@ -211,7 +211,7 @@ fn make_room(keys: &mut [u128], span: &mut u128, card: u128) {
 /// Numbers the distinct keys (each below `span`) in order of first
 /// appearance: through a table when the keys are few, else a hash map on
 /// the narrowest type.
-fn densify(keys: &[u128], span: u128) -> (Vec<u32>, usize) {
+pub(crate) fn densify(keys: &[u128], span: u128) -> (Vec<u32>, usize) {
     let mut next = 0u32;
     let gid = if span <= TABLE_SPAN {
         SLOTS.with_borrow_mut(|table| {
@@ -235,17 +235,8 @@ fn densify(keys: &[u128], span: u128) -> (Vec<u32>, usize) {
             }
             gid
         })
-    } else if span <= u128::from(u64::MAX) {
-        let mut ids: HashMap<u64, u32, foldhash::fast::FixedState> =
-            HashMap::with_capacity_and_hasher(keys.len(), foldhash::fast::FixedState::default());
-        keys.iter()
-            .map(|k| {
-                *ids.entry(*k as u64).or_insert_with(|| {
-                    next += 1;
-                    next - 1
-                })
-            })
-            .collect()
+    } else if span < u128::from(u64::MAX) {
+        return number_wide(keys);
     } else {
         let mut ids: HashMap<u128, u32, foldhash::fast::FixedState> =
             HashMap::with_capacity_and_hasher(keys.len(), foldhash::fast::FixedState::default());
@@ -261,11 +252,134 @@ fn densify(keys: &[u128], span: u128) -> (Vec<u32>, usize) {
     (gid, next as usize)
 }
 
+/// Appends the view's columns at `steps` to the keys as mixed-radix
+/// digits (each column's codes a digit, so that the keys span the product
+/// of the columns' cardinalities and are numbered through a table more
+/// often; densified whenever the next column would not fit). Key i is
+/// row `reps[i]`'s, or row i's without `reps`; with `based`, the person's
+/// columns are left out (their part of the key is the person's group,
+/// already in it).
+fn push_columns(
+    md: &Microdata,
+    view: &View,
+    steps: &[usize],
+    based: bool,
+    (keys, span): (&mut [u128], &mut u128),
+    reps: Option<&[u32]>,
+) {
+    for &c in &view.columns {
+        let own = md.qis[c].table == view.table;
+        if based && !own {
+            continue;
+        }
+        let enc = &md.columns[c];
+        let card = u128::from(enc.cards[steps[c]]);
+        if card <= 1 {
+            continue;
+        }
+        make_room(keys, span, card);
+        let map = &enc.maps[steps[c]];
+        if own && reps.is_none() {
+            // Every row, in order: zipped, without a lookup per row.
+            for (key, raw) in keys.iter_mut().zip(&enc.raw) {
+                *key = *key * card + u128::from(map[*raw as usize]);
+            }
+        } else {
+            for (i, key) in keys.iter_mut().enumerate() {
+                let r = reps.map_or(i, |reps| reps[i] as usize);
+                let source = if own {
+                    r
+                } else {
+                    md.person(view.table, r) as usize
+                };
+                let code = enc.raw.get(source).map_or(0, |raw| map[*raw as usize]);
+                *key = *key * card + u128::from(code);
+            }
+        }
+        *span *= card;
+    }
+}
+
+/// The person's part of each key: their group in `base` (rows of persons
+/// without an `individus` row share one extra group, as their missing
+/// person columns would), and the span of those keys. Key i is row
+/// `row(i)`'s.
+fn base_keys(
+    md: &Microdata,
+    view: &View,
+    base: &Grouping,
+    n: usize,
+    row: impl Fn(usize) -> usize,
+) -> (Vec<u128>, u128) {
+    let keys = (0..n)
+        .map(|i| {
+            let p = md.person(view.table, row(i)) as usize;
+            u128::from(base.gid.get(p).copied().unwrap_or(base.groups as u32))
+        })
+        .collect();
+    (keys, base.groups as u128 + 1)
+}
+
+impl Grouping {
+    /// A grouping of these groups, nothing counted yet.
+    fn new(
+        gid: Vec<u32>,
+        groups: usize,
+        pairs: Vec<(u32, u32)>,
+        rep: Vec<u32>,
+        size: Vec<u32>,
+    ) -> Self {
+        Grouping {
+            gid,
+            groups,
+            pairs,
+            rep,
+            size,
+            index: std::cell::OnceCell::new(),
+            counted: std::cell::OnceCell::new(),
+        }
+    }
+}
+
+/// Numbers keys below `u64::MAX` in order of first appearance through an
+/// open-addressing table of (key + 1, number) pairs, 0 marking an empty
+/// slot: a probe reads one slot, key and number side by side, where a
+/// hash map reads its control bytes and then its slot (two cache misses
+/// per row on tables of millions of keys). At most two thirds full.
+fn number_wide(keys: &[u128]) -> (Vec<u32>, usize) {
+    let bits = (keys.len() * 3 / 2 + 1)
+        .next_power_of_two()
+        .max(16)
+        .trailing_zeros();
+    let mask = (1usize << bits) - 1;
+    let mut slots: Vec<(u64, u32)> = vec![(0, 0); mask + 1];
+    let mut next = 0u32;
+    let gid = keys
+        .iter()
+        .map(|k| {
+            let k = *k as u64 + 1;
+            // Fibonacci hashing: the high bits of the product.
+            let mut i = (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize;
+            loop {
+                let slot = &mut slots[i];
+                if slot.0 == k {
+                    return slot.1;
+                }
+                if slot.0 == 0 {
+                    *slot = (k, next);
+                    next += 1;
+                    return next - 1;
+                }
+                i = (i + 1) & mask;
+            }
+        })
+        .collect();
+    (gid, next as usize)
+}
+
 /// Groups the rows of a view: the codes of its columns at the given steps
-/// are combined into one 128-bit key per row (in mixed radix, each column's
-/// codes a digit, so that the keys span the product of the columns'
-/// cardinalities and are numbered through a table more often; densified
-/// whenever the next column would not fit), then numbered.
+/// are combined into one 128-bit key per row ([`push_columns`]), then
+/// numbered.
 pub(crate) fn group(
     md: &Microdata,
     view: &View,
@@ -273,42 +387,18 @@ pub(crate) fn group(
     base: Option<&Grouping>,
 ) -> Grouping {
     let n = md.rows(view.table);
-    let mut keys = vec![0u128; n];
-    let mut span = 1u128;
-    if let Some(b) = base {
-        // Rows of persons without an `individus` row share one extra group,
-        // as their missing person columns would.
-        for (r, key) in keys.iter_mut().enumerate() {
-            let p = md.person(view.table, r) as usize;
-            *key = u128::from(b.gid.get(p).copied().unwrap_or(b.groups as u32));
-        }
-        span = b.groups as u128 + 1;
-    }
-    for &c in &view.columns {
-        if base.is_some() && md.qis[c].table != view.table {
-            continue;
-        }
-        let enc = &md.columns[c];
-        let s = steps[c];
-        let card = u128::from(enc.cards[s]);
-        if card <= 1 {
-            continue;
-        }
-        make_room(&mut keys, &mut span, card);
-        let map = &enc.maps[s];
-        if md.qis[c].table == view.table {
-            for (key, raw) in keys.iter_mut().zip(&enc.raw) {
-                *key = *key * card + u128::from(map[*raw as usize]);
-            }
-        } else {
-            for (r, key) in keys.iter_mut().enumerate() {
-                let source = md.person(view.table, r) as usize;
-                let code = enc.raw.get(source).map_or(0, |raw| map[*raw as usize]);
-                *key = *key * card + u128::from(code);
-            }
-        }
-        span *= card;
-    }
+    let (mut keys, mut span) = match base {
+        Some(b) => base_keys(md, view, b, n, |r| r),
+        None => (vec![0u128; n], 1),
+    };
+    push_columns(
+        md,
+        view,
+        steps,
+        base.is_some(),
+        (&mut keys, &mut span),
+        None,
+    );
     let (gid, groups) = densify(&keys, span);
     drop(keys);
     // Groups are numbered in order of first appearance: group g's first
@@ -338,15 +428,7 @@ pub(crate) fn group(
         pairs.shrink_to_fit();
         pairs
     };
-    Grouping {
-        gid,
-        groups,
-        pairs,
-        rep,
-        size,
-        index: std::cell::OnceCell::new(),
-        counted: std::cell::OnceCell::new(),
-    }
+    Grouping::new(gid, groups, pairs, rep, size)
 }
 
 /// Appends (group, person) unless the person has it already: pairs come in
@@ -389,49 +471,30 @@ pub(crate) fn roll_up(
     fine: &Grouping,
     base: Option<&Grouping>,
 ) -> Grouping {
-    let mut keys = vec![0u128; fine.groups];
-    let mut span = 1u128;
     let joined = view.columns.iter().any(|c| md.qis[*c].table != view.table);
-    if let Some(b) = base.filter(|_| joined) {
+    let rep = |g: usize| fine.rep[g] as usize;
+    let (mut keys, mut span) = match base.filter(|_| joined) {
         // The person's part of the key is their group at these steps, as
-        // in `group`; persons without an `individus` row share one more.
-        for (key, r) in keys.iter_mut().zip(&fine.rep) {
-            let p = md.person(view.table, *r as usize) as usize;
-            *key = u128::from(b.gid.get(p).copied().unwrap_or(b.groups as u32));
-        }
-        span = b.groups as u128 + 1;
-    } else if joined {
+        // in `group`.
+        Some(b) => base_keys(md, view, b, fine.groups, rep),
         // A person without an `individus` row is a group apart, as in
         // `group` from the persons' groups.
-        for (key, r) in keys.iter_mut().zip(&fine.rep) {
-            *key = u128::from((md.person(view.table, *r as usize) as usize) < md.persons);
-        }
-        span = 2;
-    }
-    for &c in &view.columns {
-        let own = md.qis[c].table == view.table;
-        if base.is_some() && !own {
-            continue;
-        }
-        let enc = &md.columns[c];
-        let s = steps[c];
-        let card = u128::from(enc.cards[s]);
-        if card <= 1 {
-            continue;
-        }
-        make_room(&mut keys, &mut span, card);
-        let map = &enc.maps[s];
-        for (key, r) in keys.iter_mut().zip(&fine.rep) {
-            let source = if own {
-                *r as usize
-            } else {
-                md.person(view.table, *r as usize) as usize
-            };
-            let code = enc.raw.get(source).map_or(0, |raw| map[*raw as usize]);
-            *key = *key * card + u128::from(code);
-        }
-        span *= card;
-    }
+        None if joined => (
+            (0..fine.groups)
+                .map(|g| u128::from((md.person(view.table, rep(g)) as usize) < md.persons))
+                .collect(),
+            2,
+        ),
+        None => (vec![0u128; fine.groups], 1),
+    };
+    push_columns(
+        md,
+        view,
+        steps,
+        base.is_some(),
+        (&mut keys, &mut span),
+        Some(&fine.rep),
+    );
     let (coarse, groups) = densify(&keys, span);
     drop(keys);
     let mut rep = Vec::with_capacity(groups);
@@ -461,24 +524,36 @@ pub(crate) fn roll_up(
         pairs.shrink_to_fit();
         pairs
     };
-    Grouping {
-        gid,
-        groups,
-        pairs,
-        rep,
-        size,
-        index: std::cell::OnceCell::new(),
-        counted: std::cell::OnceCell::new(),
-    }
+    Grouping::new(gid, groups, pairs, rep, size)
 }
 
 /// Distinct persons per group, leaving out the excluded persons.
 pub(crate) fn sizes(g: &Grouping, excluded: &[bool]) -> Vec<u32> {
-    let mut size = vec![0u32; g.groups];
-    for (gid, p) in &g.pairs {
+    sizes_of(g.groups, &g.pairs, excluded)
+}
+
+fn sizes_of(groups: usize, pairs: &[(u32, u32)], excluded: &[bool]) -> Vec<u32> {
+    let mut size = vec![0u32; groups];
+    for (gid, p) in pairs {
         size[*gid as usize] += u32::from(!excluded[*p as usize]);
     }
     size
+}
+
+/// A view's groups at the node the search found, as it counted them:
+/// the risk after and the discernibility are measured from them instead
+/// of grouping the rows again.
+#[derive(Debug)]
+pub(crate) struct Known {
+    groups: usize,
+    pairs: Vec<(u32, u32)>,
+}
+
+impl Known {
+    /// Distinct persons per group, leaving out the excluded persons.
+    pub(crate) fn sizes(&self, excluded: &[bool]) -> Vec<u32> {
+        sizes_of(self.groups, &self.pairs, excluded)
+    }
 }
 
 /// The risk of one view, as the manifest reports it.
@@ -502,14 +577,27 @@ pub struct ViewRisk {
     pub plus_petit_groupe: u64,
 }
 
-/// Measures a view at given steps.
+/// Measures a view at given steps, from its groups there when the
+/// search `known` them.
 pub(crate) fn risk(
     md: &Microdata,
     view: &View,
     steps: &[usize],
     k: u32,
     excluded: &[bool],
+    known: Option<&Known>,
 ) -> ViewRisk {
+    if let Some(known) = known {
+        let size = known.sizes(excluded);
+        // After local suppression no group left is under k (nor, k
+        // above 1, unique): only the rows kept need counting.
+        if size.iter().all(|s| *s == 0 || (*s >= k && *s > 1)) {
+            let rows = (0..md.rows(view.table))
+                .filter(|r| !excluded[md.person(view.table, *r) as usize])
+                .count() as u64;
+            return view_risk(md, view, excluded, [rows, 0, 0], &size);
+        }
+    }
     let g = group(md, view, steps, None);
     let size = sizes(&g, excluded);
     let mut rows = 0u64;
@@ -524,6 +612,18 @@ pub(crate) fn risk(
         unique += u64::from(s == 1);
         under += u64::from(s < k);
     }
+    view_risk(md, view, excluded, [rows, unique, under], &size)
+}
+
+/// A view's risk from its rows counted (kept, unique, under k) and its
+/// groups' sizes.
+fn view_risk(
+    md: &Microdata,
+    view: &View,
+    excluded: &[bool],
+    [rows, unique, under]: [u64; 3],
+    size: &[u32],
+) -> ViewRisk {
     let nonempty: Vec<u32> = size.iter().copied().filter(|s| *s > 0).collect();
     let persons = if view.table == Table::Individus {
         rows
@@ -654,6 +754,9 @@ pub(crate) struct Found {
     pub suppressed: usize,
     /// Nodes evaluated, as the manifest reports them ([`Evaluator`]).
     pub evaluated: usize,
+    /// Per view of the delivery, its groups at the node when the search
+    /// kept them ([`Evaluator::known`]).
+    pub known: Vec<Option<Known>>,
     /// Of those, the nodes whose groups were computed (the tests read it).
     #[cfg_attr(not(test), allow(dead_code))]
     pub grouped: usize,
@@ -891,6 +994,34 @@ impl Evaluator<'_> {
         }
     }
 
+    /// The groupings at `steps` of the first `delivered` views (the
+    /// delivery's), taken from the cache: the very groups of their rows
+    /// (roll-ups are, and so are the joined view's from the persons'
+    /// groups, unless a row's person is not delivered: such a person is a
+    /// group apart there, not among the persons without values).
+    fn known(&mut self, delivered: usize, steps: &[usize]) -> Vec<Option<Known>> {
+        (0..delivered)
+            .map(|v| {
+                if self.views[v].base.is_some() && self.md.all_persons() != self.md.persons {
+                    return None;
+                }
+                let key = self.key(v, steps);
+                let i = self.cache[v].iter().position(|c| c.key == key)?;
+                let g = self.cache[v].swap_remove(i).grouping;
+                Some(match Rc::try_unwrap(g) {
+                    Ok(g) => Known {
+                        groups: g.groups,
+                        pairs: g.pairs,
+                    },
+                    Err(g) => Known {
+                        groups: g.groups,
+                        pairs: g.pairs.clone(),
+                    },
+                })
+            })
+            .collect()
+    }
+
     /// From the first pass, until no enforced view has a group under k
     /// (the largest set of persons whose every group has k of them), or
     /// past `limit`. Each person removed lowers the sizes of their groups;
@@ -1089,6 +1220,19 @@ impl<'a> Lattice<'a> {
     fn rank(&self, node: &[u8]) -> u32 {
         self.ranks[self.index(node)]
     }
+
+    /// The ranks, after `at` (the node that just failed) and before
+    /// `bound`, of the nodes still to decide: neither below that node nor
+    /// below a failure. A failure below one of them spares the loss order
+    /// an evaluation.
+    fn open(&self, at: usize, bound: u32, node: &[u8], failed: &[Vec<u8>]) -> Vec<u32> {
+        (at as u32 + 1..bound)
+            .filter(|r| {
+                let m = &self.nodes[*r as usize].1;
+                !at_or_below(m, node) && !failed.iter().any(|f| at_or_below(m, f))
+            })
+            .collect()
+    }
 }
 
 /// The node a search without any pruning finds: every node evaluated on
@@ -1244,17 +1388,11 @@ pub(crate) fn search_with(
                     suppressed,
                     evaluated: ev.evaluated,
                     grouped: ev.grouped,
+                    known: ev.known(views.len(), &steps),
                 })
             }
             None => {
-                // Nodes still to decide before the bound, a failure below
-                // which would spare the loss order an evaluation.
-                let open: Vec<u32> = (at as u32 + 1..bound)
-                    .filter(|r| {
-                        let m = &lattice.nodes[*r as usize].1;
-                        !at_or_below(m, node) && !failed.iter().any(|f| at_or_below(m, f))
-                    })
-                    .collect();
+                let open = lattice.open(at, bound, node, &failed);
                 let high = climb(
                     &mut ev,
                     &lattice,

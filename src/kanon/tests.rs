@@ -235,13 +235,45 @@ fn the_joined_view_is_anonymised_too() {
     assert!(out.report.apres.iter().all(|v| v.plus_petit_groupe >= 2));
 }
 
-/// The law: on random extracts, every combination of delivered
-/// (generalised) values is shared by at least k persons, in each file and
-/// in the join, computed from the labels alone; the same input gives the
-/// same choice.
-#[test]
-fn random_extracts_are_k_anonymous_once_delivered() {
-    for seed in 0..25u64 {
+/// A random extract the law below is checked on: persons with a commune
+/// and a date (10 % without), positionings with a session and a time, and
+/// the k asked.
+struct RandomDelivery {
+    k: u32,
+    qis: Vec<Qi>,
+    ind: RecordBatch,
+    pos: RecordBatch,
+    communes: Vec<String>,
+    /// Each positioning's person (its row in `ind`).
+    who: Vec<i64>,
+}
+
+/// A positioning's session and time, as the random deliveries declare them.
+fn positionings_qis() -> [Qi; 2] {
+    [
+        qi(
+            Table::Positionnements,
+            "session_id",
+            Family::Other,
+            &[Step::Valeur, Step::Masque],
+        ),
+        qi(
+            Table::Positionnements,
+            "date_positionnement",
+            Family::Timestamp,
+            &[
+                Step::Jour,
+                Step::Mois,
+                Step::Quadrimestre,
+                Step::Annee,
+                Step::Masque,
+            ],
+        ),
+    ]
+}
+
+impl RandomDelivery {
+    fn draw(seed: u64) -> Self {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let n = rng.gen_range(20..400);
         let k = rng.gen_range(2..6u32);
@@ -268,24 +300,7 @@ fn random_extracts_are_k_anonymous_once_delivered() {
             })
             .collect();
         let mut qis = persons_qis();
-        qis.push(qi(
-            Table::Positionnements,
-            "session_id",
-            Family::Other,
-            &[Step::Valeur, Step::Masque],
-        ));
-        qis.push(qi(
-            Table::Positionnements,
-            "date_positionnement",
-            Family::Timestamp,
-            &[
-                Step::Jour,
-                Step::Mois,
-                Step::Quadrimestre,
-                Step::Annee,
-                Step::Masque,
-            ],
-        ));
+        qis.extend(positionings_qis());
         let ind = RecordBatch::try_from_iter([
             (
                 "commune_residence",
@@ -293,7 +308,7 @@ fn random_extracts_are_k_anonymous_once_delivered() {
             ),
             (
                 "date_inscription",
-                Arc::new(Date32Array::from(dates.clone())) as ArrayRef,
+                Arc::new(Date32Array::from(dates)) as ArrayRef,
             ),
         ])
         .unwrap();
@@ -304,88 +319,117 @@ fn random_extracts_are_k_anonymous_once_delivered() {
             ),
             (
                 "session_id",
-                Arc::new(StringArray::from(sessions.clone())) as ArrayRef,
+                Arc::new(StringArray::from(sessions)) as ArrayRef,
             ),
             (
                 "date_positionnement",
-                Arc::new(TimestampMicrosecondArray::from(stamps.clone())) as ArrayRef,
+                Arc::new(TimestampMicrosecondArray::from(stamps)) as ArrayRef,
             ),
         ])
         .unwrap();
-        let build = || {
-            let mut md = Microdata::new(qis.clone());
-            md.push(Table::Individus, &ind).unwrap();
-            md.push(Table::Positionnements, &pos).unwrap();
-            md.finish()
-        };
-        let req = Requirement {
+        RandomDelivery {
             k,
+            qis,
+            ind,
+            pos,
+            communes,
+            who,
+        }
+    }
+
+    fn microdata(&self) -> Microdata {
+        let mut md = Microdata::new(self.qis.clone());
+        md.push(Table::Individus, &self.ind).unwrap();
+        md.push(Table::Positionnements, &self.pos).unwrap();
+        md.finish()
+    }
+}
+
+/// A delivered value as text (`∅` for null), as a reader of the file sees it.
+fn text(b: &RecordBatch, c: usize, r: usize) -> String {
+    let a = b.column(c).as_any().downcast_ref::<StringArray>().unwrap();
+    if a.is_null(r) {
+        "∅".into()
+    } else {
+        a.value(r).into()
+    }
+}
+
+/// The rows of a table an outcome keeps.
+fn kept(out: &Outcome, table: Table, rows: usize) -> Vec<bool> {
+    out.keep(table, 0, rows)
+        .unwrap()
+        .map_or(vec![true; rows], |a| a.iter().map(Option::unwrap).collect())
+}
+
+/// Checks the law on one delivery, from the generalised batches and the
+/// masks alone: every combination of delivered values of `individus`, and
+/// of a person's with their positioning's, is shared by k persons.
+fn assert_delivered_k_anonymous(d: &RandomDelivery, out: &Outcome, seed: u64) {
+    let (n, m) = (d.ind.num_rows(), d.pos.num_rows());
+    let gi = out.generalise(Table::Individus, 0, &d.ind).unwrap();
+    let gp = out.generalise(Table::Positionnements, 0, &d.pos).unwrap();
+    let keep_i = kept(out, Table::Individus, n);
+    let keep_p = kept(out, Table::Positionnements, m);
+    let mut groups: BTreeMap<(String, String), BTreeSet<usize>> = BTreeMap::new();
+    for r in (0..n).filter(|r| keep_i[*r]) {
+        groups
+            .entry((text(&gi, 0, r), text(&gi, 1, r)))
+            .or_default()
+            .insert(r);
+    }
+    let k = d.k as usize;
+    assert!(groups.values().all(|g| g.len() >= k), "seed {seed}");
+    let mut joined: BTreeMap<Vec<String>, BTreeSet<i64>> = BTreeMap::new();
+    for r in (0..m).filter(|r| keep_p[*r]) {
+        let p = d.who[r] as usize;
+        assert!(keep_i[p], "a kept positioning of a suppressed person");
+        let key = vec![
+            text(&gi, 0, p),
+            text(&gi, 1, p),
+            text(&gp, 1, r),
+            text(&gp, 2, r),
+        ];
+        joined.entry(key).or_default().insert(d.who[r]);
+    }
+    assert!(joined.values().all(|g| g.len() >= k), "seed {seed}");
+    // Spot-check the labels against the steps.
+    let step = out.step(Table::Individus, "commune_residence").unwrap();
+    if let Some(r) = (0..n).find(|r| keep_i[*r]) {
+        assert_eq!(
+            text(&gi, 0, r),
+            label(
+                step,
+                &Raw::Text(d.communes[r].clone()),
+                &Reference::default()
+            )
+        );
+    }
+}
+
+/// The law: on random extracts, every combination of delivered
+/// (generalised) values is shared by at least k persons, in each file and
+/// in the join, computed from the labels alone; the same input gives the
+/// same choice.
+#[test]
+fn random_extracts_are_k_anonymous_once_delivered() {
+    for seed in 0..25u64 {
+        let d = RandomDelivery::draw(seed);
+        let req = Requirement {
+            k: d.k,
             suppression_max: 0.1,
         };
-        let out = match anonymise(build(), Some(req)) {
+        let out = match anonymise(d.microdata(), Some(req)) {
             Ok(out) => out,
             Err(e) => {
                 assert!(e.to_string().contains("cannot be reached"), "{e}");
                 continue;
             }
         };
-        let again = anonymise(build(), Some(req)).unwrap();
+        let again = anonymise(d.microdata(), Some(req)).unwrap();
         assert_eq!(out.report, again.report, "seed {seed}");
         assert!(out.report.part_supprimee <= 0.1);
-        // Delivered values, from the generalised batches and the masks.
-        let gi = out.generalise(Table::Individus, 0, &ind).unwrap();
-        let gp = out.generalise(Table::Positionnements, 0, &pos).unwrap();
-        let text = |b: &RecordBatch, c: usize, r: usize| -> String {
-            let a = b.column(c).as_any().downcast_ref::<StringArray>().unwrap();
-            if a.is_null(r) {
-                "∅".into()
-            } else {
-                a.value(r).into()
-            }
-        };
-        let keep_i: Vec<bool> = out
-            .keep(Table::Individus, 0, n)
-            .unwrap()
-            .map_or(vec![true; n], |a| a.iter().map(Option::unwrap).collect());
-        let keep_p: Vec<bool> = out
-            .keep(Table::Positionnements, 0, m)
-            .unwrap()
-            .map_or(vec![true; m], |a| a.iter().map(Option::unwrap).collect());
-        let mut groups: BTreeMap<(String, String), BTreeSet<usize>> = BTreeMap::new();
-        for r in (0..n).filter(|r| keep_i[*r]) {
-            groups
-                .entry((text(&gi, 0, r), text(&gi, 1, r)))
-                .or_default()
-                .insert(r);
-        }
-        assert!(
-            groups.values().all(|g| g.len() >= k as usize),
-            "seed {seed}"
-        );
-        let mut joined: BTreeMap<Vec<String>, BTreeSet<i64>> = BTreeMap::new();
-        for r in (0..m).filter(|r| keep_p[*r]) {
-            let p = who[r] as usize;
-            assert!(keep_i[p], "a kept positioning of a suppressed person");
-            let key = vec![
-                text(&gi, 0, p),
-                text(&gi, 1, p),
-                text(&gp, 1, r),
-                text(&gp, 2, r),
-            ];
-            joined.entry(key).or_default().insert(who[r]);
-        }
-        assert!(
-            joined.values().all(|g| g.len() >= k as usize),
-            "seed {seed}"
-        );
-        // Spot-check the labels against the steps.
-        let step = out.step(Table::Individus, "commune_residence").unwrap();
-        if let Some(r) = (0..n).find(|r| keep_i[*r]) {
-            assert_eq!(
-                text(&gi, 0, r),
-                label(step, &Raw::Text(communes[r].clone()), &Reference::default())
-            );
-        }
+        assert_delivered_k_anonymous(&d, &out, seed);
     }
 }
 
@@ -668,4 +712,81 @@ fn the_search_s_pruning_and_shortcuts_change_no_answer() {
         with_grouped < without_grouped,
         "{with_grouped} against {without_grouped}"
     );
+}
+
+/// The risk after and the discernibility measured from the groups the
+/// search kept are those of the rows grouped again, on random extracts
+/// with positionings of persons not delivered (`random_microdata`) and
+/// without (`RandomDelivery`, where the joined view's groups serve too).
+#[test]
+fn the_risk_after_from_the_search_s_groups_is_the_risk_of_the_rows() {
+    let mut joined_known = 0;
+    for seed in 0..12u64 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        for md in [
+            random_microdata(&mut rng),
+            RandomDelivery::draw(seed).microdata(),
+        ] {
+            let views = search::views(&md);
+            let dims = search::dims(&md);
+            let all = md.all_persons();
+            for k in [2, 3, 5] {
+                let Ok(found) = search::search(&md, &views, &dims, k, all / 8) else {
+                    continue;
+                };
+                let steps = search::steps_at(&md, &dims, &found.node);
+                for (v, known) in views.iter().zip(&found.known) {
+                    let joined = v.name == "individus_positionnements";
+                    joined_known += usize::from(joined && known.is_some());
+                    assert_eq!(
+                        search::risk(&md, v, &steps, k, &found.excluded, known.as_ref()),
+                        search::risk(&md, v, &steps, k, &found.excluded, None),
+                        "seed {seed}, k {k}, {}",
+                        v.name
+                    );
+                }
+                let persons = views.iter().position(|v| v.table == Table::Individus);
+                let known = persons.and_then(|v| found.known[v].as_ref());
+                assert_eq!(
+                    information_loss(&md, &views, &steps, &found.excluded, known),
+                    information_loss(&md, &views, &steps, &found.excluded, None),
+                    "seed {seed}, k {k}"
+                );
+            }
+        }
+    }
+    assert!(joined_known > 0);
+}
+
+/// Wide keys are numbered in order of first appearance, as a hash map
+/// numbers them, whatever their spread (keys over 2^22, so not through
+/// the table; collisions and wrap-around of the probing included).
+#[test]
+fn wide_keys_are_numbered_in_order_of_first_appearance() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    for (n, spread) in [
+        (0, 1u64 << 40),
+        (1, 1 << 40),
+        (1000, 1 << 23),
+        (5000, 1 << 63),
+        (20_000, 50),
+    ] {
+        let keys: Vec<u128> = (0..n)
+            .map(|_| u128::from(rng.gen_range(0..spread) + (1 << 23)))
+            .collect();
+        let mut ids: BTreeMap<u128, u32> = BTreeMap::new();
+        let expected: Vec<u32> = keys
+            .iter()
+            .map(|k| {
+                let next = ids.len() as u32;
+                *ids.entry(*k).or_insert(next)
+            })
+            .collect();
+        let span = u128::from(u64::MAX) - 1;
+        assert_eq!(
+            search::densify(&keys, span),
+            (expected, ids.len()),
+            "{n} keys"
+        );
+    }
 }

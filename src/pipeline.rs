@@ -423,8 +423,12 @@ fn periods_of_run(stage: &Stage, cfg: &RunConfig) -> Result<Vec<(String, &'stati
     Ok(periods_between(first, cfg.cutoff, &cfg.periods))
 }
 
+/// The model after which [`UNREAD_AFTER_LIGNES`] are dropped.
+const LIGNES: &str = "int_lignes";
+
 /// What no step reads once `int_lignes` is built, unless the run delivers
-/// (the deliveries read the extracts) or keeps its staging.
+/// (the deliveries read the extracts) or keeps its staging: no later model,
+/// view or data test names them (a test below checks it).
 const UNREAD_AFTER_LIGNES: &[&str] = &[
     "stg_individus",
     "stg_positionnements",
@@ -456,7 +460,7 @@ fn build_indicators(
             progress.message(name);
             let step = Instant::now();
             stage.build(name)?;
-            if name == "int_lignes" && !keep_extracts {
+            if name == LIGNES && !keep_extracts {
                 stage.db().drop_tables(UNREAD_AFTER_LIGNES)?;
             }
             timings.insert(format!("indicateurs/{name}"), step.elapsed().as_secs_f64());
@@ -778,4 +782,32 @@ fn data_span(stage: &Stage) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
     )?;
     let day = |d: Option<String>| d.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
     Ok((day(first), day(latest)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queries::{get, layer, layer_in_dependency_order, names};
+
+    /// The tables dropped once `int_lignes` is built are read by no model
+    /// built after it, no view (read when exported) and no data test.
+    #[test]
+    fn nothing_after_int_lignes_reads_the_tables_dropped_then() {
+        let mut order = layer_in_dependency_order("intermediate").unwrap();
+        order.extend(layer_in_dependency_order("marts").unwrap());
+        let at = order.iter().position(|m| *m == LIGNES).unwrap();
+        let later: Vec<&str> = order[at + 1..]
+            .iter()
+            .copied()
+            .chain(layer("tests"))
+            .collect();
+        assert!(later.contains(&"agg_cohorte") && later.contains(&"test_cohorte_emboitee"));
+        for table in UNREAD_AFTER_LIGNES {
+            for model in &later {
+                assert!(!names(get(model), table), "{model} reads {table}");
+            }
+        }
+        // The check can fail: int_lignes itself reads one of them.
+        assert!(UNREAD_AFTER_LIGNES.iter().any(|t| names(get(LIGNES), t)));
+    }
 }

@@ -374,11 +374,15 @@ pub(crate) fn layer_in_dependency_order(layer: &str) -> crate::error::Result<Vec
 
 /// The names of `models` (name, SQL) ordered so that each comes after the
 /// models its SQL names; `Err` names the models left in a cycle.
+/// Whether `sql` names the table or model `name` (as a whole word: a
+/// `from`, a join, a `{{name}}` subquery).
+pub(crate) fn names(sql: &str, name: &str) -> bool {
+    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|word| word == name)
+}
+
 fn dependency_order<'a>(models: &[(&'a str, &str)]) -> Result<Vec<&'a str>, String> {
-    let reads = |sql: &str, other: &str| {
-        sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .any(|word| word == other)
-    };
+    let reads = names;
     let depends: Vec<Vec<usize>> = models
         .iter()
         .map(|(name, sql)| {

@@ -361,7 +361,7 @@ impl Stage {
             let cols: Vec<(String, &str)> = schema
                 .fields()
                 .iter()
-                .map(|f| (warehouse::ident(f.name()), duck_type(f.data_type())))
+                .map(|f| (queries::ident(f.name()), duck_type(f.data_type())))
                 .collect();
             self.db
                 .build_table(&format!("raw_{}", extract.name()), &empty_table(&cols), [])?;
@@ -379,7 +379,7 @@ impl Stage {
             let (header, rows) = queries::seed_rows(csv);
             let cols: Vec<(String, &str)> = header
                 .iter()
-                .map(|c| (warehouse::ident(c), "varchar"))
+                .map(|c| (queries::ident(c), "varchar"))
                 .collect();
             self.db.build_table(table, &empty_table(&cols), [])?;
             self.db.append_text_rows(table, &rows)?;

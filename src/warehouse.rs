@@ -18,8 +18,7 @@ use duckdb::{AccessMode, Appender, Config, Connection, Params, Row};
 pub(crate) use duckdb::params;
 
 use crate::error::{Error, Result};
-use crate::queries::adapter;
-pub(crate) use crate::queries::{ident, literal, path_literal};
+use crate::queries::{adapter, ident, literal, path_literal};
 
 /// DuckDB's memory cap by default. A national run (2 M persons) peaks at
 /// about 3.1 GB of resident memory with it, within the 4 GB budget of issue

@@ -8,21 +8,24 @@ raw_rows as (
     select ligne, identifiant_spe from raw_individus
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (partition by identifiant_spe order by ligne) as rang,
+-- The first line of every identifiant_spe that occurs more than once: a grouped
+-- count, not a ranking window, so that a file without duplicates is one pass.
+premieres as (
+    select identifiant_spe, min(ligne) as premiere
     from raw_rows
+    group by identifiant_spe
+    having count(*) > 1
 ),
 
 final as (
     select
-        ligne,
-        identifiant_spe,
+        raw_rows.ligne,
+        raw_rows.identifiant_spe,
         'doublon' as regle,
         'identifiant_spe déjà présent à une ligne précédente' as detail,
-    from ranked
-    where rang > 1
+    from raw_rows
+    inner join premieres using (identifiant_spe)
+    where raw_rows.ligne > premieres.premiere
 )
 
 select * from final

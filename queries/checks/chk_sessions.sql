@@ -8,21 +8,24 @@ raw_rows as (
     select ligne, session_id from raw_sessions
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (partition by session_id order by ligne) as rang,
+-- The first line of every session_id that occurs more than once: a grouped
+-- count, not a ranking window, so that a file without duplicates is one pass.
+premieres as (
+    select session_id, min(ligne) as premiere
     from raw_rows
+    group by session_id
+    having count(*) > 1
 ),
 
 final as (
     select
-        ligne,
-        session_id,
+        raw_rows.ligne,
+        raw_rows.session_id,
         'doublon' as regle,
         'session_id déjà présent à une ligne précédente' as detail,
-    from ranked
-    where rang > 1
+    from raw_rows
+    inner join premieres using (session_id)
+    where raw_rows.ligne > premieres.premiere
 )
 
 select * from final

@@ -19,41 +19,46 @@ evenements as (
     where enregistre_le < fin_arrete
 ),
 
-ordonnes as (
+-- The latest event of a type is the greatest (date_evenement,
+-- enregistre_le, statut, motif_code), an absent statut or motif lowest
+-- (as `desc nulls last` orders them); '' stands for absent, a value
+-- validation never keeps. A grouped max, not a ranking window: one pass.
+derniers as (
     select
-        *,
-        row_number() over (
-            partition by positionnement_id, type
-            order by date_evenement desc, enregistre_le desc, statut desc nulls last, motif_code desc nulls last
-        ) as rang,
+        positionnement_id,
+        max({'date': date_evenement, 'enregistre': enregistre_le, 'statut': coalesce(statut, ''), 'motif': coalesce(motif_code, '')})
+            filter (where type = 'ICO') as ico,
+        max({'date': date_evenement, 'enregistre': enregistre_le, 'statut': coalesce(statut, ''), 'motif': coalesce(motif_code, '')})
+            filter (where type = 'AIS') as ais,
+        max(date_evenement) filter (where type = 'ENTREE') as date_entree,
     from evenements
     where type in ('ICO', 'AIS', 'ENTREE')
+    group by positionnement_id
 ),
 
 etat as (
     select
         positionnement_id,
-        max(statut) filter (where type = 'ICO') as statut_ico,
-        max(date_evenement) filter (where type = 'ICO') as date_ico,
-        max(statut) filter (where type = 'AIS') as statut_ais,
-        max(date_evenement) filter (where type = 'ENTREE') as date_entree,
-    from ordonnes
-    where rang = 1
-    group by positionnement_id
+        nullif(struct_extract(ico, 'statut'), '') as statut_ico,
+        struct_extract(ico, 'date') as date_ico,
+        nullif(struct_extract(ais, 'statut'), '') as statut_ais,
+        date_entree,
+    from derniers
 ),
 
+-- The latest abandon on or after the entry, by the same order.
 abandons as (
     select
         evenements.positionnement_id,
-        evenements.motif_code,
-        row_number() over (
-            partition by evenements.positionnement_id
-            order by date_evenement desc, enregistre_le desc, statut desc nulls last, motif_code desc nulls last
-        ) as rang,
+        nullif(struct_extract(
+            max({'date': date_evenement, 'enregistre': enregistre_le, 'statut': coalesce(statut, ''), 'motif': coalesce(motif_code, '')}),
+            'motif'
+        ), '') as motif_code,
     from evenements
     inner join etat using (positionnement_id)
     where evenements.type = 'ABANDON'
         and evenements.date_evenement >= etat.date_entree
+    group by evenements.positionnement_id
 ),
 
 final as (
@@ -73,9 +78,7 @@ final as (
         abandons.motif_code as motif_abandon,
     from positionnements
     left join etat using (positionnement_id)
-    left join abandons
-        on abandons.positionnement_id = positionnements.positionnement_id
-        and abandons.rang = 1
+    left join abandons using (positionnement_id)
 )
 
 select * from final

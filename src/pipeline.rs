@@ -365,14 +365,25 @@ fn load_extracts(
     };
     for source in sources {
         let meta = std::fs::metadata(&source.path).map_err(Error::io(&source.path))?;
+        // The file's digest is taken while it loads, on the core the
+        // appender leaves idle; an error of hashing (the file cannot be
+        // read) comes first.
+        let (sha256, loaded) = std::thread::scope(|scope| {
+            let hashing = scope.spawn(|| crate::digest::sha256_file(&source.path));
+            let loaded = stage.load(source, cfg.encoding, dates);
+            let sha256 = hashing
+                .join()
+                .map_err(|_| Error::Internal(format!("hashing {} panicked", source.file_name())));
+            (sha256.and_then(|s| s), loaded)
+        });
         read.files.push(InputFile {
             extrait: source.extract.name().into(),
             fichier: source.file_name(),
             format: source.format,
             octets: meta.len(),
-            sha256: crate::digest::sha256_file(&source.path)?,
+            sha256: sha256?,
         });
-        let loaded = stage.load(source, cfg.encoding, dates)?;
+        let loaded = loaded?;
         for note in &loaded.notes {
             eprintln!("warning: {note}");
         }

@@ -20,7 +20,7 @@ macro_rules! queries {
 }
 
 // The folder is the layer, as in a dbt project, and every file but the
-// macros and one update (`quarantaine_contenus`) is one `select`; Rust
+// macros is one `select`; Rust
 // decides how each is materialised ([`materialisation`], [`build_statements`],
 // or the staging's own calls):
 // - `macros`: created once per connection;
@@ -63,7 +63,6 @@ queries!(
         "parametres",
         "int_periodes",
         "contenus",
-        "quarantaine_contenus",
         "stage_quarantine",
         "stage_accept",
     ],
@@ -111,7 +110,7 @@ queries!(
     "adapter": ["adaptateur"],
     "analyses": [
         "diag_quarantaine",
-        "lignes_sans_contenu",
+        "lignes_rejetees",
         "nb_acceptees",
         "quarantaine_par_regle",
         "etendue_donnees",
@@ -531,15 +530,14 @@ mod tests {
         }
         assert_eq!(
             adapter("reglages", &["'1GB'", "'/tmp'", ""]),
-            "set memory_limit = '1GB'; set preserve_insertion_order = false; set temp_directory = '/tmp';"
+            "set memory_limit = '1GB'; set preserve_insertion_order = false; set checkpoint_threshold = '1TB'; set temp_directory = '/tmp';"
         );
     }
 
     #[test]
     fn every_model_is_one_select() {
         for (layer, name, sql) in FILES {
-            if ["macros", "fragments", "adapter"].contains(layer) || *name == "quarantaine_contenus"
-            {
+            if ["macros", "fragments", "adapter"].contains(layer) {
                 continue;
             }
             let code = code(sql);

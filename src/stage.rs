@@ -5,6 +5,7 @@
 //! What always holds, per extract: rows read = rows accepted + rows
 //! quarantined ([`Reconciliation`]).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -154,25 +155,136 @@ pub struct Loaded {
     pub notes: Vec<ColumnNote>,
 }
 
-/// The reader's side of [`Stage::load`]: parses the extract (CSV, or
-/// Parquet through `parquet`, a connection of the staging database),
-/// validates each row and sends batches of valid and rejected rows.
-/// Returns the rows read and how each column's values fared against its
-/// type; stops with an error when the appender is gone.
-fn read_and_validate(
+/// Records read from an extract and not yet validated, owned, on their
+/// way from the reading thread to the validating one, in file order.
+#[derive(Default)]
+struct TextRows {
+    /// Every field of every row, one after the other.
+    text: String,
+    /// The end of each field in `text`.
+    ends: Vec<usize>,
+    items: Vec<TextItem>,
+}
+
+enum TextItem {
+    /// A row of the extract's width, its fields from `first` in `ends`;
+    /// `shown` when the fields as the file holds them follow, different.
+    Row {
+        line: u64,
+        first: usize,
+        shown: bool,
+    },
+    Rejected(Rejected),
+}
+
+impl TextRows {
+    fn push_fields(&mut self, fields: &[Cow<'_, str>]) {
+        for f in fields {
+            self.text.push_str(f);
+            self.ends.push(self.text.len());
+        }
+    }
+
+    fn push(&mut self, record: Record<'_>) {
+        let item = match record {
+            Record::Row {
+                line,
+                fields,
+                shown,
+            } => {
+                let first = self.ends.len();
+                self.push_fields(fields);
+                let differs = !std::ptr::eq(fields, shown);
+                if differs {
+                    self.push_fields(shown);
+                }
+                TextItem::Row {
+                    line,
+                    first,
+                    shown: differs,
+                }
+            }
+            Record::Rejected {
+                line,
+                rule,
+                detail,
+                content,
+                key,
+            } => TextItem::Rejected(Rejected {
+                line,
+                rule,
+                detail,
+                content,
+                key,
+            }),
+        };
+        self.items.push(item);
+    }
+
+    /// Field `i` of the rows' fields.
+    fn field(&self, i: usize) -> &str {
+        let start = i.checked_sub(1).map_or(0, |p| self.ends[p]);
+        &self.text[start..self.ends[i]]
+    }
+}
+
+/// The first of the three threads of [`Stage::load`]: parses the extract
+/// (CSV, or Parquet through `parquet`, a connection of the staging
+/// database) and sends its records as text. Returns the records read;
+/// stops with an error when the validator is gone.
+fn read_records(
     source: &Source,
     encoding: Encoding,
-    dates: &PlausibleDates,
     parquet: Option<Db>,
+    sender: SyncSender<TextRows>,
+) -> Result<u64> {
+    let progress = Progress::new(source.extract.name(), 0);
+    let mut seen = 0u64;
+    let mut rows = TextRows::default();
+    let send = |rows: &mut TextRows| {
+        sender
+            .send(std::mem::take(rows))
+            .map_err(|_| Error::Internal(format!("{}: the validator stopped", source.file_name())))
+    };
+    let mut sink = |record: Record<'_>| -> Result<()> {
+        seen += 1;
+        progress.tick(seen);
+        rows.push(record);
+        if rows.items.len() >= TEXT_ROWS {
+            send(&mut rows)?;
+        }
+        Ok(())
+    };
+    let read = match (&source.format, &parquet) {
+        (FileFormat::Parquet, Some(db)) => ingest::read_parquet(db, source, &mut sink)?,
+        _ => ingest::read_csv(source, encoding, &mut sink)?,
+    };
+    send(&mut rows)?;
+    progress.done();
+    Ok(read)
+}
+
+/// Records per [`TextRows`]: small enough that the three threads overlap
+/// from the start of a file.
+const TEXT_ROWS: usize = 8_192;
+
+/// The second thread of [`Stage::load`]: validates each row of text and
+/// sends batches of valid and rejected rows, as many as
+/// [`validate::BATCH_ROWS`]. Returns how each column's values fared
+/// against its type (counted for a Parquet extract only); stops with an
+/// error when the appender is gone.
+fn validate_rows(
+    source: &Source,
+    dates: &PlausibleDates,
+    received: Receiver<TextRows>,
     batches: SyncSender<Batch>,
-) -> Result<(u64, Vec<TypeTally>)> {
+) -> Result<Vec<TypeTally>> {
     let mut validator = Validator::new(source.extract, dates.clone());
     if source.format == FileFormat::Parquet {
         validator = validator.counting_types();
     }
+    let width = source.extract.columns().len();
     let mut rejected: Vec<Rejected> = Vec::new();
-    let progress = Progress::new(source.extract.name(), 0);
-    let mut seen = 0u64;
     let send = |validator: &mut Validator, rejected: &mut Vec<Rejected>| -> Result<()> {
         let batch = Batch {
             rows: validator.take_batch()?,
@@ -182,45 +294,41 @@ fn read_and_validate(
             .send(batch)
             .map_err(|_| Error::Internal(format!("{}: the appender stopped", source.file_name())))
     };
-    let mut sink = |rec: Record<'_>| -> Result<()> {
-        seen += 1;
-        progress.tick(seen);
-        match rec {
-            Record::Row {
-                line,
-                fields,
-                shown,
-            } => {
-                if let Some(r) = validator.push_shown(line, fields, shown) {
-                    rejected.push(r);
+    for mut rows in received {
+        let items = std::mem::take(&mut rows.items);
+        let mut fields: Vec<&str> = Vec::with_capacity(width);
+        let mut shown: Vec<&str> = Vec::with_capacity(width);
+        for item in items {
+            match item {
+                TextItem::Row {
+                    line,
+                    first,
+                    shown: differs,
+                } => {
+                    fields.clear();
+                    fields.extend((first..first + width).map(|i| rows.field(i)));
+                    let shown_fields = if differs {
+                        shown.clear();
+                        shown.extend((first + width..first + 2 * width).map(|i| rows.field(i)));
+                        &shown
+                    } else {
+                        &fields
+                    };
+                    if let Some(r) = validator.push_shown(line, &fields, shown_fields) {
+                        rejected.push(r);
+                    }
                 }
+                TextItem::Rejected(r) => rejected.push(r),
             }
-            Record::Rejected {
-                line,
-                rule,
-                detail,
-                content,
-                key,
-            } => rejected.push(Rejected {
-                line,
-                rule,
-                detail,
-                content,
-                key,
-            }),
+            if validator.buffered() >= validate::BATCH_ROWS
+                || rejected.len() >= validate::BATCH_ROWS
+            {
+                send(&mut validator, &mut rejected)?;
+            }
         }
-        if validator.buffered() >= validate::BATCH_ROWS || rejected.len() >= validate::BATCH_ROWS {
-            send(&mut validator, &mut rejected)?;
-        }
-        Ok(())
-    };
-    let read = match (&source.format, &parquet) {
-        (FileFormat::Parquet, Some(db)) => ingest::read_parquet(db, source, &mut sink)?,
-        _ => ingest::read_csv(source, encoding, &mut sink)?,
-    };
+    }
     send(&mut validator, &mut rejected)?;
-    progress.done();
-    Ok((read, validator.tallies().to_vec()))
+    Ok(validator.tallies().to_vec())
 }
 
 impl Stage {
@@ -434,13 +542,16 @@ impl Stage {
     /// the plausible window `dates`; returns the rows read and the notes on
     /// how its columns were read.
     ///
-    /// Two threads share the work: a reader parses and validates batches
-    /// of [`validate::BATCH_ROWS`] rows (see [`read_and_validate`]) while
-    /// this thread appends the previous batch to DuckDB.
+    /// Three threads share the work, one after the other on each batch:
+    /// a reader parses the file ([`read_records`]), a validator types and
+    /// checks each row ([`validate_rows`]) and this thread appends the
+    /// batches to DuckDB. At 2,000,000 persons the reader alone is busier
+    /// than the other two (`docs/performance.md`).
     ///
     /// # Errors
     /// What reading, validating or appending raised; an error of the
-    /// appender comes first, the reader then stops at its next batch.
+    /// appender comes first, then the validator's: the threads before the
+    /// one that failed stop at their next batch.
     pub fn load(
         &self,
         source: &Source,
@@ -451,15 +562,18 @@ impl Stage {
             FileFormat::Parquet => Some(self.db.try_clone()?),
             FileFormat::Csv => None,
         };
+        let (text_sender, text_received) = std::sync::mpsc::sync_channel(4);
         let (batches, received) = std::sync::mpsc::sync_channel(2);
         std::thread::scope(|scope| {
-            let reader =
-                scope.spawn(move || read_and_validate(source, encoding, dates, parquet, batches));
+            let panicked =
+                |what| Error::Internal(format!("{what} {} panicked", source.file_name()));
+            let reader = scope.spawn(move || read_records(source, encoding, parquet, text_sender));
+            let validator =
+                scope.spawn(move || validate_rows(source, dates, text_received, batches));
             let appended = self.append(source, received);
-            let read = reader
-                .join()
-                .map_err(|_| Error::Internal(format!("reading {} panicked", source.file_name())))?;
-            let (read, tallies) = appended.and(read)?;
+            let tallies = validator.join().map_err(|_| panicked("validating"))?;
+            let read = reader.join().map_err(|_| panicked("reading"))?;
+            let (tallies, read) = appended.and(tallies).and_then(|t| Ok((t, read?)))?;
             let notes = match source.format {
                 FileFormat::Parquet => ingest::column_notes(source, &tallies)?,
                 FileFormat::Csv => Vec::new(),
@@ -507,6 +621,7 @@ impl Stage {
             let vars = [("extrait", name), ("cle", extract.key())];
             let check = format!("chk_{name}");
             self.db.build_table(&check, queries::get(&check), [])?;
+            self.read_back_contents(source, encoding, &vars)?;
             self.db.append_to(
                 "stage_quarantine",
                 "quarantaine",
@@ -518,7 +633,6 @@ impl Stage {
                 &queries::render("stage_accept", &vars),
                 [],
             )?;
-            self.fill_contents(source, encoding)?;
             // What is left of the extract is in stg_ and the quarantine:
             // the memory of the copies goes to the indicators.
             self.db
@@ -527,14 +641,22 @@ impl Stage {
         Ok(())
     }
 
-    fn fill_contents(&self, source: &Source, encoding: Encoding) -> Result<()> {
-        let name = source.extract.name();
+    /// Reads back from the file the raw content of the lines `chk_<extract>`
+    /// rejects (the staged rows keep only typed values) into `contenus`.
+    fn read_back_contents(
+        &self,
+        source: &Source,
+        encoding: Encoding,
+        vars: &[(&str, &str)],
+    ) -> Result<()> {
+        self.db
+            .build_temp_table("contenus", queries::get("contenus"), [])?;
         let lines: HashSet<u64> = self
             .db
             .query_map(
-                "lignes_sans_contenu",
-                queries::get("lignes_sans_contenu"),
-                params![name],
+                "lignes_rejetees",
+                &queries::render("lignes_rejetees", vars),
+                [],
                 |r| r.get::<_, i64>(0),
             )?
             .into_iter()
@@ -545,20 +667,11 @@ impl Stage {
         }
         let reader = self.db.try_clone()?;
         let contents = ingest::raw_lines(&reader, source, encoding, &lines)?;
-        self.db
-            .build_temp_table("contenus", queries::get("contenus"), [])?;
-        {
-            let mut app = self.db.appender("contenus")?;
-            for (line, content) in &contents {
-                app.append_row(params![*line as i64, content])
-                    .map_err(failed("contenus"))?;
-            }
+        let mut app = self.db.appender("contenus")?;
+        for (line, content) in &contents {
+            app.append_row(params![*line as i64, content])
+                .map_err(failed("contenus"))?;
         }
-        self.db.execute_with(
-            "quarantaine_contenus",
-            queries::get("quarantaine_contenus"),
-            params![name],
-        )?;
         Ok(())
     }
 

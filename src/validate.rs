@@ -7,7 +7,6 @@
 //! every row and run in DuckDB afterwards (`stage`); warnings are counted
 //! there too, on accepted rows only.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -292,24 +291,24 @@ impl Validator {
 
     /// Validates one row of text fields (schema order). On success the row is
     /// buffered and `Ok(None)` returned; otherwise the rejection.
-    pub fn push(&mut self, line: u64, fields: &[Cow<'_, str>]) -> Option<Rejected> {
+    pub fn push<S: AsRef<str>>(&mut self, line: u64, fields: &[S]) -> Option<Rejected> {
         self.push_shown(line, fields, fields)
     }
 
     /// As [`Validator::push`], for a row whose fields as the file holds
     /// them (`shown`, the rejection's content) differ from the text the
     /// rules read (`fields`): a Parquet value in another encoding.
-    pub fn push_shown(
+    pub fn push_shown<S: AsRef<str>>(
         &mut self,
         line: u64,
-        fields: &[Cow<'_, str>],
-        shown: &[Cow<'_, str>],
+        fields: &[S],
+        shown: &[S],
     ) -> Option<Rejected> {
         let columns = self.extract.columns();
         let mut values = Vec::with_capacity(columns.len());
         let mut failure = None;
         for (col, raw) in columns.iter().zip(fields) {
-            match parse(col, raw, &self.dates) {
+            match parse(col, raw.as_ref(), &self.dates) {
                 Ok(v) => values.push(v),
                 Err(f) => {
                     failure = Some(f);
@@ -326,7 +325,9 @@ impl Validator {
                 rule,
                 detail,
                 content: content.join(";"),
-                key: fields.get(self.key_index).map(|k| k.trim().to_string()),
+                key: fields
+                    .get(self.key_index)
+                    .map(|k| k.as_ref().trim().to_string()),
             });
         }
         self.lines.append_value(line as i64);
@@ -342,7 +343,7 @@ impl Validator {
     /// (`values`) is counted from them; one that failed on a field is
     /// parsed again whole, so that a column that fails as a whole is seen
     /// whatever fails before it. The validation loop itself stays as it is.
-    fn tally(&mut self, values: &[Value<'_>], fields: &[Cow<'_, str>], shown: &[Cow<'_, str>]) {
+    fn tally<S: AsRef<str>>(&mut self, values: &[Value<'_>], fields: &[S], shown: &[S]) {
         let Some(tallies) = &mut self.tallies else {
             return;
         };
@@ -355,7 +356,7 @@ impl Validator {
         }
         let row = columns.iter().zip(fields).zip(shown);
         for (((col, raw), shown), tally) in row.zip(tallies.iter_mut()) {
-            tally.count(&parse(col, raw, &self.dates), shown);
+            tally.count(&parse(col, raw.as_ref(), &self.dates), shown.as_ref());
         }
     }
 
@@ -449,6 +450,7 @@ impl Validator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::Cow;
 
     fn row(fields: &[&str]) -> Vec<Cow<'static, str>> {
         fields.iter().map(|s| Cow::Owned(s.to_string())).collect()

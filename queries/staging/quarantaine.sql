@@ -1,7 +1,6 @@
 -- The quarantine: every rejected row of every extract, with its rule,
 -- empty and typed; Rust appends the rows the validator rejects, then those
--- of the set-level rules (`stage_quarantine`), and fills in their raw
--- content from the file (`quarantaine_contenus`).
+-- of the set-level rules with their raw content (`stage_quarantine`).
 select
     cast(null as varchar) as extrait,
     cast(null as varchar) as fichier,

@@ -1,13 +1,14 @@
--- Rows of chk_{{extrait}} that broke a set-level rule, appended to the
--- quarantine ($1 the extract, $2 its file); their raw content is filled
--- in afterwards from the file.
+-- Rows of chk_{{extrait}} that broke a set-level rule, as the quarantine
+-- holds them ($1 the extract, $2 its file), with their raw content read
+-- back from the file (`contenus`).
 select
     cast($1 as varchar) as extrait,
     cast($2 as varchar) as fichier,
-    ligne,
-    regle,
-    detail,
-    null as contenu,
-    cast({{cle}} as varchar) as cle,
-from chk_{{extrait}}
-where regle is not null
+    rejets.ligne,
+    rejets.regle,
+    rejets.detail,
+    contenus.contenu,
+    cast(rejets.{{cle}} as varchar) as cle,
+from chk_{{extrait}} as rejets
+left join contenus using (ligne)
+where rejets.regle is not null

@@ -16,6 +16,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
+use smallvec::SmallVec;
+
 use crate::error::{Error, Result};
 use crate::schema::{rule, Extract};
 use crate::warehouse::Db;
@@ -345,8 +347,7 @@ pub fn read_csv(
             sink(reject(problem))?;
             continue;
         }
-        let raw: Vec<&[u8]> = fields.clone().collect();
-        let decoded = match decode_row(&raw, &map, &header, encoding) {
+        let decoded = match decode_row(&fields, &map, &header, encoding) {
             Ok(decoded) => decoded,
             Err(detail) => {
                 sink(reject((
@@ -359,8 +360,8 @@ pub fn read_csv(
         };
         sink(Record::Row {
             line,
-            fields: &decoded,
-            shown: &decoded,
+            fields: &decoded[..],
+            shown: &decoded[..],
         })?;
     }
     if let Some(problem) = utf8_evidence.verdict() {
@@ -415,13 +416,24 @@ fn misshapen(
 
 /// The fields of a well-shaped record decoded in the extract's column
 /// order (`map`: column → field of the file); `Err` says which column of
-/// `header` does not decode and why.
+/// `header` does not decode and why. A UTF-8 record is checked whole and
+/// borrowed, and the row lives on the stack up to [`ROW_INLINE`] columns:
+/// this runs once per line of every extract.
 fn decode_row<'a>(
-    raw: &[&'a [u8]],
+    fields: &Fields<'a>,
     map: &[usize],
     header: &[String],
     encoding: Encoding,
-) -> Result<Vec<Cow<'a, str>>, String> {
+) -> Result<DecodedRow<'a>, String> {
+    if encoding == Encoding::Utf8 {
+        if let Ok(text) = std::str::from_utf8(fields.joined()) {
+            return Ok(map
+                .iter()
+                .map(|&i| Cow::Borrowed(&text[fields.range(i)]))
+                .collect());
+        }
+    }
+    let raw: SmallVec<[&[u8]; ROW_INLINE]> = fields.clone().collect();
     map.iter()
         .map(|&file_index| {
             decode(raw[file_index], encoding).map_err(|problem| {
@@ -434,6 +446,12 @@ fn decode_row<'a>(
         })
         .collect()
 }
+
+/// Columns a decoded row holds without allocating: more than any extract
+/// has (the widest, `individus`, has 20).
+const ROW_INLINE: usize = 32;
+
+type DecodedRow<'a> = SmallVec<[Cow<'a, str>; ROW_INLINE]>;
 
 /// Reads a Parquet extract (typed or all text) through DuckDB and feeds
 /// every row to `sink` as text, so that the CSV rules apply; `ligne` is the

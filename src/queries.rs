@@ -20,9 +20,8 @@ macro_rules! queries {
 }
 
 // The folder is the layer, as in a dbt project, and every file but the
-// macros is one `select`; Rust
-// decides how each is materialised ([`materialisation`], [`build_statements`],
-// or the staging's own calls):
+// macros is one `select`; Rust decides how each is materialised
+// ([`materialisation`], [`build_statements`], or the staging's own calls):
 // - `macros`: created once per connection;
 // - `checks`: the rows that break a set-level rule (each row a failure, as
 //   a dbt data test returns them), and the warnings, built as tables;

@@ -416,8 +416,8 @@ fn misshapen(
 
 /// The fields of a well-shaped record decoded in the extract's column
 /// order (`map`: column → field of the file); `Err` says which column of
-/// `header` does not decode and why. A UTF-8 record is checked whole and
-/// borrowed, and the row lives on the stack up to [`ROW_INLINE`] columns:
+/// `header` does not decode and why ([`decode`]). A UTF-8 record is
+/// checked whole and borrowed, and the row lives on the stack up to [`ROW_INLINE`] columns:
 /// this runs once per line of every extract.
 fn decode_row<'a>(
     fields: &Fields<'a>,
@@ -425,8 +425,9 @@ fn decode_row<'a>(
     header: &[String],
     encoding: Encoding,
 ) -> Result<DecodedRow<'a>, String> {
-    if encoding == Encoding::Utf8 {
-        if let Ok(text) = std::str::from_utf8(fields.joined()) {
+    let joined = fields.joined();
+    if encoding == Encoding::Utf8 && !joined.contains(&0) {
+        if let Ok(text) = std::str::from_utf8(joined) {
             return Ok(map
                 .iter()
                 .map(|&i| Cow::Borrowed(&text[fields.range(i)]))

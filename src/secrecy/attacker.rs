@@ -435,89 +435,100 @@ impl Attack {
     /// coefficients) over every table the attacker cannot tell from the
     /// true one.
     fn range(&self, objective: &[(Target, f64)]) -> (f64, f64) {
-        let mut out = [0.0; 2];
-        for (k, dir) in [
-            OptimizationDirection::Minimize,
-            OptimizationDirection::Maximize,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let mut lp = Problem::new(dir);
-            let coef = |t: &Target| {
-                objective
-                    .iter()
-                    .filter(|(o, _)| o == t)
-                    .map(|(_, c)| *c)
-                    .sum::<f64>()
-            };
-            let x: Vec<minilp::Variable> = (0..self.inner.len())
-                .map(|i| lp.add_var(coef(&Target::Inner(i)), (0.0, f64::INFINITY)))
-                .collect();
-            let y: BTreeMap<&Count, minilp::Variable> = self
-                .persons
+        let bound = |dir, infinite: f64| match self.problem(dir, objective).solve() {
+            Ok(s) => s.objective(),
+            Err(minilp::Error::Unbounded) => infinite,
+            Err(e) => panic!("the true table is feasible: {e}"),
+        };
+        (
+            bound(OptimizationDirection::Minimize, f64::NEG_INFINITY),
+            bound(OptimizationDirection::Maximize, f64::INFINITY),
+        )
+    }
+
+    /// The linear programme of [`Attack::range`]: one variable per inner
+    /// unit (`x`) and per person count (`y`), the published values as
+    /// equalities, and what every reader knows as inequalities.
+    fn problem(&self, dir: OptimizationDirection, objective: &[(Target, f64)]) -> Problem {
+        let mut lp = Problem::new(dir);
+        let coef = |t: &Target| {
+            objective
                 .iter()
-                .map(|c| {
-                    (
-                        c,
-                        lp.add_var(coef(&Target::Persons(c.clone())), (0.0, f64::INFINITY)),
-                    )
-                })
-                .collect();
-            let sum = |set: &BTreeSet<usize>| {
-                let mut e = LinearExpr::empty();
-                for &i in set {
-                    e.add(x[i], 1.0);
-                }
-                e
-            };
-            for (c, v) in &self.published {
-                let set = &self.sets[c];
-                if c.persons() {
-                    let mut e = sum(set);
-                    e.add(y[c], -1.0);
-                    // No more persons than positionings.
-                    lp.add_constraint(e, ComparisonOp::Ge, 0.0);
-                    if let Some(v) = v {
-                        lp.add_constraint(&[(y[c], 1.0)][..], ComparisonOp::Eq, *v as f64);
-                    }
-                } else if let Some(v) = v {
-                    lp.add_constraint(sum(set), ComparisonOp::Eq, *v as f64);
-                }
+                .filter(|(o, _)| o == t)
+                .map(|(_, c)| *c)
+                .sum::<f64>()
+        };
+        let x: Vec<minilp::Variable> = (0..self.inner.len())
+            .map(|i| lp.add_var(coef(&Target::Inner(i)), (0.0, f64::INFINITY)))
+            .collect();
+        let y: BTreeMap<&Count, minilp::Variable> = self
+            .persons
+            .iter()
+            .map(|c| {
+                (
+                    c,
+                    lp.add_var(coef(&Target::Persons(c.clone())), (0.0, f64::INFINITY)),
+                )
+            })
+            .collect();
+        let sum = |set: &BTreeSet<usize>| {
+            let mut e = LinearExpr::empty();
+            for &i in set {
+                e.add(x[i], 1.0);
             }
-            for a in &self.persons {
-                let sa = &self.sets[a];
-                // A subset of units has no more persons.
-                for b in &self.persons {
-                    if a != b && sa.is_subset(&self.sets[b]) {
-                        lp.add_constraint(&[(y[a], 1.0), (y[b], -1.0)][..], ComparisonOp::Le, 0.0);
-                    }
+            e
+        };
+        for (c, v) in &self.published {
+            let set = &self.sets[c];
+            if c.persons() {
+                let mut e = sum(set);
+                e.add(y[c], -1.0);
+                // No more persons than positionings.
+                lp.add_constraint(e, ComparisonOp::Ge, 0.0);
+                if let Some(v) = v {
+                    lp.add_constraint(&[(y[c], 1.0)][..], ComparisonOp::Eq, *v as f64);
                 }
-                // Units covered by published cells have no more persons
-                // than they hold, plus the units outside them.
-                for cover in self.covers(a) {
-                    let mut e = LinearExpr::empty();
-                    e.add(y[a], 1.0);
-                    let mut rest = sa.clone();
-                    for c in &cover {
-                        e.add(y[c], -1.0);
-                        for i in &self.sets[c] {
-                            rest.remove(i);
-                        }
-                    }
-                    for i in rest {
-                        e.add(x[i], -1.0);
-                    }
-                    lp.add_constraint(e, ComparisonOp::Le, 0.0);
-                }
+            } else if let Some(v) = v {
+                lp.add_constraint(sum(set), ComparisonOp::Eq, *v as f64);
             }
-            out[k] = match lp.solve() {
-                Ok(s) => s.objective(),
-                Err(minilp::Error::Unbounded) => f64::INFINITY * if k == 0 { -1.0 } else { 1.0 },
-                Err(e) => panic!("the true table is feasible: {e}"),
-            };
         }
-        (out[0], out[1])
+        self.bound_persons(&mut lp, &x, &y);
+        lp
+    }
+
+    /// What every reader knows of person counts, as constraints of `lp`.
+    fn bound_persons(
+        &self,
+        lp: &mut Problem,
+        x: &[minilp::Variable],
+        y: &BTreeMap<&Count, minilp::Variable>,
+    ) {
+        for a in &self.persons {
+            let sa = &self.sets[a];
+            // A subset of units has no more persons.
+            for b in &self.persons {
+                if a != b && sa.is_subset(&self.sets[b]) {
+                    lp.add_constraint(&[(y[a], 1.0), (y[b], -1.0)][..], ComparisonOp::Le, 0.0);
+                }
+            }
+            // Units covered by published cells have no more persons
+            // than they hold, plus the units outside them.
+            for cover in self.covers(a) {
+                let mut e = LinearExpr::empty();
+                e.add(y[a], 1.0);
+                let mut rest = sa.clone();
+                for c in &cover {
+                    e.add(y[c], -1.0);
+                    for i in &self.sets[c] {
+                        rest.remove(i);
+                    }
+                }
+                for i in rest {
+                    e.add(x[i], -1.0);
+                }
+                lp.add_constraint(e, ComparisonOp::Le, 0.0);
+            }
+        }
     }
 
     /// Families of person counts of one release and variable, each a level

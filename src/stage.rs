@@ -166,6 +166,8 @@ struct TextRows {
     items: Vec<TextItem>,
 }
 
+/// One record of [`TextRows`]: a row for the validator, or a record the
+/// reader rejected already (its shape or its encoding).
 enum TextItem {
     /// A row of the extract's width, its fields from `first` in `ends`;
     /// `shown` when the fields as the file holds them follow, different.
@@ -178,6 +180,7 @@ enum TextItem {
 }
 
 impl TextRows {
+    /// Appends each field of `fields` to `text`, with its end.
     fn push_fields(&mut self, fields: &[Cow<'_, str>]) {
         for f in fields {
             self.text.push_str(f);
@@ -185,6 +188,7 @@ impl TextRows {
         }
     }
 
+    /// Keeps `record`, copied, after the others.
     fn push(&mut self, record: Record<'_>) {
         let item = match record {
             Record::Row {
@@ -221,7 +225,7 @@ impl TextRows {
         self.items.push(item);
     }
 
-    /// Field `i` of the rows' fields.
+    /// Field `i` of the fields kept, counted across rows.
     fn field(&self, i: usize) -> &str {
         let start = i.checked_sub(1).map_or(0, |p| self.ends[p]);
         &self.text[start..self.ends[i]]

@@ -978,12 +978,7 @@ fn write_delivery(
             (gathered.anon_secs, started.elapsed().as_secs_f64()),
         );
     }
-    let withheld: Vec<(String, String)> = db.query_map(
-        "lire_retenus",
-        crate::queries::get("lire_retenus"),
-        [],
-        |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
-    )?;
+    let withheld = withheld(db)?;
     files.push(write_dictionary(tmp_dir, dictionary)?);
     let manifest = Manifest {
         logiciel: "ouistat".into(),
@@ -1010,6 +1005,17 @@ fn write_delivery(
     };
     publish(ctx, r, tmp_dir, &manifest, persons)?;
     Ok((manifest, secrecy))
+}
+
+/// The persons the delivery being written withholds (`dlv_retenus`), as
+/// (raw `identifiant_spe`, date of their request), for the register.
+fn withheld(db: &crate::warehouse::Db) -> Result<Vec<(String, String)>> {
+    db.query_map(
+        "lire_retenus",
+        crate::queries::get("lire_retenus"),
+        [],
+        |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+    )
 }
 
 /// Writes the tables of `r`'s delivery into `tmp_dir`, each with its

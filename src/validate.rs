@@ -450,11 +450,6 @@ impl Validator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::borrow::Cow;
-
-    fn row(fields: &[&str]) -> Vec<Cow<'static, str>> {
-        fields.iter().map(|s| Cow::Owned(s.to_string())).collect()
-    }
 
     /// The default window at the cut-off of the cases, 2026-10-31.
     fn dates() -> PlausibleDates {
@@ -472,7 +467,7 @@ mod tests {
         let mut fields = valid.to_vec();
         fields[extract.column_index(column).unwrap()] = value;
         Validator::new(extract, dates())
-            .push(2, &row(&fields))
+            .push(2, &fields)
             .map(|r| r.rule)
     }
 
@@ -608,14 +603,14 @@ mod tests {
     #[test]
     fn event_rules() {
         let mut v = Validator::new(Extract::Evenements, dates());
-        let ok = row(&[
+        let ok = [
             "P1",
             "ICO",
             "PRESENT_RETENU",
             "",
             "2026-03-01",
             "01/03/2026 10:00:00",
-        ]);
+        ];
         assert!(v.push(2, &ok).is_none());
         let cases: &[(&[&str], &str)] = &[
             (
@@ -676,7 +671,7 @@ mod tests {
             ),
         ];
         for (fields, expected) in cases {
-            let r = v.push(3, &row(fields)).expect("rejected");
+            let r = v.push(3, fields).expect("rejected");
             assert_eq!(r.rule, *expected, "{fields:?}: {}", r.detail);
         }
         let batch = v.take_batch().unwrap().unwrap();
@@ -688,12 +683,12 @@ mod tests {
     #[test]
     fn type_tallies_count_every_value_of_a_column() {
         let good = SESSION;
-        let with = |changes: &[(usize, &str)]| {
+        let with = |changes: &[(usize, &'static str)]| {
             let mut f = good;
             for (i, v) in changes {
                 f[*i] = v;
             }
-            row(&f)
+            f
         };
         let mut v = Validator::new(Extract::Sessions, dates()).counting_types();
         assert!(v.push(2, &with(&[])).is_none());
@@ -736,11 +731,11 @@ mod tests {
             "12",
         ];
         let mut v = Validator::new(Extract::Sessions, dates());
-        assert!(v.push(2, &row(&good)).is_none());
+        assert!(v.push(2, &good).is_none());
         let mut check = |i: usize, value: &str, expected: &str| {
             let mut f = good;
             f[i] = value;
-            let r = v.push(3, &row(&f)).expect("rejected");
+            let r = v.push(3, &f).expect("rejected");
             assert_eq!(r.rule, expected, "{value}: {}", r.detail);
         };
         check(2, "4275", rule::FORMAT);

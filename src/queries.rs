@@ -65,7 +65,12 @@ queries!(
         "stage_quarantine",
         "stage_accept",
     ],
-    "intermediate": ["int_positionnements", "int_lignes", "int_eclate"],
+    "intermediate": [
+        "int_positionnements",
+        "int_lignes",
+        "int_eclate",
+        "int_comptes_lieux",
+    ],
     "marts": [
         "agg_personnes_multiples",
         "agg_cohorte",
@@ -145,8 +150,7 @@ pub fn get(name: &str) -> &'static str {
 
 /// A fragment of `queries/fragments/`, a `minijinja` template, rendered
 /// over a cube's `keys` and the [`DIMENSIONS`].
-fn fragment(name: &str, extra_keys: &[&str]) -> String {
-    let keys: Vec<&str> = CUBE_KEYS.iter().chain(extra_keys).copied().collect();
+fn fragment(name: &str, keys: &[&str]) -> String {
     render_template(
         name,
         minijinja::context! { keys => keys, dimensions => DIMENSIONS },
@@ -178,18 +182,20 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
         }
     }
     if sql.contains("{{") {
+        let cube = |extra: &[&str]| {
+            let keys: Vec<&str> = CUBE_KEYS.iter().chain(extra).copied().collect();
+            fragment("ensembles_de_regroupement", &keys)
+        };
         sql = sql
-            .replace(
-                "{{grouping_sets}}",
-                &fragment("ensembles_de_regroupement", &[]),
-            )
-            .replace(
-                "{{grouping_sets_motif}}",
-                &fragment("ensembles_de_regroupement", &["motif_code"]),
-            )
+            .replace("{{grouping_sets}}", &cube(&[]))
+            .replace("{{grouping_sets_motif}}", &cube(&["motif_code"]))
             .replace(
                 "{{grouping_sets_base_personne}}",
-                &fragment("ensembles_de_regroupement", &["base", "identifiant_spe"]),
+                &cube(&["base", "identifiant_spe"]),
+            )
+            .replace(
+                "{{grouping_sets_lieux}}",
+                &fragment("ensembles_de_regroupement", &place_keys()),
             )
             .replace("{{dimension}}", &fragment("cas_dimension", &[]))
             .replace("{{modalite}}", &fragment("cas_modalite", &[]))
@@ -370,8 +376,6 @@ pub(crate) fn layer_in_dependency_order(layer: &str) -> crate::error::Result<Vec
     dependency_order(&models).map_err(crate::error::Error::Internal)
 }
 
-/// The names of `models` (name, SQL) ordered so that each comes after the
-/// models its SQL names; `Err` names the models left in a cycle.
 /// Whether `sql` names the table or model `name` (as a whole word: a
 /// `from`, a join, a `{{name}}` subquery).
 pub(crate) fn names(sql: &str, name: &str) -> bool {
@@ -379,6 +383,8 @@ pub(crate) fn names(sql: &str, name: &str) -> bool {
         .any(|word| word == name)
 }
 
+/// The names of `models` (name, SQL) ordered so that each comes after the
+/// models its SQL names; `Err` names the models left in a cycle.
 fn dependency_order<'a>(models: &[(&'a str, &str)]) -> Result<Vec<&'a str>, String> {
     let reads = names;
     let depends: Vec<Vec<usize>> = models
@@ -465,6 +471,20 @@ pub(crate) fn geo_levels() -> Vec<(&'static str, String)> {
         .collect()
 }
 
+/// The keys of `int_comptes_lieux`: the base and the period, and every
+/// column a geographic level of [`geo_levels`] reads, so that each level
+/// is a sum of its rows.
+fn place_keys() -> Vec<&'static str> {
+    let columns = seed("ref_niveaux_geo")
+        .into_iter()
+        .map(|row| row[1])
+        .filter(|column| !column.is_empty());
+    ["base", "periode", "type_periode"]
+        .into_iter()
+        .chain(columns)
+        .collect()
+}
+
 /// The geographic levels finer than the region (`dans_region` in the seed):
 /// each of their codes lies in one region.
 pub(crate) fn levels_in_region() -> Vec<&'static str> {
@@ -489,10 +509,16 @@ mod tests {
     #[test]
     fn the_intermediate_layer_runs_in_the_order_its_sql_gives() {
         // int_lignes reads int_positionnements; int_eclate reads int_lignes
-        // (and int_periodes, a seed filled by the run, not a model).
+        // (and int_periodes, a seed filled by the run, not a model);
+        // int_comptes_lieux reads int_eclate.
         assert_eq!(
             layer_in_dependency_order("intermediate").unwrap(),
-            ["int_positionnements", "int_lignes", "int_eclate"]
+            [
+                "int_positionnements",
+                "int_lignes",
+                "int_eclate",
+                "int_comptes_lieux"
+            ]
         );
     }
 

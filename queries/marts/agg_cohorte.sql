@@ -1,17 +1,37 @@
 -- Every measure of the positioning cohort for one geographic level, by
 -- period and dimension (one grouping set per dimension).
 --
--- Distinct persons: rows of persons with a single positioning in the
--- period, plus `agg_personnes_multiples`.
+-- The counts are sums of `int_comptes_lieux` over the level's places;
+-- distinct persons: rows of persons with a single positioning in the
+-- period, plus `agg_personnes_multiples`; the delays' quantiles from the
+-- rows themselves.
 with
 
-lignes as (
-    select *, '{{niveau_geo}}' as niveau_geo, {{code_geo}} as code_geo
-    from int_eclate
+comptes as (
+    select
+        periode,
+        type_periode,
+        '{{niveau_geo}}' as niveau_geo,
+        {{code_geo}} as code_geo,
+        dimension,
+        modalite,
+        cast(sum(nb_positionnements) as bigint) as nb_positionnements,
+        cast(sum(nb_presents_ico) as bigint) as nb_presents_ico,
+        cast(sum(nb_retenus) as bigint) as nb_retenus,
+        cast(sum(nb_ais_validees) as bigint) as nb_ais_validees,
+        cast(sum(nb_entrees) as bigint) as nb_entrees,
+        cast(sum(nb_abandons) as bigint) as nb_abandons,
+        cast(sum(nb_personnes_seules) as bigint) as nb_personnes_seules,
+        cast(sum(nb_personnes_seules_entrees) as bigint) as nb_personnes_seules_entrees,
+        cast(sum(nb_personnes_seules_eligibles) as bigint) as nb_personnes_seules_eligibles,
+    from int_comptes_lieux
     where base = 'cohorte'
+    group by all
 ),
 
-comptes as (
+-- Only the rows with a delay hold values for the quantiles (holistic: each
+-- cell keeps its values), a cell without any has null delays.
+delais as (
     select
         periode,
         type_periode,
@@ -19,18 +39,13 @@ comptes as (
         code_geo,
         {{dimension}} as dimension,
         {{modalite}} as modalite,
-        count(*) as nb_positionnements,
-        count(*) filter (where present_ico) as nb_presents_ico,
-        count(*) filter (where retenu) as nb_retenus,
-        count(*) filter (where ais_validee) as nb_ais_validees,
-        count(*) filter (where entre) as nb_entrees,
-        count(*) filter (where abandon) as nb_abandons,
-        count(*) filter (where not plusieurs) as nb_personnes_seules,
-        count(*) filter (where entre and not plusieurs) as nb_personnes_seules_entrees,
-        count(*) filter (where est_eligible_pic and not plusieurs) as nb_personnes_seules_eligibles,
         quantile_cont(jours_entree, [0.5, 0.75]) as quantiles_jours_entree,
         quantile_cont(jours_ico, [0.5, 0.75]) as quantiles_jours_ico,
-    from lignes
+    from (
+        select *, '{{niveau_geo}}' as niveau_geo, {{code_geo}} as code_geo
+        from int_eclate
+        where base = 'cohorte' and (jours_entree is not null or jours_ico is not null)
+    )
     group by grouping sets ({{grouping_sets}})
 ),
 
@@ -62,6 +77,12 @@ final as (
         quantiles_jours_ico[1] as mediane_jours_ico,
         quantiles_jours_ico[2] as p75_jours_ico,
     from comptes
+    left join delais
+        on delais.periode = comptes.periode
+        and delais.type_periode = comptes.type_periode
+        and delais.code_geo is not distinct from comptes.code_geo
+        and delais.dimension = comptes.dimension
+        and delais.modalite is not distinct from comptes.modalite
     left join multiples
         on multiples.periode = comptes.periode
         and multiples.type_periode = comptes.type_periode

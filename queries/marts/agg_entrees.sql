@@ -1,26 +1,22 @@
 -- Distinct persons whose entry date falls in the period, and the
 -- PIC-eligible among them, for one geographic level: rows of persons with
--- a single entry in the period, plus `agg_personnes_multiples`.
+-- a single entry in the period (sums of `int_comptes_lieux` over the
+-- level's places), plus `agg_personnes_multiples`.
 with
-
-lignes as (
-    select *, '{{niveau_geo}}' as niveau_geo, {{code_geo}} as code_geo
-    from int_eclate
-    where base = 'entrees'
-),
 
 comptes as (
     select
         periode,
         type_periode,
-        niveau_geo,
-        code_geo,
-        {{dimension}} as dimension,
-        {{modalite}} as modalite,
-        count(*) filter (where not plusieurs) as nb_personnes_seules,
-        count(*) filter (where est_eligible_pic and not plusieurs) as nb_personnes_seules_eligibles,
-    from lignes
-    group by grouping sets ({{grouping_sets}})
+        '{{niveau_geo}}' as niveau_geo,
+        {{code_geo}} as code_geo,
+        dimension,
+        modalite,
+        cast(sum(nb_personnes_seules) as bigint) as nb_personnes_seules,
+        cast(sum(nb_personnes_seules_eligibles) as bigint) as nb_personnes_seules_eligibles,
+    from int_comptes_lieux
+    where base = 'entrees'
+    group by all
 ),
 
 multiples as (

@@ -72,6 +72,7 @@ queries!(
         "int_comptes_lieux",
     ],
     "marts": [
+        "agg_comptes",
         "agg_personnes_multiples",
         "agg_cohorte",
         "agg_cohorte_vides",
@@ -620,6 +621,8 @@ mod tests {
         let at = |n: &str| order.iter().position(|m| *m == n).unwrap();
         assert!(at("agg_personnes_multiples") < at("agg_cohorte"));
         assert!(at("agg_personnes_multiples") < at("agg_entrees"));
+        assert!(at("agg_comptes") < at("agg_cohorte"));
+        assert!(at("agg_comptes") < at("agg_entrees"));
         assert!(at("agg_cohorte") < at("agg_cohorte_vides"));
         assert!(at("out_sessions_remplissage") < at("agg_remplissage"));
         assert!(at("agg_remplissage") < at("agg_remplissage_vides"));

@@ -4,7 +4,7 @@
 -- dimension).
 --
 -- Every geographic level of the cubes is a sum of these rows
--- (`agg_cohorte`, `agg_entrees`): `int_eclate`'s rows are grouped once
+-- (`agg_comptes`): `int_eclate`'s rows are grouped once
 -- here instead of once per level. Counts of persons are counts of rows of
 -- persons with a single positioning in the period (`plusieurs`, see
 -- `int_eclate`); the others are counted by `agg_personnes_multiples`.

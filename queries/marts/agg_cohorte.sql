@@ -1,32 +1,15 @@
 -- Every measure of the positioning cohort for one geographic level, by
 -- period and dimension (one grouping set per dimension).
 --
--- The counts are sums of `int_comptes_lieux` over the level's places;
--- distinct persons: rows of persons with a single positioning in the
--- period, plus `agg_personnes_multiples`; the delays' quantiles from the
--- rows themselves.
+-- The counts come from `agg_comptes` (sums over the level's places);
+-- distinct persons are rows of persons with a single positioning in the
+-- period plus `agg_personnes_multiples`; the delays' quantiles are
+-- computed from the rows themselves.
 with
 
 comptes as (
-    select
-        periode,
-        type_periode,
-        '{{niveau_geo}}' as niveau_geo,
-        {{code_geo}} as code_geo,
-        dimension,
-        modalite,
-        cast(sum(nb_positionnements) as bigint) as nb_positionnements,
-        cast(sum(nb_presents_ico) as bigint) as nb_presents_ico,
-        cast(sum(nb_retenus) as bigint) as nb_retenus,
-        cast(sum(nb_ais_validees) as bigint) as nb_ais_validees,
-        cast(sum(nb_entrees) as bigint) as nb_entrees,
-        cast(sum(nb_abandons) as bigint) as nb_abandons,
-        cast(sum(nb_personnes_seules) as bigint) as nb_personnes_seules,
-        cast(sum(nb_personnes_seules_entrees) as bigint) as nb_personnes_seules_entrees,
-        cast(sum(nb_personnes_seules_eligibles) as bigint) as nb_personnes_seules_eligibles,
-    from int_comptes_lieux
-    where base = 'cohorte'
-    group by all
+    select * from agg_comptes
+    where base = 'cohorte' and niveau_geo = '{{niveau_geo}}'
 ),
 
 -- Only the rows with a delay hold values for the quantiles (holistic: each

@@ -1,22 +1,11 @@
 -- Distinct persons whose entry date falls in the period, and the
 -- PIC-eligible among them, for one geographic level: rows of persons with
--- a single entry in the period (sums of `int_comptes_lieux` over the
--- level's places), plus `agg_personnes_multiples`.
+-- a single entry in the period (`agg_comptes`), plus `agg_personnes_multiples`.
 with
 
 comptes as (
-    select
-        periode,
-        type_periode,
-        '{{niveau_geo}}' as niveau_geo,
-        {{code_geo}} as code_geo,
-        dimension,
-        modalite,
-        cast(sum(nb_personnes_seules) as bigint) as nb_personnes_seules,
-        cast(sum(nb_personnes_seules_eligibles) as bigint) as nb_personnes_seules_eligibles,
-    from int_comptes_lieux
-    where base = 'entrees'
-    group by all
+    select * from agg_comptes
+    where base = 'entrees' and niveau_geo = '{{niveau_geo}}'
 ),
 
 multiples as (

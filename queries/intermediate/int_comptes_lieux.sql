@@ -4,12 +4,11 @@
 -- dimension).
 --
 -- Every geographic level of the cubes is a sum of these rows
--- (`agg_comptes`): `int_eclate`'s rows are grouped once
--- here instead of once per level. Counts of persons are counts of rows of
--- persons with a single positioning in the period (`plusieurs`, see
--- `int_eclate`); the others are counted by `agg_personnes_multiples`.
--- Delays (quantiles) and distinct persons do not add up: the cubes compute
--- them per level.
+-- (`agg_comptes`), so `int_eclate`'s rows are grouped once here instead
+-- of once per level. Counts of persons are counts of rows of persons with
+-- a single positioning in the period (`plusieurs`, see `int_eclate`); the
+-- others are counted by `agg_personnes_multiples`. Delays (quantiles) and
+-- distinct persons do not add up: the cubes compute them per level.
 with
 
 lignes as (

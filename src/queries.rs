@@ -68,6 +68,7 @@ queries!(
     "intermediate": [
         "int_positionnements",
         "int_lignes",
+        "int_modalites",
         "int_eclate",
         "int_comptes_lieux",
     ],
@@ -111,7 +112,14 @@ queries!(
         "test_cohorte_emboitee",
         "test_remplissage_taux",
     ],
-    "fragments": ["ensembles_de_regroupement", "cas_dimension", "cas_modalite"],
+    "fragments": [
+        "ensembles_de_regroupement",
+        "cas_dimension",
+        "cas_modalite",
+        "modalites_numerotees",
+        "dimensions_numerotees",
+        "jointures_modalites",
+    ],
     "adapter": ["adaptateur"],
     "analyses": [
         "diag_quarantaine",
@@ -200,7 +208,18 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
             )
             .replace("{{dimension}}", &fragment("cas_dimension", &[]))
             .replace("{{modalite}}", &fragment("cas_modalite", &[]))
-            .replace("{{dimensions}}", &DIMENSIONS.join(", "));
+            .replace(
+                "{{modalites_numerotees}}",
+                &fragment("modalites_numerotees", &[]),
+            )
+            .replace(
+                "{{dimensions_numerotees}}",
+                &fragment("dimensions_numerotees", &[]),
+            )
+            .replace(
+                "{{jointures_modalites}}",
+                &fragment("jointures_modalites", &[]),
+            );
         for (k, v) in vars {
             sql = sql.replace(&format!("{{{{{k}}}}}"), v);
         }
@@ -480,7 +499,7 @@ fn place_keys() -> Vec<&'static str> {
         .into_iter()
         .map(|row| row[1])
         .filter(|column| !column.is_empty());
-    ["base", "periode", "type_periode"]
+    ["base", "code_periode"]
         .into_iter()
         .chain(columns)
         .collect()
@@ -509,14 +528,16 @@ mod tests {
 
     #[test]
     fn the_intermediate_layer_runs_in_the_order_its_sql_gives() {
-        // int_lignes reads int_positionnements; int_eclate reads int_lignes
-        // (and int_periodes, a seed filled by the run, not a model);
-        // int_comptes_lieux reads int_eclate.
+        // int_lignes reads int_positionnements; int_modalites numbers
+        // int_lignes's modalities; int_eclate reads both (and int_periodes,
+        // a seed filled by the run, not a model); int_comptes_lieux reads
+        // int_eclate.
         assert_eq!(
             layer_in_dependency_order("intermediate").unwrap(),
             [
                 "int_positionnements",
                 "int_lignes",
+                "int_modalites",
                 "int_eclate",
                 "int_comptes_lieux"
             ]

@@ -1,3 +1,3 @@
-{#- The value of the dimension a row of GROUPING SETS is grouped by, or
-    'ensemble' for the keys alone. -#}
-case {% for d in dimensions %}when grouping({{ d }}) = 0 then {{ d }} {% endfor %}else 'ensemble' end
+{#- The number of the modality a row of GROUPING SETS is grouped by
+    (`int_modalites`), or 0 (`ensemble`) for the keys alone. -#}
+case {% for d in dimensions %}when grouping({{ d }}) = 0 then {{ d }} {% endfor %}else 0 end

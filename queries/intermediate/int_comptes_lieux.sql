@@ -18,13 +18,12 @@ lignes as (
 final as (
     select
         base,
-        periode,
-        type_periode,
+        code_periode,
         region,
         departement,
         zone_emploi,
         {{dimension}} as dimension,
-        {{modalite}} as modalite,
+        {{modalite}} as code_modalite,
         count(*) as nb_positionnements,
         count(*) filter (where present_ico) as nb_presents_ico,
         count(*) filter (where retenu) as nb_retenus,

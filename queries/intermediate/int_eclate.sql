@@ -7,6 +7,9 @@
 -- base and period. A person with a single one is that one row in every
 -- cell of the period, so the cubes count distinct persons by counting rows
 -- and need a distinct count only for the rows flagged here (a few per cent).
+-- The periods and the dimensions are numbers (`code_periode`,
+-- `int_modalites`): the cube models group by them, and the marts read the
+-- labels back.
 -- Geography is not exploded here: each geographic level is one slice of
 -- the cube queries, which read `region`, `departement` or `zone_emploi`.
 -- Only what the cubes read is kept: at 2 M persons this table has about
@@ -21,7 +24,7 @@ lignes as (
         region,
         departement,
         zone_emploi,
-        {{dimensions}},
+        {{dimensions_numerotees}},
         present_ico,
         retenu,
         ais_validee,
@@ -32,6 +35,7 @@ lignes as (
         jours_entree,
         jours_ico,
     from int_lignes
+    {{jointures_modalites}}
 ),
 
 par_base as (
@@ -41,21 +45,23 @@ par_base as (
 ),
 
 par_periode as (
-    select *, periode_quadrimestre(jour_base) as periode, 'quadrimestre' as type_periode
-    from par_base
+    select *, code_quadrimestre(jour_base) as code_periode from par_base
     union all
-    select *, strftime(jour_base, '%Y-%m') as periode, 'mois' as type_periode
-    from par_base
+    select *, code_mois(jour_base) as code_periode from par_base
+),
+
+periodes as (
+    select code_periode(periode, type_periode) as code_periode from int_periodes
 ),
 
 retenues as (
     select par_periode.*
     from par_periode
-    semi join int_periodes using (periode, type_periode)
+    semi join periodes using (code_periode)
 ),
 
 multiples as (
-    select base, type_periode, periode, identifiant_spe
+    select base, code_periode, identifiant_spe
     from retenues
     group by all
     having count(*) > 1
@@ -66,7 +72,7 @@ final as (
         retenues.* exclude (jour_positionnement, date_entree, jour_base),
         multiples.identifiant_spe is not null as plusieurs,
     from retenues
-    left join multiples using (base, type_periode, periode, identifiant_spe)
+    left join multiples using (base, code_periode, identifiant_spe)
 )
 
 select * from final

@@ -1,5 +1,7 @@
 -- Abandons of the positioning cohort split by the reason of the latest
 -- abandon (a missing reason is `inconnu`), for one geographic level.
+-- Periods and modalities are read back as labels at the end
+-- (`int_periodes`, `int_modalites`).
 with
 
 lignes as (
@@ -12,18 +14,39 @@ lignes as (
     where base = 'cohorte' and abandon
 ),
 
-final as (
+abandons as (
     select
-        periode,
-        type_periode,
+        code_periode,
         niveau_geo,
         code_geo,
         {{dimension}} as dimension,
-        {{modalite}} as modalite,
+        {{modalite}} as code_modalite,
         motif_code,
         count(*) as nb_abandons,
     from lignes
     group by grouping sets ({{grouping_sets_motif}})
+),
+
+periodes as (
+    select code_periode(periode, type_periode) as code_periode, periode, type_periode
+    from int_periodes
+),
+
+final as (
+    select
+        periodes.periode,
+        periodes.type_periode,
+        abandons.niveau_geo,
+        abandons.code_geo,
+        abandons.dimension,
+        int_modalites.modalite,
+        abandons.motif_code,
+        abandons.nb_abandons,
+    from abandons
+    inner join periodes using (code_periode)
+    inner join int_modalites
+        on int_modalites.dimension = abandons.dimension
+        and int_modalites.code = abandons.code_modalite
 )
 
 select * from final

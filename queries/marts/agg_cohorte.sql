@@ -4,7 +4,9 @@
 -- The counts come from `agg_comptes` (sums over the level's places);
 -- distinct persons are rows of persons with a single positioning in the
 -- period plus `agg_personnes_multiples`; the delays' quantiles are
--- computed from the rows themselves.
+-- computed from the rows themselves. Periods and modalities are numbers
+-- until the end, where they are read back as labels (`int_periodes`,
+-- `int_modalites`).
 with
 
 comptes as (
@@ -16,12 +18,11 @@ comptes as (
 -- cell keeps its values), a cell without any has null delays.
 delais as (
     select
-        periode,
-        type_periode,
+        code_periode,
         niveau_geo,
         code_geo,
         {{dimension}} as dimension,
-        {{modalite}} as modalite,
+        {{modalite}} as code_modalite,
         quantile_cont(jours_entree, [0.5, 0.75]) as quantiles_jours_entree,
         quantile_cont(jours_ico, [0.5, 0.75]) as quantiles_jours_ico,
     from (
@@ -37,14 +38,19 @@ multiples as (
     where base = 'cohorte' and niveau_geo = '{{niveau_geo}}'
 ),
 
+periodes as (
+    select code_periode(periode, type_periode) as code_periode, periode, type_periode
+    from int_periodes
+),
+
 final as (
     select
-        comptes.periode,
-        comptes.type_periode,
+        periodes.periode,
+        periodes.type_periode,
         comptes.niveau_geo,
         comptes.code_geo,
         comptes.dimension,
-        comptes.modalite,
+        int_modalites.modalite,
         nb_positionnements,
         nb_presents_ico,
         nb_retenus,
@@ -60,18 +66,20 @@ final as (
         quantiles_jours_ico[1] as mediane_jours_ico,
         quantiles_jours_ico[2] as p75_jours_ico,
     from comptes
+    inner join periodes using (code_periode)
+    inner join int_modalites
+        on int_modalites.dimension = comptes.dimension
+        and int_modalites.code = comptes.code_modalite
     left join delais
-        on delais.periode = comptes.periode
-        and delais.type_periode = comptes.type_periode
+        on delais.code_periode = comptes.code_periode
         and delais.code_geo is not distinct from comptes.code_geo
         and delais.dimension = comptes.dimension
-        and delais.modalite is not distinct from comptes.modalite
+        and delais.code_modalite = comptes.code_modalite
     left join multiples
-        on multiples.periode = comptes.periode
-        and multiples.type_periode = comptes.type_periode
+        on multiples.code_periode = comptes.code_periode
         and multiples.code_geo is not distinct from comptes.code_geo
         and multiples.dimension = comptes.dimension
-        and multiples.modalite = comptes.modalite
+        and multiples.code_modalite = comptes.code_modalite
 )
 
 select * from final

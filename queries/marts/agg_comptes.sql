@@ -1,14 +1,14 @@
 -- The additive counts of both bases for one geographic level: the sums of
--- `int_comptes_lieux` over the level's places, by period and modality.
--- The cohort's and the entrants' cubes read them.
+-- `int_comptes_lieux` over the level's places, by period and modality
+-- (numbers, as in `int_eclate`). The cohort's and the entrants' cubes read
+-- them.
 select
     base,
-    periode,
-    type_periode,
+    code_periode,
     '{{niveau_geo}}' as niveau_geo,
     {{code_geo}} as code_geo,
     dimension,
-    modalite,
+    code_modalite,
     cast(sum(nb_positionnements) as bigint) as nb_positionnements,
     cast(sum(nb_presents_ico) as bigint) as nb_presents_ico,
     cast(sum(nb_retenus) as bigint) as nb_retenus,

@@ -1,6 +1,8 @@
 -- Distinct persons whose entry date falls in the period, and the
 -- PIC-eligible among them, for one geographic level: rows of persons with
 -- a single entry in the period (`agg_comptes`), plus `agg_personnes_multiples`.
+-- Periods and modalities are read back as labels at the end
+-- (`int_periodes`, `int_modalites`).
 with
 
 comptes as (
@@ -13,24 +15,32 @@ multiples as (
     where base = 'entrees' and niveau_geo = '{{niveau_geo}}'
 ),
 
+periodes as (
+    select code_periode(periode, type_periode) as code_periode, periode, type_periode
+    from int_periodes
+),
+
 final as (
     select
-        comptes.periode,
-        comptes.type_periode,
+        periodes.periode,
+        periodes.type_periode,
         comptes.niveau_geo,
         comptes.code_geo,
         comptes.dimension,
-        comptes.modalite,
+        int_modalites.modalite,
         nb_personnes_seules + coalesce(multiples.nb_personnes, 0) as nb_personnes_entrees,
         nb_personnes_seules_eligibles + coalesce(multiples.nb_personnes_eligibles, 0)
             as nb_eligibles_pic_entres,
     from comptes
+    inner join periodes using (code_periode)
+    inner join int_modalites
+        on int_modalites.dimension = comptes.dimension
+        and int_modalites.code = comptes.code_modalite
     left join multiples
-        on multiples.periode = comptes.periode
-        and multiples.type_periode = comptes.type_periode
+        on multiples.code_periode = comptes.code_periode
         and multiples.code_geo is not distinct from comptes.code_geo
         and multiples.dimension = comptes.dimension
-        and multiples.modalite = comptes.modalite
+        and multiples.code_modalite = comptes.code_modalite
 )
 
 select * from final

@@ -1,6 +1,7 @@
 -- Distinct persons per cell among persons with several positionings in
 -- the same base and period (`plusieurs`, see `int_eclate`), for both bases
--- and one geographic level: all, the entered and the PIC-eligible.
+-- and one geographic level: all, the entered and the PIC-eligible. The
+-- periods and modalities are numbers, as in `int_eclate`.
 --
 -- The cubes count every other person as a row (a person with a single
 -- positioning in the period is one row of every cell it is in) and add
@@ -18,12 +19,11 @@ lignes as (
 par_personne as (
     select
         base,
-        periode,
-        type_periode,
+        code_periode,
         niveau_geo,
         code_geo,
         {{dimension}} as dimension,
-        {{modalite}} as modalite,
+        {{modalite}} as code_modalite,
         identifiant_spe,
         bool_or(entre) as entre,
         bool_or(est_eligible_pic) as eligible_pic,
@@ -34,12 +34,11 @@ par_personne as (
 final as (
     select
         base,
-        periode,
-        type_periode,
+        code_periode,
         niveau_geo,
         code_geo,
         dimension,
-        modalite,
+        code_modalite,
         count(*) as nb_personnes,
         count(*) filter (where entre) as nb_personnes_entrees,
         count(*) filter (where eligible_pic) as nb_personnes_eligibles,

@@ -15,5 +15,9 @@ pub(crate) const DIMENSIONS: &[&str] = &[
     "travailleur_handicape",
 ];
 
-/// Key columns shared by every cube.
-pub(crate) const CUBE_KEYS: &[&str] = &["periode", "type_periode", "niveau_geo", "code_geo"];
+/// Key columns of the cube models' grouping sets: the period as its
+/// number (`code_periode`, which names its kind too: the SQL macros
+/// `code_mois` and `code_quadrimestre`), the geographic level and its code.
+/// The marts turn the number back into the cubes' `periode` and
+/// `type_periode`.
+pub(crate) const CUBE_KEYS: &[&str] = &["code_periode", "niveau_geo", "code_geo"];

@@ -69,6 +69,7 @@ queries!(
         "int_positionnements",
         "int_lignes",
         "int_modalites",
+        "int_codes_periodes",
         "int_eclate",
         "int_comptes_lieux",
     ],
@@ -528,13 +529,14 @@ mod tests {
 
     #[test]
     fn the_intermediate_layer_runs_in_the_order_its_sql_gives() {
-        // int_lignes reads int_positionnements; int_modalites numbers
-        // int_lignes's modalities; int_eclate reads both (and int_periodes,
-        // a seed filled by the run, not a model); int_comptes_lieux reads
-        // int_eclate.
+        // int_codes_periodes numbers int_periodes (a seed filled by the
+        // run, not a model); int_lignes reads int_positionnements;
+        // int_modalites numbers int_lignes's modalities; int_eclate reads
+        // the three; int_comptes_lieux reads int_eclate.
         assert_eq!(
             layer_in_dependency_order("intermediate").unwrap(),
             [
+                "int_codes_periodes",
                 "int_positionnements",
                 "int_lignes",
                 "int_modalites",

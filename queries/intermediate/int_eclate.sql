@@ -7,7 +7,7 @@
 -- base and period. A person with a single one is that one row in every
 -- cell of the period, so the cubes count distinct persons by counting rows
 -- and need a distinct count only for the rows flagged here (a few per cent).
--- The periods and the dimensions are numbers (`code_periode`,
+-- The periods and the dimensions are numbers (`int_codes_periodes`,
 -- `int_modalites`): the cube models group by them, and the marts read the
 -- labels back.
 -- Geography is not exploded here: each geographic level is one slice of
@@ -50,14 +50,10 @@ par_periode as (
     select *, code_mois(jour_base) as code_periode from par_base
 ),
 
-periodes as (
-    select code_periode(periode, type_periode) as code_periode from int_periodes
-),
-
 retenues as (
     select par_periode.*
     from par_periode
-    semi join periodes using (code_periode)
+    semi join int_codes_periodes using (code_periode)
 ),
 
 multiples as (

@@ -1,7 +1,7 @@
 -- Abandons of the positioning cohort split by the reason of the latest
 -- abandon (a missing reason is `inconnu`), for one geographic level.
 -- Periods and modalities are read back as labels at the end
--- (`int_periodes`, `int_modalites`).
+-- (`int_codes_periodes`, `int_modalites`).
 with
 
 lignes as (
@@ -27,15 +27,10 @@ abandons as (
     group by grouping sets ({{grouping_sets_motif}})
 ),
 
-periodes as (
-    select code_periode(periode, type_periode) as code_periode, periode, type_periode
-    from int_periodes
-),
-
 final as (
     select
-        periodes.periode,
-        periodes.type_periode,
+        int_codes_periodes.periode,
+        int_codes_periodes.type_periode,
         abandons.niveau_geo,
         abandons.code_geo,
         abandons.dimension,
@@ -43,7 +38,7 @@ final as (
         abandons.motif_code,
         abandons.nb_abandons,
     from abandons
-    inner join periodes using (code_periode)
+    inner join int_codes_periodes using (code_periode)
     inner join int_modalites
         on int_modalites.dimension = abandons.dimension
         and int_modalites.code = abandons.code_modalite

@@ -5,7 +5,7 @@
 -- distinct persons are rows of persons with a single positioning in the
 -- period plus `agg_personnes_multiples`; the delays' quantiles are
 -- computed from the rows themselves. Periods and modalities are numbers
--- until the end, where they are read back as labels (`int_periodes`,
+-- until the end, where they are read back as labels (`int_codes_periodes`,
 -- `int_modalites`).
 with
 
@@ -38,15 +38,10 @@ multiples as (
     where base = 'cohorte' and niveau_geo = '{{niveau_geo}}'
 ),
 
-periodes as (
-    select code_periode(periode, type_periode) as code_periode, periode, type_periode
-    from int_periodes
-),
-
 final as (
     select
-        periodes.periode,
-        periodes.type_periode,
+        int_codes_periodes.periode,
+        int_codes_periodes.type_periode,
         comptes.niveau_geo,
         comptes.code_geo,
         comptes.dimension,
@@ -66,7 +61,7 @@ final as (
         quantiles_jours_ico[1] as mediane_jours_ico,
         quantiles_jours_ico[2] as p75_jours_ico,
     from comptes
-    inner join periodes using (code_periode)
+    inner join int_codes_periodes using (code_periode)
     inner join int_modalites
         on int_modalites.dimension = comptes.dimension
         and int_modalites.code = comptes.code_modalite

@@ -2,7 +2,7 @@
 -- PIC-eligible among them, for one geographic level: rows of persons with
 -- a single entry in the period (`agg_comptes`), plus `agg_personnes_multiples`.
 -- Periods and modalities are read back as labels at the end
--- (`int_periodes`, `int_modalites`).
+-- (`int_codes_periodes`, `int_modalites`).
 with
 
 comptes as (
@@ -15,15 +15,10 @@ multiples as (
     where base = 'entrees' and niveau_geo = '{{niveau_geo}}'
 ),
 
-periodes as (
-    select code_periode(periode, type_periode) as code_periode, periode, type_periode
-    from int_periodes
-),
-
 final as (
     select
-        periodes.periode,
-        periodes.type_periode,
+        int_codes_periodes.periode,
+        int_codes_periodes.type_periode,
         comptes.niveau_geo,
         comptes.code_geo,
         comptes.dimension,
@@ -32,7 +27,7 @@ final as (
         nb_personnes_seules_eligibles + coalesce(multiples.nb_personnes_eligibles, 0)
             as nb_eligibles_pic_entres,
     from comptes
-    inner join periodes using (code_periode)
+    inner join int_codes_periodes using (code_periode)
     inner join int_modalites
         on int_modalites.dimension = comptes.dimension
         and int_modalites.code = comptes.code_modalite

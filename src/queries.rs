@@ -112,6 +112,7 @@ queries!(
         "test_ensemble_par_periode",
         "test_cohorte_emboitee",
         "test_remplissage_taux",
+        "test_codes_periodes",
     ],
     "fragments": [
         "ensembles_de_regroupement",

@@ -6,7 +6,7 @@ create or replace macro periode_quadrimestre(jour) as
 -- (202603 is 2026-03), YYYY13 to YYYY15 for the four-month periods T1 to
 -- T3 (202613 is 2026-T1). The cube models group the rows of `int_eclate`
 -- by it, a number being several times cheaper to group than the labels;
--- the marts read the labels back from `int_periodes`.
+-- the marts read the labels back from `int_codes_periodes`.
 create or replace macro code_mois(jour) as
     year(jour) * 100 + month(jour);
 

@@ -4,9 +4,8 @@
 -- The counts come from `agg_comptes` (sums over the level's places);
 -- distinct persons are rows of persons with a single positioning in the
 -- period plus `agg_personnes_multiples`; the delays' quantiles are
--- computed from the rows themselves. Periods and modalities are numbers
--- until the end, where they are read back as labels (`int_codes_periodes`,
--- `int_modalites`).
+-- computed from the rows themselves. They are joined on the numbers of
+-- periods and modalities; the labels come with `agg_comptes`.
 with
 
 comptes as (
@@ -40,12 +39,12 @@ multiples as (
 
 final as (
     select
-        int_codes_periodes.periode,
-        int_codes_periodes.type_periode,
+        comptes.periode,
+        comptes.type_periode,
         comptes.niveau_geo,
         comptes.code_geo,
         comptes.dimension,
-        int_modalites.modalite,
+        comptes.modalite,
         nb_positionnements,
         nb_presents_ico,
         nb_retenus,
@@ -61,10 +60,6 @@ final as (
         quantiles_jours_ico[1] as mediane_jours_ico,
         quantiles_jours_ico[2] as p75_jours_ico,
     from comptes
-    inner join int_codes_periodes using (code_periode)
-    inner join int_modalites
-        on int_modalites.dimension = comptes.dimension
-        and int_modalites.code = comptes.code_modalite
     left join delais
         on delais.code_periode = comptes.code_periode
         and delais.code_geo is not distinct from comptes.code_geo

@@ -341,40 +341,83 @@ impl Grouping {
     }
 }
 
-/// Numbers keys below `u64::MAX` in order of first appearance through an
-/// open-addressing table of (key + 1, number) pairs, 0 marking an empty
-/// slot: a probe reads one slot, key and number side by side, where a
-/// hash map reads its control bytes and then its slot (two cache misses
-/// per row on tables of millions of keys). At most two thirds full.
+/// Keys per partition of [`number_wide`]: its table (16 bytes a slot,
+/// at most two thirds full) then stays within a core's cache.
+const KEYS_PER_PARTITION: usize = if cfg!(test) { 64 } else { 1 << 14 };
+
+/// Numbers keys below `u64::MAX` in order of first appearance. On
+/// millions of keys one table of all keys misses the cache at every
+/// probe, so the keys are first partitioned on the high bits of their
+/// hash (Fibonacci hashing) into parts of about [`KEYS_PER_PARTITION`],
+/// each numbered through its own open-addressing table of (key + 1,
+/// group) pairs, 0 marking an empty slot. Groups are then renumbered in
+/// order of their first row.
 fn number_wide(keys: &[u128]) -> (Vec<u32>, usize) {
-    let bits = (keys.len() * 3 / 2 + 1)
+    let hash = |k: u64| k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let part_bits = (keys.len() / KEYS_PER_PARTITION)
         .next_power_of_two()
-        .max(16)
         .trailing_zeros();
-    let mask = (1usize << bits) - 1;
-    let mut slots: Vec<(u64, u32)> = vec![(0, 0); mask + 1];
-    let mut next = 0u32;
-    let gid = keys
-        .iter()
-        .map(|k| {
-            let k = *k as u64 + 1;
-            // Fibonacci hashing: the high bits of the product.
-            let mut i = (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize;
-            loop {
+    let part_of = |h: u64| h.checked_shr(64 - part_bits).unwrap_or(0) as usize;
+    // The keys (+ 1) and their rows, part after part, in order of rows.
+    let mut start = vec![0usize; (1 << part_bits) + 1];
+    for k in keys {
+        start[part_of(hash(*k as u64 + 1)) + 1] += 1;
+    }
+    for i in 1..start.len() {
+        start[i] += start[i - 1];
+    }
+    let mut next = start.clone();
+    let mut entries: Vec<(u64, u32)> = vec![(0, 0); keys.len()];
+    for (r, k) in keys.iter().enumerate() {
+        let k = *k as u64 + 1;
+        let slot = &mut next[part_of(hash(k))];
+        entries[*slot] = (k, r as u32);
+        *slot += 1;
+    }
+    // Per row, its group's place in `first`; per group, its first row.
+    let mut group_of = vec![0u32; keys.len()];
+    let mut first: Vec<u32> = Vec::new();
+    let mut slots: Vec<(u64, u32)> = Vec::new();
+    for part in start.windows(2).map(|w| &entries[w[0]..w[1]]) {
+        let bits = (part.len() * 3 / 2 + 1)
+            .next_power_of_two()
+            .max(16)
+            .trailing_zeros();
+        let mask = (1usize << bits) - 1;
+        slots.clear();
+        slots.resize(mask + 1, (0, 0));
+        for (k, r) in part {
+            // The hash's bits below the part's.
+            let mut i = ((hash(*k) << part_bits) >> (64 - bits)) as usize;
+            group_of[*r as usize] = loop {
                 let slot = &mut slots[i];
-                if slot.0 == k {
-                    return slot.1;
+                if slot.0 == *k {
+                    break slot.1;
                 }
                 if slot.0 == 0 {
-                    *slot = (k, next);
-                    next += 1;
-                    return next - 1;
+                    *slot = (*k, first.len() as u32);
+                    first.push(*r);
+                    break slot.1;
                 }
                 i = (i + 1) & mask;
-            }
-        })
-        .collect();
-    (gid, next as usize)
+            };
+        }
+    }
+    // Groups in order of their first row.
+    let mut first_of_row = vec![u32::MAX; keys.len()];
+    for (g, r) in first.iter().enumerate() {
+        first_of_row[*r as usize] = g as u32;
+    }
+    let mut rank = vec![0u32; first.len()];
+    let mut groups = 0u32;
+    for g in first_of_row {
+        if g != u32::MAX {
+            rank[g as usize] = groups;
+            groups += 1;
+        }
+    }
+    let gid = group_of.iter().map(|g| rank[*g as usize]).collect();
+    (gid, groups as usize)
 }
 
 /// Groups the rows of a view: the codes of its columns at the given steps

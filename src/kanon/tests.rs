@@ -760,7 +760,8 @@ fn the_risk_after_from_the_search_s_groups_is_the_risk_of_the_rows() {
 
 /// Wide keys are numbered in order of first appearance, as a hash map
 /// numbers them, whatever their spread (keys over 2^22, so not through
-/// the table; collisions and wrap-around of the probing included).
+/// the table; collisions and wrap-around of the probing included, and,
+/// parts being 64 keys in the tests, from one part to many).
 #[test]
 fn wide_keys_are_numbered_in_order_of_first_appearance() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);

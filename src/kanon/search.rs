@@ -194,61 +194,49 @@ thread_local! {
 }
 
 /// Keys below this many values are numbered through a table.
-const TABLE_SPAN: u128 = 1 << 22;
+const TABLE_SPAN: u64 = 1 << 22;
 
 /// Renumbers `keys` densely (spanning `span` values) when one more
-/// column of `card` values would overflow a `u128` key.
-fn make_room(keys: &mut [u128], span: &mut u128, card: u128) {
+/// column of `card` values would overflow a `u64` key.
+fn make_room(keys: &mut [u64], span: &mut u64, card: u64) {
     if span.checked_mul(card).is_none() {
         let (gid, groups) = densify(keys, *span);
         for (k, g) in keys.iter_mut().zip(gid) {
-            *k = u128::from(g);
+            *k = u64::from(g);
         }
-        *span = groups as u128;
+        *span = groups as u64;
     }
 }
 
 /// Numbers the distinct keys (each below `span`) in order of first
-/// appearance: through a table when the keys are few, else a hash map on
-/// the narrowest type.
-pub(crate) fn densify(keys: &[u128], span: u128) -> (Vec<u32>, usize) {
-    let mut next = 0u32;
-    let gid = if span <= TABLE_SPAN {
-        SLOTS.with_borrow_mut(|table| {
-            if (table.len() as u128) < span {
-                table.resize(span as usize, u32::MAX);
-            }
-            let gid = keys
-                .iter()
-                .map(|k| {
-                    let slot = &mut table[*k as usize];
-                    if *slot == u32::MAX {
-                        *slot = next;
-                        next += 1;
-                    }
-                    *slot
-                })
-                .collect();
-            // Only the slots used are cleared for the next grouping.
-            for k in keys {
-                table[*k as usize] = u32::MAX;
-            }
-            gid
-        })
-    } else if span < u128::from(u64::MAX) {
+/// appearance: through a table when the keys are few, else through hash
+/// tables ([`number_wide`]).
+pub(crate) fn densify(keys: &[u64], span: u64) -> (Vec<u32>, usize) {
+    if span > TABLE_SPAN {
         return number_wide(keys);
-    } else {
-        let mut ids: HashMap<u128, u32, foldhash::fast::FixedState> =
-            HashMap::with_capacity_and_hasher(keys.len(), foldhash::fast::FixedState::default());
-        keys.iter()
+    }
+    let mut next = 0u32;
+    let gid = SLOTS.with_borrow_mut(|table| {
+        if (table.len() as u64) < span {
+            table.resize(span as usize, u32::MAX);
+        }
+        let gid = keys
+            .iter()
             .map(|k| {
-                *ids.entry(*k).or_insert_with(|| {
+                let slot = &mut table[*k as usize];
+                if *slot == u32::MAX {
+                    *slot = next;
                     next += 1;
-                    next - 1
-                })
+                }
+                *slot
             })
-            .collect()
-    };
+            .collect();
+        // Only the slots used are cleared for the next grouping.
+        for k in keys {
+            table[*k as usize] = u32::MAX;
+        }
+        gid
+    });
     (gid, next as usize)
 }
 
@@ -264,7 +252,7 @@ fn push_columns(
     view: &View,
     steps: &[usize],
     based: bool,
-    (keys, span): (&mut [u128], &mut u128),
+    (keys, span): (&mut [u64], &mut u64),
     reps: Option<&[u32]>,
 ) {
     for &c in &view.columns {
@@ -273,7 +261,7 @@ fn push_columns(
             continue;
         }
         let enc = &md.columns[c];
-        let card = u128::from(enc.cards[steps[c]]);
+        let card = u64::from(enc.cards[steps[c]]);
         if card <= 1 {
             continue;
         }
@@ -282,7 +270,7 @@ fn push_columns(
         if own && reps.is_none() {
             // Every row, in order: zipped, without a lookup per row.
             for (key, raw) in keys.iter_mut().zip(&enc.raw) {
-                *key = *key * card + u128::from(map[*raw as usize]);
+                *key = *key * card + u64::from(map[*raw as usize]);
             }
         } else {
             for (i, key) in keys.iter_mut().enumerate() {
@@ -293,7 +281,7 @@ fn push_columns(
                     md.person(view.table, r) as usize
                 };
                 let code = enc.raw.get(source).map_or(0, |raw| map[*raw as usize]);
-                *key = *key * card + u128::from(code);
+                *key = *key * card + u64::from(code);
             }
         }
         *span *= card;
@@ -310,14 +298,14 @@ fn base_keys(
     base: &Grouping,
     n: usize,
     row: impl Fn(usize) -> usize,
-) -> (Vec<u128>, u128) {
+) -> (Vec<u64>, u64) {
     let keys = (0..n)
         .map(|i| {
             let p = md.person(view.table, row(i)) as usize;
-            u128::from(base.gid.get(p).copied().unwrap_or(base.groups as u32))
+            u64::from(base.gid.get(p).copied().unwrap_or(base.groups as u32))
         })
         .collect();
-    (keys, base.groups as u128 + 1)
+    (keys, base.groups as u64 + 1)
 }
 
 impl Grouping {
@@ -352,7 +340,7 @@ const KEYS_PER_PARTITION: usize = if cfg!(test) { 64 } else { 1 << 14 };
 /// each numbered through its own open-addressing table of (key + 1,
 /// group) pairs, 0 marking an empty slot. Groups are then renumbered in
 /// order of their first row.
-fn number_wide(keys: &[u128]) -> (Vec<u32>, usize) {
+fn number_wide(keys: &[u64]) -> (Vec<u32>, usize) {
     let hash = |k: u64| k.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let part_bits = (keys.len() / KEYS_PER_PARTITION)
         .next_power_of_two()
@@ -361,7 +349,7 @@ fn number_wide(keys: &[u128]) -> (Vec<u32>, usize) {
     // The keys (+ 1) and their rows, part after part, in order of rows.
     let mut start = vec![0usize; (1 << part_bits) + 1];
     for k in keys {
-        start[part_of(hash(*k as u64 + 1)) + 1] += 1;
+        start[part_of(hash(*k + 1)) + 1] += 1;
     }
     for i in 1..start.len() {
         start[i] += start[i - 1];
@@ -369,7 +357,7 @@ fn number_wide(keys: &[u128]) -> (Vec<u32>, usize) {
     let mut next = start.clone();
     let mut entries: Vec<(u64, u32)> = vec![(0, 0); keys.len()];
     for (r, k) in keys.iter().enumerate() {
-        let k = *k as u64 + 1;
+        let k = *k + 1;
         let slot = &mut next[part_of(hash(k))];
         entries[*slot] = (k, r as u32);
         *slot += 1;
@@ -421,7 +409,7 @@ fn number_wide(keys: &[u128]) -> (Vec<u32>, usize) {
 }
 
 /// Groups the rows of a view: the codes of its columns at the given steps
-/// are combined into one 128-bit key per row ([`push_columns`]), then
+/// are combined into one 64-bit key per row ([`push_columns`]), then
 /// numbered.
 pub(crate) fn group(
     md: &Microdata,
@@ -432,7 +420,7 @@ pub(crate) fn group(
     let n = md.rows(view.table);
     let (mut keys, mut span) = match base {
         Some(b) => base_keys(md, view, b, n, |r| r),
-        None => (vec![0u128; n], 1),
+        None => (vec![0u64; n], 1),
     };
     push_columns(
         md,
@@ -524,11 +512,11 @@ pub(crate) fn roll_up(
         // `group` from the persons' groups.
         None if joined => (
             (0..fine.groups)
-                .map(|g| u128::from((md.person(view.table, rep(g)) as usize) < md.persons))
+                .map(|g| u64::from((md.person(view.table, rep(g)) as usize) < md.persons))
                 .collect(),
             2,
         ),
-        None => (vec![0u128; fine.groups], 1),
+        None => (vec![0u64; fine.groups], 1),
     };
     push_columns(
         md,

@@ -772,10 +772,10 @@ fn wide_keys_are_numbered_in_order_of_first_appearance() {
         (5000, 1 << 63),
         (20_000, 50),
     ] {
-        let keys: Vec<u128> = (0..n)
-            .map(|_| u128::from(rng.gen_range(0..spread) + (1 << 23)))
+        let keys: Vec<u64> = (0..n)
+            .map(|_| rng.gen_range(0..spread) + (1 << 23))
             .collect();
-        let mut ids: BTreeMap<u128, u32> = BTreeMap::new();
+        let mut ids: BTreeMap<u64, u32> = BTreeMap::new();
         let expected: Vec<u32> = keys
             .iter()
             .map(|k| {
@@ -783,11 +783,67 @@ fn wide_keys_are_numbered_in_order_of_first_appearance() {
                 *ids.entry(*k).or_insert(next)
             })
             .collect();
-        let span = u128::from(u64::MAX) - 1;
+        let span = u64::MAX;
         assert_eq!(
             search::densify(&keys, span),
             (expected, ids.len()),
             "{n} keys"
         );
     }
+}
+
+/// A view whose columns together span more than 64 bits (six columns of
+/// about 3,000 values each: 2^69 combinations) is grouped as a tuple of
+/// its values would be: keys renumbered densely before they overflow
+/// (`make_room`), groups in order of first appearance.
+#[test]
+fn keys_wider_than_64_bits_group_as_the_values_do() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let n = 3000;
+    let names: Vec<String> = (0..6).map(|c| format!("colonne_{c}")).collect();
+    let values: Vec<Vec<String>> = names
+        .iter()
+        .map(|_| {
+            (0..n)
+                // Few values on the first rows, so that some tuples repeat.
+                .map(|r| format!("v{}", rng.gen_range(0..if r < 300 { 2 } else { 5000 })))
+                .collect()
+        })
+        .collect();
+    let qis: Vec<Qi> = names
+        .iter()
+        .map(|c| {
+            qi(
+                Table::Individus,
+                c,
+                Family::Other,
+                &[Step::Valeur, Step::Masque],
+            )
+        })
+        .collect();
+    let batch = RecordBatch::try_from_iter(names.iter().zip(&values).map(|(c, v)| {
+        (
+            c.as_str(),
+            Arc::new(StringArray::from(v.clone())) as ArrayRef,
+        )
+    }))
+    .unwrap();
+    let mut md = Microdata::new(qis);
+    md.push(Table::Individus, &batch).unwrap();
+    let md = md.finish();
+    let span: f64 = md.columns.iter().map(|c| f64::from(c.cards[0])).product();
+    assert!(span > 2f64.powi(64), "{span}");
+    let views = search::views(&md);
+    let g = search::grouped(&md, &views, 0, &vec![0; md.columns.len()]);
+    let mut ids: BTreeMap<Vec<&str>, u32> = BTreeMap::new();
+    let expected: Vec<u32> = (0..n)
+        .map(|r| {
+            let next = ids.len() as u32;
+            *ids.entry(values.iter().map(|v| v[r].as_str()).collect())
+                .or_insert(next)
+        })
+        .collect();
+    assert!(ids.len() < n, "some tuples repeat");
+    assert_eq!(g.gid, expected);
+    assert_eq!(g.groups, ids.len());
 }

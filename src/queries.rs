@@ -121,6 +121,7 @@ queries!(
         "modalites_numerotees",
         "dimensions_numerotees",
         "jointures_modalites",
+        "libelles_des_codes",
     ],
     "adapter": ["adaptateur"],
     "analyses": [
@@ -221,6 +222,10 @@ pub fn render(name: &str, vars: &[(&str, &str)]) -> String {
             .replace(
                 "{{jointures_modalites}}",
                 &fragment("jointures_modalites", &[]),
+            )
+            .replace(
+                "{{libelles_des_codes}}",
+                &fragment("libelles_des_codes", &[]),
             );
         for (k, v) in vars {
             sql = sql.replace(&format!("{{{{{k}}}}}"), v);

@@ -31,17 +31,14 @@ final as (
     select
         int_codes_periodes.periode,
         int_codes_periodes.type_periode,
-        abandons.niveau_geo,
-        abandons.code_geo,
-        abandons.dimension,
+        comptes.niveau_geo,
+        comptes.code_geo,
+        comptes.dimension,
         int_modalites.modalite,
-        abandons.motif_code,
-        abandons.nb_abandons,
-    from abandons
-    inner join int_codes_periodes using (code_periode)
-    inner join int_modalites
-        on int_modalites.dimension = abandons.dimension
-        and int_modalites.code = abandons.code_modalite
+        comptes.motif_code,
+        comptes.nb_abandons,
+    from abandons as comptes
+    {{libelles_des_codes}}
 )
 
 select * from final

@@ -29,15 +29,12 @@ sommes as (
 
 final as (
     select
-        sommes.*,
+        comptes.*,
         int_codes_periodes.periode,
         int_codes_periodes.type_periode,
         int_modalites.modalite,
-    from sommes
-    inner join int_codes_periodes using (code_periode)
-    inner join int_modalites
-        on int_modalites.dimension = sommes.dimension
-        and int_modalites.code = sommes.code_modalite
+    from sommes as comptes
+    {{libelles_des_codes}}
 )
 
 select * from final
